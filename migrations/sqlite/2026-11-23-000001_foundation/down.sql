@@ -1,0 +1,9 @@
+DROP TABLE instance_secrets;
+DROP TABLE login_failures;
+DROP TRIGGER audit_log_no_delete;
+DROP TRIGGER audit_log_no_update;
+DROP TABLE audit_log;
+DROP TABLE workspace_reviewers;
+DROP TABLE memberships;
+DROP TABLE workspaces;
+DROP TABLE users;

@@ -1,0 +1,119 @@
+//! Extractors that say who is asking. `CurrentUser` loads the signed-in user on every request and
+//! checks the session epoch and the active flag, so deactivation and password changes sign a
+//! user out everywhere at once. `WorkspaceCtx` adds the workspace from the `{ws}` path segment
+//! and the user's access there (404 when they are not a member).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+
+use crate::db::models::users::{self, User};
+use crate::db::models::workspaces::{self, Workspace};
+use crate::domain::{Permission, WorkspaceAccess};
+use crate::error::AppError;
+use crate::startup::AppState;
+
+use super::session::{self, SessionIdentity};
+
+/// The signed-in, active user of this request.
+pub struct CurrentUser {
+    pub user: User,
+    pub session: Session,
+    pub csrf: String,
+    pub is_htmx: bool,
+}
+
+/// The signed-in user, the workspace named in the path, and their access to it.
+pub struct WorkspaceCtx {
+    pub current: CurrentUser,
+    pub workspace: Workspace,
+    pub access: WorkspaceAccess,
+}
+
+impl WorkspaceCtx {
+    pub fn user(&self) -> &User {
+        &self.current.user
+    }
+
+    /// Refuses (403) unless the user holds `permission` here. Handlers call this to pick what
+    /// to show; the data layer checks again inside the transaction that changes state.
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        if self.access.can(permission) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden("Your role in this workspace does not allow this."))
+        }
+    }
+}
+
+pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))
+}
+
+/// Loads the session's user; `Unauthenticated` when the session is not (or no longer) valid.
+fn load_user(state: &AppState, identity: Option<SessionIdentity>) -> Result<User, AppError> {
+    let identity = identity.ok_or(AppError::Unauthenticated)?;
+    let mut conn = state.pool.get()?;
+    match users::find(&mut conn, identity.user_id)? {
+        Some(u) if u.is_active && u.session_epoch == identity.epoch => Ok(u),
+        // Deactivated, password changed, or the user is gone: this session is over.
+        _ => Err(AppError::Unauthenticated),
+    }
+}
+
+/// Ends a session the server no longer honours, so the browser stops sending it.
+fn forget_if_revoked<T>(session: &Session, result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(AppError::Unauthenticated) = &result {
+        session::sign_out(session);
+    }
+    result
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        let state = state(req);
+        let is_htmx = req.headers().contains_key("hx-request");
+        Box::pin(async move {
+            let state = state?;
+            let identity = session::identity(&session);
+            let user = forget_if_revoked(&session, web::block(move || load_user(&state, identity)).await?)?;
+            let csrf = session::csrf_token(&session);
+            Ok(CurrentUser { user, session, csrf, is_htmx })
+        })
+    }
+}
+
+impl FromRequest for WorkspaceCtx {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        let state = state(req);
+        let slug = req.match_info().get("ws").map(str::to_owned);
+        let is_htmx = req.headers().contains_key("hx-request");
+        Box::pin(async move {
+            let state = state?;
+            let slug = slug.ok_or(AppError::NotFound)?;
+            let identity = session::identity(&session);
+            let loaded = web::block(move || {
+                let user = load_user(&state, identity)?;
+                let mut conn = state.pool.get()?;
+                let (ws, access) = workspaces::access(&mut conn, &user, &slug)?;
+                Ok::<_, AppError>((user, ws, access))
+            })
+            .await?;
+            let (user, workspace, access) = forget_if_revoked(&session, loaded)?;
+            let csrf = session::csrf_token(&session);
+            Ok(WorkspaceCtx { current: CurrentUser { user, session, csrf, is_htmx }, workspace, access })
+        })
+    }
+}

@@ -1,0 +1,178 @@
+//! The command line: `serve`, `migrate`, `user add`. Every flag can also come from an
+//! environment variable (shown in `--help`).
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::password::{DEFAULT_MEMORY_KIB, Hasher};
+use crate::config::Settings;
+use crate::db;
+use crate::db::models::users::{self, NewUser};
+use crate::domain::{DisplayName, Username, validate_new_password};
+
+#[derive(Parser)]
+#[command(name = "releasedesk", version, about = "A self-hosted release console")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// `sqlite://PATH` (embedded, the default) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/releasedesk.db")]
+    database_url: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (migrations are applied first).
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Address to listen on.
+        #[arg(long, env = "RELEASEDESK_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Seed demo users and a `demo` workspace into an empty database.
+        #[arg(long, env = "RELEASEDESK_DEMO")]
+        demo: bool,
+        /// Password of every demo user (random and printed once when unset).
+        #[arg(long, env = "RELEASEDESK_DEMO_PASSWORD", hide_env_values = true)]
+        demo_password: Option<String>,
+        /// Mark cookies Secure and send HSTS (when served over TLS).
+        #[arg(long, env = "RELEASEDESK_SECURE_COOKIES")]
+        secure_cookies: bool,
+        /// Base64 of at least 64 bytes; by default generated once and kept in the database.
+        #[arg(long, env = "RELEASEDESK_SESSION_KEY", hide_env_values = true)]
+        session_key: Option<String>,
+        /// The origin browsers use, e.g. https://releases.example.com (for the CSRF origin check).
+        #[arg(long, env = "RELEASEDESK_PUBLIC_ORIGIN")]
+        public_origin: Option<String>,
+        /// HTTP worker threads (default: number of cores).
+        #[arg(long, env = "RELEASEDESK_WORKERS")]
+        workers: Option<usize>,
+        /// Pooled database connections.
+        #[arg(long, env = "RELEASEDESK_DB_POOL_SIZE", default_value_t = 8)]
+        pool_size: u32,
+        /// Argon2id memory cost in KiB for new password hashes.
+        #[arg(long, env = "RELEASEDESK_ARGON2_MEMORY_KIB", default_value_t = DEFAULT_MEMORY_KIB)]
+        argon2_memory_kib: u32,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input (never from the command line).
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        username: String,
+        /// Shown in tables; defaults to the username.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// May do everything in every workspace and manage users and workspaces.
+        #[arg(long)]
+        tenant_admin: bool,
+    },
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("RELEASEDESK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("RELEASEDESK_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if json { builder.json().init() } else { builder.init() }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            db,
+            bind,
+            demo,
+            demo_password,
+            secure_cookies,
+            session_key,
+            public_origin,
+            workers,
+            pool_size,
+            argon2_memory_kib,
+        } => {
+            let settings = Settings {
+                bind,
+                database_url: db.database_url,
+                pool_size,
+                secure_cookies,
+                session_key,
+                public_origin,
+                workers,
+                argon2_memory_kib,
+            };
+            let app = crate::startup::Application::build(&settings)?;
+            let url = format!("http://{}", settings.bind.replace("0.0.0.0", "127.0.0.1"));
+            println!("releasedesk is listening: open {url}");
+            if demo {
+                let hasher = Hasher::new(settings.argon2_memory_kib);
+                let mut conn = app.pool.get()?;
+                crate::demo::seed_and_print(&mut conn, &hasher, demo_password)?;
+            }
+            crate::startup::serve(app)
+        }
+        Command::Migrate { db } => {
+            let pool = db::connect(&db.database_url, 1)?;
+            let applied = db::migrate(&mut *pool.get()?)?;
+            println!("{applied} migration(s) applied");
+            Ok(())
+        }
+        Command::User { command: UserCommand::Add { db, username, display_name, tenant_admin } } => {
+            let username = Username::parse(&username).map_err(|e| anyhow::anyhow!("--username: {e}"))?;
+            let display_name = DisplayName::parse(display_name.as_deref().unwrap_or(username.as_str()))
+                .map_err(|e| anyhow::anyhow!("--display-name: {e}"))?;
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                eprint!("Password for {} (input is visible; pipe it to hide it): ", username.as_str());
+            }
+            let mut password = String::new();
+            stdin.lock().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            validate_new_password(password, username.as_str()).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+            let pool = db::connect(&db.database_url, 1)?;
+            let mut conn = pool.get()?;
+            db::migrate(&mut conn)?;
+            let hash = Hasher::new(DEFAULT_MEMORY_KIB).hash(password)?;
+            let user = users::create(
+                &mut conn,
+                None,
+                NewUser { username: &username, display_name: &display_name, password_hash: &hash, tenant_admin },
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("user {} created{}", user.username, if tenant_admin { " (tenant administrator)" } else { "" });
+            Ok(())
+        }
+    }
+}

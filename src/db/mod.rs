@@ -1,0 +1,214 @@
+//! The database: one `DbConn` that is either PostgreSQL or SQLite, picked by the
+//! `DATABASE_URL` scheme; the r2d2 pool; embedded migrations per backend; write transactions.
+//!
+//! Queries are written once against `DbConn` (diesel's `MultiConnection`); only where SQL really
+//! differs between the backends (upserts, locking) does a function `match` on the variant.
+//! Rule-holding functions live in `models/` and return `crate::error::AppError`.
+
+pub mod models;
+pub mod schema;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::time::Duration;
+
+use crate::error::AppError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to whichever backend `DATABASE_URL` names. PostgreSQL comes first: diesel's
+/// derive tries variants in order, and SQLite would accept almost any string.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// A parsed `DATABASE_URL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// The full `postgres://…` URL, handed to libpq as it is.
+    Postgres(String),
+    /// A file path (`sqlite://data/releasedesk.db` → `data/releasedesk.db`).
+    Sqlite(String),
+}
+
+impl DatabaseUrl {
+    /// Accepts `postgres://`, `postgresql://` and `sqlite://PATH` (also `sqlite:PATH`); refuses
+    /// anything else with a message that says what is accepted.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if rest.is_empty() {
+                return Err("DATABASE_URL `sqlite://` needs a file path, e.g. sqlite://data/releasedesk.db".into());
+            }
+            return Ok(DatabaseUrl::Sqlite(rest.to_owned()));
+        }
+        let scheme = url.split("://").next().unwrap_or(url);
+        Err(format!(
+            "unsupported DATABASE_URL scheme `{scheme}`: use sqlite://PATH or postgres://USER@HOST/DB"
+        ))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Postgres(_) => "postgres",
+            DatabaseUrl::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+/// r2d2 manager that connects to the backend named by the URL scheme, so a failed PostgreSQL
+/// connection reports libpq's own error rather than diesel's generic multi-connection one.
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConn::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the writer; the busy timeout makes a second writer
+                // wait instead of failing; foreign keys are off by default in SQLite.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Builds the pool and checks one connection, so a wrong URL fails at start with the real error.
+pub fn connect(database_url: &str, pool_size: u32) -> anyhow::Result<Pool> {
+    let url = DatabaseUrl::parse(database_url).map_err(anyhow::Error::msg)?;
+    if let DatabaseUrl::Sqlite(path) = &url {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    anyhow::anyhow!("cannot create the directory {} for SQLite: {e}", dir.display())
+                })?;
+            }
+        }
+    }
+    // Probe once outside the pool: r2d2 would otherwise retry until its timeout and then report
+    // only "timed out waiting for connection".
+    let manager = Manager { url: url.clone() };
+    manager
+        .connect()
+        .map_err(|e| anyhow::anyhow!("cannot connect to the {} database: {e}", url.backend_name()))?;
+    let pool = r2d2::Pool::builder()
+        .max_size(pool_size.max(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)?;
+    Ok(pool)
+}
+
+/// Applies every pending migration of the connection's backend.
+pub fn migrate(conn: &mut DbConn) -> anyhow::Result<usize> {
+    let migrations = match conn {
+        DbConn::Postgres(_) => POSTGRES_MIGRATIONS,
+        DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
+    };
+    let applied = conn
+        .run_pending_migrations(migrations)
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.len())
+}
+
+/// Runs `f` in a write transaction and commits if it returns `Ok`.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`: it takes the write lock up front,
+/// so two concurrent read-then-write transactions queue on the busy timeout instead of one
+/// failing with `SQLITE_BUSY` when it tries to upgrade its read lock. PostgreSQL uses an
+/// ordinary transaction; its guarded updates and row locks serialise the writers.
+pub fn write_tx<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    match conn {
+        DbConn::Postgres(_) => conn.transaction(f),
+        DbConn::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            let result = f(conn);
+            let DbConn::Sqlite(inner) = conn else {
+                unreachable!("the variant cannot change inside the transaction")
+            };
+            match result {
+                Ok(value) => {
+                    if let Err(e) = AnsiTransactionManager::commit_transaction(inner) {
+                        let _ = AnsiTransactionManager::rollback_transaction(inner);
+                        return Err(e.into());
+                    }
+                    Ok(value)
+                }
+                Err(e) => {
+                    AnsiTransactionManager::rollback_transaction(inner)?;
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`, the same on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Current time as stored in the database: naive UTC, generated in Rust so both backends agree.
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseUrl;
+
+    #[test]
+    fn database_url_picks_backend_by_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db"),
+            Ok(DatabaseUrl::Sqlite("data/x.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db"),
+            Ok(DatabaseUrl::Sqlite("/tmp/x.db".into()))
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        let err = DatabaseUrl::parse("mysql://u@h/db").unwrap_err();
+        assert!(err.contains("`mysql`"), "{err}");
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+}

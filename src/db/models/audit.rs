@@ -1,0 +1,108 @@
+//! The append-only audit log: who did what to which target, when, and why. Rows are written in
+//! the same transaction as the change they record (the tables refuse UPDATE and DELETE).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{audit_log, users};
+use crate::db::{DbConn, now};
+
+/// One change to record.
+pub struct AuditEntry<'a> {
+    pub workspace_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    /// Dotted verb, e.g. `member.role_changed`, `reviewer.removed`.
+    pub action: &'a str,
+    pub target_type: &'a str,
+    pub target_id: Option<i64>,
+    pub target_label: &'a str,
+    pub comment: &'a str,
+}
+
+pub fn record(conn: &mut DbConn, entry: AuditEntry<'_>) -> QueryResult<()> {
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::workspace_id.eq(entry.workspace_id),
+            audit_log::actor_id.eq(entry.actor_id),
+            audit_log::action.eq(entry.action),
+            audit_log::target_type.eq(entry.target_type),
+            audit_log::target_id.eq(entry.target_id),
+            audit_log::target_label.eq(entry.target_label),
+            audit_log::comment.eq(entry.comment),
+            audit_log::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An audit row as shown on the audit page.
+#[derive(Debug, Queryable)]
+pub struct AuditRow {
+    pub id: i64,
+    pub action: String,
+    pub target_type: String,
+    pub target_label: String,
+    pub comment: String,
+    pub created_at: NaiveDateTime,
+    pub actor: Option<String>,
+}
+
+/// Filters of the audit page.
+#[derive(Debug, Default)]
+pub struct AuditFilter {
+    /// Action prefix, e.g. `member.` or `reviewer.removed`.
+    pub action: Option<String>,
+    pub actor: Option<String>,
+}
+
+/// Newest first, one page plus the total count.
+pub fn list(
+    conn: &mut DbConn,
+    workspace_id: Option<i64>,
+    filter: &AuditFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<AuditRow>, i64)> {
+    let base = || {
+        let mut q = audit_log::table.left_join(users::table).into_boxed();
+        q = match workspace_id {
+            Some(ws) => q.filter(audit_log::workspace_id.eq(ws)),
+            None => q.filter(audit_log::workspace_id.is_null()),
+        };
+        if let Some(action) = &filter.action {
+            q = q.filter(audit_log::action.like(format!("{}%", escape_like(action))).escape('\\'));
+        }
+        if let Some(actor) = &filter.actor {
+            q = q.filter(users::username.eq(actor.clone()));
+        }
+        q
+    };
+    let total = base().count().get_result(conn)?;
+    let rows = base()
+        .select((
+            audit_log::id,
+            audit_log::action,
+            audit_log::target_type,
+            audit_log::target_label,
+            audit_log::comment,
+            audit_log::created_at,
+            users::username.nullable(),
+        ))
+        .order((audit_log::created_at.desc(), audit_log::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Escapes `%`, `_` and `\` so user text is matched literally by `LIKE … ESCAPE '\'`.
+pub fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,17 @@
+//! Row types and the queries that hold the rules, one module per table (or closely tied group).
+//! Each function takes `&mut DbConn` and either returns `QueryResult<T>` (plain reads) or
+//! `Result<T, AppError>` when it enforces a rule inside its own write transaction.
+
+pub mod audit;
+pub mod login_failures;
+pub mod secrets;
+pub mod users;
+pub mod workspaces;
+
+/// Whether a diesel error is a unique-constraint violation (a duplicate name, a double insert).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}

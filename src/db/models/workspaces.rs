@@ -1,0 +1,566 @@
+//! Workspaces, their members and roles, the reviewer list and the workspace settings.
+//!
+//! The reviewer rules of DESIGN.md live here: only deployers, admins and tenant administrators
+//! can be put on the list, and every change that takes away that eligibility (a role change,
+//! removal, deactivation, revoked tenant administration) takes the person off the list in the
+//! same transaction and records it in the audit log.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::audit::{self, AuditEntry};
+use super::users::{self, User};
+use crate::db::schema::{memberships, users as users_t, workspace_reviewers, workspaces};
+use crate::db::{DbConn, now, write_tx};
+use crate::domain::{
+    ApprovalPolicy, Permission, Quorum, Role, WorkspaceAccess, WorkspaceMode, WorkspaceName, WorkspaceSlug,
+};
+use crate::error::AppError;
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = workspaces)]
+pub struct Workspace {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub mode: String,
+    pub approval_policy: String,
+    pub quorum: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Workspace {
+    // The CHECK constraints keep these columns to known values; the fallbacks are the defaults.
+    pub fn mode(&self) -> WorkspaceMode {
+        WorkspaceMode::parse(&self.mode).unwrap_or(WorkspaceMode::Enterprise)
+    }
+    pub fn approval_policy(&self) -> ApprovalPolicy {
+        ApprovalPolicy::parse(&self.approval_policy).unwrap_or(ApprovalPolicy::Developers)
+    }
+    pub fn quorum(&self) -> Quorum {
+        Quorum::parse(&self.quorum).unwrap_or(Quorum::Any)
+    }
+}
+
+/// A workspace in the list of "my workspaces".
+#[derive(Debug)]
+pub struct WorkspaceSummary {
+    pub workspace: Workspace,
+    pub role: Option<Role>,
+    pub members: i64,
+}
+
+/// A member as shown on the settings page.
+#[derive(Debug, Queryable)]
+pub struct Member {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub is_tenant_admin: bool,
+    pub is_active: bool,
+    pub role: String,
+    pub since: NaiveDateTime,
+    pub reviewer_since: Option<NaiveDateTime>,
+}
+
+impl Member {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Viewer)
+    }
+    pub fn is_reviewer(&self) -> bool {
+        self.reviewer_since.is_some()
+    }
+    /// Whether the person may be put on the reviewer list now.
+    pub fn may_review(&self) -> bool {
+        self.is_active && (self.is_tenant_admin || self.role().may_review())
+    }
+}
+
+/// The new values of the settings form, already parsed.
+pub struct SettingsUpdate {
+    pub name: WorkspaceName,
+    pub description: String,
+    pub mode: WorkspaceMode,
+    pub approval_policy: ApprovalPolicy,
+    pub quorum: Quorum,
+}
+
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Workspace>> {
+    workspaces::table
+        .filter(workspaces::slug.eq(slug))
+        .select(Workspace::as_select())
+        .first(conn)
+        .optional()
+}
+
+fn role_of(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<Option<Role>> {
+    let role: Option<String> = memberships::table
+        .find((workspace_id, user_id))
+        .select(memberships::role)
+        .first(conn)
+        .optional()?;
+    Ok(role.as_deref().and_then(Role::parse))
+}
+
+/// The workspace named by `slug` and what `user` may do there. A workspace the user is not a
+/// member of answers `NotFound`, exactly like one that does not exist.
+pub fn access(conn: &mut DbConn, user: &User, slug: &str) -> Result<(Workspace, WorkspaceAccess), AppError> {
+    let ws = find_by_slug(conn, slug)?.ok_or(AppError::NotFound)?;
+    let role = role_of(conn, ws.id, user.id)?;
+    let access = WorkspaceAccess { role, tenant_admin: user.is_tenant_admin };
+    if role.is_none() && !user.is_tenant_admin {
+        return Err(AppError::NotFound);
+    }
+    Ok((ws, access))
+}
+
+/// Re-reads the actor inside the transaction and fails unless they hold `permission` now.
+fn require(conn: &mut DbConn, workspace_id: i64, actor_id: i64, permission: Permission) -> Result<(), AppError> {
+    let actor = users::find(conn, actor_id)?.filter(|u| u.is_active).ok_or(AppError::Unauthenticated)?;
+    let access = WorkspaceAccess { role: role_of(conn, workspace_id, actor_id)?, tenant_admin: actor.is_tenant_admin };
+    if access.role.is_none() && !access.tenant_admin {
+        return Err(AppError::NotFound);
+    }
+    if !access.can(permission) {
+        return Err(AppError::forbidden(
+            "Only workspace admins and tenant administrators can change members, reviewers and settings.",
+        ));
+    }
+    Ok(())
+}
+
+/// My workspaces with my role in each; a tenant administrator sees all of them.
+pub fn list_for_user(conn: &mut DbConn, user: &User) -> QueryResult<Vec<WorkspaceSummary>> {
+    let all: Vec<Workspace> = workspaces::table.select(Workspace::as_select()).order(workspaces::name).load(conn)?;
+    let mine: Vec<(i64, String)> = memberships::table
+        .filter(memberships::user_id.eq(user.id))
+        .select((memberships::workspace_id, memberships::role))
+        .load(conn)?;
+    let counts: Vec<(i64, i64)> = memberships::table
+        .group_by(memberships::workspace_id)
+        .select((memberships::workspace_id, count_star()))
+        .load(conn)?;
+    Ok(all
+        .into_iter()
+        .filter_map(|ws| {
+            let role = mine.iter().find(|(id, _)| *id == ws.id).and_then(|(_, r)| Role::parse(r));
+            if role.is_none() && !user.is_tenant_admin {
+                return None;
+            }
+            let members = counts.iter().find(|(id, _)| *id == ws.id).map_or(0, |(_, n)| *n);
+            Some(WorkspaceSummary { workspace: ws, role, members })
+        })
+        .collect())
+}
+
+/// Creates a workspace (tenant administrators only), with `first_admin` as its admin if given.
+pub fn create(
+    conn: &mut DbConn,
+    actor_id: Option<i64>,
+    slug: &WorkspaceSlug,
+    name: &WorkspaceName,
+    description: &str,
+    first_admin: Option<i64>,
+) -> Result<Workspace, AppError> {
+    write_tx(conn, |conn| {
+        if let Some(actor) = actor_id {
+            users::require_tenant_admin(conn, actor)?;
+        }
+        let ts = now();
+        let inserted = diesel::insert_into(workspaces::table)
+            .values((
+                workspaces::slug.eq(slug.as_str()),
+                workspaces::name.eq(name.as_str()),
+                workspaces::description.eq(description.trim()),
+                workspaces::mode.eq(WorkspaceMode::Enterprise.as_str()),
+                workspaces::approval_policy.eq(ApprovalPolicy::Developers.as_str()),
+                workspaces::quorum.eq(Quorum::Any.as_str()),
+                workspaces::created_at.eq(ts),
+                workspaces::updated_at.eq(ts),
+            ))
+            .returning(workspaces::id)
+            .get_result::<i64>(conn);
+        let id = match inserted {
+            Ok(id) => id,
+            Err(e) if super::is_unique_violation(&e) => {
+                return Err(AppError::field("slug", format!("A workspace with the slug “{}” exists.", slug.as_str())));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let ws = workspaces::table.find(id).select(Workspace::as_select()).first(conn)?;
+        audit::record(
+            conn,
+            AuditEntry {
+                workspace_id: Some(id),
+                actor_id,
+                action: "workspace.created",
+                target_type: "workspace",
+                target_id: Some(id),
+                target_label: &ws.slug,
+                comment: "",
+            },
+        )?;
+        if let Some(admin) = first_admin {
+            insert_member(conn, actor_id, &ws, admin, Role::Admin)?;
+        }
+        Ok(ws)
+    })
+}
+
+fn insert_member(conn: &mut DbConn, actor_id: Option<i64>, ws: &Workspace, user_id: i64, role: Role) -> Result<(), AppError> {
+    let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
+    let ts = now();
+    let inserted = diesel::insert_into(memberships::table)
+        .values((
+            memberships::workspace_id.eq(ws.id),
+            memberships::user_id.eq(user_id),
+            memberships::role.eq(role.as_str()),
+            memberships::created_at.eq(ts),
+            memberships::updated_at.eq(ts),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => {}
+        Err(e) if super::is_unique_violation(&e) => {
+            return Err(AppError::field("username", format!("{} is already a member.", user.username)));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit::record(
+        conn,
+        AuditEntry {
+            workspace_id: Some(ws.id),
+            actor_id,
+            action: "member.added",
+            target_type: "user",
+            target_id: Some(user_id),
+            target_label: &user.username,
+            comment: role.as_str(),
+        },
+    )?;
+    Ok(())
+}
+
+/// Adds an existing, active user to the workspace with `role`.
+pub fn add_member(conn: &mut DbConn, actor_id: i64, workspace_id: i64, username: &str, role: Role) -> Result<(), AppError> {
+    write_tx(conn, |conn| {
+        require(conn, workspace_id, actor_id, Permission::Manage)?;
+        let ws = workspaces::table.find(workspace_id).select(Workspace::as_select()).first(conn)?;
+        let user = users::find_by_username(conn, username)?
+            .ok_or_else(|| AppError::field("username", format!("There is no user named “{username}”.")))?;
+        if !user.is_active {
+            return Err(AppError::field("username", format!("{} is deactivated.", user.username)));
+        }
+        insert_member(conn, Some(actor_id), &ws, user.id, role)
+    })
+}
+
+fn admin_count_without(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<i64> {
+    memberships::table
+        .filter(memberships::workspace_id.eq(workspace_id))
+        .filter(memberships::role.eq(Role::Admin.as_str()))
+        .filter(memberships::user_id.ne(user_id))
+        .count()
+        .get_result(conn)
+}
+
+/// What a role change did, for the message shown to the person who made it.
+#[derive(Debug)]
+pub struct RoleChange {
+    pub username: String,
+    pub from: Role,
+    pub to: Role,
+    /// The member lost their seat on the reviewer list because the new role cannot review.
+    pub removed_from_reviewers: bool,
+}
+
+/// Changes a member's role. The update is guarded on the role the admin saw (`expected`), so
+/// two admins changing the same member at once yield one change and one clear message.
+pub fn change_role(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    user_id: i64,
+    expected: Option<Role>,
+    to: Role,
+) -> Result<RoleChange, AppError> {
+    write_tx(conn, |conn| {
+        require(conn, workspace_id, actor_id, Permission::Manage)?;
+        let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
+        let from = role_of(conn, workspace_id, user_id)?.ok_or(AppError::NotFound)?;
+        if let Some(expected) = expected {
+            if expected != from {
+                return Err(AppError::conflict(format!(
+                    "{}'s role was changed to {} by someone else meanwhile; nothing was changed.",
+                    user.username, from
+                )));
+            }
+        }
+        if from == to {
+            return Err(AppError::conflict(format!("{} is already {}.", user.username, to)));
+        }
+        if from == Role::Admin && admin_count_without(conn, workspace_id, user_id)? == 0 {
+            return Err(AppError::conflict(
+                "A workspace keeps at least one admin: make someone else admin first.",
+            ));
+        }
+        let changed = diesel::update(
+            memberships::table
+                .filter(memberships::workspace_id.eq(workspace_id))
+                .filter(memberships::user_id.eq(user_id))
+                .filter(memberships::role.eq(from.as_str())),
+        )
+        .set((memberships::role.eq(to.as_str()), memberships::updated_at.eq(now())))
+        .execute(conn)?;
+        if changed != 1 {
+            return Err(AppError::conflict("The member changed meanwhile; reload and try again."));
+        }
+        audit::record(
+            conn,
+            AuditEntry {
+                workspace_id: Some(workspace_id),
+                actor_id: Some(actor_id),
+                action: "member.role_changed",
+                target_type: "user",
+                target_id: Some(user_id),
+                target_label: &user.username,
+                comment: &format!("{} → {}", from.as_str(), to.as_str()),
+            },
+        )?;
+        let removed = users::drop_ineligible_reviewer_seats(
+            conn,
+            actor_id,
+            user_id,
+            &format!("role changed to {}", to.as_str()),
+        )?;
+        Ok(RoleChange { username: user.username, from, to, removed_from_reviewers: removed > 0 })
+    })
+}
+
+/// Removes a member (and with them their reviewer seat, by the foreign key).
+pub fn remove_member(conn: &mut DbConn, actor_id: i64, workspace_id: i64, user_id: i64) -> Result<String, AppError> {
+    write_tx(conn, |conn| {
+        require(conn, workspace_id, actor_id, Permission::Manage)?;
+        let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
+        let role = role_of(conn, workspace_id, user_id)?
+            .ok_or_else(|| AppError::conflict(format!("{} is not a member any more.", user.username)))?;
+        if role == Role::Admin && admin_count_without(conn, workspace_id, user_id)? == 0 {
+            return Err(AppError::conflict("A workspace keeps at least one admin: make someone else admin first."));
+        }
+        let was_reviewer = diesel::delete(
+            workspace_reviewers::table
+                .filter(workspace_reviewers::workspace_id.eq(workspace_id))
+                .filter(workspace_reviewers::user_id.eq(user_id)),
+        )
+        .execute(conn)?
+            > 0;
+        let removed = diesel::delete(memberships::table.find((workspace_id, user_id))).execute(conn)?;
+        if removed != 1 {
+            return Err(AppError::conflict(format!("{} is not a member any more.", user.username)));
+        }
+        if was_reviewer {
+            audit::record(
+                conn,
+                AuditEntry {
+                    workspace_id: Some(workspace_id),
+                    actor_id: Some(actor_id),
+                    action: "reviewer.removed",
+                    target_type: "user",
+                    target_id: Some(user_id),
+                    target_label: &user.username,
+                    comment: "removed from the workspace",
+                },
+            )?;
+        }
+        audit::record(
+            conn,
+            AuditEntry {
+                workspace_id: Some(workspace_id),
+                actor_id: Some(actor_id),
+                action: "member.removed",
+                target_type: "user",
+                target_id: Some(user_id),
+                target_label: &user.username,
+                comment: role.as_str(),
+            },
+        )?;
+        Ok(user.username)
+    })
+}
+
+/// Members with their role and reviewer seat, by username.
+pub fn members(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Member>> {
+    memberships::table
+        .inner_join(users_t::table)
+        .left_join(
+            workspace_reviewers::table.on(workspace_reviewers::workspace_id
+                .eq(memberships::workspace_id)
+                .and(workspace_reviewers::user_id.eq(memberships::user_id))),
+        )
+        .filter(memberships::workspace_id.eq(workspace_id))
+        .select((
+            users_t::id,
+            users_t::username,
+            users_t::display_name,
+            users_t::is_tenant_admin,
+            users_t::is_active,
+            memberships::role,
+            memberships::created_at,
+            workspace_reviewers::added_at.nullable(),
+        ))
+        .order(users_t::username)
+        .load(conn)
+}
+
+/// Puts a member on the reviewer list. Only active deployers, admins and tenant administrators
+/// are eligible; anyone else is refused with the reason.
+pub fn add_reviewer(conn: &mut DbConn, actor_id: i64, workspace_id: i64, user_id: i64) -> Result<String, AppError> {
+    write_tx(conn, |conn| {
+        require(conn, workspace_id, actor_id, Permission::Manage)?;
+        let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
+        let role = role_of(conn, workspace_id, user_id)?.ok_or_else(|| {
+            AppError::field("reviewer", format!("{} is not a member of this workspace.", user.username))
+        })?;
+        if !user.is_active {
+            return Err(AppError::field("reviewer", format!("{} is deactivated.", user.username)));
+        }
+        if !(user.is_tenant_admin || role.may_review()) {
+            return Err(AppError::field(
+                "reviewer",
+                format!(
+                    "{} is a {}; only deployers, admins and tenant administrators can review.",
+                    user.username,
+                    role.as_str()
+                ),
+            ));
+        }
+        let inserted = diesel::insert_into(workspace_reviewers::table)
+            .values((
+                workspace_reviewers::workspace_id.eq(workspace_id),
+                workspace_reviewers::user_id.eq(user_id),
+                workspace_reviewers::added_by.eq(Some(actor_id)),
+                workspace_reviewers::added_at.eq(now()),
+            ))
+            .execute(conn);
+        match inserted {
+            Ok(_) => {}
+            Err(e) if super::is_unique_violation(&e) => {
+                return Err(AppError::field("reviewer", format!("{} is already a reviewer.", user.username)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        audit::record(
+            conn,
+            AuditEntry {
+                workspace_id: Some(workspace_id),
+                actor_id: Some(actor_id),
+                action: "reviewer.added",
+                target_type: "user",
+                target_id: Some(user_id),
+                target_label: &user.username,
+                comment: "",
+            },
+        )?;
+        Ok(user.username)
+    })
+}
+
+pub fn remove_reviewer(conn: &mut DbConn, actor_id: i64, workspace_id: i64, user_id: i64) -> Result<String, AppError> {
+    write_tx(conn, |conn| {
+        require(conn, workspace_id, actor_id, Permission::Manage)?;
+        let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
+        let removed = diesel::delete(
+            workspace_reviewers::table
+                .filter(workspace_reviewers::workspace_id.eq(workspace_id))
+                .filter(workspace_reviewers::user_id.eq(user_id)),
+        )
+        .execute(conn)?;
+        if removed == 0 {
+            return Err(AppError::conflict(format!("{} is not a reviewer any more.", user.username)));
+        }
+        audit::record(
+            conn,
+            AuditEntry {
+                workspace_id: Some(workspace_id),
+                actor_id: Some(actor_id),
+                action: "reviewer.removed",
+                target_type: "user",
+                target_id: Some(user_id),
+                target_label: &user.username,
+                comment: "removed by an admin",
+            },
+        )?;
+        Ok(user.username)
+    })
+}
+
+/// Whether `user_id` may review in this workspace *now*: active, on the list, and a deployer,
+/// admin or tenant administrator. Release and review transactions call this before acting.
+pub fn is_eligible_reviewer(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<bool> {
+    let row: Option<(bool, bool, String)> = workspace_reviewers::table
+        .inner_join(users_t::table)
+        .inner_join(
+            memberships::table.on(memberships::workspace_id
+                .eq(workspace_reviewers::workspace_id)
+                .and(memberships::user_id.eq(workspace_reviewers::user_id))),
+        )
+        .filter(workspace_reviewers::workspace_id.eq(workspace_id))
+        .filter(workspace_reviewers::user_id.eq(user_id))
+        .select((users_t::is_active, users_t::is_tenant_admin, memberships::role))
+        .first(conn)
+        .optional()?;
+    Ok(row.is_some_and(|(active, tenant, role)| {
+        active && (tenant || Role::parse(&role).is_some_and(Role::may_review))
+    }))
+}
+
+/// Saves name, description, mode, approval policy and quorum.
+pub fn update_settings(conn: &mut DbConn, actor_id: i64, workspace_id: i64, update: &SettingsUpdate) -> Result<Workspace, AppError> {
+    write_tx(conn, |conn| {
+        require(conn, workspace_id, actor_id, Permission::Manage)?;
+        let before = workspaces::table.find(workspace_id).select(Workspace::as_select()).first(conn)?;
+        diesel::update(workspaces::table.find(workspace_id))
+            .set((
+                workspaces::name.eq(update.name.as_str()),
+                workspaces::description.eq(update.description.trim()),
+                workspaces::mode.eq(update.mode.as_str()),
+                workspaces::approval_policy.eq(update.approval_policy.as_str()),
+                workspaces::quorum.eq(update.quorum.as_str()),
+                workspaces::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let after = workspaces::table.find(workspace_id).select(Workspace::as_select()).first(conn)?;
+        let mut changes = Vec::new();
+        for (what, old, new) in [
+            ("name", &before.name, &after.name),
+            ("mode", &before.mode, &after.mode),
+            ("approval policy", &before.approval_policy, &after.approval_policy),
+            ("quorum", &before.quorum, &after.quorum),
+        ] {
+            if old != new {
+                changes.push(format!("{what}: {old} → {new}"));
+            }
+        }
+        if before.description != after.description {
+            changes.push("description changed".into());
+        }
+        if !changes.is_empty() {
+            audit::record(
+                conn,
+                AuditEntry {
+                    workspace_id: Some(workspace_id),
+                    actor_id: Some(actor_id),
+                    action: "workspace.settings_changed",
+                    target_type: "workspace",
+                    target_id: Some(workspace_id),
+                    target_label: &after.slug,
+                    comment: &changes.join("; "),
+                },
+            )?;
+        }
+        Ok(after)
+    })
+}

@@ -1,0 +1,103 @@
+//! Cross-cutting response handling: security headers on every response, htmx-aware error
+//! rendering (a toast instead of a full page, `HX-Redirect` instead of a 303 to sign-in), and
+//! the request counters behind `/metrics`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{Error, HttpResponse, web};
+use askama::Template;
+
+use crate::error::ErrorMessage;
+
+/// Strict CSP: no inline script or style, no eval, nothing from other origins, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; \
+    frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+pub fn security_headers(tls: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"));
+    if tls { headers.add(("Strict-Transport-Security", "max-age=31536000")) } else { headers }
+}
+
+#[derive(Template)]
+#[template(path = "_toast.html")]
+struct Toast<'a> {
+    kind: &'a str,
+    text: &'a str,
+}
+
+/// For htmx requests, turns an error page into a toast appended to `#toasts`, and a redirect to
+/// the sign-in page into `HX-Redirect`, so a fragment swap never puts a whole page into a table.
+pub async fn htmx_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let is_htmx = req.headers().contains_key("hx-request");
+    let res = next.call(req).await?.map_into_boxed_body();
+    if !is_htmx {
+        return Ok(res);
+    }
+    let status = res.status();
+    if status == actix_web::http::StatusCode::SEE_OTHER
+        && res.headers().get(header::LOCATION).is_some_and(|l| l.as_bytes().starts_with(b"/login"))
+    {
+        let (req, _) = res.into_parts();
+        let resp = HttpResponse::NoContent().insert_header(("HX-Redirect", "/login")).finish();
+        return Ok(ServiceResponse::new(req, resp));
+    }
+    let message = res.response().extensions().get::<ErrorMessage>().cloned();
+    match message {
+        Some(ErrorMessage(text)) if status.is_client_error() || status.is_server_error() => {
+            let html = Toast { kind: "toast-error", text: &text }.render().unwrap_or_default();
+            let (req, old) = res.into_parts();
+            let mut resp = HttpResponse::build(status);
+            for (name, value) in old.headers() {
+                if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
+                    resp.insert_header((name.clone(), value.clone()));
+                }
+            }
+            let resp = resp
+                .content_type("text/html; charset=utf-8")
+                .insert_header(("HX-Retarget", HeaderValue::from_static("#toasts")))
+                .insert_header(("HX-Reswap", HeaderValue::from_static("beforeend")))
+                .body(html);
+            Ok(ServiceResponse::new(req, resp))
+        }
+        _ => Ok(res),
+    }
+}
+
+/// Request counters by status class, exported by `/metrics`.
+#[derive(Default)]
+pub struct Metrics {
+    pub requests: [AtomicU64; 5],
+}
+
+impl Metrics {
+    pub fn count(&self, status: u16) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.requests[class].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub async fn count_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let res = next.call(req).await?;
+    if let Some(m) = metrics {
+        m.count(res.status().as_u16());
+    }
+    Ok(res)
+}

@@ -1,0 +1,222 @@
+//! `/admin/users`: tenant administrators create users, deactivate and reactivate them, grant or
+//! revoke tenant administration, and reset passwords. The data layer re-checks the actor.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::CurrentUser;
+use crate::auth::session::{self, FlashKind};
+use crate::db::models::users::{self, NewUser, User};
+use crate::domain::{DisplayName, Username, validate_new_password};
+use crate::error::AppError;
+use crate::filters;
+use crate::routes::layout::{Layout, Viewer};
+use crate::routes::{FormErrors, render, see_other, with_conn};
+use crate::startup::AppState;
+
+fn require_tenant_admin(current: &CurrentUser) -> Result<(), AppError> {
+    if current.user.is_tenant_admin {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("Only tenant administrators can manage users."))
+    }
+}
+
+#[derive(Default, Deserialize)]
+pub struct NewUserForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    password: String,
+    tenant_admin: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html", blocks = ["rows"])]
+struct UsersPage {
+    layout: Layout,
+    me: i64,
+    users: Vec<User>,
+    q: String,
+    form: NewUserForm,
+    errors: FormErrors,
+}
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    q: Option<String>,
+}
+
+async fn users_page(
+    state: &web::Data<AppState>,
+    current: &CurrentUser,
+    q: String,
+    form: NewUserForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::of(current);
+    let is_htmx = current.is_htmx && status == StatusCode::OK;
+    let page = with_conn(state, move |conn| {
+        let layout = Layout::build(conn, &viewer, "Users", "users", None)?;
+        let filter = Some(q.as_str()).filter(|q| !q.is_empty());
+        let users = users::list(conn, filter)?;
+        Ok(UsersPage { layout, me: viewer.user.id, users, q, form, errors })
+    })
+    .await?;
+    if is_htmx {
+        let html = page.as_rows().render().map_err(AppError::internal)?;
+        return Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html));
+    }
+    render(&page, status)
+}
+
+/// `GET /admin/users?q=`.
+pub async fn users(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    query: web::Query<UsersQuery>,
+) -> Result<HttpResponse, AppError> {
+    require_tenant_admin(&current)?;
+    let q = query.into_inner().q.unwrap_or_default().trim().to_owned();
+    if q.chars().count() > 100 {
+        return Err(AppError::bad_request("A search has at most 100 characters."));
+    }
+    users_page(&state, &current, q, NewUserForm::default(), FormErrors::default(), StatusCode::OK).await
+}
+
+/// `POST /admin/users`.
+pub async fn create_user(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    form: web::Form<NewUserForm>,
+) -> Result<HttpResponse, AppError> {
+    require_tenant_admin(&current)?;
+    let mut form = form.into_inner();
+    let mut errors = FormErrors::default();
+    let username = errors.check("username", Username::parse(&form.username));
+    let display_name = errors.check("display_name", DisplayName::parse(&form.display_name));
+    errors.check("password", validate_new_password(&form.password, form.username.trim()));
+    let (Some(username), Some(display_name), true) = (username, display_name, errors.is_empty()) else {
+        form.password.clear();
+        return users_page(&state, &current, String::new(), form, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let password = std::mem::take(&mut form.password);
+    let hasher = state.hasher.clone();
+    let hash = web::block(move || hasher.hash(&password)).await?.map_err(AppError::internal)?;
+    let actor = current.user.id;
+    let tenant_admin = form.tenant_admin.is_some();
+    let created = with_conn(&state, move |conn| {
+        users::create(conn, Some(actor), NewUser { username: &username, display_name: &display_name, password_hash: &hash, tenant_admin })
+    })
+    .await;
+    match created {
+        Ok(user) => {
+            session::flash(&current.session, FlashKind::Ok, format!("User {} created. Add them to a workspace from its settings.", user.username));
+            Ok(see_other("/admin/users"))
+        }
+        Err(AppError::Field { field, message }) => {
+            errors.add(field, message);
+            users_page(&state, &current, String::new(), form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FlagForm {
+    #[serde(default)]
+    value: String,
+}
+
+fn parse_flag(form: &FlagForm) -> Result<bool, AppError> {
+    match form.value.as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(AppError::bad_request("value must be true or false.")),
+    }
+}
+
+/// Success and state conflicts go back to the list with a message.
+fn back(current: &CurrentUser, outcome: Result<String, AppError>) -> Result<HttpResponse, AppError> {
+    match outcome {
+        Ok(message) => session::flash(&current.session, FlashKind::Ok, message),
+        Err(AppError::Conflict(message)) => session::flash(&current.session, FlashKind::Error, message),
+        Err(e) => return Err(e),
+    }
+    Ok(see_other("/admin/users"))
+}
+
+/// `POST /admin/users/{id}/active` with `value=true|false`.
+pub async fn set_active(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    path: web::Path<i64>,
+    form: web::Form<FlagForm>,
+) -> Result<HttpResponse, AppError> {
+    require_tenant_admin(&current)?;
+    let active = parse_flag(&form)?;
+    let (actor, id) = (current.user.id, path.into_inner());
+    let outcome = with_conn(&state, move |conn| users::set_active(conn, actor, id, active)).await.map(|u| {
+        if active {
+            format!("{} can sign in again.", u.username)
+        } else {
+            format!("{} is deactivated and was signed out everywhere.", u.username)
+        }
+    });
+    back(&current, outcome)
+}
+
+/// `POST /admin/users/{id}/tenant-admin` with `value=true|false`.
+pub async fn set_tenant_admin(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    path: web::Path<i64>,
+    form: web::Form<FlagForm>,
+) -> Result<HttpResponse, AppError> {
+    require_tenant_admin(&current)?;
+    let grant = parse_flag(&form)?;
+    let (actor, id) = (current.user.id, path.into_inner());
+    let outcome = with_conn(&state, move |conn| users::set_tenant_admin(conn, actor, id, grant)).await.map(|u| {
+        if grant {
+            format!("{} is now a tenant administrator.", u.username)
+        } else {
+            format!("{} is no longer a tenant administrator.", u.username)
+        }
+    });
+    back(&current, outcome)
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /admin/users/{id}/password`: sets a new password and signs the user out everywhere.
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    path: web::Path<i64>,
+    form: web::Form<ResetForm>,
+) -> Result<HttpResponse, AppError> {
+    require_tenant_admin(&current)?;
+    let id = path.into_inner();
+    let target = with_conn(&state, move |conn| Ok(users::find(conn, id)?)).await?.ok_or(AppError::NotFound)?;
+    if let Err(e) = validate_new_password(&form.password, &target.username) {
+        session::flash(&current.session, FlashKind::Error, format!("Password for {} not changed: {e}", target.username));
+        return Ok(see_other("/admin/users"));
+    }
+    let password = form.into_inner().password;
+    let hasher = state.hasher.clone();
+    let hash = web::block(move || hasher.hash(&password)).await?.map_err(AppError::internal)?;
+    let actor = current.user.id;
+    let outcome = with_conn(&state, move |conn| users::reset_password(conn, actor, id, &hash))
+        .await
+        .map(|u| format!("New password set for {}; they were signed out everywhere.", u.username));
+    back(&current, outcome)
+}

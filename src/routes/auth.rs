@@ -1,0 +1,132 @@
+//! Sign-in and sign-out.
+
+use actix_session::Session;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::session;
+use crate::db::models::{login_failures, users};
+use crate::domain::Username;
+use crate::error::AppError;
+use crate::routes::layout::Layout;
+use crate::routes::{render, see_other, with_conn};
+use crate::startup::AppState;
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    layout: Layout,
+    username: String,
+    next: String,
+    error: Option<String>,
+}
+
+/// Only same-site absolute paths are followed after sign-in (no open redirects).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n != "/login" => n.to_owned(),
+        _ => "/workspaces".to_owned(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+fn login_page_for(session: &Session, username: String, next: String, error: Option<String>) -> LoginPage {
+    let mut layout = Layout::bare("Sign in");
+    layout.csrf = session::csrf_token(session);
+    LoginPage { layout, username, next, error }
+}
+
+/// `GET /login`.
+pub async fn login_page(session: Session, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+    if session::identity(&session).is_some() {
+        return Ok(see_other(&safe_next(query.next.as_deref())));
+    }
+    let page = login_page_for(&session, String::new(), safe_next(query.next.as_deref()), None);
+    render(&page, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+enum Outcome {
+    SignedIn { id: i64, epoch: i64, username: String },
+    Deactivated,
+    Failed,
+    Throttled(u64),
+}
+
+/// `POST /login`: throttled per username and per client address; the session is renewed.
+pub async fn login(
+    req: HttpRequest,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let next = safe_next(form.next.as_deref());
+    let typed = form.username.trim().to_owned();
+    let client_ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    let hasher = state.hasher.clone();
+    let username = Username::parse(&typed).map(|u| u.as_str().to_owned()).unwrap_or_else(|_| typed.to_lowercase());
+    let password = form.password;
+    let outcome = with_conn(&state, move |conn| {
+        if let Some(wait) = login_failures::retry_after(conn, &username, &client_ip)? {
+            return Ok(Outcome::Throttled(wait));
+        }
+        let user = users::find_by_username(conn, &username)?;
+        let verified = match &user {
+            Some(u) => hasher.verify(&password, &u.password_hash),
+            None => hasher.verify_dummy(&password),
+        };
+        match user {
+            Some(u) if verified && u.is_active => {
+                login_failures::clear(conn, &username)?;
+                Ok(Outcome::SignedIn { id: u.id, epoch: u.session_epoch, username: u.username })
+            }
+            Some(_) if verified => Ok(Outcome::Deactivated),
+            _ => {
+                login_failures::record_failure(conn, &username, &client_ip)?;
+                Ok(Outcome::Failed)
+            }
+        }
+    })
+    .await?;
+
+    let (status, message) = match outcome {
+        Outcome::SignedIn { id, epoch, username } => {
+            session::sign_in(&session, id, epoch);
+            tracing::info!(%username, "signed in");
+            return Ok(see_other(&next));
+        }
+        Outcome::Deactivated => (
+            StatusCode::FORBIDDEN,
+            "This account is deactivated. Ask a tenant administrator to reactivate it.".to_owned(),
+        ),
+        Outcome::Failed => (StatusCode::UNAUTHORIZED, "Wrong username or password.".to_owned()),
+        Outcome::Throttled(wait) => {
+            let page = login_page_for(&session, typed, next, Some(AppError::TooManyAttempts { retry_after_secs: wait }.to_string()));
+            let mut resp = render(&page, StatusCode::TOO_MANY_REQUESTS)?;
+            resp.headers_mut().insert(header::RETRY_AFTER, wait.into());
+            return Ok(resp);
+        }
+    };
+    render(&login_page_for(&session, typed, next, Some(message)), status)
+}
+
+/// `POST /logout`: the session is purged (the cookie is removed).
+pub async fn logout(session: Session) -> HttpResponse {
+    session::sign_out(&session);
+    see_other("/login")
+}

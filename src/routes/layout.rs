@@ -1,0 +1,119 @@
+//! `Layout`: what `templates/base.html` needs on every page (who is signed in, the CSRF token,
+//! the workspace switcher, the active navigation entry, a flash message, asset URLs).
+
+use crate::auth::CurrentUser;
+use crate::auth::session::{self, Flash};
+use crate::db::DbConn;
+use crate::db::models::users::User;
+use crate::db::models::workspaces::{self, Workspace};
+use crate::domain::{Permission, WorkspaceAccess};
+use crate::routes::assets;
+
+/// The `Send` part of the request's identity that page building needs on the blocking pool:
+/// the user, their CSRF token and the flash message taken from the session.
+pub struct Viewer {
+    pub user: User,
+    pub csrf: String,
+    pub flash: Option<Flash>,
+}
+
+impl Viewer {
+    pub fn of(current: &CurrentUser) -> Self {
+        Viewer {
+            user: current.user.clone(),
+            csrf: current.csrf.clone(),
+            flash: session::take_flash(&current.session),
+        }
+    }
+}
+
+pub struct NavUser {
+    pub username: String,
+    pub display_name: String,
+    pub is_tenant_admin: bool,
+}
+
+pub struct NavWorkspace {
+    pub slug: String,
+    pub name: String,
+}
+
+/// The workspace whose pages are being shown, and what the navigation may offer there.
+pub struct CurrentWorkspace {
+    pub slug: String,
+    pub name: String,
+    pub role_label: String,
+    pub can_manage: bool,
+}
+
+pub struct Layout {
+    pub title: String,
+    pub user: Option<NavUser>,
+    pub csrf: String,
+    pub workspaces: Vec<NavWorkspace>,
+    pub current: Option<CurrentWorkspace>,
+    /// Which navigation entry is active: `workspaces`, `overview`, `settings`, `audit`,
+    /// `users`, `account` or empty.
+    pub section: &'static str,
+    pub flash: Option<Flash>,
+    pub css_url: String,
+    pub js_url: String,
+    pub htmx_url: String,
+    pub htmx_sri: &'static str,
+}
+
+impl Layout {
+    /// For pages without a signed-in user (sign-in, error pages).
+    pub fn bare(title: &str) -> Self {
+        Layout {
+            title: title.to_owned(),
+            user: None,
+            csrf: String::new(),
+            workspaces: Vec::new(),
+            current: None,
+            section: "",
+            flash: None,
+            css_url: assets::url("app.css"),
+            js_url: assets::url("app.js"),
+            htmx_url: assets::url(assets::HTMX),
+            htmx_sri: assets::HTMX_SRI,
+        }
+    }
+
+    /// For a signed-in page. Reads the user's workspaces for the switcher.
+    pub fn build(
+        conn: &mut DbConn,
+        current: &Viewer,
+        title: impl Into<String>,
+        section: &'static str,
+        workspace: Option<(&Workspace, &WorkspaceAccess)>,
+    ) -> Result<Self, crate::error::AppError> {
+        let user = &current.user;
+        let workspaces = workspaces::list_for_user(conn, user)?
+            .into_iter()
+            .map(|s| NavWorkspace { slug: s.workspace.slug, name: s.workspace.name })
+            .collect();
+        let mut layout = Layout::bare("");
+        layout.title = title.into();
+        layout.user = Some(NavUser {
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            is_tenant_admin: user.is_tenant_admin,
+        });
+        layout.csrf = current.csrf.clone();
+        layout.workspaces = workspaces;
+        layout.current = workspace.map(|(ws, access)| CurrentWorkspace {
+            slug: ws.slug.clone(),
+            name: ws.name.clone(),
+            role_label: match (access.role, access.tenant_admin) {
+                (Some(r), _) => r.label().to_owned(),
+                (None, true) => "Tenant admin".to_owned(),
+                (None, false) => String::new(),
+            },
+            can_manage: access.can(Permission::Manage),
+        });
+        layout.section = section;
+        layout.flash = current.flash.clone();
+        Ok(layout)
+    }
+}

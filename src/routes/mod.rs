@@ -1,0 +1,161 @@
+//! HTTP handlers, one module per area. Each handler extracts, authorises, makes one call into
+//! `db::models` (on the blocking pool) and renders a template. `configure` is the route table.
+
+pub mod account;
+pub mod admin;
+pub mod assets;
+pub mod auth;
+pub mod health;
+pub mod layout;
+pub mod settings;
+pub mod workspaces;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::error::AppError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(workspaces::home))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/metrics", web::get().to(health::metrics))
+        .route("/static/{path:.*}", web::get().to(assets::serve))
+        .route("/login", web::get().to(auth::login_page))
+        .route("/login", web::post().to(auth::login))
+        .route("/logout", web::post().to(auth::logout))
+        .service(
+            web::scope("/account")
+                .route("", web::get().to(account::page))
+                .route("/password", web::post().to(account::change_password)),
+        )
+        .service(
+            web::scope("/admin")
+                .route("/users", web::get().to(admin::users))
+                .route("/users", web::post().to(admin::create_user))
+                .route("/users/{id}/active", web::post().to(admin::set_active))
+                .route("/users/{id}/tenant-admin", web::post().to(admin::set_tenant_admin))
+                .route("/users/{id}/password", web::post().to(admin::reset_password)),
+        )
+        .service(
+            web::scope("/workspaces")
+                .route("", web::get().to(workspaces::index))
+                .route("", web::post().to(workspaces::create))
+                .route("/switch", web::get().to(workspaces::switch))
+                .route("/{ws}", web::get().to(workspaces::overview))
+                .route("/{ws}/audit", web::get().to(workspaces::audit))
+                .route("/{ws}/settings", web::get().to(settings::page))
+                .route("/{ws}/settings/general", web::post().to(settings::general))
+                .route("/{ws}/settings/members", web::post().to(settings::add_member))
+                .route("/{ws}/settings/members/{user_id}/role", web::post().to(settings::change_role))
+                .route("/{ws}/settings/members/{user_id}/remove", web::post().to(settings::remove_member))
+                .route("/{ws}/settings/reviewers", web::post().to(settings::add_reviewer))
+                .route("/{ws}/settings/reviewers/{user_id}/remove", web::post().to(settings::remove_reviewer)),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// Malformed forms answer 400 with what was wrong, never 500.
+pub fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(crate::auth::csrf::MAX_FORM_BYTES)
+        .error_handler(|err, _| AppError::bad_request(format!("The form could not be read: {err}")).into())
+}
+
+/// Malformed query strings answer 400 with what was wrong.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|err, _| AppError::bad_request(format!("The address has a bad parameter: {err}")).into())
+}
+
+/// Renders a template with a status.
+pub fn render(template: &impl Template, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let html = template.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html))
+}
+
+/// 303 See Other: the answer to a successful plain form POST.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+}
+
+/// Runs `f` with a pooled connection on the blocking thread pool.
+pub async fn with_conn<T: Send + 'static>(
+    state: &web::Data<crate::startup::AppState>,
+    f: impl FnOnce(&mut crate::db::DbConn) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await?
+}
+
+/// One page of a list: `page` is 1-based.
+#[derive(Clone, Copy, Debug)]
+pub struct Paging {
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+impl Paging {
+    pub fn new(page: Option<i64>, per_page: Option<i64>, default_per_page: i64) -> Result<Self, AppError> {
+        let per_page = per_page.unwrap_or(default_per_page);
+        if !(1..=200).contains(&per_page) {
+            return Err(AppError::bad_request("per_page must be between 1 and 200."));
+        }
+        let page = page.unwrap_or(1);
+        if !(1..=1_000_000).contains(&page) {
+            return Err(AppError::bad_request("page must be a positive number."));
+        }
+        Ok(Paging { page, per_page, total: 0 })
+    }
+    pub fn offset(&self) -> i64 {
+        (self.page - 1) * self.per_page
+    }
+    pub fn pages(&self) -> i64 {
+        ((self.total + self.per_page - 1) / self.per_page).max(1)
+    }
+    pub fn has_prev(&self) -> bool {
+        self.page > 1
+    }
+    pub fn has_next(&self) -> bool {
+        self.page < self.pages()
+    }
+}
+
+/// Messages for form fields, by input name; rendered next to each input by
+/// `macros.html::field_error`.
+#[derive(Debug, Default)]
+pub struct FormErrors(Vec<(&'static str, String)>);
+
+impl FormErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Keeps the value on success and records the message on failure.
+    pub fn check<T, E: std::fmt::Display>(&mut self, field: &'static str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(field, e.to_string());
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! `/workspaces`: my workspaces (a tenant administrator sees and creates all), the switcher,
+//! a workspace's overview and its audit log.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::{CurrentUser, WorkspaceCtx, session};
+use crate::db::models::audit::{self, AuditFilter, AuditRow};
+use crate::db::models::workspaces::{self, Member, Workspace, WorkspaceSummary};
+use crate::domain::{Permission, WorkspaceAccess, WorkspaceName, WorkspaceSlug};
+use crate::error::AppError;
+use crate::filters;
+use crate::routes::layout::{Layout, Viewer};
+use crate::routes::{FormErrors, Paging, render, see_other, with_conn};
+use crate::startup::AppState;
+
+/// `GET /`: signed-in people go to their workspaces, everyone else to sign-in.
+pub async fn home(session: Session) -> HttpResponse {
+    if session::identity(&session).is_some() { see_other("/workspaces") } else { see_other("/login") }
+}
+
+#[derive(Default, Deserialize)]
+pub struct CreateWorkspaceForm {
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Template)]
+#[template(path = "workspaces/index.html")]
+struct WorkspacesPage {
+    layout: Layout,
+    workspaces: Vec<WorkspaceSummary>,
+    can_create: bool,
+    form: CreateWorkspaceForm,
+    errors: FormErrors,
+}
+
+async fn workspaces_page(
+    state: &web::Data<AppState>,
+    current: &CurrentUser,
+    form: CreateWorkspaceForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::of(current);
+    let page = with_conn(state, move |conn| {
+        let layout = Layout::build(conn, &viewer, "Workspaces", "workspaces", None)?;
+        let workspaces = workspaces::list_for_user(conn, &viewer.user)?;
+        Ok(WorkspacesPage { layout, workspaces, can_create: viewer.user.is_tenant_admin, form, errors })
+    })
+    .await?;
+    render(&page, status)
+}
+
+/// `GET /workspaces`.
+pub async fn index(state: web::Data<AppState>, current: CurrentUser) -> Result<HttpResponse, AppError> {
+    workspaces_page(&state, &current, CreateWorkspaceForm::default(), FormErrors::default(), StatusCode::OK).await
+}
+
+/// `POST /workspaces` (tenant administrators).
+pub async fn create(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    form: web::Form<CreateWorkspaceForm>,
+) -> Result<HttpResponse, AppError> {
+    if !current.user.is_tenant_admin {
+        return Err(AppError::forbidden("Only tenant administrators can create workspaces."));
+    }
+    let form = form.into_inner();
+    let mut errors = FormErrors::default();
+    let slug = errors.check("slug", WorkspaceSlug::parse(&form.slug));
+    let name = errors.check("name", WorkspaceName::parse(&form.name));
+    if form.description.chars().count() > 2000 {
+        errors.add("description", "A description has at most 2000 characters.");
+    }
+    let (Some(slug), Some(name), true) = (slug, name, errors.is_empty()) else {
+        return workspaces_page(&state, &current, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let actor = current.user.id;
+    let description = form.description.clone();
+    let created = with_conn(&state, move |conn| {
+        workspaces::create(conn, Some(actor), &slug, &name, &description, None)
+    })
+    .await;
+    match created {
+        Ok(ws) => {
+            session::flash(&current.session, session::FlashKind::Ok, format!("Workspace “{}” created. Add its members here.", ws.name));
+            Ok(see_other(&format!("/workspaces/{}/settings", ws.slug)))
+        }
+        Err(AppError::Field { field, message }) => {
+            let mut errors = FormErrors::default();
+            errors.add(field, message);
+            workspaces_page(&state, &current, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SwitchQuery {
+    #[serde(default)]
+    ws: String,
+}
+
+/// `GET /workspaces/switch?ws=slug`: the switcher's plain-form target.
+pub async fn switch(_current: CurrentUser, query: web::Query<SwitchQuery>) -> Result<HttpResponse, AppError> {
+    let slug = WorkspaceSlug::parse(&query.ws).map_err(|_| AppError::NotFound)?;
+    Ok(see_other(&format!("/workspaces/{}", slug.as_str())))
+}
+
+#[derive(Template)]
+#[template(path = "workspaces/overview.html")]
+struct OverviewPage {
+    layout: Layout,
+    workspace: Workspace,
+    access: WorkspaceAccess,
+    members: Vec<Member>,
+    recent: Vec<AuditRow>,
+}
+
+impl OverviewPage {
+    fn can(&self, what: &str) -> bool {
+        let permission = match what {
+            "develop" => Permission::Develop,
+            "deploy" => Permission::Deploy,
+            "manage" => Permission::Manage,
+            _ => Permission::View,
+        };
+        self.access.can(permission)
+    }
+    fn reviewers(&self) -> impl Iterator<Item = &Member> {
+        self.members.iter().filter(|m| m.is_reviewer())
+    }
+}
+
+/// `GET /workspaces/{ws}`.
+pub async fn overview(state: web::Data<AppState>, ctx: WorkspaceCtx) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::of(&ctx.current);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(&state, move |conn| {
+        let layout = Layout::build(conn, &viewer, workspace.name.clone(), "overview", Some((&workspace, &access)))?;
+        let members = workspaces::members(conn, workspace.id)?;
+        let (recent, _) = audit::list(conn, Some(workspace.id), &AuditFilter::default(), 8, 0)?;
+        Ok(OverviewPage { layout, workspace, access, members, recent })
+    })
+    .await?;
+    render(&page, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    action: Option<String>,
+    actor: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "workspaces/audit.html", blocks = ["rows"])]
+struct AuditPage {
+    layout: Layout,
+    workspace: Workspace,
+    rows: Vec<AuditRow>,
+    action: String,
+    actor: String,
+    paging: Paging,
+}
+
+impl AuditPage {
+    /// The query string for another page of the same filters.
+    fn page_query(&self, page: i64) -> String {
+        let mut q = vec![("page", page.to_string())];
+        if !self.action.is_empty() {
+            q.push(("action", self.action.clone()));
+        }
+        if !self.actor.is_empty() {
+            q.push(("actor", self.actor.clone()));
+        }
+        serde_urlencoded::to_string(q).unwrap_or_default()
+    }
+}
+
+/// `GET /workspaces/{ws}/audit`: filterable by action prefix and actor; htmx swaps the rows.
+pub async fn audit(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let mut paging = Paging::new(query.page, query.per_page, 50)?;
+    let clean = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let action = clean(query.action);
+    let actor = clean(query.actor).map(|a| a.to_lowercase());
+    if action.as_ref().is_some_and(|a| a.len() > 100) || actor.as_ref().is_some_and(|a| a.len() > 100) {
+        return Err(AppError::bad_request("Filters have at most 100 characters."));
+    }
+    let is_htmx = ctx.current.is_htmx;
+    let viewer = Viewer::of(&ctx.current);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(&state, move |conn| {
+        let layout = Layout::build(conn, &viewer, format!("Audit log · {}", workspace.name), "audit", Some((&workspace, &access)))?;
+        let filter = AuditFilter { action: action.clone(), actor: actor.clone() };
+        let (rows, total) = audit::list(conn, Some(workspace.id), &filter, paging.per_page, paging.offset())?;
+        paging.total = total;
+        Ok(AuditPage {
+            layout,
+            workspace,
+            rows,
+            action: action.unwrap_or_default(),
+            actor: actor.unwrap_or_default(),
+            paging,
+        })
+    })
+    .await?;
+    if is_htmx {
+        let html = page.as_rows().render().map_err(AppError::internal)?;
+        return Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html));
+    }
+    render(&page, StatusCode::OK)
+}

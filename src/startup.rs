@@ -1,0 +1,119 @@
+//! Builds the application: database pool and migrations, the session key, middleware, and the
+//! one route table of the product (one `web::scope` per area). Tests drive the real server
+//! through `Application::build` on port 0.
+
+use std::net::TcpListener;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::PersistentSession;
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite, time::Duration as CookieDuration};
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, Logger, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use base64::Engine;
+
+use crate::auth::csrf::{self, AllowedOrigin};
+use crate::auth::password::Hasher;
+use crate::config::Settings;
+use crate::db::{self, Pool};
+use crate::middleware::{self as mw, Metrics};
+use crate::routes;
+
+/// Shared by every handler.
+pub struct AppState {
+    pub pool: Pool,
+    pub hasher: Hasher,
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    pub pool: Pool,
+}
+
+/// The session cookie's signing and encryption key: from the setting, or generated once and kept
+/// in the database, so restarts keep people signed in and instances share it.
+fn session_key(settings: &Settings, pool: &Pool) -> anyhow::Result<Key> {
+    let encoded = match &settings.session_key {
+        Some(k) => k.clone(),
+        None => {
+            let mut conn = pool.get()?;
+            db::models::secrets::get_or_create(&mut conn, "session_key", || {
+                let bytes: [u8; 64] = rand::random();
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            })?
+        }
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .context("RELEASEDESK_SESSION_KEY must be base64")?;
+    anyhow::ensure!(bytes.len() >= 64, "RELEASEDESK_SESSION_KEY must encode at least 64 bytes");
+    Ok(Key::from(&bytes))
+}
+
+impl Application {
+    /// Connects, migrates, binds the listener and builds (but does not yet run) the server.
+    pub fn build(settings: &Settings) -> anyhow::Result<Application> {
+        let pool = db::connect(&settings.database_url, settings.pool_size)?;
+        db::migrate(&mut *pool.get()?)?;
+        let key = session_key(settings, &pool)?;
+        let listener =
+            TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+
+        let state = web::Data::new(AppState { pool: pool.clone(), hasher: Hasher::new(settings.argon2_memory_kib) });
+        let metrics = web::Data::new(Metrics::default());
+        let origin = web::Data::new(AllowedOrigin(settings.public_origin.clone()));
+        let secure = settings.secure_cookies;
+        let mut server = HttpServer::new(move || {
+            let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                .cookie_name("releasedesk_session".into())
+                .cookie_secure(secure)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .session_lifecycle(PersistentSession::default().session_ttl(CookieDuration::hours(12)))
+                .build();
+            App::new()
+                .app_data(state.clone())
+                .app_data(metrics.clone())
+                .app_data(origin.clone())
+                .app_data(routes::form_config())
+                .app_data(routes::query_config())
+                .configure(routes::configure)
+                // Outermost last: logging and counters see every answer, the session wraps CSRF.
+                .wrap(from_fn(csrf::guard))
+                .wrap(session)
+                .wrap(from_fn(mw::htmx_errors))
+                .wrap(mw::security_headers(secure))
+                .wrap(Compress::default())
+                .wrap(from_fn(mw::count_requests))
+                // Paths only: query strings can carry search terms people consider private.
+                .wrap(Logger::new("%a %U %s %b %Dms").exclude("/healthz"))
+        })
+        .listen(listener)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers.max(1));
+        }
+        Ok(Application { server: server.run(), port, pool })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Starts the server for `serve`: actix's own runtime, stopped by Ctrl-C / SIGTERM.
+pub fn serve(app: Application) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(app.run_until_stopped())?;
+    Ok(())
+}

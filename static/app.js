@@ -1,0 +1,314 @@
+/* releasedesk: hand-written behaviour. Plain ES2020, no dependencies.
+ *
+ * Loaded with <script src="/static/app.js" defer>. There is no inline script anywhere (CSP).
+ * Every behaviour is delegated from `document` and driven by data-* attributes, so it keeps
+ * working for content that htmx swaps in later. Nothing here calls eval / new Function.
+ */
+(() => {
+  "use strict";
+
+  // Lets CSS tell "JS is running" apart from no-JS fallbacks (html.js .js-hide).
+  document.documentElement.classList.add("js");
+
+  /** The Element an event came from (events can come from text nodes or the document). */
+  const targetEl = (e) => (e.target instanceof Element ? e.target : null);
+
+  // ---------------------------------------------------------------------------------------
+  // Dialogs: [data-dialog-open="ID"] opens <dialog id="ID"> as a modal;
+  //          [data-dialog-close] closes the dialog it sits in.
+  // ---------------------------------------------------------------------------------------
+  document.addEventListener("click", (e) => {
+    const el = targetEl(e);
+    if (!el) return;
+
+    const opener = el.closest("[data-dialog-open]");
+    if (opener) {
+      const dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
+      if (dialog instanceof HTMLDialogElement) {
+        e.preventDefault();
+        if (!dialog.open) dialog.showModal();
+      }
+      return;
+    }
+
+    const closer = el.closest("[data-dialog-close]");
+    if (closer) {
+      const dialog = closer.closest("dialog");
+      if (dialog) {
+        e.preventDefault();
+        dialog.close();
+      }
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------
+  // Confirmation, using the shared <dialog id="confirm-dialog"> from base.html.
+  // It contains <p data-confirm-message>, button[data-confirm-ok] and button[data-confirm-cancel].
+  //
+  // askConfirm(message, {ok, cancel}) shows the dialog and calls exactly one of ok/cancel.
+  // Closing the dialog any other way (Esc, [data-dialog-close]) counts as cancel.
+  // ---------------------------------------------------------------------------------------
+  let pendingConfirm = null; // {ok, cancel} while the dialog is open
+
+  const confirmDialog = () => document.getElementById("confirm-dialog");
+
+  function askConfirm(message, handlers) {
+    const dialog = confirmDialog();
+    if (!(dialog instanceof HTMLDialogElement)) {
+      // Fallback if a page lacks the shared dialog (e.g. an error page).
+      (window.confirm(message) ? handlers.ok : handlers.cancel)?.();
+      return;
+    }
+    settleConfirm(false); // a previous question still open is cancelled
+    const text = dialog.querySelector("[data-confirm-message]");
+    if (text) text.textContent = message;
+    pendingConfirm = handlers;
+    if (!dialog.open) dialog.showModal();
+    // For destructive questions, default focus goes to Cancel unless the template chose (autofocus).
+    if (!dialog.querySelector("[autofocus]")) dialog.querySelector("[data-confirm-cancel]")?.focus();
+  }
+
+  function settleConfirm(ok) {
+    const handlers = pendingConfirm;
+    pendingConfirm = null;
+    if (handlers) (ok ? handlers.ok : handlers.cancel)?.();
+  }
+
+  document.addEventListener("click", (e) => {
+    const el = targetEl(e);
+    const ok = el?.closest("[data-confirm-ok]");
+    const cancel = el?.closest("[data-confirm-cancel]");
+    if (!ok && !cancel) return;
+    e.preventDefault(); // the buttons may sit in a <form method="dialog">
+    const handlers = pendingConfirm;
+    pendingConfirm = null; // take it before close() so the close event below does not cancel
+    ok?.closest("dialog")?.close();
+    cancel?.closest("dialog")?.close();
+    if (handlers) (ok ? handlers.ok : handlers.cancel)?.();
+  });
+
+  // "close" does not bubble, so listen in the capture phase.
+  document.addEventListener("close", (e) => {
+    if (e.target === confirmDialog()) settleConfirm(false);
+  }, true);
+
+  // ---------------------------------------------------------------------------------------
+  // form[data-confirm="message"] (or a submit button with data-confirm, which wins):
+  // ask before submitting. This works for plain forms and for htmx forms (hx-post).
+  //
+  // htmx 4.0.1 attaches its "submit" listener to the <form> itself (bubbling, not capture;
+  // htmx.js #onTrigger → fromElt.addEventListener). A capture-phase listener on `document`
+  // runs before it, and stopImmediatePropagation() keeps the event away from htmx until the
+  // user confirms. After OK we re-submit with requestSubmit(submitter). The form is marked as
+  // confirmed only while that call runs (it dispatches "submit" synchronously).
+  // ---------------------------------------------------------------------------------------
+  const confirmedForms = new WeakSet();
+
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    if (confirmedForms.has(form)) return; // approved: let htmx or the browser carry on
+
+    const submitter = e.submitter;
+    const message = submitter?.getAttribute("data-confirm") ?? form.getAttribute("data-confirm");
+    if (message == null) return;
+
+    e.preventDefault();
+    e.stopImmediatePropagation();
+
+    askConfirm(message, {
+      ok: () => {
+        confirmedForms.add(form);
+        try {
+          if (submitter && submitter.form === form) form.requestSubmit(submitter);
+          else form.requestSubmit();
+        } finally {
+          confirmedForms.delete(form);
+        }
+      },
+      cancel: () => {},
+    });
+  }, true);
+
+  // hx-confirm="…" on htmx elements: use the same dialog instead of window.confirm().
+  // htmx 4 fires the cancelable "htmx:confirm" event, then waits for issueRequest()/dropRequest().
+  // "js:" confirms are left to htmx (they need eval, which our CSP forbids anyway).
+  document.addEventListener("htmx:confirm", (e) => {
+    const detail = e.detail;
+    const message = detail?.ctx?.confirm;
+    if (typeof message !== "string" || /^(js|javascript):/.test(message)) return;
+    e.preventDefault();
+    askConfirm(message, { ok: detail.issueRequest, cancel: detail.dropRequest });
+  });
+
+  // ---------------------------------------------------------------------------------------
+  // Copy buttons: <button type="button" class="copy" data-copy="text">Copy</button>
+  // Copies the text; the label reads "Copied" for a moment.
+  // ---------------------------------------------------------------------------------------
+  const copyLabels = new WeakMap(); // button → {label, timer}
+
+  async function copyText(text) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // navigator.clipboard needs a secure context (https or localhost); fall back to a
+      // hidden textarea and the legacy copy command.
+      const area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "sr-only";
+      document.body.append(area);
+      area.select();
+      let ok = false;
+      try { ok = document.execCommand("copy"); } catch { ok = false; }
+      area.remove();
+      return ok;
+    }
+  }
+
+  document.addEventListener("click", async (e) => {
+    const button = targetEl(e)?.closest("button.copy[data-copy]");
+    if (!button) return;
+    e.preventDefault();
+    const state = copyLabels.get(button) ?? { label: button.textContent, timer: 0 };
+    copyLabels.set(button, state);
+    const ok = await copyText(button.getAttribute("data-copy"));
+    button.textContent = ok ? "Copied" : "Copy failed";
+    button.classList.toggle("copied", ok);
+    clearTimeout(state.timer);
+    state.timer = setTimeout(() => {
+      button.textContent = state.label;
+      button.classList.remove("copied");
+    }, 1500);
+  });
+
+  // ---------------------------------------------------------------------------------------
+  // Toasts: .toast-close removes its toast. Every .toast removes itself after 6 s (later if the
+  // pointer or focus is on it). Toasts in the initial page and toasts added later by htmx
+  // (main or out-of-band swaps) are both handled. The observer watches <body> rather than only
+  // #toasts, so it also survives #toasts itself being replaced by an hx-swap-oob.
+  // ---------------------------------------------------------------------------------------
+  const TOAST_MS = 6000;
+  const armedToasts = new WeakSet();
+
+  function removeToast(toast) {
+    if (!toast.isConnected || toast.classList.contains("is-leaving")) return;
+    toast.classList.add("is-leaving"); // short fade (see app.css)
+    setTimeout(() => toast.remove(), 160);
+  }
+
+  function armToast(toast) {
+    if (armedToasts.has(toast)) return;
+    armedToasts.add(toast);
+    const expire = () => {
+      if (!toast.isConnected) return;
+      if (toast.matches(":hover, :focus-within")) setTimeout(expire, 1000); // still being read
+      else removeToast(toast);
+    };
+    setTimeout(expire, TOAST_MS);
+  }
+
+  function armToastsIn(node) {
+    if (!(node instanceof Element)) return;
+    if (node.matches(".toast")) armToast(node);
+    node.querySelectorAll(".toast").forEach(armToast);
+  }
+
+  document.addEventListener("click", (e) => {
+    const close = targetEl(e)?.closest(".toast-close");
+    if (!close) return;
+    e.preventDefault();
+    const toast = close.closest(".toast");
+    if (toast) removeToast(toast);
+  });
+
+  new MutationObserver((records) => {
+    for (const record of records) record.addedNodes.forEach(armToastsIn);
+  }).observe(document.body, { childList: true, subtree: true });
+  armToastsIn(document.body);
+
+  // ---------------------------------------------------------------------------------------
+  // select[data-autosubmit]: changing the value submits its form (workspace switcher, role
+  // selects). requestSubmit() fires a real "submit" event, so htmx and data-confirm both apply.
+  // ---------------------------------------------------------------------------------------
+  document.addEventListener("change", (e) => {
+    const select = e.target;
+    if (select instanceof HTMLSelectElement && select.hasAttribute("data-autosubmit") && select.form) {
+      select.form.requestSubmit();
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------
+  // Bulk selection:
+  //   <input type="checkbox" data-select-all="ids">   toggles every checkbox name="ids"
+  //   <span data-selected-count="ids">0</span>         shows how many are checked
+  // Scope is the form (including inputs linked with form="…"), or the document if there is none.
+  // The select-all box also shows a mixed (indeterminate) state.
+  // ---------------------------------------------------------------------------------------
+  const scopeOf = (el) => el.form ?? el.closest("form") ?? document;
+
+  function boxesIn(scope, name) {
+    const candidates = scope instanceof HTMLFormElement
+      ? Array.from(scope.elements)
+      : Array.from(scope.querySelectorAll("input[type=checkbox]"));
+    return candidates.filter((b) =>
+      b instanceof HTMLInputElement && b.type === "checkbox" && b.name === name &&
+      !b.hasAttribute("data-select-all"));
+  }
+
+  function updateSelection(scope, name) {
+    const boxes = boxesIn(scope, name);
+    const checked = boxes.filter((b) => b.checked).length;
+    const quoted = CSS.escape(name);
+
+    for (const master of document.querySelectorAll(`input[type=checkbox][data-select-all="${quoted}"]`)) {
+      if (scopeOf(master) !== scope) continue;
+      master.checked = boxes.length > 0 && checked === boxes.length;
+      master.indeterminate = checked > 0 && checked < boxes.length;
+    }
+
+    // Counters inside the same form; if there are none there, the ones anywhere on the page.
+    const counterSelector = `[data-selected-count="${quoted}"]`;
+    let counters = scope.querySelectorAll(counterSelector);
+    if (counters.length === 0) counters = document.querySelectorAll(counterSelector);
+    counters.forEach((c) => { c.textContent = String(checked); });
+  }
+
+  function updateAllSelections() {
+    for (const el of document.querySelectorAll("[data-select-all], [data-selected-count]")) {
+      updateSelection(scopeOf(el), el.getAttribute("data-select-all") ?? el.getAttribute("data-selected-count"));
+    }
+  }
+
+  document.addEventListener("change", (e) => {
+    const box = e.target;
+    if (!(box instanceof HTMLInputElement) || box.type !== "checkbox") return;
+    const scope = scopeOf(box);
+    const all = box.getAttribute("data-select-all");
+    if (all != null) {
+      for (const b of boxesIn(scope, all)) if (!b.disabled) b.checked = box.checked;
+      updateSelection(scope, all);
+    } else if (box.name) {
+      updateSelection(scope, box.name);
+    }
+  });
+
+  // Recount on load, after htmx swaps rows in or out, and when the browser restores a page
+  // from the back/forward cache with its checkbox states.
+  updateAllSelections();
+  document.addEventListener("htmx:after:swap", updateAllSelections);
+  window.addEventListener("pageshow", updateAllSelections);
+})();
+
+// A dialog that must be open when the page arrives (e.g. a form re-rendered with errors).
+function openDialogsOnLoad() {
+  document.querySelectorAll('dialog[data-open-on-load]').forEach(function (d) {
+    if (!d.open) d.showModal();
+  });
+}
+if (document.readyState === 'loading') {
+  document.addEventListener('DOMContentLoaded', openDialogsOnLoad);
+} else {
+  openDialogsOnLoad();
+}
