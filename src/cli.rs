@@ -22,7 +22,11 @@ struct Cli {
 #[derive(Args, Clone)]
 struct DbArgs {
     /// `sqlite://PATH` (embedded, the default) or `postgres://USER@HOST/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/releasedesk.db")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/releasedesk.db"
+    )]
     database_url: String,
 }
 
@@ -91,10 +95,17 @@ enum UserCommand {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RELEASEDESK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("RELEASEDESK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("RELEASEDESK_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    if json { builder.json().init() } else { builder.init() }
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    if json {
+        builder.json().init()
+    } else {
+        builder.init()
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -149,18 +160,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{applied} migration(s) applied");
             Ok(())
         }
-        Command::User { command: UserCommand::Add { db, username, display_name, tenant_admin } } => {
-            let username = Username::parse(&username).map_err(|e| anyhow::anyhow!("--username: {e}"))?;
-            let display_name = DisplayName::parse(display_name.as_deref().unwrap_or(username.as_str()))
-                .map_err(|e| anyhow::anyhow!("--display-name: {e}"))?;
+        Command::User {
+            command:
+                UserCommand::Add {
+                    db,
+                    username,
+                    display_name,
+                    tenant_admin,
+                },
+        } => {
+            let username =
+                Username::parse(&username).map_err(|e| anyhow::anyhow!("--username: {e}"))?;
+            let display_name =
+                DisplayName::parse(display_name.as_deref().unwrap_or(username.as_str()))
+                    .map_err(|e| anyhow::anyhow!("--display-name: {e}"))?;
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
-                eprint!("Password for {} (input is visible; pipe it to hide it): ", username.as_str());
+                eprint!(
+                    "Password for {} (input is visible; pipe it to hide it): ",
+                    username.as_str()
+                );
             }
             let mut password = String::new();
             stdin.lock().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
-            validate_new_password(password, username.as_str()).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+            validate_new_password(password, username.as_str())
+                .map_err(|e| anyhow::anyhow!("password: {e}"))?;
             let pool = db::connect(&db.database_url, 1)?;
             let mut conn = pool.get()?;
             db::migrate(&mut conn)?;
@@ -168,10 +193,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let user = users::create(
                 &mut conn,
                 None,
-                NewUser { username: &username, display_name: &display_name, password_hash: &hash, tenant_admin },
+                NewUser {
+                    username: &username,
+                    display_name: &display_name,
+                    password_hash: &hash,
+                    tenant_admin,
+                },
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("user {} created{}", user.username, if tenant_admin { " (tenant administrator)" } else { "" });
+            println!(
+                "user {} created{}",
+                user.username,
+                if tenant_admin {
+                    " (tenant administrator)"
+                } else {
+                    ""
+                }
+            );
             Ok(())
         }
     }

@@ -15,9 +15,27 @@ use crate::domain::{DisplayName, Role, Username, WorkspaceName, WorkspaceSlug};
 /// (username, display name, tenant admin, role in `demo`, role in `payments`).
 pub const DEMO_USERS: &[(&str, &str, bool, Option<Role>, Option<Role>)] = &[
     ("tara", "Tara Tenant", true, None, None),
-    ("carol", "Carol Admin", false, Some(Role::Admin), Some(Role::Deployer)),
-    ("bob", "Bob Deployer", false, Some(Role::Deployer), Some(Role::Admin)),
-    ("alice", "Alice Developer", false, Some(Role::Developer), Some(Role::Developer)),
+    (
+        "carol",
+        "Carol Admin",
+        false,
+        Some(Role::Admin),
+        Some(Role::Deployer),
+    ),
+    (
+        "bob",
+        "Bob Deployer",
+        false,
+        Some(Role::Deployer),
+        Some(Role::Admin),
+    ),
+    (
+        "alice",
+        "Alice Developer",
+        false,
+        Some(Role::Developer),
+        Some(Role::Developer),
+    ),
     ("victor", "Victor Viewer", false, Some(Role::Viewer), None),
 ];
 
@@ -39,13 +57,24 @@ pub fn seed(conn: &mut DbConn, hasher: &Hasher, password: &str) -> anyhow::Resul
         let user = users::create(
             conn,
             None,
-            NewUser { username: &username, display_name: &display, password_hash: &hash, tenant_admin: *tenant },
+            NewUser {
+                username: &username,
+                display_name: &display,
+                password_hash: &hash,
+                tenant_admin: *tenant,
+            },
         )
         .map_err(err)?;
         ids.push(user.id);
     }
     let tara = ids[0];
-    let find = |name: &str| DEMO_USERS.iter().position(|u| u.0 == name).map(|i| ids[i]).unwrap_or(tara);
+    let find = |name: &str| {
+        DEMO_USERS
+            .iter()
+            .position(|u| u.0 == name)
+            .map(|i| ids[i])
+            .unwrap_or(tara)
+    };
 
     let demo = workspaces::create(
         conn,
@@ -73,7 +102,11 @@ pub fn seed(conn: &mut DbConn, hasher: &Hasher, password: &str) -> anyhow::Resul
         if let Some(role) = payments_role.filter(|_| *username != "bob") {
             // Alice starts as a deployer and reviewer in payments and is then moved to
             // developer: the reviewer list shows her automatic removal.
-            let role = if *username == "alice" { Role::Deployer } else { role };
+            let role = if *username == "alice" {
+                Role::Deployer
+            } else {
+                role
+            };
             workspaces::add_member(conn, find("bob"), payments.id, username, role).map_err(err)?;
         }
     }
@@ -82,33 +115,55 @@ pub fn seed(conn: &mut DbConn, hasher: &Hasher, password: &str) -> anyhow::Resul
     workspaces::add_reviewer(conn, find("bob"), payments.id, find("bob")).map_err(err)?;
     workspaces::add_reviewer(conn, find("bob"), payments.id, find("carol")).map_err(err)?;
     workspaces::add_reviewer(conn, find("bob"), payments.id, find("alice")).map_err(err)?;
-    workspaces::change_role(conn, find("bob"), payments.id, find("alice"), Some(Role::Deployer), Role::Developer)
-        .map_err(err)?;
+    workspaces::change_role(
+        conn,
+        find("bob"),
+        payments.id,
+        find("alice"),
+        Some(Role::Deployer),
+        Role::Developer,
+    )
+    .map_err(err)?;
     Ok(true)
 }
 
 /// `serve --demo`: seeds if the database is empty and prints the sign-ins.
-pub fn seed_and_print(conn: &mut DbConn, hasher: &Hasher, password: Option<String>) -> anyhow::Result<()> {
+pub fn seed_and_print(
+    conn: &mut DbConn,
+    hasher: &Hasher,
+    password: Option<String>,
+) -> anyhow::Result<()> {
     let (password, generated) = match password.filter(|p| !p.is_empty()) {
         Some(p) => (p, false),
         None => {
             let bytes: [u8; 12] = rand::random();
-            (base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes), true)
+            (
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+                true,
+            )
         }
     };
     if seed(conn, hasher, &password)? {
         println!("Demo data created: workspaces `demo` and `payments`. Sign in as:");
         for (username, name, tenant, role, _) in DEMO_USERS {
-            let what = if *tenant { "tenant admin".to_owned() } else { role.map(|r| r.as_str().to_owned()).unwrap_or_default() };
+            let what = if *tenant {
+                "tenant admin".to_owned()
+            } else {
+                role.map(|r| r.as_str().to_owned()).unwrap_or_default()
+            };
             println!("  {username:<7} {name:<16} {what}");
         }
         if generated {
-            println!("with the password: {password}   (set RELEASEDESK_DEMO_PASSWORD to choose it)");
+            println!(
+                "with the password: {password}   (set RELEASEDESK_DEMO_PASSWORD to choose it)"
+            );
         } else {
             println!("with the password from RELEASEDESK_DEMO_PASSWORD.");
         }
     } else {
-        println!("Demo data not seeded: the database already has users (sign in with the password chosen when it was seeded).");
+        println!(
+            "Demo data not seeded: the database already has users (sign in with the password chosen when it was seeded)."
+        );
     }
     Ok(())
 }

@@ -31,9 +31,14 @@ pub enum AppError {
     Conflict(String),
     /// A rule refused a form value; `field` names the input it belongs next to.
     #[error("{message}")]
-    Field { field: &'static str, message: String },
+    Field {
+        field: &'static str,
+        message: String,
+    },
     /// A state-changing request without a valid CSRF token, or from another site.
-    #[error("This form has expired or did not come from releasedesk. Reload the page and try again.")]
+    #[error(
+        "This form has expired or did not come from releasedesk. Reload the page and try again."
+    )]
     Csrf,
     /// Too many failed sign-ins.
     #[error("Too many failed sign-in attempts. Try again in {} minute(s).", retry_after_secs.div_ceil(60))]
@@ -54,7 +59,10 @@ impl AppError {
         AppError::BadRequest(msg.into())
     }
     pub fn field(field: &'static str, message: impl Into<String>) -> Self {
-        AppError::Field { field, message: message.into() }
+        AppError::Field {
+            field,
+            message: message.into(),
+        }
     }
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         AppError::Internal(e.into())

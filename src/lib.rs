@@ -2,25 +2,25 @@
 //!
 //! The crate's map, one line per module:
 
+/// Passwords, sessions, CSRF, sign-in throttling and the extractors that say who is asking.
+pub mod auth;
 /// Command line: `serve`, `migrate`, `user add`.
 pub mod cli;
 /// Typed settings read from flags and `RELEASEDESK_*` / `DATABASE_URL` variables.
 pub mod config;
-/// Builds the actix `App`: every route, middleware and shared state.
-pub mod startup;
-/// `AppError`: the one error type of handlers and rule-holding data functions, and its pages.
-pub mod error;
-/// Newtypes and enums with their rules: roles, workspace settings, validated names.
-pub mod domain;
 /// Connections (SQLite or PostgreSQL), migrations, schema, and the queries that hold the rules.
 pub mod db;
-/// Passwords, sessions, CSRF, sign-in throttling and the extractors that say who is asking.
-pub mod auth;
-/// HTTP handlers, one module per area.
-pub mod routes;
-/// Security headers and htmx-aware error rendering.
-pub mod middleware;
 /// Demo workspace and users for `serve --demo`.
 pub mod demo;
+/// Newtypes and enums with their rules: roles, workspace settings, validated names.
+pub mod domain;
+/// `AppError`: the one error type of handlers and rule-holding data functions, and its pages.
+pub mod error;
 /// Askama filters shared by all templates.
 pub mod filters;
+/// Security headers and htmx-aware error rendering.
+pub mod middleware;
+/// HTTP handlers, one module per area.
+pub mod routes;
+/// Builds the actix `App`: every route, middleware and shared state.
+pub mod startup;

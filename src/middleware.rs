@@ -25,8 +25,15 @@ pub fn security_headers(tls: bool) -> DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "same-origin"))
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
-        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"));
-    if tls { headers.add(("Strict-Transport-Security", "max-age=31536000")) } else { headers }
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ));
+    if tls {
+        headers.add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        headers
+    }
 }
 
 #[derive(Template)]
@@ -49,16 +56,26 @@ pub async fn htmx_errors(
     }
     let status = res.status();
     if status == actix_web::http::StatusCode::SEE_OTHER
-        && res.headers().get(header::LOCATION).is_some_and(|l| l.as_bytes().starts_with(b"/login"))
+        && res
+            .headers()
+            .get(header::LOCATION)
+            .is_some_and(|l| l.as_bytes().starts_with(b"/login"))
     {
         let (req, _) = res.into_parts();
-        let resp = HttpResponse::NoContent().insert_header(("HX-Redirect", "/login")).finish();
+        let resp = HttpResponse::NoContent()
+            .insert_header(("HX-Redirect", "/login"))
+            .finish();
         return Ok(ServiceResponse::new(req, resp));
     }
     let message = res.response().extensions().get::<ErrorMessage>().cloned();
     match message {
         Some(ErrorMessage(text)) if status.is_client_error() || status.is_server_error() => {
-            let html = Toast { kind: "toast-error", text: &text }.render().unwrap_or_default();
+            let html = Toast {
+                kind: "toast-error",
+                text: &text,
+            }
+            .render()
+            .unwrap_or_default();
             let (req, old) = res.into_parts();
             let mut resp = HttpResponse::build(status);
             for (name, value) in old.headers() {

@@ -49,7 +49,10 @@ fn session_key(settings: &Settings, pool: &Pool) -> anyhow::Result<Key> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .context("RELEASEDESK_SESSION_KEY must be base64")?;
-    anyhow::ensure!(bytes.len() >= 64, "RELEASEDESK_SESSION_KEY must encode at least 64 bytes");
+    anyhow::ensure!(
+        bytes.len() >= 64,
+        "RELEASEDESK_SESSION_KEY must encode at least 64 bytes"
+    );
     Ok(Key::from(&bytes))
 }
 
@@ -59,11 +62,14 @@ impl Application {
         let pool = db::connect(&settings.database_url, settings.pool_size)?;
         db::migrate(&mut *pool.get()?)?;
         let key = session_key(settings, &pool)?;
-        let listener =
-            TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
 
-        let state = web::Data::new(AppState { pool: pool.clone(), hasher: Hasher::new(settings.argon2_memory_kib) });
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            hasher: Hasher::new(settings.argon2_memory_kib),
+        });
         let metrics = web::Data::new(Metrics::default());
         let origin = web::Data::new(AllowedOrigin(settings.public_origin.clone()));
         let secure = settings.secure_cookies;
@@ -73,7 +79,9 @@ impl Application {
                 .cookie_secure(secure)
                 .cookie_http_only(true)
                 .cookie_same_site(SameSite::Lax)
-                .session_lifecycle(PersistentSession::default().session_ttl(CookieDuration::hours(12)))
+                .session_lifecycle(
+                    PersistentSession::default().session_ttl(CookieDuration::hours(12)),
+                )
                 .build();
             App::new()
                 .app_data(state.clone())
@@ -96,7 +104,11 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));
         }
-        Ok(Application { server: server.run(), port, pool })
+        Ok(Application {
+            server: server.run(),
+            port,
+            pool,
+        })
     }
 
     pub fn port(&self) -> u16 {

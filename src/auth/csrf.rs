@@ -45,7 +45,9 @@ fn same_site(req: &ServiceRequest) -> bool {
     let Some(origin) = header_str(req, "origin") else {
         return true;
     };
-    let configured = req.app_data::<web::Data<AllowedOrigin>>().and_then(|o| o.0.clone());
+    let configured = req
+        .app_data::<web::Data<AllowedOrigin>>()
+        .and_then(|o| o.0.clone());
     match configured {
         Some(expected) => origin.trim_end_matches('/') == expected.trim_end_matches('/'),
         None => {
@@ -73,7 +75,10 @@ pub async fn guard(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     if !is_state_changing(req.method()) {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
     }
     if !same_site(&req) {
         tracing::warn!(path = %req.path(), "refused a cross-site state-changing request");
@@ -85,7 +90,9 @@ pub async fn guard(
 
     let mut given = header_str(&req, "x-csrf-token").map(str::to_owned);
     if given.is_none() {
-        let content_type = header_str(&req, header::CONTENT_TYPE.as_str()).unwrap_or("").to_owned();
+        let content_type = header_str(&req, header::CONTENT_TYPE.as_str())
+            .unwrap_or("")
+            .to_owned();
         if content_type.starts_with("application/x-www-form-urlencoded") {
             // Read the body to find the field, then put it back for the handler's extractor.
             let mut payload = req.take_payload();
@@ -100,18 +107,28 @@ pub async fn guard(
             let body = body.freeze();
             given = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
                 .ok()
-                .and_then(|fields| fields.into_iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v));
+                .and_then(|fields| {
+                    fields
+                        .into_iter()
+                        .find(|(k, _)| k == "csrf_token")
+                        .map(|(_, v)| v)
+                });
             req.set_payload(Payload::from(body));
         } else if content_type.starts_with("multipart/form-data") {
             given = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
                 .ok()
-                .and_then(|q| q.into_iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v));
+                .and_then(|q| {
+                    q.into_iter()
+                        .find(|(k, _)| k == "csrf_token")
+                        .map(|(_, v)| v)
+                });
         }
     }
     match given {
-        Some(token) if tokens_match(&expected, &token) => {
-            next.call(req).await.map(ServiceResponse::map_into_boxed_body)
-        }
+        Some(token) if tokens_match(&expected, &token) => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body),
         _ => {
             tracing::warn!(path = %req.path(), "refused a request without a valid CSRF token");
             Ok(refuse(req, AppError::Csrf))

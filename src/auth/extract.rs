@@ -9,6 +9,7 @@ use std::pin::Pin;
 use actix_session::{Session, SessionExt};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
+use crate::db::models::sessions;
 use crate::db::models::users::{self, User};
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{Permission, WorkspaceAccess};
@@ -20,6 +21,8 @@ use super::session::{self, SessionIdentity};
 /// The signed-in, active user of this request.
 pub struct CurrentUser {
     pub user: User,
+    /// The `user_sessions` row of this request's session.
+    pub session_id: String,
     pub session: Session,
     pub csrf: String,
     pub is_htmx: bool,
@@ -43,7 +46,9 @@ impl WorkspaceCtx {
         if self.access.can(permission) {
             Ok(())
         } else {
-            Err(AppError::forbidden("Your role in this workspace does not allow this."))
+            Err(AppError::forbidden(
+                "Your role in this workspace does not allow this.",
+            ))
         }
     }
 }
@@ -58,6 +63,9 @@ pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
 fn load_user(state: &AppState, identity: Option<SessionIdentity>) -> Result<User, AppError> {
     let identity = identity.ok_or(AppError::Unauthenticated)?;
     let mut conn = state.pool.get()?;
+    if !sessions::is_live(&mut conn, &identity.session_id, identity.user_id)? {
+        return Err(AppError::Unauthenticated);
+    }
     match users::find(&mut conn, identity.user_id)? {
         Some(u) if u.is_active && u.session_epoch == identity.epoch => Ok(u),
         // Deactivated, password changed, or the user is gone: this session is over.
@@ -84,9 +92,22 @@ impl FromRequest for CurrentUser {
         Box::pin(async move {
             let state = state?;
             let identity = session::identity(&session);
-            let user = forget_if_revoked(&session, web::block(move || load_user(&state, identity)).await?)?;
+            let session_id = identity
+                .as_ref()
+                .map(|i| i.session_id.clone())
+                .unwrap_or_default();
+            let user = forget_if_revoked(
+                &session,
+                web::block(move || load_user(&state, identity)).await?,
+            )?;
             let csrf = session::csrf_token(&session);
-            Ok(CurrentUser { user, session, csrf, is_htmx })
+            Ok(CurrentUser {
+                user,
+                session_id,
+                session,
+                csrf,
+                is_htmx,
+            })
         })
     }
 }
@@ -104,6 +125,10 @@ impl FromRequest for WorkspaceCtx {
             let state = state?;
             let slug = slug.ok_or(AppError::NotFound)?;
             let identity = session::identity(&session);
+            let session_id = identity
+                .as_ref()
+                .map(|i| i.session_id.clone())
+                .unwrap_or_default();
             let loaded = web::block(move || {
                 let user = load_user(&state, identity)?;
                 let mut conn = state.pool.get()?;
@@ -113,7 +138,17 @@ impl FromRequest for WorkspaceCtx {
             .await?;
             let (user, workspace, access) = forget_if_revoked(&session, loaded)?;
             let csrf = session::csrf_token(&session);
-            Ok(WorkspaceCtx { current: CurrentUser { user, session, csrf, is_htmx }, workspace, access })
+            Ok(WorkspaceCtx {
+                current: CurrentUser {
+                    user,
+                    session_id,
+                    session,
+                    csrf,
+                    is_htmx,
+                },
+                workspace,
+                access,
+            })
         })
     }
 }

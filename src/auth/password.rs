@@ -20,7 +20,10 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn new(memory_kib: u32) -> Self {
-        Hasher { memory_kib: memory_kib.max(8), dummy: Arc::default() }
+        Hasher {
+            memory_kib: memory_kib.max(8),
+            dummy: Arc::default(),
+        }
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -38,15 +41,20 @@ impl Hasher {
 
     /// Whether `password` matches `hash` (with the parameters stored in the hash).
     pub fn verify(&self, password: &str, hash: &str) -> bool {
-        Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+        Argon2::default()
+            .verify_password(password.as_bytes(), hash)
+            .is_ok()
     }
 
     /// Spends the same time as `verify` and always fails.
     pub fn verify_dummy(&self, password: &str) -> bool {
         let dummy = self.dummy.get_or_init(|| {
             let random: [u8; 16] = rand::random();
-            self.hash(&base64::Engine::encode(&base64::engine::general_purpose::STANDARD, random))
-                .unwrap_or_default()
+            self.hash(&base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                random,
+            ))
+            .unwrap_or_default()
         });
         let _ = self.verify(password, dummy);
         false

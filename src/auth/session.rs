@@ -6,22 +6,30 @@ use actix_session::Session;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+const SESSION_ID: &str = "sid";
 const USER_ID: &str = "uid";
 const EPOCH: &str = "epoch";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
 
 /// The identity stored in a signed-in session.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SessionIdentity {
+    /// The `user_sessions` row that keeps this session alive.
+    pub session_id: String,
     pub user_id: i64,
     pub epoch: i64,
 }
 
 pub fn identity(session: &Session) -> Option<SessionIdentity> {
+    let session_id = session.get::<String>(SESSION_ID).ok().flatten()?;
     let user_id = session.get::<i64>(USER_ID).ok().flatten()?;
     let epoch = session.get::<i64>(EPOCH).ok().flatten()?;
-    Some(SessionIdentity { user_id, epoch })
+    Some(SessionIdentity {
+        session_id,
+        user_id,
+        epoch,
+    })
 }
 
 fn new_token() -> String {
@@ -47,9 +55,11 @@ pub fn existing_csrf_token(session: &Session) -> Option<String> {
 
 /// Starts a signed-in session: a renewed session with fresh contents and a fresh CSRF token,
 /// so nothing from before sign-in (fixation) carries over.
-pub fn sign_in(session: &Session, user_id: i64, epoch: i64) {
-    session.purge();
+pub fn sign_in(session: &Session, session_id: &str, user_id: i64, epoch: i64) {
+    // `clear`, not `purge`: a purged session ignores later inserts.
+    session.clear();
     session.renew();
+    let _ = session.insert(SESSION_ID, session_id);
     let _ = session.insert(USER_ID, user_id);
     let _ = session.insert(EPOCH, epoch);
     let _ = session.insert(CSRF, new_token());
@@ -84,7 +94,13 @@ impl FlashKind {
 }
 
 pub fn flash(session: &Session, kind: FlashKind, text: impl Into<String>) {
-    let _ = session.insert(FLASH, Flash { kind, text: text.into() });
+    let _ = session.insert(
+        FLASH,
+        Flash {
+            kind,
+            text: text.into(),
+        },
+    );
 }
 
 pub fn take_flash(session: &Session) -> Option<Flash> {

@@ -47,9 +47,15 @@ impl DatabaseUrl {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(DatabaseUrl::Postgres(url.to_owned()));
         }
-        if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if rest.is_empty() {
-                return Err("DATABASE_URL `sqlite://` needs a file path, e.g. sqlite://data/releasedesk.db".into());
+                return Err(
+                    "DATABASE_URL `sqlite://` needs a file path, e.g. sqlite://data/releasedesk.db"
+                        .into(),
+                );
             }
             return Ok(DatabaseUrl::Sqlite(rest.to_owned()));
         }
@@ -114,7 +120,10 @@ pub fn connect(database_url: &str, pool_size: u32) -> anyhow::Result<Pool> {
         if let Some(dir) = std::path::Path::new(path).parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir).map_err(|e| {
-                    anyhow::anyhow!("cannot create the directory {} for SQLite: {e}", dir.display())
+                    anyhow::anyhow!(
+                        "cannot create the directory {} for SQLite: {e}",
+                        dir.display()
+                    )
                 })?;
             }
         }
@@ -122,9 +131,9 @@ pub fn connect(database_url: &str, pool_size: u32) -> anyhow::Result<Pool> {
     // Probe once outside the pool: r2d2 would otherwise retry until its timeout and then report
     // only "timed out waiting for connection".
     let manager = Manager { url: url.clone() };
-    manager
-        .connect()
-        .map_err(|e| anyhow::anyhow!("cannot connect to the {} database: {e}", url.backend_name()))?;
+    manager.connect().map_err(|e| {
+        anyhow::anyhow!("cannot connect to the {} database: {e}", url.backend_name())
+    })?;
     let pool = r2d2::Pool::builder()
         .max_size(pool_size.max(1))
         .connection_timeout(Duration::from_secs(10))

@@ -79,6 +79,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_sessions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(workspace_reviewers -> workspaces (workspace_id));
@@ -93,4 +102,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     login_failures,
     instance_secrets,
+    user_sessions,
 );

@@ -5,6 +5,8 @@ mod names;
 mod role;
 mod settings;
 
-pub use names::{DisplayName, FieldError, Username, WorkspaceName, WorkspaceSlug, validate_new_password};
+pub use names::{
+    DisplayName, FieldError, Username, WorkspaceName, WorkspaceSlug, validate_new_password,
+};
 pub use role::{Permission, Role, WorkspaceAccess};
 pub use settings::{ApprovalPolicy, Quorum, WorkspaceMode};

@@ -37,7 +37,10 @@ impl Username {
         if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
             return err("A username starts with a letter.");
         }
-        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)) {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        {
             return err("Use only letters, digits, dots, dashes and underscores.");
         }
         Ok(Username(s))
@@ -61,7 +64,10 @@ impl WorkspaceSlug {
         if s.len() < 2 || s.len() > 40 {
             return err("A slug has 2 to 40 characters.");
         }
-        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             return err("Use only lowercase letters, digits and dashes.");
         }
         if s.starts_with('-') || s.ends_with('-') {
@@ -117,10 +123,30 @@ free_text_name!(
 /// Passwords people choose: 10–128 characters, not the username, not a well-known password.
 pub fn validate_new_password(password: &str, username: &str) -> Result<(), FieldError> {
     const COMMON: &[&str] = &[
-        "password", "password1", "password12", "password123", "password1234", "123456789",
-        "1234567890", "12345678910", "qwertyuiop", "qwerty1234", "qwerty12345", "1q2w3e4r5t",
-        "iloveyou12", "letmein123", "welcome123", "changeme123", "administrator", "adminadmin",
-        "passw0rd123", "football123", "0123456789", "abcdefghij", "trustno1234", "sunshine123",
+        "password",
+        "password1",
+        "password12",
+        "password123",
+        "password1234",
+        "123456789",
+        "1234567890",
+        "12345678910",
+        "qwertyuiop",
+        "qwerty1234",
+        "qwerty12345",
+        "1q2w3e4r5t",
+        "iloveyou12",
+        "letmein123",
+        "welcome123",
+        "changeme123",
+        "administrator",
+        "adminadmin",
+        "passw0rd123",
+        "football123",
+        "0123456789",
+        "abcdefghij",
+        "trustno1234",
+        "sunshine123",
     ];
     let n = password.chars().count();
     if n < 10 {
@@ -130,10 +156,16 @@ pub fn validate_new_password(password: &str, username: &str) -> Result<(), Field
         return err("Use at most 128 characters.");
     }
     let lower = password.to_lowercase();
-    if lower == username.to_lowercase() || lower.contains(&username.to_lowercase()) && username.len() >= 4 {
+    if lower == username.to_lowercase()
+        || lower.contains(&username.to_lowercase()) && username.len() >= 4
+    {
         return err("A password cannot contain the username.");
     }
-    if COMMON.contains(&lower.as_str()) || lower.chars().all(|c| c == lower.chars().next().unwrap_or(' ')) {
+    if COMMON.contains(&lower.as_str())
+        || lower
+            .chars()
+            .all(|c| c == lower.chars().next().unwrap_or(' '))
+    {
         return err("This password is too common; choose another.");
     }
     Ok(())
@@ -154,7 +186,10 @@ mod tests {
 
     #[test]
     fn slugs_are_checked() {
-        assert_eq!(WorkspaceSlug::parse("Data-Team").unwrap().as_str(), "data-team");
+        assert_eq!(
+            WorkspaceSlug::parse("Data-Team").unwrap().as_str(),
+            "data-team"
+        );
         assert!(WorkspaceSlug::parse("-x").is_err());
         assert!(WorkspaceSlug::parse("a b").is_err());
     }

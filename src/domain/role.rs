@@ -103,15 +103,26 @@ mod tests {
             (Role::Deployer, [true, true, true, false]),
             (Role::Admin, [true, true, true, true]),
         ];
-        let perms = [Permission::View, Permission::Develop, Permission::Deploy, Permission::Manage];
+        let perms = [
+            Permission::View,
+            Permission::Develop,
+            Permission::Deploy,
+            Permission::Manage,
+        ];
         for (role, row) in expect {
             for (perm, allowed) in perms.iter().zip(row) {
                 assert_eq!(role.allows(*perm), allowed, "{role:?} {perm:?}");
             }
         }
-        let tenant = WorkspaceAccess { role: None, tenant_admin: true };
+        let tenant = WorkspaceAccess {
+            role: None,
+            tenant_admin: true,
+        };
         assert!(tenant.can(Permission::Manage) && tenant.may_review());
-        let dev = WorkspaceAccess { role: Some(Role::Developer), tenant_admin: false };
+        let dev = WorkspaceAccess {
+            role: Some(Role::Developer),
+            tenant_admin: false,
+        };
         assert!(!dev.may_review());
     }
 

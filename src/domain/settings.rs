@@ -51,7 +51,10 @@ mod tests {
         for m in WorkspaceMode::ALL {
             assert_eq!(WorkspaceMode::parse(m.as_str()), Some(*m));
         }
-        assert_eq!(ApprovalPolicy::parse("everyone"), Some(ApprovalPolicy::Everyone));
+        assert_eq!(
+            ApprovalPolicy::parse("everyone"),
+            Some(ApprovalPolicy::Everyone)
+        );
         assert_eq!(Quorum::parse("most"), None);
     }
 }

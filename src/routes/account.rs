@@ -38,14 +38,22 @@ async fn account_page(
             .into_iter()
             .filter(|w| w.role.is_some())
             .collect();
-        Ok(AccountPage { layout, user: viewer.user, workspaces, errors })
+        Ok(AccountPage {
+            layout,
+            user: viewer.user,
+            workspaces,
+            errors,
+        })
     })
     .await?;
     render(&page, status)
 }
 
 /// `GET /account`.
-pub async fn page(state: web::Data<AppState>, current: CurrentUser) -> Result<HttpResponse, AppError> {
+pub async fn page(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     account_page(&state, &current, FormErrors::default(), StatusCode::OK).await
 }
 
@@ -67,7 +75,10 @@ pub async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let mut errors = FormErrors::default();
-    errors.check("new", validate_new_password(&form.new, &current.user.username));
+    errors.check(
+        "new",
+        validate_new_password(&form.new, &current.user.username),
+    );
     if form.new != form.confirm {
         errors.add("confirm", "The two new passwords differ.");
     }
@@ -84,11 +95,25 @@ pub async fn change_password(
     if !errors.is_empty() {
         return account_page(&state, &current, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let new_hash = web::block(move || hasher.hash(&new_pw)).await?.map_err(AppError::internal)?;
+    let new_hash = web::block(move || hasher.hash(&new_pw))
+        .await?
+        .map_err(AppError::internal)?;
     let (user_id, old_hash) = (current.user.id, current.user.password_hash.clone());
-    let user = with_conn(&state, move |conn| users::change_own_password(conn, user_id, &old_hash, &new_hash)).await?;
+    let user = with_conn(&state, move |conn| {
+        users::change_own_password(conn, user_id, &old_hash, &new_hash)
+    })
+    .await?;
     // Every other session is over (the epoch moved); this one continues under the new epoch.
-    session::sign_in(&current.session, user.id, user.session_epoch);
-    session::flash(&current.session, FlashKind::Ok, "Password changed. Your other sessions were signed out.");
+    session::sign_in(
+        &current.session,
+        &current.session_id,
+        user.id,
+        user.session_epoch,
+    );
+    session::flash(
+        &current.session,
+        FlashKind::Ok,
+        "Password changed. Your other sessions were signed out.",
+    );
     Ok(see_other("/account"))
 }

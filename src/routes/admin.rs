@@ -20,7 +20,9 @@ fn require_tenant_admin(current: &CurrentUser) -> Result<(), AppError> {
     if current.user.is_tenant_admin {
         Ok(())
     } else {
-        Err(AppError::forbidden("Only tenant administrators can manage users."))
+        Err(AppError::forbidden(
+            "Only tenant administrators can manage users.",
+        ))
     }
 }
 
@@ -65,12 +67,21 @@ async fn users_page(
         let layout = Layout::build(conn, &viewer, "Users", "users", None)?;
         let filter = Some(q.as_str()).filter(|q| !q.is_empty());
         let users = users::list(conn, filter)?;
-        Ok(UsersPage { layout, me: viewer.user.id, users, q, form, errors })
+        Ok(UsersPage {
+            layout,
+            me: viewer.user.id,
+            users,
+            q,
+            form,
+            errors,
+        })
     })
     .await?;
     if is_htmx {
         let html = page.as_rows().render().map_err(AppError::internal)?;
-        return Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html));
+        return Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(html));
     }
     render(&page, status)
 }
@@ -84,9 +95,19 @@ pub async fn users(
     require_tenant_admin(&current)?;
     let q = query.into_inner().q.unwrap_or_default().trim().to_owned();
     if q.chars().count() > 100 {
-        return Err(AppError::bad_request("A search has at most 100 characters."));
+        return Err(AppError::bad_request(
+            "A search has at most 100 characters.",
+        ));
     }
-    users_page(&state, &current, q, NewUserForm::default(), FormErrors::default(), StatusCode::OK).await
+    users_page(
+        &state,
+        &current,
+        q,
+        NewUserForm::default(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /admin/users`.
@@ -100,28 +121,66 @@ pub async fn create_user(
     let mut errors = FormErrors::default();
     let username = errors.check("username", Username::parse(&form.username));
     let display_name = errors.check("display_name", DisplayName::parse(&form.display_name));
-    errors.check("password", validate_new_password(&form.password, form.username.trim()));
-    let (Some(username), Some(display_name), true) = (username, display_name, errors.is_empty()) else {
+    errors.check(
+        "password",
+        validate_new_password(&form.password, form.username.trim()),
+    );
+    let (Some(username), Some(display_name), true) = (username, display_name, errors.is_empty())
+    else {
         form.password.clear();
-        return users_page(&state, &current, String::new(), form, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return users_page(
+            &state,
+            &current,
+            String::new(),
+            form,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let password = std::mem::take(&mut form.password);
     let hasher = state.hasher.clone();
-    let hash = web::block(move || hasher.hash(&password)).await?.map_err(AppError::internal)?;
+    let hash = web::block(move || hasher.hash(&password))
+        .await?
+        .map_err(AppError::internal)?;
     let actor = current.user.id;
     let tenant_admin = form.tenant_admin.is_some();
     let created = with_conn(&state, move |conn| {
-        users::create(conn, Some(actor), NewUser { username: &username, display_name: &display_name, password_hash: &hash, tenant_admin })
+        users::create(
+            conn,
+            Some(actor),
+            NewUser {
+                username: &username,
+                display_name: &display_name,
+                password_hash: &hash,
+                tenant_admin,
+            },
+        )
     })
     .await;
     match created {
         Ok(user) => {
-            session::flash(&current.session, FlashKind::Ok, format!("User {} created. Add them to a workspace from its settings.", user.username));
+            session::flash(
+                &current.session,
+                FlashKind::Ok,
+                format!(
+                    "User {} created. Add them to a workspace from its settings.",
+                    user.username
+                ),
+            );
             Ok(see_other("/admin/users"))
         }
         Err(AppError::Field { field, message }) => {
             errors.add(field, message);
-            users_page(&state, &current, String::new(), form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            users_page(
+                &state,
+                &current,
+                String::new(),
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -142,10 +201,15 @@ fn parse_flag(form: &FlagForm) -> Result<bool, AppError> {
 }
 
 /// Success and state conflicts go back to the list with a message.
-fn back(current: &CurrentUser, outcome: Result<String, AppError>) -> Result<HttpResponse, AppError> {
+fn back(
+    current: &CurrentUser,
+    outcome: Result<String, AppError>,
+) -> Result<HttpResponse, AppError> {
     match outcome {
         Ok(message) => session::flash(&current.session, FlashKind::Ok, message),
-        Err(AppError::Conflict(message)) => session::flash(&current.session, FlashKind::Error, message),
+        Err(AppError::Conflict(message)) => {
+            session::flash(&current.session, FlashKind::Error, message)
+        }
         Err(e) => return Err(e),
     }
     Ok(see_other("/admin/users"))
@@ -161,11 +225,18 @@ pub async fn set_active(
     require_tenant_admin(&current)?;
     let active = parse_flag(&form)?;
     let (actor, id) = (current.user.id, path.into_inner());
-    let outcome = with_conn(&state, move |conn| users::set_active(conn, actor, id, active)).await.map(|u| {
+    let outcome = with_conn(&state, move |conn| {
+        users::set_active(conn, actor, id, active)
+    })
+    .await
+    .map(|u| {
         if active {
             format!("{} can sign in again.", u.username)
         } else {
-            format!("{} is deactivated and was signed out everywhere.", u.username)
+            format!(
+                "{} is deactivated and was signed out everywhere.",
+                u.username
+            )
         }
     });
     back(&current, outcome)
@@ -181,7 +252,11 @@ pub async fn set_tenant_admin(
     require_tenant_admin(&current)?;
     let grant = parse_flag(&form)?;
     let (actor, id) = (current.user.id, path.into_inner());
-    let outcome = with_conn(&state, move |conn| users::set_tenant_admin(conn, actor, id, grant)).await.map(|u| {
+    let outcome = with_conn(&state, move |conn| {
+        users::set_tenant_admin(conn, actor, id, grant)
+    })
+    .await
+    .map(|u| {
         if grant {
             format!("{} is now a tenant administrator.", u.username)
         } else {
@@ -206,17 +281,32 @@ pub async fn reset_password(
 ) -> Result<HttpResponse, AppError> {
     require_tenant_admin(&current)?;
     let id = path.into_inner();
-    let target = with_conn(&state, move |conn| Ok(users::find(conn, id)?)).await?.ok_or(AppError::NotFound)?;
+    let target = with_conn(&state, move |conn| Ok(users::find(conn, id)?))
+        .await?
+        .ok_or(AppError::NotFound)?;
     if let Err(e) = validate_new_password(&form.password, &target.username) {
-        session::flash(&current.session, FlashKind::Error, format!("Password for {} not changed: {e}", target.username));
+        session::flash(
+            &current.session,
+            FlashKind::Error,
+            format!("Password for {} not changed: {e}", target.username),
+        );
         return Ok(see_other("/admin/users"));
     }
     let password = form.into_inner().password;
     let hasher = state.hasher.clone();
-    let hash = web::block(move || hasher.hash(&password)).await?.map_err(AppError::internal)?;
+    let hash = web::block(move || hasher.hash(&password))
+        .await?
+        .map_err(AppError::internal)?;
     let actor = current.user.id;
-    let outcome = with_conn(&state, move |conn| users::reset_password(conn, actor, id, &hash))
-        .await
-        .map(|u| format!("New password set for {}; they were signed out everywhere.", u.username));
+    let outcome = with_conn(&state, move |conn| {
+        users::reset_password(conn, actor, id, &hash)
+    })
+    .await
+    .map(|u| {
+        format!(
+            "New password set for {}; they were signed out everywhere.",
+            u.username
+        )
+    });
     back(&current, outcome)
 }

@@ -17,19 +17,37 @@ pub struct Asset {
 
 pub const HTMX: &str = "vendor/htmx-4.0.1.min.js";
 /// Subresource integrity of the vendored htmx (static/README.md says how it was computed).
-pub const HTMX_SRI: &str = "sha384-Qp9rdC8H7EqOoX+nR0P3RPG2Noji+qdwJlGpfzwQJsfOpp3sGwIdSP9xO3+UlEhn";
+pub const HTMX_SRI: &str =
+    "sha384-Qp9rdC8H7EqOoX+nR0P3RPG2Noji+qdwJlGpfzwQJsfOpp3sGwIdSP9xO3+UlEhn";
 
 fn asset(name: &'static str, bytes: &'static [u8], content_type: &'static str) -> Asset {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
-    Asset { name, bytes, content_type, etag: format!("{:016x}", h.finish()) }
+    Asset {
+        name,
+        bytes,
+        content_type,
+        etag: format!("{:016x}", h.finish()),
+    }
 }
 
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
     vec![
-        asset("app.css", include_bytes!("../../static/app.css"), "text/css; charset=utf-8"),
-        asset("app.js", include_bytes!("../../static/app.js"), "text/javascript; charset=utf-8"),
-        asset(HTMX, include_bytes!("../../static/vendor/htmx-4.0.1.min.js"), "text/javascript; charset=utf-8"),
+        asset(
+            "app.css",
+            include_bytes!("../../static/app.css"),
+            "text/css; charset=utf-8",
+        ),
+        asset(
+            "app.js",
+            include_bytes!("../../static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        asset(
+            HTMX,
+            include_bytes!("../../static/vendor/htmx-4.0.1.min.js"),
+            "text/javascript; charset=utf-8",
+        ),
     ]
 });
 
@@ -44,12 +62,22 @@ pub fn url(name: &str) -> String {
 /// `GET /static/{path}`.
 pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let Some(asset) = ASSETS.iter().find(|a| a.name == path.as_str()) else {
-        return HttpResponse::NotFound().content_type("text/plain").body("not found");
+        return HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("not found");
     };
     let etag = format!("\"{}\"", asset.etag);
     let cache = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
-    if req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
-        return HttpResponse::NotModified().insert_header(cache).insert_header((header::ETAG, etag)).finish();
+    if req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return HttpResponse::NotModified()
+            .insert_header(cache)
+            .insert_header((header::ETAG, etag))
+            .finish();
     }
     HttpResponse::Ok()
         .content_type(asset.content_type)

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::session;
-use crate::db::models::{login_failures, users};
+use crate::db::models::{login_failures, sessions, users};
 use crate::domain::Username;
 use crate::error::AppError;
 use crate::routes::layout::Layout;
@@ -26,7 +26,11 @@ struct LoginPage {
 /// Only same-site absolute paths are followed after sign-in (no open redirects).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n != "/login" => n.to_owned(),
+        Some(n)
+            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n != "/login" =>
+        {
+            n.to_owned()
+        }
         _ => "/workspaces".to_owned(),
     }
 }
@@ -36,18 +40,36 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-fn login_page_for(session: &Session, username: String, next: String, error: Option<String>) -> LoginPage {
+fn login_page_for(
+    session: &Session,
+    username: String,
+    next: String,
+    error: Option<String>,
+) -> LoginPage {
     let mut layout = Layout::bare("Sign in");
     layout.csrf = session::csrf_token(session);
-    LoginPage { layout, username, next, error }
+    LoginPage {
+        layout,
+        username,
+        next,
+        error,
+    }
 }
 
 /// `GET /login`.
-pub async fn login_page(session: Session, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+pub async fn login_page(
+    session: Session,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
     if session::identity(&session).is_some() {
         return Ok(see_other(&safe_next(query.next.as_deref())));
     }
-    let page = login_page_for(&session, String::new(), safe_next(query.next.as_deref()), None);
+    let page = login_page_for(
+        &session,
+        String::new(),
+        safe_next(query.next.as_deref()),
+        None,
+    );
     render(&page, StatusCode::OK)
 }
 
@@ -61,7 +83,12 @@ pub struct LoginForm {
 }
 
 enum Outcome {
-    SignedIn { id: i64, epoch: i64, username: String },
+    SignedIn {
+        session_id: String,
+        id: i64,
+        epoch: i64,
+        username: String,
+    },
     Deactivated,
     Failed,
     Throttled(u64),
@@ -77,9 +104,14 @@ pub async fn login(
     let form = form.into_inner();
     let next = safe_next(form.next.as_deref());
     let typed = form.username.trim().to_owned();
-    let client_ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    let client_ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
     let hasher = state.hasher.clone();
-    let username = Username::parse(&typed).map(|u| u.as_str().to_owned()).unwrap_or_else(|_| typed.to_lowercase());
+    let username = Username::parse(&typed)
+        .map(|u| u.as_str().to_owned())
+        .unwrap_or_else(|_| typed.to_lowercase());
     let password = form.password;
     let outcome = with_conn(&state, move |conn| {
         if let Some(wait) = login_failures::retry_after(conn, &username, &client_ip)? {
@@ -93,7 +125,13 @@ pub async fn login(
         match user {
             Some(u) if verified && u.is_active => {
                 login_failures::clear(conn, &username)?;
-                Ok(Outcome::SignedIn { id: u.id, epoch: u.session_epoch, username: u.username })
+                let session_id = sessions::start(conn, u.id)?;
+                Ok(Outcome::SignedIn {
+                    session_id,
+                    id: u.id,
+                    epoch: u.session_epoch,
+                    username: u.username,
+                })
             }
             Some(_) if verified => Ok(Outcome::Deactivated),
             _ => {
@@ -105,8 +143,13 @@ pub async fn login(
     .await?;
 
     let (status, message) = match outcome {
-        Outcome::SignedIn { id, epoch, username } => {
-            session::sign_in(&session, id, epoch);
+        Outcome::SignedIn {
+            session_id,
+            id,
+            epoch,
+            username,
+        } => {
+            session::sign_in(&session, &session_id, id, epoch);
             tracing::info!(%username, "signed in");
             return Ok(see_other(&next));
         }
@@ -114,19 +157,45 @@ pub async fn login(
             StatusCode::FORBIDDEN,
             "This account is deactivated. Ask a tenant administrator to reactivate it.".to_owned(),
         ),
-        Outcome::Failed => (StatusCode::UNAUTHORIZED, "Wrong username or password.".to_owned()),
+        Outcome::Failed => (
+            StatusCode::UNAUTHORIZED,
+            "Wrong username or password.".to_owned(),
+        ),
         Outcome::Throttled(wait) => {
-            let page = login_page_for(&session, typed, next, Some(AppError::TooManyAttempts { retry_after_secs: wait }.to_string()));
+            let page = login_page_for(
+                &session,
+                typed,
+                next,
+                Some(
+                    AppError::TooManyAttempts {
+                        retry_after_secs: wait,
+                    }
+                    .to_string(),
+                ),
+            );
             let mut resp = render(&page, StatusCode::TOO_MANY_REQUESTS)?;
             resp.headers_mut().insert(header::RETRY_AFTER, wait.into());
             return Ok(resp);
         }
     };
-    render(&login_page_for(&session, typed, next, Some(message)), status)
+    render(
+        &login_page_for(&session, typed, next, Some(message)),
+        status,
+    )
 }
 
-/// `POST /logout`: the session is purged (the cookie is removed).
-pub async fn logout(session: Session) -> HttpResponse {
+/// `POST /logout`: the session's row is deleted (so a copy of the cookie is worthless too) and
+/// the cookie is removed.
+pub async fn logout(
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(identity) = session::identity(&session) {
+        with_conn(&state, move |conn| {
+            Ok(sessions::end(conn, &identity.session_id)?)
+        })
+        .await?;
+    }
     session::sign_out(&session);
-    see_other("/login")
+    Ok(see_other("/login"))
 }

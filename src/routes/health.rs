@@ -22,7 +22,9 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     if ok {
         HttpResponse::Ok().content_type("text/plain").body("ok\n")
     } else {
-        HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unavailable\n")
+        HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("database unavailable\n")
     }
 }
 
@@ -41,10 +43,15 @@ pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) ->
     }
     out.push_str("# HELP releasedesk_db_pool_connections Pooled database connections.\n");
     out.push_str("# TYPE releasedesk_db_pool_connections gauge\n");
-    out.push_str(&format!("releasedesk_db_pool_connections{{state=\"idle\"}} {}\n", pool.idle_connections));
+    out.push_str(&format!(
+        "releasedesk_db_pool_connections{{state=\"idle\"}} {}\n",
+        pool.idle_connections
+    ));
     out.push_str(&format!(
         "releasedesk_db_pool_connections{{state=\"in_use\"}} {}\n",
         pool.connections - pool.idle_connections
     ));
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out)
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(out)
 }

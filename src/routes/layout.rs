@@ -91,7 +91,10 @@ impl Layout {
         let user = &current.user;
         let workspaces = workspaces::list_for_user(conn, user)?
             .into_iter()
-            .map(|s| NavWorkspace { slug: s.workspace.slug, name: s.workspace.name })
+            .map(|s| NavWorkspace {
+                slug: s.workspace.slug,
+                name: s.workspace.name,
+            })
             .collect();
         let mut layout = Layout::bare("");
         layout.title = title.into();

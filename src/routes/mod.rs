@@ -34,8 +34,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/users", web::get().to(admin::users))
                 .route("/users", web::post().to(admin::create_user))
                 .route("/users/{id}/active", web::post().to(admin::set_active))
-                .route("/users/{id}/tenant-admin", web::post().to(admin::set_tenant_admin))
-                .route("/users/{id}/password", web::post().to(admin::reset_password)),
+                .route(
+                    "/users/{id}/tenant-admin",
+                    web::post().to(admin::set_tenant_admin),
+                )
+                .route(
+                    "/users/{id}/password",
+                    web::post().to(admin::reset_password),
+                ),
         )
         .service(
             web::scope("/workspaces")
@@ -46,11 +52,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/{ws}/audit", web::get().to(workspaces::audit))
                 .route("/{ws}/settings", web::get().to(settings::page))
                 .route("/{ws}/settings/general", web::post().to(settings::general))
-                .route("/{ws}/settings/members", web::post().to(settings::add_member))
-                .route("/{ws}/settings/members/{user_id}/role", web::post().to(settings::change_role))
-                .route("/{ws}/settings/members/{user_id}/remove", web::post().to(settings::remove_member))
-                .route("/{ws}/settings/reviewers", web::post().to(settings::add_reviewer))
-                .route("/{ws}/settings/reviewers/{user_id}/remove", web::post().to(settings::remove_reviewer)),
+                .route(
+                    "/{ws}/settings/members",
+                    web::post().to(settings::add_member),
+                )
+                .route(
+                    "/{ws}/settings/members/{user_id}/role",
+                    web::post().to(settings::change_role),
+                )
+                .route(
+                    "/{ws}/settings/members/{user_id}/remove",
+                    web::post().to(settings::remove_member),
+                )
+                .route(
+                    "/{ws}/settings/reviewers",
+                    web::post().to(settings::add_reviewer),
+                )
+                .route(
+                    "/{ws}/settings/reviewers/{user_id}/remove",
+                    web::post().to(settings::remove_reviewer),
+                ),
         )
         .default_service(web::to(not_found));
 }
@@ -63,24 +84,31 @@ async fn not_found() -> Result<HttpResponse, AppError> {
 pub fn form_config() -> web::FormConfig {
     web::FormConfig::default()
         .limit(crate::auth::csrf::MAX_FORM_BYTES)
-        .error_handler(|err, _| AppError::bad_request(format!("The form could not be read: {err}")).into())
+        .error_handler(|err, _| {
+            AppError::bad_request(format!("The form could not be read: {err}")).into()
+        })
 }
 
 /// Malformed query strings answer 400 with what was wrong.
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default()
-        .error_handler(|err, _| AppError::bad_request(format!("The address has a bad parameter: {err}")).into())
+    web::QueryConfig::default().error_handler(|err, _| {
+        AppError::bad_request(format!("The address has a bad parameter: {err}")).into()
+    })
 }
 
 /// Renders a template with a status.
 pub fn render(template: &impl Template, status: StatusCode) -> Result<HttpResponse, AppError> {
     let html = template.render().map_err(AppError::internal)?;
-    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html))
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html))
 }
 
 /// 303 See Other: the answer to a successful plain form POST.
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool.
@@ -105,7 +133,11 @@ pub struct Paging {
 }
 
 impl Paging {
-    pub fn new(page: Option<i64>, per_page: Option<i64>, default_per_page: i64) -> Result<Self, AppError> {
+    pub fn new(
+        page: Option<i64>,
+        per_page: Option<i64>,
+        default_per_page: i64,
+    ) -> Result<Self, AppError> {
         let per_page = per_page.unwrap_or(default_per_page);
         if !(1..=200).contains(&per_page) {
             return Err(AppError::bad_request("per_page must be between 1 and 200."));
@@ -114,7 +146,11 @@ impl Paging {
         if !(1..=1_000_000).contains(&page) {
             return Err(AppError::bad_request("page must be a positive number."));
         }
-        Ok(Paging { page, per_page, total: 0 })
+        Ok(Paging {
+            page,
+            per_page,
+            total: 0,
+        })
     }
     pub fn offset(&self) -> i64 {
         (self.page - 1) * self.per_page
@@ -140,7 +176,10 @@ impl FormErrors {
         self.0.push((field, message.into()));
     }
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
     }
     pub fn has(&self, field: &str) -> bool {
         self.get(field).is_some()
@@ -149,7 +188,11 @@ impl FormErrors {
         self.0.is_empty()
     }
     /// Keeps the value on success and records the message on failure.
-    pub fn check<T, E: std::fmt::Display>(&mut self, field: &'static str, result: Result<T, E>) -> Option<T> {
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &'static str,
+        result: Result<T, E>,
+    ) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(e) => {

@@ -10,8 +10,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::session::{self, FlashKind};
 use crate::auth::WorkspaceCtx;
+use crate::auth::session::{self, FlashKind};
 use crate::db::models::audit::{self, AuditFilter, AuditRow};
 use crate::db::models::workspaces::{self, Member, SettingsUpdate, Workspace};
 use crate::domain::{ApprovalPolicy, Permission, Quorum, Role, WorkspaceMode, WorkspaceName};
@@ -95,10 +95,15 @@ impl SettingsPage {
     }
     /// Members who could be put on the reviewer list now.
     fn candidates(&self) -> impl Iterator<Item = &Member> {
-        self.members.iter().filter(|m| !m.is_reviewer() && m.may_review())
+        self.members
+            .iter()
+            .filter(|m| !m.is_reviewer() && m.may_review())
     }
     fn admin_count(&self) -> usize {
-        self.members.iter().filter(|m| m.role() == Role::Admin).count()
+        self.members
+            .iter()
+            .filter(|m| m.role() == Role::Admin)
+            .count()
     }
 }
 
@@ -112,10 +117,18 @@ async fn settings_page(
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_conn(state, move |conn| {
-        let layout =
-            Layout::build(conn, &viewer, format!("Settings · {}", workspace.name), "settings", Some((&workspace, &access)))?;
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            format!("Settings · {}", workspace.name),
+            "settings",
+            Some((&workspace, &access)),
+        )?;
         let members = workspaces::members(conn, workspace.id)?;
-        let filter = AuditFilter { action: Some("reviewer.".into()), actor: None };
+        let filter = AuditFilter {
+            action: Some("reviewer.".into()),
+            actor: None,
+        };
         let (reviewer_changes, _) = audit::list(conn, Some(workspace.id), &filter, 5, 0)?;
         let mut page = SettingsPage {
             layout,
@@ -124,13 +137,18 @@ async fn settings_page(
             members,
             reviewer_changes,
             general_errors: FormErrors::default(),
-            add: AddMemberForm { username: String::new(), role: Role::Developer.as_str().into() },
+            add: AddMemberForm {
+                username: String::new(),
+                role: Role::Developer.as_str().into(),
+            },
             add_errors: FormErrors::default(),
             reviewer_errors: FormErrors::default(),
         };
         match submitted {
             Submitted::None => {}
-            Submitted::General(form, errors) => (page.general, page.general_errors) = (form, errors),
+            Submitted::General(form, errors) => {
+                (page.general, page.general_errors) = (form, errors)
+            }
             Submitted::AddMember(form, errors) => (page.add, page.add_errors) = (form, errors),
             Submitted::Reviewer(errors) => page.reviewer_errors = errors,
         }
@@ -141,7 +159,10 @@ async fn settings_page(
 }
 
 fn back(ctx: &WorkspaceCtx, anchor: &str) -> HttpResponse {
-    see_other(&format!("/workspaces/{}/settings#{anchor}", ctx.workspace.slug))
+    see_other(&format!(
+        "/workspaces/{}/settings#{anchor}",
+        ctx.workspace.slug
+    ))
 }
 
 /// Turns the outcome of a settings change into the answer: success and refusals that depend on
@@ -167,7 +188,13 @@ async fn respond<T>(
         Err(AppError::Field { field, message }) => {
             let mut errors = FormErrors::default();
             errors.add(field, message);
-            settings_page(state, ctx, on_field(errors), StatusCode::UNPROCESSABLE_ENTITY).await
+            settings_page(
+                state,
+                ctx,
+                on_field(errors),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -206,12 +233,35 @@ pub async fn general(
     let (Some(name), Some(mode), Some(approval_policy), Some(quorum), true) =
         (name, mode, policy, quorum, errors.is_empty())
     else {
-        return settings_page(&state, ctx, Submitted::General(form, errors), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return settings_page(
+            &state,
+            ctx,
+            Submitted::General(form, errors),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
-    let update = SettingsUpdate { name, description: form.description.clone(), mode, approval_policy, quorum };
+    let update = SettingsUpdate {
+        name,
+        description: form.description.clone(),
+        mode,
+        approval_policy,
+        quorum,
+    };
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
-    let outcome = with_conn(&state, move |conn| workspaces::update_settings(conn, actor, ws_id, &update)).await;
-    respond(&state, ctx, "general", outcome, |_| "Settings saved.".into(), |e| Submitted::General(form, e)).await
+    let outcome = with_conn(&state, move |conn| {
+        workspaces::update_settings(conn, actor, ws_id, &update)
+    })
+    .await;
+    respond(
+        &state,
+        ctx,
+        "general",
+        outcome,
+        |_| "Settings saved.".into(),
+        |e| Submitted::General(form, e),
+    )
+    .await
 }
 
 /// `POST /workspaces/{ws}/settings/members`: add a member by username.
@@ -229,12 +279,20 @@ pub async fn add_member(
         errors.add("role", "Choose a role.");
     }
     let (Some(username), Some(role), true) = (username, role, errors.is_empty()) else {
-        return settings_page(&state, ctx, Submitted::AddMember(form, errors), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return settings_page(
+            &state,
+            ctx,
+            Submitted::AddMember(form, errors),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
     let name = username.as_str().to_owned();
-    let outcome =
-        with_conn(&state, move |conn| workspaces::add_member(conn, actor, ws_id, username.as_str(), role)).await;
+    let outcome = with_conn(&state, move |conn| {
+        workspaces::add_member(conn, actor, ws_id, username.as_str(), role)
+    })
+    .await;
     respond(
         &state,
         ctx,
@@ -266,15 +324,22 @@ pub async fn change_role(
     let to = Role::parse(&form.role).ok_or_else(|| AppError::bad_request("Unknown role."))?;
     let expected = form.expected.as_deref().and_then(Role::parse);
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
-    let outcome =
-        with_conn(&state, move |conn| workspaces::change_role(conn, actor, ws_id, user_id, expected, to)).await;
+    let outcome = with_conn(&state, move |conn| {
+        workspaces::change_role(conn, actor, ws_id, user_id, expected, to)
+    })
+    .await;
     respond(
         &state,
         ctx,
         "members",
         outcome,
         |change| {
-            let mut text = format!("{} is now {} (was {}).", change.username, change.to.as_str(), change.from.as_str());
+            let mut text = format!(
+                "{} is now {} (was {}).",
+                change.username,
+                change.to.as_str(),
+                change.from.as_str()
+            );
             if change.removed_from_reviewers {
                 text.push_str(&format!(
                     " {} was removed from the reviewer list: a {} cannot review.",
@@ -298,9 +363,19 @@ pub async fn remove_member(
     ctx.require(Permission::Manage)?;
     let (_, user_id) = path.into_inner();
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
-    let outcome = with_conn(&state, move |conn| workspaces::remove_member(conn, actor, ws_id, user_id)).await;
-    respond(&state, ctx, "members", outcome, |name| format!("{name} was removed from the workspace."), Submitted::Reviewer)
-        .await
+    let outcome = with_conn(&state, move |conn| {
+        workspaces::remove_member(conn, actor, ws_id, user_id)
+    })
+    .await;
+    respond(
+        &state,
+        ctx,
+        "members",
+        outcome,
+        |name| format!("{name} was removed from the workspace."),
+        Submitted::Reviewer,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -319,11 +394,28 @@ pub async fn add_reviewer(
     let Ok(user_id) = form.user_id.trim().parse::<i64>() else {
         let mut errors = FormErrors::default();
         errors.add("reviewer", "Choose a member to add as a reviewer.");
-        return settings_page(&state, ctx, Submitted::Reviewer(errors), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return settings_page(
+            &state,
+            ctx,
+            Submitted::Reviewer(errors),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
-    let outcome = with_conn(&state, move |conn| workspaces::add_reviewer(conn, actor, ws_id, user_id)).await;
-    respond(&state, ctx, "reviewers", outcome, |name| format!("{name} is now a reviewer."), Submitted::Reviewer).await
+    let outcome = with_conn(&state, move |conn| {
+        workspaces::add_reviewer(conn, actor, ws_id, user_id)
+    })
+    .await;
+    respond(
+        &state,
+        ctx,
+        "reviewers",
+        outcome,
+        |name| format!("{name} is now a reviewer."),
+        Submitted::Reviewer,
+    )
+    .await
 }
 
 /// `POST /workspaces/{ws}/settings/reviewers/{user_id}/remove`.
@@ -335,7 +427,10 @@ pub async fn remove_reviewer(
     ctx.require(Permission::Manage)?;
     let (_, user_id) = path.into_inner();
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
-    let outcome = with_conn(&state, move |conn| workspaces::remove_reviewer(conn, actor, ws_id, user_id)).await;
+    let outcome = with_conn(&state, move |conn| {
+        workspaces::remove_reviewer(conn, actor, ws_id, user_id)
+    })
+    .await;
     respond(
         &state,
         ctx,

@@ -19,7 +19,11 @@ use crate::startup::AppState;
 
 /// `GET /`: signed-in people go to their workspaces, everyone else to sign-in.
 pub async fn home(session: Session) -> HttpResponse {
-    if session::identity(&session).is_some() { see_other("/workspaces") } else { see_other("/login") }
+    if session::identity(&session).is_some() {
+        see_other("/workspaces")
+    } else {
+        see_other("/login")
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -53,15 +57,31 @@ async fn workspaces_page(
     let page = with_conn(state, move |conn| {
         let layout = Layout::build(conn, &viewer, "Workspaces", "workspaces", None)?;
         let workspaces = workspaces::list_for_user(conn, &viewer.user)?;
-        Ok(WorkspacesPage { layout, workspaces, can_create: viewer.user.is_tenant_admin, form, errors })
+        Ok(WorkspacesPage {
+            layout,
+            workspaces,
+            can_create: viewer.user.is_tenant_admin,
+            form,
+            errors,
+        })
     })
     .await?;
     render(&page, status)
 }
 
 /// `GET /workspaces`.
-pub async fn index(state: web::Data<AppState>, current: CurrentUser) -> Result<HttpResponse, AppError> {
-    workspaces_page(&state, &current, CreateWorkspaceForm::default(), FormErrors::default(), StatusCode::OK).await
+pub async fn index(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    workspaces_page(
+        &state,
+        &current,
+        CreateWorkspaceForm::default(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /workspaces` (tenant administrators).
@@ -71,7 +91,9 @@ pub async fn create(
     form: web::Form<CreateWorkspaceForm>,
 ) -> Result<HttpResponse, AppError> {
     if !current.user.is_tenant_admin {
-        return Err(AppError::forbidden("Only tenant administrators can create workspaces."));
+        return Err(AppError::forbidden(
+            "Only tenant administrators can create workspaces.",
+        ));
     }
     let form = form.into_inner();
     let mut errors = FormErrors::default();
@@ -81,7 +103,14 @@ pub async fn create(
         errors.add("description", "A description has at most 2000 characters.");
     }
     let (Some(slug), Some(name), true) = (slug, name, errors.is_empty()) else {
-        return workspaces_page(&state, &current, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return workspaces_page(
+            &state,
+            &current,
+            form,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let actor = current.user.id;
     let description = form.description.clone();
@@ -91,13 +120,24 @@ pub async fn create(
     .await;
     match created {
         Ok(ws) => {
-            session::flash(&current.session, session::FlashKind::Ok, format!("Workspace “{}” created. Add its members here.", ws.name));
+            session::flash(
+                &current.session,
+                session::FlashKind::Ok,
+                format!("Workspace “{}” created. Add its members here.", ws.name),
+            );
             Ok(see_other(&format!("/workspaces/{}/settings", ws.slug)))
         }
         Err(AppError::Field { field, message }) => {
             let mut errors = FormErrors::default();
             errors.add(field, message);
-            workspaces_page(&state, &current, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            workspaces_page(
+                &state,
+                &current,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -110,7 +150,10 @@ pub struct SwitchQuery {
 }
 
 /// `GET /workspaces/switch?ws=slug`: the switcher's plain-form target.
-pub async fn switch(_current: CurrentUser, query: web::Query<SwitchQuery>) -> Result<HttpResponse, AppError> {
+pub async fn switch(
+    _current: CurrentUser,
+    query: web::Query<SwitchQuery>,
+) -> Result<HttpResponse, AppError> {
     let slug = WorkspaceSlug::parse(&query.ws).map_err(|_| AppError::NotFound)?;
     Ok(see_other(&format!("/workspaces/{}", slug.as_str())))
 }
@@ -141,14 +184,29 @@ impl OverviewPage {
 }
 
 /// `GET /workspaces/{ws}`.
-pub async fn overview(state: web::Data<AppState>, ctx: WorkspaceCtx) -> Result<HttpResponse, AppError> {
+pub async fn overview(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+) -> Result<HttpResponse, AppError> {
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_conn(&state, move |conn| {
-        let layout = Layout::build(conn, &viewer, workspace.name.clone(), "overview", Some((&workspace, &access)))?;
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            workspace.name.clone(),
+            "overview",
+            Some((&workspace, &access)),
+        )?;
         let members = workspaces::members(conn, workspace.id)?;
         let (recent, _) = audit::list(conn, Some(workspace.id), &AuditFilter::default(), 8, 0)?;
-        Ok(OverviewPage { layout, workspace, access, members, recent })
+        Ok(OverviewPage {
+            layout,
+            workspace,
+            access,
+            members,
+            recent,
+        })
     })
     .await?;
     render(&page, StatusCode::OK)
@@ -198,16 +256,35 @@ pub async fn audit(
     let clean = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let action = clean(query.action);
     let actor = clean(query.actor).map(|a| a.to_lowercase());
-    if action.as_ref().is_some_and(|a| a.len() > 100) || actor.as_ref().is_some_and(|a| a.len() > 100) {
-        return Err(AppError::bad_request("Filters have at most 100 characters."));
+    if action.as_ref().is_some_and(|a| a.len() > 100)
+        || actor.as_ref().is_some_and(|a| a.len() > 100)
+    {
+        return Err(AppError::bad_request(
+            "Filters have at most 100 characters.",
+        ));
     }
     let is_htmx = ctx.current.is_htmx;
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_conn(&state, move |conn| {
-        let layout = Layout::build(conn, &viewer, format!("Audit log · {}", workspace.name), "audit", Some((&workspace, &access)))?;
-        let filter = AuditFilter { action: action.clone(), actor: actor.clone() };
-        let (rows, total) = audit::list(conn, Some(workspace.id), &filter, paging.per_page, paging.offset())?;
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            format!("Audit log · {}", workspace.name),
+            "audit",
+            Some((&workspace, &access)),
+        )?;
+        let filter = AuditFilter {
+            action: action.clone(),
+            actor: actor.clone(),
+        };
+        let (rows, total) = audit::list(
+            conn,
+            Some(workspace.id),
+            &filter,
+            paging.per_page,
+            paging.offset(),
+        )?;
         paging.total = total;
         Ok(AuditPage {
             layout,
@@ -221,7 +298,9 @@ pub async fn audit(
     .await?;
     if is_htmx {
         let html = page.as_rows().render().map_err(AppError::internal)?;
-        return Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html));
+        return Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(html));
     }
     render(&page, StatusCode::OK)
 }

@@ -86,3 +86,12 @@ CREATE TABLE instance_secrets (
     value TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL
 );
+
+-- One row per signed-in browser session. The cookie names its row; signing out deletes it, so
+-- a copied cookie stops working too. (The per-user session epoch ends all of them at once.)
+CREATE TABLE user_sessions (
+    id TEXT PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX user_sessions_user ON user_sessions (user_id);

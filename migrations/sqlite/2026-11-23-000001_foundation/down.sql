@@ -1,3 +1,4 @@
+DROP TABLE user_sessions;
 DROP TABLE instance_secrets;
 DROP TABLE login_failures;
 DROP TRIGGER audit_log_no_delete;

@@ -70,7 +70,11 @@ pub fn list(
             None => q.filter(audit_log::workspace_id.is_null()),
         };
         if let Some(action) = &filter.action {
-            q = q.filter(audit_log::action.like(format!("{}%", escape_like(action))).escape('\\'));
+            q = q.filter(
+                audit_log::action
+                    .like(format!("{}%", escape_like(action)))
+                    .escape('\\'),
+            );
         }
         if let Some(actor) = &filter.actor {
             q = q.filter(users::username.eq(actor.clone()));

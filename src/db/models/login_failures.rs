@@ -49,13 +49,16 @@ pub fn record_failure(conn: &mut DbConn, username: &str, client_ip: &str) -> Que
         ))
         .execute(conn)?;
     // Keep the table small: nothing older than a day matters.
-    diesel::delete(login_failures::table.filter(login_failures::failed_at.lt(now - Duration::days(1))))
-        .execute(conn)?;
+    diesel::delete(
+        login_failures::table.filter(login_failures::failed_at.lt(now - Duration::days(1))),
+    )
+    .execute(conn)?;
     Ok(())
 }
 
 /// A successful sign-in forgives that username's failures.
 pub fn clear(conn: &mut DbConn, username: &str) -> QueryResult<()> {
-    diesel::delete(login_failures::table.filter(login_failures::username.eq(username))).execute(conn)?;
+    diesel::delete(login_failures::table.filter(login_failures::username.eq(username)))
+        .execute(conn)?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod login_failures;
 pub mod secrets;
+pub mod sessions;
 pub mod users;
 pub mod workspaces;
 

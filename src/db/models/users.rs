@@ -33,7 +33,11 @@ pub struct NewUser<'a> {
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
-    users::table.find(id).select(User::as_select()).first(conn).optional()
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn find_by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option<User>> {
@@ -46,14 +50,19 @@ pub fn find_by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option
 
 /// All users, optionally those whose username or name contains `q`, by username.
 pub fn list(conn: &mut DbConn, q: Option<&str>) -> QueryResult<Vec<User>> {
-    let mut query = users::table.select(User::as_select()).order(users::username).into_boxed();
+    let mut query = users::table
+        .select(User::as_select())
+        .order(users::username)
+        .into_boxed();
     if let Some(q) = q {
         let pattern = format!("%{}%", audit::escape_like(&q.to_lowercase()));
         query = query.filter(
             users::username
                 .like(pattern.clone())
                 .escape('\\')
-                .or(crate::db::lower(users::display_name).like(pattern).escape('\\')),
+                .or(crate::db::lower(users::display_name)
+                    .like(pattern)
+                    .escape('\\')),
         );
     }
     query.load(conn)
@@ -63,7 +72,9 @@ pub fn list(conn: &mut DbConn, q: Option<&str>) -> QueryResult<Vec<User>> {
 pub(crate) fn require_tenant_admin(conn: &mut DbConn, actor_id: i64) -> Result<User, AppError> {
     match find(conn, actor_id)? {
         Some(u) if u.is_active && u.is_tenant_admin => Ok(u),
-        _ => Err(AppError::forbidden("Only tenant administrators can manage users and workspaces.")),
+        _ => Err(AppError::forbidden(
+            "Only tenant administrators can manage users and workspaces.",
+        )),
     }
 }
 
@@ -97,7 +108,11 @@ fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> Result<User, AppError> {
 
 /// Creates a user on behalf of a tenant administrator (`actor_id`), or from the command line
 /// and demo seeding (`None`).
-pub fn create(conn: &mut DbConn, actor_id: Option<i64>, new: NewUser<'_>) -> Result<User, AppError> {
+pub fn create(
+    conn: &mut DbConn,
+    actor_id: Option<i64>,
+    new: NewUser<'_>,
+) -> Result<User, AppError> {
     write_tx(conn, |conn| {
         if let Some(actor) = actor_id {
             require_tenant_admin(conn, actor)?;
@@ -112,7 +127,11 @@ pub fn create(conn: &mut DbConn, actor_id: Option<i64>, new: NewUser<'_>) -> Res
                 target_type: "user",
                 target_id: Some(user.id),
                 target_label: &user.username,
-                comment: if new.tenant_admin { "tenant administrator" } else { "" },
+                comment: if new.tenant_admin {
+                    "tenant administrator"
+                } else {
+                    ""
+                },
             },
         )?;
         Ok(user)
@@ -168,29 +187,47 @@ pub(crate) fn drop_ineligible_reviewer_seats(
 
 /// Activates or deactivates a user. Deactivation signs them out everywhere and takes them off
 /// every reviewer list. Nobody deactivates themselves.
-pub fn set_active(conn: &mut DbConn, actor_id: i64, user_id: i64, active: bool) -> Result<User, AppError> {
+pub fn set_active(
+    conn: &mut DbConn,
+    actor_id: i64,
+    user_id: i64,
+    active: bool,
+) -> Result<User, AppError> {
     write_tx(conn, |conn| {
         require_tenant_admin(conn, actor_id)?;
         if actor_id == user_id && !active {
-            return Err(AppError::conflict("You cannot deactivate your own account."));
+            return Err(AppError::conflict(
+                "You cannot deactivate your own account.",
+            ));
         }
         let changed = if active {
-            diesel::update(users::table.filter(users::id.eq(user_id)).filter(users::is_active.eq(false)))
-                .set((users::is_active.eq(true), users::updated_at.eq(now())))
-                .execute(conn)?
+            diesel::update(
+                users::table
+                    .filter(users::id.eq(user_id))
+                    .filter(users::is_active.eq(false)),
+            )
+            .set((users::is_active.eq(true), users::updated_at.eq(now())))
+            .execute(conn)?
         } else {
-            diesel::update(users::table.filter(users::id.eq(user_id)).filter(users::is_active.eq(true)))
-                .set((
-                    users::is_active.eq(false),
-                    users::session_epoch.eq(users::session_epoch + 1),
-                    users::updated_at.eq(now()),
-                ))
-                .execute(conn)?
+            diesel::update(
+                users::table
+                    .filter(users::id.eq(user_id))
+                    .filter(users::is_active.eq(true)),
+            )
+            .set((
+                users::is_active.eq(false),
+                users::session_epoch.eq(users::session_epoch + 1),
+                users::updated_at.eq(now()),
+            ))
+            .execute(conn)?
         };
         let user = find(conn, user_id)?.ok_or(AppError::NotFound)?;
         if changed == 0 {
             let state = if active { "active" } else { "deactivated" };
-            return Err(AppError::conflict(format!("{} is already {state}.", user.username)));
+            return Err(AppError::conflict(format!(
+                "{} is already {state}.",
+                user.username
+            )));
         }
         if !active {
             drop_ineligible_reviewer_seats(conn, actor_id, user_id, "user deactivated")?;
@@ -200,7 +237,11 @@ pub fn set_active(conn: &mut DbConn, actor_id: i64, user_id: i64, active: bool) 
             AuditEntry {
                 workspace_id: None,
                 actor_id: Some(actor_id),
-                action: if active { "user.activated" } else { "user.deactivated" },
+                action: if active {
+                    "user.activated"
+                } else {
+                    "user.deactivated"
+                },
                 target_type: "user",
                 target_id: Some(user_id),
                 target_label: &user.username,
@@ -213,7 +254,12 @@ pub fn set_active(conn: &mut DbConn, actor_id: i64, user_id: i64, active: bool) 
 
 /// Grants or revokes tenant administration. Revoking takes the user off reviewer lists where
 /// their workspace role alone does not allow reviewing. Nobody revokes their own.
-pub fn set_tenant_admin(conn: &mut DbConn, actor_id: i64, user_id: i64, grant: bool) -> Result<User, AppError> {
+pub fn set_tenant_admin(
+    conn: &mut DbConn,
+    actor_id: i64,
+    user_id: i64,
+    grant: bool,
+) -> Result<User, AppError> {
     write_tx(conn, |conn| {
         require_tenant_admin(conn, actor_id)?;
         if actor_id == user_id && !grant {
@@ -222,9 +268,14 @@ pub fn set_tenant_admin(conn: &mut DbConn, actor_id: i64, user_id: i64, grant: b
             ));
         }
         let changed = diesel::update(
-            users::table.filter(users::id.eq(user_id)).filter(users::is_tenant_admin.eq(!grant)),
+            users::table
+                .filter(users::id.eq(user_id))
+                .filter(users::is_tenant_admin.eq(!grant)),
         )
-        .set((users::is_tenant_admin.eq(grant), users::updated_at.eq(now())))
+        .set((
+            users::is_tenant_admin.eq(grant),
+            users::updated_at.eq(now()),
+        ))
         .execute(conn)?;
         let user = find(conn, user_id)?.ok_or(AppError::NotFound)?;
         if changed == 0 {
@@ -235,14 +286,23 @@ pub fn set_tenant_admin(conn: &mut DbConn, actor_id: i64, user_id: i64, grant: b
             )));
         }
         if !grant {
-            drop_ineligible_reviewer_seats(conn, actor_id, user_id, "tenant administration revoked")?;
+            drop_ineligible_reviewer_seats(
+                conn,
+                actor_id,
+                user_id,
+                "tenant administration revoked",
+            )?;
         }
         audit::record(
             conn,
             AuditEntry {
                 workspace_id: None,
                 actor_id: Some(actor_id),
-                action: if grant { "user.tenant_admin_granted" } else { "user.tenant_admin_revoked" },
+                action: if grant {
+                    "user.tenant_admin_granted"
+                } else {
+                    "user.tenant_admin_revoked"
+                },
                 target_type: "user",
                 target_id: Some(user_id),
                 target_label: &user.username,
@@ -255,7 +315,12 @@ pub fn set_tenant_admin(conn: &mut DbConn, actor_id: i64, user_id: i64, grant: b
 
 /// Sets a new password hash and signs the user out everywhere. A tenant administrator may reset
 /// anyone's; a user changes their own through `change_own_password`.
-pub fn reset_password(conn: &mut DbConn, actor_id: i64, user_id: i64, new_hash: &str) -> Result<User, AppError> {
+pub fn reset_password(
+    conn: &mut DbConn,
+    actor_id: i64,
+    user_id: i64,
+    new_hash: &str,
+) -> Result<User, AppError> {
     write_tx(conn, |conn| {
         require_tenant_admin(conn, actor_id)?;
         let changed = diesel::update(users::table.filter(users::id.eq(user_id)))
@@ -307,7 +372,9 @@ pub fn change_own_password(
         ))
         .execute(conn)?;
         if changed == 0 {
-            return Err(AppError::conflict("Your password was changed elsewhere; sign in again."));
+            return Err(AppError::conflict(
+                "Your password was changed elsewhere; sign in again.",
+            ));
         }
         let user = find(conn, user_id)?.ok_or(AppError::NotFound)?;
         audit::record(

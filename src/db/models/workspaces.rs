@@ -14,7 +14,8 @@ use super::users::{self, User};
 use crate::db::schema::{memberships, users as users_t, workspace_reviewers, workspaces};
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{
-    ApprovalPolicy, Permission, Quorum, Role, WorkspaceAccess, WorkspaceMode, WorkspaceName, WorkspaceSlug,
+    ApprovalPolicy, Permission, Quorum, Role, WorkspaceAccess, WorkspaceMode, WorkspaceName,
+    WorkspaceSlug,
 };
 use crate::error::AppError;
 
@@ -107,10 +108,17 @@ fn role_of(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<Op
 
 /// The workspace named by `slug` and what `user` may do there. A workspace the user is not a
 /// member of answers `NotFound`, exactly like one that does not exist.
-pub fn access(conn: &mut DbConn, user: &User, slug: &str) -> Result<(Workspace, WorkspaceAccess), AppError> {
+pub fn access(
+    conn: &mut DbConn,
+    user: &User,
+    slug: &str,
+) -> Result<(Workspace, WorkspaceAccess), AppError> {
     let ws = find_by_slug(conn, slug)?.ok_or(AppError::NotFound)?;
     let role = role_of(conn, ws.id, user.id)?;
-    let access = WorkspaceAccess { role, tenant_admin: user.is_tenant_admin };
+    let access = WorkspaceAccess {
+        role,
+        tenant_admin: user.is_tenant_admin,
+    };
     if role.is_none() && !user.is_tenant_admin {
         return Err(AppError::NotFound);
     }
@@ -118,9 +126,19 @@ pub fn access(conn: &mut DbConn, user: &User, slug: &str) -> Result<(Workspace, 
 }
 
 /// Re-reads the actor inside the transaction and fails unless they hold `permission` now.
-fn require(conn: &mut DbConn, workspace_id: i64, actor_id: i64, permission: Permission) -> Result<(), AppError> {
-    let actor = users::find(conn, actor_id)?.filter(|u| u.is_active).ok_or(AppError::Unauthenticated)?;
-    let access = WorkspaceAccess { role: role_of(conn, workspace_id, actor_id)?, tenant_admin: actor.is_tenant_admin };
+fn require(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    actor_id: i64,
+    permission: Permission,
+) -> Result<(), AppError> {
+    let actor = users::find(conn, actor_id)?
+        .filter(|u| u.is_active)
+        .ok_or(AppError::Unauthenticated)?;
+    let access = WorkspaceAccess {
+        role: role_of(conn, workspace_id, actor_id)?,
+        tenant_admin: actor.is_tenant_admin,
+    };
     if access.role.is_none() && !access.tenant_admin {
         return Err(AppError::NotFound);
     }
@@ -134,7 +152,10 @@ fn require(conn: &mut DbConn, workspace_id: i64, actor_id: i64, permission: Perm
 
 /// My workspaces with my role in each; a tenant administrator sees all of them.
 pub fn list_for_user(conn: &mut DbConn, user: &User) -> QueryResult<Vec<WorkspaceSummary>> {
-    let all: Vec<Workspace> = workspaces::table.select(Workspace::as_select()).order(workspaces::name).load(conn)?;
+    let all: Vec<Workspace> = workspaces::table
+        .select(Workspace::as_select())
+        .order(workspaces::name)
+        .load(conn)?;
     let mine: Vec<(i64, String)> = memberships::table
         .filter(memberships::user_id.eq(user.id))
         .select((memberships::workspace_id, memberships::role))
@@ -146,12 +167,22 @@ pub fn list_for_user(conn: &mut DbConn, user: &User) -> QueryResult<Vec<Workspac
     Ok(all
         .into_iter()
         .filter_map(|ws| {
-            let role = mine.iter().find(|(id, _)| *id == ws.id).and_then(|(_, r)| Role::parse(r));
+            let role = mine
+                .iter()
+                .find(|(id, _)| *id == ws.id)
+                .and_then(|(_, r)| Role::parse(r));
             if role.is_none() && !user.is_tenant_admin {
                 return None;
             }
-            let members = counts.iter().find(|(id, _)| *id == ws.id).map_or(0, |(_, n)| *n);
-            Some(WorkspaceSummary { workspace: ws, role, members })
+            let members = counts
+                .iter()
+                .find(|(id, _)| *id == ws.id)
+                .map_or(0, |(_, n)| *n);
+            Some(WorkspaceSummary {
+                workspace: ws,
+                role,
+                members,
+            })
         })
         .collect())
 }
@@ -186,11 +217,17 @@ pub fn create(
         let id = match inserted {
             Ok(id) => id,
             Err(e) if super::is_unique_violation(&e) => {
-                return Err(AppError::field("slug", format!("A workspace with the slug “{}” exists.", slug.as_str())));
+                return Err(AppError::field(
+                    "slug",
+                    format!("A workspace with the slug “{}” exists.", slug.as_str()),
+                ));
             }
             Err(e) => return Err(e.into()),
         };
-        let ws = workspaces::table.find(id).select(Workspace::as_select()).first(conn)?;
+        let ws = workspaces::table
+            .find(id)
+            .select(Workspace::as_select())
+            .first(conn)?;
         audit::record(
             conn,
             AuditEntry {
@@ -210,7 +247,13 @@ pub fn create(
     })
 }
 
-fn insert_member(conn: &mut DbConn, actor_id: Option<i64>, ws: &Workspace, user_id: i64, role: Role) -> Result<(), AppError> {
+fn insert_member(
+    conn: &mut DbConn,
+    actor_id: Option<i64>,
+    ws: &Workspace,
+    user_id: i64,
+    role: Role,
+) -> Result<(), AppError> {
     let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
     let ts = now();
     let inserted = diesel::insert_into(memberships::table)
@@ -225,7 +268,10 @@ fn insert_member(conn: &mut DbConn, actor_id: Option<i64>, ws: &Workspace, user_
     match inserted {
         Ok(_) => {}
         Err(e) if super::is_unique_violation(&e) => {
-            return Err(AppError::field("username", format!("{} is already a member.", user.username)));
+            return Err(AppError::field(
+                "username",
+                format!("{} is already a member.", user.username),
+            ));
         }
         Err(e) => return Err(e.into()),
     }
@@ -245,14 +291,27 @@ fn insert_member(conn: &mut DbConn, actor_id: Option<i64>, ws: &Workspace, user_
 }
 
 /// Adds an existing, active user to the workspace with `role`.
-pub fn add_member(conn: &mut DbConn, actor_id: i64, workspace_id: i64, username: &str, role: Role) -> Result<(), AppError> {
+pub fn add_member(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    username: &str,
+    role: Role,
+) -> Result<(), AppError> {
     write_tx(conn, |conn| {
         require(conn, workspace_id, actor_id, Permission::Manage)?;
-        let ws = workspaces::table.find(workspace_id).select(Workspace::as_select()).first(conn)?;
-        let user = users::find_by_username(conn, username)?
-            .ok_or_else(|| AppError::field("username", format!("There is no user named “{username}”.")))?;
+        let ws = workspaces::table
+            .find(workspace_id)
+            .select(Workspace::as_select())
+            .first(conn)?;
+        let user = users::find_by_username(conn, username)?.ok_or_else(|| {
+            AppError::field("username", format!("There is no user named “{username}”."))
+        })?;
         if !user.is_active {
-            return Err(AppError::field("username", format!("{} is deactivated.", user.username)));
+            return Err(AppError::field(
+                "username",
+                format!("{} is deactivated.", user.username),
+            ));
         }
         insert_member(conn, Some(actor_id), &ws, user.id, role)
     })
@@ -300,7 +359,10 @@ pub fn change_role(
             }
         }
         if from == to {
-            return Err(AppError::conflict(format!("{} is already {}.", user.username, to)));
+            return Err(AppError::conflict(format!(
+                "{} is already {}.",
+                user.username, to
+            )));
         }
         if from == Role::Admin && admin_count_without(conn, workspace_id, user_id)? == 0 {
             return Err(AppError::conflict(
@@ -313,10 +375,15 @@ pub fn change_role(
                 .filter(memberships::user_id.eq(user_id))
                 .filter(memberships::role.eq(from.as_str())),
         )
-        .set((memberships::role.eq(to.as_str()), memberships::updated_at.eq(now())))
+        .set((
+            memberships::role.eq(to.as_str()),
+            memberships::updated_at.eq(now()),
+        ))
         .execute(conn)?;
         if changed != 1 {
-            return Err(AppError::conflict("The member changed meanwhile; reload and try again."));
+            return Err(AppError::conflict(
+                "The member changed meanwhile; reload and try again.",
+            ));
         }
         audit::record(
             conn,
@@ -336,19 +403,32 @@ pub fn change_role(
             user_id,
             &format!("role changed to {}", to.as_str()),
         )?;
-        Ok(RoleChange { username: user.username, from, to, removed_from_reviewers: removed > 0 })
+        Ok(RoleChange {
+            username: user.username,
+            from,
+            to,
+            removed_from_reviewers: removed > 0,
+        })
     })
 }
 
 /// Removes a member (and with them their reviewer seat, by the foreign key).
-pub fn remove_member(conn: &mut DbConn, actor_id: i64, workspace_id: i64, user_id: i64) -> Result<String, AppError> {
+pub fn remove_member(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    user_id: i64,
+) -> Result<String, AppError> {
     write_tx(conn, |conn| {
         require(conn, workspace_id, actor_id, Permission::Manage)?;
         let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
-        let role = role_of(conn, workspace_id, user_id)?
-            .ok_or_else(|| AppError::conflict(format!("{} is not a member any more.", user.username)))?;
+        let role = role_of(conn, workspace_id, user_id)?.ok_or_else(|| {
+            AppError::conflict(format!("{} is not a member any more.", user.username))
+        })?;
         if role == Role::Admin && admin_count_without(conn, workspace_id, user_id)? == 0 {
-            return Err(AppError::conflict("A workspace keeps at least one admin: make someone else admin first."));
+            return Err(AppError::conflict(
+                "A workspace keeps at least one admin: make someone else admin first.",
+            ));
         }
         let was_reviewer = diesel::delete(
             workspace_reviewers::table
@@ -357,9 +437,13 @@ pub fn remove_member(conn: &mut DbConn, actor_id: i64, workspace_id: i64, user_i
         )
         .execute(conn)?
             > 0;
-        let removed = diesel::delete(memberships::table.find((workspace_id, user_id))).execute(conn)?;
+        let removed =
+            diesel::delete(memberships::table.find((workspace_id, user_id))).execute(conn)?;
         if removed != 1 {
-            return Err(AppError::conflict(format!("{} is not a member any more.", user.username)));
+            return Err(AppError::conflict(format!(
+                "{} is not a member any more.",
+                user.username
+            )));
         }
         if was_reviewer {
             audit::record(
@@ -417,15 +501,26 @@ pub fn members(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Member>>
 
 /// Puts a member on the reviewer list. Only active deployers, admins and tenant administrators
 /// are eligible; anyone else is refused with the reason.
-pub fn add_reviewer(conn: &mut DbConn, actor_id: i64, workspace_id: i64, user_id: i64) -> Result<String, AppError> {
+pub fn add_reviewer(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    user_id: i64,
+) -> Result<String, AppError> {
     write_tx(conn, |conn| {
         require(conn, workspace_id, actor_id, Permission::Manage)?;
         let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
         let role = role_of(conn, workspace_id, user_id)?.ok_or_else(|| {
-            AppError::field("reviewer", format!("{} is not a member of this workspace.", user.username))
+            AppError::field(
+                "reviewer",
+                format!("{} is not a member of this workspace.", user.username),
+            )
         })?;
         if !user.is_active {
-            return Err(AppError::field("reviewer", format!("{} is deactivated.", user.username)));
+            return Err(AppError::field(
+                "reviewer",
+                format!("{} is deactivated.", user.username),
+            ));
         }
         if !(user.is_tenant_admin || role.may_review()) {
             return Err(AppError::field(
@@ -448,7 +543,10 @@ pub fn add_reviewer(conn: &mut DbConn, actor_id: i64, workspace_id: i64, user_id
         match inserted {
             Ok(_) => {}
             Err(e) if super::is_unique_violation(&e) => {
-                return Err(AppError::field("reviewer", format!("{} is already a reviewer.", user.username)));
+                return Err(AppError::field(
+                    "reviewer",
+                    format!("{} is already a reviewer.", user.username),
+                ));
             }
             Err(e) => return Err(e.into()),
         }
@@ -468,7 +566,12 @@ pub fn add_reviewer(conn: &mut DbConn, actor_id: i64, workspace_id: i64, user_id
     })
 }
 
-pub fn remove_reviewer(conn: &mut DbConn, actor_id: i64, workspace_id: i64, user_id: i64) -> Result<String, AppError> {
+pub fn remove_reviewer(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    user_id: i64,
+) -> Result<String, AppError> {
     write_tx(conn, |conn| {
         require(conn, workspace_id, actor_id, Permission::Manage)?;
         let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
@@ -479,7 +582,10 @@ pub fn remove_reviewer(conn: &mut DbConn, actor_id: i64, workspace_id: i64, user
         )
         .execute(conn)?;
         if removed == 0 {
-            return Err(AppError::conflict(format!("{} is not a reviewer any more.", user.username)));
+            return Err(AppError::conflict(format!(
+                "{} is not a reviewer any more.",
+                user.username
+            )));
         }
         audit::record(
             conn,
@@ -499,7 +605,11 @@ pub fn remove_reviewer(conn: &mut DbConn, actor_id: i64, workspace_id: i64, user
 
 /// Whether `user_id` may review in this workspace *now*: active, on the list, and a deployer,
 /// admin or tenant administrator. Release and review transactions call this before acting.
-pub fn is_eligible_reviewer(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<bool> {
+pub fn is_eligible_reviewer(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    user_id: i64,
+) -> QueryResult<bool> {
     let row: Option<(bool, bool, String)> = workspace_reviewers::table
         .inner_join(users_t::table)
         .inner_join(
@@ -509,7 +619,11 @@ pub fn is_eligible_reviewer(conn: &mut DbConn, workspace_id: i64, user_id: i64) 
         )
         .filter(workspace_reviewers::workspace_id.eq(workspace_id))
         .filter(workspace_reviewers::user_id.eq(user_id))
-        .select((users_t::is_active, users_t::is_tenant_admin, memberships::role))
+        .select((
+            users_t::is_active,
+            users_t::is_tenant_admin,
+            memberships::role,
+        ))
         .first(conn)
         .optional()?;
     Ok(row.is_some_and(|(active, tenant, role)| {
@@ -518,10 +632,18 @@ pub fn is_eligible_reviewer(conn: &mut DbConn, workspace_id: i64, user_id: i64) 
 }
 
 /// Saves name, description, mode, approval policy and quorum.
-pub fn update_settings(conn: &mut DbConn, actor_id: i64, workspace_id: i64, update: &SettingsUpdate) -> Result<Workspace, AppError> {
+pub fn update_settings(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    update: &SettingsUpdate,
+) -> Result<Workspace, AppError> {
     write_tx(conn, |conn| {
         require(conn, workspace_id, actor_id, Permission::Manage)?;
-        let before = workspaces::table.find(workspace_id).select(Workspace::as_select()).first(conn)?;
+        let before = workspaces::table
+            .find(workspace_id)
+            .select(Workspace::as_select())
+            .first(conn)?;
         diesel::update(workspaces::table.find(workspace_id))
             .set((
                 workspaces::name.eq(update.name.as_str()),
@@ -532,12 +654,19 @@ pub fn update_settings(conn: &mut DbConn, actor_id: i64, workspace_id: i64, upda
                 workspaces::updated_at.eq(now()),
             ))
             .execute(conn)?;
-        let after = workspaces::table.find(workspace_id).select(Workspace::as_select()).first(conn)?;
+        let after = workspaces::table
+            .find(workspace_id)
+            .select(Workspace::as_select())
+            .first(conn)?;
         let mut changes = Vec::new();
         for (what, old, new) in [
             ("name", &before.name, &after.name),
             ("mode", &before.mode, &after.mode),
-            ("approval policy", &before.approval_policy, &after.approval_policy),
+            (
+                "approval policy",
+                &before.approval_policy,
+                &after.approval_policy,
+            ),
             ("quorum", &before.quorum, &after.quorum),
         ] {
             if old != new {
