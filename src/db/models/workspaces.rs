@@ -381,9 +381,11 @@ pub fn change_role(
         ))
         .execute(conn)?;
         if changed != 1 {
-            return Err(AppError::conflict(
-                "The member changed meanwhile; reload and try again.",
-            ));
+            // Another transaction changed the role between our read and this guarded update.
+            return Err(AppError::conflict(format!(
+                "{}'s role was changed by someone else meanwhile; nothing was changed.",
+                user.username
+            )));
         }
         audit::record(
             conn,

@@ -1,0 +1,525 @@
+//! Workspaces, roles, members and the reviewer rules, through HTTP and through the data layer.
+
+mod support;
+
+use releasedesk::db::models::{audit, users, workspaces};
+use releasedesk::domain::Role;
+use releasedesk::error::AppError;
+use support::TestApp;
+
+async fn user_id(app: &TestApp, username: &'static str) -> i64 {
+    app.db(move |c| users::find_by_username(c, username).unwrap().unwrap().id)
+        .await
+}
+
+async fn demo_id(app: &TestApp) -> i64 {
+    app.db(|c| workspaces::find_by_slug(c, "demo").unwrap().unwrap().id)
+        .await
+}
+
+/// Every role sees exactly what DESIGN.md's table allows on this pages.
+async fn each_role_gets_exactly_its_pages(app: TestApp) {
+    let app = app.with_demo().await;
+    // (user, overview, audit, settings, admin users, payments overview)
+    let expected = [
+        ("tara", 200, 200, 200, 200, 200),
+        ("carol", 200, 200, 200, 403, 200),
+        ("bob", 200, 200, 403, 403, 200),
+        ("alice", 200, 200, 403, 403, 200),
+        ("victor", 200, 200, 403, 403, 404),
+    ];
+    let mut checked = 0;
+    for (user, overview, audit, settings, admin, payments) in expected {
+        let client = app.signed_in(user).await;
+        for (path, want) in [
+            ("/workspaces/demo", overview),
+            ("/workspaces/demo/audit", audit),
+            ("/workspaces/demo/settings", settings),
+            ("/admin/users", admin),
+            ("/workspaces/payments", payments),
+            ("/workspaces/no-such-space", 404),
+        ] {
+            assert_eq!(client.get(path).await.status, want, "{user} GET {path}");
+            checked += 1;
+        }
+        // The navigation offers Settings only to those who may use it.
+        let overview_page = client.get("/workspaces/demo").await;
+        let nav = overview_page.texts("nav.nav a");
+        assert_eq!(
+            nav.contains(&"Settings".to_owned()),
+            settings == 200,
+            "{user} nav {nav:?}"
+        );
+        assert_eq!(
+            nav.contains(&"Users".to_owned()),
+            admin == 200,
+            "{user} nav {nav:?}"
+        );
+    }
+    assert_eq!(checked, 30);
+}
+
+/// Only workspace admins and tenant admins change settings; the server refuses everyone else.
+async fn only_admins_change_workspace_settings(app: TestApp) {
+    let app = app.with_demo().await;
+    let fields = [
+        ("name", "Renamed"),
+        ("mode", "enterprise"),
+        ("approval_policy", "everyone"),
+        ("quorum", "all"),
+    ];
+    for user in ["bob", "alice", "victor"] {
+        let client = app.signed_in(user).await;
+        assert_eq!(
+            client
+                .post("/workspaces/demo/settings/general", &fields)
+                .await
+                .status,
+            403,
+            "{user}"
+        );
+        assert_eq!(
+            client
+                .post(
+                    "/workspaces/demo/settings/members",
+                    &[("username", "tara"), ("role", "admin")]
+                )
+                .await
+                .status,
+            403
+        );
+    }
+    let victor = app.signed_in("victor").await;
+    assert_eq!(
+        victor
+            .post("/workspaces/payments/settings/general", &fields)
+            .await
+            .status,
+        404,
+        "non-member"
+    );
+
+    let carol = app.signed_in("carol").await;
+    let resp = carol
+        .post("/workspaces/demo/settings/general", &fields)
+        .await;
+    assert_eq!(resp.location(), Some("/workspaces/demo/settings#general"));
+    let page = carol.get("/workspaces/demo/settings").await;
+    assert_eq!(page.texts(".toast-ok"), vec!["Settings saved. ×"]);
+    assert_eq!(page.value("#g-name").as_deref(), Some("Renamed"));
+    assert!(page.has("input[name=approval_policy][value=everyone][checked]"));
+    assert!(page.has("input[name=quorum][value=all][checked]"));
+    let rows = app
+        .db(|c| audit::list(c, None, &Default::default(), 1, 0).map(|r| r.1))
+        .await
+        .unwrap();
+    assert!(rows > 0);
+}
+
+async fn bad_settings_input_re_renders_with_messages_and_values(app: TestApp) {
+    let app = app.with_demo().await;
+    let carol = app.signed_in("carol").await;
+    let resp = carol
+        .post(
+            "/workspaces/demo/settings/general",
+            &[
+                ("name", "  "),
+                ("description", "kept <b>text</b>"),
+                ("mode", "bogus"),
+                ("approval_policy", "developers"),
+                ("quorum", "most"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status, 422);
+    assert_eq!(
+        resp.texts("#general .field-error"),
+        vec![
+            "Enter a workspace name.",
+            "Choose enterprise or simple mode.",
+            "Choose any or all reviewers."
+        ]
+    );
+    assert_eq!(
+        resp.texts("#g-description"),
+        vec!["kept <b>text</b>"],
+        "input kept, escaped"
+    );
+
+    let add = carol
+        .post(
+            "/workspaces/demo/settings/members",
+            &[("username", "ghost"), ("role", "developer")],
+        )
+        .await;
+    assert_eq!(add.status, 422);
+    assert_eq!(
+        add.texts("#username-error"),
+        vec!["There is no user named “ghost”."]
+    );
+    assert_eq!(add.value("#add-username").as_deref(), Some("ghost"));
+    let dup = carol
+        .post(
+            "/workspaces/demo/settings/members",
+            &[("username", "alice"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(
+        dup.texts("#username-error"),
+        vec!["alice is already a member."]
+    );
+    let role = carol
+        .post(
+            "/workspaces/demo/settings/members",
+            &[("username", "tara"), ("role", "owner")],
+        )
+        .await;
+    assert_eq!(role.texts("#role-error"), vec!["Choose a role."]);
+
+    // Bad path and query values answer 4xx, never 500.
+    assert_eq!(
+        carol
+            .post(
+                "/workspaces/demo/settings/members/abc/role",
+                &[("role", "admin")]
+            )
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        carol
+            .post(
+                "/workspaces/demo/settings/members/999999/role",
+                &[("role", "admin")]
+            )
+            .await
+            .status,
+        404
+    );
+    assert_eq!(carol.get("/workspaces/demo/audit?page=0").await.status, 400);
+    assert_eq!(
+        carol
+            .get("/workspaces/demo/audit?per_page=abc")
+            .await
+            .status,
+        400
+    );
+    let long = format!("/workspaces/demo/audit?action={}", "x".repeat(500));
+    assert_eq!(carol.get(&long).await.status, 400);
+}
+
+/// Only deployers, admins and tenant admins can be reviewers; losing the role removes the
+/// reviewer, visibly.
+async fn reviewer_list_holds_only_eligible_people(app: TestApp) {
+    let app = app.with_demo().await;
+    let carol = app.signed_in("carol").await;
+    let alice = user_id(&app, "alice").await;
+    let bob = user_id(&app, "bob").await;
+    let victor = user_id(&app, "victor").await;
+
+    let refused = carol
+        .post(
+            "/workspaces/demo/settings/reviewers",
+            &[("user_id", &alice.to_string())],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(
+        refused.texts("#reviewer-error"),
+        vec!["alice is a developer; only deployers, admins and tenant administrators can review."]
+    );
+    let page = carol.get("/workspaces/demo/settings").await;
+    let options = page.texts("#add-reviewer option");
+    assert!(
+        !options
+            .iter()
+            .any(|o| o.starts_with("alice") || o.starts_with("victor")),
+        "{options:?}"
+    );
+    assert_eq!(
+        page.texts("#reviewer-table tbody tr td:first-child .mono"),
+        vec!["bob", "carol"]
+    );
+
+    // Bob is demoted to developer: he leaves the reviewer list in the same transaction.
+    let resp = carol
+        .post(
+            &format!("/workspaces/demo/settings/members/{bob}/role"),
+            &[("role", "developer"), ("expected", "deployer")],
+        )
+        .await;
+    assert_eq!(resp.status, 303);
+    let page = carol.get("/workspaces/demo/settings").await;
+    let toast = page.texts(".toast-ok").join(" ");
+    assert!(
+        toast.contains("bob is now developer") && toast.contains("removed from the reviewer list"),
+        "{toast}"
+    );
+    assert_eq!(
+        page.texts("#reviewer-table tbody tr td:first-child .mono"),
+        vec!["carol"]
+    );
+    assert!(
+        page.texts("#reviewer-changes li")
+            .iter()
+            .any(|l| l.contains("bob removed — role changed to developer"))
+    );
+    let demo = demo_id(&app).await;
+    assert!(
+        !app.db(move |c| workspaces::is_eligible_reviewer(c, demo, bob))
+            .await
+            .unwrap()
+    );
+
+    // Victor (viewer) cannot be added even through the data layer.
+    let carol_id = user_id(&app, "carol").await;
+    let err = app
+        .db(move |c| workspaces::add_reviewer(c, carol_id, demo, victor))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AppError::Field {
+                field: "reviewer",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+/// The rules hold in the data layer, whoever calls it.
+async fn data_layer_refuses_actors_without_the_role(app: TestApp) {
+    let app = app.with_demo().await;
+    let demo = demo_id(&app).await;
+    let (alice, bob, tara) = (
+        user_id(&app, "alice").await,
+        user_id(&app, "bob").await,
+        user_id(&app, "tara").await,
+    );
+    let err = app
+        .db(move |c| workspaces::add_reviewer(c, alice, demo, bob))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    let err = app
+        .db(move |c| workspaces::change_role(c, bob, demo, alice, None, Role::Admin))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    // The tenant administrator may, without being a member.
+    app.db(move |c| workspaces::change_role(c, tara, demo, alice, None, Role::Deployer))
+        .await
+        .unwrap();
+    app.db(move |c| workspaces::add_reviewer(c, tara, demo, alice))
+        .await
+        .unwrap();
+    assert!(
+        app.db(move |c| workspaces::is_eligible_reviewer(c, demo, alice))
+            .await
+            .unwrap()
+    );
+    // Revoking tenant administration of a reviewer whose role alone cannot review removes them.
+    app.db(move |c| workspaces::change_role(c, tara, demo, alice, None, Role::Viewer))
+        .await
+        .unwrap();
+    assert!(
+        !app.db(move |c| workspaces::is_eligible_reviewer(c, demo, alice))
+            .await
+            .unwrap()
+    );
+}
+
+async fn a_workspace_keeps_at_least_one_admin(app: TestApp) {
+    let app = app.with_demo().await;
+    let carol = app.signed_in("carol").await;
+    let carol_id = user_id(&app, "carol").await;
+    let resp = carol
+        .post(
+            &format!("/workspaces/demo/settings/members/{carol_id}/role"),
+            &[("role", "developer"), ("expected", "admin")],
+        )
+        .await;
+    assert_eq!(resp.status, 303);
+    let page = carol.get("/workspaces/demo/settings").await;
+    assert_eq!(
+        page.texts(".toast-error"),
+        vec!["A workspace keeps at least one admin: make someone else admin first. ×"]
+    );
+    let remove = carol
+        .post(
+            &format!("/workspaces/demo/settings/members/{carol_id}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(remove.status, 303);
+    assert!(
+        carol
+            .get("/workspaces/demo/settings")
+            .await
+            .texts(".toast-error")[0]
+            .contains("at least one admin")
+    );
+}
+
+/// Two admins changing the same member at once: one change, one clear message.
+async fn concurrent_role_changes_yield_one_transition(app: TestApp) {
+    let app = app.with_demo().await;
+    let first = app.signed_in("carol").await;
+    let second = app.signed_in("tara").await;
+    let alice = user_id(&app, "alice").await;
+    let path = format!("/workspaces/demo/settings/members/{alice}/role");
+    let (t1, t2) = (first.csrf().await, second.csrf().await);
+    for round in 0..5 {
+        let (from, to1, to2) = if round % 2 == 0 {
+            ("developer", "deployer", "viewer")
+        } else {
+            ("deployer", "developer", "admin")
+        };
+        let fa = [
+            ("role", to1),
+            ("expected", from),
+            ("csrf_token", t1.as_str()),
+        ];
+        let fb = [
+            ("role", to2),
+            ("expected", from),
+            ("csrf_token", t2.as_str()),
+        ];
+        let a = first.post_raw(&path, &fa, &[]);
+        let b = second.post_raw(&path, &fb, &[]);
+        let (a, b) = tokio::join!(a, b);
+        assert_eq!((a.status, b.status), (303, 303));
+        let toasts = [
+            first.get("/account").await.texts(".toast"),
+            second.get("/account").await.texts(".toast"),
+        ];
+        let wins = toasts
+            .iter()
+            .filter(|t| t.iter().any(|m| m.contains("is now")))
+            .count();
+        let losses = toasts
+            .iter()
+            .filter(|t| t.iter().any(|m| m.contains("by someone else meanwhile")))
+            .count();
+        assert_eq!((wins, losses), (1, 1), "round {round}: {toasts:?}");
+        // Put alice back where the next round expects her.
+        let demo = demo_id(&app).await;
+        let tara = user_id(&app, "tara").await;
+        let want = if round % 2 == 0 {
+            Role::Deployer
+        } else {
+            Role::Developer
+        };
+        app.db(move |c| {
+            let now = workspaces::members(c, demo)
+                .unwrap()
+                .into_iter()
+                .find(|m| m.user_id == alice)
+                .unwrap()
+                .role();
+            if now != want {
+                workspaces::change_role(c, tara, demo, alice, None, want).unwrap();
+            }
+        })
+        .await;
+    }
+}
+
+async fn tenant_admin_creates_workspaces_with_valid_slugs(app: TestApp) {
+    let app = app.with_demo().await;
+    let tara = app.signed_in("tara").await;
+    let bad = tara
+        .post("/workspaces", &[("slug", "Bad Slug!"), ("name", "Search")])
+        .await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(
+        bad.texts("#slug-error"),
+        vec!["Use only lowercase letters, digits and dashes."]
+    );
+    assert_eq!(bad.value("#ws-name").as_deref(), Some("Search"));
+    let dup = tara
+        .post("/workspaces", &[("slug", "demo"), ("name", "Another")])
+        .await;
+    assert_eq!(
+        dup.texts("#slug-error"),
+        vec!["A workspace with the slug “demo” exists."]
+    );
+    let ok = tara
+        .post(
+            "/workspaces",
+            &[
+                ("slug", "search"),
+                ("name", "Search"),
+                ("description", "Search team"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.location(), Some("/workspaces/search/settings"));
+    assert_eq!(tara.get("/workspaces/search/settings").await.status, 200);
+
+    let carol = app.signed_in("carol").await;
+    assert_eq!(
+        carol
+            .post("/workspaces", &[("slug", "mine"), ("name", "Mine")])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        carol.get("/workspaces/search").await.status,
+        404,
+        "not a member"
+    );
+    assert!(!carol.get("/workspaces").await.has("#create-ws"));
+}
+
+async fn audit_log_filters_and_swaps_rows_for_htmx(app: TestApp) {
+    let app = app.with_demo().await;
+    let victor = app.signed_in("victor").await;
+    let page = victor.get("/workspaces/demo/audit?action=reviewer.").await;
+    let actions = page.texts("tbody td.mono");
+    assert!(
+        !actions.is_empty() && actions.iter().all(|a| a.starts_with("reviewer.")),
+        "{actions:?}"
+    );
+    let fragment = victor
+        .get_htmx("/workspaces/demo/audit?action=member.&actor=carol")
+        .await;
+    assert!(!fragment.body.contains("<html"), "a fragment, not a page");
+    let actions = fragment.texts("tbody td.mono");
+    assert!(
+        !actions.is_empty() && actions.iter().all(|a| a.starts_with("member.")),
+        "{actions:?}"
+    );
+    let none = victor.get("/workspaces/demo/audit?actor=nobody").await;
+    assert_eq!(
+        none.texts("tr.empty"),
+        vec!["No entries match these filters."]
+    );
+    // The log cannot be rewritten, even by the database user.
+    let err = app
+        .db(|c| {
+            diesel::RunQueryDsl::execute(diesel::sql_query("UPDATE audit_log SET comment = 'x'"), c)
+        })
+        .await;
+    assert!(err.is_err(), "audit_log refuses UPDATE");
+    let err = app
+        .db(|c| diesel::RunQueryDsl::execute(diesel::sql_query("DELETE FROM audit_log"), c))
+        .await;
+    assert!(err.is_err(), "audit_log refuses DELETE");
+}
+
+on_both_backends!(
+    each_role_gets_exactly_its_pages,
+    only_admins_change_workspace_settings,
+    bad_settings_input_re_renders_with_messages_and_values,
+    reviewer_list_holds_only_eligible_people,
+    data_layer_refuses_actors_without_the_role,
+    a_workspace_keeps_at_least_one_admin,
+    concurrent_role_changes_yield_one_transition,
+    tenant_admin_creates_workspaces_with_valid_slugs,
+    audit_log_filters_and_swaps_rows_for_htmx,
+);
