@@ -13,7 +13,9 @@ use crate::db::schema::users as users_t;
 use crate::domain::{DisplayName, Role, Username, WorkspaceName, WorkspaceSlug};
 
 /// (username, display name, tenant admin, role in `demo`, role in `payments`).
-pub const DEMO_USERS: &[(&str, &str, bool, Option<Role>, Option<Role>)] = &[
+type DemoUser = (&'static str, &'static str, bool, Option<Role>, Option<Role>);
+
+pub const DEMO_USERS: &[DemoUser] = &[
     ("tara", "Tara Tenant", true, None, None),
     (
         "carol",

@@ -143,7 +143,7 @@ impl ResponseError for AppError {
         let status = self.status_code();
         let message = self.to_string();
         let page = ErrorPage {
-            layout: Layout::bare(self.title()),
+            layout: Layout::bare(self.title()).for_error(),
             code: status.as_u16(),
             heading: self.title(),
             message: message.clone(),

@@ -37,10 +37,11 @@ fn header_str<'a>(req: &'a ServiceRequest, name: &str) -> Option<&'a str> {
 
 /// Whether `Sec-Fetch-Site` and `Origin` say the request came from this site.
 fn same_site(req: &ServiceRequest) -> bool {
-    if let Some(site) = header_str(req, "sec-fetch-site") {
-        if site != "same-origin" && site != "none" {
-            return false;
-        }
+    if let Some(site) = header_str(req, "sec-fetch-site")
+        && site != "same-origin"
+        && site != "none"
+    {
+        return false;
     }
     let Some(origin) = header_str(req, "origin") else {
         return true;

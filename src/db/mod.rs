@@ -116,17 +116,16 @@ impl ManageConnection for Manager {
 /// Builds the pool and checks one connection, so a wrong URL fails at start with the real error.
 pub fn connect(database_url: &str, pool_size: u32) -> anyhow::Result<Pool> {
     let url = DatabaseUrl::parse(database_url).map_err(anyhow::Error::msg)?;
-    if let DatabaseUrl::Sqlite(path) = &url {
-        if let Some(dir) = std::path::Path::new(path).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    anyhow::anyhow!(
-                        "cannot create the directory {} for SQLite: {e}",
-                        dir.display()
-                    )
-                })?;
-            }
-        }
+    if let DatabaseUrl::Sqlite(path) = &url
+        && let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the directory {} for SQLite: {e}",
+                dir.display()
+            )
+        })?;
     }
     // Probe once outside the pool: r2d2 would otherwise retry until its timeout and then report
     // only "timed out waiting for connection".

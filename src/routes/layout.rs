@@ -80,6 +80,12 @@ impl Layout {
         }
     }
 
+    /// For an error page: a header with the way back, whoever is asking.
+    pub fn for_error(mut self) -> Self {
+        self.section = "error";
+        self
+    }
+
     /// For a signed-in page. Reads the user's workspaces for the switcher.
     pub fn build(
         conn: &mut DbConn,

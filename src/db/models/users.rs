@@ -103,7 +103,7 @@ fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> Result<User, AppError> {
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(find(conn, id)?.ok_or(AppError::NotFound)?)
+    find(conn, id)?.ok_or(AppError::NotFound)
 }
 
 /// Creates a user on behalf of a tenant administrator (`actor_id`), or from the command line

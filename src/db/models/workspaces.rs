@@ -350,13 +350,13 @@ pub fn change_role(
         require(conn, workspace_id, actor_id, Permission::Manage)?;
         let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
         let from = role_of(conn, workspace_id, user_id)?.ok_or(AppError::NotFound)?;
-        if let Some(expected) = expected {
-            if expected != from {
-                return Err(AppError::conflict(format!(
-                    "{}'s role was changed to {} by someone else meanwhile; nothing was changed.",
-                    user.username, from
-                )));
-            }
+        if let Some(expected) = expected
+            && expected != from
+        {
+            return Err(AppError::conflict(format!(
+                "{}'s role was changed to {} by someone else meanwhile; nothing was changed.",
+                user.username, from
+            )));
         }
         if from == to {
             return Err(AppError::conflict(format!(

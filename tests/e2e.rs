@@ -1,0 +1,319 @@
+//! Browser tests: headless Debian Chromium, driven through chromedriver (fantoccini), against the
+//! real server with demo data. Screenshots land in `target/screenshots/` to be looked at.
+//!
+//! Without chromium/chromedriver these tests say so and pass, unless
+//! `RELEASEDESK_REQUIRE_BROWSER=1` (set by `.ci/run`) makes their absence a failure.
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use support::{Backend, PASSWORD, TestApp};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A chromedriver child process, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn browser_available() -> bool {
+    let present =
+        std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
+    if !present {
+        if std::env::var("RELEASEDESK_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+            panic!("RELEASEDESK_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing");
+        }
+        eprintln!("skipped: install chromium and chromium-driver to run the browser tests");
+    }
+    present
+}
+
+async fn start_browser() -> (Driver, Client) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _profile: profile,
+    };
+    let caps = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,900",
+                format!("--user-data-dir={}", driver._profile.path().display()),
+            ]
+        }
+    });
+    let caps = caps.as_object().unwrap().clone();
+    let mut last_error = None;
+    for _ in 0..50 {
+        match ClientBuilder::native()
+            .capabilities(caps.clone())
+            .connect(&driver.url)
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(e) => {
+                last_error = Some(e);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    panic!("chromedriver did not start: {last_error:?}");
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn wait_css(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+}
+
+async fn text(client: &Client, css: &str) -> String {
+    wait_css(client, css).await.text().await.unwrap()
+}
+
+/// Waits until an element matching `css` contains `needle` (the page may still be the old one).
+async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
+    for _ in 0..100 {
+        if let Ok(el) = client.find(Locator::Css(css)).await
+            && let Ok(t) = el.text().await
+            && t.contains(needle)
+        {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {css} containing {needle:?}");
+}
+
+async fn sign_in(client: &Client, app: &TestApp, username: &str) {
+    client.goto(&app.url("/login")).await.unwrap();
+    wait_css(client, "#username")
+        .await
+        .send_keys(username)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(client, ".user-menu").await;
+}
+
+async fn sign_out(client: &Client) {
+    client
+        .find(Locator::Css(".user-menu button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(client, "#username").await;
+}
+
+/// Carol (workspace admin) changes the approval policy, demotes a reviewer with the role select,
+/// removes a member through the confirmation dialog; Victor (viewer) then sees no settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_changes_settings_and_viewer_cannot() {
+    if !browser_available() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite)
+        .await
+        .unwrap()
+        .with_demo()
+        .await;
+    let (_driver, client) = start_browser().await;
+
+    sign_in(&client, &app, "carol").await;
+    assert_eq!(client.current_url().await.unwrap().path(), "/workspaces");
+    screenshot(&client, "workspaces").await;
+
+    // The workspace switcher submits on change (app.js).
+    wait_css(&client, "#ws-switch")
+        .await
+        .select_by_value("demo")
+        .await
+        .unwrap();
+    wait_css(&client, "#policy-h").await;
+    assert_eq!(
+        client.current_url().await.unwrap().path(),
+        "/workspaces/demo"
+    );
+    screenshot(&client, "overview").await;
+
+    client
+        .goto(&app.url("/workspaces/demo/settings"))
+        .await
+        .unwrap();
+    wait_css(&client, "input[name=approval_policy][value=everyone]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#general button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".toast-ok", "Settings saved.").await;
+    let checked = wait_css(&client, "input[name=approval_policy][value=everyone]").await;
+    assert!(
+        checked.is_selected().await.unwrap(),
+        "the saved policy is shown"
+    );
+
+    // Demote bob with the role select: the page reloads and says he left the reviewer list.
+    let bob_row = "#member-table tr[data-user=bob] select";
+    wait_css(&client, bob_row)
+        .await
+        .select_by_value("developer")
+        .await
+        .unwrap();
+    wait_text(&client, ".toast-ok", "removed from the reviewer list").await;
+    let reviewers = text(&client, "#reviewer-table tbody").await;
+    assert!(!reviewers.contains("bob"), "{reviewers}");
+    screenshot(&client, "settings").await;
+
+    // Removing a member asks first, in our own dialog.
+    client
+        .find(Locator::Css(
+            "#member-table tr[data-user=victor] form[data-confirm] button",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(
+        &client,
+        "#confirm-dialog [data-confirm-message]",
+        "Remove victor",
+    )
+    .await;
+    screenshot(&client, "confirm").await;
+    client
+        .find(Locator::Css("#confirm-dialog [data-confirm-ok]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".toast-ok", "victor was removed").await;
+
+    // The audit log filter swaps the rows with htmx and puts the filter in the address.
+    client
+        .goto(&app.url("/workspaces/demo/audit"))
+        .await
+        .unwrap();
+    wait_css(&client, "#f-action")
+        .await
+        .send_keys("reviewer.")
+        .await
+        .unwrap();
+    let want = url_with(&app, "/workspaces/demo/audit?action=reviewer.&actor=");
+    for _ in 0..100 {
+        if client.current_url().await.unwrap() == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let now = client.current_url().await.unwrap();
+    assert_eq!(now, want, "the filter is pushed into the address");
+    let actions = client
+        .find_all(Locator::Css("#audit-rows tbody td.mono"))
+        .await
+        .unwrap();
+    assert!(!actions.is_empty());
+    for a in actions {
+        assert!(a.text().await.unwrap().starts_with("reviewer."));
+    }
+    screenshot(&client, "audit").await;
+    sign_out(&client).await;
+
+    // Victor is no longer a member: the workspace answers 404 in the product's look.
+    sign_in(&client, &app, "victor").await;
+    client
+        .goto(&app.url("/workspaces/demo/settings"))
+        .await
+        .unwrap();
+    assert_eq!(text(&client, ".error-code").await, "404");
+    screenshot(&client, "not-found").await;
+
+    // On a phone the same pages stay usable.
+    client.set_window_size(390, 844).await.unwrap();
+    client
+        .find(Locator::Css("a.brand"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(&client, ".user-menu").await;
+    sign_out(&client).await;
+    sign_in(&client, &app, "alice").await;
+    client.goto(&app.url("/workspaces/demo")).await.unwrap();
+    wait_css(&client, "#members").await;
+    let nav = text(&client, "nav.nav").await;
+    assert!(
+        !nav.contains("Settings"),
+        "a developer has no settings link: {nav}"
+    );
+    screenshot(&client, "overview-phone").await;
+
+    client.close().await.unwrap();
+}
+
+fn url_with(app: &TestApp, path: &str) -> url::Url {
+    url::Url::parse(&app.url(path)).unwrap()
+}
