@@ -4,7 +4,8 @@
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::auth::password::{DEFAULT_MEMORY_KIB, Hasher};
 use crate::config::Settings;
@@ -40,13 +41,13 @@ enum Command {
         #[arg(long, env = "RELEASEDESK_BIND", default_value = "127.0.0.1:8080")]
         bind: String,
         /// Seed demo users and a `demo` workspace into an empty database.
-        #[arg(long, env = "RELEASEDESK_DEMO")]
+        #[arg(long, env = "RELEASEDESK_DEMO", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
         demo: bool,
         /// Password of every demo user (random and printed once when unset).
         #[arg(long, env = "RELEASEDESK_DEMO_PASSWORD", hide_env_values = true)]
         demo_password: Option<String>,
         /// Mark cookies Secure and send HSTS (when served over TLS).
-        #[arg(long, env = "RELEASEDESK_SECURE_COOKIES")]
+        #[arg(long, env = "RELEASEDESK_SECURE_COOKIES", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
         secure_cookies: bool,
         /// Base64 of at least 64 bytes; by default generated once and kept in the database.
         #[arg(long, env = "RELEASEDESK_SESSION_KEY", hide_env_values = true)]

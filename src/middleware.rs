@@ -50,8 +50,24 @@ pub async fn htmx_errors(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let is_htmx = req.headers().contains_key("hx-request");
-    let res = next.call(req).await?.map_into_boxed_body();
+    let wanted = (req.method() == actix_web::http::Method::GET)
+        .then(|| req.uri().path_and_query().map(|p| p.as_str().to_owned()))
+        .flatten();
+    let mut res = next.call(req).await?.map_into_boxed_body();
     if !is_htmx {
+        // Sent to sign in from a page: come back to it afterwards.
+        if let Some(wanted) = wanted
+            && res.status() == actix_web::http::StatusCode::SEE_OTHER
+            && res
+                .headers()
+                .get(header::LOCATION)
+                .is_some_and(|l| l.as_bytes() == b"/login")
+        {
+            let next = serde_urlencoded::to_string([("next", wanted)]).unwrap_or_default();
+            if let Ok(location) = HeaderValue::from_str(&format!("/login?{next}")) {
+                res.headers_mut().insert(header::LOCATION, location);
+            }
+        }
         return Ok(res);
     }
     let status = res.status();
@@ -80,7 +96,7 @@ pub async fn htmx_errors(
             let mut resp = HttpResponse::build(status);
             for (name, value) in old.headers() {
                 if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
-                    resp.insert_header((name.clone(), value.clone()));
+                    resp.append_header((name.clone(), value.clone()));
                 }
             }
             let resp = resp

@@ -155,7 +155,10 @@ async fn reset_password_signs_the_user_out(app: TestApp) {
         &[("password", "fresh long secret")],
     )
     .await;
-    assert_eq!(bob.get("/workspaces").await.location(), Some("/login"));
+    assert_eq!(
+        bob.get("/workspaces").await.location(),
+        Some(support::sign_in_for("/workspaces").as_str())
+    );
     assert_eq!(app.client().login("bob", PASSWORD).await.status, 401);
     assert_eq!(
         app.client().login("bob", "fresh long secret").await.status,

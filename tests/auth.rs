@@ -9,7 +9,7 @@ async fn sign_in_and_sign_out(app: TestApp) {
     let client = app.client();
     assert_eq!(
         client.get("/workspaces").await.location(),
-        Some("/login"),
+        Some("/login?next=%2Fworkspaces"),
         "signed out → sign-in page"
     );
 
@@ -26,7 +26,10 @@ async fn sign_in_and_sign_out(app: TestApp) {
 
     let out = client.post("/logout", &[]).await;
     assert_eq!(out.location(), Some("/login"));
-    assert_eq!(client.get("/workspaces").await.location(), Some("/login"));
+    assert_eq!(
+        client.get("/workspaces").await.location(),
+        Some(support::sign_in_for("/workspaces").as_str())
+    );
 }
 
 async fn sign_in_follows_only_local_next(app: TestApp) {
@@ -297,7 +300,10 @@ async fn deactivation_signs_the_user_out_at_once(app: TestApp) {
         )
         .await;
     assert_eq!(resp.status, 303);
-    assert_eq!(alice.get("/workspaces").await.location(), Some("/login"));
+    assert_eq!(
+        alice.get("/workspaces").await.location(),
+        Some(support::sign_in_for("/workspaces").as_str())
+    );
     let again = app.client().login("alice", PASSWORD).await;
     assert_eq!(again.status, 403);
     assert!(again.body.contains("deactivated"));
@@ -340,7 +346,7 @@ async fn password_change_signs_out_other_sessions(app: TestApp) {
     );
     assert_eq!(
         phone.get("/account").await.location(),
-        Some("/login"),
+        Some(support::sign_in_for("/account").as_str()),
         "the other one is over"
     );
     assert_eq!(

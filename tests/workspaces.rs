@@ -321,7 +321,7 @@ async fn data_layer_refuses_actors_without_the_role(app: TestApp) {
             .await
             .unwrap()
     );
-    // Revoking tenant administration of a reviewer whose role alone cannot review removes them.
+    // Demoting a reviewer below deployer takes them off the list.
     app.db(move |c| workspaces::change_role(c, tara, demo, alice, None, Role::Viewer))
         .await
         .unwrap();
@@ -428,6 +428,53 @@ async fn concurrent_role_changes_yield_one_transition(app: TestApp) {
     }
 }
 
+/// Two admins demoting each other at the same moment: one wins, the workspace keeps an admin.
+async fn two_admins_demoting_each_other_leave_one_admin(app: TestApp) {
+    let app = app.with_demo().await;
+    let demo = demo_id(&app).await;
+    let (tara, carol, bob) = (
+        user_id(&app, "tara").await,
+        user_id(&app, "carol").await,
+        user_id(&app, "bob").await,
+    );
+    for round in 0..5 {
+        app.db(move |c| {
+            for (who, role) in [(carol, Role::Admin), (bob, Role::Admin)] {
+                let _ = workspaces::change_role(c, tara, demo, who, None, role);
+            }
+        })
+        .await;
+        let (carol_c, bob_c) = (app.signed_in("carol").await, app.signed_in("bob").await);
+        let (to_bob, to_carol) = (
+            format!("/workspaces/demo/settings/members/{bob}/role"),
+            format!("/workspaces/demo/settings/members/{carol}/role"),
+        );
+        let fields = [("role", "developer"), ("expected", "admin")];
+        let (a, b) = tokio::join!(
+            carol_c.post(&to_bob, &fields),
+            bob_c.post(&to_carol, &fields)
+        );
+        // The loser is either told it lost (303 + message) or, if the winner already demoted
+        // them, refused as no longer an admin (403).
+        let mut statuses = [a.status, b.status];
+        statuses.sort();
+        assert!(
+            statuses == [303, 303] || statuses == [303, 403],
+            "round {round}: {statuses:?}"
+        );
+        let admins = app
+            .db(move |c| {
+                workspaces::members(c, demo)
+                    .unwrap()
+                    .into_iter()
+                    .filter(|m| m.role() == Role::Admin)
+                    .count()
+            })
+            .await;
+        assert_eq!(admins, 1, "round {round}");
+    }
+}
+
 async fn tenant_admin_creates_workspaces_with_valid_slugs(app: TestApp) {
     let app = app.with_demo().await;
     let tara = app.signed_in("tara").await;
@@ -520,6 +567,7 @@ on_both_backends!(
     data_layer_refuses_actors_without_the_role,
     a_workspace_keeps_at_least_one_admin,
     concurrent_role_changes_yield_one_transition,
+    two_admins_demoting_each_other_leave_one_admin,
     tenant_admin_creates_workspaces_with_valid_slugs,
     audit_log_filters_and_swaps_rows_for_htmx,
 );

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::auth::CurrentUser;
 use crate::auth::session::{self, FlashKind};
+use crate::db::models::audit::{self, AuditFilter, AuditRow};
 use crate::db::models::users::{self, NewUser, User};
 use crate::domain::{DisplayName, Username, validate_new_password};
 use crate::error::AppError;
@@ -46,6 +47,8 @@ struct UsersPage {
     q: String,
     form: NewUserForm,
     errors: FormErrors,
+    /// The latest user-administration entries of the audit log (they belong to no workspace).
+    recent: Vec<AuditRow>,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +70,7 @@ async fn users_page(
         let layout = Layout::build(conn, &viewer, "Users", "users", None)?;
         let filter = Some(q.as_str()).filter(|q| !q.is_empty());
         let users = users::list(conn, filter)?;
+        let (recent, _) = audit::list(conn, None, &AuditFilter::default(), 10, 0)?;
         Ok(UsersPage {
             layout,
             me: viewer.user.id,
@@ -74,6 +78,7 @@ async fn users_page(
             q,
             form,
             errors,
+            recent,
         })
     })
     .await?;

@@ -113,34 +113,45 @@ pub async fn login(
         .map(|u| u.as_str().to_owned())
         .unwrap_or_else(|_| typed.to_lowercase());
     let password = form.password;
-    let outcome = with_conn(&state, move |conn| {
-        if let Some(wait) = login_failures::retry_after(conn, &username, &client_ip)? {
-            return Ok(Outcome::Throttled(wait));
-        }
-        let user = users::find_by_username(conn, &username)?;
-        let verified = match &user {
-            Some(u) => hasher.verify(&password, &u.password_hash),
-            None => hasher.verify_dummy(&password),
-        };
-        match user {
-            Some(u) if verified && u.is_active => {
-                login_failures::clear(conn, &username)?;
-                let session_id = sessions::start(conn, u.id)?;
-                Ok(Outcome::SignedIn {
-                    session_id,
-                    id: u.id,
-                    epoch: u.session_epoch,
-                    username: u.username,
-                })
-            }
-            Some(_) if verified => Ok(Outcome::Deactivated),
-            _ => {
-                login_failures::record_failure(conn, &username, &client_ip)?;
-                Ok(Outcome::Failed)
-            }
-        }
+    // Usernames longer than any valid one are cut before they are stored as failures.
+    let username: String = username.chars().take(40).collect();
+    // Read what is needed, then verify without holding a database connection: argon2 is slow.
+    let (name, ip) = (username.clone(), client_ip.clone());
+    let found = with_conn(&state, move |conn| {
+        Ok(match login_failures::retry_after(conn, &name, &ip)? {
+            Some(wait) => Err(wait),
+            None => Ok(users::find_by_username(conn, &name)?),
+        })
     })
     .await?;
+    let outcome = match found {
+        Err(wait) => Outcome::Throttled(wait),
+        Ok(user) => {
+            let verified = web::block(move || match &user {
+                Some(u) => (hasher.verify(&password, &u.password_hash), user),
+                None => (hasher.verify_dummy(&password), user),
+            })
+            .await?;
+            with_conn(&state, move |conn| match verified {
+                (true, Some(u)) if u.is_active => {
+                    login_failures::clear(conn, &username)?;
+                    let session_id = sessions::start(conn, u.id)?;
+                    Ok(Outcome::SignedIn {
+                        session_id,
+                        id: u.id,
+                        epoch: u.session_epoch,
+                        username: u.username,
+                    })
+                }
+                (true, Some(_)) => Ok(Outcome::Deactivated),
+                _ => {
+                    login_failures::record_failure(conn, &username, &client_ip)?;
+                    Ok(Outcome::Failed)
+                }
+            })
+            .await?
+        }
+    };
 
     let (status, message) = match outcome {
         Outcome::SignedIn {

@@ -341,3 +341,11 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Where a signed-out GET of `path` is sent: the sign-in page, coming back afterwards.
+pub fn sign_in_for(path: &str) -> String {
+    format!(
+        "/login?{}",
+        serde_urlencoded::to_string([("next", path)]).unwrap()
+    )
+}

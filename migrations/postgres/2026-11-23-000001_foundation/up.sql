@@ -2,8 +2,6 @@
 -- sign-in throttling and instance secrets. Enumerations are TEXT with CHECK constraints so the
 -- same values work on both backends.
 
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-
 CREATE TABLE users (
     id BIGSERIAL PRIMARY KEY,
     username TEXT NOT NULL UNIQUE CHECK (username = lower(username) AND length(username) BETWEEN 2 AND 40),

@@ -68,8 +68,14 @@ pub fn list(conn: &mut DbConn, q: Option<&str>) -> QueryResult<Vec<User>> {
     query.load(conn)
 }
 
-/// Fails with `Forbidden` unless `actor_id` is an active tenant administrator right now.
+/// Fails with `Forbidden` unless `actor_id` is an active tenant administrator right now. On
+/// PostgreSQL it also locks the tenant administrators' rows, so changes to who administers the
+/// tenant take turns (two of them cannot revoke each other at once).
 pub(crate) fn require_tenant_admin(conn: &mut DbConn, actor_id: i64) -> Result<User, AppError> {
+    if let DbConn::Postgres(_) = conn {
+        diesel::sql_query("SELECT id FROM users WHERE is_tenant_admin ORDER BY id FOR UPDATE")
+            .execute(conn)?;
+    }
     match find(conn, actor_id)? {
         Some(u) if u.is_active && u.is_tenant_admin => Ok(u),
         _ => Err(AppError::forbidden(

@@ -125,13 +125,27 @@ pub fn access(
     Ok((ws, access))
 }
 
-/// Re-reads the actor inside the transaction and fails unless they hold `permission` now.
+/// Serialises changes to one workspace's members and reviewers. SQLite's `BEGIN IMMEDIATE`
+/// already lets one writer in at a time; on PostgreSQL two transactions could otherwise each
+/// see the other's admin or reviewer as still there (e.g. two admins demoting each other).
+fn lock_workspace(conn: &mut DbConn, workspace_id: i64) -> QueryResult<()> {
+    if let DbConn::Postgres(_) = conn {
+        diesel::sql_query("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::BigInt, _>(workspace_id)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Locks the workspace, re-reads the actor inside the transaction and fails unless they hold
+/// `permission` now.
 fn require(
     conn: &mut DbConn,
     workspace_id: i64,
     actor_id: i64,
     permission: Permission,
 ) -> Result<(), AppError> {
+    lock_workspace(conn, workspace_id)?;
     let actor = users::find(conn, actor_id)?
         .filter(|u| u.is_active)
         .ok_or(AppError::Unauthenticated)?;
