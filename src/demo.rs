@@ -126,6 +126,7 @@ pub fn seed(conn: &mut DbConn, hasher: &Hasher, password: &str) -> anyhow::Resul
         Role::Developer,
     )
     .map_err(err)?;
+    seed_task_release(conn, demo.id, &find).map_err(err)?;
     Ok(true)
 }
 
@@ -167,5 +168,196 @@ pub fn seed_and_print(
             "Demo data not seeded: the database already has users (sign in with the password chosen when it was seeded)."
         );
     }
+    Ok(())
+}
+
+const DAILY_ORDERS_V1: &str = "-- Daily order totals per region\nINSERT INTO mart.daily_orders (day, region, orders, revenue)\nSELECT order_date, region, count(*), sum(amount)\nFROM raw.orders\nWHERE order_date = current_date - 1\nGROUP BY order_date, region;\n";
+
+/// Scripts, versions, tasks and packages in every state a reviewer meets on the Task Release
+/// pages, created through the same functions the pages call.
+fn seed_task_release(
+    conn: &mut DbConn,
+    ws: i64,
+    find: &dyn Fn(&str) -> i64,
+) -> Result<(), crate::error::AppError> {
+    use crate::db::models::releases::{self, Decision, ReleaseRequest};
+    use crate::db::models::scripts::{self, ScriptDraft};
+    use crate::domain::{ScriptPath, ScriptType};
+
+    let (alice, bob, carol) = (find("alice"), find("bob"), find("carol"));
+    let mut script =
+        |who: i64, path: &str, kind: ScriptType, schedule: &str, content: &str, message: &str| {
+            let path =
+                ScriptPath::parse(path).map_err(|e| crate::error::AppError::bad_request(e.0))?;
+            let draft = ScriptDraft {
+                script_type: kind,
+                schedule: schedule.into(),
+                description: String::new(),
+                content: content.into(),
+            };
+            let s = scripts::create(conn, who, ws, &path, &draft)?;
+            let done = scripts::submit_version(conn, who, ws, s.id, message)?;
+            Ok::<_, crate::error::AppError>((s.id, done.task_id))
+        };
+    let (orders, orders_v1) = script(
+        alice,
+        "etl/daily_orders.sql",
+        ScriptType::Sql,
+        "0 2 * * *",
+        DAILY_ORDERS_V1,
+        "First version",
+    )?;
+    let (agg, agg_v1) = script(
+        alice,
+        "etl/orders_agg.sql",
+        ScriptType::Sql,
+        "30 2 * * *",
+        "SELECT region, sum(revenue) FROM mart.daily_orders GROUP BY region;\n",
+        "Aggregate by region",
+    )?;
+    let (_, customer_v1) = script(
+        alice,
+        "etl/customer_dim.sql",
+        ScriptType::Sql,
+        "0 3 * * *",
+        "SELECT id, name, country FROM raw.customers;\n",
+        "Customer dimension",
+    )?;
+    let (_, weekly_v1) = script(
+        alice,
+        "reports/weekly_revenue.sql",
+        ScriptType::Sql,
+        "0 6 * * 1",
+        "SELECT week, sum(revenue) FROM mart.daily_orders GROUP BY week;\n",
+        "Weekly revenue report",
+    )?;
+    let (_, cleanup_v1) = script(
+        bob,
+        "ops/cleanup_tmp.sh",
+        ScriptType::Shell,
+        "",
+        "#!/bin/sh\nfind /tmp/etl -mtime +7 -delete\n",
+        "Clean temp files",
+    )?;
+    let (snapshot, _) = script(
+        alice,
+        "etl/inventory_snapshot.py",
+        ScriptType::Python,
+        "",
+        "import db\n\ndb.snapshot('inventory')\n",
+        "Snapshot inventory",
+    )?;
+    let ids = |t: Option<i64>| t.into_iter().collect::<Vec<_>>();
+    let _ = agg;
+
+    // Bob (deployer) releases directly; the worker puts it live.
+    releases::release(
+        conn,
+        bob,
+        ws,
+        &ReleaseRequest {
+            task_ids: ids(orders_v1),
+            name: "daily-orders-first".into(),
+            comment: "First run of the daily orders job".into(),
+            reviewers: vec![],
+        },
+    )?;
+    // Alice needs approval: Carol approves one package, Bob rejects another, one waits.
+    let approved = releases::release(
+        conn,
+        alice,
+        ws,
+        &ReleaseRequest {
+            task_ids: ids(agg_v1),
+            name: "orders-aggregate".into(),
+            comment: "Adds the regional aggregate".into(),
+            reviewers: vec![carol],
+        },
+    )?;
+    releases::decide(
+        conn,
+        carol,
+        ws,
+        approved.package_id,
+        Decision::Approve,
+        "Looks good",
+    )?;
+    let rejected = releases::release(
+        conn,
+        alice,
+        ws,
+        &ReleaseRequest {
+            task_ids: ids(weekly_v1),
+            name: "weekly-report".into(),
+            comment: String::new(),
+            reviewers: vec![bob],
+        },
+    )?;
+    releases::decide(
+        conn,
+        bob,
+        ws,
+        rejected.package_id,
+        Decision::Reject,
+        "week is not a column of mart.daily_orders; use date_trunc",
+    )?;
+    releases::release(
+        conn,
+        alice,
+        ws,
+        &ReleaseRequest {
+            task_ids: ids(customer_v1),
+            name: "customer-dimension".into(),
+            comment: "Please review before Friday".into(),
+            reviewers: vec![carol, bob],
+        },
+    )?;
+    // Bob withdraws his own task.
+    releases::revoke(conn, bob, ws, &ids(cleanup_v1))?;
+    crate::worker::drain(conn)?;
+
+    // New versions: daily orders v2 waits to be released; the snapshot's v1 is superseded by v2.
+    let edit = |conn: &mut DbConn,
+                who: i64,
+                id: i64,
+                kind: ScriptType,
+                schedule: &str,
+                content: String,
+                message: &str| {
+        let draft = ScriptDraft {
+            script_type: kind,
+            schedule: schedule.into(),
+            description: String::new(),
+            content,
+        };
+        scripts::save_draft(conn, who, ws, id, &draft)?;
+        scripts::submit_version(conn, who, ws, id, message)
+    };
+    edit(
+        conn,
+        alice,
+        orders,
+        ScriptType::Sql,
+        "0 2 * * *",
+        DAILY_ORDERS_V1
+            .replace(
+                "count(*), sum(amount)",
+                "count(*), sum(amount), avg(amount)",
+            )
+            .replace(
+                "(day, region, orders, revenue)",
+                "(day, region, orders, revenue, avg_order)",
+            ),
+        "Add the average order value",
+    )?;
+    edit(
+        conn,
+        alice,
+        snapshot,
+        ScriptType::Python,
+        "15 * * * *",
+        "import db\n\ndb.snapshot('inventory', hourly=True)\n".into(),
+        "Hourly snapshots",
+    )?;
     Ok(())
 }

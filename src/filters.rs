@@ -31,3 +31,13 @@ pub fn datetime<T: StoredTime>(value: T, _: &dyn Values) -> askama::Result<Strin
 pub fn iso<T: StoredTime>(value: T, _: &dyn Values) -> askama::Result<String> {
     Ok(value.naive().format("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
+
+/// `v12` → `12` and `draft` unchanged: turns a comparison label back into a query value.
+#[askama::filter_fn]
+pub fn trim_start_matches_v<T: std::fmt::Display>(
+    value: T,
+    _: &dyn Values,
+) -> askama::Result<String> {
+    let s = value.to_string();
+    Ok(s.strip_prefix('v').map(str::to_owned).unwrap_or(s))
+}

@@ -12,6 +12,8 @@ pub mod config;
 pub mod db;
 /// Demo workspace and users for `serve --demo`.
 pub mod demo;
+/// Line diffs with word highlights for script and package comparisons (`templates/_diff.html`).
+pub mod diff;
 /// Newtypes and enums with their rules: roles, workspace settings, validated names.
 pub mod domain;
 /// `AppError`: the one error type of handlers and rule-holding data functions, and its pages.
@@ -22,5 +24,9 @@ pub mod filters;
 pub mod middleware;
 /// HTTP handlers, one module per area.
 pub mod routes;
+/// Fuzzy name search with the same ranking on both backends.
+pub mod search;
 /// Builds the actix `App`: every route, middleware and shared state.
 pub mod startup;
+/// The durable background worker that releases approved packages to production.
+pub mod worker;

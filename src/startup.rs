@@ -31,6 +31,8 @@ pub struct Application {
     server: Server,
     port: u16,
     pub pool: Pool,
+    /// The release worker of this instance (every instance runs one; jobs are claimed safely).
+    pub worker: crate::worker::Worker,
 }
 
 /// The session cookie's signing and encryption key: from the setting, or generated once and kept
@@ -104,10 +106,12 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));
         }
+        let worker = crate::worker::Worker::spawn(pool.clone());
         Ok(Application {
             server: server.run(),
             port,
             pool,
+            worker,
         })
     }
 
@@ -115,8 +119,14 @@ impl Application {
         self.port
     }
 
+    /// Serves until stopped (Ctrl-C / SIGTERM), then stops the worker after its current step.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Application {
+            server, mut worker, ..
+        } = self;
+        let result = server.await;
+        worker.stop();
+        result
     }
 
     pub fn server_handle(&self) -> actix_web::dev::ServerHandle {

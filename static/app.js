@@ -312,3 +312,27 @@ if (document.readyState === 'loading') {
 } else {
   openDialogsOnLoad();
 }
+
+// form[data-max-selected=N][data-max-selected-name=NAME]: refuse to submit with no box or more
+// than N boxes named NAME checked, and say why in the form's [data-selection-error]. Runs on
+// window in the capture phase, before the confirmation dialog and htmx see the submit.
+window.addEventListener('submit', function (event) {
+  var form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute('data-max-selected')) return;
+  var max = parseInt(form.getAttribute('data-max-selected'), 10);
+  var name = form.getAttribute('data-max-selected-name');
+  var checked = form.querySelectorAll('input[type=checkbox][name="' + name + '"]:checked').length;
+  var message = null;
+  if (checked === 0) message = 'Select at least one task first.';
+  else if (checked > max) message = 'You selected ' + checked + ' tasks; at most ' + max + ' can be released or revoked at a time.';
+  var box = form.querySelector('[data-selection-error]');
+  if (message) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    if (box) { box.textContent = message; box.hidden = false; box.scrollIntoView({ block: 'nearest' }); }
+    var dialog = form.querySelector('dialog[open]');
+    if (dialog) dialog.close();
+  } else if (box) {
+    box.hidden = true;
+  }
+}, true);

@@ -87,6 +87,154 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scripts (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        path -> Text,
+        script_type -> Text,
+        draft_content -> Text,
+        schedule -> Text,
+        description -> Text,
+        owner_id -> Nullable<BigInt>,
+        latest_version -> Integer,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    script_versions (id) {
+        id -> BigInt,
+        script_id -> BigInt,
+        number -> Integer,
+        content -> Text,
+        message -> Text,
+        script_type -> Text,
+        schedule -> Text,
+        submitted_by -> Nullable<BigInt>,
+        submitted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    release_packages (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        name -> Text,
+        applicant_id -> BigInt,
+        comment -> Text,
+        status -> Text,
+        needs_approval -> Bool,
+        quorum -> Text,
+        applied_at -> Timestamp,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        released_by -> Nullable<BigInt>,
+        release_started_at -> Nullable<Timestamp>,
+        released_at -> Nullable<Timestamp>,
+        task_count -> Integer,
+        done_count -> Integer,
+        failed_count -> Integer,
+    }
+}
+
+diesel::table! {
+    package_reviewers (package_id, reviewer_id) {
+        package_id -> BigInt,
+        applicant_id -> BigInt,
+        reviewer_id -> BigInt,
+        decision -> Nullable<Text>,
+        comment -> Text,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    release_tasks (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        script_id -> BigInt,
+        version_id -> BigInt,
+        name -> Text,
+        version_number -> Integer,
+        status -> Text,
+        submitted_by -> Nullable<BigInt>,
+        submitted_at -> Timestamp,
+        package_id -> Nullable<BigInt>,
+        status_reason -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    package_tasks (package_id, task_id) {
+        package_id -> BigInt,
+        task_id -> BigInt,
+        position -> Integer,
+        release_status -> Text,
+        startup_status -> Text,
+        message -> Text,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    production_scripts (script_id) {
+        script_id -> BigInt,
+        workspace_id -> BigInt,
+        version_id -> BigInt,
+        version_number -> Integer,
+        content -> Text,
+        script_type -> Text,
+        schedule -> Text,
+        package_id -> Nullable<BigInt>,
+        released_by -> Nullable<BigInt>,
+        released_at -> Timestamp,
+        startup_status -> Text,
+        startup_message -> Text,
+    }
+}
+
+diesel::table! {
+    production_history (id) {
+        id -> BigInt,
+        script_id -> BigInt,
+        version_id -> BigInt,
+        version_number -> Integer,
+        package_id -> Nullable<BigInt>,
+        released_by -> Nullable<BigInt>,
+        released_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        queue -> Text,
+        payload -> Text,
+        status -> Text,
+        run_at -> Timestamp,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(script_versions -> scripts (script_id));
+diesel::joinable!(release_tasks -> scripts (script_id));
+diesel::joinable!(release_tasks -> script_versions (version_id));
+diesel::joinable!(package_tasks -> release_tasks (task_id));
+diesel::joinable!(package_tasks -> release_packages (package_id));
+diesel::joinable!(package_reviewers -> release_packages (package_id));
+diesel::joinable!(production_scripts -> scripts (script_id));
+diesel::joinable!(production_scripts -> script_versions (version_id));
+
 diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(memberships -> workspaces (workspace_id));
@@ -103,4 +251,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     instance_secrets,
     user_sessions,
+    scripts,
+    script_versions,
+    release_packages,
+    package_reviewers,
+    release_tasks,
+    package_tasks,
+    production_scripts,
+    production_history,
+    jobs,
 );

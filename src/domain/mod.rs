@@ -1,12 +1,34 @@
 //! Domain types: roles and what they allow, workspace settings, validated names. Form values
 //! become these types at the edge (`Username::parse`), so the inside never sees raw strings.
 
+/// A closed set of values stored as text: `as_str` (the stored value), `label` (for people),
+/// `parse`, and `ALL`.
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal : $label:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
+            pub fn label(self) -> &'static str { match self { $($name::$variant => $label),+ } }
+            pub fn parse(s: &str) -> Option<Self> { Self::ALL.iter().copied().find(|v| v.as_str() == s) }
+        }
+    };
+}
+
 mod names;
+mod release;
 mod role;
 mod settings;
 
 pub use names::{
     DisplayName, FieldError, Username, WorkspaceName, WorkspaceSlug, validate_new_password,
+};
+pub use release::{
+    PackageStatus, ReleaseStatus, ScriptPath, ScriptType, StartupStatus, TaskStatus,
+    validate_schedule,
 };
 pub use role::{Permission, Role, WorkspaceAccess};
 pub use settings::{ApprovalPolicy, Quorum, WorkspaceMode};

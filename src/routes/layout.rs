@@ -56,6 +56,8 @@ pub struct Layout {
     /// `users`, `account` or empty.
     pub section: &'static str,
     pub flash: Option<Flash>,
+    /// Release packages waiting for the user's decision (the count beside "Reviews").
+    pub reviews: i64,
     pub css_url: String,
     pub js_url: String,
     pub htmx_url: String,
@@ -73,6 +75,7 @@ impl Layout {
             current: None,
             section: "",
             flash: None,
+            reviews: 0,
             css_url: assets::url("app.css"),
             js_url: assets::url("app.js"),
             htmx_url: assets::url(assets::HTMX),
@@ -123,6 +126,7 @@ impl Layout {
         });
         layout.section = section;
         layout.flash = current.flash.clone();
+        layout.reviews = crate::db::models::releases::awaiting_review_count(conn, user.id)?;
         Ok(layout)
     }
 }

@@ -7,7 +7,10 @@ pub mod assets;
 pub mod auth;
 pub mod health;
 pub mod layout;
+pub mod reviews;
+pub mod scripts;
 pub mod settings;
+pub mod task_release;
 pub mod workspaces;
 
 use actix_web::http::{StatusCode, header};
@@ -24,6 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(auth::login_page))
         .route("/login", web::post().to(auth::login))
         .route("/logout", web::post().to(auth::logout))
+        .route("/reviews", web::get().to(reviews::page))
+        .route("/reviews", web::post().to(reviews::decide))
         .service(
             web::scope("/account")
                 .route("", web::get().to(account::page))
@@ -50,6 +55,51 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/switch", web::get().to(workspaces::switch))
                 .route("/{ws}", web::get().to(workspaces::overview))
                 .route("/{ws}/audit", web::get().to(workspaces::audit))
+                .route("/{ws}/scripts", web::get().to(scripts::index))
+                .route("/{ws}/scripts", web::post().to(scripts::create))
+                .route("/{ws}/scripts/{id}", web::get().to(scripts::edit))
+                .route("/{ws}/scripts/{id}", web::post().to(scripts::save))
+                .route("/{ws}/scripts/{id}/submit", web::post().to(scripts::submit))
+                .route(
+                    "/{ws}/task-release/tasks",
+                    web::get().to(task_release::tasks),
+                )
+                .route(
+                    "/{ws}/task-release/tasks/{id}",
+                    web::get().to(task_release::task),
+                )
+                .route(
+                    "/{ws}/task-release/release",
+                    web::post().to(task_release::release),
+                )
+                .route(
+                    "/{ws}/task-release/revoke",
+                    web::post().to(task_release::revoke),
+                )
+                .route(
+                    "/{ws}/task-release/packages",
+                    web::get().to(task_release::packages),
+                )
+                .route(
+                    "/{ws}/task-release/packages/{id}",
+                    web::get().to(task_release::package),
+                )
+                .route(
+                    "/{ws}/task-release/packages/{id}/progress",
+                    web::get().to(task_release::progress),
+                )
+                .route(
+                    "/{ws}/task-release/packages/{id}/decision",
+                    web::post().to(task_release::decide),
+                )
+                .route(
+                    "/{ws}/task-release/packages/{id}/compare",
+                    web::get().to(task_release::compare),
+                )
+                .route(
+                    "/{ws}/production",
+                    web::get().to(task_release::production_page),
+                )
                 .route("/{ws}/settings", web::get().to(settings::page))
                 .route("/{ws}/settings/general", web::post().to(settings::general))
                 .route(

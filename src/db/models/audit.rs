@@ -110,3 +110,27 @@ pub fn escape_like(s: &str) -> String {
     }
     out
 }
+
+/// Everything recorded about one package, oldest first (its timeline).
+pub fn package_timeline(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    package_id: i64,
+) -> QueryResult<Vec<AuditRow>> {
+    audit_log::table
+        .left_join(users::table)
+        .filter(audit_log::workspace_id.eq(workspace_id))
+        .filter(audit_log::target_type.eq("package"))
+        .filter(audit_log::target_id.eq(package_id))
+        .select((
+            audit_log::id,
+            audit_log::action,
+            audit_log::target_type,
+            audit_log::target_label,
+            audit_log::comment,
+            audit_log::created_at,
+            users::username.nullable(),
+        ))
+        .order((audit_log::created_at.asc(), audit_log::id.asc()))
+        .load(conn)
+}

@@ -3,7 +3,11 @@
 //! `Result<T, AppError>` when it enforces a rule inside its own write transaction.
 
 pub mod audit;
+pub mod jobs;
 pub mod login_failures;
+pub mod production;
+pub mod releases;
+pub mod scripts;
 pub mod secrets;
 pub mod sessions;
 pub mod users;

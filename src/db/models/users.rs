@@ -175,6 +175,7 @@ pub(crate) fn drop_ineligible_reviewer_seats(
                 .filter(workspace_reviewers::user_id.eq(user_id)),
         )
         .execute(conn)?;
+        super::releases::drop_pending_reviews(conn, actor_id, workspace_id, user_id, reason)?;
         audit::record(
             conn,
             AuditEntry {

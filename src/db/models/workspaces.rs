@@ -138,13 +138,13 @@ fn lock_workspace(conn: &mut DbConn, workspace_id: i64) -> QueryResult<()> {
 }
 
 /// Locks the workspace, re-reads the actor inside the transaction and fails unless they hold
-/// `permission` now.
-fn require(
+/// `permission` now. Returns the actor's access for rules that depend on it.
+pub(crate) fn require(
     conn: &mut DbConn,
     workspace_id: i64,
     actor_id: i64,
     permission: Permission,
-) -> Result<(), AppError> {
+) -> Result<WorkspaceAccess, AppError> {
     lock_workspace(conn, workspace_id)?;
     let actor = users::find(conn, actor_id)?
         .filter(|u| u.is_active)
@@ -157,11 +157,26 @@ fn require(
         return Err(AppError::NotFound);
     }
     if !access.can(permission) {
-        return Err(AppError::forbidden(
-            "Only workspace admins and tenant administrators can change members, reviewers and settings.",
-        ));
+        return Err(AppError::forbidden(match permission {
+            Permission::Manage => {
+                "Only workspace admins and tenant administrators can change members, reviewers and settings."
+            }
+            Permission::Deploy => "Only deployers, admins and tenant administrators can do this.",
+            Permission::Develop => {
+                "Viewers cannot change scripts or releases; ask an admin for the developer role."
+            }
+            Permission::View => "You cannot see this workspace.",
+        }));
     }
-    Ok(())
+    Ok(access)
+}
+
+/// The workspace row, read inside a transaction.
+pub(crate) fn get(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Workspace> {
+    workspaces::table
+        .find(workspace_id)
+        .select(Workspace::as_select())
+        .first(conn)
 }
 
 /// My workspaces with my role in each; a tenant administrator sees all of them.
@@ -460,6 +475,15 @@ pub fn remove_member(
                 "{} is not a member any more.",
                 user.username
             )));
+        }
+        if was_reviewer {
+            super::releases::drop_pending_reviews(
+                conn,
+                actor_id,
+                workspace_id,
+                user_id,
+                "removed from the workspace",
+            )?;
         }
         if was_reviewer {
             audit::record(

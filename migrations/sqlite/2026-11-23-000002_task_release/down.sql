@@ -1,0 +1,9 @@
+DROP TABLE jobs;
+DROP TABLE production_history;
+DROP TABLE production_scripts;
+DROP TABLE package_tasks;
+DROP TABLE release_tasks;
+DROP TABLE package_reviewers;
+DROP TABLE release_packages;
+DROP TABLE script_versions;
+DROP TABLE scripts;

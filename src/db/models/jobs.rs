@@ -1,0 +1,119 @@
+//! A small durable job queue (TECH-NOTES §7). Jobs are enqueued in the same transaction as the
+//! business change that needs them (so an approval and its release job commit together), claimed
+//! with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; one atomic UPDATE on SQLite), and a
+//! holder that dies lets its lease expire so another worker resumes the job.
+
+use chrono::Duration;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+
+use crate::db::schema::jobs;
+use crate::db::{DbConn, now};
+
+/// Queue of package releases; the payload is the package id.
+pub const RELEASE_PACKAGE: &str = "release_package";
+/// How long a claimed job is reserved for its worker before others may take it over.
+pub const LEASE_SECONDS: i64 = 60;
+
+pub fn enqueue(conn: &mut DbConn, queue: &str, payload: &str) -> QueryResult<i64> {
+    let ts = now();
+    diesel::insert_into(jobs::table)
+        .values((
+            jobs::queue.eq(queue),
+            jobs::payload.eq(payload),
+            jobs::status.eq("queued"),
+            jobs::run_at.eq(ts),
+            jobs::attempts.eq(0),
+            jobs::max_attempts.eq(5),
+            jobs::created_at.eq(ts),
+            jobs::updated_at.eq(ts),
+        ))
+        .returning(jobs::id)
+        .get_result(conn)
+}
+
+/// A claimed job.
+#[derive(Debug, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub payload: String,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+}
+
+/// Claims the oldest due job of `queue` for `worker`: queued ones, and running ones whose
+/// holder's lease expired (it crashed or was killed).
+pub fn claim(conn: &mut DbConn, queue: &str, worker: &str) -> QueryResult<Option<Claimed>> {
+    let ts = now();
+    let until = ts + Duration::seconds(LEASE_SECONDS);
+    let sql = match conn {
+        DbConn::Postgres(_) => {
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 \
+             WHERE id = (SELECT id FROM jobs WHERE queue = $4 AND run_at <= $3 \
+                         AND (status = 'queued' OR (status = 'running' AND locked_until < $3)) \
+                         ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, payload, attempts"
+        }
+        DbConn::Sqlite(_) => {
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 \
+             WHERE id = (SELECT id FROM jobs WHERE queue = $4 AND run_at <= $3 \
+                         AND (status = 'queued' OR (status = 'running' AND locked_until < $3)) \
+                         ORDER BY run_at, id LIMIT 1) \
+             RETURNING id, payload, attempts"
+        }
+    };
+    let mut rows: Vec<Claimed> = diesel::sql_query(sql)
+        .bind::<Text, _>(worker)
+        .bind::<Timestamp, _>(until)
+        .bind::<Timestamp, _>(ts)
+        .bind::<Text, _>(queue)
+        .load(conn)?;
+    Ok(rows.pop())
+}
+
+/// Extends the lease while a long job makes progress.
+pub fn heartbeat(conn: &mut DbConn, id: i64, worker: &str) -> QueryResult<bool> {
+    let until = now() + Duration::seconds(LEASE_SECONDS);
+    let n = diesel::update(
+        jobs::table
+            .find(id)
+            .filter(jobs::locked_by.eq(worker))
+            .filter(jobs::status.eq("running")),
+    )
+    .set(jobs::locked_until.eq(until))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn complete(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::status.eq("done"),
+            jobs::locked_by.eq(None::<String>),
+            jobs::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried later with exponential backoff, or `dead` after the last.
+pub fn fail(conn: &mut DbConn, id: i64, attempts: i32, error: &str) -> QueryResult<()> {
+    let max: i32 = jobs::table
+        .find(id)
+        .select(jobs::max_attempts)
+        .first(conn)?;
+    let status = if attempts >= max { "dead" } else { "queued" };
+    let backoff = Duration::seconds(2i64.pow(attempts.clamp(0, 10) as u32));
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::status.eq(status),
+            jobs::run_at.eq(now() + backoff),
+            jobs::locked_by.eq(None::<String>),
+            jobs::last_error.eq(error.chars().take(2000).collect::<String>()),
+            jobs::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! The production environment: what is live per script, which version, since when, by which
+//! package, and whether it started. `apply` is the one way a version reaches production (the
+//! release worker, simple-mode submission and import all call it), and it never moves a script
+//! backwards.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::scripts::ScriptVersion;
+use crate::db::schema::{production_history, production_scripts, release_packages, scripts, users};
+use crate::db::{DbConn, now};
+use crate::domain::{StartupStatus, validate_schedule};
+use crate::error::AppError;
+
+/// A live script as the Production page shows it.
+#[derive(Debug, Queryable)]
+pub struct LiveScript {
+    pub script_id: i64,
+    pub path: String,
+    pub version_number: i32,
+    pub script_type: String,
+    pub schedule: String,
+    pub released_at: NaiveDateTime,
+    pub package_id: Option<i64>,
+    pub package_name: Option<String>,
+    pub released_by: Option<String>,
+    pub startup_status: String,
+    pub startup_message: String,
+}
+
+impl LiveScript {
+    pub fn startup(&self) -> StartupStatus {
+        StartupStatus::parse(&self.startup_status).unwrap_or(StartupStatus::NotStarted)
+    }
+}
+
+/// What `apply` did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub startup: StartupStatus,
+    pub message: String,
+}
+
+/// Activating a version: a valid schedule is armed; none leaves it not started; a schedule the
+/// scheduler cannot read fails to start (the version is live, but it will not run).
+fn startup_of(version: &ScriptVersion) -> Applied {
+    if version.schedule.trim().is_empty() {
+        return Applied {
+            startup: StartupStatus::NotStarted,
+            message: "no schedule: runs only when triggered".into(),
+        };
+    }
+    match validate_schedule(&version.schedule) {
+        Ok(s) => Applied {
+            startup: StartupStatus::Started,
+            message: format!("schedule armed: {s}"),
+        },
+        Err(e) => Applied {
+            startup: StartupStatus::StartFailed,
+            message: e.0,
+        },
+    }
+}
+
+/// Makes `version` the live version of its script. Refuses (`Conflict`) to replace a newer live
+/// version; applying the version that is already live changes nothing (so a retried job is
+/// harmless). Call inside a write transaction.
+pub fn apply(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    version: &ScriptVersion,
+    package_id: Option<i64>,
+    actor_id: Option<i64>,
+) -> Result<Applied, AppError> {
+    let live: Option<(i64, i32)> = production_scripts::table
+        .find(version.script_id)
+        .select((
+            production_scripts::version_id,
+            production_scripts::version_number,
+        ))
+        .first(conn)
+        .optional()?;
+    let started = startup_of(version);
+    if let Some((live_id, live_number)) = live {
+        if live_id == version.id {
+            return Ok(started);
+        }
+        if live_number > version.number {
+            return Err(AppError::conflict(format!(
+                "production already runs v{live_number}, newer than v{}; releasing it would move production backwards",
+                version.number
+            )));
+        }
+    }
+    let ts = now();
+    let values = (
+        production_scripts::version_id.eq(version.id),
+        production_scripts::version_number.eq(version.number),
+        production_scripts::content.eq(&version.content),
+        production_scripts::script_type.eq(&version.script_type),
+        production_scripts::schedule.eq(&version.schedule),
+        production_scripts::package_id.eq(package_id),
+        production_scripts::released_by.eq(actor_id),
+        production_scripts::released_at.eq(ts),
+        production_scripts::startup_status.eq(started.startup.as_str()),
+        production_scripts::startup_message.eq(&started.message),
+    );
+    if live.is_some() {
+        diesel::update(production_scripts::table.find(version.script_id))
+            .set(values)
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(production_scripts::table)
+            .values((
+                production_scripts::script_id.eq(version.script_id),
+                production_scripts::workspace_id.eq(workspace_id),
+                values,
+            ))
+            .execute(conn)?;
+    }
+    diesel::insert_into(production_history::table)
+        .values((
+            production_history::script_id.eq(version.script_id),
+            production_history::version_id.eq(version.id),
+            production_history::version_number.eq(version.number),
+            production_history::package_id.eq(package_id),
+            production_history::released_by.eq(actor_id),
+            production_history::released_at.eq(ts),
+        ))
+        .execute(conn)?;
+    Ok(started)
+}
+
+/// The live version's content, type and schedule of a script, if it is in production.
+pub fn live_version(
+    conn: &mut DbConn,
+    script_id: i64,
+) -> QueryResult<Option<(i32, String, String, String)>> {
+    production_scripts::table
+        .find(script_id)
+        .select((
+            production_scripts::version_number,
+            production_scripts::content,
+            production_scripts::script_type,
+            production_scripts::schedule,
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// Everything live in a workspace, by path.
+pub fn list(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<LiveScript>> {
+    production_scripts::table
+        .inner_join(scripts::table)
+        .left_join(
+            release_packages::table.on(release_packages::id
+                .nullable()
+                .eq(production_scripts::package_id)),
+        )
+        .left_join(users::table.on(users::id.nullable().eq(production_scripts::released_by)))
+        .filter(production_scripts::workspace_id.eq(workspace_id))
+        .select((
+            production_scripts::script_id,
+            scripts::path,
+            production_scripts::version_number,
+            production_scripts::script_type,
+            production_scripts::schedule,
+            production_scripts::released_at,
+            production_scripts::package_id,
+            release_packages::name.nullable(),
+            users::username.nullable(),
+            production_scripts::startup_status,
+            production_scripts::startup_message,
+        ))
+        .order(scripts::path)
+        .load(conn)
+}

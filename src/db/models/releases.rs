@@ -1,0 +1,1106 @@
+//! Release tasks and release packages: listing, releasing (with or without approval), revoking,
+//! reviewing, and the per-task outcome the worker writes. Every transition is a guarded update
+//! inside `write_tx`, with the reviewer rules checked in the same transaction:
+//! a reviewer is chosen from the workspace's eligible reviewers, is never the applicant (also a
+//! CHECK constraint on `package_reviewers`), and must still be eligible when they decide.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::audit::{self, AuditEntry};
+use super::{jobs, workspaces};
+use crate::db::schema::{package_reviewers, package_tasks, release_packages, release_tasks, users};
+use crate::db::{DbConn, now, write_tx};
+use crate::domain::{
+    ApprovalPolicy, PackageStatus, Permission, Quorum, ReleaseStatus, Role, StartupStatus,
+    TaskStatus, WorkspaceAccess,
+};
+use crate::error::AppError;
+
+/// The most tasks one package may hold.
+pub const MAX_TASKS_PER_PACKAGE: usize = 100;
+
+/// A release task as the Tasks tab shows it.
+#[derive(Clone, Debug, Queryable)]
+pub struct TaskRow {
+    pub id: i64,
+    pub script_id: i64,
+    pub name: String,
+    pub version_number: i32,
+    pub status: String,
+    pub submitted_by_id: Option<i64>,
+    pub submitted_by: Option<String>,
+    pub submitted_at: NaiveDateTime,
+    pub package_id: Option<i64>,
+    pub status_reason: String,
+}
+
+impl TaskRow {
+    pub fn status(&self) -> TaskStatus {
+        TaskStatus::parse(&self.status).unwrap_or(TaskStatus::Pending)
+    }
+}
+
+/// Sort orders of the Tasks tab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskSort {
+    SubmittedAt,
+    Name,
+    Status,
+}
+
+impl TaskSort {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "submitted_at" => Some(TaskSort::SubmittedAt),
+            "name" => Some(TaskSort::Name),
+            "status" => Some(TaskSort::Status),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskSort::SubmittedAt => "submitted_at",
+            TaskSort::Name => "name",
+            TaskSort::Status => "status",
+        }
+    }
+}
+
+/// Filters of the Tasks tab. `ids` (from the fuzzy search) limits the rows to those tasks.
+#[derive(Clone, Debug)]
+pub struct TaskFilter {
+    pub ids: Option<Vec<i64>>,
+    pub submitter: Option<String>,
+    pub status: Option<TaskStatus>,
+    pub sort: TaskSort,
+    pub descending: bool,
+}
+
+fn task_select() -> (
+    release_tasks::id,
+    release_tasks::script_id,
+    release_tasks::name,
+    release_tasks::version_number,
+    release_tasks::status,
+    release_tasks::submitted_by,
+    diesel::dsl::Nullable<users::username>,
+    release_tasks::submitted_at,
+    release_tasks::package_id,
+    release_tasks::status_reason,
+) {
+    (
+        release_tasks::id,
+        release_tasks::script_id,
+        release_tasks::name,
+        release_tasks::version_number,
+        release_tasks::status,
+        release_tasks::submitted_by,
+        users::username.nullable(),
+        release_tasks::submitted_at,
+        release_tasks::package_id,
+        release_tasks::status_reason,
+    )
+}
+
+/// One page of tasks and the total matching the filter.
+pub fn list_tasks(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    filter: &TaskFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<TaskRow>, i64)> {
+    let base = || {
+        let mut q = release_tasks::table
+            .left_join(users::table.on(users::id.nullable().eq(release_tasks::submitted_by)))
+            .filter(release_tasks::workspace_id.eq(workspace_id))
+            .into_boxed();
+        if let Some(ids) = &filter.ids {
+            q = q.filter(release_tasks::id.eq_any(ids.clone()));
+        }
+        if let Some(submitter) = &filter.submitter {
+            q = q.filter(users::username.eq(submitter.clone()));
+        }
+        if let Some(status) = filter.status {
+            q = q.filter(release_tasks::status.eq(status.as_str()));
+        }
+        q
+    };
+    let total = base().count().get_result(conn)?;
+    let mut q = base().select(task_select());
+    q = match (filter.sort, filter.descending) {
+        (TaskSort::SubmittedAt, true) => {
+            q.order((release_tasks::submitted_at.desc(), release_tasks::id.desc()))
+        }
+        (TaskSort::SubmittedAt, false) => {
+            q.order((release_tasks::submitted_at.asc(), release_tasks::id.asc()))
+        }
+        (TaskSort::Name, true) => q.order((
+            release_tasks::name.desc(),
+            release_tasks::version_number.desc(),
+        )),
+        (TaskSort::Name, false) => q.order((
+            release_tasks::name.asc(),
+            release_tasks::version_number.desc(),
+        )),
+        (TaskSort::Status, true) => {
+            q.order((release_tasks::status.desc(), release_tasks::id.desc()))
+        }
+        (TaskSort::Status, false) => {
+            q.order((release_tasks::status.asc(), release_tasks::id.desc()))
+        }
+    };
+    let rows = q.limit(limit).offset(offset).load(conn)?;
+    Ok((rows, total))
+}
+
+pub fn find_task(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<Option<TaskRow>> {
+    release_tasks::table
+        .left_join(users::table.on(users::id.nullable().eq(release_tasks::submitted_by)))
+        .filter(release_tasks::workspace_id.eq(workspace_id))
+        .filter(release_tasks::id.eq(id))
+        .select(task_select())
+        .first(conn)
+        .optional()
+}
+
+/// Task names and ids of a workspace, for the fuzzy search to rank.
+pub fn task_names(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<(i64, String)>> {
+    release_tasks::table
+        .filter(release_tasks::workspace_id.eq(workspace_id))
+        .select((release_tasks::id, release_tasks::name))
+        .load(conn)
+}
+
+/// Withdraws tasks (status `to`: revoked or superseded) that are still withdrawable, taking
+/// them out of a pending package; a package left with no task is revoked. Returns how many
+/// tasks changed. Call inside a write transaction.
+pub(crate) fn withdraw(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    task_ids: &[i64],
+    to: TaskStatus,
+    reason: &str,
+) -> Result<usize, AppError> {
+    if task_ids.is_empty() {
+        return Ok(0);
+    }
+    let in_packages: Vec<(i64, i64)> = release_tasks::table
+        .filter(release_tasks::id.eq_any(task_ids))
+        .filter(release_tasks::status.eq(TaskStatus::InReview.as_str()))
+        .filter(release_tasks::package_id.is_not_null())
+        .select((
+            release_tasks::id,
+            release_tasks::package_id.assume_not_null(),
+        ))
+        .load(conn)?;
+    let changed = diesel::update(
+        release_tasks::table
+            .filter(release_tasks::workspace_id.eq(workspace_id))
+            .filter(release_tasks::id.eq_any(task_ids))
+            .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE.map(TaskStatus::as_str))),
+    )
+    .set((
+        release_tasks::status.eq(to.as_str()),
+        release_tasks::status_reason.eq(reason),
+        release_tasks::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    let mut packages: Vec<i64> = in_packages.iter().map(|(_, p)| *p).collect();
+    packages.sort_unstable();
+    packages.dedup();
+    for (task_id, package_id) in &in_packages {
+        diesel::update(package_tasks::table.find((package_id, task_id)))
+            .set((
+                package_tasks::release_status.eq(ReleaseStatus::Withdrawn.as_str()),
+                package_tasks::message.eq(reason),
+            ))
+            .execute(conn)?;
+        // `task_count` counts the tasks the package will release.
+        diesel::update(release_packages::table.find(package_id))
+            .set(release_packages::task_count.eq(release_packages::task_count - 1))
+            .execute(conn)?;
+    }
+    for package_id in packages {
+        let left: i32 = release_packages::table
+            .find(package_id)
+            .select(release_packages::task_count)
+            .first(conn)?;
+        if left == 0 {
+            let revoked = diesel::update(
+                release_packages::table
+                    .find(package_id)
+                    .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str())),
+            )
+            .set(release_packages::status.eq(PackageStatus::Revoked.as_str()))
+            .execute(conn)?;
+            if revoked == 1 {
+                let name: String = release_packages::table
+                    .find(package_id)
+                    .select(release_packages::name)
+                    .first(conn)?;
+                audit::record(
+                    conn,
+                    AuditEntry {
+                        workspace_id: Some(workspace_id),
+                        actor_id: Some(actor_id),
+                        action: "package.revoked",
+                        target_type: "package",
+                        target_id: Some(package_id),
+                        target_label: &name,
+                        comment: "all of its tasks were withdrawn",
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(changed)
+}
+
+/// Revokes tasks not yet released: developers their own, deployers and admins any.
+pub fn revoke(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    task_ids: &[i64],
+) -> Result<usize, AppError> {
+    check_count(task_ids)?;
+    write_tx(conn, |conn| {
+        let access = workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
+        let tasks: Vec<(i64, String, i32, String, Option<i64>)> = release_tasks::table
+            .filter(release_tasks::workspace_id.eq(workspace_id))
+            .filter(release_tasks::id.eq_any(task_ids))
+            .select((
+                release_tasks::id,
+                release_tasks::name,
+                release_tasks::version_number,
+                release_tasks::status,
+                release_tasks::submitted_by,
+            ))
+            .load(conn)?;
+        if tasks.len() != task_ids.len() {
+            return Err(AppError::NotFound);
+        }
+        for (_, name, v, status, submitter) in &tasks {
+            let status = TaskStatus::parse(status).unwrap_or(TaskStatus::Pending);
+            if !status.can_revoke() {
+                return Err(AppError::conflict(format!(
+                    "{name} v{v} is {} and can no longer be revoked; nothing was revoked.",
+                    status.label().to_lowercase()
+                )));
+            }
+            if !access.can(Permission::Deploy) && *submitter != Some(actor_id) {
+                return Err(AppError::forbidden(format!(
+                    "{name} v{v} was submitted by someone else: developers revoke only their own tasks."
+                )));
+            }
+        }
+        let n = withdraw(
+            conn,
+            actor_id,
+            workspace_id,
+            task_ids,
+            TaskStatus::Revoked,
+            "revoked",
+        )?;
+        if n != task_ids.len() {
+            return Err(AppError::conflict(
+                "Some tasks changed meanwhile; nothing was revoked.",
+            ));
+        }
+        for (id, name, v, _, _) in &tasks {
+            audit::record(
+                conn,
+                AuditEntry {
+                    workspace_id: Some(workspace_id),
+                    actor_id: Some(actor_id),
+                    action: "task.revoked",
+                    target_type: "task",
+                    target_id: Some(*id),
+                    target_label: &format!("{name} v{v}"),
+                    comment: "",
+                },
+            )?;
+        }
+        Ok(n)
+    })
+}
+
+fn check_count(task_ids: &[i64]) -> Result<(), AppError> {
+    if task_ids.is_empty() {
+        return Err(AppError::bad_request("Select at least one task."));
+    }
+    if task_ids.len() > MAX_TASKS_PER_PACKAGE {
+        return Err(AppError::bad_request(format!(
+            "{} tasks are selected; at most {MAX_TASKS_PER_PACKAGE} can be released or revoked at a time.",
+            task_ids.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a release by someone with `access` needs approval under the workspace's policy.
+pub fn needs_approval(policy: ApprovalPolicy, access: &WorkspaceAccess) -> bool {
+    match policy {
+        ApprovalPolicy::Everyone => true,
+        // Deployers, admins and tenant administrators release directly.
+        ApprovalPolicy::Developers => {
+            !(access.tenant_admin || access.role.is_some_and(|r| r >= Role::Deployer))
+        }
+    }
+}
+
+/// What the Release dialog sends.
+pub struct ReleaseRequest {
+    pub task_ids: Vec<i64>,
+    pub name: String,
+    pub comment: String,
+    pub reviewers: Vec<i64>,
+}
+
+/// What releasing did.
+#[derive(Debug)]
+pub struct Released {
+    pub package_id: i64,
+    pub name: String,
+    pub needs_approval: bool,
+}
+
+/// Creates a package of up to 100 pending or rejected tasks. With approval it waits for the
+/// chosen reviewers; without, its release job is enqueued in the same transaction.
+pub fn release(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    req: &ReleaseRequest,
+) -> Result<Released, AppError> {
+    check_count(&req.task_ids)?;
+    let mut ids = req.task_ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    write_tx(conn, |conn| {
+        let access = workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
+        let ws = workspaces::get(conn, workspace_id)?;
+        let approval = needs_approval(ws.approval_policy(), &access);
+        let mut reviewers = req.reviewers.clone();
+        reviewers.sort_unstable();
+        reviewers.dedup();
+        if approval {
+            if reviewers.is_empty() {
+                return Err(AppError::field(
+                    "reviewers",
+                    "Choose at least one reviewer: this release needs approval.",
+                ));
+            }
+            if reviewers.contains(&actor_id) {
+                return Err(AppError::field(
+                    "reviewers",
+                    "You cannot review your own release; choose someone else.",
+                ));
+            }
+            for r in &reviewers {
+                if !workspaces::is_eligible_reviewer(conn, workspace_id, *r)? {
+                    let who = super::users::find(conn, *r)?
+                        .map_or_else(|| format!("user {r}"), |u| u.username);
+                    return Err(AppError::field(
+                        "reviewers",
+                        format!(
+                            "{who} is not on this workspace's reviewer list (or lost the role to review)."
+                        ),
+                    ));
+                }
+            }
+        }
+        let tasks: Vec<(i64, String, i32, String)> = release_tasks::table
+            .filter(release_tasks::workspace_id.eq(workspace_id))
+            .filter(release_tasks::id.eq_any(&ids))
+            .select((
+                release_tasks::id,
+                release_tasks::name,
+                release_tasks::version_number,
+                release_tasks::status,
+            ))
+            .order((release_tasks::name, release_tasks::version_number))
+            .load(conn)?;
+        if tasks.len() != ids.len() {
+            return Err(AppError::NotFound);
+        }
+        if let Some((_, name, v, status)) = tasks
+            .iter()
+            .find(|t| !TaskStatus::parse(&t.3).is_some_and(TaskStatus::can_release))
+        {
+            let status = TaskStatus::parse(status).map_or("changed", |s| s.label());
+            return Err(AppError::conflict(format!(
+                "{name} v{v} is {} and cannot be released now; nothing was released.",
+                status.to_lowercase()
+            )));
+        }
+        let ts = now();
+        let status = if approval {
+            PackageStatus::PendingApproval
+        } else {
+            PackageStatus::Releasing
+        };
+        let name = if req.name.trim().is_empty() {
+            let who = super::users::find(conn, actor_id)?.map_or_else(String::new, |u| u.username);
+            format!("{who}-{}", ts.format("%Y%m%d-%H%M%S"))
+        } else {
+            req.name.trim().to_owned()
+        };
+        let package_id = diesel::insert_into(release_packages::table)
+            .values((
+                release_packages::workspace_id.eq(workspace_id),
+                release_packages::name.eq(&name),
+                release_packages::applicant_id.eq(actor_id),
+                release_packages::comment.eq(req.comment.trim()),
+                release_packages::status.eq(status.as_str()),
+                release_packages::needs_approval.eq(approval),
+                release_packages::quorum.eq(ws.quorum().as_str()),
+                release_packages::applied_at.eq(ts),
+                release_packages::task_count.eq(tasks.len() as i32),
+                release_packages::released_by.eq((!approval).then_some(actor_id)),
+                release_packages::release_started_at.eq((!approval).then_some(ts)),
+            ))
+            .returning(release_packages::id)
+            .get_result::<i64>(conn)?;
+        let task_status = if approval {
+            TaskStatus::InReview
+        } else {
+            TaskStatus::Releasing
+        };
+        let moved = diesel::update(
+            release_tasks::table
+                .filter(release_tasks::id.eq_any(&ids))
+                .filter(
+                    release_tasks::status.eq_any(TaskStatus::RELEASABLE.map(TaskStatus::as_str)),
+                ),
+        )
+        .set((
+            release_tasks::status.eq(task_status.as_str()),
+            release_tasks::package_id.eq(Some(package_id)),
+            release_tasks::status_reason.eq(""),
+            release_tasks::updated_at.eq(ts),
+        ))
+        .execute(conn)?;
+        if moved != ids.len() {
+            return Err(AppError::conflict(
+                "Some tasks changed meanwhile; nothing was released.",
+            ));
+        }
+        for (position, (task_id, ..)) in tasks.iter().enumerate() {
+            diesel::insert_into(package_tasks::table)
+                .values((
+                    package_tasks::package_id.eq(package_id),
+                    package_tasks::task_id.eq(task_id),
+                    package_tasks::position.eq(position as i32),
+                ))
+                .execute(conn)?;
+        }
+        for r in &reviewers {
+            if !approval {
+                break;
+            }
+            diesel::insert_into(package_reviewers::table)
+                .values((
+                    package_reviewers::package_id.eq(package_id),
+                    package_reviewers::applicant_id.eq(actor_id),
+                    package_reviewers::reviewer_id.eq(r),
+                ))
+                .execute(conn)?;
+        }
+        audit::record(
+            conn,
+            AuditEntry {
+                workspace_id: Some(workspace_id),
+                actor_id: Some(actor_id),
+                action: if approval {
+                    "package.submitted_for_approval"
+                } else {
+                    "package.released_directly"
+                },
+                target_type: "package",
+                target_id: Some(package_id),
+                target_label: &name,
+                comment: &format!(
+                    "{} task(s){}",
+                    tasks.len(),
+                    if req.comment.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", req.comment.trim())
+                    }
+                ),
+            },
+        )?;
+        if !approval {
+            jobs::enqueue(conn, jobs::RELEASE_PACKAGE, &package_id.to_string())?;
+        }
+        Ok(Released {
+            package_id,
+            name,
+            needs_approval: approval,
+        })
+    })
+}
+
+/// A reviewer's decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+/// What a decision did to the package.
+#[derive(Debug)]
+pub struct Decided {
+    pub package_name: String,
+    pub status: PackageStatus,
+    /// Approvals still missing under quorum `all`.
+    pub waiting_for: usize,
+}
+
+/// Approves or rejects a pending package as one of its chosen reviewers. Rejecting needs a
+/// comment. Under quorum `any` the first approval releases it; under `all` the last one does.
+/// Two reviewers deciding at once yield one transition; the second is told what happened.
+pub fn decide(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    package_id: i64,
+    decision: Decision,
+    comment: &str,
+) -> Result<Decided, AppError> {
+    let comment = comment.trim();
+    if decision == Decision::Reject && comment.is_empty() {
+        return Err(AppError::field(
+            "comment",
+            "Say why you reject it: the applicant needs to know what to fix.",
+        ));
+    }
+    write_tx(conn, |conn| {
+        workspaces::require(conn, workspace_id, actor_id, Permission::View)?;
+        let package = find_package(conn, workspace_id, package_id)?.ok_or(AppError::NotFound)?;
+        if package.applicant_id == actor_id {
+            return Err(AppError::forbidden(
+                "You applied for this release: someone else must review it.",
+            ));
+        }
+        let is_named: bool = diesel::select(diesel::dsl::exists(
+            package_reviewers::table
+                .filter(package_reviewers::package_id.eq(package_id))
+                .filter(package_reviewers::reviewer_id.eq(actor_id)),
+        ))
+        .get_result(conn)?;
+        if !is_named {
+            return Err(AppError::forbidden(
+                "You are not a reviewer of this package.",
+            ));
+        }
+        if !workspaces::is_eligible_reviewer(conn, workspace_id, actor_id)? {
+            return Err(AppError::forbidden(
+                "You are no longer on this workspace's reviewer list (or lost the role to review).",
+            ));
+        }
+        if package.status() != PackageStatus::PendingApproval {
+            return Err(AppError::conflict(format!(
+                "This package is already {}{}; your decision was not recorded.",
+                package.status().label().to_lowercase(),
+                package
+                    .decided_by_name
+                    .as_deref()
+                    .map(|n| format!(" (by {n})"))
+                    .unwrap_or_default()
+            )));
+        }
+        let ts = now();
+        let recorded = diesel::update(
+            package_reviewers::table
+                .filter(package_reviewers::package_id.eq(package_id))
+                .filter(package_reviewers::reviewer_id.eq(actor_id))
+                .filter(package_reviewers::decision.is_null()),
+        )
+        .set((
+            package_reviewers::decision.eq(Some(match decision {
+                Decision::Approve => "approved",
+                Decision::Reject => "rejected",
+            })),
+            package_reviewers::comment.eq(comment),
+            package_reviewers::decided_at.eq(Some(ts)),
+        ))
+        .execute(conn)?;
+        if recorded != 1 {
+            return Err(AppError::conflict("You already decided on this package."));
+        }
+        audit::record(
+            conn,
+            AuditEntry {
+                workspace_id: Some(workspace_id),
+                actor_id: Some(actor_id),
+                action: match decision {
+                    Decision::Approve => "package.approved",
+                    Decision::Reject => "package.rejected",
+                },
+                target_type: "package",
+                target_id: Some(package_id),
+                target_label: &package.name,
+                comment,
+            },
+        )?;
+        let outcome = match decision {
+            Decision::Reject => {
+                transition(conn, package_id, PackageStatus::Rejected, actor_id, ts)?;
+                diesel::update(
+                    release_tasks::table
+                        .filter(release_tasks::package_id.eq(package_id))
+                        .filter(release_tasks::status.eq(TaskStatus::InReview.as_str())),
+                )
+                .set((
+                    release_tasks::status.eq(TaskStatus::Rejected.as_str()),
+                    release_tasks::status_reason.eq(format!("rejected: {comment}")),
+                    release_tasks::updated_at.eq(ts),
+                ))
+                .execute(conn)?;
+                Decided {
+                    package_name: package.name.clone(),
+                    status: PackageStatus::Rejected,
+                    waiting_for: 0,
+                }
+            }
+            Decision::Approve => {
+                let missing: i64 = package_reviewers::table
+                    .filter(package_reviewers::package_id.eq(package_id))
+                    .filter(package_reviewers::decision.is_null())
+                    .count()
+                    .get_result(conn)?;
+                if package.quorum() == Quorum::All && missing > 0 {
+                    Decided {
+                        package_name: package.name.clone(),
+                        status: PackageStatus::PendingApproval,
+                        waiting_for: missing as usize,
+                    }
+                } else {
+                    start_release(conn, workspace_id, package_id, actor_id, ts)?;
+                    Decided {
+                        package_name: package.name.clone(),
+                        status: PackageStatus::Releasing,
+                        waiting_for: 0,
+                    }
+                }
+            }
+        };
+        Ok(outcome)
+    })
+}
+
+/// Guarded move out of `pending_approval`; recording who decided.
+fn transition(
+    conn: &mut DbConn,
+    package_id: i64,
+    to: PackageStatus,
+    actor_id: i64,
+    ts: NaiveDateTime,
+) -> Result<(), AppError> {
+    let moved = diesel::update(
+        release_packages::table
+            .find(package_id)
+            .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str())),
+    )
+    .set((
+        release_packages::status.eq(to.as_str()),
+        release_packages::decided_by.eq(Some(actor_id)),
+        release_packages::decided_at.eq(Some(ts)),
+    ))
+    .execute(conn)?;
+    if moved != 1 {
+        return Err(AppError::conflict(
+            "Someone decided on this package at the same moment; reload to see the outcome.",
+        ));
+    }
+    Ok(())
+}
+
+/// Approved: the package and its tasks go `releasing` and the release job is enqueued, all in
+/// the approving transaction.
+fn start_release(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    package_id: i64,
+    actor_id: i64,
+    ts: NaiveDateTime,
+) -> Result<(), AppError> {
+    transition(conn, package_id, PackageStatus::Releasing, actor_id, ts)?;
+    diesel::update(release_packages::table.find(package_id))
+        .set((
+            release_packages::released_by.eq(Some(actor_id)),
+            release_packages::release_started_at.eq(Some(ts)),
+        ))
+        .execute(conn)?;
+    diesel::update(
+        release_tasks::table
+            .filter(release_tasks::package_id.eq(package_id))
+            .filter(release_tasks::status.eq(TaskStatus::InReview.as_str())),
+    )
+    .set((
+        release_tasks::status.eq(TaskStatus::Releasing.as_str()),
+        release_tasks::updated_at.eq(ts),
+    ))
+    .execute(conn)?;
+    jobs::enqueue(conn, jobs::RELEASE_PACKAGE, &package_id.to_string())?;
+    let _ = workspace_id;
+    Ok(())
+}
+
+/// A release package with the names of the people involved.
+#[derive(Clone, Debug, Queryable)]
+pub struct PackageRow {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub name: String,
+    pub applicant_id: i64,
+    pub applicant: String,
+    pub comment: String,
+    pub status: String,
+    pub needs_approval: bool,
+    pub quorum: String,
+    pub applied_at: NaiveDateTime,
+    pub decided_by_name: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub released_by_name: Option<String>,
+    pub release_started_at: Option<NaiveDateTime>,
+    pub released_at: Option<NaiveDateTime>,
+    pub task_count: i32,
+    pub done_count: i32,
+    pub failed_count: i32,
+}
+
+impl PackageRow {
+    pub fn status(&self) -> PackageStatus {
+        PackageStatus::parse(&self.status).unwrap_or(PackageStatus::PendingApproval)
+    }
+    pub fn quorum(&self) -> Quorum {
+        Quorum::parse(&self.quorum).unwrap_or(Quorum::Any)
+    }
+    /// Tasks finished (released or failed) out of all.
+    pub fn finished(&self) -> i32 {
+        self.done_count + self.failed_count
+    }
+    pub fn percent(&self) -> i32 {
+        if self.task_count == 0 {
+            100
+        } else {
+            self.finished() * 100 / self.task_count
+        }
+    }
+}
+
+diesel::alias!(users as decider: DeciderAlias, users as releaser: ReleaserAlias);
+
+macro_rules! package_query {
+    () => {
+        release_packages::table
+            .inner_join(users::table.on(users::id.eq(release_packages::applicant_id)))
+            .left_join(
+                decider.on(decider
+                    .field(users::id)
+                    .nullable()
+                    .eq(release_packages::decided_by)),
+            )
+            .left_join(
+                releaser.on(releaser
+                    .field(users::id)
+                    .nullable()
+                    .eq(release_packages::released_by)),
+            )
+            .select((
+                release_packages::id,
+                release_packages::workspace_id,
+                release_packages::name,
+                release_packages::applicant_id,
+                users::username,
+                release_packages::comment,
+                release_packages::status,
+                release_packages::needs_approval,
+                release_packages::quorum,
+                release_packages::applied_at,
+                decider.field(users::username).nullable(),
+                release_packages::decided_at,
+                releaser.field(users::username).nullable(),
+                release_packages::release_started_at,
+                release_packages::released_at,
+                release_packages::task_count,
+                release_packages::done_count,
+                release_packages::failed_count,
+            ))
+    };
+}
+
+pub fn find_package(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    id: i64,
+) -> QueryResult<Option<PackageRow>> {
+    package_query!()
+        .filter(release_packages::workspace_id.eq(workspace_id))
+        .filter(release_packages::id.eq(id))
+        .first(conn)
+        .optional()
+}
+
+/// Filters of the Packages tab.
+#[derive(Clone, Debug, Default)]
+pub struct PackageFilter {
+    pub ids: Option<Vec<i64>>,
+    pub applicant: Option<String>,
+    pub released_by: Option<String>,
+    pub status: Option<PackageStatus>,
+    pub applied_from: Option<NaiveDateTime>,
+    pub applied_to: Option<NaiveDateTime>,
+    pub released_from: Option<NaiveDateTime>,
+    pub released_to: Option<NaiveDateTime>,
+}
+
+/// One page of packages (newest application first) and the total.
+pub fn list_packages(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    filter: &PackageFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<PackageRow>, i64)> {
+    let base = || {
+        let mut q = package_query!()
+            .filter(release_packages::workspace_id.eq(workspace_id))
+            .into_boxed();
+        if let Some(ids) = &filter.ids {
+            q = q.filter(release_packages::id.eq_any(ids.clone()));
+        }
+        if let Some(a) = &filter.applicant {
+            q = q.filter(users::username.eq(a.clone()));
+        }
+        if let Some(r) = &filter.released_by {
+            q = q.filter(releaser.field(users::username).eq(r.clone()));
+        }
+        if let Some(s) = filter.status {
+            q = q.filter(release_packages::status.eq(s.as_str()));
+        }
+        if let Some(t) = filter.applied_from {
+            q = q.filter(release_packages::applied_at.ge(t));
+        }
+        if let Some(t) = filter.applied_to {
+            q = q.filter(release_packages::applied_at.lt(t));
+        }
+        if let Some(t) = filter.released_from {
+            q = q.filter(release_packages::released_at.ge(t));
+        }
+        if let Some(t) = filter.released_to {
+            q = q.filter(release_packages::released_at.lt(t));
+        }
+        q
+    };
+    let total: i64 = base().count().get_result(conn)?;
+    let rows = base()
+        .order((
+            release_packages::applied_at.desc(),
+            release_packages::id.desc(),
+        ))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Package names and ids of a workspace, for the fuzzy search to rank.
+pub fn package_names(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<(i64, String)>> {
+    release_packages::table
+        .filter(release_packages::workspace_id.eq(workspace_id))
+        .select((release_packages::id, release_packages::name))
+        .load(conn)
+}
+
+/// A package's reviewer and their decision.
+#[derive(Debug, Queryable)]
+pub struct ReviewerRow {
+    pub reviewer_id: i64,
+    pub username: String,
+    pub decision: Option<String>,
+    pub comment: String,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+pub fn package_reviewers(conn: &mut DbConn, package_id: i64) -> QueryResult<Vec<ReviewerRow>> {
+    package_reviewers::table
+        .inner_join(users::table.on(users::id.eq(package_reviewers::reviewer_id)))
+        .filter(package_reviewers::package_id.eq(package_id))
+        .select((
+            package_reviewers::reviewer_id,
+            users::username,
+            package_reviewers::decision,
+            package_reviewers::comment,
+            package_reviewers::decided_at,
+        ))
+        .order(users::username)
+        .load(conn)
+}
+
+/// One task of a package with its release and startup status.
+#[derive(Debug, Queryable)]
+pub struct PackageTaskRow {
+    pub task_id: i64,
+    pub script_id: i64,
+    pub name: String,
+    pub version_number: i32,
+    pub version_id: i64,
+    pub release_status: String,
+    pub startup_status: String,
+    pub message: String,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+impl PackageTaskRow {
+    pub fn release(&self) -> ReleaseStatus {
+        ReleaseStatus::parse(&self.release_status).unwrap_or(ReleaseStatus::Waiting)
+    }
+    pub fn startup(&self) -> StartupStatus {
+        StartupStatus::parse(&self.startup_status).unwrap_or(StartupStatus::NotStarted)
+    }
+}
+
+pub fn package_tasks(conn: &mut DbConn, package_id: i64) -> QueryResult<Vec<PackageTaskRow>> {
+    package_tasks::table
+        .inner_join(release_tasks::table)
+        .filter(package_tasks::package_id.eq(package_id))
+        .select((
+            package_tasks::task_id,
+            release_tasks::script_id,
+            release_tasks::name,
+            release_tasks::version_number,
+            release_tasks::version_id,
+            package_tasks::release_status,
+            package_tasks::startup_status,
+            package_tasks::message,
+            package_tasks::finished_at,
+        ))
+        .order(package_tasks::position)
+        .load(conn)
+}
+
+/// A package awaiting the user's decision, in any workspace.
+#[derive(Debug, Queryable)]
+pub struct ReviewRequest {
+    pub package_id: i64,
+    pub package_name: String,
+    pub workspace_slug: String,
+    pub workspace_name: String,
+    pub applicant: String,
+    pub applied_at: NaiveDateTime,
+    pub task_count: i32,
+    pub comment: String,
+}
+
+/// Packages waiting for `user_id`'s decision.
+pub fn awaiting_review(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<ReviewRequest>> {
+    use crate::db::schema::workspaces;
+    package_reviewers::table
+        .inner_join(release_packages::table)
+        .inner_join(workspaces::table.on(workspaces::id.eq(release_packages::workspace_id)))
+        .inner_join(users::table.on(users::id.eq(release_packages::applicant_id)))
+        .filter(package_reviewers::reviewer_id.eq(user_id))
+        .filter(package_reviewers::decision.is_null())
+        .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str()))
+        .select((
+            release_packages::id,
+            release_packages::name,
+            workspaces::slug,
+            workspaces::name,
+            users::username,
+            release_packages::applied_at,
+            release_packages::task_count,
+            release_packages::comment,
+        ))
+        .order(release_packages::applied_at.asc())
+        .load(conn)
+}
+
+/// How many packages wait for `user_id` (the count in the navigation).
+pub fn awaiting_review_count(conn: &mut DbConn, user_id: i64) -> QueryResult<i64> {
+    package_reviewers::table
+        .inner_join(release_packages::table)
+        .filter(package_reviewers::reviewer_id.eq(user_id))
+        .filter(package_reviewers::decision.is_null())
+        .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str()))
+        .select(count_star())
+        .first(conn)
+}
+
+/// Takes a person who lost the right to review out of the pending reviews of a workspace.
+/// Called by the transaction that took the right away.
+pub(crate) fn drop_pending_reviews(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    user_id: i64,
+    reason: &str,
+) -> Result<usize, AppError> {
+    let pending: Vec<(i64, String)> = package_reviewers::table
+        .inner_join(release_packages::table)
+        .filter(release_packages::workspace_id.eq(workspace_id))
+        .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str()))
+        .filter(package_reviewers::reviewer_id.eq(user_id))
+        .filter(package_reviewers::decision.is_null())
+        .select((release_packages::id, release_packages::name))
+        .load(conn)?;
+    for (package_id, name) in &pending {
+        diesel::delete(package_reviewers::table.find((package_id, user_id))).execute(conn)?;
+        audit::record(
+            conn,
+            AuditEntry {
+                workspace_id: Some(workspace_id),
+                actor_id: Some(actor_id),
+                action: "package.reviewer_removed",
+                target_type: "package",
+                target_id: Some(*package_id),
+                target_label: name,
+                comment: reason,
+            },
+        )?;
+    }
+    Ok(pending.len())
+}
+
+/// Other packages of the workspace that contain at least one of this package's scripts (the
+/// choices of "Compare Version"), newest first.
+pub fn packages_sharing_scripts(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    package_id: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    let scripts: Vec<i64> = package_tasks::table
+        .inner_join(release_tasks::table)
+        .filter(package_tasks::package_id.eq(package_id))
+        .select(release_tasks::script_id)
+        .load(conn)?;
+    let mut rows: Vec<(i64, String)> = package_tasks::table
+        .inner_join(release_tasks::table)
+        .inner_join(release_packages::table)
+        .filter(release_packages::workspace_id.eq(workspace_id))
+        .filter(release_tasks::script_id.eq_any(scripts))
+        .filter(release_packages::id.ne(package_id))
+        .select((release_packages::id, release_packages::name))
+        .distinct()
+        .load(conn)?;
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+    rows.truncate(50);
+    Ok(rows)
+}
+
+/// The workspace a package belongs to (for decisions made from the Reviews page).
+pub fn workspace_of(conn: &mut DbConn, package_id: i64) -> QueryResult<Option<i64>> {
+    release_packages::table
+        .find(package_id)
+        .select(release_packages::workspace_id)
+        .first(conn)
+        .optional()
+}

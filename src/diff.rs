@@ -1,0 +1,585 @@
+//! Line diffs of two texts with word-level highlights, shaped for `templates/_diff.html`.
+//!
+//! Used to show a script's change against its previous version and against production, and to
+//! compare two packages script by script. Everything here is plain text: segments are strings the
+//! template escapes, never HTML.
+//!
+//! Bounded work: the line diff and the word refinement run under deadlines (past them similar
+//! returns a coarser but correct diff), very large replaced blocks skip word refinement, and at
+//! most [`MAX_ROWS`] rows are rendered ([`TextDiff::truncated`] says when more existed).
+
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
+
+use similar::{Algorithm, ChangeTag, DiffOp, DiffTag, InlineChange};
+
+/// The most rows (context, added and removed lines) a diff renders; the rest is cut off.
+pub const MAX_ROWS: usize = 5_000;
+
+/// Time the line diff may take before similar falls back to a coarser result.
+const LINE_DIFF_TIMEOUT: Duration = Duration::from_millis(1_000);
+
+/// Time all word-level refinement of one diff may take together.
+const INLINE_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// A replaced block with more lines than this (both sides together) is shown without word
+/// highlights: refining it costs time and a screenful of highlights helps no one.
+const INLINE_MAX_LINES: usize = 400;
+
+/// A line diff of two texts with word-level highlights, ready for a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextDiff {
+    /// The changed regions with their context, in order.
+    pub hunks: Vec<Hunk>,
+    /// Lines added in the whole diff (also the ones cut off by truncation).
+    pub added: usize,
+    /// Lines removed in the whole diff (also the ones cut off by truncation).
+    pub removed: usize,
+    /// No line differs. A missing newline at the end of either text is not a difference.
+    pub identical: bool,
+    /// too large: only the first [`MAX_ROWS`] rows are shown
+    pub truncated: bool,
+    /// Number of lines of the old text.
+    pub old_lines: usize,
+    /// Number of lines of the new text.
+    pub new_lines: usize,
+}
+
+/// One changed region and the unchanged lines around it, in two layouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hunk {
+    /// The unified-diff header of the rows shown, e.g. `@@ -12,7 +12,9 @@`.
+    pub header: String,
+    /// Inline view: one row per line, removed lines before the added lines that replace them.
+    pub rows: Vec<Row>,
+    /// Side-by-side view: old lines on the left, new lines on the right.
+    pub side: Vec<SideRow>,
+}
+
+/// A line of the inline view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub kind: RowKind,
+    /// 1-based line number in the old text; `None` for added lines.
+    pub old_no: Option<usize>,
+    /// 1-based line number in the new text; `None` for removed lines.
+    pub new_no: Option<usize>,
+    /// The line's text without its line ending.
+    pub segments: Vec<Segment>,
+}
+
+/// What happened to a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    Context,
+    Added,
+    Removed,
+}
+
+impl RowKind {
+    /// The CSS class of a row or cell of this kind (`static/app.css`, section "Diffs").
+    pub fn css(&self) -> &'static str {
+        match self {
+            RowKind::Context => "ctx",
+            RowKind::Added => "add",
+            RowKind::Removed => "del",
+        }
+    }
+}
+
+/// A line of the side-by-side view; a missing half is blank.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SideRow {
+    pub left: Option<Cell>,
+    pub right: Option<Cell>,
+}
+
+/// One half of a [`SideRow`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// 1-based line number on its side.
+    pub no: usize,
+    pub kind: RowKind,
+    pub segments: Vec<Segment>,
+}
+
+/// A run of a line's text; `emphasized` marks the words that changed inside a replaced line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub text: String,
+    pub emphasized: bool,
+}
+
+/// Diffs `old` against `new` line by line, keeping `context` unchanged lines around each change
+/// and merging hunks whose gap is at most `2 * context` lines.
+pub fn diff_texts(old: &str, new: &str, context: usize) -> TextDiff {
+    let old = with_final_newline(old);
+    let new = with_final_newline(new);
+    let diff = similar::TextDiff::configure()
+        .algorithm(Algorithm::Patience)
+        .timeout(LINE_DIFF_TIMEOUT)
+        .diff_lines(old.as_ref(), new.as_ref());
+
+    let (mut added, mut removed) = (0, 0);
+    for op in diff.ops() {
+        let (tag, old_range, new_range) = op.as_tag_tuple();
+        if tag != DiffTag::Equal {
+            removed += old_range.len();
+            added += new_range.len();
+        }
+    }
+
+    let inline_deadline = Instant::now() + INLINE_TIMEOUT;
+    let mut hunks = Vec::new();
+    let mut budget = MAX_ROWS;
+    let mut truncated = false;
+    for group in diff.grouped_ops(context) {
+        let mut rows = Vec::new();
+        'ops: for op in &group {
+            for change in changes(&diff, op, inline_deadline) {
+                if budget == 0 {
+                    truncated = true;
+                    break 'ops;
+                }
+                budget -= 1;
+                rows.push(row(&change));
+            }
+        }
+        if !rows.is_empty() {
+            hunks.push(Hunk {
+                header: header(&rows, group.first()),
+                side: side_by_side(&rows),
+                rows,
+            });
+        }
+        if truncated {
+            break;
+        }
+    }
+
+    TextDiff {
+        hunks,
+        added,
+        removed,
+        identical: added == 0 && removed == 0,
+        truncated,
+        old_lines: diff.old_len(),
+        new_lines: diff.new_len(),
+    }
+}
+
+/// Ends a non-empty text with a newline, so that a missing one at the end does not turn the last
+/// line into a change.
+fn with_final_newline(text: &str) -> Cow<'_, str> {
+    if text.is_empty() || text.ends_with('\n') {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(format!("{text}\n"))
+    }
+}
+
+/// The lines `op` expands to, with word highlights unless the block is too large to refine.
+fn changes<'d>(
+    diff: &'d similar::TextDiff<'_, '_, str>,
+    op: &DiffOp,
+    deadline: Instant,
+) -> Box<dyn Iterator<Item = InlineChange<'d, str>> + 'd> {
+    let lines = op.old_range().len() + op.new_range().len();
+    if op.tag() == DiffTag::Replace && lines <= INLINE_MAX_LINES {
+        Box::new(diff.iter_inline_changes_deadline(op, Some(deadline)))
+    } else {
+        Box::new(diff.iter_changes(op).map(InlineChange::from))
+    }
+}
+
+fn row(change: &InlineChange<'_, str>) -> Row {
+    let kind = match change.tag() {
+        ChangeTag::Equal => RowKind::Context,
+        ChangeTag::Insert => RowKind::Added,
+        ChangeTag::Delete => RowKind::Removed,
+    };
+    Row {
+        kind,
+        old_no: change.old_index().map(|i| i + 1),
+        new_no: change.new_index().map(|i| i + 1),
+        segments: segments(change.values()),
+    }
+}
+
+/// Joins neighbouring values of equal emphasis and drops the line ending.
+fn segments(values: &[(bool, &str)]) -> Vec<Segment> {
+    let total: usize = values.iter().map(|(_, s)| s.len()).sum();
+    let line_ending = values.iter().map(|(_, s)| *s).rev().find(|s| !s.is_empty());
+    let ending_len = match line_ending {
+        Some(s) if s.ends_with("\r\n") => 2,
+        Some(s) if s.ends_with('\n') => 1,
+        _ => 0,
+    };
+    // A line ending may be split over two values ("\r" then "\n"), so cut by byte count.
+    let mut keep = total - ending_len;
+    let mut out: Vec<Segment> = Vec::new();
+    for &(emphasized, value) in values {
+        if keep == 0 {
+            break;
+        }
+        let text = &value[..value.len().min(keep)];
+        keep -= text.len();
+        if text.is_empty() {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if last.emphasized == emphasized => last.text.push_str(text),
+            _ => out.push(Segment {
+                text: text.to_owned(),
+                emphasized,
+            }),
+        }
+    }
+    out
+}
+
+/// The unified-diff header of the rows actually shown. `first_op` places a side that has no
+/// lines in this hunk: its range names the line before the hunk.
+fn header(rows: &[Row], first_op: Option<&DiffOp>) -> String {
+    let old: Vec<usize> = rows.iter().filter_map(|r| r.old_no).collect();
+    let new: Vec<usize> = rows.iter().filter_map(|r| r.new_no).collect();
+    let (old_before, new_before) =
+        first_op.map_or((0, 0), |op| (op.old_range().start, op.new_range().start));
+    format!(
+        "@@ -{} +{} @@",
+        range(&old, old_before),
+        range(&new, new_before)
+    )
+}
+
+/// `start,count` as in unified diffs: `,1` is left out, and an empty range names the line
+/// before it.
+fn range(numbers: &[usize], line_before: usize) -> String {
+    match numbers {
+        [] => format!("{line_before},0"),
+        [only] => only.to_string(),
+        [first, ..] => format!("{first},{}", numbers.len()),
+    }
+}
+
+/// Pairs each run of removed lines with the added lines of the same change block, in order;
+/// context lines appear on both sides.
+fn side_by_side(rows: &[Row]) -> Vec<SideRow> {
+    fn cell(no: Option<usize>, row: &Row) -> Option<Cell> {
+        no.map(|no| Cell {
+            no,
+            kind: row.kind,
+            segments: row.segments.clone(),
+        })
+    }
+    fn flush(side: &mut Vec<SideRow>, left: &mut Vec<Cell>, right: &mut Vec<Cell>) {
+        let len = left.len().max(right.len());
+        let mut left = left.drain(..);
+        let mut right = right.drain(..);
+        for _ in 0..len {
+            side.push(SideRow {
+                left: left.next(),
+                right: right.next(),
+            });
+        }
+    }
+
+    let mut side = Vec::with_capacity(rows.len());
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    for row in rows {
+        match row.kind {
+            RowKind::Context => {
+                flush(&mut side, &mut left, &mut right);
+                side.push(SideRow {
+                    left: cell(row.old_no, row),
+                    right: cell(row.new_no, row),
+                });
+            }
+            RowKind::Removed => left.extend(cell(row.old_no, row)),
+            RowKind::Added => right.extend(cell(row.new_no, row)),
+        }
+    }
+    flush(&mut side, &mut left, &mut right);
+    side
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbered_lines(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("line {i}")).collect()
+    }
+
+    fn text(lines: &[String]) -> String {
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+
+    fn plain(segments: &[Segment]) -> String {
+        segments.iter().map(|s| s.text.as_str()).collect()
+    }
+
+    fn emphasized(segments: &[Segment]) -> Vec<&str> {
+        segments
+            .iter()
+            .filter(|s| s.emphasized)
+            .map(|s| s.text.as_str())
+            .collect()
+    }
+
+    fn numbers(hunk: &Hunk) -> Vec<(RowKind, Option<usize>, Option<usize>)> {
+        hunk.rows
+            .iter()
+            .map(|r| (r.kind, r.old_no, r.new_no))
+            .collect()
+    }
+
+    #[test]
+    fn identical_texts_have_no_hunks() {
+        let d = diff_texts("a\nb\nc\n", "a\nb\nc\n", 3);
+        assert!(d.identical);
+        assert!(d.hunks.is_empty());
+        assert_eq!((d.added, d.removed, d.old_lines, d.new_lines), (0, 0, 3, 3));
+        assert!(!d.truncated);
+        assert!(diff_texts("", "", 3).identical);
+    }
+
+    #[test]
+    fn a_missing_final_newline_is_not_a_change() {
+        assert!(diff_texts("a\nb", "a\nb\n", 3).identical);
+
+        let d = diff_texts("a\nb", "a\nc\n", 3);
+        assert_eq!((d.added, d.removed), (1, 1));
+        let rows = &d.hunks[0].rows;
+        assert_eq!(rows.len(), 3);
+        assert_eq!(plain(&rows[1].segments), "b");
+        assert_eq!(plain(&rows[2].segments), "c");
+    }
+
+    #[test]
+    fn a_one_word_change_emphasizes_exactly_that_word() {
+        let d = diff_texts(
+            "#!/bin/sh\necho hello world now\nexit 0\n",
+            "#!/bin/sh\necho hello there now\nexit 0\n",
+            3,
+        );
+        assert_eq!((d.added, d.removed), (1, 1));
+        assert_eq!(d.hunks.len(), 1);
+        let changed: Vec<&Row> = d.hunks[0]
+            .rows
+            .iter()
+            .filter(|r| r.kind != RowKind::Context)
+            .collect();
+        assert_eq!(changed.len(), 2);
+        assert_eq!(changed[0].kind, RowKind::Removed);
+        assert_eq!(changed[1].kind, RowKind::Added);
+        assert_eq!(emphasized(&changed[0].segments), ["world"]);
+        assert_eq!(emphasized(&changed[1].segments), ["there"]);
+        assert_eq!(plain(&changed[0].segments), "echo hello world now");
+        assert_eq!(plain(&changed[1].segments), "echo hello there now");
+        // Context lines carry no emphasis and no line ending.
+        assert_eq!(
+            d.hunks[0].rows[0].segments,
+            [Segment {
+                text: "#!/bin/sh".into(),
+                emphasized: false
+            }]
+        );
+    }
+
+    #[test]
+    fn line_numbers_follow_an_insertion() {
+        let old = numbered_lines(10);
+        let mut new = old.clone();
+        new.insert(5, "inserted".into()); // after old line 5
+        let d = diff_texts(&text(&old), &text(&new), 2);
+
+        assert_eq!(d.hunks.len(), 1);
+        let hunk = &d.hunks[0];
+        assert_eq!(hunk.header, "@@ -4,4 +4,5 @@");
+        use RowKind::*;
+        assert_eq!(
+            numbers(hunk),
+            [
+                (Context, Some(4), Some(4)),
+                (Context, Some(5), Some(5)),
+                (Added, None, Some(6)),
+                (Context, Some(6), Some(7)),
+                (Context, Some(7), Some(8)),
+            ]
+        );
+        assert_eq!(plain(&hunk.rows[2].segments), "inserted");
+    }
+
+    #[test]
+    fn side_by_side_pairs_removed_with_added_lines_in_order() {
+        let d = diff_texts(
+            "keep\nold one\nold two\nkeep too\n",
+            "keep\nnew one\nnew two\nnew three\nkeep too\n",
+            1,
+        );
+        type Half = Option<(usize, RowKind, String)>;
+        let side: Vec<(Half, Half)> = d.hunks[0]
+            .side
+            .iter()
+            .map(|r| {
+                let half =
+                    |c: &Option<Cell>| c.as_ref().map(|c| (c.no, c.kind, plain(&c.segments)));
+                (half(&r.left), half(&r.right))
+            })
+            .collect();
+        use RowKind::*;
+        let cell = |no, kind, text: &str| Some((no, kind, text.to_string()));
+        assert_eq!(
+            side,
+            [
+                (cell(1, Context, "keep"), cell(1, Context, "keep")),
+                (cell(2, Removed, "old one"), cell(2, Added, "new one")),
+                (cell(3, Removed, "old two"), cell(3, Added, "new two")),
+                (None, cell(4, Added, "new three")),
+                (cell(4, Context, "keep too"), cell(5, Context, "keep too")),
+            ]
+        );
+    }
+
+    #[test]
+    fn context_is_trimmed_and_close_hunks_merge() {
+        let old = numbered_lines(30);
+
+        let mut far = old.clone();
+        far[4] = "changed 5".into();
+        far[24] = "changed 25".into();
+        let d = diff_texts(&text(&old), &text(&far), 3);
+        assert_eq!(d.hunks.len(), 2);
+        assert_eq!(d.hunks[0].header, "@@ -2,7 +2,7 @@");
+        assert_eq!(d.hunks[1].header, "@@ -22,7 +22,7 @@");
+        assert_eq!(d.hunks[0].rows.len(), 8); // 3 context, removed, added, 3 context
+        assert_eq!(d.hunks[0].rows.first().and_then(|r| r.old_no), Some(2));
+        assert_eq!(d.hunks[0].rows.last().and_then(|r| r.old_no), Some(8));
+
+        // Six unchanged lines between the changes: exactly two contexts' worth, so one hunk.
+        let mut near = old.clone();
+        near[4] = "changed 5".into();
+        near[11] = "changed 12".into();
+        let d = diff_texts(&text(&old), &text(&near), 3);
+        assert_eq!(d.hunks.len(), 1);
+        assert_eq!(d.hunks[0].header, "@@ -2,14 +2,14 @@");
+
+        // No context: only the changed lines.
+        let d = diff_texts(&text(&old), &text(&far), 0);
+        assert_eq!(d.hunks.len(), 2);
+        assert_eq!(d.hunks[0].header, "@@ -5 +5 @@");
+        assert_eq!(d.hunks[0].rows.len(), 2);
+    }
+
+    #[test]
+    fn a_new_file_is_all_added_and_a_deleted_one_all_removed() {
+        let d = diff_texts("", "one\ntwo\n", 3);
+        assert!(!d.identical);
+        assert_eq!((d.added, d.removed, d.old_lines, d.new_lines), (2, 0, 0, 2));
+        assert_eq!(d.hunks.len(), 1);
+        assert_eq!(d.hunks[0].header, "@@ -0,0 +1,2 @@");
+        use RowKind::*;
+        assert_eq!(
+            numbers(&d.hunks[0]),
+            [(Added, None, Some(1)), (Added, None, Some(2))]
+        );
+        assert!(
+            d.hunks[0]
+                .rows
+                .iter()
+                .all(|r| emphasized(&r.segments).is_empty())
+        );
+        assert!(d.hunks[0].side.iter().all(|r| r.left.is_none()));
+
+        let d = diff_texts("one\ntwo\n", "", 3);
+        assert_eq!(d.hunks[0].header, "@@ -1,2 +0,0 @@");
+        assert_eq!(
+            numbers(&d.hunks[0]),
+            [(Removed, Some(1), None), (Removed, Some(2), None)]
+        );
+    }
+
+    #[test]
+    fn a_large_change_is_truncated_but_counted_in_full() {
+        let old = numbered_lines(6_000);
+        let new: Vec<String> = old.iter().map(|l| format!("{l} edited")).collect();
+        let d = diff_texts(&text(&old), &text(&new), 3);
+        assert!(d.truncated);
+        assert_eq!((d.added, d.removed), (6_000, 6_000));
+        let shown: usize = d.hunks.iter().map(|h| h.rows.len()).sum();
+        assert_eq!(shown, MAX_ROWS);
+
+        // Exactly at the limit nothing is cut off.
+        let old = numbered_lines(MAX_ROWS / 2);
+        let new: Vec<String> = old.iter().map(|l| format!("{l} edited")).collect();
+        let d = diff_texts(&text(&old), &text(&new), 3);
+        assert!(!d.truncated);
+    }
+
+    #[test]
+    fn a_twenty_thousand_line_file_with_three_edits_gives_three_hunks() {
+        let old = numbered_lines(20_000);
+        let mut new = old.clone();
+        new[99] = "line 100 changed".into(); // replace old line 100
+        new.insert(10_000, "inserted".into()); // after old line 10,000
+        new.remove(19_000); // old line 19,000 (index 18,999 before the insertion)
+        let d = diff_texts(&text(&old), &text(&new), 3);
+
+        assert!(!d.truncated);
+        assert_eq!((d.old_lines, d.new_lines), (20_000, 20_000));
+        assert_eq!((d.added, d.removed), (2, 2));
+        let headers: Vec<&str> = d.hunks.iter().map(|h| h.header.as_str()).collect();
+        assert_eq!(
+            headers,
+            [
+                "@@ -97,7 +97,7 @@",
+                "@@ -9998,6 +9998,7 @@",
+                "@@ -18997,7 +18998,6 @@",
+            ]
+        );
+        // An appended word is emphasized with the space before it.
+        assert_eq!(emphasized(&d.hunks[0].rows[4].segments), [" changed"]);
+    }
+
+    #[derive(askama::Template)]
+    #[template(
+        source = "{% import \"_diff.html\" as diff %}{% call diff::inline(d) %}{% endcall %}{% call diff::side(d) %}{% endcall %}",
+        ext = "html"
+    )]
+    struct DiffFragment<'a> {
+        d: &'a TextDiff,
+    }
+
+    #[test]
+    fn the_template_marks_changed_words_and_escapes_the_text() {
+        use askama::Template;
+        use scraper::{Html, Selector};
+
+        let d = diff_texts(
+            "<script>alert(1)</script>\nvalue = old\n",
+            "<script>alert(1)</script>\nvalue = new\n",
+            3,
+        );
+        let html = DiffFragment { d: &d }.render().expect("renders");
+
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"));
+
+        let doc = Html::parse_fragment(&html);
+        let marks = |selector: &str| -> Vec<String> {
+            let selector = Selector::parse(selector).expect("selector");
+            doc.select(&selector).map(|m| m.text().collect()).collect()
+        };
+        assert_eq!(marks("table.diff-inline tr.del mark"), ["old"]);
+        assert_eq!(marks("table.diff-inline tr.add mark"), ["new"]);
+        assert_eq!(marks("table.diff-side td.del mark"), ["old"]);
+        assert_eq!(marks("table.diff-side td.add mark"), ["new"]);
+        assert_eq!(marks("table.diff-inline tbody th"), ["@@ -1,2 +1,2 @@"]);
+
+        let same = diff_texts("a\n", "a\n", 3);
+        let html = DiffFragment { d: &same }.render().expect("renders");
+        assert!(html.contains("No differences."));
+        assert!(!html.contains("<table"));
+    }
+}

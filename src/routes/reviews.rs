@@ -1,0 +1,125 @@
+//! `/reviews`: every release package waiting for my decision, in every workspace, with
+//! Approve / Reject on several at once (each decision checked and recorded on its own).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::auth::CurrentUser;
+use crate::auth::session::{self, FlashKind};
+use crate::db::models::releases::{self, Decision, ReviewRequest};
+use crate::error::AppError;
+use crate::filters;
+use crate::routes::layout::{Layout, Viewer};
+use crate::routes::{render, see_other, with_conn};
+use crate::startup::AppState;
+
+#[derive(Template)]
+#[template(path = "reviews.html")]
+struct ReviewsPage {
+    layout: Layout,
+    requests: Vec<ReviewRequest>,
+}
+
+/// `GET /reviews`.
+pub async fn page(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::of(&current);
+    let page = with_conn(&state, move |conn| {
+        let layout = Layout::build(conn, &viewer, "Reviews", "reviews", None)?;
+        let requests = releases::awaiting_review(conn, viewer.user.id)?;
+        Ok(ReviewsPage { layout, requests })
+    })
+    .await?;
+    render(&page, StatusCode::OK)
+}
+
+/// `POST /reviews`: `package_ids` (several), `decision` approve|reject, `comment`.
+pub async fn decide(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let fields = form.into_inner();
+    let mut package_ids = Vec::new();
+    for (k, v) in &fields {
+        if k == "package_ids" {
+            package_ids.push(
+                v.parse::<i64>()
+                    .map_err(|_| AppError::bad_request("package_ids must be numbers."))?,
+            );
+        }
+    }
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let decision = match get("decision").as_str() {
+        "approve" => Decision::Approve,
+        "reject" => Decision::Reject,
+        _ => return Err(AppError::bad_request("decision is approve or reject.")),
+    };
+    let comment = get("comment");
+    if package_ids.is_empty() || package_ids.len() > 100 {
+        session::flash(
+            &current.session,
+            FlashKind::Error,
+            "Select between 1 and 100 packages.",
+        );
+        return Ok(see_other("/reviews"));
+    }
+    let actor = current.user.id;
+    let outcomes = with_conn(&state, move |conn| {
+        let mut out = Vec::new();
+        for id in package_ids {
+            let result = match releases::workspace_of(conn, id)? {
+                Some(ws) => releases::decide(conn, actor, ws, id, decision, &comment)
+                    .map(|d| d.package_name),
+                None => Err(AppError::NotFound),
+            };
+            out.push((id, result));
+        }
+        Ok(out)
+    })
+    .await?;
+    let ok: Vec<String> = outcomes
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().cloned())
+        .collect();
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter_map(|(id, r)| r.as_ref().err().map(|e| format!("package #{id}: {e}")))
+        .collect();
+    let verb = if decision == Decision::Approve {
+        "Approved"
+    } else {
+        "Rejected"
+    };
+    if !ok.is_empty() {
+        session::flash(
+            &current.session,
+            FlashKind::Ok,
+            format!(
+                "{verb}: {}.{}",
+                ok.join(", "),
+                if failed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Not decided: {}", failed.join("; "))
+                }
+            ),
+        );
+    } else {
+        session::flash(
+            &current.session,
+            FlashKind::Error,
+            format!("Nothing decided. {}", failed.join("; ")),
+        );
+    }
+    Ok(see_other("/reviews"))
+}

@@ -1,0 +1,487 @@
+//! `/workspaces/{ws}/scripts`: the development environment — the script list, the editor (draft,
+//! type, schedule, description), submitting a version, version history and diffs between any two
+//! versions.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::WorkspaceCtx;
+use crate::auth::session::{self, FlashKind};
+use crate::db::models::scripts::{self, Script, ScriptDraft, ScriptRow, VersionRow};
+use crate::db::models::{production, workspaces::Workspace};
+use crate::diff::{TextDiff, diff_texts};
+use crate::domain::{Permission, ScriptPath, ScriptType, WorkspaceMode, validate_schedule};
+use crate::error::AppError;
+use crate::filters;
+use crate::routes::layout::{Layout, Viewer};
+use crate::routes::{FormErrors, render, see_other, with_conn};
+use crate::startup::AppState;
+
+/// The largest script accepted (bytes).
+pub const MAX_SCRIPT_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ScriptForm {
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    script_type: String,
+    #[serde(default)]
+    schedule: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    content: String,
+}
+
+impl ScriptForm {
+    fn of(script: &Script) -> Self {
+        ScriptForm {
+            path: script.path.clone(),
+            script_type: script.script_type.clone(),
+            schedule: script.schedule.clone(),
+            description: script.description.clone(),
+            content: script.draft_content.clone(),
+        }
+    }
+
+    /// The draft fields, or the messages per field. Keeps the raw input for re-rendering.
+    fn draft(&self, errors: &mut FormErrors) -> Option<ScriptDraft> {
+        let script_type = ScriptType::parse(&self.script_type);
+        if script_type.is_none() {
+            errors.add("script_type", "Choose the script's type.");
+        }
+        let schedule = errors.check("schedule", validate_schedule(&self.schedule));
+        if self.description.chars().count() > 2000 {
+            errors.add("description", "A description has at most 2000 characters.");
+        }
+        if self.content.len() > MAX_SCRIPT_BYTES {
+            errors.add("content", "A script has at most 1 MiB.");
+        }
+        Some(ScriptDraft {
+            script_type: script_type?,
+            schedule: schedule?,
+            description: self.description.clone(),
+            content: self.content.replace("\r\n", "\n"),
+        })
+        .filter(|_| errors.is_empty())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "scripts/index.html")]
+struct ScriptsPage {
+    layout: Layout,
+    workspace: Workspace,
+    scripts: Vec<ScriptRow>,
+    q: String,
+    can_develop: bool,
+    form: ScriptForm,
+    errors: FormErrors,
+}
+
+impl ScriptsPage {
+    fn types(&self) -> &'static [ScriptType] {
+        ScriptType::ALL
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+}
+
+async fn scripts_page(
+    state: &web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    q: String,
+    form: ScriptForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::of(&ctx.current);
+    let can_develop = ctx.access.can(Permission::Develop);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(state, move |conn| {
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            format!("Scripts · {}", workspace.name),
+            "scripts",
+            Some((&workspace, &access)),
+        )?;
+        let filter = Some(q.as_str()).filter(|q| !q.is_empty());
+        let scripts = scripts::list(conn, workspace.id, filter)?;
+        Ok(ScriptsPage {
+            layout,
+            workspace,
+            scripts,
+            q,
+            can_develop,
+            form,
+            errors,
+        })
+    })
+    .await?;
+    render(&page, status)
+}
+
+/// `GET /workspaces/{ws}/scripts?q=`.
+pub async fn index(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.into_inner().q.unwrap_or_default().trim().to_owned();
+    if q.chars().count() > 200 {
+        return Err(AppError::bad_request(
+            "A search has at most 200 characters.",
+        ));
+    }
+    let form = ScriptForm {
+        script_type: ScriptType::Sql.as_str().into(),
+        ..Default::default()
+    };
+    scripts_page(&state, ctx, q, form, FormErrors::default(), StatusCode::OK).await
+}
+
+/// `POST /workspaces/{ws}/scripts`: create a script.
+pub async fn create(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    form: web::Form<ScriptForm>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Develop)?;
+    let form = form.into_inner();
+    let mut errors = FormErrors::default();
+    let path = errors.check("path", ScriptPath::parse(&form.path));
+    let draft = form.draft(&mut errors);
+    let (Some(path), Some(draft)) = (path, draft) else {
+        return scripts_page(
+            &state,
+            ctx,
+            String::new(),
+            form,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
+    match with_conn(&state, move |conn| {
+        scripts::create(conn, actor, ws_id, &path, &draft)
+    })
+    .await
+    {
+        Ok(script) => {
+            session::flash(
+                &ctx.current.session,
+                FlashKind::Ok,
+                format!(
+                    "{} created. Submit a version when it is ready.",
+                    script.path
+                ),
+            );
+            Ok(see_other(&format!(
+                "/workspaces/{slug}/scripts/{}",
+                script.id
+            )))
+        }
+        Err(AppError::Field { field, message }) => {
+            errors.add(field, message);
+            scripts_page(
+                &state,
+                ctx,
+                String::new(),
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "scripts/edit.html")]
+struct EditorPage {
+    layout: Layout,
+    workspace: Workspace,
+    script: Script,
+    form: ScriptForm,
+    errors: FormErrors,
+    message: String,
+    versions: Vec<VersionRow>,
+    live_version: Option<i32>,
+    can_develop: bool,
+    simple_mode: bool,
+    compare: Option<Compare>,
+    /// The saved draft differs from the latest version (there is something to submit).
+    draft_changed: bool,
+}
+
+/// A diff between two versions (or a version and the draft) shown under the history.
+struct Compare {
+    from_label: String,
+    to_label: String,
+    diff: TextDiff,
+    side: bool,
+}
+
+impl EditorPage {
+    fn types(&self) -> &'static [ScriptType] {
+        ScriptType::ALL
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CompareQuery {
+    from: Option<String>,
+    to: Option<String>,
+    view: Option<String>,
+}
+
+/// A side of a comparison: a version number, or the draft.
+fn parse_side(raw: Option<&str>) -> Result<Option<Option<i32>>, AppError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("draft") => Ok(Some(None)),
+        Some(v) => v
+            .trim_start_matches('v')
+            .parse::<i32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(|n| Some(Some(n)))
+            .ok_or_else(|| {
+                AppError::bad_request("from and to are version numbers (1, 2, …) or `draft`.")
+            }),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn editor_page(
+    state: &web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    script_id: i64,
+    form: Option<ScriptForm>,
+    errors: FormErrors,
+    message: String,
+    compare: (Option<Option<i32>>, Option<Option<i32>>, bool),
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::of(&ctx.current);
+    let can_develop = ctx.access.can(Permission::Develop);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(state, move |conn| {
+        let script = scripts::find(conn, workspace.id, script_id)?.ok_or(AppError::NotFound)?;
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            script.path.clone(),
+            "scripts",
+            Some((&workspace, &access)),
+        )?;
+        let versions = scripts::versions(conn, script.id)?;
+        let live_version = production::live_version(conn, script.id)?.map(|(n, ..)| n);
+        let content_of = |conn: &mut crate::db::DbConn,
+                          side: Option<i32>|
+         -> Result<(String, String), AppError> {
+            match side {
+                None => Ok(("draft".to_owned(), script.draft_content.clone())),
+                Some(n) => {
+                    let v = scripts::version(conn, script.id, n)?.ok_or_else(|| {
+                        AppError::bad_request(format!("{} has no v{n}.", script.path))
+                    })?;
+                    Ok((format!("v{n}"), v.content))
+                }
+            }
+        };
+        let compare = match compare {
+            (Some(from), Some(to), side) => {
+                let (from_label, old) = content_of(conn, from)?;
+                let (to_label, new) = content_of(conn, to)?;
+                Some(Compare {
+                    from_label,
+                    to_label,
+                    diff: diff_texts(&old, &new, 3),
+                    side,
+                })
+            }
+            (None, None, _) => None,
+            _ => return Err(AppError::bad_request("Choose both versions to compare.")),
+        };
+        let simple_mode = workspace.mode() == WorkspaceMode::Simple;
+        let draft_changed = match scripts::version(conn, script.id, script.latest_version)? {
+            Some(v) => {
+                v.content != script.draft_content
+                    || v.script_type != script.script_type
+                    || v.schedule != script.schedule
+            }
+            None => true,
+        };
+        Ok(EditorPage {
+            layout,
+            form: form.unwrap_or_else(|| ScriptForm::of(&script)),
+            workspace,
+            script,
+            errors,
+            message,
+            versions,
+            live_version,
+            can_develop,
+            simple_mode,
+            compare,
+            draft_changed,
+        })
+    })
+    .await?;
+    render(&page, status)
+}
+
+/// `GET /workspaces/{ws}/scripts/{id}?from=&to=&view=side`.
+pub async fn edit(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    query: web::Query<CompareQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    let from = parse_side(query.from.as_deref())?;
+    let to = parse_side(query.to.as_deref())?;
+    let side = query.view.as_deref() == Some("side");
+    editor_page(
+        &state,
+        ctx,
+        id,
+        None,
+        FormErrors::default(),
+        String::new(),
+        (from, to, side),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /workspaces/{ws}/scripts/{id}`: save the draft.
+pub async fn save(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    form: web::Form<ScriptForm>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Develop)?;
+    let (_, id) = path.into_inner();
+    let form = form.into_inner();
+    let mut errors = FormErrors::default();
+    let Some(draft) = form.draft(&mut errors) else {
+        return editor_page(
+            &state,
+            ctx,
+            id,
+            Some(form),
+            errors,
+            String::new(),
+            (None, None, false),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
+    let script = with_conn(&state, move |conn| {
+        scripts::save_draft(conn, actor, ws_id, id, &draft)
+    })
+    .await?;
+    session::flash(
+        &ctx.current.session,
+        FlashKind::Ok,
+        format!("Draft of {} saved.", script.path),
+    );
+    Ok(see_other(&format!("/workspaces/{slug}/scripts/{id}")))
+}
+
+#[derive(Deserialize)]
+pub struct SubmitForm {
+    #[serde(default)]
+    message: String,
+}
+
+/// `POST /workspaces/{ws}/scripts/{id}/submit`: the draft becomes the next version.
+pub async fn submit(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    form: web::Form<SubmitForm>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Develop)?;
+    let (_, id) = path.into_inner();
+    let message = form.into_inner().message;
+    let mut errors = FormErrors::default();
+    if message.trim().is_empty() {
+        errors.add("message", "Describe the change in a few words.");
+    } else if message.chars().count() > 500 {
+        errors.add("message", "A message has at most 500 characters.");
+    }
+    if !errors.is_empty() {
+        return editor_page(
+            &state,
+            ctx,
+            id,
+            None,
+            errors,
+            message,
+            (None, None, false),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
+    let msg = message.clone();
+    match with_conn(&state, move |conn| {
+        scripts::submit_version(conn, actor, ws_id, id, &msg)
+    })
+    .await
+    {
+        Ok(done) => {
+            let v = done.version.number;
+            let mut text = if done.live {
+                format!("v{v} submitted and live in production (simple mode).")
+            } else if let Some(task) = done.task_id {
+                format!("v{v} submitted: release task #{task} is ready to release.")
+            } else {
+                format!(
+                    "v{v} submitted. Production already runs the same content, so no release task was created."
+                )
+            };
+            if done.superseded > 0 {
+                text.push_str(&format!(
+                    " {} older unreleased task(s) were superseded.",
+                    done.superseded
+                ));
+            }
+            session::flash(&ctx.current.session, FlashKind::Ok, text);
+            Ok(see_other(&format!("/workspaces/{slug}/scripts/{id}")))
+        }
+        Err(AppError::Field { field, message: m }) => {
+            errors.add(field, m);
+            editor_page(
+                &state,
+                ctx,
+                id,
+                None,
+                errors,
+                message,
+                (None, None, false),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(AppError::Conflict(m)) => {
+            session::flash(&ctx.current.session, FlashKind::Error, m);
+            Ok(see_other(&format!("/workspaces/{slug}/scripts/{id}")))
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,1032 @@
+//! Task Release: the Tasks tab (filters, fuzzy search, sorting, pagination, Release and Revoke
+//! on selected tasks), a task's diffs, the Packages tab, package details with live progress,
+//! review decisions, package comparison, and the Production page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+
+use crate::auth::WorkspaceCtx;
+use crate::auth::session::{self, FlashKind};
+use crate::db::models::audit::{self, AuditRow};
+use crate::db::models::production::{self, LiveScript};
+use crate::db::models::releases::{
+    self, Decision, PackageFilter, PackageRow, PackageTaskRow, ReleaseRequest, ReviewerRow,
+    TaskFilter, TaskRow, TaskSort,
+};
+use crate::db::models::scripts;
+use crate::db::models::workspaces::{self, Member, Workspace};
+use crate::diff::{TextDiff, diff_texts};
+use crate::domain::{PackageStatus, Permission, TaskStatus};
+use crate::error::AppError;
+use crate::filters;
+use crate::routes::layout::{Layout, Viewer};
+use crate::routes::{FormErrors, Paging, render, see_other, with_conn};
+use crate::search;
+use crate::startup::AppState;
+
+fn fragment(template: &impl Template) -> Result<HttpResponse, AppError> {
+    let html = template.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+fn clean(s: Option<String>, max: usize, what: &str) -> Result<Option<String>, AppError> {
+    match s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().count() > max => Err(AppError::bad_request(format!(
+            "{what} has at most {max} characters."
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// Query string of the Tasks tab; every filter lives in the URL so a view can be bookmarked.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct TasksQuery {
+    q: Option<String>,
+    submitter: Option<String>,
+    status: Option<String>,
+    sort: Option<String>,
+    dir: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// The parsed Tasks tab query (what the template shows back).
+#[derive(Clone, Debug)]
+struct TasksView {
+    q: String,
+    submitter: String,
+    status: String,
+    sort: TaskSort,
+    descending: bool,
+    paging: Paging,
+}
+
+impl TasksView {
+    fn parse(query: TasksQuery) -> Result<Self, AppError> {
+        let status = clean(query.status, 20, "status")?.unwrap_or_default();
+        if !status.is_empty() && TaskStatus::parse(&status).is_none() {
+            return Err(AppError::bad_request(format!("Unknown status “{status}”.")));
+        }
+        let sort = match clean(query.sort, 20, "sort")? {
+            None => TaskSort::SubmittedAt,
+            Some(s) => TaskSort::parse(&s)
+                .ok_or_else(|| AppError::bad_request("sort is submitted_at, name or status."))?,
+        };
+        let descending = match query.dir.as_deref() {
+            None | Some("") => sort == TaskSort::SubmittedAt,
+            Some("desc") => true,
+            Some("asc") => false,
+            Some(_) => return Err(AppError::bad_request("dir is asc or desc.")),
+        };
+        Ok(TasksView {
+            q: clean(query.q, 200, "A search")?.unwrap_or_default(),
+            submitter: clean(query.submitter, 40, "submitter")?
+                .unwrap_or_default()
+                .to_lowercase(),
+            status,
+            sort,
+            descending,
+            paging: Paging::new(query.page, query.per_page, 20)?,
+        })
+    }
+
+    fn query_string(&self, page: i64, sort: Option<(TaskSort, bool)>) -> String {
+        let (sort, desc) = sort.unwrap_or((self.sort, self.descending));
+        let mut q: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [
+            ("q", &self.q),
+            ("submitter", &self.submitter),
+            ("status", &self.status),
+        ] {
+            if !v.is_empty() {
+                q.push((k, v.clone()));
+            }
+        }
+        q.push(("sort", sort.as_str().into()));
+        q.push(("dir", if desc { "desc" } else { "asc" }.into()));
+        if self.paging.per_page != 20 {
+            q.push(("per_page", self.paging.per_page.to_string()));
+        }
+        q.push(("page", page.to_string()));
+        serde_urlencoded::to_string(q).unwrap_or_default()
+    }
+}
+
+/// The Release dialog's values, kept when it is re-rendered with a message.
+#[derive(Debug, Default)]
+struct ReleaseForm {
+    selected: Vec<i64>,
+    reviewers: Vec<i64>,
+    name: String,
+    comment: String,
+    errors: FormErrors,
+    alert: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "task_release/tasks.html", blocks = ["rows"])]
+struct TasksPage {
+    layout: Layout,
+    workspace: Workspace,
+    view: TasksView,
+    tasks: Vec<TaskRow>,
+    submitters: Vec<Member>,
+    reviewers: Vec<Member>,
+    me: i64,
+    can_release: bool,
+    can_revoke_any: bool,
+    needs_approval: bool,
+    form: ReleaseForm,
+}
+
+impl TasksPage {
+    fn statuses(&self) -> &'static [TaskStatus] {
+        TaskStatus::ALL
+    }
+    fn sort_link(&self, column: &str) -> String {
+        let sort = TaskSort::parse(column).unwrap_or(TaskSort::SubmittedAt);
+        let desc = if self.view.sort == sort {
+            !self.view.descending
+        } else {
+            sort == TaskSort::SubmittedAt
+        };
+        self.view.query_string(1, Some((sort, desc)))
+    }
+    fn sort_mark(&self, column: &str) -> &'static str {
+        match (
+            TaskSort::parse(column) == Some(self.view.sort),
+            self.view.descending,
+        ) {
+            (false, _) => "",
+            (true, true) => " ↓",
+            (true, false) => " ↑",
+        }
+    }
+    fn aria_sort(&self, column: &str) -> &'static str {
+        match (
+            TaskSort::parse(column) == Some(self.view.sort),
+            self.view.descending,
+        ) {
+            (false, _) => "none",
+            (true, true) => "descending",
+            (true, false) => "ascending",
+        }
+    }
+    fn page_link(&self, page: i64) -> String {
+        self.view.query_string(page, None)
+    }
+    /// The current view's query string, to come back to after a POST.
+    fn back(&self) -> String {
+        self.view.query_string(self.view.paging.page, None)
+    }
+    fn is_selected(&self, id: &i64) -> bool {
+        self.form.selected.contains(id)
+    }
+    fn is_reviewer_chosen(&self, id: &i64) -> bool {
+        self.form.reviewers.contains(id)
+    }
+    /// Whether the current user may revoke this task.
+    fn may_revoke(&self, t: &TaskRow) -> bool {
+        t.status().can_revoke() && (self.can_revoke_any || t.submitted_by_id == Some(self.me))
+    }
+}
+
+async fn tasks_page(
+    state: &web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    mut view: TasksView,
+    form: ReleaseForm,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let is_htmx = ctx.current.is_htmx && status == StatusCode::OK;
+    let viewer = Viewer::of(&ctx.current);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(state, move |conn| {
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            format!("Tasks · {}", workspace.name),
+            "tasks",
+            Some((&workspace, &access)),
+        )?;
+        let ids = if view.q.is_empty() {
+            None
+        } else {
+            Some(search::rank(
+                &view.q,
+                releases::task_names(conn, workspace.id)?,
+            ))
+        };
+        let filter = TaskFilter {
+            ids: ids.clone(),
+            submitter: Some(view.submitter.clone()).filter(|s| !s.is_empty()),
+            status: TaskStatus::parse(&view.status),
+            sort: view.sort,
+            descending: view.descending,
+        };
+        let (mut tasks, total) = if let Some(ranked) =
+            ids.filter(|_| view.sort == TaskSort::SubmittedAt && view.descending)
+        {
+            // A search orders by relevance (best first) unless another sort was chosen.
+            let (all, total) = releases::list_tasks(conn, workspace.id, &filter, i64::MAX, 0)?;
+            let mut all = all;
+            all.sort_by_key(|t| ranked.iter().position(|id| *id == t.id));
+            let rows = all
+                .into_iter()
+                .skip(view.paging.offset() as usize)
+                .take(view.paging.per_page as usize)
+                .collect();
+            (rows, total)
+        } else {
+            releases::list_tasks(
+                conn,
+                workspace.id,
+                &filter,
+                view.paging.per_page,
+                view.paging.offset(),
+            )?
+        };
+        tasks.truncate(view.paging.per_page as usize);
+        view.paging.total = total;
+        let members = workspaces::members(conn, workspace.id)?;
+        let reviewers = members
+            .iter()
+            .filter(|m| m.is_reviewer() && m.may_review() && m.user_id != viewer.user.id)
+            .map(clone_member)
+            .collect();
+        let policy = workspace.approval_policy();
+        Ok(TasksPage {
+            layout,
+            view,
+            tasks,
+            submitters: members,
+            reviewers,
+            me: viewer.user.id,
+            can_release: access.can(Permission::Develop),
+            can_revoke_any: access.can(Permission::Deploy),
+            needs_approval: releases::needs_approval(policy, &access),
+            form,
+            workspace,
+        })
+    })
+    .await?;
+    if is_htmx {
+        return fragment(&page.as_rows());
+    }
+    render(&page, status)
+}
+
+fn clone_member(m: &Member) -> Member {
+    Member {
+        user_id: m.user_id,
+        username: m.username.clone(),
+        display_name: m.display_name.clone(),
+        is_tenant_admin: m.is_tenant_admin,
+        is_active: m.is_active,
+        role: m.role.clone(),
+        since: m.since,
+        reviewer_since: m.reviewer_since,
+    }
+}
+
+/// `GET /workspaces/{ws}/task-release/tasks`.
+pub async fn tasks(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    query: web::Query<TasksQuery>,
+) -> Result<HttpResponse, AppError> {
+    let view = TasksView::parse(query.into_inner())?;
+    tasks_page(&state, ctx, view, ReleaseForm::default(), StatusCode::OK).await
+}
+
+/// Reads repeated form fields (`task_ids=1&task_ids=2`).
+fn ids(fields: &[(String, String)], name: &str) -> Result<Vec<i64>, AppError> {
+    fields
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| AppError::bad_request(format!("{name} must be numbers.")))
+        })
+        .collect()
+}
+
+fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// `POST /workspaces/{ws}/task-release/release`: selected tasks → a package.
+pub async fn release(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Develop)?;
+    let fields = form.into_inner();
+    let mut rf = ReleaseForm {
+        selected: ids(&fields, "task_ids")?,
+        reviewers: ids(&fields, "reviewers")?,
+        name: field(&fields, "name"),
+        comment: field(&fields, "comment"),
+        ..Default::default()
+    };
+    let view =
+        TasksView::parse(serde_urlencoded::from_str(&field(&fields, "back")).unwrap_or_default())?;
+    if rf.name.chars().count() > 120 {
+        rf.errors
+            .add("name", "A package name has at most 120 characters.");
+    }
+    if rf.comment.chars().count() > 2000 {
+        rf.errors
+            .add("comment", "A comment has at most 2000 characters.");
+    }
+    if !rf.errors.is_empty() {
+        return tasks_page(&state, ctx, view, rf, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let req = ReleaseRequest {
+        task_ids: rf.selected.clone(),
+        name: rf.name.clone(),
+        comment: rf.comment.clone(),
+        reviewers: rf.reviewers.clone(),
+    };
+    let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
+    match with_conn(&state, move |conn| {
+        releases::release(conn, actor, ws_id, &req)
+    })
+    .await
+    {
+        Ok(done) => {
+            let text = if done.needs_approval {
+                format!("Package “{}” sent for approval.", done.name)
+            } else {
+                format!("Package “{}” is being released to production.", done.name)
+            };
+            session::flash(&ctx.current.session, FlashKind::Ok, text);
+            Ok(see_other(&format!(
+                "/workspaces/{slug}/task-release/packages/{}",
+                done.package_id
+            )))
+        }
+        Err(AppError::Field { field, message }) => {
+            rf.errors.add(field, message);
+            tasks_page(&state, ctx, view, rf, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(AppError::BadRequest(message) | AppError::Conflict(message)) => {
+            rf.alert = Some(message);
+            tasks_page(&state, ctx, view, rf, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /workspaces/{ws}/task-release/revoke`.
+pub async fn revoke(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Develop)?;
+    let fields = form.into_inner();
+    let selected = ids(&fields, "task_ids")?;
+    let view =
+        TasksView::parse(serde_urlencoded::from_str(&field(&fields, "back")).unwrap_or_default())?;
+    let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
+    let back = format!(
+        "/workspaces/{slug}/task-release/tasks?{}",
+        view.query_string(view.paging.page, None)
+    );
+    let ids2 = selected.clone();
+    match with_conn(&state, move |conn| {
+        releases::revoke(conn, actor, ws_id, &ids2)
+    })
+    .await
+    {
+        Ok(n) => {
+            session::flash(
+                &ctx.current.session,
+                FlashKind::Ok,
+                format!("{n} task(s) revoked."),
+            );
+            Ok(see_other(&back))
+        }
+        Err(
+            AppError::BadRequest(message)
+            | AppError::Conflict(message)
+            | AppError::Forbidden(message),
+        ) => {
+            let form = ReleaseForm {
+                selected,
+                alert: Some(message),
+                ..Default::default()
+            };
+            tasks_page(&state, ctx, view, form, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "task_release/task.html")]
+struct TaskPage {
+    layout: Layout,
+    workspace: Workspace,
+    task: TaskRow,
+    previous: Option<(String, TextDiff)>,
+    against_production: Option<(String, TextDiff)>,
+    side: bool,
+}
+
+#[derive(Deserialize)]
+pub struct ViewQuery {
+    view: Option<String>,
+}
+
+/// `GET /workspaces/{ws}/task-release/tasks/{id}`: the change against the previous version and
+/// against production.
+pub async fn task(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    query: web::Query<ViewQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    let side = query.view.as_deref() == Some("side");
+    let viewer = Viewer::of(&ctx.current);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(&state, move |conn| {
+        let task = releases::find_task(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            format!("{} v{}", task.name, task.version_number),
+            "tasks",
+            Some((&workspace, &access)),
+        )?;
+        let this = scripts::version(conn, task.script_id, task.version_number)?
+            .ok_or(AppError::NotFound)?;
+        let previous = match scripts::version(conn, task.script_id, task.version_number - 1)? {
+            Some(p) => Some((
+                format!("v{} → v{}", p.number, this.number),
+                diff_texts(&p.content, &this.content, 3),
+            )),
+            None => Some((
+                format!("new script → v{}", this.number),
+                diff_texts("", &this.content, 3),
+            )),
+        };
+        let against_production =
+            production::live_version(conn, task.script_id)?.map(|(n, content, ..)| {
+                (
+                    format!("production v{n} → v{}", this.number),
+                    diff_texts(&content, &this.content, 3),
+                )
+            });
+        Ok(TaskPage {
+            layout,
+            workspace,
+            task,
+            previous,
+            against_production,
+            side,
+        })
+    })
+    .await?;
+    render(&page, StatusCode::OK)
+}
+
+/// Query string of the Packages tab.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct PackagesQuery {
+    q: Option<String>,
+    applicant: Option<String>,
+    released_by: Option<String>,
+    status: Option<String>,
+    applied_from: Option<String>,
+    applied_to: Option<String>,
+    released_from: Option<String>,
+    released_to: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// A date filter: `2026-11-23` (a whole day, so `to` includes that day).
+fn date(
+    raw: &Option<String>,
+    what: &str,
+    end_of_day: bool,
+) -> Result<Option<NaiveDateTime>, AppError> {
+    let Some(s) = raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| AppError::bad_request(format!("{what} must be a date like 2026-11-23.")))?;
+    if !(2000..=2100).contains(&chrono::Datelike::year(&d)) {
+        return Err(AppError::bad_request(format!("{what} is out of range.")));
+    }
+    let d = if end_of_day {
+        d.succ_opt().unwrap_or(d)
+    } else {
+        d
+    };
+    Ok(d.and_hms_opt(0, 0, 0))
+}
+
+struct PackagesView {
+    raw: PackagesQuery,
+    q: String,
+    filter: PackageFilter,
+    paging: Paging,
+}
+
+impl PackagesView {
+    fn parse(raw: PackagesQuery) -> Result<Self, AppError> {
+        let status = clean(raw.status.clone(), 20, "status")?;
+        let status = match status {
+            None => None,
+            Some(s) => Some(
+                PackageStatus::parse(&s)
+                    .ok_or_else(|| AppError::bad_request(format!("Unknown status “{s}”.")))?,
+            ),
+        };
+        let filter = PackageFilter {
+            ids: None,
+            applicant: clean(raw.applicant.clone(), 40, "applicant")?.map(|s| s.to_lowercase()),
+            released_by: clean(raw.released_by.clone(), 40, "released_by")?
+                .map(|s| s.to_lowercase()),
+            status,
+            applied_from: date(&raw.applied_from, "applied_from", false)?,
+            applied_to: date(&raw.applied_to, "applied_to", true)?,
+            released_from: date(&raw.released_from, "released_from", false)?,
+            released_to: date(&raw.released_to, "released_to", true)?,
+        };
+        let q = clean(raw.q.clone(), 200, "A search")?.unwrap_or_default();
+        let paging = Paging::new(raw.page, raw.per_page, 20)?;
+        Ok(PackagesView {
+            raw,
+            q,
+            filter,
+            paging,
+        })
+    }
+    fn value<'a>(&'a self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+    fn page_link(&self, page: i64) -> String {
+        let mut raw = self.raw.clone();
+        raw.page = Some(page);
+        let pairs: Vec<(&str, String)> = [
+            ("q", raw.q),
+            ("applicant", raw.applicant),
+            ("released_by", raw.released_by),
+            ("status", raw.status),
+            ("applied_from", raw.applied_from),
+            ("applied_to", raw.applied_to),
+            ("released_from", raw.released_from),
+            ("released_to", raw.released_to),
+            ("per_page", raw.per_page.map(|p| p.to_string())),
+            ("page", raw.page.map(|p| p.to_string())),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
+        .collect();
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "task_release/packages.html", blocks = ["rows"])]
+struct PackagesPage {
+    layout: Layout,
+    workspace: Workspace,
+    view: PackagesView,
+    packages: Vec<PackageRow>,
+    members: Vec<Member>,
+}
+
+impl PackagesPage {
+    fn statuses(&self) -> &'static [PackageStatus] {
+        PackageStatus::ALL
+    }
+}
+
+/// `GET /workspaces/{ws}/task-release/packages`.
+pub async fn packages(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    query: web::Query<PackagesQuery>,
+) -> Result<HttpResponse, AppError> {
+    let mut view = PackagesView::parse(query.into_inner())?;
+    let is_htmx = ctx.current.is_htmx;
+    let viewer = Viewer::of(&ctx.current);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(&state, move |conn| {
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            format!("Packages · {}", workspace.name),
+            "packages",
+            Some((&workspace, &access)),
+        )?;
+        let ranked = (!view.q.is_empty())
+            .then(|| -> Result<_, AppError> {
+                Ok(search::rank(
+                    &view.q,
+                    releases::package_names(conn, workspace.id)?,
+                ))
+            })
+            .transpose()?;
+        view.filter.ids = ranked.clone();
+        let (packages, total) = match &ranked {
+            Some(order) => {
+                let (mut all, total) =
+                    releases::list_packages(conn, workspace.id, &view.filter, i64::MAX, 0)?;
+                all.sort_by_key(|p| order.iter().position(|id| *id == p.id));
+                (
+                    all.into_iter()
+                        .skip(view.paging.offset() as usize)
+                        .take(view.paging.per_page as usize)
+                        .collect(),
+                    total,
+                )
+            }
+            None => releases::list_packages(
+                conn,
+                workspace.id,
+                &view.filter,
+                view.paging.per_page,
+                view.paging.offset(),
+            )?,
+        };
+        view.paging.total = total;
+        let members = workspaces::members(conn, workspace.id)?;
+        Ok(PackagesPage {
+            layout,
+            workspace,
+            view,
+            packages,
+            members,
+        })
+    })
+    .await?;
+    if is_htmx {
+        return fragment(&page.as_rows());
+    }
+    render(&page, StatusCode::OK)
+}
+
+#[derive(Template)]
+#[template(path = "task_release/package.html", blocks = ["progress"])]
+struct PackagePage {
+    layout: Layout,
+    workspace: Workspace,
+    package: PackageRow,
+    tasks: Vec<PackageTaskRow>,
+    reviewers: Vec<ReviewerRow>,
+    timeline: Vec<AuditRow>,
+    can_decide: bool,
+    others: Vec<(i64, String)>,
+    errors: FormErrors,
+    comment: String,
+}
+
+impl PackagePage {
+    fn is_live(&self) -> bool {
+        self.package.status() == PackageStatus::Releasing
+    }
+}
+
+async fn package_page(
+    state: &web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    id: i64,
+    errors: FormErrors,
+    comment: String,
+    status: StatusCode,
+    progress_only: bool,
+) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::of(&ctx.current);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(state, move |conn| {
+        let package = releases::find_package(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
+        let tasks = releases::package_tasks(conn, id)?;
+        if progress_only {
+            let layout = Layout::bare("");
+            return Ok(PackagePage {
+                layout,
+                workspace,
+                package,
+                tasks,
+                reviewers: vec![],
+                timeline: vec![],
+                can_decide: false,
+                others: vec![],
+                errors,
+                comment,
+            });
+        }
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            package.name.clone(),
+            "packages",
+            Some((&workspace, &access)),
+        )?;
+        let reviewers = releases::package_reviewers(conn, id)?;
+        let me = viewer.user.id;
+        let can_decide = package.status() == PackageStatus::PendingApproval
+            && package.applicant_id != me
+            && reviewers
+                .iter()
+                .any(|r| r.reviewer_id == me && r.decision.is_none())
+            && workspaces::is_eligible_reviewer(conn, workspace.id, me)?;
+        let timeline = audit::package_timeline(conn, workspace.id, id)?;
+        let others = releases::packages_sharing_scripts(conn, workspace.id, id)?;
+        Ok(PackagePage {
+            layout,
+            workspace,
+            package,
+            tasks,
+            reviewers,
+            timeline,
+            can_decide,
+            others,
+            errors,
+            comment,
+        })
+    })
+    .await?;
+    if progress_only {
+        return fragment(&page.as_progress());
+    }
+    render(&page, status)
+}
+
+/// `GET /workspaces/{ws}/task-release/packages/{id}`.
+pub async fn package(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    package_page(
+        &state,
+        ctx,
+        id,
+        FormErrors::default(),
+        String::new(),
+        StatusCode::OK,
+        false,
+    )
+    .await
+}
+
+/// `GET /workspaces/{ws}/task-release/packages/{id}/progress`: the live progress fragment that
+/// the details page polls while the package is releasing (polling stops when it is done).
+pub async fn progress(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    package_page(
+        &state,
+        ctx,
+        id,
+        FormErrors::default(),
+        String::new(),
+        StatusCode::OK,
+        true,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+fn parse_decision(s: &str) -> Result<Decision, AppError> {
+    match s {
+        "approve" => Ok(Decision::Approve),
+        "reject" => Ok(Decision::Reject),
+        _ => Err(AppError::bad_request("decision is approve or reject.")),
+    }
+}
+
+fn decided_message(d: &releases::Decided, decision: Decision) -> String {
+    match (decision, d.status) {
+        (Decision::Reject, _) => format!(
+            "“{}” rejected; the applicant can fix and release again.",
+            d.package_name
+        ),
+        (_, PackageStatus::PendingApproval) => format!(
+            "Approved. “{}” waits for {} more approval(s).",
+            d.package_name, d.waiting_for
+        ),
+        _ => format!(
+            "“{}” approved and being released to production.",
+            d.package_name
+        ),
+    }
+}
+
+/// `POST /workspaces/{ws}/task-release/packages/{id}/decision`.
+pub async fn decide(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    form: web::Form<DecisionForm>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    let form = form.into_inner();
+    let decision = parse_decision(&form.decision)?;
+    if form.comment.chars().count() > 2000 {
+        let mut errors = FormErrors::default();
+        errors.add("comment", "A comment has at most 2000 characters.");
+        return package_page(
+            &state,
+            ctx,
+            id,
+            errors,
+            form.comment,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+        )
+        .await;
+    }
+    let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
+    let comment = form.comment.clone();
+    match with_conn(&state, move |conn| {
+        releases::decide(conn, actor, ws_id, id, decision, &comment)
+    })
+    .await
+    {
+        Ok(d) => {
+            session::flash(
+                &ctx.current.session,
+                FlashKind::Ok,
+                decided_message(&d, decision),
+            );
+            Ok(see_other(&format!(
+                "/workspaces/{slug}/task-release/packages/{id}"
+            )))
+        }
+        Err(AppError::Field { field, message }) => {
+            let mut errors = FormErrors::default();
+            errors.add(field, message);
+            package_page(
+                &state,
+                ctx,
+                id,
+                errors,
+                form.comment,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                false,
+            )
+            .await
+        }
+        Err(AppError::Conflict(message)) => {
+            session::flash(&ctx.current.session, FlashKind::Error, message);
+            Ok(see_other(&format!(
+                "/workspaces/{slug}/task-release/packages/{id}"
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// One script's difference between two packages.
+struct ScriptComparison {
+    name: String,
+    from: Option<i32>,
+    to: Option<i32>,
+    diff: TextDiff,
+}
+
+#[derive(Template)]
+#[template(path = "task_release/compare.html")]
+struct ComparePage {
+    layout: Layout,
+    workspace: Workspace,
+    package: PackageRow,
+    other: PackageRow,
+    scripts: Vec<ScriptComparison>,
+}
+
+#[derive(Deserialize)]
+pub struct CompareQuery {
+    with: Option<i64>,
+}
+
+/// `GET /workspaces/{ws}/task-release/packages/{id}/compare?with={other}`: script by script, the
+/// other package's version → this package's version.
+pub async fn compare(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    query: web::Query<CompareQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    let other_id = query
+        .with
+        .ok_or_else(|| AppError::bad_request("Choose a package to compare with."))?;
+    let viewer = Viewer::of(&ctx.current);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(&state, move |conn| {
+        let package = releases::find_package(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
+        let other =
+            releases::find_package(conn, workspace.id, other_id)?.ok_or(AppError::NotFound)?;
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            format!("Compare {} with {}", package.name, other.name),
+            "packages",
+            Some((&workspace, &access)),
+        )?;
+        let mine = releases::package_tasks(conn, id)?;
+        let theirs = releases::package_tasks(conn, other_id)?;
+        let mut names: Vec<(i64, String)> = mine
+            .iter()
+            .chain(theirs.iter())
+            .map(|t| (t.script_id, t.name.clone()))
+            .collect();
+        names.sort_by(|a, b| a.1.cmp(&b.1));
+        names.dedup_by_key(|n| n.0);
+        let mut out = Vec::new();
+        for (script_id, name) in names {
+            let to = mine.iter().find(|t| t.script_id == script_id);
+            let from = theirs.iter().find(|t| t.script_id == script_id);
+            let content = |conn: &mut crate::db::DbConn,
+                           t: Option<&PackageTaskRow>|
+             -> Result<String, AppError> {
+                Ok(match t {
+                    Some(t) => scripts::version_by_id(conn, t.version_id)?.content,
+                    None => String::new(),
+                })
+            };
+            let (old, new) = (content(conn, from)?, content(conn, to)?);
+            out.push(ScriptComparison {
+                name,
+                from: from.map(|t| t.version_number),
+                to: to.map(|t| t.version_number),
+                diff: diff_texts(&old, &new, 3),
+            });
+        }
+        Ok(ComparePage {
+            layout,
+            workspace,
+            package,
+            other,
+            scripts: out,
+        })
+    })
+    .await?;
+    render(&page, StatusCode::OK)
+}
+
+#[derive(Template)]
+#[template(path = "task_release/production.html")]
+struct ProductionPage {
+    layout: Layout,
+    workspace: Workspace,
+    live: Vec<LiveScript>,
+}
+
+/// `GET /workspaces/{ws}/production`.
+pub async fn production_page(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::of(&ctx.current);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(&state, move |conn| {
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            format!("Production · {}", workspace.name),
+            "production",
+            Some((&workspace, &access)),
+        )?;
+        let live = production::list(conn, workspace.id)?;
+        Ok(ProductionPage {
+            layout,
+            workspace,
+            live,
+        })
+    })
+    .await?;
+    render(&page, StatusCode::OK)
+}

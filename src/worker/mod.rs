@@ -1,0 +1,298 @@
+//! The durable background worker: claims release jobs from the `jobs` table and applies each
+//! package task to production in its own transaction, so a crash mid-package resumes where it
+//! stopped (the next claim, after the lease expires) and applies nothing twice (each task's
+//! step is a guarded update from `waiting`, in the same transaction as the production change).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use diesel::prelude::*;
+
+use crate::db::models::audit::{self, AuditEntry};
+use crate::db::models::{jobs, production, scripts};
+use crate::db::schema::{package_tasks, release_packages, release_tasks};
+use crate::db::{DbConn, Pool, now, write_tx};
+use crate::domain::{PackageStatus, ReleaseStatus, TaskStatus};
+use crate::error::AppError;
+
+/// How often an idle worker looks for work.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// A running worker thread; `stop` lets it finish the step it is in and return.
+pub struct Worker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    pub fn spawn(pool: Pool) -> Worker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let name = format!(
+            "worker-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let thread = std::thread::Builder::new()
+            .name("release-worker".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    match run_once(&pool, &name, &flag) {
+                        Ok(true) => {}
+                        Ok(false) => std::thread::sleep(POLL_INTERVAL),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "release worker");
+                            std::thread::sleep(POLL_INTERVAL * 5);
+                        }
+                    }
+                }
+            })
+            .ok();
+        Worker { stop, thread }
+    }
+
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Claims and runs one job. `Ok(false)` when there was none.
+pub fn run_once(pool: &Pool, worker: &str, stop: &AtomicBool) -> Result<bool, AppError> {
+    let mut conn = pool.get()?;
+    run_once_on(&mut conn, worker, stop)
+}
+
+/// Runs every due job now on this connection (demo seeding and tests).
+pub fn drain(conn: &mut DbConn) -> Result<usize, AppError> {
+    let stop = AtomicBool::new(false);
+    let mut n = 0;
+    while run_once_on(conn, "drain", &stop)? {
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn run_once_on(conn: &mut DbConn, worker: &str, stop: &AtomicBool) -> Result<bool, AppError> {
+    let conn = &mut *conn;
+    let Some(job) = jobs::claim(conn, jobs::RELEASE_PACKAGE, worker)? else {
+        return Ok(false);
+    };
+    let outcome = match job.payload.parse::<i64>() {
+        Ok(package_id) => release_package(conn, package_id, job.id, worker, stop),
+        Err(_) => Err(AppError::internal(anyhow::anyhow!(
+            "bad payload {:?}",
+            job.payload
+        ))),
+    };
+    match outcome {
+        Ok(true) => jobs::complete(conn, job.id)?,
+        // Stopped between tasks: hand the job back at once.
+        Ok(false) => jobs::fail(conn, job.id, 0, "worker stopped; resumed by the next claim")?,
+        Err(e) => {
+            tracing::warn!(job = job.id, error = %e, "release job failed; will retry");
+            jobs::fail(conn, job.id, job.attempts, &e.to_string())?;
+        }
+    }
+    Ok(true)
+}
+
+/// Applies the package's waiting tasks one at a time, then records the package's outcome.
+/// Returns `Ok(false)` if asked to stop before it finished.
+fn release_package(
+    conn: &mut DbConn,
+    package_id: i64,
+    job_id: i64,
+    worker: &str,
+    stop: &AtomicBool,
+) -> Result<bool, AppError> {
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let progressed = write_tx(conn, |conn| release_next_task(conn, package_id))?;
+        if !progressed {
+            break;
+        }
+        jobs::heartbeat(conn, job_id, worker)?;
+    }
+    write_tx(conn, |conn| finish_package(conn, package_id))?;
+    Ok(true)
+}
+
+/// One task, in one transaction: claim it from `waiting` (guarded), apply it to production,
+/// record the outcome on the task, the package task and the package's counters.
+fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, AppError> {
+    let (workspace_id, status, name): (i64, String, String) = release_packages::table
+        .find(package_id)
+        .select((
+            release_packages::workspace_id,
+            release_packages::status,
+            release_packages::name,
+        ))
+        .first(conn)?;
+    if status != PackageStatus::Releasing.as_str() {
+        return Ok(false);
+    }
+    let next: Option<(i64, i64, i64)> = package_tasks::table
+        .inner_join(release_tasks::table)
+        .filter(package_tasks::package_id.eq(package_id))
+        .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting.as_str()))
+        .select((
+            package_tasks::task_id,
+            release_tasks::version_id,
+            release_tasks::script_id,
+        ))
+        .order(package_tasks::position)
+        .first(conn)
+        .optional()?;
+    let Some((task_id, version_id, script_id)) = next else {
+        return Ok(false);
+    };
+    let version = scripts::version_by_id(conn, version_id)?;
+    let applicant: Option<i64> = release_packages::table
+        .find(package_id)
+        .select(release_packages::released_by)
+        .first(conn)?;
+    let (release_status, task_status, startup, message, counter) =
+        match production::apply(conn, workspace_id, &version, Some(package_id), applicant) {
+            Ok(applied) => (
+                ReleaseStatus::Released,
+                TaskStatus::Released,
+                applied.startup,
+                applied.message,
+                "done",
+            ),
+            Err(AppError::Conflict(reason)) => (
+                ReleaseStatus::Failed,
+                TaskStatus::Failed,
+                crate::domain::StartupStatus::NotStarted,
+                reason,
+                "failed",
+            ),
+            Err(e) => return Err(e),
+        };
+    let ts = now();
+    let claimed = diesel::update(
+        package_tasks::table
+            .find((package_id, task_id))
+            .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting.as_str())),
+    )
+    .set((
+        package_tasks::release_status.eq(release_status.as_str()),
+        package_tasks::startup_status.eq(startup.as_str()),
+        package_tasks::message.eq(&message),
+        package_tasks::finished_at.eq(Some(ts)),
+    ))
+    .execute(conn)?;
+    if claimed != 1 {
+        // Another worker finished this task first; this transaction rolls back its copy.
+        return Err(AppError::conflict(
+            "task already released by another worker",
+        ));
+    }
+    diesel::update(release_tasks::table.find(task_id))
+        .set((
+            release_tasks::status.eq(task_status.as_str()),
+            release_tasks::status_reason.eq(if task_status == TaskStatus::Failed {
+                message.as_str()
+            } else {
+                ""
+            }),
+            release_tasks::updated_at.eq(ts),
+        ))
+        .execute(conn)?;
+    let counters = diesel::update(release_packages::table.find(package_id));
+    if counter == "done" {
+        counters
+            .set(release_packages::done_count.eq(release_packages::done_count + 1))
+            .execute(conn)?;
+    } else {
+        counters
+            .set(release_packages::failed_count.eq(release_packages::failed_count + 1))
+            .execute(conn)?;
+    }
+    let label = format!(
+        "{} v{} ({name})",
+        version_label(conn, script_id)?,
+        version.number
+    );
+    audit::record(
+        conn,
+        AuditEntry {
+            workspace_id: Some(workspace_id),
+            actor_id: None,
+            action: if task_status == TaskStatus::Released {
+                "task.released"
+            } else {
+                "task.release_failed"
+            },
+            target_type: "task",
+            target_id: Some(task_id),
+            target_label: &label,
+            comment: &message,
+        },
+    )?;
+    Ok(true)
+}
+
+fn version_label(conn: &mut DbConn, script_id: i64) -> QueryResult<String> {
+    use crate::db::schema::scripts;
+    scripts::table
+        .find(script_id)
+        .select(scripts::path)
+        .first(conn)
+}
+
+/// Every task finished: the package becomes released, partially failed or failed (guarded).
+fn finish_package(conn: &mut DbConn, package_id: i64) -> Result<(), AppError> {
+    let (workspace_id, name, done, failed): (i64, String, i32, i32) = release_packages::table
+        .find(package_id)
+        .select((
+            release_packages::workspace_id,
+            release_packages::name,
+            release_packages::done_count,
+            release_packages::failed_count,
+        ))
+        .first(conn)?;
+    let outcome = PackageStatus::outcome(done, failed);
+    let moved = diesel::update(
+        release_packages::table
+            .find(package_id)
+            .filter(release_packages::status.eq(PackageStatus::Releasing.as_str())),
+    )
+    .set((
+        release_packages::status.eq(outcome.as_str()),
+        release_packages::released_at.eq(Some(now())),
+    ))
+    .execute(conn)?;
+    if moved == 1 {
+        audit::record(
+            conn,
+            AuditEntry {
+                workspace_id: Some(workspace_id),
+                actor_id: None,
+                action: match outcome {
+                    PackageStatus::Released => "package.released",
+                    PackageStatus::PartiallyFailed => "package.partially_failed",
+                    _ => "package.failed",
+                },
+                target_type: "package",
+                target_id: Some(package_id),
+                target_label: &name,
+                comment: &format!("{done} released, {failed} failed"),
+            },
+        )?;
+    }
+    Ok(())
+}
