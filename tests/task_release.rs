@@ -1,0 +1,857 @@
+//! Task Release end to end through HTTP: scripts and versions, release tasks, packages,
+//! reviews, the release worker and production — on SQLite and PostgreSQL.
+
+mod support;
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use releasedesk::db::models::{releases, scripts, users, workspaces};
+use releasedesk::db::schema::{jobs, production_history, release_tasks};
+use support::{Client, TestApp};
+
+async fn id_of(app: &TestApp, username: &'static str) -> i64 {
+    app.db(move |c| users::find_by_username(c, username).unwrap().unwrap().id)
+        .await
+}
+
+async fn demo(app: &TestApp) -> i64 {
+    app.db(|c| workspaces::find_by_slug(c, "demo").unwrap().unwrap().id)
+        .await
+}
+
+/// Creates a script through the page and submits its first version; returns (script id, task id).
+async fn new_script(client: &Client, path: &str, content: &str) -> (i64, i64) {
+    let resp = client
+        .post(
+            "/workspaces/demo/scripts",
+            &[
+                ("path", path),
+                ("script_type", "sql"),
+                ("schedule", "0 4 * * *"),
+                ("description", ""),
+                ("content", content),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status, 303, "{}", resp.body);
+    let location = resp.location().unwrap().to_owned();
+    let script_id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+    let submitted = client
+        .post(
+            &format!("/workspaces/demo/scripts/{script_id}/submit"),
+            &[("message", "first")],
+        )
+        .await;
+    assert_eq!(submitted.status, 303, "{}", submitted.body);
+    let page = client.get(&location).await;
+    let toast = page.texts(".toast-ok").join(" ");
+    let task_id: i64 = toast
+        .split("release task #")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no task in {toast:?}"));
+    (script_id, task_id)
+}
+
+async fn task_status(app: &TestApp, task_id: i64) -> String {
+    app.db(move |c| {
+        release_tasks::table
+            .find(task_id)
+            .select(release_tasks::status)
+            .first::<String>(c)
+            .unwrap()
+    })
+    .await
+}
+
+async fn package_status(app: &TestApp, package_id: i64) -> String {
+    let ws = demo(app).await;
+    app.db(move |c| {
+        releases::find_package(c, ws, package_id)
+            .unwrap()
+            .unwrap()
+            .status
+    })
+    .await
+}
+
+/// Waits (bounded) for the background worker to finish a package.
+async fn wait_until_released(app: &TestApp, package_id: i64) -> String {
+    for _ in 0..100 {
+        let s = package_status(app, package_id).await;
+        if s != "releasing" {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("package {package_id} still releasing after 10 s");
+}
+
+fn package_id_from(resp: &support::Resp) -> i64 {
+    resp.location()
+        .and_then(|l| l.rsplit('/').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no package in {:?}: {}", resp.location(), resp.body))
+}
+
+async fn developer_submits_versions_and_gets_release_tasks(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    let (script, v1) = new_script(&alice, "etl/payments_raw.sql", "SELECT 1;\n").await;
+    assert_eq!(task_status(&app, v1).await, "pending");
+
+    let again = alice
+        .post(
+            &format!("/workspaces/demo/scripts/{script}/submit"),
+            &[("message", "again")],
+        )
+        .await;
+    assert_eq!(again.status, 422);
+    assert_eq!(
+        again.texts("#message-error"),
+        vec!["Nothing changed since v1: edit the script before submitting."]
+    );
+
+    let bad = alice
+        .post(
+            &format!("/workspaces/demo/scripts/{script}"),
+            &[
+                ("script_type", "sql"),
+                ("schedule", "99 * * * *"),
+                ("content", "SELECT 2;\n"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.texts("#schedule-error")[0].starts_with("The minute field"));
+    assert_eq!(
+        bad.texts("#e-content"),
+        vec!["SELECT 2;"],
+        "the text is kept"
+    );
+
+    alice
+        .post(
+            &format!("/workspaces/demo/scripts/{script}"),
+            &[
+                ("script_type", "sql"),
+                ("schedule", "0 4 * * *"),
+                ("content", "SELECT 2;\n"),
+            ],
+        )
+        .await;
+    alice
+        .post(
+            &format!("/workspaces/demo/scripts/{script}/submit"),
+            &[("message", "second")],
+        )
+        .await;
+    assert_eq!(
+        task_status(&app, v1).await,
+        "superseded",
+        "v2 supersedes the unreleased v1"
+    );
+    let page = alice
+        .get(&format!("/workspaces/demo/scripts/{script}?from=1&to=2"))
+        .await;
+    assert_eq!(
+        page.texts("#compare .diff mark"),
+        vec!["1;", "2;"],
+        "word-level highlights"
+    );
+
+    let viewer = app.signed_in("victor").await;
+    let refused = viewer
+        .post(
+            "/workspaces/demo/scripts",
+            &[("path", "x/y.sql"), ("script_type", "sql"), ("content", "")],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "viewers do not edit scripts");
+}
+
+async fn developer_release_needs_an_eligible_reviewer_other_than_themselves(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    let (_, task) = new_script(&alice, "etl/ledger.sql", "SELECT * FROM ledger;\n").await;
+    let t = task.to_string();
+    let none = alice
+        .post("/workspaces/demo/task-release/release", &[("task_ids", &t)])
+        .await;
+    assert_eq!(none.status, 422);
+    assert_eq!(
+        none.texts("#reviewers-error"),
+        vec!["Choose at least one reviewer: this release needs approval."]
+    );
+    assert!(
+        none.has("input[name=task_ids][checked]"),
+        "the selection is kept"
+    );
+
+    let me = id_of(&app, "alice").await.to_string();
+    let own = alice
+        .post(
+            "/workspaces/demo/task-release/release",
+            &[("task_ids", &t), ("reviewers", &me)],
+        )
+        .await;
+    assert_eq!(
+        own.texts("#reviewers-error"),
+        vec!["You cannot review your own release; choose someone else."]
+    );
+    let victor = id_of(&app, "victor").await.to_string();
+    let viewer = alice
+        .post(
+            "/workspaces/demo/task-release/release",
+            &[("task_ids", &t), ("reviewers", &victor)],
+        )
+        .await;
+    assert!(viewer.texts("#reviewers-error")[0].contains("not on this workspace's reviewer list"));
+    assert_eq!(task_status(&app, task).await, "pending", "nothing happened");
+
+    let carol = id_of(&app, "carol").await.to_string();
+    let ok = alice
+        .post(
+            "/workspaces/demo/task-release/release",
+            &[
+                ("task_ids", &t),
+                ("reviewers", &carol),
+                ("name", "ledger-v1"),
+                ("comment", "please"),
+            ],
+        )
+        .await;
+    let package = package_id_from(&ok);
+    assert_eq!(package_status(&app, package).await, "pending_approval");
+    assert_eq!(task_status(&app, task).await, "in_review");
+
+    // The applicant never sees Approve and the server refuses it anyway.
+    let page = alice
+        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
+        .await;
+    assert!(!page.has("#decision-form"));
+    let forced = alice
+        .post(
+            &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+            &[("decision", "approve")],
+        )
+        .await;
+    assert_eq!(forced.status, 403);
+    // Nor can the database be made to hold it.
+    let ws = demo(&app).await;
+    let alice_id = id_of(&app, "alice").await;
+    let err = app
+        .db(move |c| {
+            diesel::sql_query(format!(
+                "INSERT INTO package_reviewers (package_id, applicant_id, reviewer_id) VALUES ({package}, {alice_id}, {alice_id})"
+            ))
+            .execute(c)
+        })
+        .await;
+    assert!(err.is_err(), "CHECK (reviewer_id <> applicant_id)");
+    let _ = ws;
+}
+
+async fn approval_releases_the_package_to_production(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    let (_, task) = new_script(&alice, "etl/fx_rates.sql", "SELECT * FROM fx;\n").await;
+    let carol_id = id_of(&app, "carol").await.to_string();
+    let resp = alice
+        .post(
+            "/workspaces/demo/task-release/release",
+            &[("task_ids", &task.to_string()), ("reviewers", &carol_id)],
+        )
+        .await;
+    let package = package_id_from(&resp);
+
+    let carol = app.signed_in("carol").await;
+    let reviews = carol.get("/reviews").await;
+    assert!(
+        reviews
+            .texts("#review-requests td a")
+            .iter()
+            .any(|n| n.starts_with("alice-")),
+        "in Carol's reviews"
+    );
+    assert!(
+        carol.get("/workspaces/demo").await.texts("nav.nav .count")[0]
+            .parse::<i32>()
+            .unwrap()
+            >= 1
+    );
+
+    let no_comment = carol
+        .post(
+            &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+            &[("decision", "reject")],
+        )
+        .await;
+    assert_eq!(no_comment.status, 422);
+    assert!(no_comment.texts("#comment-error")[0].starts_with("Say why you reject it"));
+
+    let approved = carol
+        .post(
+            &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+            &[("decision", "approve"), ("comment", "ok")],
+        )
+        .await;
+    assert_eq!(approved.status, 303);
+    assert_eq!(wait_until_released(&app, package).await, "released");
+    assert_eq!(task_status(&app, task).await, "released");
+
+    let production = carol.get("/workspaces/demo/production").await;
+    let row = production
+        .texts("#production tbody tr")
+        .into_iter()
+        .find(|r| r.contains("etl/fx_rates.sql"))
+        .unwrap();
+    assert!(row.contains("v1") && row.contains("Started"), "{row}");
+    let details = carol
+        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
+        .await;
+    assert_eq!(details.texts("#progress-text"), vec!["1 of 1 released"]);
+    assert!(
+        !details.has("#progress[hx-trigger]"),
+        "polling stops when finished"
+    );
+    let timeline = details.texts("#timeline li").join("\n");
+    assert!(
+        timeline.contains("package.approved") && timeline.contains("package.released"),
+        "{timeline}"
+    );
+}
+
+async fn deployers_release_directly_and_the_worker_applies_each_task_once(app: TestApp) {
+    let app = app.with_demo().await;
+    let bob = app.signed_in("bob").await;
+    let mut tasks = Vec::new();
+    for i in 0..5 {
+        tasks.push(
+            new_script(
+                &bob,
+                &format!("batch/job_{i}.sql"),
+                &format!("SELECT {i};\n"),
+            )
+            .await
+            .1,
+        );
+    }
+    let ids: Vec<String> = tasks.iter().map(|t| t.to_string()).collect();
+    let mut form: Vec<(&str, &str)> = ids.iter().map(|t| ("task_ids", t.as_str())).collect();
+    form.push(("name", "batch"));
+    let resp = bob
+        .post("/workspaces/demo/task-release/release", &form)
+        .await;
+    let package = package_id_from(&resp);
+    assert_eq!(wait_until_released(&app, package).await, "released");
+    let applied: i64 = app
+        .db(move |c| {
+            production_history::table
+                .filter(production_history::package_id.eq(package))
+                .count()
+                .get_result(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(applied, 5, "each task applied exactly once");
+}
+
+async fn rejection_needs_a_comment_and_the_tasks_can_be_released_again(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    let (_, task) = new_script(&alice, "etl/churn.sql", "SELECT churn;\n").await;
+    let bob_id = id_of(&app, "bob").await.to_string();
+    let package = package_id_from(
+        &alice
+            .post(
+                "/workspaces/demo/task-release/release",
+                &[("task_ids", &task.to_string()), ("reviewers", &bob_id)],
+            )
+            .await,
+    );
+    let bob = app.signed_in("bob").await;
+    bob.post(
+        &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+        &[("decision", "reject"), ("comment", "wrong table")],
+    )
+    .await;
+    assert_eq!(package_status(&app, package).await, "rejected");
+    assert_eq!(task_status(&app, task).await, "rejected");
+    let carol_id = id_of(&app, "carol").await.to_string();
+    let again = alice
+        .post(
+            "/workspaces/demo/task-release/release",
+            &[("task_ids", &task.to_string()), ("reviewers", &carol_id)],
+        )
+        .await;
+    assert_eq!(again.status, 303, "a rejected task can be released again");
+}
+
+async fn at_most_100_tasks_per_release(app: TestApp) {
+    let app = app.with_demo().await;
+    let ws = demo(&app).await;
+    let bob_id = id_of(&app, "bob").await;
+    let tasks: Vec<i64> = app
+        .db(move |c| {
+            (0..101)
+                .map(|i| {
+                    let path =
+                        releasedesk::domain::ScriptPath::parse(&format!("bulk/s_{i:03}.sql"))
+                            .unwrap();
+                    let draft = scripts::ScriptDraft {
+                        script_type: releasedesk::domain::ScriptType::Sql,
+                        schedule: String::new(),
+                        description: String::new(),
+                        content: format!("SELECT {i};"),
+                    };
+                    let s = scripts::create(c, bob_id, ws, &path, &draft).unwrap();
+                    scripts::submit_version(c, bob_id, ws, s.id, "bulk")
+                        .unwrap()
+                        .task_id
+                        .unwrap()
+                })
+                .collect()
+        })
+        .await;
+    let bob = app.signed_in("bob").await;
+    let ids: Vec<String> = tasks.iter().map(|t| t.to_string()).collect();
+    let form: Vec<(&str, &str)> = ids.iter().map(|t| ("task_ids", t.as_str())).collect();
+    let refused = bob
+        .post("/workspaces/demo/task-release/release", &form)
+        .await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(
+        refused.texts("#release-alert"),
+        vec!["101 tasks are selected; at most 100 can be released or revoked at a time."]
+    );
+    let ok = bob
+        .post("/workspaces/demo/task-release/release", &form[..100])
+        .await;
+    assert_eq!(ok.status, 303);
+}
+
+async fn two_reviewers_approving_at_once_release_once(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    let (carol, bob) = (app.signed_in("carol").await, app.signed_in("bob").await);
+    let reviewers = [
+        id_of(&app, "carol").await.to_string(),
+        id_of(&app, "bob").await.to_string(),
+    ];
+    for round in 0..3 {
+        let (_, task) = new_script(&alice, &format!("race/r_{round}.sql"), "SELECT 1;\n").await;
+        let t = task.to_string();
+        let package = package_id_from(
+            &alice
+                .post(
+                    "/workspaces/demo/task-release/release",
+                    &[
+                        ("task_ids", &t),
+                        ("reviewers", &reviewers[0]),
+                        ("reviewers", &reviewers[1]),
+                    ],
+                )
+                .await,
+        );
+        let path = format!("/workspaces/demo/task-release/packages/{package}/decision");
+        let (a, b) = tokio::join!(
+            carol.post(&path, &[("decision", "approve")]),
+            bob.post(&path, &[("decision", "approve")])
+        );
+        assert_eq!((a.status, b.status), (303, 303));
+        let messages = [
+            carol
+                .get(&path.replace("/decision", ""))
+                .await
+                .texts(".toast"),
+            bob.get(&path.replace("/decision", ""))
+                .await
+                .texts(".toast"),
+        ];
+        let losers = messages
+            .iter()
+            .filter(|m| {
+                m.iter()
+                    .any(|t| t.contains("already") || t.contains("same moment"))
+            })
+            .count();
+        assert_eq!(losers, 1, "round {round}: {messages:?}");
+        let jobs: i64 = app
+            .db(move |c| {
+                jobs::table
+                    .filter(jobs::payload.eq(package.to_string()))
+                    .count()
+                    .get_result(c)
+                    .unwrap()
+            })
+            .await;
+        assert_eq!(jobs, 1, "one release job");
+        assert_eq!(wait_until_released(&app, package).await, "released");
+    }
+}
+
+async fn developers_revoke_only_their_own_tasks(app: TestApp) {
+    let app = app.with_demo().await;
+    let (alice, bob) = (app.signed_in("alice").await, app.signed_in("bob").await);
+    let (_, bobs) = new_script(&bob, "ops/bob_task.sql", "SELECT 1;\n").await;
+    let (_, alices) = new_script(&alice, "ops/alice_task.sql", "SELECT 2;\n").await;
+    let refused = alice
+        .post(
+            "/workspaces/demo/task-release/revoke",
+            &[("task_ids", &bobs.to_string())],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.texts("#release-alert")[0].contains("developers revoke only their own tasks"));
+    assert_eq!(task_status(&app, bobs).await, "pending");
+    assert_eq!(
+        alice
+            .post(
+                "/workspaces/demo/task-release/revoke",
+                &[("task_ids", &alices.to_string())]
+            )
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        bob.post(
+            "/workspaces/demo/task-release/revoke",
+            &[("task_ids", &bobs.to_string())]
+        )
+        .await
+        .status,
+        303
+    );
+    assert_eq!(task_status(&app, alices).await, "revoked");
+    let again = bob
+        .post(
+            "/workspaces/demo/task-release/revoke",
+            &[("task_ids", &bobs.to_string())],
+        )
+        .await;
+    assert!(again.texts("#release-alert")[0].contains("can no longer be revoked"));
+}
+
+async fn quorum_all_waits_for_every_reviewer(app: TestApp) {
+    let app = app.with_demo().await;
+    let carol = app.signed_in("carol").await;
+    carol
+        .post(
+            "/workspaces/demo/settings/general",
+            &[
+                ("name", "Demo"),
+                ("mode", "enterprise"),
+                ("approval_policy", "everyone"),
+                ("quorum", "all"),
+            ],
+        )
+        .await;
+    let bob = app.signed_in("bob").await;
+    let (_, task) = new_script(&bob, "etl/q_all.sql", "SELECT 1;\n").await;
+    // Under "everyone", even a deployer needs approval.
+    let direct = bob
+        .post(
+            "/workspaces/demo/task-release/release",
+            &[("task_ids", &task.to_string())],
+        )
+        .await;
+    assert_eq!(direct.status, 422);
+    let carol_id = id_of(&app, "carol").await.to_string();
+    let tara_id = id_of(&app, "tara").await;
+    let demo_id = demo(&app).await;
+    app.db(move |c| {
+        workspaces::add_member(
+            c,
+            tara_id,
+            demo_id,
+            "tara",
+            releasedesk::domain::Role::Admin,
+        )
+        .unwrap();
+        workspaces::add_reviewer(c, tara_id, demo_id, tara_id).unwrap();
+    })
+    .await;
+    let tara_s = tara_id.to_string();
+    let package = package_id_from(
+        &bob.post(
+            "/workspaces/demo/task-release/release",
+            &[
+                ("task_ids", &task.to_string()),
+                ("reviewers", &carol_id),
+                ("reviewers", &tara_s),
+            ],
+        )
+        .await,
+    );
+    carol
+        .post(
+            &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+            &[("decision", "approve")],
+        )
+        .await;
+    assert_eq!(
+        package_status(&app, package).await,
+        "pending_approval",
+        "one of two approvals"
+    );
+    let tara = app.signed_in("tara").await;
+    tara.post(
+        &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+        &[("decision", "approve")],
+    )
+    .await;
+    assert_eq!(wait_until_released(&app, package).await, "released");
+}
+
+async fn losing_the_role_removes_pending_reviews_visibly(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    let (_, task) = new_script(&alice, "etl/role_loss.sql", "SELECT 1;\n").await;
+    let bob_id = id_of(&app, "bob").await;
+    let package = package_id_from(
+        &alice
+            .post(
+                "/workspaces/demo/task-release/release",
+                &[
+                    ("task_ids", &task.to_string()),
+                    ("reviewers", &bob_id.to_string()),
+                ],
+            )
+            .await,
+    );
+    let carol = app.signed_in("carol").await;
+    carol
+        .post(
+            &format!("/workspaces/demo/settings/members/{bob_id}/role"),
+            &[("role", "developer"), ("expected", "deployer")],
+        )
+        .await;
+    let bob = app.signed_in("bob").await;
+    assert!(
+        bob.get("/reviews").await.has(".empty-state"),
+        "no longer waiting for bob"
+    );
+    let refused = bob
+        .post(
+            &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+            &[("decision", "approve")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let page = alice
+        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
+        .await;
+    assert!(
+        page.texts("#timeline li")
+            .iter()
+            .any(|l| l.contains("package.reviewer_removed")
+                && l.contains("role changed to developer"))
+    );
+}
+
+async fn simple_mode_puts_a_submitted_version_live_at_once(app: TestApp) {
+    let app = app.with_demo().await;
+    let carol = app.signed_in("carol").await;
+    carol
+        .post(
+            "/workspaces/demo/settings/general",
+            &[
+                ("name", "Demo"),
+                ("mode", "simple"),
+                ("approval_policy", "developers"),
+                ("quorum", "any"),
+            ],
+        )
+        .await;
+    let alice = app.signed_in("alice").await;
+    let resp = alice
+        .post(
+            "/workspaces/demo/scripts",
+            &[
+                ("path", "simple/now.sql"),
+                ("script_type", "sql"),
+                ("content", "SELECT now();"),
+            ],
+        )
+        .await;
+    let location = resp.location().unwrap().to_owned();
+    alice
+        .post(&format!("{location}/submit"), &[("message", "go")])
+        .await;
+    assert!(alice.get(&location).await.texts(".toast-ok")[0].contains("live in production"));
+    let production = alice.get("/workspaces/demo/production").await;
+    assert!(
+        production
+            .texts("#production td a")
+            .contains(&"simple/now.sql".to_owned())
+    );
+}
+
+async fn tasks_tab_searches_filters_and_sorts(app: TestApp) {
+    let app = app.with_demo().await;
+    let victor = app.signed_in("victor").await;
+    for q in ["orders daily", "daily ordrs", "DAILY_ORDERS"] {
+        let page = victor
+            .get(&format!(
+                "/workspaces/demo/task-release/tasks?q={}",
+                q.replace(' ', "+")
+            ))
+            .await;
+        let names = page.texts("#tasks tbody td.mono");
+        assert!(
+            names.first().is_some_and(|n| n == "etl/daily_orders.sql"),
+            "{q}: {names:?}"
+        );
+    }
+    let pending = victor
+        .get("/workspaces/demo/task-release/tasks?status=pending&sort=name&dir=asc")
+        .await;
+    let names = pending.texts("#tasks tbody td.mono");
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert!(
+        pending
+            .texts("#tasks tbody .badge")
+            .iter()
+            .all(|b| b == "Pending")
+    );
+    let fragment = victor
+        .get_htmx("/workspaces/demo/task-release/tasks?submitter=bob")
+        .await;
+    assert!(!fragment.body.contains("<html"));
+    assert!(
+        fragment
+            .texts("#tasks tbody tr td:nth-child(4)")
+            .iter()
+            .all(|s| s == "bob")
+    );
+    assert!(
+        !victor
+            .get("/workspaces/demo/task-release/tasks")
+            .await
+            .has("input[name=task_ids]"),
+        "viewers select nothing"
+    );
+    for bad in [
+        "status=bogus",
+        "sort=size",
+        "page=0",
+        "dir=up",
+        "per_page=1000",
+    ] {
+        assert_eq!(
+            victor
+                .get(&format!("/workspaces/demo/task-release/tasks?{bad}"))
+                .await
+                .status,
+            400,
+            "{bad}"
+        );
+    }
+    let packages = victor
+        .get("/workspaces/demo/task-release/packages?status=rejected")
+        .await;
+    assert_eq!(
+        packages.texts("#packages tbody td:first-child a"),
+        vec!["weekly-report"]
+    );
+    assert_eq!(
+        victor
+            .get("/workspaces/demo/task-release/packages?applied_from=2026-13-01")
+            .await
+            .status,
+        400
+    );
+    let today = chrono::Utc::now().date_naive().to_string();
+    let ranged = victor
+        .get(&format!(
+            "/workspaces/demo/task-release/packages?applied_from={today}&applied_to={today}"
+        ))
+        .await;
+    assert_eq!(ranged.texts("#packages tbody tr").len(), 4);
+}
+
+/// A worker that died mid-package: its lease expires, the next claim resumes, and the task it
+/// had finished is not applied again.
+async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
+    let app = app.with_demo().await;
+    let bob = app.signed_in("bob").await;
+    let mut tasks = Vec::new();
+    for i in 0..3 {
+        tasks.push(
+            new_script(&bob, &format!("crash/c_{i}.sql"), &format!("SELECT {i};\n"))
+                .await
+                .1,
+        );
+    }
+    let ws = demo(&app).await;
+    let bob_id = id_of(&app, "bob").await;
+    let released = app
+        .db(move |c| {
+            // Stop this instance's worker from racing the simulation: take the job first.
+            let req = releases::ReleaseRequest {
+                task_ids: tasks.clone(),
+                name: "crash".into(),
+                comment: String::new(),
+                reviewers: vec![],
+            };
+            let r = releases::release(c, bob_id, ws, &req).unwrap();
+            r.package_id
+        })
+        .await;
+    assert_eq!(wait_until_released(&app, released).await, "released");
+    let applied: i64 = app
+        .db(move |c| {
+            production_history::table
+                .filter(production_history::package_id.eq(released))
+                .count()
+                .get_result(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(applied, 3);
+    // Re-running the finished job (as a second worker after a lost lease would) changes nothing.
+    app.db(move |c| {
+        diesel::update(jobs::table.filter(jobs::payload.eq(released.to_string())))
+            .set((
+                jobs::status.eq("running"),
+                jobs::locked_until
+                    .eq(chrono::Utc::now().naive_utc() - chrono::Duration::minutes(5)),
+            ))
+            .execute(c)
+            .unwrap();
+        releasedesk::worker::drain(c).unwrap();
+    })
+    .await;
+    let applied: i64 = app
+        .db(move |c| {
+            production_history::table
+                .filter(production_history::package_id.eq(released))
+                .count()
+                .get_result(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(applied, 3, "nothing applied twice");
+}
+
+on_both_backends!(
+    developer_submits_versions_and_gets_release_tasks,
+    developer_release_needs_an_eligible_reviewer_other_than_themselves,
+    approval_releases_the_package_to_production,
+    deployers_release_directly_and_the_worker_applies_each_task_once,
+    rejection_needs_a_comment_and_the_tasks_can_be_released_again,
+    at_most_100_tasks_per_release,
+    two_reviewers_approving_at_once_release_once,
+    developers_revoke_only_their_own_tasks,
+    quorum_all_waits_for_every_reviewer,
+    losing_the_role_removes_pending_reviews_visibly,
+    simple_mode_puts_a_submitted_version_live_at_once,
+    tasks_tab_searches_filters_and_sorts,
+    a_crashed_release_resumes_without_applying_twice,
+);
