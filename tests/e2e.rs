@@ -304,13 +304,154 @@ async fn admin_changes_settings_and_viewer_cannot() {
     sign_in(&client, &app, "alice").await;
     client.goto(&app.url("/workspaces/demo")).await.unwrap();
     wait_css(&client, "#members").await;
-    let nav = text(&client, "nav.nav").await;
+    let nav = text(&client, "nav.subnav").await;
     assert!(
         !nav.contains("Settings"),
         "a developer has no settings link: {nav}"
     );
     screenshot(&client, "overview-phone").await;
 
+    client.close().await.unwrap();
+}
+
+/// Alice releases a pending task for approval, choosing Carol in the dialog; Carol approves it
+/// from her Reviews page and watches the package go live without reloading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn developer_releases_and_reviewer_approves() {
+    if !browser_available() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite)
+        .await
+        .unwrap()
+        .with_demo()
+        .await;
+    let (_driver, client) = start_browser().await;
+
+    sign_in(&client, &app, "alice").await;
+    client
+        .goto(&app.url("/workspaces/demo/task-release/tasks?status=pending"))
+        .await
+        .unwrap();
+    wait_css(&client, "#tasks").await;
+    screenshot(&client, "tasks").await;
+    // Fuzzy search swaps the rows in place and keeps the filter in the address.
+    let search = wait_css(&client, "#q").await;
+    search.send_keys("daily ordrs").await.unwrap();
+    wait_text(&client, "#task-total", "matching").await;
+    let first = text(&client, "#tasks tbody td.mono").await;
+    assert_eq!(first, "etl/daily_orders.sql");
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .query()
+            .unwrap_or("")
+            .contains("q=daily+ordrs")
+    );
+
+    // Select it and release: the dialog asks for reviewers.
+    client
+        .find(Locator::Css("#tasks tbody input[name=task_ids]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, "[data-selected-count=task_ids]", "1").await;
+    client
+        .find(Locator::Css("button[data-dialog-open=release-dialog]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(&client, "#release-dialog[open]").await;
+    let carol = client
+        .find(Locator::XPath(
+            "//dialog[@id='release-dialog']//label[contains(., 'carol')]/input",
+        ))
+        .await
+        .unwrap();
+    carol.click().await.unwrap();
+    client
+        .find(Locator::Css("#r-comment"))
+        .await
+        .unwrap()
+        .send_keys("Adds the average order value")
+        .await
+        .unwrap();
+    screenshot(&client, "release-dialog").await;
+    client
+        .find(Locator::Css("#release-dialog button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".toast-ok", "sent for approval").await;
+    assert_eq!(text(&client, "#package-status").await, "Pending approval");
+    assert!(
+        client.find(Locator::Css("#decision-form")).await.is_err(),
+        "no Approve for the applicant"
+    );
+    let package_url = client.current_url().await.unwrap();
+    sign_out(&client).await;
+
+    // Carol approves from the package page reached through Reviews.
+    sign_in(&client, &app, "carol").await;
+    assert_eq!(text(&client, "nav.nav .count").await, "2");
+    client.goto(&app.url("/reviews")).await.unwrap();
+    screenshot(&client, "reviews").await;
+    client.goto(package_url.as_str()).await.unwrap();
+    wait_css(&client, "#decision-form").await;
+    screenshot(&client, "package-pending").await;
+    client
+        .find(Locator::Css("#decision-form button[value=approve]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".toast-ok", "approved").await;
+    // The progress block polls until the worker is done.
+    wait_text(&client, "#package-status", "Released").await;
+    wait_text(&client, "#progress-text", "1 of 1 released").await;
+    screenshot(&client, "package-released").await;
+
+    client
+        .goto(&app.url("/workspaces/demo/production"))
+        .await
+        .unwrap();
+    let row = text(&client, "#production tbody").await;
+    assert!(
+        row.contains("etl/daily_orders.sql") && row.contains("v2"),
+        "{row}"
+    );
+    screenshot(&client, "production").await;
+
+    client
+        .goto(&app.url("/workspaces/demo/scripts"))
+        .await
+        .unwrap();
+    client
+        .find(Locator::LinkText("etl/daily_orders.sql"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(&client, "#versions").await;
+    client
+        .find(Locator::LinkText("changes"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(&client, "#compare .diff").await;
+    screenshot(&client, "script-compare").await;
     client.close().await.unwrap();
 }
 

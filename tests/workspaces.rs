@@ -44,7 +44,7 @@ async fn each_role_gets_exactly_its_pages(app: TestApp) {
         }
         // The navigation offers Settings only to those who may use it.
         let overview_page = client.get("/workspaces/demo").await;
-        let nav = overview_page.texts("nav.nav a");
+        let nav = overview_page.texts("header nav a, nav.subnav a");
         assert_eq!(
             nav.contains(&"Settings".to_owned()),
             settings == 200,

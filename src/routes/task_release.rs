@@ -766,7 +766,15 @@ async fn package_page(
     })
     .await?;
     if progress_only {
-        return fragment(&page.as_progress());
+        let mut resp = fragment(&page.as_progress())?;
+        if !page.is_live() {
+            // Finished: reload once so the timeline and review sections show the outcome too.
+            resp.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static("hx-refresh"),
+                actix_web::http::header::HeaderValue::from_static("true"),
+            );
+        }
+        return Ok(resp);
     }
     render(&page, status)
 }
