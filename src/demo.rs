@@ -185,21 +185,26 @@ fn seed_task_release(
     use crate::domain::{ScriptPath, ScriptType};
 
     let (alice, bob, carol) = (find("alice"), find("bob"), find("carol"));
-    let mut script =
-        |who: i64, path: &str, kind: ScriptType, schedule: &str, content: &str, message: &str| {
-            let path =
-                ScriptPath::parse(path).map_err(|e| crate::error::AppError::bad_request(e.0))?;
-            let draft = ScriptDraft {
-                script_type: kind,
-                schedule: schedule.into(),
-                description: String::new(),
-                content: content.into(),
-            };
-            let s = scripts::create(conn, who, ws, &path, &draft)?;
-            let done = scripts::submit_version(conn, who, ws, s.id, message)?;
-            Ok::<_, crate::error::AppError>((s.id, done.task_id))
+    let script = |conn: &mut DbConn,
+                  who: i64,
+                  path: &str,
+                  kind: ScriptType,
+                  schedule: &str,
+                  content: &str,
+                  message: &str| {
+        let path = ScriptPath::parse(path).map_err(|e| crate::error::AppError::bad_request(e.0))?;
+        let draft = ScriptDraft {
+            script_type: kind,
+            schedule: schedule.into(),
+            description: String::new(),
+            content: content.into(),
         };
+        let s = scripts::create(conn, who, ws, &path, &draft)?;
+        let done = scripts::submit_version(conn, who, ws, s.id, message)?;
+        Ok::<_, crate::error::AppError>((s.id, done.task_id))
+    };
     let (orders, orders_v1) = script(
+        conn,
         alice,
         "etl/daily_orders.sql",
         ScriptType::Sql,
@@ -208,6 +213,7 @@ fn seed_task_release(
         "First version",
     )?;
     let (agg, agg_v1) = script(
+        conn,
         alice,
         "etl/orders_agg.sql",
         ScriptType::Sql,
@@ -216,6 +222,7 @@ fn seed_task_release(
         "Aggregate by region",
     )?;
     let (_, customer_v1) = script(
+        conn,
         alice,
         "etl/customer_dim.sql",
         ScriptType::Sql,
@@ -224,6 +231,7 @@ fn seed_task_release(
         "Customer dimension",
     )?;
     let (_, weekly_v1) = script(
+        conn,
         alice,
         "reports/weekly_revenue.sql",
         ScriptType::Sql,
@@ -232,6 +240,7 @@ fn seed_task_release(
         "Weekly revenue report",
     )?;
     let (_, cleanup_v1) = script(
+        conn,
         bob,
         "ops/cleanup_tmp.sh",
         ScriptType::Shell,
@@ -240,6 +249,7 @@ fn seed_task_release(
         "Clean temp files",
     )?;
     let (snapshot, _) = script(
+        conn,
         alice,
         "etl/inventory_snapshot.py",
         ScriptType::Python,
@@ -314,6 +324,42 @@ fn seed_task_release(
     )?;
     // Bob withdraws his own task.
     releases::revoke(conn, bob, ws, &ids(cleanup_v1))?;
+    // A release that loses the race with production: while "nightly-batch" waits for the
+    // worker, Carol imports a newer version of one of its scripts straight into production, so
+    // that task fails (production never moves backwards) and the package partially fails.
+    let (_, nightly_a) = script(
+        conn,
+        bob,
+        "batch/nightly_a.sql",
+        ScriptType::Sql,
+        "0 1 * * *",
+        "CALL refresh_a();\n",
+        "Nightly refresh A",
+    )?;
+    let (_, nightly_b) = script(
+        conn,
+        bob,
+        "batch/nightly_b.sql",
+        ScriptType::Sql,
+        "0 1 * * *",
+        "CALL refresh_b();\n",
+        "Nightly refresh B",
+    )?;
+    let mut both = ids(nightly_a);
+    both.extend(ids(nightly_b));
+    releases::release(
+        conn,
+        bob,
+        ws,
+        &ReleaseRequest {
+            task_ids: both,
+            name: "nightly-batch".into(),
+            comment: String::new(),
+            reviewers: vec![],
+        },
+    )?;
+    let hotfix = r#"{"format":"releasedesk.scripts/v1","scripts":[{"path":"batch/nightly_b.sql","type":"sql","schedule":"0 1 * * *","content":"CALL refresh_b(full => true);\n","state":"released","message":"Hotfix applied during the incident"}]}"#;
+    crate::db::models::bundle::import(conn, carol, ws, hotfix)?;
     crate::worker::drain(conn)?;
 
     // New versions: daily orders v2 waits to be released; the snapshot's v1 is superseded by v2.

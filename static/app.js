@@ -336,3 +336,14 @@ window.addEventListener('submit', function (event) {
     box.hidden = true;
   }
 }, true);
+
+// input[type=file][data-read-into=ID]: reads the chosen text file into the textarea #ID, so a
+// bundle can be uploaded without multipart forms.
+document.addEventListener('change', function (event) {
+  var input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== 'file' || !input.hasAttribute('data-read-into')) return;
+  var target = document.getElementById(input.getAttribute('data-read-into'));
+  var file = input.files && input.files[0];
+  if (!target || !file) return;
+  file.text().then(function (text) { target.value = text; });
+});

@@ -773,7 +773,7 @@ async fn tasks_tab_searches_filters_and_sorts(app: TestApp) {
             "/workspaces/demo/task-release/packages?applied_from={today}&applied_to={today}"
         ))
         .await;
-    assert_eq!(ranged.texts("#packages tbody tr").len(), 4);
+    assert_eq!(ranged.texts("#packages tbody tr").len(), 5, "every demo package was applied today");
 }
 
 /// A worker that died mid-package: its lease expires, the next claim resumes, and the task it
@@ -855,3 +855,132 @@ on_both_backends!(
     tasks_tab_searches_filters_and_sorts,
     a_crashed_release_resumes_without_applying_twice,
 );
+
+mod import_export {
+    use super::*;
+
+    const BUNDLE: &str = r#"{"format":"releasedesk.scripts/v1","scripts":[
+        {"path":"imp/new_task.sql","type":"sql","schedule":"0 5 * * *","content":"SELECT 'task';\n","state":"submitted","message":"from bundle"},
+        {"path":"imp/live_now.sh","type":"shell","content":"echo live\n","state":"released"}]}"#;
+
+    async fn admins_import_bundles_all_or_nothing(app: TestApp) {
+        let app = app.with_demo().await;
+        let bob = app.signed_in("bob").await;
+        assert_eq!(
+            bob.get("/workspaces/demo/scripts/import").await.status,
+            403,
+            "deployers do not import"
+        );
+        assert_eq!(
+            bob.post("/workspaces/demo/scripts/import", &[("bundle", BUNDLE)])
+                .await
+                .status,
+            403
+        );
+
+        let carol = app.signed_in("carol").await;
+        let broken = BUNDLE.replace("\"released\"}", "\"deployed\"}");
+        let refused = carol
+            .post("/workspaces/demo/scripts/import", &[("bundle", &broken)])
+            .await;
+        assert_eq!(refused.status, 422);
+        assert_eq!(
+            refused.texts("#bundle-error"),
+            vec![
+                "Nothing was imported. scripts[1] (imp/live_now.sh): state is “submitted” or “released”, not “deployed”"
+            ]
+        );
+        assert_eq!(
+            refused.texts("#bundle"),
+            vec![broken.split_whitespace().collect::<Vec<_>>().join(" ")],
+            "the input is kept"
+        );
+        let ws = demo(&app).await;
+        let none = app
+            .db(move |c| scripts::find_by_path(c, ws, "imp/new_task.sql").unwrap())
+            .await;
+        assert!(none.is_none(), "the good entry was not half-imported");
+
+        let ok = carol
+            .post("/workspaces/demo/scripts/import", &[("bundle", BUNDLE)])
+            .await;
+        assert_eq!(ok.status, 303, "{}", ok.body);
+        let toast = carol
+            .get("/workspaces/demo/scripts")
+            .await
+            .texts(".toast-ok")
+            .join(" ");
+        assert!(
+            toast.contains("1 release task(s) created, 1 script(s) released"),
+            "{toast}"
+        );
+        let tasks = carol
+            .get("/workspaces/demo/task-release/tasks?q=imp%2Fnew_task")
+            .await;
+        assert_eq!(
+            tasks.texts("#tasks tbody td.mono"),
+            vec!["imp/new_task.sql"]
+        );
+        let production = carol.get("/workspaces/demo/production").await;
+        assert!(
+            production
+                .texts("#production td a")
+                .contains(&"imp/live_now.sh".to_owned())
+        );
+        assert!(
+            carol
+                .get("/workspaces/demo/task-release/tasks?q=live_now")
+                .await
+                .texts("#tasks tbody td.mono")
+                .is_empty(),
+            "released: no task"
+        );
+
+        let export = carol.get("/workspaces/demo/scripts/export").await;
+        let bundle: serde_json::Value = serde_json::from_str(&export.body).unwrap();
+        let entries = bundle["scripts"].as_array().unwrap();
+        let live = entries
+            .iter()
+            .find(|e| e["path"] == "imp/live_now.sh")
+            .unwrap();
+        assert_eq!(live["state"], "released");
+        let pending = entries
+            .iter()
+            .find(|e| e["path"] == "imp/new_task.sql")
+            .unwrap();
+        assert_eq!(pending["state"], "submitted");
+        // The export imports cleanly again (nothing changed).
+        let again = carol
+            .post(
+                "/workspaces/demo/scripts/import",
+                &[("bundle", &export.body)],
+            )
+            .await;
+        assert_eq!(again.status, 303);
+    }
+
+    async fn demo_shows_a_partially_failed_release(app: TestApp) {
+        let app = app.with_demo().await;
+        let victor = app.signed_in("victor").await;
+        let page = victor
+            .get("/workspaces/demo/task-release/packages?status=partially_failed")
+            .await;
+        assert_eq!(
+            page.texts("#packages tbody td:first-child a"),
+            vec!["nightly-batch"]
+        );
+        let failed = victor
+            .get("/workspaces/demo/task-release/tasks?status=failed")
+            .await;
+        let row = failed.texts("#tasks tbody tr").join(" ");
+        assert!(
+            row.contains("batch/nightly_b.sql") && row.contains("newer than v1"),
+            "{row}"
+        );
+    }
+
+    on_both_backends!(
+        admins_import_bundles_all_or_nothing,
+        demo_shows_a_partially_failed_release
+    );
+}

@@ -78,6 +78,7 @@ struct ScriptsPage {
     scripts: Vec<ScriptRow>,
     q: String,
     can_develop: bool,
+    can_manage: bool,
     form: ScriptForm,
     errors: FormErrors,
 }
@@ -103,6 +104,7 @@ async fn scripts_page(
 ) -> Result<HttpResponse, AppError> {
     let viewer = Viewer::of(&ctx.current);
     let can_develop = ctx.access.can(Permission::Develop);
+    let can_manage = ctx.access.can(Permission::Manage);
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_conn(state, move |conn| {
         let layout = Layout::build(
@@ -120,6 +122,7 @@ async fn scripts_page(
             scripts,
             q,
             can_develop,
+            can_manage,
             form,
             errors,
         })
@@ -484,4 +487,126 @@ pub async fn submit(
         }
         Err(e) => Err(e),
     }
+}
+
+#[derive(Template)]
+#[template(path = "scripts/import.html")]
+struct ImportPage {
+    layout: Layout,
+    workspace: Workspace,
+    bundle: String,
+    errors: FormErrors,
+}
+
+async fn import_page(
+    state: &web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    bundle: String,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Manage)?;
+    let viewer = Viewer::of(&ctx.current);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(state, move |conn| {
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            format!("Import scripts · {}", workspace.name),
+            "scripts",
+            Some((&workspace, &access)),
+        )?;
+        Ok(ImportPage {
+            layout,
+            workspace,
+            bundle,
+            errors,
+        })
+    })
+    .await?;
+    render(&page, status)
+}
+
+/// `GET /workspaces/{ws}/scripts/import` (workspace admins).
+pub async fn import_form(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+) -> Result<HttpResponse, AppError> {
+    import_page(
+        &state,
+        ctx,
+        String::new(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ImportForm {
+    #[serde(default)]
+    bundle: String,
+}
+
+/// `POST /workspaces/{ws}/scripts/import`: all or nothing; a bad bundle is refused whole with
+/// the first bad entry named.
+pub async fn import(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    form: web::Form<ImportForm>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Manage)?;
+    let bundle = form.into_inner().bundle;
+    let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
+    let json = bundle.clone();
+    match with_conn(&state, move |conn| {
+        crate::db::models::bundle::import(conn, actor, ws_id, &json)
+    })
+    .await
+    {
+        Ok(done) => {
+            session::flash(
+                &ctx.current.session,
+                FlashKind::Ok,
+                format!(
+                    "Imported: {} release task(s) created, {} script(s) released to production, {} unchanged.",
+                    done.tasks, done.released, done.unchanged
+                ),
+            );
+            Ok(see_other(&format!("/workspaces/{slug}/scripts")))
+        }
+        Err(AppError::Field { message, .. } | AppError::Conflict(message)) => {
+            let mut errors = FormErrors::default();
+            errors.add("bundle", format!("Nothing was imported. {message}"));
+            import_page(
+                &state,
+                ctx,
+                bundle,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `GET /workspaces/{ws}/scripts/export`: the workspace's scripts as a bundle to download.
+pub async fn export(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+) -> Result<HttpResponse, AppError> {
+    let (ws_id, slug) = (ctx.workspace.id, ctx.workspace.slug.clone());
+    let bundle = with_conn(&state, move |conn| {
+        crate::db::models::bundle::export(conn, ws_id)
+    })
+    .await?;
+    let body = serde_json::to_string_pretty(&bundle).map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{slug}-scripts.json\""),
+        ))
+        .body(body))
 }

@@ -3,6 +3,7 @@
 //! `Result<T, AppError>` when it enforces a rule inside its own write transaction.
 
 pub mod audit;
+pub mod bundle;
 pub mod jobs;
 pub mod login_failures;
 pub mod production;
