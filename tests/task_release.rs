@@ -767,13 +767,26 @@ async fn tasks_tab_searches_filters_and_sorts(app: TestApp) {
             .status,
         400
     );
-    let today = chrono::Utc::now().date_naive().to_string();
+    // A window around now (robust at midnight), and one in the past.
+    let now = chrono::Utc::now().date_naive();
+    let (from, to) = (now.pred_opt().unwrap(), now.succ_opt().unwrap());
     let ranged = victor
         .get(&format!(
-            "/workspaces/demo/task-release/packages?applied_from={today}&applied_to={today}"
+            "/workspaces/demo/task-release/packages?applied_from={from}&applied_to={to}"
         ))
         .await;
-    assert_eq!(ranged.texts("#packages tbody tr").len(), 5, "every demo package was applied today");
+    assert_eq!(
+        ranged.texts("#packages tbody tr td:first-child a").len(),
+        5,
+        "every demo package"
+    );
+    let past = victor
+        .get("/workspaces/demo/task-release/packages?applied_from=2020-01-01&applied_to=2020-12-31")
+        .await;
+    assert_eq!(
+        past.texts("tr.empty"),
+        vec!["No package matches these filters."]
+    );
 }
 
 /// A worker that died mid-package: its lease expires, the next claim resumes, and the task it
