@@ -24,6 +24,35 @@ fn trigrams(word: &str) -> HashSet<[char; 3]> {
     padded.windows(3).map(|w| [w[0], w[1], w[2]]).collect()
 }
 
+/// The index terms of a name: the distinct padded trigrams of all its words.
+pub fn index_terms(name: &str) -> Vec<String> {
+    let mut all: HashSet<[char; 3]> = HashSet::new();
+    for w in words(name) {
+        all.extend(trigrams(&w));
+    }
+    let mut terms: Vec<String> = all.into_iter().map(|t| t.iter().collect()).collect();
+    terms.sort();
+    terms
+}
+
+/// For each query word of 3 or more characters: its trigrams and how many of them a name must
+/// share to possibly match it. A substring shares at least its `len - 2` inner trigrams; a typo
+/// match shares at least half of the word's trigrams; the smaller bound is safe for both, so the
+/// candidates found this way always include every name `score` accepts. `None` when no word is
+/// long enough to use the index (the caller then ranks every name).
+pub fn index_query(query: &str) -> Option<Vec<(Vec<String>, usize)>> {
+    let plan: Vec<(Vec<String>, usize)> = words(query)
+        .into_iter()
+        .filter(|w| w.chars().count() >= 3)
+        .map(|w| {
+            let t = trigrams(&w);
+            let need = (w.chars().count() - 2).min(t.len().div_ceil(2)).max(1);
+            (t.into_iter().map(|t| t.iter().collect()).collect(), need)
+        })
+        .collect();
+    (!plan.is_empty()).then_some(plan)
+}
+
 /// How well one query word matches a name: 1.0 for a substring, else the best share of the
 /// word's trigrams found in one word of the name (≥ 0.5 counts as a match).
 fn word_score(query_word: &str, name_lower: &str, name_words: &[String]) -> Option<f64> {
@@ -82,6 +111,38 @@ pub fn rank(query: &str, candidates: Vec<(i64, String)>) -> Vec<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every name `score` accepts shares enough trigrams with each long query word.
+    #[test]
+    fn the_index_query_never_loses_a_match() {
+        let names = [
+            "etl/daily_orders.sql",
+            "reports/orders_weekly.sql",
+            "x/abc.sql",
+            "ops/cleanup_tmp.sh",
+        ];
+        for q in [
+            "daily ordrs",
+            "rder",
+            "abx",
+            "orders daily",
+            "clean tmp",
+            "weekly",
+        ] {
+            let plan = index_query(q).unwrap();
+            for name in names {
+                if score(q, name).is_none() {
+                    continue;
+                }
+                let terms: HashSet<String> = index_terms(name).into_iter().collect();
+                for (trigrams, need) in &plan {
+                    let shared = trigrams.iter().filter(|t| terms.contains(*t)).count();
+                    assert!(shared >= *need, "{q} / {name}: {shared} < {need}");
+                }
+            }
+        }
+        assert!(index_query("ab").is_none());
+    }
 
     #[test]
     fn words_in_any_order_and_a_typo_find_the_script() {

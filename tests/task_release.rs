@@ -997,3 +997,121 @@ mod import_export {
         demo_shows_a_partially_failed_release
     );
 }
+
+mod refusals_and_races {
+    use super::*;
+
+    async fn approving_after_a_revoke_is_refused(app: TestApp) {
+        let app = app.with_demo().await;
+        let alice = app.signed_in("alice").await;
+        let (_, task) = new_script(&alice, "etl/revoked_then.sql", "SELECT 1;\n").await;
+        let carol_id = id_of(&app, "carol").await.to_string();
+        let package = package_id_from(
+            &alice
+                .post(
+                    "/workspaces/demo/task-release/release",
+                    &[("task_ids", &task.to_string()), ("reviewers", &carol_id)],
+                )
+                .await,
+        );
+        assert_eq!(
+            alice
+                .post(
+                    "/workspaces/demo/task-release/revoke",
+                    &[("task_ids", &task.to_string())]
+                )
+                .await
+                .status,
+            303
+        );
+        assert_eq!(
+            package_status(&app, package).await,
+            "revoked",
+            "its only task left"
+        );
+        let carol = app.signed_in("carol").await;
+        let late = carol
+            .post(
+                &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+                &[("decision", "approve")],
+            )
+            .await;
+        assert_eq!(late.status, 303);
+        let page = carol
+            .get(&format!("/workspaces/demo/task-release/packages/{package}"))
+            .await;
+        assert_eq!(
+            page.texts(".toast-error"),
+            vec!["This package is already revoked; your decision was not recorded. ×"]
+        );
+        assert_eq!(task_status(&app, task).await, "revoked");
+    }
+
+    /// Release and revoke of the same task at the same moment: exactly one wins.
+    async fn release_and_revoke_at_once_yield_one_transition(app: TestApp) {
+        let app = app.with_demo().await;
+        let bob = app.signed_in("bob").await;
+        let carol = app.signed_in("carol").await;
+        for round in 0..5 {
+            let (_, task) = new_script(&bob, &format!("race/rr_{round}.sql"), "SELECT 1;\n").await;
+            let t = task.to_string();
+            let fields = [("task_ids", t.as_str())];
+            let (a, b) = tokio::join!(
+                bob.post("/workspaces/demo/task-release/release", &fields),
+                carol.post("/workspaces/demo/task-release/revoke", &fields),
+            );
+            let status = task_status(&app, task).await;
+            let released = a.status == 303;
+            let revoked = b.status == 303;
+            assert!(
+                released ^ revoked,
+                "round {round}: exactly one wins ({}, {})",
+                a.status,
+                b.status
+            );
+            if released {
+                assert!(status == "releasing" || status == "released", "{status}");
+                assert!(b.texts("#release-alert")[0].contains("can no longer be revoked"));
+            } else {
+                assert_eq!(status, "revoked");
+                assert!(a.texts("#release-alert")[0].contains("cannot be released now"));
+            }
+        }
+    }
+
+    async fn audit_log_exports_csv_with_its_filters(app: TestApp) {
+        let app = app.with_demo().await;
+        let victor = app.signed_in("victor").await;
+        let csv = victor
+            .get("/workspaces/demo/audit.csv?action=package.")
+            .await;
+        assert_eq!(csv.status, 200);
+        assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+        let mut lines = csv.body.lines();
+        assert_eq!(
+            lines.next(),
+            Some("time_utc,actor,action,target_type,target,comment")
+        );
+        let rows: Vec<&str> = lines.collect();
+        assert!(
+            !rows.is_empty() && rows.iter().all(|l| l.contains(",\"package.")),
+            "{rows:?}"
+        );
+        assert!(
+            rows.iter()
+                .any(|l| l.contains("\"package.rejected\"") && l.contains("use date_trunc"))
+        );
+        let page = victor.get("/workspaces/demo/audit?action=package.").await;
+        assert!(page.value("#csv-link").is_none());
+        assert!(
+            page.body
+                .contains("/workspaces/demo/audit.csv?action=package.")
+        );
+    }
+
+    on_both_backends!(
+        approving_after_a_revoke_is_refused,
+        release_and_revoke_at_once_yield_one_transition,
+        audit_log_exports_csv_with_its_filters,
+    );
+}

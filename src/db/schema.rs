@@ -226,6 +226,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    name_trigrams (kind, workspace_id, trigram, ref_id) {
+        kind -> Text,
+        workspace_id -> BigInt,
+        trigram -> Text,
+        ref_id -> BigInt,
+    }
+}
+
 diesel::joinable!(script_versions -> scripts (script_id));
 diesel::joinable!(release_tasks -> scripts (script_id));
 diesel::joinable!(release_tasks -> script_versions (version_id));
@@ -260,4 +269,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     production_scripts,
     production_history,
     jobs,
+    name_trigrams,
 );

@@ -55,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/switch", web::get().to(workspaces::switch))
                 .route("/{ws}", web::get().to(workspaces::overview))
                 .route("/{ws}/audit", web::get().to(workspaces::audit))
+                .route("/{ws}/audit.csv", web::get().to(workspaces::audit_csv))
                 .route("/{ws}/scripts", web::get().to(scripts::index))
                 .route("/{ws}/scripts", web::post().to(scripts::create))
                 .route("/{ws}/scripts/import", web::get().to(scripts::import_form))

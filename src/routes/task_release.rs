@@ -16,15 +16,14 @@ use crate::db::models::releases::{
     self, Decision, PackageFilter, PackageRow, PackageTaskRow, ReleaseRequest, ReviewerRow,
     TaskFilter, TaskRow, TaskSort,
 };
-use crate::db::models::scripts;
 use crate::db::models::workspaces::{self, Member, Workspace};
+use crate::db::models::{name_index, scripts};
 use crate::diff::{TextDiff, diff_texts};
 use crate::domain::{PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
 use crate::routes::{FormErrors, Paging, render, see_other, with_conn};
-use crate::search;
 use crate::startup::AppState;
 
 fn fragment(template: &impl Template) -> Result<HttpResponse, AppError> {
@@ -217,10 +216,12 @@ async fn tasks_page(
         let ids = if view.q.is_empty() {
             None
         } else {
-            Some(search::rank(
+            Some(name_index::search(
+                conn,
+                name_index::Kind::Task,
+                workspace.id,
                 &view.q,
-                releases::task_names(conn, workspace.id)?,
-            ))
+            )?)
         };
         let filter = TaskFilter {
             ids: ids.clone(),
@@ -639,10 +640,12 @@ pub async fn packages(
         )?;
         let ranked = (!view.q.is_empty())
             .then(|| -> Result<_, AppError> {
-                Ok(search::rank(
+                Ok(name_index::search(
+                    conn,
+                    name_index::Kind::Package,
+                    workspace.id,
                     &view.q,
-                    releases::package_names(conn, workspace.id)?,
-                ))
+                )?)
             })
             .transpose()?;
         view.filter.ids = ranked.clone();

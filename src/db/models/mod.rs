@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bundle;
 pub mod jobs;
 pub mod login_failures;
+pub mod name_index;
 pub mod production;
 pub mod releases;
 pub mod scripts;

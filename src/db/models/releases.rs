@@ -166,14 +166,6 @@ pub fn find_task(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<O
         .optional()
 }
 
-/// Task names and ids of a workspace, for the fuzzy search to rank.
-pub fn task_names(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<(i64, String)>> {
-    release_tasks::table
-        .filter(release_tasks::workspace_id.eq(workspace_id))
-        .select((release_tasks::id, release_tasks::name))
-        .load(conn)
-}
-
 /// Withdraws tasks (status `to`: revoked or superseded) that are still withdrawable, taking
 /// them out of a pending package; a package left with no task is revoked. Returns how many
 /// tasks changed. Call inside a write transaction.
@@ -466,6 +458,13 @@ pub fn release(
             ))
             .returning(release_packages::id)
             .get_result::<i64>(conn)?;
+        super::name_index::add(
+            conn,
+            super::name_index::Kind::Package,
+            workspace_id,
+            package_id,
+            &name,
+        )?;
         let task_status = if approval {
             TaskStatus::InReview
         } else {
@@ -910,14 +909,6 @@ pub fn list_packages(
         .offset(offset)
         .load(conn)?;
     Ok((rows, total))
-}
-
-/// Package names and ids of a workspace, for the fuzzy search to rank.
-pub fn package_names(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<(i64, String)>> {
-    release_packages::table
-        .filter(release_packages::workspace_id.eq(workspace_id))
-        .select((release_packages::id, release_packages::name))
-        .load(conn)
 }
 
 /// A package's reviewer and their decision.
