@@ -114,8 +114,14 @@ async fn scripts_page(
             "scripts",
             Some((&workspace, &access)),
         )?;
-        let filter = Some(q.as_str()).filter(|q| !q.is_empty());
-        let scripts = scripts::list(conn, workspace.id, filter)?;
+        let mut scripts = scripts::list(conn, workspace.id)?;
+        if !q.is_empty() {
+            // The same fuzzy matching as the Tasks tab: words in any order, a typo tolerated.
+            let ranked =
+                crate::search::rank(&q, scripts.iter().map(|s| (s.id, s.path.clone())).collect());
+            scripts.retain(|s| ranked.contains(&s.id));
+            scripts.sort_by_key(|s| ranked.iter().position(|id| *id == s.id));
+        }
         Ok(ScriptsPage {
             layout,
             workspace,

@@ -246,7 +246,7 @@ pub fn import(
 /// Every versioned script of a workspace in bundle form: its latest version, `released` when
 /// that version is live, else `submitted`.
 pub fn export(conn: &mut DbConn, workspace_id: i64) -> Result<Bundle, AppError> {
-    let rows = scripts::list(conn, workspace_id, None)?;
+    let rows = scripts::list(conn, workspace_id)?;
     let mut out = Vec::new();
     for row in rows.into_iter().filter(|r| r.latest_version > 0) {
         let v = scripts::version(conn, row.id, row.latest_version)?.ok_or(AppError::NotFound)?;

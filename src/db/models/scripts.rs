@@ -101,9 +101,9 @@ pub fn find_by_path(
         .optional()
 }
 
-/// Scripts of a workspace whose path contains `q` (case-insensitive), by path.
-pub fn list(conn: &mut DbConn, workspace_id: i64, q: Option<&str>) -> QueryResult<Vec<ScriptRow>> {
-    let mut query = scripts::table
+/// Every script of a workspace with its latest and live version, by path.
+pub fn list(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<ScriptRow>> {
+    scripts::table
         .left_join(production_scripts::table)
         .filter(scripts::workspace_id.eq(workspace_id))
         .select((
@@ -115,12 +115,7 @@ pub fn list(conn: &mut DbConn, workspace_id: i64, q: Option<&str>) -> QueryResul
             production_scripts::version_number.nullable(),
         ))
         .order(scripts::path)
-        .into_boxed();
-    if let Some(q) = q {
-        let pattern = format!("%{}%", audit::escape_like(&q.to_lowercase()));
-        query = query.filter(crate::db::lower(scripts::path).like(pattern).escape('\\'));
-    }
-    query.load(conn)
+        .load(conn)
 }
 
 pub fn version(
