@@ -61,6 +61,9 @@ enum Command {
         /// Pooled database connections.
         #[arg(long, env = "RELEASEDESK_DB_POOL_SIZE", default_value_t = 8)]
         pool_size: u32,
+        /// Do not run the release worker in this instance (serve pages only).
+        #[arg(long, env = "RELEASEDESK_NO_WORKER", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
+        no_worker: bool,
         /// Argon2id memory cost in KiB for new password hashes.
         #[arg(long, env = "RELEASEDESK_ARGON2_MEMORY_KIB", default_value_t = DEFAULT_MEMORY_KIB)]
         argon2_memory_kib: u32,
@@ -133,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             public_origin,
             workers,
             pool_size,
+            no_worker,
             argon2_memory_kib,
         } => {
             let settings = Settings {
@@ -144,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 public_origin,
                 workers,
                 argon2_memory_kib,
+                run_worker: !no_worker,
             };
             let app = crate::startup::Application::build(&settings)?;
             let url = format!("http://{}", settings.bind.replace("0.0.0.0", "127.0.0.1"));

@@ -25,6 +25,9 @@ pub struct Settings {
     /// Argon2id memory cost in KiB. Default 19456 (OWASP's minimum for argon2id); tests lower it
     /// (`RELEASEDESK_ARGON2_MEMORY_KIB`).
     pub argon2_memory_kib: u32,
+    /// Run the release worker in this instance. Default true; instances that only serve pages
+    /// can turn it off (`RELEASEDESK_NO_WORKER=true`).
+    pub run_worker: bool,
 }
 
 impl Settings {
@@ -39,6 +42,7 @@ impl Settings {
             public_origin: None,
             workers: None,
             argon2_memory_kib: crate::auth::password::DEFAULT_MEMORY_KIB,
+            run_worker: true,
         }
     }
 }

@@ -31,8 +31,8 @@ pub struct Application {
     server: Server,
     port: u16,
     pub pool: Pool,
-    /// The release worker of this instance (every instance runs one; jobs are claimed safely).
-    pub worker: crate::worker::Worker,
+    /// The release worker of this instance (jobs are claimed safely by several instances).
+    pub worker: Option<crate::worker::Worker>,
 }
 
 /// The session cookie's signing and encryption key: from the setting, or generated once and kept
@@ -106,7 +106,9 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));
         }
-        let worker = crate::worker::Worker::spawn(pool.clone());
+        let worker = settings
+            .run_worker
+            .then(|| crate::worker::Worker::spawn(pool.clone()));
         Ok(Application {
             server: server.run(),
             port,
@@ -121,11 +123,11 @@ impl Application {
 
     /// Serves until stopped (Ctrl-C / SIGTERM), then stops the worker after its current step.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Application {
-            server, mut worker, ..
-        } = self;
+        let Application { server, worker, .. } = self;
         let result = server.await;
-        worker.stop();
+        if let Some(mut worker) = worker {
+            worker.stop();
+        }
         result
     }
 

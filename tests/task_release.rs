@@ -789,68 +789,108 @@ async fn tasks_tab_searches_filters_and_sorts(app: TestApp) {
     );
 }
 
-/// A worker that died mid-package: its lease expires, the next claim resumes, and the task it
-/// had finished is not applied again.
+/// A worker that died mid-package: it released one task, then vanished holding the job. Its
+/// lease expires, the next worker resumes with the second task, and the first is not applied
+/// again.
 async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
+    // The same backend, without this instance's own worker (the test plays both workers).
+    let backend = app.backend;
+    drop(app);
+    let Some(app) = TestApp::spawn_with(backend, |s| s.run_worker = false).await else {
+        return;
+    };
     let app = app.with_demo().await;
-    let bob = app.signed_in("bob").await;
-    let mut tasks = Vec::new();
-    for i in 0..3 {
-        tasks.push(
-            new_script(&bob, &format!("crash/c_{i}.sql"), &format!("SELECT {i};\n"))
-                .await
-                .1,
-        );
-    }
     let ws = demo(&app).await;
     let bob_id = id_of(&app, "bob").await;
-    let released = app
+    let (package, tasks) = app
         .db(move |c| {
-            // Stop this instance's worker from racing the simulation: take the job first.
+            let mut tasks = Vec::new();
+            for i in 0..3 {
+                let path =
+                    releasedesk::domain::ScriptPath::parse(&format!("crash/c_{i}.sql")).unwrap();
+                let draft = scripts::ScriptDraft {
+                    script_type: releasedesk::domain::ScriptType::Sql,
+                    schedule: String::new(),
+                    description: String::new(),
+                    content: format!("SELECT {i};"),
+                };
+                let s = scripts::create(c, bob_id, ws, &path, &draft).unwrap();
+                tasks.push(
+                    scripts::submit_version(c, bob_id, ws, s.id, "crash test")
+                        .unwrap()
+                        .task_id
+                        .unwrap(),
+                );
+            }
             let req = releases::ReleaseRequest {
                 task_ids: tasks.clone(),
                 name: "crash".into(),
                 comment: String::new(),
                 reviewers: vec![],
             };
-            let r = releases::release(c, bob_id, ws, &req).unwrap();
-            r.package_id
+            (
+                releases::release(c, bob_id, ws, &req).unwrap().package_id,
+                tasks,
+            )
         })
         .await;
-    assert_eq!(wait_until_released(&app, released).await, "released");
-    let applied: i64 = app
-        .db(move |c| {
-            production_history::table
-                .filter(production_history::package_id.eq(released))
-                .count()
-                .get_result(c)
-                .unwrap()
-        })
-        .await;
-    assert_eq!(applied, 3);
-    // Re-running the finished job (as a second worker after a lost lease would) changes nothing.
     app.db(move |c| {
-        diesel::update(jobs::table.filter(jobs::payload.eq(released.to_string())))
-            .set((
-                jobs::status.eq("running"),
+        // The doomed worker claims the job and releases exactly one task, then "dies".
+        let job = releasedesk::db::models::jobs::claim(
+            c,
+            releasedesk::db::models::jobs::RELEASE_PACKAGE,
+            "doomed",
+        )
+        .unwrap()
+        .unwrap();
+        assert!(releasedesk::worker::step(c, package).unwrap());
+        // Nothing else can take the job while its lease runs.
+        assert!(
+            releasedesk::db::models::jobs::claim(
+                c,
+                releasedesk::db::models::jobs::RELEASE_PACKAGE,
+                "other"
+            )
+            .unwrap()
+            .is_none()
+        );
+        diesel::update(jobs::table.find(job.id))
+            .set(
                 jobs::locked_until
-                    .eq(chrono::Utc::now().naive_utc() - chrono::Duration::minutes(5)),
-            ))
+                    .eq(chrono::Utc::now().naive_utc() - chrono::Duration::seconds(1)),
+            )
             .execute(c)
             .unwrap();
-        releasedesk::worker::drain(c).unwrap();
+        // A new worker resumes after the lease expired.
+        assert_eq!(releasedesk::worker::drain(c).unwrap(), 1);
     })
     .await;
-    let applied: i64 = app
+    assert_eq!(package_status(&app, package).await, "released");
+    for t in tasks {
+        assert_eq!(task_status(&app, t).await, "released");
+    }
+    let (applied, audited): (i64, i64) = app
         .db(move |c| {
-            production_history::table
-                .filter(production_history::package_id.eq(released))
+            use releasedesk::db::schema::audit_log;
+            let applied = production_history::table
+                .filter(production_history::package_id.eq(package))
                 .count()
                 .get_result(c)
-                .unwrap()
+                .unwrap();
+            let audited = audit_log::table
+                .filter(audit_log::action.eq("task.released"))
+                .filter(audit_log::target_label.like("crash/%"))
+                .count()
+                .get_result(c)
+                .unwrap();
+            (applied, audited)
         })
         .await;
-    assert_eq!(applied, 3, "nothing applied twice");
+    assert_eq!(
+        (applied, audited),
+        (3, 3),
+        "each task applied and recorded exactly once"
+    );
 }
 
 on_both_backends!(

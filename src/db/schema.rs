@@ -235,6 +235,155 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    regions (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        name -> Text,
+        display_order -> Integer,
+        driver -> Text,
+        webhook_url -> Text,
+        webhook_secret -> Text,
+        timeout_ms -> Integer,
+        max_attempts -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    components (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        name -> Text,
+        artifact -> Text,
+        version -> Text,
+        instances -> Integer,
+        cpu_millis -> Integer,
+        memory_mib -> Integer,
+        env -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    region_tasks (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        name -> Text,
+        description -> Text,
+        operation -> Text,
+        source_region_id -> Nullable<BigInt>,
+        best_effort -> Bool,
+        status -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        released_by -> Nullable<BigInt>,
+        released_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    region_task_steps (id) {
+        id -> BigInt,
+        task_id -> BigInt,
+        position -> Integer,
+        kind -> Text,
+        region_id -> Nullable<BigInt>,
+        status -> Text,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        message -> Text,
+    }
+}
+
+diesel::table! {
+    step_components (step_id, component_id) {
+        step_id -> BigInt,
+        component_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    step_people (step_id, user_id) {
+        step_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    step_comments (id) {
+        id -> BigInt,
+        step_id -> BigInt,
+        user_id -> BigInt,
+        decision -> Nullable<Text>,
+        comment -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    region_executions (id) {
+        id -> BigInt,
+        task_id -> BigInt,
+        kind -> Text,
+        start_position -> Integer,
+        started_by -> Nullable<BigInt>,
+        reason -> Text,
+        status -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    inventory_entries (id) {
+        id -> BigInt,
+        region_id -> BigInt,
+        component_id -> BigInt,
+        present -> Bool,
+        version -> Text,
+        config -> Text,
+        recorded_at -> Timestamp,
+        task_id -> Nullable<BigInt>,
+        execution_id -> Nullable<BigInt>,
+        note -> Text,
+    }
+}
+
+diesel::table! {
+    execution_results (id) {
+        id -> BigInt,
+        execution_id -> BigInt,
+        step_id -> BigInt,
+        region_id -> BigInt,
+        component_id -> BigInt,
+        status -> Text,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        message -> Text,
+        previous_entry_id -> Nullable<BigInt>,
+        new_entry_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(region_task_steps -> region_tasks (task_id));
+diesel::joinable!(region_task_steps -> regions (region_id));
+diesel::joinable!(step_components -> region_task_steps (step_id));
+diesel::joinable!(step_components -> components (component_id));
+diesel::joinable!(step_people -> region_task_steps (step_id));
+diesel::joinable!(step_people -> users (user_id));
+diesel::joinable!(step_comments -> region_task_steps (step_id));
+diesel::joinable!(step_comments -> users (user_id));
+diesel::joinable!(region_executions -> region_tasks (task_id));
+diesel::joinable!(inventory_entries -> regions (region_id));
+diesel::joinable!(inventory_entries -> components (component_id));
+diesel::joinable!(execution_results -> region_executions (execution_id));
+diesel::joinable!(execution_results -> region_task_steps (step_id));
+diesel::joinable!(execution_results -> components (component_id));
+
 diesel::joinable!(script_versions -> scripts (script_id));
 diesel::joinable!(release_tasks -> scripts (script_id));
 diesel::joinable!(release_tasks -> script_versions (version_id));
@@ -270,4 +419,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     production_history,
     jobs,
     name_trigrams,
+    regions,
+    components,
+    region_tasks,
+    region_task_steps,
+    step_components,
+    step_people,
+    step_comments,
+    region_executions,
+    inventory_entries,
+    execution_results,
 );

@@ -19,12 +19,17 @@ macro_rules! text_enum {
 }
 
 mod names;
+mod region;
 mod release;
 mod role;
 mod settings;
 
 pub use names::{
     DisplayName, FieldError, Username, WorkspaceName, WorkspaceSlug, validate_new_password,
+};
+pub use region::{
+    Driver, Operation, RegionTaskStatus, StepKind, StepStatus, format_cpu, format_memory,
+    parse_cpu, parse_env, parse_memory, validate_component_name, validate_region_name,
 };
 pub use release::{
     PackageStatus, ReleaseStatus, ScriptPath, ScriptType, StartupStatus, TaskStatus,

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod auth;
 pub mod health;
 pub mod layout;
+pub mod regions;
 pub mod reviews;
 pub mod scripts;
 pub mod settings;
@@ -104,6 +105,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/{ws}/production",
                     web::get().to(task_release::production_page),
                 )
+                .route("/{ws}/regions", web::get().to(regions::index))
+                .route("/{ws}/regions", web::post().to(regions::create))
+                .route("/{ws}/regions/{id}", web::get().to(regions::show))
+                .route("/{ws}/regions/{id}", web::post().to(regions::update))
+                .route("/{ws}/components", web::get().to(regions::components))
+                .route("/{ws}/components", web::post().to(regions::save_component))
                 .route("/{ws}/settings", web::get().to(settings::page))
                 .route("/{ws}/settings/general", web::post().to(settings::general))
                 .route(

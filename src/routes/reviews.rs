@@ -65,6 +65,14 @@ pub async fn decide(
         _ => return Err(AppError::bad_request("decision is approve or reject.")),
     };
     let comment = get("comment");
+    if comment.chars().count() > 2000 {
+        session::flash(
+            &current.session,
+            FlashKind::Error,
+            "A comment has at most 2000 characters.",
+        );
+        return Ok(see_other("/reviews"));
+    }
     if package_ids.is_empty() || package_ids.len() > 100 {
         session::flash(
             &current.session,

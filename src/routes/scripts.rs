@@ -119,8 +119,10 @@ async fn scripts_page(
             // The same fuzzy matching as the Tasks tab: words in any order, a typo tolerated.
             let ranked =
                 crate::search::rank(&q, scripts.iter().map(|s| (s.id, s.path.clone())).collect());
-            scripts.retain(|s| ranked.contains(&s.id));
-            scripts.sort_by_key(|s| ranked.iter().position(|id| *id == s.id));
+            let rank: std::collections::HashMap<i64, usize> =
+                ranked.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+            scripts.retain(|s| rank.contains_key(&s.id));
+            scripts.sort_by_key(|s| rank[&s.id]);
         }
         Ok(ScriptsPage {
             layout,

@@ -213,37 +213,14 @@ async fn tasks_page(
             "tasks",
             Some((&workspace, &access)),
         )?;
-        let ids = if view.q.is_empty() {
-            None
-        } else {
-            Some(name_index::search(
-                conn,
-                name_index::Kind::Task,
-                workspace.id,
-                &view.q,
-            )?)
-        };
         let filter = TaskFilter {
-            ids: ids.clone(),
+            ids: None,
             submitter: Some(view.submitter.clone()).filter(|s| !s.is_empty()),
             status: TaskStatus::parse(&view.status),
             sort: view.sort,
             descending: view.descending,
         };
-        let (mut tasks, total) = if let Some(ranked) =
-            ids.filter(|_| view.sort == TaskSort::SubmittedAt && view.descending)
-        {
-            // A search orders by relevance (best first) unless another sort was chosen.
-            let (all, total) = releases::list_tasks(conn, workspace.id, &filter, i64::MAX, 0)?;
-            let mut all = all;
-            all.sort_by_key(|t| ranked.iter().position(|id| *id == t.id));
-            let rows = all
-                .into_iter()
-                .skip(view.paging.offset() as usize)
-                .take(view.paging.per_page as usize)
-                .collect();
-            (rows, total)
-        } else {
+        let (mut tasks, total) = if view.q.is_empty() {
             releases::list_tasks(
                 conn,
                 workspace.id,
@@ -251,6 +228,17 @@ async fn tasks_page(
                 view.paging.per_page,
                 view.paging.offset(),
             )?
+        } else {
+            let ranked = name_index::search(conn, name_index::Kind::Task, workspace.id, &view.q)?;
+            let mut rows = releases::tasks_among(conn, workspace.id, &filter, &ranked)?;
+            sort_tasks(&mut rows, &ranked, view.sort, view.descending);
+            let total = rows.len() as i64;
+            let page = rows
+                .into_iter()
+                .skip(view.paging.offset() as usize)
+                .take(view.paging.per_page as usize)
+                .collect();
+            (page, total)
         };
         tasks.truncate(view.paging.per_page as usize);
         view.paging.total = total;
@@ -280,6 +268,27 @@ async fn tasks_page(
         return fragment(&page.as_rows());
     }
     render(&page, status)
+}
+
+/// Orders search results: by relevance (the default sort), or by the column the user chose.
+fn sort_tasks(rows: &mut [TaskRow], ranked: &[i64], sort: TaskSort, descending: bool) {
+    if sort == TaskSort::SubmittedAt && descending {
+        let rank: std::collections::HashMap<i64, usize> =
+            ranked.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        rows.sort_by_key(|t| rank.get(&t.id).copied().unwrap_or(usize::MAX));
+        return;
+    }
+    rows.sort_by(|a, b| {
+        let order = match sort {
+            TaskSort::SubmittedAt => a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id)),
+            TaskSort::Name => a
+                .name
+                .cmp(&b.name)
+                .then(b.version_number.cmp(&a.version_number)),
+            TaskSort::Status => a.status.cmp(&b.status).then(b.id.cmp(&a.id)),
+        };
+        if descending { order.reverse() } else { order }
+    });
 }
 
 fn clone_member(m: &Member) -> Member {
@@ -638,37 +647,29 @@ pub async fn packages(
             "packages",
             Some((&workspace, &access)),
         )?;
-        let ranked = (!view.q.is_empty())
-            .then(|| -> Result<_, AppError> {
-                Ok(name_index::search(
-                    conn,
-                    name_index::Kind::Package,
-                    workspace.id,
-                    &view.q,
-                )?)
-            })
-            .transpose()?;
-        view.filter.ids = ranked.clone();
-        let (packages, total) = match &ranked {
-            Some(order) => {
-                let (mut all, total) =
-                    releases::list_packages(conn, workspace.id, &view.filter, i64::MAX, 0)?;
-                all.sort_by_key(|p| order.iter().position(|id| *id == p.id));
-                (
-                    all.into_iter()
-                        .skip(view.paging.offset() as usize)
-                        .take(view.paging.per_page as usize)
-                        .collect(),
-                    total,
-                )
-            }
-            None => releases::list_packages(
+        let (packages, total) = if view.q.is_empty() {
+            releases::list_packages(
                 conn,
                 workspace.id,
                 &view.filter,
                 view.paging.per_page,
                 view.paging.offset(),
-            )?,
+            )?
+        } else {
+            let ranked =
+                name_index::search(conn, name_index::Kind::Package, workspace.id, &view.q)?;
+            let rank: std::collections::HashMap<i64, usize> =
+                ranked.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+            let mut rows = releases::packages_among(conn, workspace.id, &view.filter, &ranked)?;
+            rows.sort_by_key(|p| rank.get(&p.id).copied().unwrap_or(usize::MAX));
+            let total = rows.len() as i64;
+            (
+                rows.into_iter()
+                    .skip(view.paging.offset() as usize)
+                    .take(view.paging.per_page as usize)
+                    .collect(),
+                total,
+            )
         };
         view.paging.total = total;
         let members = workspaces::members(conn, workspace.id)?;

@@ -98,10 +98,19 @@ fn run_once_on(conn: &mut DbConn, worker: &str, stop: &AtomicBool) -> Result<boo
     match outcome {
         Ok(true) => jobs::complete(conn, job.id)?,
         // Stopped between tasks: hand the job back at once.
-        Ok(false) => jobs::fail(conn, job.id, 0, "worker stopped; resumed by the next claim")?,
+        Ok(false) => jobs::hand_back(conn, job.id)?,
         Err(e) => {
             tracing::warn!(job = job.id, error = %e, "release job failed; will retry");
-            jobs::fail(conn, job.id, job.attempts, &e.to_string())?;
+            if jobs::fail(conn, job.id, job.attempts, &e.to_string())?
+                && let Ok(package_id) = job.payload.parse::<i64>()
+            {
+                // The last attempt failed: say so on the package instead of leaving it releasing.
+                let reason = format!(
+                    "the release worker gave up after {} attempts: {e}",
+                    job.attempts
+                );
+                write_tx(conn, |conn| give_up(conn, package_id, &reason))?;
+            }
         }
     }
     Ok(true)
@@ -120,7 +129,7 @@ fn release_package(
         if stop.load(Ordering::Relaxed) {
             return Ok(false);
         }
-        let progressed = write_tx(conn, |conn| release_next_task(conn, package_id))?;
+        let progressed = step(conn, package_id)?;
         if !progressed {
             break;
         }
@@ -128,6 +137,12 @@ fn release_package(
     }
     write_tx(conn, |conn| finish_package(conn, package_id))?;
     Ok(true)
+}
+
+/// Releases the next waiting task of a releasing package, in its own transaction. `false` when
+/// none is left. Public so a test can stop a "crashed" worker after exactly one task.
+pub fn step(conn: &mut DbConn, package_id: i64) -> Result<bool, AppError> {
+    write_tx(conn, |conn| release_next_task(conn, package_id))
 }
 
 /// One task, in one transaction: claim it from `waiting` (guarded), apply it to production,
@@ -160,12 +175,12 @@ fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, AppErro
         return Ok(false);
     };
     let version = scripts::version_by_id(conn, version_id)?;
-    let applicant: Option<i64> = release_packages::table
+    let released_by: Option<i64> = release_packages::table
         .find(package_id)
         .select(release_packages::released_by)
         .first(conn)?;
     let (release_status, task_status, startup, message, counter) =
-        match production::apply(conn, workspace_id, &version, Some(package_id), applicant) {
+        match production::apply(conn, workspace_id, &version, Some(package_id), released_by) {
             Ok(applied) => (
                 ReleaseStatus::Released,
                 TaskStatus::Released,
@@ -252,6 +267,39 @@ fn version_label(conn: &mut DbConn, script_id: i64) -> QueryResult<String> {
         .find(script_id)
         .select(scripts::path)
         .first(conn)
+}
+
+/// The job is dead: every task still waiting fails with the reason, and the package finishes.
+fn give_up(conn: &mut DbConn, package_id: i64, reason: &str) -> Result<(), AppError> {
+    let waiting: Vec<i64> = package_tasks::table
+        .filter(package_tasks::package_id.eq(package_id))
+        .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting.as_str()))
+        .select(package_tasks::task_id)
+        .load(conn)?;
+    let ts = now();
+    for task_id in &waiting {
+        diesel::update(package_tasks::table.find((package_id, task_id)))
+            .set((
+                package_tasks::release_status.eq(ReleaseStatus::Failed.as_str()),
+                package_tasks::message.eq(reason),
+                package_tasks::finished_at.eq(Some(ts)),
+            ))
+            .execute(conn)?;
+        diesel::update(release_tasks::table.find(task_id))
+            .set((
+                release_tasks::status.eq(TaskStatus::Failed.as_str()),
+                release_tasks::status_reason.eq(reason),
+                release_tasks::updated_at.eq(ts),
+            ))
+            .execute(conn)?;
+    }
+    diesel::update(release_packages::table.find(package_id))
+        .set(
+            release_packages::failed_count
+                .eq(release_packages::failed_count + waiting.len() as i32),
+        )
+        .execute(conn)?;
+    finish_package(conn, package_id)
 }
 
 /// Every task finished: the package becomes released, partially failed or failed (guarded).

@@ -61,6 +61,14 @@ impl TestApp {
     /// A running app on `backend`, or `None` when PostgreSQL is not configured (the test then
     /// says so and passes, unless `RELEASEDESK_REQUIRE_POSTGRES=1`).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like `spawn`, with the settings adjusted first (e.g. no release worker).
+    pub async fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let (database_url, dir, pg) = match backend {
             Backend::Sqlite => {
@@ -92,6 +100,7 @@ impl TestApp {
         settings.workers = Some(1);
         settings.pool_size = 4;
         settings.argon2_memory_kib = 256;
+        adjust(&mut settings);
         let app = tokio::task::spawn_blocking(move || Application::build(&settings))
             .await
             .expect("join")

@@ -99,19 +99,35 @@ pub fn complete(conn: &mut DbConn, id: i64) -> QueryResult<()> {
 }
 
 /// Records a failed attempt: retried later with exponential backoff, or `dead` after the last.
-pub fn fail(conn: &mut DbConn, id: i64, attempts: i32, error: &str) -> QueryResult<()> {
+/// Returns `true` when the job is dead (the caller then records the business outcome).
+pub fn fail(conn: &mut DbConn, id: i64, attempts: i32, error: &str) -> QueryResult<bool> {
     let max: i32 = jobs::table
         .find(id)
         .select(jobs::max_attempts)
         .first(conn)?;
-    let status = if attempts >= max { "dead" } else { "queued" };
+    let dead = attempts >= max;
     let backoff = Duration::seconds(2i64.pow(attempts.clamp(0, 10) as u32));
     diesel::update(jobs::table.find(id))
         .set((
-            jobs::status.eq(status),
+            jobs::status.eq(if dead { "dead" } else { "queued" }),
             jobs::run_at.eq(now() + backoff),
             jobs::locked_by.eq(None::<String>),
             jobs::last_error.eq(error.chars().take(2000).collect::<String>()),
+            jobs::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(dead)
+}
+
+/// Hands a job back untouched (the worker is stopping): queued again at once, and the attempt
+/// it was claimed with does not count.
+pub fn hand_back(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::status.eq("queued"),
+            jobs::attempts.eq(jobs::attempts - 1),
+            jobs::run_at.eq(now()),
+            jobs::locked_by.eq(None::<String>),
             jobs::updated_at.eq(now()),
         ))
         .execute(conn)?;

@@ -92,27 +92,39 @@ pub fn search(
     query: &str,
 ) -> QueryResult<Vec<i64>> {
     let ids = candidates(conn, kind, workspace_id, query)?;
-    let names: Vec<(i64, String)> = match kind {
-        Kind::Task => {
-            let mut q = release_tasks::table
-                .filter(release_tasks::workspace_id.eq(workspace_id))
-                .select((release_tasks::id, release_tasks::name))
-                .into_boxed();
-            if let Some(ids) = &ids {
-                q = q.filter(release_tasks::id.eq_any(ids.clone()));
-            }
-            q.load(conn)?
-        }
-        Kind::Package => {
-            let mut q = release_packages::table
-                .filter(release_packages::workspace_id.eq(workspace_id))
-                .select((release_packages::id, release_packages::name))
-                .into_boxed();
-            if let Some(ids) = &ids {
-                q = q.filter(release_packages::id.eq_any(ids.clone()));
-            }
-            q.load(conn)?
-        }
+    // Names of the candidates, a bounded number of ids per statement; every name when the
+    // query had no word the index can use.
+    let chunks: Vec<Option<&[i64]>> = match &ids {
+        Some(ids) => ids
+            .chunks(super::releases::IDS_PER_QUERY)
+            .map(Some)
+            .collect(),
+        None => vec![None],
     };
+    let mut names: Vec<(i64, String)> = Vec::new();
+    for chunk in chunks {
+        match kind {
+            Kind::Task => {
+                let mut q = release_tasks::table
+                    .filter(release_tasks::workspace_id.eq(workspace_id))
+                    .select((release_tasks::id, release_tasks::name))
+                    .into_boxed();
+                if let Some(chunk) = chunk {
+                    q = q.filter(release_tasks::id.eq_any(chunk));
+                }
+                names.extend(q.load::<(i64, String)>(conn)?);
+            }
+            Kind::Package => {
+                let mut q = release_packages::table
+                    .filter(release_packages::workspace_id.eq(workspace_id))
+                    .select((release_packages::id, release_packages::name))
+                    .into_boxed();
+                if let Some(chunk) = chunk {
+                    q = q.filter(release_packages::id.eq_any(chunk));
+                }
+                names.extend(q.load::<(i64, String)>(conn)?);
+            }
+        }
+    }
     Ok(search::rank(query, names))
 }

@@ -72,6 +72,14 @@ pub fn apply(
     package_id: Option<i64>,
     actor_id: Option<i64>,
 ) -> Result<Applied, AppError> {
+    // Applies of one script take turns (two workers, or a worker and an import, could otherwise
+    // both read the old live version and the older one win). SQLite's writer lock already
+    // serialises them.
+    if let DbConn::Postgres(_) = conn {
+        diesel::sql_query("SELECT id FROM scripts WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::BigInt, _>(version.script_id)
+            .execute(conn)?;
+    }
     let live: Option<(i64, i32)> = production_scripts::table
         .find(version.script_id)
         .select((

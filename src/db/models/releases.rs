@@ -156,6 +156,27 @@ pub fn list_tasks(
     Ok((rows, total))
 }
 
+/// Ids per query when a filter lists many ids (the backends cap bind parameters per statement).
+pub const IDS_PER_QUERY: usize = 5000;
+
+/// Every task among `ids` (search results) that also passes the other filters, unordered.
+pub fn tasks_among(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    filter: &TaskFilter,
+    ids: &[i64],
+) -> QueryResult<Vec<TaskRow>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let f = TaskFilter {
+            ids: Some(chunk.to_vec()),
+            ..filter.clone()
+        };
+        out.extend(list_tasks(conn, workspace_id, &f, i64::MAX, 0)?.0);
+    }
+    Ok(out)
+}
+
 pub fn find_task(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<Option<TaskRow>> {
     release_tasks::table
         .left_join(users::table.on(users::id.nullable().eq(release_tasks::submitted_by)))
@@ -681,7 +702,7 @@ pub fn decide(
                         waiting_for: missing as usize,
                     }
                 } else {
-                    start_release(conn, workspace_id, package_id, actor_id, ts)?;
+                    start_release(conn, package_id, actor_id, ts)?;
                     Decided {
                         package_name: package.name.clone(),
                         status: PackageStatus::Releasing,
@@ -725,7 +746,6 @@ fn transition(
 /// the approving transaction.
 fn start_release(
     conn: &mut DbConn,
-    workspace_id: i64,
     package_id: i64,
     actor_id: i64,
     ts: NaiveDateTime,
@@ -748,7 +768,6 @@ fn start_release(
     ))
     .execute(conn)?;
     jobs::enqueue(conn, jobs::RELEASE_PACKAGE, &package_id.to_string())?;
-    let _ = workspace_id;
     Ok(())
 }
 
@@ -911,6 +930,24 @@ pub fn list_packages(
     Ok((rows, total))
 }
 
+/// Every package among `ids` (search results) that also passes the other filters, unordered.
+pub fn packages_among(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    filter: &PackageFilter,
+    ids: &[i64],
+) -> QueryResult<Vec<PackageRow>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let f = PackageFilter {
+            ids: Some(chunk.to_vec()),
+            ..filter.clone()
+        };
+        out.extend(list_packages(conn, workspace_id, &f, i64::MAX, 0)?.0);
+    }
+    Ok(out)
+}
+
 /// A package's reviewer and their decision.
 #[derive(Debug, Queryable)]
 pub struct ReviewerRow {
@@ -1045,6 +1082,22 @@ pub(crate) fn drop_pending_reviews(
         .load(conn)?;
     for (package_id, name) in &pending {
         diesel::delete(package_reviewers::table.find((package_id, user_id))).execute(conn)?;
+        // Under quorum `all`, the reviewers left may all have approved already: release it.
+        let (waiting, approved): (i64, i64) = (
+            package_reviewers::table
+                .filter(package_reviewers::package_id.eq(package_id))
+                .filter(package_reviewers::decision.is_null())
+                .count()
+                .get_result(conn)?,
+            package_reviewers::table
+                .filter(package_reviewers::package_id.eq(package_id))
+                .filter(package_reviewers::decision.eq("approved"))
+                .count()
+                .get_result(conn)?,
+        );
+        if waiting == 0 && approved > 0 {
+            start_release(conn, *package_id, actor_id, now())?;
+        }
         audit::record(
             conn,
             AuditEntry {

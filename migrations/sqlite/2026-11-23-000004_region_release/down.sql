@@ -1,0 +1,10 @@
+DROP TABLE execution_results;
+DROP TABLE inventory_entries;
+DROP TABLE region_executions;
+DROP TABLE step_comments;
+DROP TABLE step_people;
+DROP TABLE step_components;
+DROP TABLE region_task_steps;
+DROP TABLE region_tasks;
+DROP TABLE components;
+DROP TABLE regions;
