@@ -127,6 +127,7 @@ pub fn seed(conn: &mut DbConn, hasher: &Hasher, password: &str) -> anyhow::Resul
     )
     .map_err(err)?;
     seed_task_release(conn, demo.id, &find).map_err(err)?;
+    seed_region_release(conn, demo.id, &find).map_err(err)?;
     Ok(true)
 }
 
@@ -405,5 +406,280 @@ fn seed_task_release(
         "import db\n\ndb.snapshot('inventory', hourly=True)\n".into(),
         "Hourly snapshots",
     )?;
+    Ok(())
+}
+
+/// Three regions, four components, and region release tasks in each of the nine statuses of
+/// seed 002 — one waiting at a Manual Approval for carol — made through the same functions the
+/// pages call, with the worker run in between.
+fn seed_region_release(
+    conn: &mut DbConn,
+    ws: i64,
+    find: &dyn Fn(&str) -> i64,
+) -> Result<(), crate::error::AppError> {
+    use crate::db::models::region_release::{self as rr, CheckpointDecision, StepInput, TaskInput};
+    use crate::db::models::regions::{self, ComponentInput, RegionInput};
+    use crate::domain::{Driver, Operation, StepKind};
+
+    let (bob, carol) = (find("bob"), find("carol"));
+    let region = |conn: &mut DbConn, name: &str, order: i32| {
+        let input = RegionInput {
+            name: name.into(),
+            display_order: order,
+            driver: Driver::Inventory,
+            webhook_url: String::new(),
+            secret: None,
+            timeout_ms: 500,
+            max_attempts: 1,
+        };
+        regions::save_region(conn, carol, ws, None, &input).map(|r| r.id)
+    };
+    let eu = region(conn, "eu-west-1", 1)?;
+    let us = region(conn, "us-east-1", 2)?;
+    let ap = region(conn, "ap-southeast-1", 3)?;
+    let component = |conn: &mut DbConn, name: &str, version: &str, instances: i32, env: &str| {
+        let input = ComponentInput {
+            name: name.into(),
+            artifact: format!("registry.example.com/payments/{name}"),
+            version: version.into(),
+            instances,
+            cpu_millis: 500,
+            memory_mib: 512,
+            env: env.into(),
+        };
+        regions::save_component(conn, bob, ws, None, &input).map(|c| c.id)
+    };
+    let api = component(
+        conn,
+        "payments-api",
+        "2.3.0",
+        3,
+        "LOG_LEVEL=info\nDB_POOL=20",
+    )?;
+    let ledger = component(conn, "ledger-worker", "1.8.1", 2, "QUEUE=ledger")?;
+    let fx = component(conn, "fx-rates", "0.9.4", 1, "")?;
+    let notify = component(
+        conn,
+        "notification-gw",
+        "3.1.0",
+        2,
+        "SMTP_HOST=smtp.internal",
+    )?;
+
+    let deploy = |region: i64, components: Vec<i64>| StepInput {
+        kind: StepKind::Deploy,
+        region_id: Some(region),
+        component_ids: components,
+        people: vec![],
+    };
+    let gate = |kind: StepKind, people: Vec<i64>| StepInput {
+        kind,
+        region_id: None,
+        component_ids: vec![],
+        people,
+    };
+    let task =
+        |conn: &mut DbConn, name: &str, op: Operation, best_effort: bool, steps: Vec<StepInput>| {
+            let input = TaskInput {
+                name: name.into(),
+                description: String::new(),
+                operation: op,
+                source_region_id: None,
+                best_effort,
+                steps,
+            };
+            rr::create(conn, bob, ws, &input).map(|t| t.id)
+        };
+
+    // released: the first rollout.
+    let first = task(
+        conn,
+        "Initial rollout of payments",
+        Operation::Deploy,
+        false,
+        vec![deploy(eu, vec![api, ledger]), deploy(us, vec![api, ledger])],
+    )?;
+    rr::execute(conn, bob, ws, first, None)?;
+    crate::worker::drain(conn)?;
+
+    // rolled_back: a ledger upgrade that was undone.
+    regions::save_component(
+        conn,
+        bob,
+        ws,
+        Some(ledger),
+        &ComponentInput {
+            name: "ledger-worker".into(),
+            artifact: "registry.example.com/payments/ledger-worker".into(),
+            version: "1.9.0".into(),
+            instances: 2,
+            cpu_millis: 500,
+            memory_mib: 512,
+            env: "QUEUE=ledger".into(),
+        },
+    )?;
+    let undone = task(
+        conn,
+        "Upgrade ledger-worker to 1.9.0",
+        Operation::Upgrade,
+        false,
+        vec![deploy(eu, vec![ledger])],
+    )?;
+    rr::execute(conn, bob, ws, undone, None)?;
+    crate::worker::drain(conn)?;
+    rr::rollback(
+        conn,
+        bob,
+        ws,
+        undone,
+        "Duplicate postings seen in eu-west-1",
+    )?;
+    crate::worker::drain(conn)?;
+
+    // releasing, waiting for carol's Manual Approval between the two regions.
+    regions::save_component(
+        conn,
+        bob,
+        ws,
+        Some(api),
+        &ComponentInput {
+            name: "payments-api".into(),
+            artifact: "registry.example.com/payments/payments-api".into(),
+            version: "2.4.0".into(),
+            instances: 3,
+            cpu_millis: 500,
+            memory_mib: 512,
+            env: "LOG_LEVEL=info\nDB_POOL=20".into(),
+        },
+    )?;
+    let waiting = task(
+        conn,
+        "Upgrade payments-api to 2.4.0",
+        Operation::Upgrade,
+        false,
+        vec![
+            deploy(eu, vec![api]),
+            gate(StepKind::Approval, vec![carol]),
+            deploy(us, vec![api]),
+        ],
+    )?;
+    rr::execute(conn, bob, ws, waiting, None)?;
+    crate::worker::drain(conn)?;
+
+    // release_failed: carol rejected the Manual Trigger.
+    let rejected = task(
+        conn,
+        "Deploy fx-rates to eu-west-1",
+        Operation::Deploy,
+        false,
+        vec![gate(StepKind::Trigger, vec![carol]), deploy(eu, vec![fx])],
+    )?;
+    rr::execute(conn, bob, ws, rejected, None)?;
+    crate::worker::drain(conn)?;
+    let step = rr::steps(conn, rejected)?
+        .first()
+        .map(|s| s.id)
+        .unwrap_or_default();
+    rr::decide_checkpoint(
+        conn,
+        carol,
+        ws,
+        rejected,
+        step,
+        CheckpointDecision::Reject,
+        "Freeze: quarter-end close runs this week",
+    )?;
+
+    // suspended at a checkpoint.
+    let paused = task(
+        conn,
+        "Deploy notification-gw",
+        Operation::Deploy,
+        true,
+        vec![
+            deploy(eu, vec![notify]),
+            gate(StepKind::Approval, vec![carol]),
+            deploy(us, vec![notify]),
+            deploy(ap, vec![notify]),
+        ],
+    )?;
+    rr::execute(conn, bob, ws, paused, None)?;
+    crate::worker::drain(conn)?;
+    rr::suspend(conn, bob, ws, paused)?;
+
+    // rollback_failed: ap-southeast-1 moved to a webhook whose endpoint is down.
+    let ap_rollout = task(
+        conn,
+        "Deploy payments to ap-southeast-1",
+        Operation::Deploy,
+        false,
+        vec![deploy(ap, vec![api, ledger])],
+    )?;
+    rr::execute(conn, bob, ws, ap_rollout, None)?;
+    crate::worker::drain(conn)?;
+    let down = RegionInput {
+        name: "ap-southeast-1".into(),
+        display_order: 3,
+        driver: Driver::Webhook,
+        webhook_url: "http://127.0.0.1:9/releasedesk".into(),
+        secret: Some("demo-signing-secret-0001".into()),
+        timeout_ms: 500,
+        max_attempts: 1,
+    };
+    regions::save_region(conn, carol, ws, Some(ap), &down)?;
+    rr::rollback(
+        conn,
+        bob,
+        ws,
+        ap_rollout,
+        "Latency regression in ap-southeast-1",
+    )?;
+    crate::worker::drain(conn)?;
+
+    // to_release: defined, not executed.
+    task(
+        conn,
+        "Deploy fx-rates to us-east-1 (next week)",
+        Operation::Deploy,
+        false,
+        vec![deploy(us, vec![fx])],
+    )?;
+
+    // rolling_back and suspending: their work is queued for the worker (the demo delays those
+    // jobs by an hour so the states can be seen).
+    let back = task(
+        conn,
+        "Upgrade ledger in us-east-1",
+        Operation::Upgrade,
+        false,
+        vec![deploy(us, vec![ledger])],
+    )?;
+    rr::execute(conn, bob, ws, back, None)?;
+    crate::worker::drain(conn)?;
+    let rollback_exec = rr::rollback(conn, bob, ws, back, "Queue lag after the upgrade")?;
+    let going = task(
+        conn,
+        "Deploy fx-rates to eu-west-1 (retry)",
+        Operation::Deploy,
+        false,
+        vec![deploy(eu, vec![fx]), gate(StepKind::Approval, vec![carol])],
+    )?;
+    let going_exec = rr::execute(conn, bob, ws, going, None)?;
+    rr::suspend(conn, bob, ws, going)?;
+    delay_jobs(conn, &[rollback_exec, going_exec])?;
+    Ok(())
+}
+
+/// Pushes the region jobs of these executions an hour into the future (demo only).
+fn delay_jobs(conn: &mut DbConn, executions: &[i64]) -> Result<(), crate::error::AppError> {
+    use crate::db::schema::jobs;
+    let payloads: Vec<String> = executions.iter().map(i64::to_string).collect();
+    diesel::update(
+        jobs::table
+            .filter(jobs::queue.eq(crate::db::models::region_release::QUEUE))
+            .filter(jobs::payload.eq_any(payloads)),
+    )
+    .set(jobs::run_at.eq(crate::db::now() + chrono::Duration::hours(1)))
+    .execute(conn)?;
     Ok(())
 }

@@ -54,7 +54,7 @@ async fn admins_manage_regions_and_secrets_are_never_shown(app: TestApp) {
         .post(
             "/workspaces/demo/regions",
             &[
-                ("name", "us-east-1"),
+                ("name", "sa-east-1"),
                 ("driver", "webhook"),
                 ("webhook_url", "http://127.0.0.1:9/hook"),
             ],
@@ -69,7 +69,7 @@ async fn admins_manage_regions_and_secrets_are_never_shown(app: TestApp) {
         .post(
             "/workspaces/demo/regions",
             &[
-                ("name", "us-east-1"),
+                ("name", "sa-east-1"),
                 ("display_order", "5"),
                 ("driver", "webhook"),
                 ("webhook_url", "http://127.0.0.1:9/hook"),
@@ -87,7 +87,7 @@ async fn admins_manage_regions_and_secrets_are_never_shown(app: TestApp) {
         .post(
             &location,
             &[
-                ("name", "us-east-1"),
+                ("name", "sa-east-1"),
                 ("driver", "webhook"),
                 ("webhook_url", "http://127.0.0.1:9/hook2"),
             ],
@@ -97,12 +97,12 @@ async fn admins_manage_regions_and_secrets_are_never_shown(app: TestApp) {
     let dup = carol
         .post(
             "/workspaces/demo/regions",
-            &[("name", "us-east-1"), ("driver", "inventory")],
+            &[("name", "sa-east-1"), ("driver", "inventory")],
         )
         .await;
     assert_eq!(
         dup.texts("#name-error"),
-        vec!["A region named “us-east-1” exists."]
+        vec!["A region named “sa-east-1” exists."]
     );
     let list = app
         .signed_in("victor")
@@ -111,7 +111,7 @@ async fn admins_manage_regions_and_secrets_are_never_shown(app: TestApp) {
         .await;
     assert!(
         list.texts("#regions td a")
-            .contains(&"us-east-1".to_owned())
+            .contains(&"sa-east-1".to_owned())
     );
 }
 
@@ -181,7 +181,615 @@ async fn components_are_validated(app: TestApp) {
     assert!(!list.body.contains("REGION=<script>"), "escaped in HTML");
 }
 
+mod flows {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use releasedesk::db::models::{region_release, regions, users, workspaces};
+    use releasedesk::domain::{Driver, Operation, StepKind};
+
+    use super::support::{Client, TestApp};
+
+    /// A local webhook receiver on a free port: answers 200, or 500 while `fail` is set, and
+    /// keeps every request's signature header and body.
+    pub struct Receiver {
+        pub url: String,
+        pub fail: Arc<AtomicBool>,
+        pub seen: Arc<Mutex<Vec<(String, String)>>>,
+    }
+
+    impl Receiver {
+        pub fn start() -> Receiver {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("http://{}/hook", listener.local_addr().unwrap());
+            let fail = Arc::new(AtomicBool::new(false));
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let (f, s) = (fail.clone(), seen.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    let Ok(mut stream) = stream else { continue };
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    // Read headers, then the body by Content-Length.
+                    let (head, body) = loop {
+                        let n = stream.read(&mut chunk).unwrap_or(0);
+                        if n == 0 {
+                            break (String::new(), String::new());
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..pos]).to_string();
+                            let len = head
+                                .lines()
+                                .find_map(|l| {
+                                    l.to_lowercase()
+                                        .strip_prefix("content-length:")
+                                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                                })
+                                .unwrap_or(0);
+                            while buf.len() < pos + 4 + len {
+                                let n = stream.read(&mut chunk).unwrap_or(0);
+                                if n == 0 {
+                                    break;
+                                }
+                                buf.extend_from_slice(&chunk[..n]);
+                            }
+                            break (head, String::from_utf8_lossy(&buf[pos + 4..]).to_string());
+                        }
+                    };
+                    let signature = head
+                        .lines()
+                        .find_map(|l| {
+                            l.strip_prefix("x-releasedesk-signature:")
+                                .or_else(|| l.strip_prefix("X-Releasedesk-Signature:"))
+                                .map(|v| v.trim().to_owned())
+                        })
+                        .unwrap_or_default();
+                    s.lock().unwrap().push((signature, body));
+                    let (code, text) = if f.load(Ordering::SeqCst) {
+                        (500, "boom: disk full")
+                    } else {
+                        (200, "deployed")
+                    };
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                        text.len()
+                    );
+                }
+            });
+            Receiver { url, fail, seen }
+        }
+    }
+
+    pub struct Fixture {
+        pub ws: i64,
+        pub carol: i64,
+        pub bob: i64,
+        pub eu: i64,
+        pub us: i64,
+        pub api: i64,
+        pub worker: i64,
+    }
+
+    /// Regions eu (inventory) and us (webhook to `receiver`), two components, in a fresh
+    /// workspace `rr` where carol is admin, bob deployer, alice developer.
+    pub async fn fixture(app: &TestApp, receiver: &Receiver) -> Fixture {
+        let url = receiver.url.clone();
+        app.db(move |c| {
+            let tara = users::find_by_username(c, "tara").unwrap().unwrap().id;
+            let id = |c: &mut releasedesk::db::DbConn, n: &str| {
+                users::find_by_username(c, n).unwrap().unwrap().id
+            };
+            let (carol, bob) = (id(c, "carol"), id(c, "bob"));
+            let ws = workspaces::create(
+                c,
+                Some(tara),
+                &releasedesk::domain::WorkspaceSlug::parse("rr").unwrap(),
+                &releasedesk::domain::WorkspaceName::parse("Regions").unwrap(),
+                "",
+                Some(carol),
+            )
+            .unwrap()
+            .id;
+            workspaces::add_member(c, carol, ws, "bob", releasedesk::domain::Role::Deployer)
+                .unwrap();
+            workspaces::add_member(c, carol, ws, "alice", releasedesk::domain::Role::Developer)
+                .unwrap();
+            let region =
+                |c: &mut releasedesk::db::DbConn, name: &str, driver: Driver, url: &str| {
+                    regions::save_region(
+                        c,
+                        carol,
+                        ws,
+                        None,
+                        &regions::RegionInput {
+                            name: name.into(),
+                            display_order: 0,
+                            driver,
+                            webhook_url: url.into(),
+                            secret: Some("test-signing-secret-123".into()),
+                            timeout_ms: 2000,
+                            max_attempts: 2,
+                        },
+                    )
+                    .unwrap()
+                    .id
+                };
+            let eu = region(c, "eu-west-1", Driver::Inventory, "");
+            let us = region(c, "us-east-1", Driver::Webhook, &url);
+            let comp = |c: &mut releasedesk::db::DbConn, name: &str| {
+                regions::save_component(
+                    c,
+                    bob,
+                    ws,
+                    None,
+                    &regions::ComponentInput {
+                        name: name.into(),
+                        artifact: format!("img/{name}"),
+                        version: "1.0.0".into(),
+                        instances: 1,
+                        cpu_millis: 100,
+                        memory_mib: 128,
+                        env: String::new(),
+                    },
+                )
+                .unwrap()
+                .id
+            };
+            let api = comp(c, "api");
+            let worker = comp(c, "worker");
+            Fixture {
+                ws,
+                carol,
+                bob,
+                eu,
+                us,
+                api,
+                worker,
+            }
+        })
+        .await
+    }
+
+    pub async fn status(app: &TestApp, ws: i64, task: i64) -> String {
+        app.db(move |c| region_release::find(c, ws, task).unwrap().unwrap().status)
+            .await
+    }
+
+    /// Waits (bounded) until the task leaves `from`.
+    pub async fn settle(app: &TestApp, ws: i64, task: i64) -> String {
+        for _ in 0..150 {
+            let s = status(app, ws, task).await;
+            if !matches!(s.as_str(), "releasing" | "rolling_back" | "suspending") {
+                return s;
+            }
+            // A release waiting at a checkpoint stays `releasing`: look at its steps.
+            let waiting = app
+                .db(move |c| {
+                    region_release::steps(c, task)
+                        .unwrap()
+                        .iter()
+                        .any(|s| s.status == "waiting")
+                })
+                .await;
+            if waiting {
+                return "waiting".into();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("task {task} still running");
+    }
+
+    /// One step of the form: kind, region, component ids, people ids.
+    pub type StepSpec = (StepKind, Option<i64>, Vec<i64>, Vec<i64>);
+
+    /// Posts the create form; returns the new task id.
+    pub async fn create_task(
+        client: &Client,
+        name: &str,
+        op: Operation,
+        best_effort: bool,
+        steps: &[StepSpec],
+    ) -> i64 {
+        let mut fields: Vec<(String, String)> = vec![
+            ("name".into(), name.into()),
+            ("operation".into(), op.as_str().into()),
+            ("rows".into(), steps.len().to_string()),
+        ];
+        if best_effort {
+            fields.push(("best_effort".into(), "on".into()));
+        }
+        for (i, (kind, region, comps, people)) in steps.iter().enumerate() {
+            fields.push((format!("step{i}_kind"), kind.as_str().into()));
+            if let Some(r) = region {
+                fields.push((format!("step{i}_region"), r.to_string()));
+            }
+            for c in comps {
+                fields.push((format!("step{i}_components"), c.to_string()));
+            }
+            for p in people {
+                fields.push((format!("step{i}_people"), p.to_string()));
+            }
+        }
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let resp = client
+            .post("/workspaces/rr/region-release/tasks", &refs)
+            .await;
+        assert_eq!(resp.status, 303, "{}", resp.body);
+        resp.location()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+}
+
+use flows::*;
+use releasedesk::domain::{Operation, StepKind};
+
+async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let (alice, bob, carol) = (
+        app.signed_in("alice").await,
+        app.signed_in("bob").await,
+        app.signed_in("carol").await,
+    );
+    let task = create_task(
+        &alice,
+        "Roll out api",
+        Operation::Deploy,
+        false,
+        &[
+            (
+                StepKind::Deploy,
+                Some(fx.eu),
+                vec![fx.api, fx.worker],
+                vec![],
+            ),
+            (StepKind::Approval, None, vec![], vec![fx.carol, fx.bob]),
+            (StepKind::Deploy, Some(fx.us), vec![fx.api], vec![]),
+        ],
+    )
+    .await;
+    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    assert_eq!(
+        alice.post(&format!("{path}/execute"), &[]).await.status,
+        403,
+        "developers do not execute"
+    );
+    assert_eq!(
+        bob.post(&format!("{path}/execute"), &[("start", "1")])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+    let page = bob.get(&path).await;
+    assert!(page.has("#step-2.step-waiting"));
+    assert!(
+        page.has("button[disabled][title^='The task is releasing']"),
+        "Execute says why it is refused"
+    );
+    let again = bob.post(&format!("{path}/execute"), &[]).await;
+    assert_eq!(again.status, 303);
+    assert!(bob.get(&path).await.texts(".toast-error")[0].contains("releasing"));
+
+    // Bob executed it, so he cannot pass its Manual Approval; carol can.
+    let step2 = app
+        .db(move |c| releasedesk::db::models::region_release::steps(c, task).unwrap()[1].id)
+        .await;
+    let refused = bob
+        .post(
+            &format!("{path}/steps/{step2}/decision"),
+            &[("decision", "agree")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        carol
+            .get("/reviews")
+            .await
+            .texts("#checkpoints li")
+            .iter()
+            .any(|l| l.contains("Roll out api"))
+    );
+    let empty_reject = carol
+        .post(
+            &format!("{path}/steps/{step2}/decision"),
+            &[("decision", "reject")],
+        )
+        .await;
+    assert!(
+        carol.get(&path).await.texts(".toast-error")[0].contains("Say why"),
+        "{}",
+        empty_reject.status
+    );
+    carol
+        .post(
+            &format!("{path}/steps/{step2}/decision"),
+            &[("decision", "agree"), ("comment", "go")],
+        )
+        .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "released");
+
+    // The webhook got a signed payload; the inventories show the new state.
+    let seen = receiver.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    let (signature, body) = &seen[0];
+    assert_eq!(
+        signature,
+        &format!(
+            "sha256={}",
+            releasedesk::worker::drivers::sign("test-signing-secret-123", body.as_bytes())
+        )
+    );
+    assert!(body.contains("\"action\":\"deploy\"") && body.contains("\"component\":\"api\""));
+    let eu_page = carol
+        .get(&format!("/workspaces/rr/regions/{}", fx.eu))
+        .await;
+    assert_eq!(
+        eu_page.texts("#inventory tbody td.mono:first-child"),
+        vec!["api", "worker"]
+    );
+    let history = carol.get(&format!("{path}?tab=history")).await;
+    assert_eq!(
+        history.texts("#release-history tbody tr").len(),
+        3,
+        "per component, per region"
+    );
+
+    // Rollback restores what was there before: nothing.
+    assert_eq!(
+        carol
+            .post(&format!("{path}/rollback"), &[("reason", "")])
+            .await
+            .status,
+        303
+    );
+    assert!(carol.get(&path).await.texts(".toast-error")[0].contains("Say why"));
+    bob.post(
+        &format!("{path}/rollback"),
+        &[("reason", "smoke test failed")],
+    )
+    .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "rolled_back");
+    let eu_page = carol
+        .get(&format!("/workspaces/rr/regions/{}", fx.eu))
+        .await;
+    assert!(
+        eu_page.texts("#inventory tbody tr.empty").len() == 1,
+        "removed again"
+    );
+    assert!(
+        receiver
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, b)| b.contains("\"action\":\"rollback\""))
+    );
+    let history = carol.get(&format!("{path}?tab=history")).await;
+    assert!(history.body.contains("smoke test failed"));
+}
+
+async fn best_effort_decides_whether_a_failure_stops_the_others(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let bob = app.signed_in("bob").await;
+    receiver
+        .fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    for (best_effort, name) in [(false, "strict"), (true, "lenient")] {
+        let task = create_task(
+            &bob,
+            name,
+            Operation::Deploy,
+            best_effort,
+            &[
+                (
+                    StepKind::Deploy,
+                    Some(fx.us),
+                    vec![fx.api, fx.worker],
+                    vec![],
+                ),
+                (StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![]),
+            ],
+        )
+        .await;
+        bob.post(
+            &format!("/workspaces/rr/region-release/tasks/{task}/execute"),
+            &[],
+        )
+        .await;
+        assert_eq!(settle(&app, fx.ws, task).await, "release_failed", "{name}");
+        let steps = app
+            .db(move |c| releasedesk::db::models::region_release::steps(c, task).unwrap())
+            .await;
+        if best_effort {
+            assert_eq!(
+                steps[1].status, "succeeded",
+                "the other region still got it"
+            );
+        } else {
+            assert_eq!(
+                steps[1].status, "pending",
+                "the first failure stopped the task"
+            );
+        }
+        let history = bob
+            .get(&format!(
+                "/workspaces/rr/region-release/tasks/{task}?tab=history"
+            ))
+            .await;
+        assert!(
+            history.body.contains("HTTP 500: boom: disk full"),
+            "the endpoint's answer is the message"
+        );
+        // Bulk Deploy of what already runs is refused when the task is defined.
+        if best_effort {
+            let again = bob
+                .post(
+                    "/workspaces/rr/region-release/tasks",
+                    &[
+                        ("name", "again"),
+                        ("operation", "deploy"),
+                        ("rows", "1"),
+                        ("step0_kind", "deploy"),
+                        ("step0_region", &fx.eu.to_string()),
+                        ("step0_components", &fx.api.to_string()),
+                    ],
+                )
+                .await;
+            assert_eq!(again.status, 422);
+            assert!(
+                again.texts("#steps-error")[0]
+                    .contains("already runs in eu-west-1; use Bulk Upgrade")
+            );
+        }
+    }
+}
+
+async fn suspend_then_execute_resumes(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let bob = app.signed_in("bob").await;
+    let task = create_task(
+        &bob,
+        "pausable",
+        Operation::Deploy,
+        false,
+        &[
+            (StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![]),
+            (StepKind::Trigger, None, vec![], vec![fx.bob]),
+            (StepKind::Deploy, Some(fx.us), vec![fx.api], vec![]),
+        ],
+    )
+    .await;
+    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    bob.post(&format!("{path}/execute"), &[]).await;
+    assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+    bob.post(&format!("{path}/suspend"), &[]).await;
+    assert_eq!(status(&app, fx.ws, task).await, "suspended");
+    // Execute resumes from the first unfinished step (the trigger), not from the start.
+    let page = bob.get(&path).await;
+    assert_eq!(page.value("#ex-start option[selected]"), Some("2".into()));
+    bob.post(&format!("{path}/execute"), &[("start", "2")])
+        .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+    let step2 = app
+        .db(move |c| releasedesk::db::models::region_release::steps(c, task).unwrap()[1].id)
+        .await;
+    bob.post(
+        &format!("{path}/steps/{step2}/decision"),
+        &[("decision", "agree")],
+    )
+    .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "released");
+    // eu was deployed once: the resumed run did not redeploy the finished step.
+    let entries = app
+        .db(move |c| {
+            releasedesk::db::models::regions::inventory_history(c, fx.eu, 100)
+                .unwrap()
+                .len()
+        })
+        .await;
+    assert_eq!(entries, 1);
+}
+
+async fn two_people_deciding_one_checkpoint_yield_one_decision(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let (bob, carol) = (app.signed_in("bob").await, app.signed_in("carol").await);
+    let tara_id = app
+        .db(|c| {
+            releasedesk::db::models::users::find_by_username(c, "tara")
+                .unwrap()
+                .unwrap()
+                .id
+        })
+        .await;
+    let task = create_task(
+        &bob,
+        "contested",
+        Operation::Deploy,
+        false,
+        &[
+            (StepKind::Trigger, None, vec![], vec![fx.carol, tara_id]),
+            (StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![]),
+        ],
+    )
+    .await;
+    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    bob.post(&format!("{path}/execute"), &[]).await;
+    assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+    let tara = app.signed_in("tara").await;
+    let step = app
+        .db(move |c| releasedesk::db::models::region_release::steps(c, task).unwrap()[0].id)
+        .await;
+    let url = format!("{path}/steps/{step}/decision");
+    let (a, b) = tokio::join!(
+        carol.post(&url, &[("decision", "agree"), ("comment", "ok")]),
+        tara.post(&url, &[("decision", "reject"), ("comment", "no")]),
+    );
+    assert_eq!((a.status, b.status), (303, 303));
+    let decisions = app
+        .db(move |c| {
+            use diesel::prelude::*;
+            use releasedesk::db::schema::step_comments;
+            step_comments::table
+                .filter(step_comments::step_id.eq(step))
+                .filter(step_comments::decision.is_not_null())
+                .count()
+                .get_result::<i64>(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(decisions, 1, "exactly one decision recorded");
+    let end = settle(&app, fx.ws, task).await;
+    assert!(end == "released" || end == "release_failed", "{end}");
+    let _ = fx.worker;
+}
+
+async fn demo_shows_all_nine_statuses(app: TestApp) {
+    let app = app.with_demo().await;
+    let carol = app.signed_in("carol").await;
+    let page = carol
+        .get("/workspaces/demo/region-release/tasks?per_page=50")
+        .await;
+    let mut statuses = page.texts("#region-tasks tbody .badge");
+    statuses.sort();
+    statuses.dedup();
+    assert_eq!(statuses.len(), 9, "{statuses:?}");
+    let reviews = carol.get("/reviews").await;
+    assert!(
+        reviews
+            .texts("#checkpoints li")
+            .iter()
+            .any(|l| l.contains("Upgrade payments-api to 2.4.0") && l.contains("Manual Approval"))
+    );
+}
+
 on_both_backends!(
     admins_manage_regions_and_secrets_are_never_shown,
-    components_are_validated
+    components_are_validated,
+    a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back,
+    best_effort_decides_whether_a_failure_stops_the_others,
+    suspend_then_execute_resumes,
+    two_people_deciding_one_checkpoint_yield_one_decision,
+    demo_shows_all_nine_statuses,
 );

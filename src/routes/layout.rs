@@ -126,7 +126,8 @@ impl Layout {
         });
         layout.section = section;
         layout.flash = current.flash.clone();
-        layout.reviews = crate::db::models::releases::awaiting_review_count(conn, user.id)?;
+        layout.reviews = crate::db::models::releases::awaiting_review_count(conn, user.id)?
+            + crate::db::models::region_release::awaiting(conn, user.id)?.len() as i64;
         Ok(layout)
     }
 }

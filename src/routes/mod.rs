@@ -7,6 +7,7 @@ pub mod assets;
 pub mod auth;
 pub mod health;
 pub mod layout;
+pub mod region_release;
 pub mod regions;
 pub mod reviews;
 pub mod scripts;
@@ -104,6 +105,50 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/{ws}/production",
                     web::get().to(task_release::production_page),
+                )
+                .route(
+                    "/{ws}/region-release/tasks",
+                    web::get().to(region_release::index),
+                )
+                .route(
+                    "/{ws}/region-release/tasks",
+                    web::post().to(region_release::create),
+                )
+                .route(
+                    "/{ws}/region-release/tasks/new",
+                    web::get().to(region_release::new_form),
+                )
+                .route(
+                    "/{ws}/region-release/tasks/{id}",
+                    web::get().to(region_release::show),
+                )
+                .route(
+                    "/{ws}/region-release/tasks/{id}/edit",
+                    web::get().to(region_release::edit_form),
+                )
+                .route(
+                    "/{ws}/region-release/tasks/{id}/edit",
+                    web::post().to(region_release::update),
+                )
+                .route(
+                    "/{ws}/region-release/tasks/{id}/process",
+                    web::get().to(region_release::process),
+                )
+                .route(
+                    "/{ws}/region-release/tasks/{id}/execute",
+                    web::post().to(region_release::execute),
+                )
+                .route(
+                    "/{ws}/region-release/tasks/{id}/suspend",
+                    web::post().to(region_release::suspend),
+                )
+                .route(
+                    "/{ws}/region-release/tasks/{id}/rollback",
+                    web::post().to(region_release::rollback),
+                )
+                .route(
+                    "/{ws}/region-release/tasks/{id}/steps/{step}/decision",
+                    web::post().to(region_release::decide),
                 )
                 .route("/{ws}/regions", web::get().to(regions::index))
                 .route("/{ws}/regions", web::post().to(regions::create))

@@ -7,6 +7,7 @@ use askama::Template;
 
 use crate::auth::CurrentUser;
 use crate::auth::session::{self, FlashKind};
+use crate::db::models::region_release::{self, CheckpointRequest};
 use crate::db::models::releases::{self, Decision, ReviewRequest};
 use crate::error::AppError;
 use crate::filters;
@@ -19,6 +20,8 @@ use crate::startup::AppState;
 struct ReviewsPage {
     layout: Layout,
     requests: Vec<ReviewRequest>,
+    /// Region release checkpoints waiting for me.
+    checkpoints: Vec<CheckpointRequest>,
 }
 
 /// `GET /reviews`.
@@ -30,7 +33,12 @@ pub async fn page(
     let page = with_conn(&state, move |conn| {
         let layout = Layout::build(conn, &viewer, "Reviews", "reviews", None)?;
         let requests = releases::awaiting_review(conn, viewer.user.id)?;
-        Ok(ReviewsPage { layout, requests })
+        let checkpoints = region_release::awaiting(conn, viewer.user.id)?;
+        Ok(ReviewsPage {
+            layout,
+            requests,
+            checkpoints,
+        })
     })
     .await?;
     render(&page, StatusCode::OK)

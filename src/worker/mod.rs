@@ -3,6 +3,9 @@
 //! stopped (the next claim, after the lease expires) and applies nothing twice (each task's
 //! step is a guarded update from `waiting`, in the same transaction as the production change).
 
+pub mod drivers;
+pub mod region;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -85,6 +88,10 @@ pub fn drain(conn: &mut DbConn) -> Result<usize, AppError> {
 
 fn run_once_on(conn: &mut DbConn, worker: &str, stop: &AtomicBool) -> Result<bool, AppError> {
     let conn = &mut *conn;
+    if let Some(job) = jobs::claim(conn, crate::db::models::region_release::QUEUE, worker)? {
+        run_region_job(conn, job)?;
+        return Ok(true);
+    }
     let Some(job) = jobs::claim(conn, jobs::RELEASE_PACKAGE, worker)? else {
         return Ok(false);
     };
@@ -114,6 +121,28 @@ fn run_once_on(conn: &mut DbConn, worker: &str, stop: &AtomicBool) -> Result<boo
         }
     }
     Ok(true)
+}
+
+/// A region execution job: run it; on failure retry, and when the last attempt fails, fail the
+/// task instead of leaving it running.
+fn run_region_job(conn: &mut DbConn, job: jobs::Claimed) -> Result<(), AppError> {
+    let outcome = match job.payload.parse::<i64>() {
+        Ok(execution_id) => region::run(conn, execution_id),
+        Err(_) => Err(AppError::internal(anyhow::anyhow!(
+            "bad payload {:?}",
+            job.payload
+        ))),
+    };
+    match outcome {
+        Ok(()) => jobs::complete(conn, job.id)?,
+        Err(e) => {
+            tracing::warn!(job = job.id, error = %e, "region job failed; will retry");
+            if jobs::fail(conn, job.id, job.attempts, &e.to_string())? {
+                tracing::error!(job = job.id, "region job gave up");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Applies the package's waiting tasks one at a time, then records the package's outcome.

@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod login_failures;
 pub mod name_index;
 pub mod production;
+pub mod region_release;
 pub mod regions;
 pub mod releases;
 pub mod scripts;

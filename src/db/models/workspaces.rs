@@ -137,6 +137,18 @@ fn lock_workspace(conn: &mut DbConn, workspace_id: i64) -> QueryResult<()> {
     Ok(())
 }
 
+/// What `user` may do in a workspace (nothing if neither a member nor a tenant administrator).
+pub fn access_of(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    user: &User,
+) -> QueryResult<WorkspaceAccess> {
+    Ok(WorkspaceAccess {
+        role: role_of(conn, workspace_id, user.id)?,
+        tenant_admin: user.is_tenant_admin,
+    })
+}
+
 /// Locks the workspace, re-reads the actor inside the transaction and fails unless they hold
 /// `permission` now. Returns the actor's access for rules that depend on it.
 pub(crate) fn require(

@@ -1,0 +1,1071 @@
+//! Region release tasks: their ordered steps (deploy steps and Manual Approval / Manual Trigger
+//! checkpoints), the state machine of seed 002 (execute, suspend, resume, checkpoint decisions,
+//! rollback), executions and their per-component results. Every transition is a guarded update
+//! in `write_tx`; the work itself is done by the worker (`crate::worker::region`).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::audit::{self, AuditEntry};
+use super::regions::{self, Component, Region};
+use super::{jobs, users, workspaces};
+use crate::db::schema::{
+    components, execution_results, region_executions, region_task_steps, region_tasks,
+    regions as regions_t, step_comments, step_components, step_people, users as users_t,
+};
+use crate::db::{DbConn, now, write_tx};
+use crate::domain::{
+    Operation, Permission, RegionTaskStatus, StepKind, StepStatus, WorkspaceAccess,
+};
+use crate::error::AppError;
+
+/// Queue of region executions (release and rollback); the payload is the execution id.
+pub const QUEUE: &str = "region_execution";
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = region_tasks)]
+pub struct RegionTask {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub name: String,
+    pub description: String,
+    pub operation: String,
+    pub source_region_id: Option<i64>,
+    pub best_effort: bool,
+    pub status: String,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub released_by: Option<i64>,
+    pub released_at: Option<NaiveDateTime>,
+}
+
+impl RegionTask {
+    pub fn status(&self) -> RegionTaskStatus {
+        RegionTaskStatus::parse(&self.status).unwrap_or(RegionTaskStatus::ToRelease)
+    }
+    pub fn operation(&self) -> Operation {
+        Operation::parse(&self.operation).unwrap_or(Operation::Deploy)
+    }
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = region_task_steps)]
+pub struct Step {
+    pub id: i64,
+    pub task_id: i64,
+    pub position: i32,
+    pub kind: String,
+    pub region_id: Option<i64>,
+    pub status: String,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+    pub message: String,
+}
+
+impl Step {
+    pub fn kind(&self) -> StepKind {
+        StepKind::parse(&self.kind).unwrap_or(StepKind::Deploy)
+    }
+    pub fn status(&self) -> StepStatus {
+        StepStatus::parse(&self.status).unwrap_or(StepStatus::Pending)
+    }
+}
+
+/// One step of the create/edit form, parsed.
+#[derive(Clone, Debug)]
+pub struct StepInput {
+    pub kind: StepKind,
+    pub region_id: Option<i64>,
+    pub component_ids: Vec<i64>,
+    pub people: Vec<i64>,
+}
+
+/// The create/edit form, parsed.
+#[derive(Clone, Debug)]
+pub struct TaskInput {
+    pub name: String,
+    pub description: String,
+    pub operation: Operation,
+    pub source_region_id: Option<i64>,
+    pub best_effort: bool,
+    pub steps: Vec<StepInput>,
+}
+
+pub fn find(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<Option<RegionTask>> {
+    region_tasks::table
+        .filter(region_tasks::workspace_id.eq(workspace_id))
+        .filter(region_tasks::id.eq(id))
+        .select(RegionTask::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn steps(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<Step>> {
+    region_task_steps::table
+        .filter(region_task_steps::task_id.eq(task_id))
+        .select(Step::as_select())
+        .order(region_task_steps::position)
+        .load(conn)
+}
+
+/// Components of a deploy step.
+pub fn step_component_list(conn: &mut DbConn, step_id: i64) -> QueryResult<Vec<Component>> {
+    step_components::table
+        .inner_join(components::table)
+        .filter(step_components::step_id.eq(step_id))
+        .select(Component::as_select())
+        .order(components::name)
+        .load(conn)
+}
+
+/// The people named on a checkpoint step.
+pub fn step_people_list(conn: &mut DbConn, step_id: i64) -> QueryResult<Vec<(i64, String)>> {
+    step_people::table
+        .inner_join(users_t::table)
+        .filter(step_people::step_id.eq(step_id))
+        .select((users_t::id, users_t::username))
+        .order(users_t::username)
+        .load(conn)
+}
+
+/// A comment (and decision) on a checkpoint.
+#[derive(Debug, Queryable)]
+pub struct CommentRow {
+    pub step_id: i64,
+    pub username: String,
+    pub decision: Option<String>,
+    pub comment: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn comments(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<CommentRow>> {
+    step_comments::table
+        .inner_join(region_task_steps::table)
+        .inner_join(users_t::table)
+        .filter(region_task_steps::task_id.eq(task_id))
+        .select((
+            step_comments::step_id,
+            users_t::username,
+            step_comments::decision,
+            step_comments::comment,
+            step_comments::created_at,
+        ))
+        .order(step_comments::id)
+        .load(conn)
+}
+
+/// Checks a task's definition against the workspace: regions and components exist, each step
+/// has what it needs, approvers may approve, and the operation fits the inventory.
+fn validate(conn: &mut DbConn, workspace_id: i64, input: &TaskInput) -> Result<(), AppError> {
+    let f = |field: &'static str, msg: String| AppError::field(field, msg);
+    if input.steps.is_empty() {
+        return Err(f("steps", "Add at least one step.".into()));
+    }
+    if input.steps.len() > 50 {
+        return Err(f("steps", "A task has at most 50 steps.".into()));
+    }
+    if !input.steps.iter().any(|s| s.kind == StepKind::Deploy) {
+        return Err(f(
+            "steps",
+            "Add at least one deploy step: checkpoints alone deploy nothing.".into(),
+        ));
+    }
+    let source = match (input.operation, input.source_region_id) {
+        (Operation::Clone, None) => {
+            return Err(f(
+                "source_region",
+                "Bulk Clone copies from a source region: choose one.".into(),
+            ));
+        }
+        (Operation::Clone, Some(id)) => Some(
+            regions::find_region(conn, workspace_id, id)?
+                .ok_or_else(|| f("source_region", "Unknown source region.".into()))?,
+        ),
+        _ => None,
+    };
+    for (i, step) in input.steps.iter().enumerate() {
+        let n = i + 1;
+        match step.kind {
+            StepKind::Deploy => {
+                let region = match step.region_id {
+                    Some(id) => regions::find_region(conn, workspace_id, id)?
+                        .ok_or_else(|| f("steps", format!("Step {n}: unknown region.")))?,
+                    None => {
+                        return Err(f(
+                            "steps",
+                            format!("Step {n}: choose the region to deploy to."),
+                        ));
+                    }
+                };
+                if step.component_ids.is_empty() {
+                    return Err(f(
+                        "steps",
+                        format!("Step {n} ({}): choose at least one component.", region.name),
+                    ));
+                }
+                if source.as_ref().is_some_and(|s| s.id == region.id) {
+                    return Err(f(
+                        "steps",
+                        format!(
+                            "Step {n}: {} is the source region of the clone.",
+                            region.name
+                        ),
+                    ));
+                }
+                for cid in &step.component_ids {
+                    let c = regions::find_component(conn, workspace_id, *cid)?
+                        .ok_or_else(|| f("steps", format!("Step {n}: unknown component.")))?;
+                    check_operation(conn, input.operation, source.as_ref(), &region, &c)
+                        .map_err(|m| f("steps", format!("Step {n}: {m}")))?;
+                }
+            }
+            StepKind::Approval | StepKind::Trigger => {
+                if step.people.is_empty() {
+                    return Err(f(
+                        "steps",
+                        format!(
+                            "Step {n} ({}): name at least one person.",
+                            step.kind.label()
+                        ),
+                    ));
+                }
+                for uid in &step.people {
+                    let user = users::find(conn, *uid)?
+                        .filter(|u| u.is_active)
+                        .ok_or_else(|| f("steps", format!("Step {n}: unknown user.")))?;
+                    let access = workspaces::access_of(conn, workspace_id, &user)?;
+                    if !access.can(Permission::Deploy) {
+                        return Err(f(
+                            "steps",
+                            format!(
+                                "Step {n}: {} cannot act on a {}; only deployers, admins and tenant administrators can.",
+                                user.username,
+                                step.kind.label()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the operation fits what runs now: Deploy needs the component absent from the
+/// region, Upgrade needs it present, Clone needs it present in the source region.
+pub fn check_operation(
+    conn: &mut DbConn,
+    op: Operation,
+    source: Option<&Region>,
+    region: &Region,
+    c: &Component,
+) -> Result<(), String> {
+    let running = |conn: &mut DbConn, region_id: i64| -> Result<bool, String> {
+        Ok(regions::latest_entry(conn, region_id, c.id)
+            .map_err(|e| e.to_string())?
+            .is_some_and(|(_, present, ..)| present))
+    };
+    match op {
+        Operation::Deploy if running(conn, region.id)? => Err(format!(
+            "{} already runs in {}; use Bulk Upgrade.",
+            c.name, region.name
+        )),
+        Operation::Upgrade if !running(conn, region.id)? => Err(format!(
+            "{} does not run in {} yet; use Bulk Deploy.",
+            c.name, region.name
+        )),
+        Operation::Clone => match source {
+            Some(s) if !running(conn, s.id)? => Err(format!(
+                "{} does not run in the source region {}.",
+                c.name, s.name
+            )),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+fn insert_steps(conn: &mut DbConn, task_id: i64, steps: &[StepInput]) -> QueryResult<()> {
+    for (i, s) in steps.iter().enumerate() {
+        let step_id: i64 = diesel::insert_into(region_task_steps::table)
+            .values((
+                region_task_steps::task_id.eq(task_id),
+                region_task_steps::position.eq(i as i32 + 1),
+                region_task_steps::kind.eq(s.kind.as_str()),
+                region_task_steps::region_id.eq(if s.kind == StepKind::Deploy {
+                    s.region_id
+                } else {
+                    None
+                }),
+                region_task_steps::status.eq(StepStatus::Pending.as_str()),
+            ))
+            .returning(region_task_steps::id)
+            .get_result(conn)?;
+        let mut cids = s.component_ids.clone();
+        cids.sort_unstable();
+        cids.dedup();
+        for cid in cids.iter().filter(|_| s.kind == StepKind::Deploy) {
+            diesel::insert_into(step_components::table)
+                .values((
+                    step_components::step_id.eq(step_id),
+                    step_components::component_id.eq(cid),
+                ))
+                .execute(conn)?;
+        }
+        let mut people = s.people.clone();
+        people.sort_unstable();
+        people.dedup();
+        for uid in people.iter().filter(|_| s.kind.is_checkpoint()) {
+            diesel::insert_into(step_people::table)
+                .values((
+                    step_people::step_id.eq(step_id),
+                    step_people::user_id.eq(uid),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+fn record(
+    conn: &mut DbConn,
+    ws: i64,
+    actor: Option<i64>,
+    action: &str,
+    task_id: i64,
+    label: &str,
+    comment: &str,
+) -> QueryResult<()> {
+    audit::record(
+        conn,
+        AuditEntry {
+            workspace_id: Some(ws),
+            actor_id: actor,
+            action,
+            target_type: "region_task",
+            target_id: Some(task_id),
+            target_label: label,
+            comment,
+        },
+    )
+}
+
+/// Creates a task in `to_release` (developers and up).
+pub fn create(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    input: &TaskInput,
+) -> Result<RegionTask, AppError> {
+    write_tx(conn, |conn| {
+        workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
+        validate(conn, workspace_id, input)?;
+        let ts = now();
+        let id: i64 = diesel::insert_into(region_tasks::table)
+            .values((
+                region_tasks::workspace_id.eq(workspace_id),
+                region_tasks::name.eq(input.name.trim()),
+                region_tasks::description.eq(input.description.trim()),
+                region_tasks::operation.eq(input.operation.as_str()),
+                region_tasks::source_region_id.eq(input
+                    .source_region_id
+                    .filter(|_| input.operation == Operation::Clone)),
+                region_tasks::best_effort.eq(input.best_effort),
+                region_tasks::status.eq(RegionTaskStatus::ToRelease.as_str()),
+                region_tasks::created_by.eq(Some(actor_id)),
+                region_tasks::created_at.eq(ts),
+                region_tasks::updated_at.eq(ts),
+            ))
+            .returning(region_tasks::id)
+            .get_result(conn)?;
+        insert_steps(conn, id, &input.steps)?;
+        record(
+            conn,
+            workspace_id,
+            Some(actor_id),
+            "region_task.created",
+            id,
+            input.name.trim(),
+            &format!("{} step(s), {}", input.steps.len(), input.operation.label()),
+        )?;
+        find(conn, workspace_id, id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Replaces a task's definition while it is still `to_release` (guarded).
+pub fn update(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    task_id: i64,
+    input: &TaskInput,
+) -> Result<RegionTask, AppError> {
+    write_tx(conn, |conn| {
+        workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
+        validate(conn, workspace_id, input)?;
+        let changed = diesel::update(
+            region_tasks::table
+                .filter(region_tasks::workspace_id.eq(workspace_id))
+                .filter(region_tasks::id.eq(task_id))
+                .filter(region_tasks::status.eq(RegionTaskStatus::ToRelease.as_str())),
+        )
+        .set((
+            region_tasks::name.eq(input.name.trim()),
+            region_tasks::description.eq(input.description.trim()),
+            region_tasks::operation.eq(input.operation.as_str()),
+            region_tasks::source_region_id.eq(input
+                .source_region_id
+                .filter(|_| input.operation == Operation::Clone)),
+            region_tasks::best_effort.eq(input.best_effort),
+            region_tasks::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if changed != 1 {
+            find(conn, workspace_id, task_id)?.ok_or(AppError::NotFound)?;
+            return Err(AppError::conflict(
+                "Only a task that has not been executed can be edited.",
+            ));
+        }
+        let old: Vec<i64> = region_task_steps::table
+            .filter(region_task_steps::task_id.eq(task_id))
+            .select(region_task_steps::id)
+            .load(conn)?;
+        diesel::delete(step_components::table.filter(step_components::step_id.eq_any(&old)))
+            .execute(conn)?;
+        diesel::delete(step_people::table.filter(step_people::step_id.eq_any(&old)))
+            .execute(conn)?;
+        diesel::delete(step_comments::table.filter(step_comments::step_id.eq_any(&old)))
+            .execute(conn)?;
+        diesel::delete(region_task_steps::table.filter(region_task_steps::task_id.eq(task_id)))
+            .execute(conn)?;
+        insert_steps(conn, task_id, &input.steps)?;
+        record(
+            conn,
+            workspace_id,
+            Some(actor_id),
+            "region_task.edited",
+            task_id,
+            input.name.trim(),
+            "",
+        )?;
+        find(conn, workspace_id, task_id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// The step Execute starts from by default: the first that has not finished.
+pub fn default_start(steps: &[Step]) -> i32 {
+    steps
+        .iter()
+        .find(|s| !s.status().is_done())
+        .or(steps.first())
+        .map_or(1, |s| s.position)
+}
+
+/// Starts (or resumes) a release from step `start` (deployers, admins). Refused while running.
+pub fn execute(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    task_id: i64,
+    start: Option<i32>,
+) -> Result<i64, AppError> {
+    write_tx(conn, |conn| {
+        workspaces::require(conn, workspace_id, actor_id, Permission::Deploy)?;
+        let task = find(conn, workspace_id, task_id)?.ok_or(AppError::NotFound)?;
+        if let Some(why) = task.status().execute_refusal() {
+            return Err(AppError::conflict(why));
+        }
+        let all = steps(conn, task_id)?;
+        let start = start.unwrap_or_else(|| default_start(&all));
+        if !all.iter().any(|s| s.position == start) {
+            return Err(AppError::field(
+                "start",
+                format!("There is no step {start}."),
+            ));
+        }
+        let ts = now();
+        let moved = diesel::update(
+            region_tasks::table
+                .filter(region_tasks::id.eq(task_id))
+                .filter(region_tasks::status.eq(task.status.as_str())),
+        )
+        .set((
+            region_tasks::status.eq(RegionTaskStatus::Releasing.as_str()),
+            region_tasks::released_by.eq(Some(actor_id)),
+            region_tasks::updated_at.eq(ts),
+        ))
+        .execute(conn)?;
+        if moved != 1 {
+            return Err(AppError::conflict(
+                "Someone started this task at the same moment; it is already running.",
+            ));
+        }
+        // Steps from the start on run again; earlier ones keep their outcome.
+        diesel::update(
+            region_task_steps::table
+                .filter(region_task_steps::task_id.eq(task_id))
+                .filter(region_task_steps::position.ge(start)),
+        )
+        .set((
+            region_task_steps::status.eq(StepStatus::Pending.as_str()),
+            region_task_steps::started_at.eq(None::<NaiveDateTime>),
+            region_task_steps::finished_at.eq(None::<NaiveDateTime>),
+            region_task_steps::message.eq(""),
+        ))
+        .execute(conn)?;
+        let execution_id = new_execution(conn, task_id, "release", start, actor_id, "")?;
+        jobs::enqueue(conn, QUEUE, &execution_id.to_string())?;
+        record(
+            conn,
+            workspace_id,
+            Some(actor_id),
+            "region_task.executed",
+            task_id,
+            &task.name,
+            &format!("from step {start}"),
+        )?;
+        Ok(execution_id)
+    })
+}
+
+fn new_execution(
+    conn: &mut DbConn,
+    task_id: i64,
+    kind: &str,
+    start: i32,
+    actor_id: i64,
+    reason: &str,
+) -> QueryResult<i64> {
+    diesel::insert_into(region_executions::table)
+        .values((
+            region_executions::task_id.eq(task_id),
+            region_executions::kind.eq(kind),
+            region_executions::start_position.eq(start),
+            region_executions::started_by.eq(Some(actor_id)),
+            region_executions::reason.eq(reason),
+            region_executions::status.eq("running"),
+            region_executions::started_at.eq(now()),
+        ))
+        .returning(region_executions::id)
+        .get_result(conn)
+}
+
+/// The running execution of a task, if any.
+pub fn running_execution(
+    conn: &mut DbConn,
+    task_id: i64,
+) -> QueryResult<Option<(i64, Option<i64>)>> {
+    region_executions::table
+        .filter(region_executions::task_id.eq(task_id))
+        .filter(region_executions::status.eq("running"))
+        .order(region_executions::id.desc())
+        .select((region_executions::id, region_executions::started_by))
+        .first(conn)
+        .optional()
+}
+
+/// Asks a running release to stop after its current step (deployers, admins). A release waiting
+/// at a checkpoint has no step running, so it stops at once.
+pub fn suspend(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    task_id: i64,
+) -> Result<RegionTaskStatus, AppError> {
+    write_tx(conn, |conn| {
+        workspaces::require(conn, workspace_id, actor_id, Permission::Deploy)?;
+        let task = find(conn, workspace_id, task_id)?.ok_or(AppError::NotFound)?;
+        if task.status() != RegionTaskStatus::Releasing {
+            return Err(AppError::conflict(format!(
+                "Only a releasing task can be suspended; this one is {}.",
+                task.status().label().to_lowercase()
+            )));
+        }
+        let waiting = region_task_steps::table
+            .filter(region_task_steps::task_id.eq(task_id))
+            .filter(region_task_steps::status.eq(StepStatus::Waiting.as_str()))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0;
+        let to = if waiting {
+            RegionTaskStatus::Suspended
+        } else {
+            RegionTaskStatus::Suspending
+        };
+        let moved = diesel::update(
+            region_tasks::table
+                .find(task_id)
+                .filter(region_tasks::status.eq(RegionTaskStatus::Releasing.as_str())),
+        )
+        .set((
+            region_tasks::status.eq(to.as_str()),
+            region_tasks::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if moved != 1 {
+            return Err(AppError::conflict(
+                "The task changed meanwhile; reload to see its state.",
+            ));
+        }
+        if waiting {
+            // The checkpoint is left undecided; Execute resumes from it.
+            diesel::update(
+                region_task_steps::table
+                    .filter(region_task_steps::task_id.eq(task_id))
+                    .filter(region_task_steps::status.eq(StepStatus::Waiting.as_str())),
+            )
+            .set(region_task_steps::status.eq(StepStatus::Pending.as_str()))
+            .execute(conn)?;
+            finish_running_execution(conn, task_id, "suspended")?;
+        }
+        record(
+            conn,
+            workspace_id,
+            Some(actor_id),
+            if waiting {
+                "region_task.suspended"
+            } else {
+                "region_task.suspend_requested"
+            },
+            task_id,
+            &task.name,
+            "",
+        )?;
+        Ok(to)
+    })
+}
+
+pub(crate) fn finish_running_execution(
+    conn: &mut DbConn,
+    task_id: i64,
+    status: &str,
+) -> QueryResult<()> {
+    diesel::update(
+        region_executions::table
+            .filter(region_executions::task_id.eq(task_id))
+            .filter(region_executions::status.eq("running")),
+    )
+    .set((
+        region_executions::status.eq(status),
+        region_executions::finished_at.eq(Some(now())),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Agree or Reject at a checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckpointDecision {
+    Agree,
+    Reject,
+}
+
+/// Decides a waiting checkpoint: only the people named on it, and for a Manual Approval never
+/// the person who executed the release. Reject needs a comment and fails the release; Agree
+/// lets it continue. Two people deciding at once yield one decision.
+pub fn decide_checkpoint(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    task_id: i64,
+    step_id: i64,
+    decision: CheckpointDecision,
+    comment: &str,
+) -> Result<StepStatus, AppError> {
+    let comment = comment.trim();
+    if decision == CheckpointDecision::Reject && comment.is_empty() {
+        return Err(AppError::field("comment", "Say why you reject it."));
+    }
+    write_tx(conn, |conn| {
+        let access = workspaces::require(conn, workspace_id, actor_id, Permission::View)?;
+        let task = find(conn, workspace_id, task_id)?.ok_or(AppError::NotFound)?;
+        let step: Step = region_task_steps::table
+            .filter(region_task_steps::task_id.eq(task_id))
+            .filter(region_task_steps::id.eq(step_id))
+            .select(Step::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)?;
+        if !step.kind().is_checkpoint() {
+            return Err(AppError::bad_request(
+                "Only checkpoint steps take decisions.",
+            ));
+        }
+        let named = step_people_list(conn, step_id)?
+            .iter()
+            .any(|(id, _)| *id == actor_id);
+        if !named || !access.can(Permission::Deploy) {
+            return Err(AppError::forbidden(format!(
+                "Only the people named on this {} can decide it.",
+                step.kind().label()
+            )));
+        }
+        let executor = running_execution(conn, task_id)?.and_then(|(_, by)| by);
+        if step.kind() == StepKind::Approval && executor == Some(actor_id) {
+            return Err(AppError::forbidden(
+                "You executed this release: someone else must approve it.",
+            ));
+        }
+        if step.status() != StepStatus::Waiting || task.status() != RegionTaskStatus::Releasing {
+            return Err(AppError::conflict(format!(
+                "This checkpoint is not waiting for a decision (it is {}); yours was not recorded.",
+                step.status().label().to_lowercase()
+            )));
+        }
+        let to = match decision {
+            CheckpointDecision::Agree => StepStatus::Agreed,
+            CheckpointDecision::Reject => StepStatus::Rejected,
+        };
+        let ts = now();
+        let moved = diesel::update(
+            region_task_steps::table
+                .find(step_id)
+                .filter(region_task_steps::status.eq(StepStatus::Waiting.as_str())),
+        )
+        .set((
+            region_task_steps::status.eq(to.as_str()),
+            region_task_steps::finished_at.eq(Some(ts)),
+        ))
+        .execute(conn)?;
+        if moved != 1 {
+            return Err(AppError::conflict(
+                "Someone decided this checkpoint at the same moment; reload to see the outcome.",
+            ));
+        }
+        diesel::insert_into(step_comments::table)
+            .values((
+                step_comments::step_id.eq(step_id),
+                step_comments::user_id.eq(actor_id),
+                step_comments::decision.eq(Some(match decision {
+                    CheckpointDecision::Agree => "agree",
+                    CheckpointDecision::Reject => "reject",
+                })),
+                step_comments::comment.eq(comment),
+                step_comments::created_at.eq(ts),
+            ))
+            .execute(conn)?;
+        let action = match decision {
+            CheckpointDecision::Agree => "region_task.checkpoint_agreed",
+            CheckpointDecision::Reject => "region_task.checkpoint_rejected",
+        };
+        record(
+            conn,
+            workspace_id,
+            Some(actor_id),
+            action,
+            task_id,
+            &task.name,
+            &format!("step {}: {comment}", step.position),
+        )?;
+        match decision {
+            CheckpointDecision::Agree => {
+                // Continue with the next step in the same execution.
+                if let Some((execution_id, _)) = running_execution(conn, task_id)? {
+                    jobs::enqueue(conn, QUEUE, &execution_id.to_string())?;
+                }
+            }
+            CheckpointDecision::Reject => {
+                diesel::update(
+                    region_tasks::table
+                        .find(task_id)
+                        .filter(region_tasks::status.eq(RegionTaskStatus::Releasing.as_str())),
+                )
+                .set((
+                    region_tasks::status.eq(RegionTaskStatus::ReleaseFailed.as_str()),
+                    region_tasks::updated_at.eq(ts),
+                ))
+                .execute(conn)?;
+                diesel::update(region_task_steps::table.find(step_id))
+                    .set(region_task_steps::message.eq(format!("rejected: {comment}")))
+                    .execute(conn)?;
+                finish_running_execution(conn, task_id, "failed")?;
+            }
+        }
+        Ok(to)
+    })
+}
+
+/// Adds a comment to a checkpoint's thread (anyone who may decide it, or deploy).
+pub fn comment(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    task_id: i64,
+    step_id: i64,
+    text: &str,
+) -> Result<(), AppError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 2000 {
+        return Err(AppError::field(
+            "comment",
+            "A comment has 1 to 2000 characters.",
+        ));
+    }
+    write_tx(conn, |conn| {
+        workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
+        let ok: bool = diesel::select(diesel::dsl::exists(
+            region_task_steps::table
+                .filter(region_task_steps::id.eq(step_id))
+                .filter(region_task_steps::task_id.eq(task_id)),
+        ))
+        .get_result(conn)?;
+        if !ok || find(conn, workspace_id, task_id)?.is_none() {
+            return Err(AppError::NotFound);
+        }
+        diesel::insert_into(step_comments::table)
+            .values((
+                step_comments::step_id.eq(step_id),
+                step_comments::user_id.eq(actor_id),
+                step_comments::decision.eq(None::<String>),
+                step_comments::comment.eq(text),
+                step_comments::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Rolls back a released or failed task (deployers, admins): restores each region's previous
+/// inventory entry for the components the task changed.
+pub fn rollback(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    task_id: i64,
+    reason: &str,
+) -> Result<i64, AppError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(AppError::field(
+            "reason",
+            "Say why you roll back (1 to 2000 characters).",
+        ));
+    }
+    write_tx(conn, |conn| {
+        workspaces::require(conn, workspace_id, actor_id, Permission::Deploy)?;
+        let task = find(conn, workspace_id, task_id)?.ok_or(AppError::NotFound)?;
+        if !task.status().can_roll_back() {
+            return Err(AppError::conflict(format!(
+                "A task that is {} cannot be rolled back.",
+                task.status().label().to_lowercase()
+            )));
+        }
+        let changed: i64 = execution_results::table
+            .inner_join(region_executions::table)
+            .filter(region_executions::task_id.eq(task_id))
+            .filter(region_executions::kind.eq("release"))
+            .filter(execution_results::new_entry_id.is_not_null())
+            .count()
+            .get_result(conn)?;
+        if changed == 0 {
+            return Err(AppError::conflict(
+                "This task changed nothing yet, so there is nothing to roll back.",
+            ));
+        }
+        let moved = diesel::update(
+            region_tasks::table
+                .find(task_id)
+                .filter(region_tasks::status.eq(task.status.as_str())),
+        )
+        .set((
+            region_tasks::status.eq(RegionTaskStatus::RollingBack.as_str()),
+            region_tasks::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if moved != 1 {
+            return Err(AppError::conflict(
+                "The task changed meanwhile; reload to see its state.",
+            ));
+        }
+        let execution_id = new_execution(conn, task_id, "rollback", 1, actor_id, reason)?;
+        jobs::enqueue(conn, QUEUE, &execution_id.to_string())?;
+        record(
+            conn,
+            workspace_id,
+            Some(actor_id),
+            "region_task.rollback_started",
+            task_id,
+            &task.name,
+            reason,
+        )?;
+        Ok(execution_id)
+    })
+}
+
+/// A task in the list.
+#[derive(Debug, Queryable)]
+pub struct TaskRow {
+    pub id: i64,
+    pub name: String,
+    pub operation: String,
+    pub status: String,
+    pub best_effort: bool,
+    pub created_at: NaiveDateTime,
+    pub created_by: Option<String>,
+    pub released_at: Option<NaiveDateTime>,
+}
+
+impl TaskRow {
+    pub fn status(&self) -> RegionTaskStatus {
+        RegionTaskStatus::parse(&self.status).unwrap_or(RegionTaskStatus::ToRelease)
+    }
+    pub fn operation(&self) -> Operation {
+        Operation::parse(&self.operation).unwrap_or(Operation::Deploy)
+    }
+}
+
+/// Filters of the task list.
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    pub status: Option<RegionTaskStatus>,
+    pub operation: Option<Operation>,
+    pub creator: Option<String>,
+}
+
+/// Tasks of a workspace, newest first, one page and the total.
+pub fn list(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    filter: &TaskFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<TaskRow>, i64)> {
+    let base = || {
+        let mut q = region_tasks::table
+            .left_join(users_t::table.on(users_t::id.nullable().eq(region_tasks::created_by)))
+            .filter(region_tasks::workspace_id.eq(workspace_id))
+            .into_boxed();
+        if let Some(s) = filter.status {
+            q = q.filter(region_tasks::status.eq(s.as_str()));
+        }
+        if let Some(o) = filter.operation {
+            q = q.filter(region_tasks::operation.eq(o.as_str()));
+        }
+        if let Some(c) = &filter.creator {
+            q = q.filter(users_t::username.eq(c.clone()));
+        }
+        q
+    };
+    let total = base().count().get_result(conn)?;
+    let rows = base()
+        .select((
+            region_tasks::id,
+            region_tasks::name,
+            region_tasks::operation,
+            region_tasks::status,
+            region_tasks::best_effort,
+            region_tasks::created_at,
+            users_t::username.nullable(),
+            region_tasks::released_at,
+        ))
+        .order((region_tasks::created_at.desc(), region_tasks::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// An execution with its results, for Release History.
+#[derive(Debug, Queryable)]
+pub struct ExecutionRow {
+    pub id: i64,
+    pub kind: String,
+    pub start_position: i32,
+    pub started_by: Option<String>,
+    pub reason: String,
+    pub status: String,
+    pub started_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+pub fn executions(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<ExecutionRow>> {
+    region_executions::table
+        .left_join(users_t::table.on(users_t::id.nullable().eq(region_executions::started_by)))
+        .filter(region_executions::task_id.eq(task_id))
+        .select((
+            region_executions::id,
+            region_executions::kind,
+            region_executions::start_position,
+            users_t::username.nullable(),
+            region_executions::reason,
+            region_executions::status,
+            region_executions::started_at,
+            region_executions::finished_at,
+        ))
+        .order(region_executions::id.desc())
+        .load(conn)
+}
+
+/// A per-component, per-region result.
+#[derive(Debug, Queryable)]
+pub struct ResultRow {
+    pub execution_id: i64,
+    pub region: String,
+    pub component: String,
+    pub status: String,
+    pub started_at: NaiveDateTime,
+    pub finished_at: NaiveDateTime,
+    pub message: String,
+}
+
+pub fn results(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<ResultRow>> {
+    execution_results::table
+        .inner_join(region_executions::table)
+        .inner_join(components::table)
+        .inner_join(regions_t::table.on(regions_t::id.eq(execution_results::region_id)))
+        .filter(region_executions::task_id.eq(task_id))
+        .select((
+            execution_results::execution_id,
+            regions_t::name,
+            components::name,
+            execution_results::status,
+            execution_results::started_at,
+            execution_results::finished_at,
+            execution_results::message,
+        ))
+        .order(execution_results::id)
+        .load(conn)
+}
+
+/// Checkpoints waiting for `user_id`, in any workspace (the Reviews page).
+#[derive(Debug, Queryable)]
+pub struct CheckpointRequest {
+    pub task_id: i64,
+    pub task_name: String,
+    pub workspace_slug: String,
+    pub workspace_name: String,
+    pub kind: String,
+    pub position: i32,
+}
+
+impl CheckpointRequest {
+    pub fn kind(&self) -> StepKind {
+        StepKind::parse(&self.kind).unwrap_or(StepKind::Approval)
+    }
+}
+
+pub fn awaiting(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<CheckpointRequest>> {
+    use crate::db::schema::workspaces;
+    step_people::table
+        .inner_join(region_task_steps::table.inner_join(region_tasks::table))
+        .inner_join(workspaces::table.on(workspaces::id.eq(region_tasks::workspace_id)))
+        .filter(step_people::user_id.eq(user_id))
+        .filter(region_task_steps::status.eq(StepStatus::Waiting.as_str()))
+        .filter(region_tasks::status.eq(RegionTaskStatus::Releasing.as_str()))
+        .select((
+            region_tasks::id,
+            region_tasks::name,
+            workspaces::slug,
+            workspaces::name,
+            region_task_steps::kind,
+            region_task_steps::position,
+        ))
+        .order(region_tasks::id)
+        .load(conn)
+}
+
+/// Whether a user may act at all in a workspace now (for naming people on checkpoints).
+pub fn may_decide(access: &WorkspaceAccess) -> bool {
+    access.can(Permission::Deploy)
+}

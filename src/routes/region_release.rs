@@ -1,0 +1,890 @@
+//! `/workspaces/{ws}/region-release/tasks`: the list, create/edit with an ordered list of steps,
+//! and the detail page with its Release Process View (live), Release Info and Release History,
+//! plus Execute, Suspend, Rollback and the checkpoint decisions.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+
+use crate::auth::WorkspaceCtx;
+use crate::auth::session::{self, FlashKind};
+use crate::db::models::region_release::{
+    self, CheckpointDecision, CommentRow, ExecutionRow, RegionTask, ResultRow, Step, StepInput,
+    TaskFilter, TaskInput, TaskRow,
+};
+use crate::db::models::regions::{self, Component, Region};
+use crate::db::models::workspaces::{self, Member, Workspace};
+use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind};
+use crate::error::AppError;
+use crate::filters;
+use crate::routes::layout::{Layout, Viewer};
+use crate::routes::{FormErrors, Paging, render, see_other, with_conn};
+use crate::startup::AppState;
+
+fn fragment(template: &impl Template) -> Result<HttpResponse, AppError> {
+    let html = template.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    status: Option<String>,
+    operation: Option<String>,
+    creator: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "region_release/index.html", blocks = ["rows"])]
+struct ListPage {
+    layout: Layout,
+    workspace: Workspace,
+    tasks: Vec<TaskRow>,
+    members: Vec<Member>,
+    q: String,
+    status: String,
+    operation: String,
+    creator: String,
+    paging: Paging,
+    can_develop: bool,
+}
+
+impl ListPage {
+    fn statuses(&self) -> &'static [RegionTaskStatus] {
+        RegionTaskStatus::ALL
+    }
+    fn operations(&self) -> &'static [Operation] {
+        Operation::ALL
+    }
+    fn page_link(&self, page: i64) -> String {
+        let pairs: Vec<(&str, String)> = [
+            ("q", &self.q),
+            ("status", &self.status),
+            ("operation", &self.operation),
+            ("creator", &self.creator),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, v.clone()))
+        .chain([("page", page.to_string())])
+        .collect();
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+/// `GET /workspaces/{ws}/region-release/tasks`.
+pub async fn index(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let trim = |s: Option<String>| s.map(|v| v.trim().to_owned()).unwrap_or_default();
+    let (q, status, operation, creator) = (
+        trim(query.q),
+        trim(query.status),
+        trim(query.operation),
+        trim(query.creator).to_lowercase(),
+    );
+    if q.chars().count() > 200 || creator.len() > 40 {
+        return Err(AppError::bad_request(
+            "A search has at most 200 characters.",
+        ));
+    }
+    let filter = TaskFilter {
+        status: match status.as_str() {
+            "" => None,
+            s => Some(
+                RegionTaskStatus::parse(s)
+                    .ok_or_else(|| AppError::bad_request(format!("Unknown status “{s}”.")))?,
+            ),
+        },
+        operation: match operation.as_str() {
+            "" => None,
+            s => Some(
+                Operation::parse(s)
+                    .ok_or_else(|| AppError::bad_request(format!("Unknown operation “{s}”.")))?,
+            ),
+        },
+        creator: Some(creator.clone()).filter(|c| !c.is_empty()),
+    };
+    let mut paging = Paging::new(query.page, query.per_page, 20)?;
+    let is_htmx = ctx.current.is_htmx;
+    let viewer = Viewer::of(&ctx.current);
+    let can_develop = ctx.access.can(Permission::Develop);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(&state, move |conn| {
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            format!("Region Release · {}", workspace.name),
+            "region-release",
+            Some((&workspace, &access)),
+        )?;
+        let (tasks, total) = if q.is_empty() {
+            region_release::list(
+                conn,
+                workspace.id,
+                &filter,
+                paging.per_page,
+                paging.offset(),
+            )?
+        } else {
+            let (all, _) = region_release::list(conn, workspace.id, &filter, i64::MAX, 0)?;
+            let ranked =
+                crate::search::rank(&q, all.iter().map(|t| (t.id, t.name.clone())).collect());
+            let rank: HashMap<i64, usize> =
+                ranked.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+            let mut hits: Vec<TaskRow> = all
+                .into_iter()
+                .filter(|t| rank.contains_key(&t.id))
+                .collect();
+            hits.sort_by_key(|t| rank[&t.id]);
+            let total = hits.len() as i64;
+            (
+                hits.into_iter()
+                    .skip(paging.offset() as usize)
+                    .take(paging.per_page as usize)
+                    .collect(),
+                total,
+            )
+        };
+        paging.total = total;
+        let members = workspaces::members(conn, workspace.id)?;
+        Ok(ListPage {
+            layout,
+            workspace,
+            tasks,
+            members,
+            q,
+            status,
+            operation,
+            creator,
+            paging,
+            can_develop,
+        })
+    })
+    .await?;
+    if is_htmx {
+        return fragment(&page.as_rows());
+    }
+    render(&page, StatusCode::OK)
+}
+
+/// One step row of the form, as typed.
+#[derive(Clone, Debug, Default)]
+struct StepRow {
+    kind: String,
+    region: String,
+    components: Vec<String>,
+    people: Vec<String>,
+}
+
+/// The create/edit form, as typed.
+#[derive(Clone, Debug, Default)]
+struct TaskForm {
+    name: String,
+    description: String,
+    operation: String,
+    source_region: String,
+    best_effort: bool,
+    steps: Vec<StepRow>,
+}
+
+const DEFAULT_ROWS: usize = 6;
+const MAX_ROWS: usize = 50;
+
+impl TaskForm {
+    fn from_fields(fields: &[(String, String)]) -> Self {
+        let get = |k: &str| {
+            fields
+                .iter()
+                .find(|(f, _)| f == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let rows = get("rows")
+            .parse::<usize>()
+            .unwrap_or(DEFAULT_ROWS)
+            .clamp(1, MAX_ROWS);
+        let steps = (0..rows)
+            .map(|i| StepRow {
+                kind: get(&format!("step{i}_kind")),
+                region: get(&format!("step{i}_region")),
+                components: fields
+                    .iter()
+                    .filter(|(k, _)| *k == format!("step{i}_components"))
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+                people: fields
+                    .iter()
+                    .filter(|(k, _)| *k == format!("step{i}_people"))
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+            })
+            .collect();
+        TaskForm {
+            name: get("name"),
+            description: get("description"),
+            operation: get("operation"),
+            source_region: get("source_region"),
+            best_effort: fields.iter().any(|(k, _)| k == "best_effort"),
+            steps,
+        }
+    }
+
+    fn of(task: &RegionTask, steps: Vec<StepRow>) -> Self {
+        let mut steps = steps;
+        while steps.len() < DEFAULT_ROWS {
+            steps.push(StepRow::default());
+        }
+        TaskForm {
+            name: task.name.clone(),
+            description: task.description.clone(),
+            operation: task.operation.clone(),
+            source_region: task
+                .source_region_id
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+            best_effort: task.best_effort,
+            steps,
+        }
+    }
+
+    fn input(&self, errors: &mut FormErrors) -> Option<TaskInput> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 120 || name.chars().any(char::is_control) {
+            errors.add("name", "Enter a name of 1 to 120 characters.");
+        }
+        if self.description.chars().count() > 2000 {
+            errors.add("description", "A description has at most 2000 characters.");
+        }
+        let operation = Operation::parse(&self.operation);
+        if operation.is_none() {
+            errors.add(
+                "operation",
+                "Choose Bulk Deploy, Bulk Upgrade or Bulk Clone.",
+            );
+        }
+        let id = |s: &str| s.trim().parse::<i64>().ok();
+        let mut steps = Vec::new();
+        for (i, row) in self.steps.iter().enumerate() {
+            if row.kind.is_empty() {
+                continue;
+            }
+            let Some(kind) = StepKind::parse(&row.kind) else {
+                errors.add("steps", format!("Row {}: unknown step type.", i + 1));
+                continue;
+            };
+            steps.push(StepInput {
+                kind,
+                region_id: id(&row.region),
+                component_ids: row.components.iter().filter_map(|c| id(c)).collect(),
+                people: row.people.iter().filter_map(|p| id(p)).collect(),
+            });
+        }
+        Some(TaskInput {
+            name: name.to_owned(),
+            description: self.description.clone(),
+            operation: operation?,
+            source_region_id: id(&self.source_region),
+            best_effort: self.best_effort,
+            steps,
+        })
+        .filter(|_| errors.is_empty())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "region_release/form.html")]
+struct FormPage {
+    layout: Layout,
+    workspace: Workspace,
+    editing: Option<i64>,
+    form: TaskForm,
+    errors: FormErrors,
+    regions: Vec<Region>,
+    components: Vec<Component>,
+    people: Vec<Member>,
+}
+
+impl FormPage {
+    fn operations(&self) -> &'static [Operation] {
+        Operation::ALL
+    }
+    fn kinds(&self) -> &'static [StepKind] {
+        StepKind::ALL
+    }
+    fn rows(&self) -> usize {
+        self.form.steps.len()
+    }
+    fn has(&self, list: &[String], id: &i64) -> bool {
+        list.iter().any(|v| v == &id.to_string())
+    }
+}
+
+async fn form_page(
+    state: &web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    editing: Option<i64>,
+    form: Option<TaskForm>,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Develop)?;
+    let viewer = Viewer::of(&ctx.current);
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(state, move |conn| {
+        let form = match (form, editing) {
+            (Some(f), _) => f,
+            (None, Some(id)) => {
+                let task =
+                    region_release::find(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
+                let mut rows = Vec::new();
+                for s in region_release::steps(conn, id)? {
+                    rows.push(StepRow {
+                        kind: s.kind.clone(),
+                        region: s.region_id.map(|r| r.to_string()).unwrap_or_default(),
+                        components: region_release::step_component_list(conn, s.id)?
+                            .iter()
+                            .map(|c| c.id.to_string())
+                            .collect(),
+                        people: region_release::step_people_list(conn, s.id)?
+                            .iter()
+                            .map(|(id, _)| id.to_string())
+                            .collect(),
+                    });
+                }
+                TaskForm::of(&task, rows)
+            }
+            (None, None) => TaskForm {
+                operation: Operation::Deploy.as_str().into(),
+                steps: vec![StepRow::default(); DEFAULT_ROWS],
+                ..Default::default()
+            },
+        };
+        let title = if editing.is_some() {
+            "Edit region release task"
+        } else {
+            "New region release task"
+        };
+        let layout = Layout::build(
+            conn,
+            &viewer,
+            title,
+            "region-release",
+            Some((&workspace, &access)),
+        )?;
+        let regions = regions::list_regions(conn, workspace.id)?;
+        let components = regions::list_components(conn, workspace.id)?;
+        let people = workspaces::members(conn, workspace.id)?
+            .into_iter()
+            .filter(|m| m.is_active && (m.is_tenant_admin || m.role().allows(Permission::Deploy)))
+            .collect();
+        Ok(FormPage {
+            layout,
+            workspace,
+            editing,
+            form,
+            errors,
+            regions,
+            components,
+            people,
+        })
+    })
+    .await?;
+    render(&page, status)
+}
+
+/// `GET /workspaces/{ws}/region-release/tasks/new`.
+pub async fn new_form(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+) -> Result<HttpResponse, AppError> {
+    form_page(
+        &state,
+        ctx,
+        None,
+        None,
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `GET /workspaces/{ws}/region-release/tasks/{id}/edit`.
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    form_page(
+        &state,
+        ctx,
+        Some(id),
+        None,
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn save(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    editing: Option<i64>,
+    fields: Vec<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Develop)?;
+    let mut form = TaskForm::from_fields(&fields);
+    if fields.iter().any(|(k, _)| k == "more") {
+        // "More steps": the same form with four more empty rows.
+        let n = (form.steps.len() + 4).min(MAX_ROWS);
+        form.steps.resize(n, StepRow::default());
+        return form_page(
+            &state,
+            ctx,
+            editing,
+            Some(form),
+            FormErrors::default(),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let mut errors = FormErrors::default();
+    let Some(input) = form.input(&mut errors) else {
+        return form_page(
+            &state,
+            ctx,
+            editing,
+            Some(form),
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
+    let outcome = with_conn(&state, move |conn| match editing {
+        Some(id) => region_release::update(conn, actor, ws_id, id, &input),
+        None => region_release::create(conn, actor, ws_id, &input),
+    })
+    .await;
+    match outcome {
+        Ok(task) => {
+            session::flash(
+                &ctx.current.session,
+                FlashKind::Ok,
+                format!("“{}” saved. Execute it when you are ready.", task.name),
+            );
+            Ok(see_other(&format!(
+                "/workspaces/{slug}/region-release/tasks/{}",
+                task.id
+            )))
+        }
+        Err(AppError::Field { field, message }) => {
+            errors.add(field, message);
+            form_page(
+                &state,
+                ctx,
+                editing,
+                Some(form),
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(AppError::Conflict(message)) => {
+            session::flash(&ctx.current.session, FlashKind::Error, message);
+            Ok(see_other(&format!(
+                "/workspaces/{slug}/region-release/tasks/{}",
+                editing.unwrap_or_default()
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /workspaces/{ws}/region-release/tasks`.
+pub async fn create(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    save(state, ctx, None, form.into_inner()).await
+}
+
+/// `POST /workspaces/{ws}/region-release/tasks/{id}/edit`.
+pub async fn update(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    save(state, ctx, Some(id), form.into_inner()).await
+}
+
+/// A step card of the Release Process View.
+struct StepCard {
+    step: Step,
+    region: Option<String>,
+    components: Vec<Component>,
+    people: Vec<(i64, String)>,
+    comments: Vec<CommentRow>,
+    /// The signed-in user may Agree/Reject this checkpoint now.
+    can_decide: bool,
+}
+
+#[derive(Template)]
+#[template(path = "region_release/show.html", blocks = ["process"])]
+struct DetailPage {
+    layout: Layout,
+    workspace: Workspace,
+    task: RegionTask,
+    creator: Option<String>,
+    released_by: Option<String>,
+    source_region: Option<String>,
+    cards: Vec<StepCard>,
+    executions: Vec<ExecutionRow>,
+    results: Vec<ResultRow>,
+    tab: String,
+    can_develop: bool,
+    can_deploy: bool,
+    default_start: i32,
+}
+
+impl DetailPage {
+    fn is_live(&self) -> bool {
+        self.task.status().is_running()
+    }
+    fn results_of(&self, execution_id: &i64) -> Vec<&ResultRow> {
+        self.results
+            .iter()
+            .filter(|r| r.execution_id == *execution_id)
+            .collect()
+    }
+    /// Components with their configuration, for Release Info.
+    fn info(&self) -> Vec<(&str, &Component)> {
+        self.cards
+            .iter()
+            .flat_map(|c| {
+                c.components
+                    .iter()
+                    .map(move |comp| (c.region.as_deref().unwrap_or(""), comp))
+            })
+            .collect()
+    }
+    fn duration(&self, from: &Option<NaiveDateTime>, to: &Option<NaiveDateTime>) -> String {
+        match (from, to) {
+            (Some(a), Some(b)) => format!("{} s", (*b - *a).num_seconds().max(0)),
+            (Some(_), None) => "running".into(),
+            _ => String::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DetailQuery {
+    tab: Option<String>,
+}
+
+async fn detail(
+    state: &web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    id: i64,
+    tab: String,
+    status: StatusCode,
+    process_only: bool,
+) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::of(&ctx.current);
+    let can_develop = ctx.access.can(Permission::Develop);
+    let can_deploy = ctx.access.can(Permission::Deploy);
+    let me = ctx.user().id;
+    let (workspace, access) = (ctx.workspace, ctx.access);
+    let page = with_conn(state, move |conn| {
+        let task = region_release::find(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
+        let layout = if process_only {
+            Layout::bare("")
+        } else {
+            Layout::build(
+                conn,
+                &viewer,
+                task.name.clone(),
+                "region-release",
+                Some((&workspace, &access)),
+            )?
+        };
+        let name_of =
+            |conn: &mut crate::db::DbConn, uid: Option<i64>| -> Result<Option<String>, AppError> {
+                Ok(match uid {
+                    Some(u) => crate::db::models::users::find(conn, u)?.map(|u| u.username),
+                    None => None,
+                })
+            };
+        let creator = name_of(conn, task.created_by)?;
+        let released_by = name_of(conn, task.released_by)?;
+        let source_region = match task.source_region_id {
+            Some(r) => regions::find_region(conn, workspace.id, r)?.map(|r| r.name),
+            None => None,
+        };
+        let steps = region_release::steps(conn, task.id)?;
+        let default_start = region_release::default_start(&steps);
+        let comments = region_release::comments(conn, task.id)?;
+        let executor = region_release::running_execution(conn, task.id)?.and_then(|(_, by)| by);
+        let mut cards = Vec::new();
+        for step in steps {
+            let region = match step.region_id {
+                Some(r) => regions::find_region(conn, workspace.id, r)?.map(|r| r.name),
+                None => None,
+            };
+            let components = region_release::step_component_list(conn, step.id)?;
+            let people = region_release::step_people_list(conn, step.id)?;
+            let can_decide = step.status() == crate::domain::StepStatus::Waiting
+                && can_deploy
+                && people.iter().any(|(uid, _)| *uid == me)
+                && !(step.kind() == StepKind::Approval && executor == Some(me));
+            let step_comments = comments
+                .iter()
+                .filter(|c| c.step_id == step.id)
+                .map(|c| CommentRow {
+                    step_id: c.step_id,
+                    username: c.username.clone(),
+                    decision: c.decision.clone(),
+                    comment: c.comment.clone(),
+                    created_at: c.created_at,
+                })
+                .collect();
+            cards.push(StepCard {
+                step,
+                region,
+                components,
+                people,
+                comments: step_comments,
+                can_decide,
+            });
+        }
+        let executions = region_release::executions(conn, task.id)?;
+        let results = region_release::results(conn, task.id)?;
+        Ok(DetailPage {
+            layout,
+            workspace,
+            task,
+            creator,
+            released_by,
+            source_region,
+            cards,
+            executions,
+            results,
+            tab,
+            can_develop,
+            can_deploy,
+            default_start,
+        })
+    })
+    .await?;
+    if process_only {
+        let mut resp = fragment(&page.as_process())?;
+        if !page.is_live() && !page.cards.iter().any(|c| c.can_decide) {
+            // Stopped: reload once so the header, history and buttons show the outcome too.
+            resp.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static("hx-refresh"),
+                actix_web::http::header::HeaderValue::from_static("true"),
+            );
+        }
+        return Ok(resp);
+    }
+    render(&page, status)
+}
+
+/// `GET /workspaces/{ws}/region-release/tasks/{id}?tab=process|info|history`.
+pub async fn show(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    query: web::Query<DetailQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    let tab = match query.tab.as_deref() {
+        None | Some("") | Some("process") => "process",
+        Some("info") => "info",
+        Some("history") => "history",
+        Some(_) => return Err(AppError::bad_request("tab is process, info or history.")),
+    };
+    detail(&state, ctx, id, tab.into(), StatusCode::OK, false).await
+}
+
+/// `GET /workspaces/{ws}/region-release/tasks/{id}/process`: the live pipeline fragment.
+pub async fn process(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    detail(&state, ctx, id, "process".into(), StatusCode::OK, true).await
+}
+
+fn back(ctx: &WorkspaceCtx, id: i64) -> HttpResponse {
+    see_other(&format!(
+        "/workspaces/{}/region-release/tasks/{id}",
+        ctx.workspace.slug
+    ))
+}
+
+/// Success and state conflicts go back to the task with a message.
+fn respond(
+    ctx: &WorkspaceCtx,
+    id: i64,
+    outcome: Result<String, AppError>,
+) -> Result<HttpResponse, AppError> {
+    match outcome {
+        Ok(message) => session::flash(&ctx.current.session, FlashKind::Ok, message),
+        Err(AppError::Conflict(message) | AppError::Field { message, .. }) => {
+            session::flash(&ctx.current.session, FlashKind::Error, message)
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(back(ctx, id))
+}
+
+#[derive(Deserialize)]
+pub struct ExecuteForm {
+    #[serde(default)]
+    start: String,
+}
+
+/// `POST …/{id}/execute` with `start` (a step number).
+pub async fn execute(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    form: web::Form<ExecuteForm>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Deploy)?;
+    let (_, id) = path.into_inner();
+    let start = match form.start.trim() {
+        "" => None,
+        s => Some(
+            s.parse::<i32>()
+                .map_err(|_| AppError::bad_request("start is a step number."))?,
+        ),
+    };
+    let (actor, ws) = (ctx.user().id, ctx.workspace.id);
+    let outcome = with_conn(&state, move |conn| {
+        region_release::execute(conn, actor, ws, id, start)
+    })
+    .await
+    .map(|_| "Release started.".to_owned());
+    respond(&ctx, id, outcome)
+}
+
+/// `POST …/{id}/suspend`.
+pub async fn suspend(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Deploy)?;
+    let (_, id) = path.into_inner();
+    let (actor, ws) = (ctx.user().id, ctx.workspace.id);
+    let outcome = with_conn(&state, move |conn| {
+        region_release::suspend(conn, actor, ws, id)
+    })
+    .await
+    .map(|s| match s {
+        RegionTaskStatus::Suspended => "Suspended. Execute resumes it.".to_owned(),
+        _ => "Suspending: the running step finishes first.".to_owned(),
+    });
+    respond(&ctx, id, outcome)
+}
+
+#[derive(Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST …/{id}/rollback` with `reason`.
+pub async fn rollback(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    form: web::Form<ReasonForm>,
+) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Deploy)?;
+    let (_, id) = path.into_inner();
+    let (actor, ws) = (ctx.user().id, ctx.workspace.id);
+    let reason = form.into_inner().reason;
+    let outcome = with_conn(&state, move |conn| {
+        region_release::rollback(conn, actor, ws, id, &reason)
+    })
+    .await
+    .map(|_| "Rollback started.".to_owned());
+    respond(&ctx, id, outcome)
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST …/{id}/steps/{step}/decision` with `decision` (agree|reject|comment) and `comment`.
+pub async fn decide(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64, i64)>,
+    form: web::Form<DecisionForm>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id, step) = path.into_inner();
+    let form = form.into_inner();
+    if form.comment.chars().count() > 2000 {
+        return respond(
+            &ctx,
+            id,
+            Err(AppError::conflict("A comment has at most 2000 characters.")),
+        );
+    }
+    let (actor, ws) = (ctx.user().id, ctx.workspace.id);
+    let outcome = match form.decision.as_str() {
+        "agree" | "reject" => {
+            let d = if form.decision == "agree" {
+                CheckpointDecision::Agree
+            } else {
+                CheckpointDecision::Reject
+            };
+            with_conn(&state, move |conn| {
+                region_release::decide_checkpoint(conn, actor, ws, id, step, d, &form.comment)
+            })
+            .await
+            .map(|_| {
+                if d == CheckpointDecision::Agree {
+                    "Agreed: the release continues.".to_owned()
+                } else {
+                    "Rejected: the release stopped as failed.".to_owned()
+                }
+            })
+        }
+        "comment" => with_conn(&state, move |conn| {
+            region_release::comment(conn, actor, ws, id, step, &form.comment)
+        })
+        .await
+        .map(|_| "Comment added.".to_owned()),
+        _ => {
+            return Err(AppError::bad_request(
+                "decision is agree, reject or comment.",
+            ));
+        }
+    };
+    respond(&ctx, id, outcome)
+}
