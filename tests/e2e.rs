@@ -401,7 +401,8 @@ async fn developer_releases_and_reviewer_approves() {
 
     // Carol approves from the package page reached through Reviews.
     sign_in(&client, &app, "carol").await;
-    assert_eq!(text(&client, "nav.nav .count").await, "2");
+    // Two packages (hers and the demo's) and the demo's Manual Approval wait for her.
+    assert_eq!(text(&client, "nav.nav .count").await, "3");
     client.goto(&app.url("/reviews")).await.unwrap();
     screenshot(&client, "reviews").await;
     client.goto(package_url.as_str()).await.unwrap();
