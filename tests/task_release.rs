@@ -482,6 +482,7 @@ async fn two_reviewers_approving_at_once_release_once(app: TestApp) {
         let jobs: i64 = app
             .db(move |c| {
                 jobs::table
+                    .filter(jobs::queue.eq(releasedesk::db::models::jobs::RELEASE_PACKAGE))
                     .filter(jobs::payload.eq(package.to_string()))
                     .count()
                     .get_result(c)
