@@ -456,6 +456,181 @@ async fn developer_releases_and_reviewer_approves() {
     client.close().await.unwrap();
 }
 
+/// Bob creates a region release task with a Manual Approval for Carol, executes it; Carol agrees
+/// from her Reviews page; the pipeline finishes live; Bob rolls it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn region_release_with_a_checkpoint_and_rollback() {
+    if !browser_available() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite)
+        .await
+        .unwrap()
+        .with_demo()
+        .await;
+    let (_driver, client) = start_browser().await;
+
+    sign_in(&client, &app, "bob").await;
+    client
+        .goto(&app.url("/workspaces/demo/region-release/tasks"))
+        .await
+        .unwrap();
+    wait_css(&client, "#region-tasks").await;
+    screenshot(&client, "region-tasks").await;
+    client
+        .find(Locator::LinkText("New task"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(&client, "#t-name")
+        .await
+        .send_keys("Roll out notification-gw to us-east-1")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#t-op"))
+        .await
+        .unwrap()
+        .select_by_value("deploy")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#s0-kind"))
+        .await
+        .unwrap()
+        .select_by_value("approval")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#s0-people"))
+        .await
+        .unwrap()
+        .select_by_label("carol")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#s1-kind"))
+        .await
+        .unwrap()
+        .select_by_value("deploy")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#s1-region"))
+        .await
+        .unwrap()
+        .select_by_label("us-east-1")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#s1-comp"))
+        .await
+        .unwrap()
+        .select_by_label("notification-gw 3.1.0")
+        .await
+        .unwrap();
+    screenshot(&client, "region-task-form").await;
+    client
+        .find(Locator::Css("form.form > .form-actions button.btn-primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".toast-ok", "saved").await;
+
+    client
+        .find(Locator::Css("button[data-dialog-open=execute-dialog]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(&client, "#execute-dialog[open]").await;
+    client
+        .find(Locator::Css("#execute-dialog button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, "#step-1", "Waiting for a decision").await;
+    screenshot(&client, "region-waiting").await;
+    let task_url = client.current_url().await.unwrap();
+    sign_out(&client).await;
+
+    sign_in(&client, &app, "carol").await;
+    client.goto(&app.url("/reviews")).await.unwrap();
+    client
+        .find(Locator::XPath(
+            "//ul[@id='checkpoints']//a[contains(., 'Roll out notification-gw')]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let approve = wait_css(&client, "#step-1 button[data-dialog-open]").await;
+    approve.click().await.unwrap();
+    let dialog = wait_css(&client, "dialog[open]").await;
+    dialog
+        .find(Locator::Css("textarea"))
+        .await
+        .unwrap()
+        .send_keys("Go ahead")
+        .await
+        .unwrap();
+    screenshot(&client, "region-approve").await;
+    dialog
+        .find(Locator::Css("button[value=agree]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, "#task-status", "Released").await;
+    screenshot(&client, "region-released").await;
+    sign_out(&client).await;
+
+    sign_in(&client, &app, "bob").await;
+    client.goto(task_url.as_str()).await.unwrap();
+    client
+        .find(Locator::Css("button[data-dialog-open=rollback-dialog]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(&client, "#rollback-dialog[open]").await;
+    client
+        .find(Locator::Css("#rb-reason"))
+        .await
+        .unwrap()
+        .send_keys("Alert storm after the rollout")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#rollback-dialog button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, "#task-status", "Rolled back").await;
+    client
+        .find(Locator::LinkText("Release History"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, "#release-history", "Alert storm after the rollout").await;
+    screenshot(&client, "region-history").await;
+    client.close().await.unwrap();
+}
+
 fn url_with(app: &TestApp, path: &str) -> url::Url {
     url::Url::parse(&app.url(path)).unwrap()
 }

@@ -478,6 +478,13 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     let page = bob.get(&path).await;
     assert!(page.has("#step-2.step-waiting"));
+    assert!(!page.has("#release-history"), "one view at a time");
+    let frag = bob.get_htmx(&format!("{path}/process")).await;
+    assert!(
+        frag.has("#process[hx-trigger] #step-2.step-waiting"),
+        "the live fragment: {}",
+        frag.body
+    );
     assert!(
         page.has("button[disabled][title^='The task is releasing']"),
         "Execute says why it is refused"

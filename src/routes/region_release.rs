@@ -613,7 +613,10 @@ async fn detail(
     let page = with_conn(state, move |conn| {
         let task = region_release::find(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
         let layout = if process_only {
-            Layout::bare("")
+            // The fragment's forms (checkpoint decisions) need the session's CSRF token.
+            let mut bare = Layout::bare("");
+            bare.csrf = viewer.csrf.clone();
+            bare
         } else {
             Layout::build(
                 conn,
