@@ -791,7 +791,195 @@ async fn demo_shows_all_nine_statuses(app: TestApp) {
     );
 }
 
+async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let bob = app.signed_in("bob").await;
+    // Upgrade needs the component running; Clone needs it in the source region.
+    let refused = bob
+        .post(
+            "/workspaces/rr/region-release/tasks",
+            &[
+                ("name", "up"),
+                ("operation", "upgrade"),
+                ("rows", "1"),
+                ("step0_kind", "deploy"),
+                ("step0_region", &fx.eu.to_string()),
+                ("step0_components", &fx.api.to_string()),
+            ],
+        )
+        .await;
+    assert!(
+        refused.texts("#steps-error")[0].contains("does not run in eu-west-1 yet; use Bulk Deploy")
+    );
+    let deploy = create_task(
+        &bob,
+        "first",
+        Operation::Deploy,
+        false,
+        &[(StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![])],
+    )
+    .await;
+    bob.post(
+        &format!("/workspaces/rr/region-release/tasks/{deploy}/execute"),
+        &[],
+    )
+    .await;
+    assert_eq!(settle(&app, fx.ws, deploy).await, "released");
+    let no_source = bob
+        .post(
+            "/workspaces/rr/region-release/tasks",
+            &[
+                ("name", "clone"),
+                ("operation", "clone"),
+                ("rows", "1"),
+                ("step0_kind", "deploy"),
+                ("step0_region", &fx.us.to_string()),
+                ("step0_components", &fx.api.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        no_source.texts("#source_region-error"),
+        vec!["Bulk Clone copies from a source region: choose one."]
+    );
+    let clone = bob
+        .post(
+            "/workspaces/rr/region-release/tasks",
+            &[
+                ("name", "clone api"),
+                ("operation", "clone"),
+                ("source_region", &fx.eu.to_string()),
+                ("rows", "1"),
+                ("step0_kind", "deploy"),
+                ("step0_region", &fx.us.to_string()),
+                ("step0_components", &fx.api.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(clone.status, 303, "{}", clone.body);
+    let clone_id: i64 = clone
+        .location()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    bob.post(
+        &format!("/workspaces/rr/region-release/tasks/{clone_id}/execute"),
+        &[],
+    )
+    .await;
+    assert_eq!(settle(&app, fx.ws, clone_id).await, "released");
+    let body = receiver.seen.lock().unwrap().last().unwrap().1.clone();
+    assert!(
+        body.contains("\"version\":\"1.0.0\"") && body.contains("\"artifact\":\"img/api\""),
+        "the source region's configuration: {body}"
+    );
+    let upgrade = create_task(
+        &bob,
+        "upgrade",
+        Operation::Upgrade,
+        false,
+        &[(StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![])],
+    )
+    .await;
+    bob.post(
+        &format!("/workspaces/rr/region-release/tasks/{upgrade}/execute"),
+        &[],
+    )
+    .await;
+    assert_eq!(settle(&app, fx.ws, upgrade).await, "released");
+}
+
+async fn rejecting_either_checkpoint_fails_the_release(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let (bob, carol) = (app.signed_in("bob").await, app.signed_in("carol").await);
+    for kind in [StepKind::Approval, StepKind::Trigger] {
+        let task = create_task(
+            &bob,
+            kind.label(),
+            Operation::Deploy,
+            false,
+            &[
+                (kind, None, vec![], vec![fx.carol]),
+                (StepKind::Deploy, Some(fx.eu), vec![fx.worker], vec![]),
+            ],
+        )
+        .await;
+        let path = format!("/workspaces/rr/region-release/tasks/{task}");
+        bob.post(&format!("{path}/execute"), &[]).await;
+        assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+        let step = app
+            .db(move |c| releasedesk::db::models::region_release::steps(c, task).unwrap()[0].id)
+            .await;
+        carol
+            .post(
+                &format!("{path}/steps/{step}/decision"),
+                &[("decision", "reject"), ("comment", "not today")],
+            )
+            .await;
+        assert_eq!(
+            status(&app, fx.ws, task).await,
+            "release_failed",
+            "{kind:?}"
+        );
+        let page = carol.get(&path).await;
+        assert!(page.texts("#step-1").join(" ").contains("not today"));
+        assert!(
+            app.db(
+                move |c| releasedesk::db::models::regions::current_inventory(c, fx.eu)
+                    .unwrap()
+                    .is_empty()
+            )
+            .await,
+            "nothing deployed"
+        );
+    }
+}
+
+async fn a_rollback_the_driver_refuses_ends_rollback_failed(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let bob = app.signed_in("bob").await;
+    let task = create_task(
+        &bob,
+        "to undo",
+        Operation::Deploy,
+        false,
+        &[(StepKind::Deploy, Some(fx.us), vec![fx.api], vec![])],
+    )
+    .await;
+    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    bob.post(&format!("{path}/execute"), &[]).await;
+    assert_eq!(settle(&app, fx.ws, task).await, "released");
+    receiver
+        .fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    bob.post(&format!("{path}/rollback"), &[("reason", "bad build")])
+        .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "rollback_failed");
+    // Fixed endpoint: rolling back again succeeds.
+    receiver
+        .fail
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    bob.post(
+        &format!("{path}/rollback"),
+        &[("reason", "retry after the endpoint recovered")],
+    )
+    .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "rolled_back");
+}
+
 on_both_backends!(
+    clone_and_upgrade_follow_the_inventory,
+    rejecting_either_checkpoint_fails_the_release,
+    a_rollback_the_driver_refuses_ends_rollback_failed,
     admins_manage_regions_and_secrets_are_never_shown,
     components_are_validated,
     a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back,
