@@ -71,13 +71,17 @@ impl RegionTaskStatus {
         }
     }
     pub fn css(self) -> &'static str {
+        // Nine distinct looks: colour says good/bad/busy, the rollback states are outlined.
         match self {
             RegionTaskStatus::ToRelease => "badge-info",
-            RegionTaskStatus::Releasing | RegionTaskStatus::RollingBack => "badge-run",
+            RegionTaskStatus::Releasing => "badge-run",
+            RegionTaskStatus::RollingBack => "badge-run badge-rollback",
             RegionTaskStatus::Released => "badge-ok",
-            RegionTaskStatus::ReleaseFailed | RegionTaskStatus::RollbackFailed => "badge-bad",
-            RegionTaskStatus::RolledBack => "badge-muted",
-            RegionTaskStatus::Suspending | RegionTaskStatus::Suspended => "badge-warn",
+            RegionTaskStatus::ReleaseFailed => "badge-bad",
+            RegionTaskStatus::RollbackFailed => "badge-bad badge-rollback",
+            RegionTaskStatus::RolledBack => "badge-muted badge-rollback",
+            RegionTaskStatus::Suspending => "badge-warn badge-run",
+            RegionTaskStatus::Suspended => "badge-warn",
         }
     }
 }
@@ -278,6 +282,14 @@ mod tests {
         );
         assert!(RegionTaskStatus::Suspended.can_execute());
         assert!(!RegionTaskStatus::RolledBack.can_execute());
+    }
+
+    #[test]
+    fn every_status_has_its_own_badge() {
+        let mut looks: Vec<&str> = RegionTaskStatus::ALL.iter().map(|s| s.css()).collect();
+        looks.sort();
+        looks.dedup();
+        assert_eq!(looks.len(), 9);
     }
 
     #[test]
