@@ -31,13 +31,6 @@ impl RegionTaskStatus {
                 | RegionTaskStatus::Suspending
         )
     }
-    /// Execute starts or resumes from these.
-    pub const EXECUTABLE: [RegionTaskStatus; 4] = [
-        RegionTaskStatus::ToRelease,
-        RegionTaskStatus::ReleaseFailed,
-        RegionTaskStatus::Suspended,
-        RegionTaskStatus::RollbackFailed,
-    ];
     /// Rollback starts from these.
     pub const ROLLBACKABLE: [RegionTaskStatus; 3] = [
         RegionTaskStatus::Released,
@@ -45,8 +38,10 @@ impl RegionTaskStatus {
         RegionTaskStatus::RollbackFailed,
     ];
 
+    /// Seed 001: "the region release task cannot be in the Running state" — any other state
+    /// may be executed (again).
     pub fn can_execute(self) -> bool {
-        Self::EXECUTABLE.contains(&self)
+        !self.is_running()
     }
     pub fn can_roll_back(self) -> bool {
         Self::ROLLBACKABLE.contains(&self)
@@ -281,7 +276,11 @@ mod tests {
                 .contains("releasing")
         );
         assert!(RegionTaskStatus::Suspended.can_execute());
-        assert!(!RegionTaskStatus::RolledBack.can_execute());
+        assert!(
+            RegionTaskStatus::RolledBack.can_execute(),
+            "only running states refuse"
+        );
+        assert!(!RegionTaskStatus::Suspending.can_execute());
     }
 
     #[test]
