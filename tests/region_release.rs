@@ -976,7 +976,133 @@ async fn a_rollback_the_driver_refuses_ends_rollback_failed(app: TestApp) {
     assert_eq!(settle(&app, fx.ws, task).await, "rolled_back");
 }
 
+async fn re_executing_a_failed_step_skips_what_it_already_deployed(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let bob = app.signed_in("bob").await;
+    // Best effort: eu's api succeeds, us's api fails; the task ends release_failed.
+    receiver
+        .fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let task = create_task(
+        &bob,
+        "partial",
+        Operation::Deploy,
+        true,
+        &[
+            (StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![]),
+            (StepKind::Deploy, Some(fx.us), vec![fx.api], vec![]),
+        ],
+    )
+    .await;
+    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    bob.post(&format!("{path}/execute"), &[]).await;
+    assert_eq!(settle(&app, fx.ws, task).await, "release_failed");
+    receiver
+        .fail
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    // Execute again from the first step: eu is not deployed twice (Bulk Deploy would refuse).
+    bob.post(&format!("{path}/execute"), &[("start", "1")])
+        .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "released");
+    let eu_entries = app
+        .db(move |c| {
+            releasedesk::db::models::regions::inventory_history(c, fx.eu, 100)
+                .unwrap()
+                .len()
+        })
+        .await;
+    assert_eq!(eu_entries, 1);
+    let history = bob.get(&format!("{path}?tab=history")).await;
+    assert!(history.body.contains("already deployed by release #"));
+}
+
+async fn checkpoints_name_only_people_who_may_act(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let alice_id = app
+        .db(|c| {
+            releasedesk::db::models::users::find_by_username(c, "alice")
+                .unwrap()
+                .unwrap()
+                .id
+        })
+        .await;
+    let bob = app.signed_in("bob").await;
+    let refused = bob
+        .post(
+            "/workspaces/rr/region-release/tasks",
+            &[
+                ("name", "x"),
+                ("operation", "deploy"),
+                ("rows", "2"),
+                ("step0_kind", "approval"),
+                ("step0_people", &alice_id.to_string()),
+                ("step1_kind", "deploy"),
+                ("step1_region", &fx.eu.to_string()),
+                ("step1_components", &fx.api.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.texts("#steps-error")[0].contains("alice cannot act on a Manual Approval"));
+    // The executor's own Manual Approval is not on their Reviews page.
+    let task = create_task(
+        &bob,
+        "self",
+        Operation::Deploy,
+        false,
+        &[
+            (StepKind::Approval, None, vec![], vec![fx.bob, fx.carol]),
+            (StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![]),
+        ],
+    )
+    .await;
+    bob.post(
+        &format!("/workspaces/rr/region-release/tasks/{task}/execute"),
+        &[],
+    )
+    .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+    assert!(
+        !bob.get("/reviews")
+            .await
+            .texts("#checkpoints li")
+            .iter()
+            .any(|l| l.contains("self"))
+    );
+    // Another workspace's ids answer 404.
+    let victor = app.signed_in("victor").await;
+    assert_eq!(
+        victor
+            .get(&format!("/workspaces/rr/region-release/tasks/{task}"))
+            .await
+            .status,
+        404
+    );
+    let carol = app.signed_in("carol").await;
+    assert_eq!(
+        carol
+            .get(&format!("/workspaces/demo/region-release/tasks/{task}"))
+            .await
+            .status,
+        404,
+        "the id under another workspace"
+    );
+    assert_eq!(
+        carol
+            .get(&format!("/workspaces/demo/regions/{}", fx.eu))
+            .await
+            .status,
+        404
+    );
+}
+
 on_both_backends!(
+    re_executing_a_failed_step_skips_what_it_already_deployed,
+    checkpoints_name_only_people_who_may_act,
     clone_and_upgrade_follow_the_inventory,
     rejecting_either_checkpoint_fails_the_release,
     a_rollback_the_driver_refuses_ends_rollback_failed,

@@ -566,6 +566,12 @@ impl DetailPage {
     fn is_live(&self) -> bool {
         self.task.status().is_running()
     }
+    /// Poll while the task runs — except for someone who can decide a waiting checkpoint now:
+    /// a swap would close the decision dialog they are typing in, and nothing moves until they
+    /// (or another named person) decide; deciding reloads the page.
+    fn polls(&self) -> bool {
+        self.is_live() && !self.cards.iter().any(|c| c.can_decide)
+    }
     fn results_of(&self, execution_id: &i64) -> Vec<&ResultRow> {
         self.results
             .iter()

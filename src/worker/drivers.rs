@@ -63,11 +63,15 @@ fn post(region: &Region, payload: &Payload<'_>) -> Result<String, String> {
             region.timeout_ms.max(100) as u64
         )))
         .http_status_as_error(false)
+        // A redirect would turn the signed POST into a GET elsewhere: the configured URL only.
+        .max_redirects(0)
         .build()
         .into();
     let attempts = region.max_attempts.clamp(1, 10);
     let mut last = String::new();
+    let mut made = 0;
     for attempt in 1..=attempts {
+        made = attempt;
         let sent = agent
             .post(&region.webhook_url)
             .header("Content-Type", "application/json")
@@ -94,7 +98,7 @@ fn post(region: &Region, payload: &Payload<'_>) -> Result<String, String> {
             std::thread::sleep(Duration::from_millis(100 * 2u64.pow(attempt as u32 - 1)));
         }
     }
-    Err(format!("{last} (after {attempts} attempt(s))"))
+    Err(format!("{last} (after {made} attempt(s))"))
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ pub fn drain(conn: &mut DbConn) -> Result<usize, AppError> {
 fn run_once_on(conn: &mut DbConn, worker: &str, stop: &AtomicBool) -> Result<bool, AppError> {
     let conn = &mut *conn;
     if let Some(job) = jobs::claim(conn, crate::db::models::region_release::QUEUE, worker)? {
-        run_region_job(conn, job)?;
+        run_region_job(conn, job, worker)?;
         return Ok(true);
     }
     let Some(job) = jobs::claim(conn, jobs::RELEASE_PACKAGE, worker)? else {
@@ -125,9 +125,11 @@ fn run_once_on(conn: &mut DbConn, worker: &str, stop: &AtomicBool) -> Result<boo
 
 /// A region execution job: run it; on failure retry, and when the last attempt fails, fail the
 /// task instead of leaving it running.
-fn run_region_job(conn: &mut DbConn, job: jobs::Claimed) -> Result<(), AppError> {
+fn run_region_job(conn: &mut DbConn, job: jobs::Claimed, worker: &str) -> Result<(), AppError> {
     let outcome = match job.payload.parse::<i64>() {
-        Ok(execution_id) => region::run(conn, execution_id),
+        Ok(execution_id) => region::run(conn, execution_id, &mut |conn| {
+            let _ = jobs::heartbeat(conn, job.id, worker);
+        }),
         Err(_) => Err(AppError::internal(anyhow::anyhow!(
             "bad payload {:?}",
             job.payload
@@ -137,8 +139,11 @@ fn run_region_job(conn: &mut DbConn, job: jobs::Claimed) -> Result<(), AppError>
         Ok(()) => jobs::complete(conn, job.id)?,
         Err(e) => {
             tracing::warn!(job = job.id, error = %e, "region job failed; will retry");
-            if jobs::fail(conn, job.id, job.attempts, &e.to_string())? {
-                tracing::error!(job = job.id, "region job gave up");
+            if jobs::fail(conn, job.id, job.attempts, &e.to_string())?
+                && let Ok(execution_id) = job.payload.parse::<i64>()
+            {
+                let reason = format!("the worker gave up after {} attempts: {e}", job.attempts);
+                region::give_up(conn, execution_id, &reason)?;
             }
         }
     }

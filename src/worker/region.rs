@@ -70,11 +70,46 @@ fn audit_task(
     )
 }
 
+/// The job's last attempt failed: the task ends failed instead of staying busy forever.
+pub fn give_up(conn: &mut DbConn, id: i64, reason: &str) -> Result<(), AppError> {
+    let exec = load_execution(conn, id)?;
+    write_tx(conn, |conn| {
+        let task = task_of(conn, exec.task_id)?;
+        let to = if exec.kind == "rollback" {
+            RegionTaskStatus::RollbackFailed
+        } else {
+            RegionTaskStatus::ReleaseFailed
+        };
+        let moved = diesel::update(region_tasks::table.find(task.id).filter(
+            region_tasks::status.eq_any([
+                RegionTaskStatus::Releasing.as_str(),
+                RegionTaskStatus::Suspending.as_str(),
+                RegionTaskStatus::RollingBack.as_str(),
+            ]),
+        ))
+        .set((
+            region_tasks::status.eq(to.as_str()),
+            region_tasks::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if moved == 1 {
+            region_release::finish_running_execution(conn, task.id, "failed")?;
+            audit_task(conn, &task, "region_task.worker_gave_up", reason)?;
+        }
+        Ok::<_, AppError>(())
+    })
+}
+
 /// Runs (or continues) execution `id` until it finishes, waits at a checkpoint, or stops.
-pub fn run(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
+/// `heartbeat` is called after each component so a long execution keeps its job's lease.
+pub fn run(
+    conn: &mut DbConn,
+    id: i64,
+    heartbeat: &mut dyn FnMut(&mut DbConn),
+) -> Result<(), AppError> {
     let exec = load_execution(conn, id)?;
     if exec.kind == "rollback" {
-        return run_rollback(conn, &exec);
+        return run_rollback(conn, &exec, heartbeat);
     }
     loop {
         let task = task_of(conn, exec.task_id)?;
@@ -145,7 +180,7 @@ pub fn run(conn: &mut DbConn, id: i64) -> Result<(), AppError> {
                 return Ok(());
             }
             StepKind::Deploy => {
-                let failed = run_deploy_step(conn, &exec, &task, &step)?;
+                let failed = run_deploy_step(conn, &exec, &task, &step, heartbeat)?;
                 if failed && !task.best_effort {
                     write_tx(conn, |conn| {
                         let moved = diesel::update(region_tasks::table.find(task.id).filter(
@@ -184,6 +219,7 @@ fn run_deploy_step(
     exec: &Execution,
     task: &region_release::RegionTask,
     step: &Step,
+    heartbeat: &mut dyn FnMut(&mut DbConn),
 ) -> Result<bool, AppError> {
     write_tx(conn, |conn| {
         diesel::update(region_task_steps::table.find(step.id))
@@ -215,8 +251,48 @@ fn run_deploy_step(
         if done {
             continue; // Finished before a restart: never deployed twice.
         }
+        heartbeat(conn);
         let started = now();
         let previous = regions::latest_entry(conn, region.id, c.id)?;
+        // Re-executing after a failure: a component an earlier run of this step deployed, and
+        // that nobody changed since, is not deployed again.
+        let earlier: Option<(i64, Option<i64>)> = execution_results::table
+            .inner_join(region_executions::table)
+            .filter(region_executions::task_id.eq(task.id))
+            .filter(region_executions::kind.eq("release"))
+            .filter(execution_results::step_id.eq(step.id))
+            .filter(execution_results::component_id.eq(c.id))
+            .filter(execution_results::status.eq("succeeded"))
+            .order(execution_results::id.desc())
+            .select((
+                execution_results::execution_id,
+                execution_results::new_entry_id,
+            ))
+            .first(conn)
+            .optional()?;
+        if let Some((earlier_exec, Some(entry))) = earlier
+            && previous.as_ref().is_some_and(|p| p.0 == entry)
+        {
+            write_tx(conn, |conn| {
+                diesel::insert_into(execution_results::table)
+                    .values((
+                        execution_results::execution_id.eq(exec.id),
+                        execution_results::step_id.eq(step.id),
+                        execution_results::region_id.eq(region.id),
+                        execution_results::component_id.eq(c.id),
+                        execution_results::status.eq("succeeded"),
+                        execution_results::started_at.eq(started),
+                        execution_results::finished_at.eq(now()),
+                        execution_results::message
+                            .eq(format!("already deployed by release #{earlier_exec}")),
+                        execution_results::previous_entry_id.eq(Some(entry)),
+                        execution_results::new_entry_id.eq(None::<i64>),
+                    ))
+                    .execute(conn)?;
+                Ok::<_, AppError>(())
+            })?;
+            continue;
+        }
         let config = match (task.operation(), &source) {
             (Operation::Clone, Some(src)) => regions::latest_entry(conn, src.id, c.id)?
                 .filter(|(_, present, ..)| *present)
@@ -390,7 +466,11 @@ fn finish_release(conn: &mut DbConn, exec: &Execution, steps: &[Step]) -> Result
 }
 
 /// Restores, for every (region, component) the task changed, the entry it replaced.
-fn run_rollback(conn: &mut DbConn, exec: &Execution) -> Result<(), AppError> {
+fn run_rollback(
+    conn: &mut DbConn,
+    exec: &Execution,
+    heartbeat: &mut dyn FnMut(&mut DbConn),
+) -> Result<(), AppError> {
     let task = task_of(conn, exec.task_id)?;
     // The oldest change per (region, component) names the state before the task.
     let changes: Vec<(i64, i64, i64, Option<i64>)> = execution_results::table
@@ -423,6 +503,7 @@ fn run_rollback(conn: &mut DbConn, exec: &Execution) -> Result<(), AppError> {
         if done {
             continue;
         }
+        heartbeat(conn);
         let region: Region =
             regions::find_region(conn, task.workspace_id, region_id)?.ok_or(AppError::NotFound)?;
         let component = regions::find_component(conn, task.workspace_id, component_id)?

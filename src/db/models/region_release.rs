@@ -14,9 +14,7 @@ use crate::db::schema::{
     regions as regions_t, step_comments, step_components, step_people, users as users_t,
 };
 use crate::db::{DbConn, now, write_tx};
-use crate::domain::{
-    Operation, Permission, RegionTaskStatus, StepKind, StepStatus, WorkspaceAccess,
-};
+use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind, StepStatus};
 use crate::error::AppError;
 
 /// Queue of region executions (release and rollback); the payload is the execution id.
@@ -1047,7 +1045,7 @@ impl CheckpointRequest {
 
 pub fn awaiting(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<CheckpointRequest>> {
     use crate::db::schema::workspaces;
-    step_people::table
+    let all: Vec<CheckpointRequest> = step_people::table
         .inner_join(region_task_steps::table.inner_join(region_tasks::table))
         .inner_join(workspaces::table.on(workspaces::id.eq(region_tasks::workspace_id)))
         .filter(step_people::user_id.eq(user_id))
@@ -1062,10 +1060,14 @@ pub fn awaiting(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<CheckpointRe
             region_task_steps::position,
         ))
         .order(region_tasks::id)
-        .load(conn)
-}
-
-/// Whether a user may act at all in a workspace now (for naming people on checkpoints).
-pub fn may_decide(access: &WorkspaceAccess) -> bool {
-    access.can(Permission::Deploy)
+        .load(conn)?;
+    // The person who executed a release never approves its Manual Approval: not theirs to do.
+    let mut out = Vec::new();
+    for c in all {
+        let executor = running_execution(conn, c.task_id)?.and_then(|(_, by)| by);
+        if !(c.kind() == StepKind::Approval && executor == Some(user_id)) {
+            out.push(c);
+        }
+    }
+    Ok(out)
 }

@@ -13,7 +13,8 @@ use crate::db::{DbConn, now, write_tx};
 use crate::domain::{Driver, Permission, format_cpu, format_memory};
 use crate::error::AppError;
 
-#[derive(Clone, Debug, Queryable, Selectable)]
+/// No `Debug`: it holds the webhook secret, which must never reach a log.
+#[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = regions)]
 pub struct Region {
     pub id: i64,
