@@ -210,6 +210,11 @@ pub fn render(template: &impl Template, status: StatusCode) -> Result<HttpRespon
         .body(html))
 }
 
+/// Renders an htmx fragment (a template block) with 200.
+pub fn fragment(template: &impl Template) -> Result<HttpResponse, AppError> {
+    render(template, StatusCode::OK)
+}
+
 /// 303 See Other: the answer to a successful plain form POST.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

@@ -22,15 +22,8 @@ use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, Paging, render, see_other, with_conn};
+use crate::routes::{FormErrors, Paging, fragment, render, see_other, with_conn};
 use crate::startup::AppState;
-
-fn fragment(template: &impl Template) -> Result<HttpResponse, AppError> {
-    let html = template.render().map_err(AppError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(html))
-}
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ListQuery {

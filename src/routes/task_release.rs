@@ -23,15 +23,8 @@ use crate::domain::{PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, Paging, render, see_other, with_conn};
+use crate::routes::{FormErrors, Paging, fragment, render, see_other, with_conn};
 use crate::startup::AppState;
-
-fn fragment(template: &impl Template) -> Result<HttpResponse, AppError> {
-    let html = template.render().map_err(AppError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(html))
-}
 
 fn clean(s: Option<String>, max: usize, what: &str) -> Result<Option<String>, AppError> {
     match s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
@@ -246,7 +239,7 @@ async fn tasks_page(
         let reviewers = members
             .iter()
             .filter(|m| m.is_reviewer() && m.may_review() && m.user_id != viewer.user.id)
-            .map(clone_member)
+            .cloned()
             .collect();
         let policy = workspace.approval_policy();
         Ok(TasksPage {
@@ -289,19 +282,6 @@ fn sort_tasks(rows: &mut [TaskRow], ranked: &[i64], sort: TaskSort, descending: 
         };
         if descending { order.reverse() } else { order }
     });
-}
-
-fn clone_member(m: &Member) -> Member {
-    Member {
-        user_id: m.user_id,
-        username: m.username.clone(),
-        display_name: m.display_name.clone(),
-        is_tenant_admin: m.is_tenant_admin,
-        is_active: m.is_active,
-        role: m.role.clone(),
-        since: m.since,
-        reviewer_since: m.reviewer_since,
-    }
 }
 
 /// `GET /workspaces/{ws}/task-release/tasks`.

@@ -76,14 +76,28 @@ pub fn run_once(pool: &Pool, worker: &str, stop: &AtomicBool) -> Result<bool, Ap
     run_once_on(&mut conn, worker, stop)
 }
 
-/// Runs every due job now on this connection (demo seeding and tests).
+/// Runs every due job now on this connection, and waits for due jobs another worker holds,
+/// until none is left (demo seeding and tests; another instance's worker may be running). Gives
+/// up after a minute.
 pub fn drain(conn: &mut DbConn) -> Result<usize, AppError> {
     let stop = AtomicBool::new(false);
     let mut n = 0;
-    while run_once_on(conn, "drain", &stop)? {
-        n += 1;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if run_once_on(conn, "drain", &stop)? {
+            n += 1;
+            continue;
+        }
+        if !jobs::any_due_or_running(conn)? {
+            return Ok(n);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "jobs still running after a minute"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
-    Ok(n)
 }
 
 fn run_once_on(conn: &mut DbConn, worker: &str, stop: &AtomicBool) -> Result<bool, AppError> {

@@ -133,3 +133,16 @@ pub fn hand_back(conn: &mut DbConn, id: i64) -> QueryResult<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// Whether any job is due to run or held by a worker now.
+pub fn any_due_or_running(conn: &mut DbConn) -> QueryResult<bool> {
+    let ts = now();
+    diesel::select(diesel::dsl::exists(
+        jobs::table.filter(
+            jobs::status
+                .eq("running")
+                .or(jobs::status.eq("queued").and(jobs::run_at.le(ts))),
+        ),
+    ))
+    .get_result(conn)
+}

@@ -55,7 +55,7 @@ pub struct WorkspaceSummary {
 }
 
 /// A member as shown on the settings page.
-#[derive(Debug, Queryable)]
+#[derive(Clone, Debug, Queryable)]
 pub struct Member {
     pub user_id: i64,
     pub username: String,
