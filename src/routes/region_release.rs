@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::auth::WorkspaceCtx;
@@ -582,10 +581,12 @@ impl DetailPage {
             })
             .collect()
     }
-    fn duration(&self, from: &Option<NaiveDateTime>, to: &Option<NaiveDateTime>) -> String {
-        match (from, to) {
-            (Some(a), Some(b)) => format!("{} s", (*b - *a).num_seconds().max(0)),
-            (Some(_), None) => "running".into(),
+    /// "12 s", or what an unfinished step is doing.
+    fn timing(&self, step: &Step) -> String {
+        match (step.started_at, step.finished_at, step.status()) {
+            (Some(a), Some(b), _) => format!("{} s", (b - a).num_seconds().max(0)),
+            (Some(_), None, crate::domain::StepStatus::Waiting) => "waiting for a decision".into(),
+            (Some(_), None, _) => "running".into(),
             _ => String::new(),
         }
     }
@@ -642,12 +643,14 @@ async fn detail(
         let default_start = region_release::default_start(&steps);
         let comments = region_release::comments(conn, task.id)?;
         let executor = region_release::running_execution(conn, task.id)?.and_then(|(_, by)| by);
+        // One query for every region name the cards show.
+        let region_names: HashMap<i64, String> = regions::list_regions(conn, workspace.id)?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect();
         let mut cards = Vec::new();
         for step in steps {
-            let region = match step.region_id {
-                Some(r) => regions::find_region(conn, workspace.id, r)?.map(|r| r.name),
-                None => None,
-            };
+            let region = step.region_id.and_then(|r| region_names.get(&r).cloned());
             let components = region_release::step_component_list(conn, step.id)?;
             let people = region_release::step_people_list(conn, step.id)?;
             let can_decide = step.status() == crate::domain::StepStatus::Waiting

@@ -176,11 +176,14 @@ async fn regions_page(
             "regions",
             Some((&workspace, &access)),
         )?;
-        let mut list = Vec::new();
-        for region in regions::list_regions(conn, workspace.id)? {
-            let running = regions::current_inventory(conn, region.id)?.len();
-            list.push(RegionSummary { region, running });
-        }
+        let counts = regions::running_counts(conn, workspace.id)?;
+        let list = regions::list_regions(conn, workspace.id)?
+            .into_iter()
+            .map(|region| RegionSummary {
+                running: counts.get(&region.id).copied().unwrap_or(0),
+                region,
+            })
+            .collect();
         Ok(RegionsPage {
             layout,
             workspace,

@@ -104,6 +104,34 @@ impl Component {
     }
 }
 
+/// The columns a region form writes (on insert and on update alike).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = regions)]
+struct RegionChanges<'a> {
+    name: &'a str,
+    display_order: i32,
+    driver: &'a str,
+    webhook_url: &'a str,
+    webhook_secret: &'a str,
+    timeout_ms: i32,
+    max_attempts: i32,
+    updated_at: NaiveDateTime,
+}
+
+/// The columns a component form writes (on insert and on update alike).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = components)]
+struct ComponentChanges<'a> {
+    name: &'a str,
+    artifact: &'a str,
+    version: &'a str,
+    instances: i32,
+    cpu_millis: i32,
+    memory_mib: i32,
+    env: &'a str,
+    updated_at: NaiveDateTime,
+}
+
 /// The component form's values, validated.
 pub struct ComponentInput {
     pub name: String,
@@ -158,32 +186,26 @@ pub fn save_region(
                 "A webhook region needs a signing secret.",
             ));
         }
+        let changes = RegionChanges {
+            name: &input.name,
+            display_order: input.display_order,
+            driver: input.driver.as_str(),
+            webhook_url: &input.webhook_url,
+            webhook_secret: &secret,
+            timeout_ms: input.timeout_ms,
+            max_attempts: input.max_attempts,
+            updated_at: ts,
+        };
         let result = match existing {
             Some(r) => diesel::update(regions::table.find(r.id))
-                .set((
-                    regions::name.eq(&input.name),
-                    regions::display_order.eq(input.display_order),
-                    regions::driver.eq(input.driver.as_str()),
-                    regions::webhook_url.eq(&input.webhook_url),
-                    regions::webhook_secret.eq(&secret),
-                    regions::timeout_ms.eq(input.timeout_ms),
-                    regions::max_attempts.eq(input.max_attempts),
-                    regions::updated_at.eq(ts),
-                ))
+                .set(&changes)
                 .execute(conn)
                 .map(|_| r.id),
             None => diesel::insert_into(regions::table)
                 .values((
                     regions::workspace_id.eq(workspace_id),
-                    regions::name.eq(&input.name),
-                    regions::display_order.eq(input.display_order),
-                    regions::driver.eq(input.driver.as_str()),
-                    regions::webhook_url.eq(&input.webhook_url),
-                    regions::webhook_secret.eq(&secret),
-                    regions::timeout_ms.eq(input.timeout_ms),
-                    regions::max_attempts.eq(input.max_attempts),
                     regions::created_at.eq(ts),
-                    regions::updated_at.eq(ts),
+                    &changes,
                 ))
                 .returning(regions::id)
                 .get_result::<i64>(conn),
@@ -250,6 +272,16 @@ pub fn save_component(
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
         let ts = now();
+        let changes = ComponentChanges {
+            name: &input.name,
+            artifact: &input.artifact,
+            version: &input.version,
+            instances: input.instances,
+            cpu_millis: input.cpu_millis,
+            memory_mib: input.memory_mib,
+            env: &input.env,
+            updated_at: ts,
+        };
         let result = match id {
             Some(id) => {
                 let n = diesel::update(
@@ -257,16 +289,7 @@ pub fn save_component(
                         .filter(components::workspace_id.eq(workspace_id))
                         .filter(components::id.eq(id)),
                 )
-                .set((
-                    components::name.eq(&input.name),
-                    components::artifact.eq(&input.artifact),
-                    components::version.eq(&input.version),
-                    components::instances.eq(input.instances),
-                    components::cpu_millis.eq(input.cpu_millis),
-                    components::memory_mib.eq(input.memory_mib),
-                    components::env.eq(&input.env),
-                    components::updated_at.eq(ts),
-                ))
+                .set(&changes)
                 .execute(conn);
                 match n {
                     Ok(0) => return Err(AppError::NotFound),
@@ -276,15 +299,8 @@ pub fn save_component(
             None => diesel::insert_into(components::table)
                 .values((
                     components::workspace_id.eq(workspace_id),
-                    components::name.eq(&input.name),
-                    components::artifact.eq(&input.artifact),
-                    components::version.eq(&input.version),
-                    components::instances.eq(input.instances),
-                    components::cpu_millis.eq(input.cpu_millis),
-                    components::memory_mib.eq(input.memory_mib),
-                    components::env.eq(&input.env),
                     components::created_at.eq(ts),
-                    components::updated_at.eq(ts),
+                    &changes,
                 ))
                 .returning(components::id)
                 .get_result::<i64>(conn),
@@ -376,6 +392,32 @@ pub fn current_inventory(conn: &mut DbConn, region_id: i64) -> QueryResult<Vec<I
         .filter(|r| seen.insert(r.component_id))
         .filter(|r| r.present)
         .collect())
+}
+
+/// How many components run in each region of a workspace (one query for the regions list).
+pub fn running_counts(
+    conn: &mut DbConn,
+    workspace_id: i64,
+) -> QueryResult<std::collections::HashMap<i64, usize>> {
+    let entries: Vec<(i64, i64, bool)> = inventory_entries::table
+        .inner_join(regions::table)
+        .filter(regions::workspace_id.eq(workspace_id))
+        .select((
+            inventory_entries::region_id,
+            inventory_entries::component_id,
+            inventory_entries::present,
+        ))
+        .order(inventory_entries::id.desc())
+        .load(conn)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut counts = std::collections::HashMap::new();
+    for (region, component, present) in entries {
+        // The newest entry per (region, component) is the current state.
+        if seen.insert((region, component)) && present {
+            *counts.entry(region).or_insert(0) += 1;
+        }
+    }
+    Ok(counts)
 }
 
 /// A region's inventory history, newest first.
