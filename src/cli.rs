@@ -67,6 +67,9 @@ enum Command {
         /// Argon2id memory cost in KiB for new password hashes.
         #[arg(long, env = "RELEASEDESK_ARGON2_MEMORY_KIB", default_value_t = DEFAULT_MEMORY_KIB)]
         argon2_memory_kib: u32,
+        /// Seconds a claimed release job stays reserved without a heartbeat (crash recovery time).
+        #[arg(long, env = "RELEASEDESK_JOB_LEASE_SECONDS", default_value_t = crate::db::models::jobs::LEASE_SECONDS, value_parser = clap::value_parser!(i64).range(1..=3600))]
+        job_lease_seconds: i64,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -138,6 +141,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             pool_size,
             no_worker,
             argon2_memory_kib,
+            job_lease_seconds,
         } => {
             let settings = Settings {
                 bind,
@@ -149,6 +153,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 workers,
                 argon2_memory_kib,
                 run_worker: !no_worker,
+                job_lease_seconds,
             };
             let app = crate::startup::Application::build(&settings)?;
             let url = format!("http://{}", settings.bind.replace("0.0.0.0", "127.0.0.1"));

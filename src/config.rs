@@ -28,6 +28,10 @@ pub struct Settings {
     /// Run the release worker in this instance. Default true; instances that only serve pages
     /// can turn it off (`RELEASEDESK_NO_WORKER=true`).
     pub run_worker: bool,
+    /// Seconds a claimed job stays reserved without a heartbeat; after a crash, another worker
+    /// (or this one, restarted) resumes the job once it expires. Default 60
+    /// (`RELEASEDESK_JOB_LEASE_SECONDS`).
+    pub job_lease_seconds: i64,
 }
 
 impl Settings {
@@ -43,6 +47,7 @@ impl Settings {
             workers: None,
             argon2_memory_kib: crate::auth::password::DEFAULT_MEMORY_KIB,
             run_worker: true,
+            job_lease_seconds: crate::db::models::jobs::LEASE_SECONDS,
         }
     }
 }

@@ -31,8 +31,9 @@ pub struct Application {
     server: Server,
     port: u16,
     pub pool: Pool,
-    /// The release worker of this instance (jobs are claimed safely by several instances).
-    pub worker: Option<crate::worker::Worker>,
+    /// The job lease of this instance's release worker, or `None` when it runs none (jobs are
+    /// claimed safely by several instances). The worker starts with `run_until_stopped`.
+    worker_lease: Option<i64>,
 }
 
 /// The session cookie's signing and encryption key: from the setting, or generated once and kept
@@ -102,18 +103,17 @@ impl Application {
                 // Paths only: query strings can carry search terms people consider private.
                 .wrap(Logger::new("%a %U %s %b %Dms").exclude("/healthz"))
         })
-        .listen(listener)?;
+        .listen(listener)?
+        // `serve` owns SIGTERM/SIGINT (see there); tests stop the server through its handle.
+        .disable_signals();
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));
         }
-        let worker = settings
-            .run_worker
-            .then(|| crate::worker::Worker::spawn(pool.clone()));
         Ok(Application {
             server: server.run(),
             port,
             pool,
-            worker,
+            worker_lease: settings.run_worker.then_some(settings.job_lease_seconds),
         })
     }
 
@@ -121,12 +121,20 @@ impl Application {
         self.port
     }
 
-    /// Serves until stopped (Ctrl-C / SIGTERM), then stops the worker after its current step.
+    /// Starts the release worker and serves until stopped; then stops the worker, which
+    /// finishes the task or component in flight and hands its job back to the queue.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Application { server, worker, .. } = self;
+        let Application {
+            server,
+            pool,
+            worker_lease,
+            ..
+        } = self;
+        let worker = worker_lease.map(|lease| crate::worker::Worker::spawn(pool, lease));
         let result = server.await;
         if let Some(mut worker) = worker {
-            worker.stop();
+            // Joining blocks until the step in flight is recorded; off the async workers.
+            let _ = actix_web::rt::task::spawn_blocking(move || worker.stop()).await;
         }
         result
     }
@@ -136,8 +144,26 @@ impl Application {
     }
 }
 
-/// Starts the server for `serve`: actix's own runtime, stopped by Ctrl-C / SIGTERM.
+/// Starts the server for `serve` on actix's own runtime. SIGTERM and SIGINT are listened for
+/// before the worker starts, so a signal at any moment stops gracefully: open requests finish,
+/// then the worker finishes what it is applying and hands its job back.
 pub fn serve(app: Application) -> anyhow::Result<()> {
-    actix_web::rt::System::new().block_on(app.run_until_stopped())?;
+    use actix_web::rt::signal::unix::{SignalKind, signal};
+    actix_web::rt::System::new().block_on(async move {
+        for (kind, name) in [
+            (SignalKind::terminate(), "SIGTERM"),
+            (SignalKind::interrupt(), "SIGINT"),
+        ] {
+            let mut received = signal(kind)?;
+            let handle = app.server_handle();
+            actix_web::rt::spawn(async move {
+                if received.recv().await.is_some() {
+                    tracing::info!("{name}: finishing open requests and the job in flight");
+                    handle.stop(true).await;
+                }
+            });
+        }
+        app.run_until_stopped().await
+    })?;
     Ok(())
 }

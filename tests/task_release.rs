@@ -841,6 +841,7 @@ async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
             c,
             releasedesk::db::models::jobs::RELEASE_PACKAGE,
             "doomed",
+            60,
         )
         .unwrap()
         .unwrap();
@@ -850,7 +851,8 @@ async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
             releasedesk::db::models::jobs::claim(
                 c,
                 releasedesk::db::models::jobs::RELEASE_PACKAGE,
-                "other"
+                "other",
+                60,
             )
             .unwrap()
             .is_none()

@@ -16,6 +16,9 @@ use crate::domain::Driver;
 /// What the webhook receives.
 #[derive(Debug, Serialize)]
 pub struct Payload<'a> {
+    /// The same for every attempt and every retry after a crash of one change (execution, step,
+    /// component), so a receiver can drop a repeat: calls are at least once, never lost.
+    pub delivery: String,
     /// `deploy` or `rollback`.
     pub action: &'a str,
     pub task_id: i64,
@@ -76,6 +79,7 @@ fn post(region: &Region, payload: &Payload<'_>) -> Result<String, String> {
             .post(&region.webhook_url)
             .header("Content-Type", "application/json")
             .header("X-Releasedesk-Signature", &signature)
+            .header("X-Releasedesk-Delivery", &payload.delivery)
             .header("X-Releasedesk-Attempt", &attempt.to_string())
             .send(&body[..]);
         match sent {

@@ -23,26 +23,47 @@ use crate::error::AppError;
 /// How often an idle worker looks for work.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
-/// A running worker thread; `stop` lets it finish the step it is in and return.
+/// Who holds claimed jobs: a name unique to this worker, and how long a claim lasts without a
+/// heartbeat before another worker may resume the job.
+#[derive(Clone, Debug)]
+pub struct Holder {
+    pub name: String,
+    pub lease_seconds: i64,
+}
+
+impl Holder {
+    pub fn new(name: impl Into<String>, lease_seconds: i64) -> Holder {
+        Holder {
+            name: name.into(),
+            lease_seconds: lease_seconds.max(1),
+        }
+    }
+}
+
+/// A running worker thread; `stop` lets it finish the step it is in, hand its job back, and
+/// return.
 pub struct Worker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Worker {
-    pub fn spawn(pool: Pool) -> Worker {
+    pub fn spawn(pool: Pool, lease_seconds: i64) -> Worker {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        let name = format!(
-            "worker-{}-{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
+        let holder = Holder::new(
+            format!(
+                "worker-{}-{:08x}",
+                std::process::id(),
+                rand::random::<u32>()
+            ),
+            lease_seconds,
         );
         let thread = std::thread::Builder::new()
             .name("release-worker".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
-                    match run_once(&pool, &name, &flag) {
+                    match run_once(&pool, &holder, &flag) {
                         Ok(true) => {}
                         Ok(false) => std::thread::sleep(POLL_INTERVAL),
                         Err(e) => {
@@ -71,9 +92,9 @@ impl Drop for Worker {
 }
 
 /// Claims and runs one job. `Ok(false)` when there was none.
-pub fn run_once(pool: &Pool, worker: &str, stop: &AtomicBool) -> Result<bool, AppError> {
+pub fn run_once(pool: &Pool, holder: &Holder, stop: &AtomicBool) -> Result<bool, AppError> {
     let mut conn = pool.get()?;
-    run_once_on(&mut conn, worker, stop)
+    run_once_on(&mut conn, holder, stop)
 }
 
 /// Runs every due job now on this connection, and waits for due jobs another worker holds,
@@ -81,10 +102,11 @@ pub fn run_once(pool: &Pool, worker: &str, stop: &AtomicBool) -> Result<bool, Ap
 /// up after a minute.
 pub fn drain(conn: &mut DbConn) -> Result<usize, AppError> {
     let stop = AtomicBool::new(false);
+    let holder = Holder::new("drain", jobs::LEASE_SECONDS);
     let mut n = 0;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        if run_once_on(conn, "drain", &stop)? {
+        if run_once_on(conn, &holder, &stop)? {
             n += 1;
             continue;
         }
@@ -100,17 +122,18 @@ pub fn drain(conn: &mut DbConn) -> Result<usize, AppError> {
     }
 }
 
-fn run_once_on(conn: &mut DbConn, worker: &str, stop: &AtomicBool) -> Result<bool, AppError> {
+fn run_once_on(conn: &mut DbConn, holder: &Holder, stop: &AtomicBool) -> Result<bool, AppError> {
     let conn = &mut *conn;
-    if let Some(job) = jobs::claim(conn, crate::db::models::region_release::QUEUE, worker)? {
-        run_region_job(conn, job, worker)?;
+    let (name, lease) = (holder.name.as_str(), holder.lease_seconds);
+    if let Some(job) = jobs::claim(conn, crate::db::models::region_release::QUEUE, name, lease)? {
+        run_region_job(conn, job, holder, stop)?;
         return Ok(true);
     }
-    let Some(job) = jobs::claim(conn, jobs::RELEASE_PACKAGE, worker)? else {
+    let Some(job) = jobs::claim(conn, jobs::RELEASE_PACKAGE, name, lease)? else {
         return Ok(false);
     };
     let outcome = match job.payload.parse::<i64>() {
-        Ok(package_id) => release_package(conn, package_id, job.id, worker, stop),
+        Ok(package_id) => release_package(conn, package_id, job.id, holder, stop),
         Err(_) => Err(AppError::internal(anyhow::anyhow!(
             "bad payload {:?}",
             job.payload
@@ -138,11 +161,17 @@ fn run_once_on(conn: &mut DbConn, worker: &str, stop: &AtomicBool) -> Result<boo
 }
 
 /// A region execution job: run it; on failure retry, and when the last attempt fails, fail the
-/// task instead of leaving it running.
-fn run_region_job(conn: &mut DbConn, job: jobs::Claimed, worker: &str) -> Result<(), AppError> {
+/// task instead of leaving it running. Asked to stop, it hands the job back after the component
+/// in flight is recorded.
+fn run_region_job(
+    conn: &mut DbConn,
+    job: jobs::Claimed,
+    holder: &Holder,
+    stop: &AtomicBool,
+) -> Result<(), AppError> {
     let outcome = match job.payload.parse::<i64>() {
-        Ok(execution_id) => region::run(conn, execution_id, &mut |conn| {
-            let _ = jobs::heartbeat(conn, job.id, worker);
+        Ok(execution_id) => region::run(conn, execution_id, stop, &mut |conn| {
+            let _ = jobs::heartbeat(conn, job.id, &holder.name, holder.lease_seconds);
         }),
         Err(_) => Err(AppError::internal(anyhow::anyhow!(
             "bad payload {:?}",
@@ -150,7 +179,8 @@ fn run_region_job(conn: &mut DbConn, job: jobs::Claimed, worker: &str) -> Result
         ))),
     };
     match outcome {
-        Ok(()) => jobs::complete(conn, job.id)?,
+        Ok(region::Ran::ToTheEnd) => jobs::complete(conn, job.id)?,
+        Ok(region::Ran::Stopped) => jobs::hand_back(conn, job.id)?,
         Err(e) => {
             tracing::warn!(job = job.id, error = %e, "region job failed; will retry");
             if jobs::fail(conn, job.id, job.attempts, &e.to_string())?
@@ -170,7 +200,7 @@ fn release_package(
     conn: &mut DbConn,
     package_id: i64,
     job_id: i64,
-    worker: &str,
+    holder: &Holder,
     stop: &AtomicBool,
 ) -> Result<bool, AppError> {
     loop {
@@ -181,7 +211,7 @@ fn release_package(
         if !progressed {
             break;
         }
-        jobs::heartbeat(conn, job_id, worker)?;
+        jobs::heartbeat(conn, job_id, &holder.name, holder.lease_seconds)?;
     }
     write_tx(conn, |conn| finish_package(conn, package_id))?;
     Ok(true)

@@ -5,6 +5,7 @@
 //! region's driver (`drivers`), outside any transaction, since a webhook may take seconds.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use diesel::prelude::*;
 
@@ -100,18 +101,32 @@ pub fn give_up(conn: &mut DbConn, id: i64, reason: &str) -> Result<(), AppError>
     })
 }
 
-/// Runs (or continues) execution `id` until it finishes, waits at a checkpoint, or stops.
-/// `heartbeat` is called after each component so a long execution keeps its job's lease.
+/// How far a call to `run` got.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ran {
+    /// Finished, waiting at a checkpoint, or nothing left to do: the job is complete.
+    ToTheEnd,
+    /// Asked to stop (shutdown) between two components: the job goes back to the queue and the
+    /// next worker continues from the first component without a recorded result.
+    Stopped,
+}
+
+/// Runs (or continues) execution `id` until it finishes, waits at a checkpoint, or `stop` is
+/// set. `heartbeat` is called before each component so a long execution keeps its job's lease.
 pub fn run(
     conn: &mut DbConn,
     id: i64,
+    stop: &AtomicBool,
     heartbeat: &mut dyn FnMut(&mut DbConn),
-) -> Result<(), AppError> {
+) -> Result<Ran, AppError> {
     let exec = load_execution(conn, id)?;
     if exec.kind == "rollback" {
-        return run_rollback(conn, &exec, heartbeat);
+        return run_rollback(conn, &exec, stop, heartbeat);
     }
     loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(Ran::Stopped);
+        }
         let task = task_of(conn, exec.task_id)?;
         match task.status() {
             RegionTaskStatus::Releasing => {}
@@ -137,10 +152,10 @@ pub fn run(
                     }
                     Ok::<_, AppError>(())
                 })?;
-                return Ok(());
+                return Ok(Ran::ToTheEnd);
             }
             // Rejected at a checkpoint, or otherwise finished: nothing left to do.
-            _ => return Ok(()),
+            _ => return Ok(Ran::ToTheEnd),
         }
         let steps = region_release::steps(conn, task.id)?;
         let next = steps.iter().find(|s| {
@@ -151,7 +166,8 @@ pub fn run(
                 )
         });
         let Some(step) = next.cloned() else {
-            return finish_release(conn, &exec, &steps);
+            finish_release(conn, &exec, &steps)?;
+            return Ok(Ran::ToTheEnd);
         };
         match step.kind() {
             StepKind::Approval | StepKind::Trigger => {
@@ -177,10 +193,13 @@ pub fn run(
                     })?;
                 }
                 // The decision enqueues the continuation.
-                return Ok(());
+                return Ok(Ran::ToTheEnd);
             }
             StepKind::Deploy => {
-                let failed = run_deploy_step(conn, &exec, &task, &step, heartbeat)?;
+                let Some(failed) = run_deploy_step(conn, &exec, &task, &step, stop, heartbeat)?
+                else {
+                    return Ok(Ran::Stopped);
+                };
                 if failed && !task.best_effort {
                     write_tx(conn, |conn| {
                         let moved = diesel::update(region_tasks::table.find(task.id).filter(
@@ -205,7 +224,7 @@ pub fn run(
                         }
                         Ok::<_, AppError>(())
                     })?;
-                    return Ok(());
+                    return Ok(Ran::ToTheEnd);
                 }
             }
         }
@@ -213,14 +232,16 @@ pub fn run(
 }
 
 /// Deploys every component of a step that this execution has not deployed yet; records each
-/// outcome in its own transaction. Returns whether any component failed.
+/// outcome in its own transaction. Returns whether any component failed, or `None` when `stop`
+/// was set before the step finished (its recorded components stay recorded).
 fn run_deploy_step(
     conn: &mut DbConn,
     exec: &Execution,
     task: &region_release::RegionTask,
     step: &Step,
+    stop: &AtomicBool,
     heartbeat: &mut dyn FnMut(&mut DbConn),
-) -> Result<bool, AppError> {
+) -> Result<Option<bool>, AppError> {
     write_tx(conn, |conn| {
         diesel::update(region_task_steps::table.find(step.id))
             .set((
@@ -250,6 +271,9 @@ fn run_deploy_step(
         .get_result(conn)?;
         if done {
             continue; // Finished before a restart: never deployed twice.
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
         }
         heartbeat(conn);
         let started = now();
@@ -312,6 +336,7 @@ fn run_deploy_step(
             )),
             (Ok(()), Some(config)) => {
                 let payload = Payload {
+                    delivery: format!("{}-{}-{}", exec.id, step.id, c.id),
                     action: "deploy",
                     task_id: task.id,
                     task: &task.name,
@@ -397,7 +422,7 @@ fn run_deploy_step(
             .execute(conn)?;
         Ok::<_, AppError>(())
     })?;
-    Ok(failed_any)
+    Ok(Some(failed_any))
 }
 
 fn count_results(
@@ -469,8 +494,9 @@ fn finish_release(conn: &mut DbConn, exec: &Execution, steps: &[Step]) -> Result
 fn run_rollback(
     conn: &mut DbConn,
     exec: &Execution,
+    stop: &AtomicBool,
     heartbeat: &mut dyn FnMut(&mut DbConn),
-) -> Result<(), AppError> {
+) -> Result<Ran, AppError> {
     let task = task_of(conn, exec.task_id)?;
     // The oldest change per (region, component) names the state before the task.
     let changes: Vec<(i64, i64, i64, Option<i64>)> = execution_results::table
@@ -503,6 +529,9 @@ fn run_rollback(
         if done {
             continue;
         }
+        if stop.load(Ordering::Relaxed) {
+            return Ok(Ran::Stopped);
+        }
         heartbeat(conn);
         let region: Region =
             regions::find_region(conn, task.workspace_id, region_id)?.ok_or(AppError::NotFound)?;
@@ -529,6 +558,7 @@ fn run_rollback(
         };
         let config: Option<regions::Config> = serde_json::from_str(&config_json).ok();
         let payload = Payload {
+            delivery: format!("{}-{}-{}", exec.id, step_id, component_id),
             action: "rollback",
             task_id: task.id,
             task: &task.name,
@@ -623,7 +653,8 @@ fn run_rollback(
             )?;
         }
         Ok::<_, AppError>(())
-    })
+    })?;
+    Ok(Ran::ToTheEnd)
 }
 
 fn count_exec_failures(conn: &mut DbConn, execution_id: i64) -> QueryResult<i64> {

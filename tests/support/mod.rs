@@ -22,6 +22,8 @@ pub enum Backend {
 
 pub struct TestApp {
     pub base: String,
+    /// The app's database, for a second process (the real binary) to share.
+    pub database_url: String,
     pub pool: Pool,
     pub backend: Backend,
     handle: actix_web::dev::ServerHandle,
@@ -96,7 +98,7 @@ impl TestApp {
                 (with_database(&admin, &name), None, Some((admin, name)))
             }
         };
-        let mut settings = Settings::new("127.0.0.1:0", database_url);
+        let mut settings = Settings::new("127.0.0.1:0", database_url.clone());
         settings.workers = Some(1);
         settings.pool_size = 4;
         settings.argon2_memory_kib = 256;
@@ -111,6 +113,7 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         Some(TestApp {
             base,
+            database_url,
             pool,
             backend,
             handle,

@@ -12,7 +12,8 @@ use crate::db::{DbConn, now};
 
 /// Queue of package releases; the payload is the package id.
 pub const RELEASE_PACKAGE: &str = "release_package";
-/// How long a claimed job is reserved for its worker before others may take it over.
+/// How long a claimed job is reserved for its worker before others may take it over, unless the
+/// worker heartbeats (`RELEASEDESK_JOB_LEASE_SECONDS` overrides it per instance).
 pub const LEASE_SECONDS: i64 = 60;
 
 pub fn enqueue(conn: &mut DbConn, queue: &str, payload: &str) -> QueryResult<i64> {
@@ -44,10 +45,15 @@ pub struct Claimed {
 }
 
 /// Claims the oldest due job of `queue` for `worker`: queued ones, and running ones whose
-/// holder's lease expired (it crashed or was killed).
-pub fn claim(conn: &mut DbConn, queue: &str, worker: &str) -> QueryResult<Option<Claimed>> {
+/// holder's lease expired (it crashed or was killed). The claim holds for `lease_seconds`.
+pub fn claim(
+    conn: &mut DbConn,
+    queue: &str,
+    worker: &str,
+    lease_seconds: i64,
+) -> QueryResult<Option<Claimed>> {
     let ts = now();
-    let until = ts + Duration::seconds(LEASE_SECONDS);
+    let until = ts + Duration::seconds(lease_seconds);
     let sql = match conn {
         DbConn::Postgres(_) => {
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2, updated_at = $3 \
@@ -74,8 +80,13 @@ pub fn claim(conn: &mut DbConn, queue: &str, worker: &str) -> QueryResult<Option
 }
 
 /// Extends the lease while a long job makes progress.
-pub fn heartbeat(conn: &mut DbConn, id: i64, worker: &str) -> QueryResult<bool> {
-    let until = now() + Duration::seconds(LEASE_SECONDS);
+pub fn heartbeat(
+    conn: &mut DbConn,
+    id: i64,
+    worker: &str,
+    lease_seconds: i64,
+) -> QueryResult<bool> {
+    let until = now() + Duration::seconds(lease_seconds);
     let n = diesel::update(
         jobs::table
             .find(id)
