@@ -222,6 +222,16 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// Marks a page re-rendered after a refusal (409 or 422) with its message, so htmx requests get
+/// the message as a toast (`middleware::htmx_errors`) instead of the page. A plain form POST
+/// gets the page itself, with the message as its flash, so the loser of a race is told in the
+/// answer to their own request rather than after a redirect.
+pub fn refusal(mut resp: HttpResponse, message: String) -> HttpResponse {
+    resp.extensions_mut()
+        .insert(crate::error::ErrorMessage(message));
+    resp
+}
+
 /// Runs `f` with a pooled connection on the blocking thread pool.
 pub async fn with_conn<T: Send + 'static>(
     state: &web::Data<crate::startup::AppState>,
