@@ -104,52 +104,13 @@ const ROUTES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The (method, path) pairs of `src/routes/mod.rs`'s `configure`, read from its source: each
-/// `web::scope("…")` prefixes the `.route("…", web::get()|web::post()…)` calls after it (the
-/// table lists its top-level routes first, then one scope per area).
-pub fn routes_in_source() -> BTreeSet<(String, String)> {
-    let source = include_str!("../src/routes/mod.rs");
-    let body = source
-        .split("pub fn configure")
-        .nth(1)
-        .and_then(|rest| rest.split(".default_service").next())
-        .expect("the configure fn");
-    let text: String = body.split_whitespace().collect::<Vec<_>>().join("");
-    let mut out = BTreeSet::new();
-    let mut scope = String::new();
-    let mut rest = text.as_str();
-    loop {
-        let next_scope = rest.find("web::scope(\"");
-        let next_route = rest.find(".route(\"");
-        match (next_scope, next_route) {
-            (Some(s), r) if r.is_none_or(|r| s < r) => {
-                let after = &rest[s + "web::scope(\"".len()..];
-                let end = after.find('"').unwrap();
-                scope = after[..end].to_owned();
-                rest = &after[end..];
-            }
-            (_, Some(r)) => {
-                let after = &rest[r + ".route(\"".len()..];
-                let end = after.find('"').unwrap();
-                let path = format!("{scope}{}", &after[..end]);
-                let method_at = after.find("web::").unwrap() + "web::".len();
-                let method = after[method_at..].split('(').next().unwrap().to_uppercase();
-                out.insert((method, if path.is_empty() { "/".into() } else { path }));
-                rest = &after[end..];
-            }
-            _ => break,
-        }
-    }
-    out
-}
-
 #[test]
 fn every_route_has_a_matrix_row() {
     let listed: BTreeSet<(String, String)> = ROUTES
         .iter()
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect();
-    let source = routes_in_source();
+    let source = support::routes::in_source();
     assert!(source.len() > 50, "the parser found the table: {source:?}");
     let missing: Vec<_> = source.difference(&listed).collect();
     let stale: Vec<_> = listed.difference(&source).collect();
