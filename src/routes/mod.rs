@@ -186,12 +186,13 @@ async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 
-/// Malformed forms answer 400 with what was wrong, never 500.
+/// Malformed forms answer 400 with what was wrong, forms over the limit 413; never 500.
 pub fn form_config() -> web::FormConfig {
     web::FormConfig::default()
         .limit(crate::auth::csrf::MAX_FORM_BYTES)
-        .error_handler(|err, _| {
-            AppError::bad_request(format!("The form could not be read: {err}")).into()
+        .error_handler(|err, _| match err {
+            actix_web::error::UrlencodedError::Overflow { .. } => AppError::form_too_large().into(),
+            err => AppError::bad_request(format!("The form could not be read: {err}")).into(),
         })
 }
 
