@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `user add`. Every flag can also come from an
+//! The command line: `serve`, `migrate`, `backup`, `user add`. Every flag can also come from an
 //! environment variable (shown in `--help`).
 
 use std::io::{BufRead, IsTerminal};
@@ -75,6 +75,14 @@ enum Command {
     Migrate {
         #[command(flatten)]
         db: DbArgs,
+    },
+    /// Copy the SQLite database to a new file while servers keep running (for PostgreSQL it
+    /// explains how to use pg_dump instead). Restore by pointing DATABASE_URL at the copy.
+    Backup {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The new file to write; an existing file is never overwritten.
+        path: std::path::PathBuf,
     },
     /// Manage users.
     User {
@@ -169,6 +177,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = db::connect(&db.database_url, 1)?;
             let applied = db::migrate(&mut *pool.get()?)?;
             println!("{applied} migration(s) applied");
+            Ok(())
+        }
+        Command::Backup { db, path } => {
+            let bytes = db::backup(&db.database_url, &path)?;
+            println!(
+                "backup written to {} ({bytes} bytes); restore with DATABASE_URL=sqlite://{}",
+                path.display(),
+                path.display()
+            );
             Ok(())
         }
         Command::User {

@@ -40,6 +40,9 @@ pub enum AppError {
         "This form has expired or did not come from releasedesk. Reload the page and try again."
     )]
     Csrf,
+    /// A request body over its limit (forms: `auth::csrf::MAX_FORM_BYTES`).
+    #[error("{0}")]
+    TooLarge(String),
     /// Too many failed sign-ins.
     #[error("Too many failed sign-in attempts. Try again in {} minute(s).", retry_after_secs.div_ceil(60))]
     TooManyAttempts { retry_after_secs: u64 },
@@ -58,6 +61,13 @@ impl AppError {
     pub fn bad_request(msg: impl Into<String>) -> Self {
         AppError::BadRequest(msg.into())
     }
+    /// A form over the size limit: 413 with the limit in the message.
+    pub fn form_too_large() -> Self {
+        AppError::TooLarge(format!(
+            "The form is too large: at most {} MiB can be sent at once.",
+            crate::auth::csrf::MAX_FORM_BYTES / (1024 * 1024)
+        ))
+    }
     pub fn field(field: &'static str, message: impl Into<String>) -> Self {
         AppError::Field {
             field,
@@ -74,6 +84,7 @@ impl AppError {
             AppError::Unauthenticated => "Sign in",
             AppError::Forbidden(_) | AppError::Csrf => "Not allowed",
             AppError::BadRequest(_) => "Bad request",
+            AppError::TooLarge(_) => "Too large",
             AppError::Field { .. } => "Please check the form",
             AppError::Conflict(_) => "Could not complete",
             AppError::TooManyAttempts { .. } => "Too many attempts",
@@ -123,6 +134,7 @@ impl ResponseError for AppError {
             AppError::Unauthenticated => StatusCode::SEE_OTHER,
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -4,7 +4,7 @@
 
 /// Passwords, sessions, CSRF, sign-in throttling and the extractors that say who is asking.
 pub mod auth;
-/// Command line: `serve`, `migrate`, `user add`.
+/// Command line: `serve`, `migrate`, `backup`, `user add`.
 pub mod cli;
 /// Typed settings read from flags and `RELEASEDESK_*` / `DATABASE_URL` variables.
 pub mod config;

@@ -490,8 +490,8 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
         "Execute says why it is refused"
     );
     let again = bob.post(&format!("{path}/execute"), &[]).await;
-    assert_eq!(again.status, 303);
-    assert!(bob.get(&path).await.texts(".toast-error")[0].contains("releasing"));
+    assert_eq!(again.status, 409, "refused, with the task page and why");
+    assert!(again.texts(".toast-error")[0].contains("releasing"));
 
     // Bob executed it, so he cannot pass its Manual Approval; carol can.
     let step2 = app
@@ -518,11 +518,8 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
             &[("decision", "reject")],
         )
         .await;
-    assert!(
-        carol.get(&path).await.texts(".toast-error")[0].contains("Say why"),
-        "{}",
-        empty_reject.status
-    );
+    assert_eq!(empty_reject.status, 422);
+    assert!(empty_reject.texts(".toast-error")[0].contains("Say why"));
     carol
         .post(
             &format!("{path}/steps/{step2}/decision"),
@@ -558,14 +555,11 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
     );
 
     // Rollback restores what was there before: nothing.
-    assert_eq!(
-        carol
-            .post(&format!("{path}/rollback"), &[("reason", "")])
-            .await
-            .status,
-        303
-    );
-    assert!(carol.get(&path).await.texts(".toast-error")[0].contains("Say why"));
+    let no_reason = carol
+        .post(&format!("{path}/rollback"), &[("reason", "")])
+        .await;
+    assert_eq!(no_reason.status, 422);
+    assert!(no_reason.texts(".toast-error")[0].contains("Say why"));
     bob.post(
         &format!("{path}/rollback"),
         &[("reason", "smoke test failed")],
@@ -753,7 +747,11 @@ async fn two_people_deciding_one_checkpoint_yield_one_decision(app: TestApp) {
         carol.post(&url, &[("decision", "agree"), ("comment", "ok")]),
         tara.post(&url, &[("decision", "reject"), ("comment", "no")]),
     );
-    assert_eq!((a.status, b.status), (303, 303));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [303, 409], "one decides, the other is told");
+    let loser = if a.status == 409 { &a } else { &b };
+    assert!(!loser.texts(".toast-error").is_empty(), "{}", loser.body);
     let decisions = app
         .db(move |c| {
             use diesel::prelude::*;

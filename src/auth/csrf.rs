@@ -94,6 +94,12 @@ pub async fn guard(
         let content_type = header_str(&req, header::CONTENT_TYPE.as_str())
             .unwrap_or("")
             .to_owned();
+        let declared =
+            header_str(&req, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > MAX_FORM_BYTES) {
+            // Said up front: refuse before reading any of it.
+            return Ok(refuse(req, AppError::form_too_large()));
+        }
         if content_type.starts_with("application/x-www-form-urlencoded") {
             // Read the body to find the field, then put it back for the handler's extractor.
             let mut payload = req.take_payload();
@@ -101,7 +107,7 @@ pub async fn guard(
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk?;
                 if body.len() + chunk.len() > MAX_FORM_BYTES {
-                    return Ok(refuse(req, AppError::bad_request("The form is too large.")));
+                    return Ok(refuse(req, AppError::form_too_large()));
                 }
                 body.extend_from_slice(&chunk);
             }

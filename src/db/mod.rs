@@ -152,6 +152,45 @@ pub fn migrate(conn: &mut DbConn) -> anyhow::Result<usize> {
     Ok(applied.len())
 }
 
+/// How to back up a PostgreSQL database: `backup` does not do it itself, `pg_dump` does it
+/// better (consistent snapshot, any size, restorable with `pg_restore`).
+pub const PG_DUMP_ADVICE: &str = "releasedesk backup copies SQLite databases only. For \
+PostgreSQL, use pg_dump, which takes a consistent snapshot while the servers keep running:\n\
+  pg_dump --format=custom --file=releasedesk.dump \"$DATABASE_URL\"\n\
+and restore into an empty database with:\n\
+  pg_restore --no-owner --dbname=\"$NEW_DATABASE_URL\" releasedesk.dump";
+
+/// Copies the SQLite database named by `database_url` to a new file at `target`, while servers
+/// keep using it: `VACUUM INTO` reads one consistent snapshot (WAL readers do not block the
+/// writer, nor it them) and writes a compact, self-contained database file. Refuses a `target`
+/// that exists, so a backup never overwrites anything. For PostgreSQL it refuses with
+/// `PG_DUMP_ADVICE`.
+pub fn backup(database_url: &str, target: &std::path::Path) -> anyhow::Result<u64> {
+    let url = DatabaseUrl::parse(database_url).map_err(anyhow::Error::msg)?;
+    let DatabaseUrl::Sqlite(source) = url else {
+        anyhow::bail!("{PG_DUMP_ADVICE}");
+    };
+    anyhow::ensure!(
+        std::path::Path::new(&source).exists(),
+        "there is no SQLite database at {source}"
+    );
+    anyhow::ensure!(
+        !target.exists(),
+        "{} already exists; a backup never overwrites a file, so name a new one",
+        target.display()
+    );
+    let target_str = target
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("the backup path must be valid UTF-8"))?;
+    let pool = connect(database_url, 1)?;
+    let mut conn = pool.get()?;
+    diesel::sql_query("VACUUM INTO $1")
+        .bind::<diesel::sql_types::Text, _>(target_str)
+        .execute(&mut *conn)
+        .map_err(|e| anyhow::anyhow!("backup to {} failed: {e}", target.display()))?;
+    Ok(std::fs::metadata(target)?.len())
+}
+
 /// Runs `f` in a write transaction and commits if it returns `Ok`.
 ///
 /// On SQLite the transaction starts with `BEGIN IMMEDIATE`: it takes the write lock up front,

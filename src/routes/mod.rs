@@ -186,12 +186,13 @@ async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 
-/// Malformed forms answer 400 with what was wrong, never 500.
+/// Malformed forms answer 400 with what was wrong, forms over the limit 413; never 500.
 pub fn form_config() -> web::FormConfig {
     web::FormConfig::default()
         .limit(crate::auth::csrf::MAX_FORM_BYTES)
-        .error_handler(|err, _| {
-            AppError::bad_request(format!("The form could not be read: {err}")).into()
+        .error_handler(|err, _| match err {
+            actix_web::error::UrlencodedError::Overflow { .. } => AppError::form_too_large().into(),
+            err => AppError::bad_request(format!("The form could not be read: {err}")).into(),
         })
 }
 
@@ -220,6 +221,16 @@ pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish()
+}
+
+/// Marks a page re-rendered after a refusal (409 or 422) with its message, so htmx requests get
+/// the message as a toast (`middleware::htmx_errors`) instead of the page. A plain form POST
+/// gets the page itself, with the message as its flash, so the loser of a race is told in the
+/// answer to their own request rather than after a redirect.
+pub fn refusal(mut resp: HttpResponse, message: String) -> HttpResponse {
+    resp.extensions_mut()
+        .insert(crate::error::ErrorMessage(message));
+    resp
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool.

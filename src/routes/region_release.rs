@@ -21,7 +21,7 @@ use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, Paging, fragment, render, see_other, with_conn};
+use crate::routes::{FormErrors, Paging, fragment, refusal, render, see_other, with_conn};
 use crate::startup::AppState;
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -494,13 +494,11 @@ async fn save(
             )
             .await
         }
-        Err(AppError::Conflict(message)) => {
-            session::flash(&ctx.current.session, FlashKind::Error, message);
-            Ok(see_other(&format!(
-                "/workspaces/{slug}/region-release/tasks/{}",
-                editing.unwrap_or_default()
-            )))
-        }
+        Err(AppError::Conflict(message)) => match editing {
+            // Edited while it started running: the task as it is now, and why.
+            Some(id) => respond(&state, ctx, id, Err(AppError::Conflict(message))).await,
+            None => Err(AppError::Conflict(message)),
+        },
         Err(e) => Err(e),
     }
 }
@@ -744,20 +742,26 @@ fn back(ctx: &WorkspaceCtx, id: i64) -> HttpResponse {
     ))
 }
 
-/// Success and state conflicts go back to the task with a message.
-fn respond(
-    ctx: &WorkspaceCtx,
+/// Success goes back to the task with a message. A refusal (the state changed, someone else
+/// acted first, a missing comment) answers 409 or 422 with the task page and the message.
+async fn respond(
+    state: &web::Data<AppState>,
+    ctx: WorkspaceCtx,
     id: i64,
     outcome: Result<String, AppError>,
 ) -> Result<HttpResponse, AppError> {
-    match outcome {
-        Ok(message) => session::flash(&ctx.current.session, FlashKind::Ok, message),
-        Err(AppError::Conflict(message) | AppError::Field { message, .. }) => {
-            session::flash(&ctx.current.session, FlashKind::Error, message)
+    let (message, status) = match outcome {
+        Ok(message) => {
+            session::flash(&ctx.current.session, FlashKind::Ok, message);
+            return Ok(back(&ctx, id));
         }
+        Err(AppError::Conflict(message)) => (message, StatusCode::CONFLICT),
+        Err(AppError::Field { message, .. }) => (message, StatusCode::UNPROCESSABLE_ENTITY),
         Err(e) => return Err(e),
-    }
-    Ok(back(ctx, id))
+    };
+    session::flash(&ctx.current.session, FlashKind::Error, message.clone());
+    let page = detail(state, ctx, id, "process".into(), status, false).await?;
+    Ok(refusal(page, message))
 }
 
 #[derive(Deserialize)]
@@ -788,7 +792,7 @@ pub async fn execute(
     })
     .await
     .map(|_| "Release started.".to_owned());
-    respond(&ctx, id, outcome)
+    respond(&state, ctx, id, outcome).await
 }
 
 /// `POST …/{id}/suspend`.
@@ -808,7 +812,7 @@ pub async fn suspend(
         RegionTaskStatus::Suspended => "Suspended. Execute resumes it.".to_owned(),
         _ => "Suspending: the running step finishes first.".to_owned(),
     });
-    respond(&ctx, id, outcome)
+    respond(&state, ctx, id, outcome).await
 }
 
 #[derive(Deserialize)]
@@ -833,7 +837,7 @@ pub async fn rollback(
     })
     .await
     .map(|_| "Rollback started.".to_owned());
-    respond(&ctx, id, outcome)
+    respond(&state, ctx, id, outcome).await
 }
 
 #[derive(Deserialize)]
@@ -855,10 +859,15 @@ pub async fn decide(
     let form = form.into_inner();
     if form.comment.chars().count() > 2000 {
         return respond(
-            &ctx,
+            &state,
+            ctx,
             id,
-            Err(AppError::conflict("A comment has at most 2000 characters.")),
-        );
+            Err(AppError::field(
+                "comment",
+                "A comment has at most 2000 characters.",
+            )),
+        )
+        .await;
     }
     let (actor, ws) = (ctx.user().id, ctx.workspace.id);
     let outcome = match form.decision.as_str() {
@@ -891,5 +900,5 @@ pub async fn decide(
             ));
         }
     };
-    respond(&ctx, id, outcome)
+    respond(&state, ctx, id, outcome).await
 }

@@ -18,7 +18,7 @@ use crate::domain::{ApprovalPolicy, Permission, Quorum, Role, WorkspaceMode, Wor
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, render, see_other, with_conn};
+use crate::routes::{FormErrors, refusal, render, see_other, with_conn};
 use crate::startup::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,8 +182,10 @@ async fn respond<T>(
             Ok(back(&ctx, anchor))
         }
         Err(AppError::Conflict(message)) => {
-            session::flash(&ctx.current.session, FlashKind::Error, message);
-            Ok(back(&ctx, anchor))
+            // Someone changed it first, or the rule refuses it now: 409 with the settings.
+            session::flash(&ctx.current.session, FlashKind::Error, message.clone());
+            let page = settings_page(state, ctx, Submitted::None, StatusCode::CONFLICT).await?;
+            Ok(refusal(page, message))
         }
         Err(AppError::Field { field, message }) => {
             let mut errors = FormErrors::default();

@@ -23,7 +23,7 @@ use crate::domain::{PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, Paging, fragment, render, see_other, with_conn};
+use crate::routes::{FormErrors, Paging, fragment, refusal, render, see_other, with_conn};
 use crate::startup::AppState;
 
 fn clean(s: Option<String>, max: usize, what: &str) -> Result<Option<String>, AppError> {
@@ -891,10 +891,19 @@ pub async fn decide(
             .await
         }
         Err(AppError::Conflict(message)) => {
-            session::flash(&ctx.current.session, FlashKind::Error, message);
-            Ok(see_other(&format!(
-                "/workspaces/{slug}/task-release/packages/{id}"
-            )))
+            // Someone decided first, or the package moved on: 409 with the package as it is.
+            session::flash(&ctx.current.session, FlashKind::Error, message.clone());
+            let page = package_page(
+                &state,
+                ctx,
+                id,
+                FormErrors::default(),
+                String::new(),
+                StatusCode::CONFLICT,
+                false,
+            )
+            .await?;
+            Ok(refusal(page, message))
         }
         Err(e) => Err(e),
     }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod routes;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
