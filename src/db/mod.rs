@@ -5,6 +5,7 @@
 //! differs between the backends (upserts, locking) does a function `match` on the variant.
 //! Rule-holding functions live in `models/` and return `crate::error::AppError`.
 
+pub mod batch;
 pub mod models;
 pub mod schema;
 
