@@ -25,12 +25,15 @@ use crate::routes;
 pub struct AppState {
     pub pool: Pool,
     pub hasher: Hasher,
+    /// Statements run by the pool's connections (`/metrics`).
+    pub queries: db::QueryCounter,
 }
 
 pub struct Application {
     server: Server,
     port: u16,
     pub pool: Pool,
+    queries: db::QueryCounter,
     /// The release worker of this instance (jobs are claimed safely by several instances).
     pub worker: Option<crate::worker::Worker>,
 }
@@ -61,7 +64,9 @@ fn session_key(settings: &Settings, pool: &Pool) -> anyhow::Result<Key> {
 impl Application {
     /// Connects, migrates, binds the listener and builds (but does not yet run) the server.
     pub fn build(settings: &Settings) -> anyhow::Result<Application> {
-        let pool = db::connect(&settings.database_url, settings.pool_size)?;
+        let queries = db::QueryCounter::default();
+        let pool =
+            db::connect_counted(&settings.database_url, settings.pool_size, queries.clone())?;
         db::migrate(&mut *pool.get()?)?;
         let key = session_key(settings, &pool)?;
         let listener = TcpListener::bind(&settings.bind)
@@ -71,6 +76,7 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             hasher: Hasher::new(settings.argon2_memory_kib),
+            queries: queries.clone(),
         });
         let metrics = web::Data::new(Metrics::default());
         let origin = web::Data::new(AllowedOrigin(settings.public_origin.clone()));
@@ -113,8 +119,14 @@ impl Application {
             server: server.run(),
             port,
             pool,
+            queries,
             worker,
         })
+    }
+
+    /// The statements this instance's pool has run so far.
+    pub fn queries(&self) -> db::QueryCounter {
+        self.queries.clone()
     }
 
     pub fn port(&self) -> u16 {
