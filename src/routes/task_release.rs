@@ -944,13 +944,33 @@ struct ProductionPage {
     layout: Layout,
     workspace: Workspace,
     live: Vec<LiveScript>,
+    paging: Paging,
+}
+
+impl ProductionPage {
+    fn page_link(&self, page: i64) -> String {
+        let mut q: Vec<(&str, String)> = vec![("page", page.to_string())];
+        if self.paging.per_page != 50 {
+            q.push(("per_page", self.paging.per_page.to_string()));
+        }
+        serde_urlencoded::to_string(q).unwrap_or_default()
+    }
+}
+
+/// Query string of the Production page.
+#[derive(Debug, Deserialize)]
+pub struct ProductionQuery {
+    page: Option<i64>,
+    per_page: Option<i64>,
 }
 
 /// `GET /workspaces/{ws}/production`.
 pub async fn production_page(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
+    query: web::Query<ProductionQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let mut paging = Paging::new(query.page, query.per_page, 50)?;
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_conn(&state, move |conn| {
@@ -961,11 +981,13 @@ pub async fn production_page(
             "production",
             Some((&workspace, &access)),
         )?;
-        let live = production::list(conn, workspace.id)?;
+        let (live, total) = production::list(conn, workspace.id, paging.per_page, paging.offset())?;
+        paging.total = total;
         Ok(ProductionPage {
             layout,
             workspace,
             live,
+            paging,
         })
     })
     .await?;
