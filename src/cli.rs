@@ -84,6 +84,31 @@ enum Command {
         /// The new file to write; an existing file is never overwritten.
         path: std::path::PathBuf,
     },
+    /// Fill a new workspace with bulk benchmark data (see docs/BENCHMARKS.md).
+    SeedBench {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Slug of the workspace to create.
+        #[arg(long, default_value = "bench")]
+        workspace: String,
+        /// Release tasks (one per script version; about three versions per script).
+        #[arg(long, default_value_t = 10_000)]
+        tasks: usize,
+        /// Release packages of 1 to 100 tasks each, over the oldest tasks.
+        #[arg(long, default_value_t = 1_000)]
+        packages: usize,
+        /// Audit log rows.
+        #[arg(long, default_value_t = 10_000)]
+        audit: usize,
+        /// Password of every bench user (`bench-admin`, `rev1`…`rev3`, `dev001`…`dev200`).
+        #[arg(
+            long,
+            env = "RELEASEDESK_BENCH_PASSWORD",
+            default_value = "bench-password-1",
+            hide_env_values = true
+        )]
+        password: String,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -185,6 +210,40 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "backup written to {} ({bytes} bytes); restore with DATABASE_URL=sqlite://{}",
                 path.display(),
                 path.display()
+            );
+            Ok(())
+        }
+        Command::SeedBench {
+            db,
+            workspace,
+            tasks,
+            packages,
+            audit,
+            password,
+        } => {
+            crate::domain::WorkspaceSlug::parse(&workspace)
+                .map_err(|e| anyhow::anyhow!("--workspace: {e}"))?;
+            if tasks == 0 || tasks > 10_000_000 {
+                anyhow::bail!("--tasks is between 1 and 10,000,000");
+            }
+            let pool = db::connect(&db.database_url, 1)?;
+            let mut conn = pool.get()?;
+            db::migrate(&mut conn)?;
+            let spec = crate::bench_seed::BenchSpec {
+                workspace,
+                tasks,
+                packages,
+                audit,
+                password_hash: Hasher::new(DEFAULT_MEMORY_KIB).hash(&password)?,
+            };
+            let report = crate::bench_seed::seed(&mut conn, &spec).map_err(|e| match e {
+                // The generic "something went wrong" page text would hide the cause here.
+                crate::error::AppError::Internal(cause) => cause,
+                other => anyhow::anyhow!("{other}"),
+            })?;
+            println!(
+                "workspace {} seeded: {} tasks, {} rows in {:.1} s",
+                spec.workspace, spec.tasks, report.rows, report.seconds
             );
             Ok(())
         }

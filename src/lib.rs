@@ -4,7 +4,9 @@
 
 /// Passwords, sessions, CSRF, sign-in throttling and the extractors that say who is asking.
 pub mod auth;
-/// Command line: `serve`, `migrate`, `backup`, `user add`.
+/// `seed-bench`: bulk, realistic benchmark data in one new workspace.
+pub mod bench_seed;
+/// Command line: `serve`, `migrate`, `backup`, `user add`, `seed-bench`.
 pub mod cli;
 /// Typed settings read from flags and `RELEASEDESK_*` / `DATABASE_URL` variables.
 pub mod config;

@@ -1,11 +1,321 @@
-//! Fuzzy name search for tables (tasks, packages): several words in any order, each found as a
-//! substring or, failing that, as a close match (trigram similarity, so one typo is tolerated),
-//! ranked exact > prefix > substring > typo-tolerant. The ranking is computed here, in Rust, so
-//! it is identical on SQLite and PostgreSQL.
+//! Fuzzy name search for tables (tasks, packages, scripts, region release tasks), served by an
+//! index on both backends and ranked the same way on both.
+//!
+//! A query is split on whitespace into words; a name matches when it contains every word
+//! (case-insensitive, in any order). Matches are ranked in SQL by a tier, then newest first:
+//! 0 the name equals the query, 1 it starts with it, 2 it contains the whole query, 3 it contains
+//! every word. Words of 3 or more characters are found through the index: on SQLite an FTS5
+//! table with the trigram tokenizer (`<table>_fts`, kept in step by triggers), on PostgreSQL a
+//! `pg_trgm` GIN index on `lower(name)` (migration `000005_fuzzy_search`). Shorter words add a
+//! plain `LIKE` (a scan, so a query made only of short words is not indexed).
+//!
+//! When no name contains every word, the search tolerates typos: the names sharing at least
+//! one three-letter run with a query word (again through the index) are candidates, the newest
+//! `TYPO_CANDIDATES` of them are scored here in Rust (each word a substring, or a name word
+//! with trigram similarity ≥ 0.5), and ranked by score, then newest first. Both steps see the
+//! same rows in the same order on both backends, so the results are identical.
 
 use std::collections::HashSet;
 
-/// Words of a query or a name: lowercase, split on anything that is not a letter or digit.
+use diesel::QueryResult;
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Bool, Integer, Text};
+
+use crate::db::{DbConn, MultiBackend};
+
+/// How many of the newest candidate names the typo-tolerant step scores at most.
+pub const TYPO_CANDIDATES: i64 = 2000;
+
+/// The searchable name columns and their indexes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Tasks,
+    Packages,
+    Scripts,
+    RegionTasks,
+}
+
+impl Target {
+    /// (qualified id column, qualified name column, FTS5 table).
+    fn sql(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Target::Tasks => (
+                "release_tasks.id",
+                "release_tasks.name",
+                "release_tasks_fts",
+            ),
+            Target::Packages => (
+                "release_packages.id",
+                "release_packages.name",
+                "release_packages_fts",
+            ),
+            Target::Scripts => ("scripts.id", "scripts.path", "scripts_fts"),
+            Target::RegionTasks => ("region_tasks.id", "region_tasks.name", "region_tasks_fts"),
+        }
+    }
+}
+
+/// A parsed search query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameSearch {
+    /// The whole query, trimmed and lowercased (for the exact, prefix and contains tiers).
+    query: String,
+    /// Its whitespace-separated words, lowercased, without duplicates.
+    words: Vec<String>,
+}
+
+impl NameSearch {
+    /// `None` for a blank query.
+    pub fn parse(raw: &str) -> Option<NameSearch> {
+        let query = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        let query = query.to_lowercase();
+        let mut words: Vec<String> = Vec::new();
+        for w in query.split(' ').filter(|w| !w.is_empty()) {
+            if !words.iter().any(|x| x == w) {
+                words.push(w.to_owned());
+            }
+        }
+        (!words.is_empty()).then_some(NameSearch { query, words })
+    }
+
+    /// The condition "the name contains every word", for `target`'s table.
+    pub fn matches(&self, conn: &DbConn, target: Target) -> NameMatch {
+        let (id, name, fts) = target.sql();
+        let long: Vec<&String> = self.words.iter().filter(|w| is_long(w)).collect();
+        let short: Vec<String> = self
+            .words
+            .iter()
+            .filter(|w| !is_long(w))
+            .map(|w| like_contains(w))
+            .collect();
+        let index = match conn {
+            DbConn::Sqlite(_) if !long.is_empty() => IndexPart::Fts(
+                long.iter()
+                    .map(|w| fts_phrase(w))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            DbConn::Sqlite(_) => IndexPart::None,
+            DbConn::Postgres(_) => {
+                IndexPart::AllLike(long.iter().map(|w| like_contains(w)).collect())
+            }
+        };
+        NameMatch {
+            id,
+            name,
+            fts,
+            index,
+            short,
+        }
+    }
+
+    /// The candidates of the typo-tolerant step: names sharing at least one three-letter run
+    /// with a query word. `None` when the query has no word of 3 or more letters.
+    pub fn typo_candidates(&self, conn: &DbConn, target: Target) -> Option<NameMatch> {
+        let (id, name, fts) = target.sql();
+        let mut runs: Vec<String> = Vec::new();
+        for w in words(&self.query) {
+            let chars: Vec<char> = w.chars().collect();
+            for run in chars.windows(3) {
+                let run: String = run.iter().collect();
+                if !runs.contains(&run) {
+                    runs.push(run);
+                }
+            }
+        }
+        if runs.is_empty() {
+            return None;
+        }
+        let index = match conn {
+            DbConn::Sqlite(_) => IndexPart::Fts(
+                runs.iter()
+                    .map(|r| fts_phrase(r))
+                    .collect::<Vec<_>>()
+                    .join(" OR "),
+            ),
+            DbConn::Postgres(_) => {
+                IndexPart::AnyLike(runs.iter().map(|r| like_contains(r)).collect())
+            }
+        };
+        Some(NameMatch {
+            id,
+            name,
+            fts,
+            index,
+            short: Vec::new(),
+        })
+    }
+
+    /// The rank tier of a matching name (0 best), to `ORDER BY` before the id.
+    pub fn tier(&self, target: Target) -> NameTier {
+        NameTier {
+            name: target.sql().1,
+            exact: self.query.clone(),
+            prefix: format!("{}%", escape_like(&self.query)),
+            contains: like_contains(&self.query),
+        }
+    }
+
+    /// The typo-tolerant score of `name` (higher is better), or `None` if some word of the
+    /// query neither is a substring of the name nor is close to one of its words.
+    pub fn typo_score(&self, name: &str) -> Option<f64> {
+        score(&self.query, name)
+    }
+}
+
+fn is_long(word: &str) -> bool {
+    word.chars().count() >= 3
+}
+
+/// Escapes `%`, `_` and `\` for `LIKE … ESCAPE '\'`.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn like_contains(word: &str) -> String {
+    format!("%{}%", escape_like(word))
+}
+
+/// An FTS5 string: the trigram tokenizer matches it as a substring.
+fn fts_phrase(word: &str) -> String {
+    format!("\"{}\"", word.replace('"', "\"\""))
+}
+
+#[derive(Clone, Debug)]
+enum IndexPart {
+    None,
+    /// SQLite: `id IN (SELECT rowid FROM <fts> WHERE <fts> MATCH ?)`.
+    Fts(String),
+    /// PostgreSQL: `lower(name) LIKE ?` for each pattern, all of them.
+    AllLike(Vec<String>),
+    /// PostgreSQL: any of them.
+    AnyLike(Vec<String>),
+}
+
+/// A boolean SQL condition on a name column (see `NameSearch::matches`).
+#[derive(Clone, Debug)]
+pub struct NameMatch {
+    id: &'static str,
+    name: &'static str,
+    fts: &'static str,
+    index: IndexPart,
+    short: Vec<String>,
+}
+
+impl Expression for NameMatch {
+    type SqlType = Bool;
+}
+impl<QS> AppearsOnTable<QS> for NameMatch {}
+impl<QS> SelectableExpression<QS> for NameMatch {}
+impl ValidGrouping<()> for NameMatch {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+impl QueryId for NameMatch {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<MultiBackend> for NameMatch {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        // Table and column names are the constants of `Target::sql`; every value is a bind.
+        out.push_sql("(1 = 1");
+        match &self.index {
+            IndexPart::None => {}
+            IndexPart::Fts(query) => {
+                out.push_sql(" AND ");
+                out.push_sql(self.id);
+                out.push_sql(" IN (SELECT rowid FROM ");
+                out.push_sql(self.fts);
+                out.push_sql(" WHERE ");
+                out.push_sql(self.fts);
+                out.push_sql(" MATCH ");
+                out.push_bind_param::<Text, _>(query)?;
+                out.push_sql(")");
+            }
+            IndexPart::AllLike(patterns) => {
+                for p in patterns {
+                    out.push_sql(" AND lower(");
+                    out.push_sql(self.name);
+                    out.push_sql(") LIKE ");
+                    out.push_bind_param::<Text, _>(p)?;
+                    out.push_sql(" ESCAPE '\\'");
+                }
+            }
+            IndexPart::AnyLike(patterns) => {
+                out.push_sql(" AND (1 = 0");
+                for p in patterns {
+                    out.push_sql(" OR lower(");
+                    out.push_sql(self.name);
+                    out.push_sql(") LIKE ");
+                    out.push_bind_param::<Text, _>(p)?;
+                    out.push_sql(" ESCAPE '\\'");
+                }
+                out.push_sql(")");
+            }
+        }
+        for p in &self.short {
+            out.push_sql(" AND lower(");
+            out.push_sql(self.name);
+            out.push_sql(") LIKE ");
+            out.push_bind_param::<Text, _>(p)?;
+            out.push_sql(" ESCAPE '\\'");
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// The rank tier of a name: 0 equal to the query, 1 starts with it, 2 contains it, 3 other.
+#[derive(Clone, Debug)]
+pub struct NameTier {
+    name: &'static str,
+    exact: String,
+    prefix: String,
+    contains: String,
+}
+
+impl Expression for NameTier {
+    type SqlType = Integer;
+}
+impl<QS> AppearsOnTable<QS> for NameTier {}
+impl<QS> SelectableExpression<QS> for NameTier {}
+impl ValidGrouping<()> for NameTier {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+impl QueryId for NameTier {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<MultiBackend> for NameTier {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql("CASE WHEN lower(");
+        out.push_sql(self.name);
+        out.push_sql(") = ");
+        out.push_bind_param::<Text, _>(&self.exact)?;
+        out.push_sql(" THEN 0 WHEN lower(");
+        out.push_sql(self.name);
+        out.push_sql(") LIKE ");
+        out.push_bind_param::<Text, _>(&self.prefix)?;
+        out.push_sql(" ESCAPE '\\' THEN 1 WHEN lower(");
+        out.push_sql(self.name);
+        out.push_sql(") LIKE ");
+        out.push_bind_param::<Text, _>(&self.contains)?;
+        out.push_sql(" ESCAPE '\\' THEN 2 ELSE 3 END");
+        Ok(())
+    }
+}
+
+/// Words of a query or a name for typo matching: lowercase, split on anything that is not a
+/// letter or digit.
 fn words(s: &str) -> Vec<String> {
     s.to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
@@ -22,38 +332,6 @@ fn trigrams(word: &str) -> HashSet<[char; 3]> {
         .chain(" ".chars())
         .collect();
     padded.windows(3).map(|w| [w[0], w[1], w[2]]).collect()
-}
-
-/// The index terms of a name: the distinct padded trigrams of all its words.
-pub fn index_terms(name: &str) -> Vec<String> {
-    let mut all: HashSet<[char; 3]> = HashSet::new();
-    for w in words(name) {
-        all.extend(trigrams(&w));
-    }
-    let mut terms: Vec<String> = all.into_iter().map(|t| t.iter().collect()).collect();
-    terms.sort();
-    terms
-}
-
-/// For each query word of 3 or more characters: its trigrams and how many of them a name must
-/// share to possibly match it. A substring shares at least its `len - 2` inner trigrams; a typo
-/// match shares at least half of the word's trigrams; the smaller bound is safe for both, so the
-/// candidates found this way always include every name `score` accepts. `None` when no word is
-/// long enough to use the index (the caller then ranks every name).
-pub fn index_query(query: &str) -> Option<Vec<(Vec<String>, usize)>> {
-    let plan: Vec<(Vec<String>, usize)> = words(query)
-        .into_iter()
-        .filter(|w| w.chars().count() >= 3)
-        .map(|w| {
-            let t = trigrams(&w);
-            // Distinct inner trigrams: a word like `0000` repeats the same one.
-            let chars: Vec<char> = w.chars().collect();
-            let inner: HashSet<[char; 3]> = chars.windows(3).map(|c| [c[0], c[1], c[2]]).collect();
-            let need = inner.len().min(t.len().div_ceil(2)).max(1);
-            (t.into_iter().map(|t| t.iter().collect()).collect(), need)
-        })
-        .collect();
-    (!plan.is_empty()).then_some(plan)
 }
 
 /// How well one query word matches a name: 1.0 for a substring, else the best share of the
@@ -76,7 +354,8 @@ fn word_score(query_word: &str, name_lower: &str, name_words: &[String]) -> Opti
     (best >= 0.5).then_some(best * 0.9)
 }
 
-/// The score of `name` for `query` (higher is better), or `None` if some word does not match.
+/// The typo-tolerant score of `name` for `query` (higher is better), or `None` if some word
+/// does not match.
 pub fn score(query: &str, name: &str) -> Option<f64> {
     let query_words = words(query);
     if query_words.is_empty() {
@@ -88,67 +367,53 @@ pub fn score(query: &str, name: &str) -> Option<f64> {
     for w in &query_words {
         total += word_score(w, &name_lower, &name_words)?;
     }
-    let q = query.trim().to_lowercase();
-    let bonus = if name_lower == q {
-        3.0
-    } else if name_lower.starts_with(&q) {
-        2.0
-    } else if name_lower.contains(&q) {
-        1.0
-    } else {
-        0.0
-    };
-    Some(bonus + total / query_words.len() as f64)
+    Some(total / query_words.len() as f64)
 }
 
-/// The ids of `candidates` matching `query`, best first (ties: newest id first).
+/// Ranks in memory the same way as the indexed search (tier, then newest first; the typo
+/// score when nothing contains every word). For short lists that are loaded whole anyway.
 pub fn rank(query: &str, candidates: Vec<(i64, String)>) -> Vec<i64> {
+    let Some(search) = NameSearch::parse(query) else {
+        return Vec::new();
+    };
+    let mut hits: Vec<(u8, i64)> = candidates
+        .iter()
+        .filter_map(|(id, name)| search.tier_of(name).map(|t| (t, *id)))
+        .collect();
+    if !hits.is_empty() {
+        hits.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        return hits.into_iter().map(|(_, id)| id).collect();
+    }
     let mut scored: Vec<(f64, i64)> = candidates
         .into_iter()
-        .filter_map(|(id, name)| score(query, &name).map(|s| (s, id)))
+        .filter_map(|(id, name)| search.typo_score(&name).map(|s| (s, id)))
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
     scored.into_iter().map(|(_, id)| id).collect()
 }
 
+impl NameSearch {
+    /// The tier `NameTier` computes in SQL, computed here; `None` if a word is missing.
+    fn tier_of(&self, name: &str) -> Option<u8> {
+        let lower = name.to_lowercase();
+        if !self.words.iter().all(|w| lower.contains(w.as_str())) {
+            return None;
+        }
+        Some(if lower == self.query {
+            0
+        } else if lower.starts_with(&self.query) {
+            1
+        } else if lower.contains(&self.query) {
+            2
+        } else {
+            3
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every name `score` accepts shares enough trigrams with each long query word.
-    #[test]
-    fn the_index_query_never_loses_a_match() {
-        let mut matched = 0;
-        let names = [
-            "etl/daily_orders.sql",
-            "reports/orders_weekly.sql",
-            "x/abc.sql",
-            "ops/cleanup_tmp.sh",
-        ];
-        for q in [
-            "daily ordrs",
-            "rder",
-            "abx",
-            "orders daily",
-            "clean tmp",
-            "weekly",
-        ] {
-            let plan = index_query(q).unwrap();
-            for name in names {
-                if score(q, name).is_none() {
-                    continue;
-                }
-                matched += 1;
-                let terms: HashSet<String> = index_terms(name).into_iter().collect();
-                for (trigrams, need) in &plan {
-                    let shared = trigrams.iter().filter(|t| terms.contains(*t)).count();
-                    assert!(shared >= *need, "{q} / {name}: {shared} < {need}");
-                }
-            }
-        }
-        assert!(matched >= 7, "the cases above exercise matches ({matched})");
-        assert!(index_query("ab").is_none());
-    }
 
     #[test]
     fn words_in_any_order_and_a_typo_find_the_script() {
@@ -161,21 +426,28 @@ mod tests {
     }
 
     #[test]
-    fn exact_beats_prefix_beats_substring_beats_typo() {
+    fn exact_beats_prefix_beats_substring_beats_words() {
         let names = vec![
-            (1, "etl/daily_ordrs_fix.sql".to_owned()),
+            (1, "etl/daily_orders_fix.sql".to_owned()),
             (2, "reports/etl/daily_orders.sql".to_owned()),
             (3, "etl/daily_orders.sql.bak".to_owned()),
             (4, "etl/daily_orders.sql".to_owned()),
+            (5, "orders/etl_daily.sql".to_owned()),
         ];
-        assert_eq!(
-            rank("etl/daily_orders.sql", names.clone()),
-            vec![4, 3, 2, 1]
-        );
-        assert_eq!(
-            rank("daily orders", names)[3],
-            1,
-            "the typo match ranks last"
-        );
+        assert_eq!(rank("etl/daily_orders.sql", names.clone()), vec![4, 3, 2]);
+        assert_eq!(rank("daily orders", names.clone()), vec![5, 4, 3, 2, 1]);
+        assert_eq!(rank("daily_orders", names.clone())[..2], [4, 3]);
+        // No name contains "ordrs": the typo step finds them all, closest first.
+        assert_eq!(rank("daily ordrs", names).len(), 5);
+    }
+
+    #[test]
+    fn queries_are_normalised_and_like_patterns_escaped() {
+        let s = NameSearch::parse("  Daily   ORDERS daily ").unwrap();
+        assert_eq!(s.words, ["daily", "orders"]);
+        assert_eq!(s.query, "daily orders daily");
+        assert!(NameSearch::parse("   ").is_none());
+        assert_eq!(like_contains("a_b%c\\"), "%a\\_b\\%c\\\\%");
+        assert_eq!(fts_phrase("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }

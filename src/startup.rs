@@ -25,6 +25,8 @@ use crate::routes;
 pub struct AppState {
     pub pool: Pool,
     pub hasher: Hasher,
+    /// Statements run by the pool's connections (`/metrics`).
+    pub queries: db::QueryCounter,
 }
 
 pub struct Application {
@@ -34,6 +36,7 @@ pub struct Application {
     /// The job lease of this instance's release worker, or `None` when it runs none (jobs are
     /// claimed safely by several instances). The worker starts with `run_until_stopped`.
     worker_lease: Option<i64>,
+    queries: db::QueryCounter,
 }
 
 /// The session cookie's signing and encryption key: from the setting, or generated once and kept
@@ -62,7 +65,9 @@ fn session_key(settings: &Settings, pool: &Pool) -> anyhow::Result<Key> {
 impl Application {
     /// Connects, migrates, binds the listener and builds (but does not yet run) the server.
     pub fn build(settings: &Settings) -> anyhow::Result<Application> {
-        let pool = db::connect(&settings.database_url, settings.pool_size)?;
+        let queries = db::QueryCounter::default();
+        let pool =
+            db::connect_counted(&settings.database_url, settings.pool_size, queries.clone())?;
         db::migrate(&mut *pool.get()?)?;
         let key = session_key(settings, &pool)?;
         let listener = TcpListener::bind(&settings.bind)
@@ -72,6 +77,7 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             hasher: Hasher::new(settings.argon2_memory_kib),
+            queries: queries.clone(),
         });
         let metrics = web::Data::new(Metrics::default());
         let origin = web::Data::new(AllowedOrigin(settings.public_origin.clone()));
@@ -114,7 +120,13 @@ impl Application {
             port,
             pool,
             worker_lease: settings.run_worker.then_some(settings.job_lease_seconds),
+            queries,
         })
+    }
+
+    /// The statements this instance's pool has run so far.
+    pub fn queries(&self) -> db::QueryCounter {
+        self.queries.clone()
     }
 
     pub fn port(&self) -> u16 {

@@ -111,3 +111,120 @@ fn postgres_connection_errors_are_reported_as_they_are() {
         "{err}"
     );
 }
+
+/// Seeds a small bench workspace and checks its shape; a second run refuses the same slug.
+fn seed_bench_fills_a_workspace_on(url: &str) {
+    use diesel::prelude::*;
+    let out = releasedesk()
+        .args([
+            "seed-bench",
+            "--database-url",
+            url,
+            "--tasks",
+            "600",
+            "--packages",
+            "12",
+            "--audit",
+            "50",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("workspace bench seeded: 600 tasks"),
+        "{stdout}"
+    );
+
+    let pool = releasedesk::db::connect(url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let statuses: Vec<(String, i64)> = diesel::sql_query(
+        "SELECT status AS s, COUNT(*) AS n FROM release_tasks GROUP BY status ORDER BY status",
+    )
+    .load::<StatusCount>(&mut *conn)
+    .unwrap()
+    .into_iter()
+    .map(|r| (r.s, r.n))
+    .collect();
+    let total: i64 = statuses.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, 600);
+    for s in ["pending", "released", "superseded", "revoked"] {
+        assert!(statuses.iter().any(|(x, _)| x == s), "{s}: {statuses:?}");
+    }
+    let names: Vec<String> = diesel::sql_query(
+        "SELECT name AS s, CAST(0 AS BIGINT) AS n FROM release_tasks ORDER BY id LIMIT 2",
+    )
+    .load::<StatusCount>(&mut *conn)
+    .unwrap()
+    .into_iter()
+    .map(|r| r.s)
+    .collect();
+    assert_eq!(
+        names,
+        ["etl/daily_orders_000000.sql", "etl/weekly_sales_000001.sql"]
+    );
+    // The first package holds exactly 100 tasks; every package 1 to 100.
+    let sizes: Vec<StatusCount> = diesel::sql_query(
+        "SELECT name AS s, CAST(task_count AS BIGINT) AS n FROM release_packages ORDER BY id",
+    )
+    .load(&mut *conn)
+    .unwrap();
+    assert!((2..=12).contains(&sizes.len()), "{}", sizes.len());
+    assert_eq!(sizes[0].n, 100);
+    assert!(sizes.iter().all(|p| (1..=100).contains(&p.n)));
+
+    let again = releasedesk()
+        .args(["seed-bench", "--database-url", url, "--tasks", "10"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+#[derive(diesel::QueryableByName)]
+struct StatusCount {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    s: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[test]
+fn seed_bench_fills_a_workspace_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_bench_fills_a_workspace_on(&format!(
+        "sqlite://{}",
+        dir.path().join("bench.db").display()
+    ));
+}
+
+#[test]
+fn seed_bench_fills_a_workspace_on_postgres() {
+    use diesel::prelude::*;
+    let Some(admin) = std::env::var("RELEASEDESK_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        assert!(
+            std::env::var("RELEASEDESK_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "RELEASEDESK_REQUIRE_POSTGRES=1 but RELEASEDESK_TEST_DATABASE_URL is not set"
+        );
+        eprintln!("skipped on PostgreSQL: RELEASEDESK_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let name = format!("rd_cli_{}_{}", std::process::id(), rand::random::<u32>());
+    let mut conn = diesel::PgConnection::establish(&admin).unwrap();
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .unwrap();
+    let prefix = admin.split('?').next().unwrap().rsplit_once('/').unwrap().0;
+    seed_bench_fills_a_workspace_on(&format!("{prefix}/{name}"));
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .unwrap();
+}

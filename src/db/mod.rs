@@ -5,6 +5,7 @@
 //! differs between the backends (upserts, locking) does a function `match` on the variant.
 //! Rule-holding functions live in `models/` and return `crate::error::AppError`.
 
+pub mod batch;
 pub mod models;
 pub mod schema;
 
@@ -12,7 +13,11 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use diesel::connection::InstrumentationEvent;
 
 use crate::error::AppError;
 
@@ -73,11 +78,24 @@ impl DatabaseUrl {
     }
 }
 
+/// How many statements the pool's connections have started (diesel's instrumentation event
+/// `StartQuery`): `/metrics` reports it, and tests use it to prove a page's query count does
+/// not grow with its rows.
+#[derive(Clone, Debug, Default)]
+pub struct QueryCounter(Arc<AtomicU64>);
+
+impl QueryCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// r2d2 manager that connects to the backend named by the URL scheme, so a failed PostgreSQL
 /// connection reports libpq's own error rather than diesel's generic multi-connection one.
 #[derive(Debug)]
 pub struct Manager {
     url: DatabaseUrl,
+    queries: QueryCounter,
 }
 
 impl ManageConnection for Manager {
@@ -85,6 +103,27 @@ impl ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        let mut conn = self.establish()?;
+        let counter = self.queries.0.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { .. } = event {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+impl Manager {
+    fn establish(&self) -> Result<DbConn, r2d2::Error> {
         match &self.url {
             DatabaseUrl::Postgres(url) => PgConnection::establish(url)
                 .map(DbConn::Postgres)
@@ -103,18 +142,19 @@ impl ManageConnection for Manager {
             }
         }
     }
-
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        conn.is_broken()
-    }
 }
 
 /// Builds the pool and checks one connection, so a wrong URL fails at start with the real error.
 pub fn connect(database_url: &str, pool_size: u32) -> anyhow::Result<Pool> {
+    connect_counted(database_url, pool_size, QueryCounter::default())
+}
+
+/// Like `connect`, counting the statements of every pooled connection in `queries`.
+pub fn connect_counted(
+    database_url: &str,
+    pool_size: u32,
+    queries: QueryCounter,
+) -> anyhow::Result<Pool> {
     let url = DatabaseUrl::parse(database_url).map_err(anyhow::Error::msg)?;
     if let DatabaseUrl::Sqlite(path) = &url
         && let Some(dir) = std::path::Path::new(path).parent()
@@ -129,8 +169,11 @@ pub fn connect(database_url: &str, pool_size: u32) -> anyhow::Result<Pool> {
     }
     // Probe once outside the pool: r2d2 would otherwise retry until its timeout and then report
     // only "timed out waiting for connection".
-    let manager = Manager { url: url.clone() };
-    manager.connect().map_err(|e| {
+    let manager = Manager {
+        url: url.clone(),
+        queries,
+    };
+    manager.establish().map_err(|e| {
         anyhow::anyhow!("cannot connect to the {} database: {e}", url.backend_name())
     })?;
     let pool = r2d2::Pool::builder()

@@ -227,15 +227,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    name_trigrams (kind, workspace_id, trigram, ref_id) {
-        kind -> Text,
-        workspace_id -> BigInt,
-        trigram -> Text,
-        ref_id -> BigInt,
-    }
-}
-
-diesel::table! {
     regions (id) {
         id -> BigInt,
         workspace_id -> BigInt,
@@ -418,7 +409,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     production_scripts,
     production_history,
     jobs,
-    name_trigrams,
     regions,
     components,
     region_tasks,

@@ -51,6 +51,12 @@ pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) ->
         "releasedesk_db_pool_connections{{state=\"in_use\"}} {}\n",
         pool.connections - pool.idle_connections
     ));
+    out.push_str("# HELP releasedesk_db_queries_total Statements started by pooled connections.\n");
+    out.push_str("# TYPE releasedesk_db_queries_total counter\n");
+    out.push_str(&format!(
+        "releasedesk_db_queries_total {}\n",
+        state.queries.get()
+    ));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)

@@ -340,16 +340,22 @@ async fn form_page(
             (None, Some(id)) => {
                 let task =
                     region_release::find(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
+                let mut components = region_release::task_step_components(conn, id)?;
+                let mut people = region_release::task_step_people(conn, id)?;
                 let mut rows = Vec::new();
                 for s in region_release::steps(conn, id)? {
                     rows.push(StepRow {
                         kind: s.kind.clone(),
                         region: s.region_id.map(|r| r.to_string()).unwrap_or_default(),
-                        components: region_release::step_component_list(conn, s.id)?
+                        components: components
+                            .remove(&s.id)
+                            .unwrap_or_default()
                             .iter()
                             .map(|c| c.id.to_string())
                             .collect(),
-                        people: region_release::step_people_list(conn, s.id)?
+                        people: people
+                            .remove(&s.id)
+                            .unwrap_or_default()
                             .iter()
                             .map(|(id, _)| id.to_string())
                             .collect(),
@@ -646,11 +652,14 @@ async fn detail(
             .into_iter()
             .map(|r| (r.id, r.name))
             .collect();
+        // One query each for all steps' components and people.
+        let mut step_components = region_release::task_step_components(conn, task.id)?;
+        let mut step_people = region_release::task_step_people(conn, task.id)?;
         let mut cards = Vec::new();
         for step in steps {
             let region = step.region_id.and_then(|r| region_names.get(&r).cloned());
-            let components = region_release::step_component_list(conn, step.id)?;
-            let people = region_release::step_people_list(conn, step.id)?;
+            let components = step_components.remove(&step.id).unwrap_or_default();
+            let people = step_people.remove(&step.id).unwrap_or_default();
             let can_decide = step.status() == crate::domain::StepStatus::Waiting
                 && can_deploy
                 && people.iter().any(|(uid, _)| *uid == me)

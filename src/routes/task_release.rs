@@ -16,14 +16,15 @@ use crate::db::models::releases::{
     self, Decision, PackageFilter, PackageRow, PackageTaskRow, ReleaseRequest, ReviewerRow,
     TaskFilter, TaskRow, TaskSort,
 };
+use crate::db::models::scripts;
 use crate::db::models::workspaces::{self, Member, Workspace};
-use crate::db::models::{name_index, scripts};
 use crate::diff::{TextDiff, diff_texts};
 use crate::domain::{PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
 use crate::routes::{FormErrors, Paging, fragment, refusal, render, see_other, with_conn};
+use crate::search::NameSearch;
 use crate::startup::AppState;
 
 fn clean(s: Option<String>, max: usize, what: &str) -> Result<Option<String>, AppError> {
@@ -207,33 +208,19 @@ async fn tasks_page(
             Some((&workspace, &access)),
         )?;
         let filter = TaskFilter {
-            ids: None,
+            search: NameSearch::parse(&view.q),
             submitter: Some(view.submitter.clone()).filter(|s| !s.is_empty()),
             status: TaskStatus::parse(&view.status),
             sort: view.sort,
             descending: view.descending,
         };
-        let (mut tasks, total) = if view.q.is_empty() {
-            releases::list_tasks(
-                conn,
-                workspace.id,
-                &filter,
-                view.paging.per_page,
-                view.paging.offset(),
-            )?
-        } else {
-            let ranked = name_index::search(conn, name_index::Kind::Task, workspace.id, &view.q)?;
-            let mut rows = releases::tasks_among(conn, workspace.id, &filter, &ranked)?;
-            sort_tasks(&mut rows, &ranked, view.sort, view.descending);
-            let total = rows.len() as i64;
-            let page = rows
-                .into_iter()
-                .skip(view.paging.offset() as usize)
-                .take(view.paging.per_page as usize)
-                .collect();
-            (page, total)
-        };
-        tasks.truncate(view.paging.per_page as usize);
+        let (tasks, total) = releases::list_tasks(
+            conn,
+            workspace.id,
+            &filter,
+            view.paging.per_page,
+            view.paging.offset(),
+        )?;
         view.paging.total = total;
         let members = workspaces::members(conn, workspace.id)?;
         let reviewers = members
@@ -261,27 +248,6 @@ async fn tasks_page(
         return fragment(&page.as_rows());
     }
     render(&page, status)
-}
-
-/// Orders search results: by relevance (the default sort), or by the column the user chose.
-fn sort_tasks(rows: &mut [TaskRow], ranked: &[i64], sort: TaskSort, descending: bool) {
-    if sort == TaskSort::SubmittedAt && descending {
-        let rank: std::collections::HashMap<i64, usize> =
-            ranked.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        rows.sort_by_key(|t| rank.get(&t.id).copied().unwrap_or(usize::MAX));
-        return;
-    }
-    rows.sort_by(|a, b| {
-        let order = match sort {
-            TaskSort::SubmittedAt => a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id)),
-            TaskSort::Name => a
-                .name
-                .cmp(&b.name)
-                .then(b.version_number.cmp(&a.version_number)),
-            TaskSort::Status => a.status.cmp(&b.status).then(b.id.cmp(&a.id)),
-        };
-        if descending { order.reverse() } else { order }
-    });
 }
 
 /// `GET /workspaces/{ws}/task-release/tasks`.
@@ -548,8 +514,9 @@ impl PackagesView {
                     .ok_or_else(|| AppError::bad_request(format!("Unknown status “{s}”.")))?,
             ),
         };
+        let q = clean(raw.q.clone(), 200, "A search")?.unwrap_or_default();
         let filter = PackageFilter {
-            ids: None,
+            search: NameSearch::parse(&q),
             applicant: clean(raw.applicant.clone(), 40, "applicant")?.map(|s| s.to_lowercase()),
             released_by: clean(raw.released_by.clone(), 40, "released_by")?
                 .map(|s| s.to_lowercase()),
@@ -559,7 +526,6 @@ impl PackagesView {
             released_from: date(&raw.released_from, "released_from", false)?,
             released_to: date(&raw.released_to, "released_to", true)?,
         };
-        let q = clean(raw.q.clone(), 200, "A search")?.unwrap_or_default();
         let paging = Paging::new(raw.page, raw.per_page, 20)?;
         Ok(PackagesView {
             raw,
@@ -627,30 +593,13 @@ pub async fn packages(
             "packages",
             Some((&workspace, &access)),
         )?;
-        let (packages, total) = if view.q.is_empty() {
-            releases::list_packages(
-                conn,
-                workspace.id,
-                &view.filter,
-                view.paging.per_page,
-                view.paging.offset(),
-            )?
-        } else {
-            let ranked =
-                name_index::search(conn, name_index::Kind::Package, workspace.id, &view.q)?;
-            let rank: std::collections::HashMap<i64, usize> =
-                ranked.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-            let mut rows = releases::packages_among(conn, workspace.id, &view.filter, &ranked)?;
-            rows.sort_by_key(|p| rank.get(&p.id).copied().unwrap_or(usize::MAX));
-            let total = rows.len() as i64;
-            (
-                rows.into_iter()
-                    .skip(view.paging.offset() as usize)
-                    .take(view.paging.per_page as usize)
-                    .collect(),
-                total,
-            )
-        };
+        let (packages, total) = releases::list_packages(
+            conn,
+            workspace.id,
+            &view.filter,
+            view.paging.per_page,
+            view.paging.offset(),
+        )?;
         view.paging.total = total;
         let members = workspaces::members(conn, workspace.id)?;
         Ok(PackagesPage {
@@ -1004,13 +953,33 @@ struct ProductionPage {
     layout: Layout,
     workspace: Workspace,
     live: Vec<LiveScript>,
+    paging: Paging,
+}
+
+impl ProductionPage {
+    fn page_link(&self, page: i64) -> String {
+        let mut q: Vec<(&str, String)> = vec![("page", page.to_string())];
+        if self.paging.per_page != 50 {
+            q.push(("per_page", self.paging.per_page.to_string()));
+        }
+        serde_urlencoded::to_string(q).unwrap_or_default()
+    }
+}
+
+/// Query string of the Production page.
+#[derive(Debug, Deserialize)]
+pub struct ProductionQuery {
+    page: Option<i64>,
+    per_page: Option<i64>,
 }
 
 /// `GET /workspaces/{ws}/production`.
 pub async fn production_page(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
+    query: web::Query<ProductionQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let mut paging = Paging::new(query.page, query.per_page, 50)?;
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_conn(&state, move |conn| {
@@ -1021,11 +990,13 @@ pub async fn production_page(
             "production",
             Some((&workspace, &access)),
         )?;
-        let live = production::list(conn, workspace.id)?;
+        let (live, total) = production::list(conn, workspace.id, paging.per_page, paging.offset())?;
+        paging.total = total;
         Ok(ProductionPage {
             layout,
             workspace,
             live,
+            paging,
         })
     })
     .await?;

@@ -28,6 +28,8 @@ pub struct TestApp {
     pub database_url: String,
     pub pool: Pool,
     pub backend: Backend,
+    /// Statements run by the app's pool so far (`db::QueryCounter`).
+    pub queries: releasedesk::db::QueryCounter,
     handle: actix_web::dev::ServerHandle,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
@@ -111,6 +113,7 @@ impl TestApp {
             .expect("build application");
         let base = format!("http://127.0.0.1:{}", app.port());
         let pool = app.pool.clone();
+        let queries = app.queries();
         let handle = app.server_handle();
         tokio::spawn(app.run_until_stopped());
         Some(TestApp {
@@ -118,6 +121,7 @@ impl TestApp {
             database_url,
             pool,
             backend,
+            queries,
             handle,
             _dir: dir,
             pg,

@@ -6,7 +6,6 @@ pub mod audit;
 pub mod bundle;
 pub mod jobs;
 pub mod login_failures;
-pub mod name_index;
 pub mod production;
 pub mod region_release;
 pub mod regions;

@@ -157,8 +157,20 @@ pub fn live_version(
 }
 
 /// Everything live in a workspace, by path.
-pub fn list(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<LiveScript>> {
-    production_scripts::table
+/// One page of what is live, by script path, and how many scripts are live. The rows are
+/// taken in path order from the `(workspace_id, path)` index of `scripts`, so a page costs the
+/// same however much is live.
+pub fn list(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<LiveScript>, i64)> {
+    let total = production_scripts::table
+        .filter(production_scripts::workspace_id.eq(workspace_id))
+        .count()
+        .get_result(conn)?;
+    let rows = production_scripts::table
         .inner_join(scripts::table)
         .left_join(
             release_packages::table.on(release_packages::id
@@ -166,6 +178,7 @@ pub fn list(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<LiveScript>
                 .eq(production_scripts::package_id)),
         )
         .left_join(users::table.on(users::id.nullable().eq(production_scripts::released_by)))
+        .filter(scripts::workspace_id.eq(workspace_id))
         .filter(production_scripts::workspace_id.eq(workspace_id))
         .select((
             production_scripts::script_id,
@@ -181,5 +194,8 @@ pub fn list(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<LiveScript>
             production_scripts::startup_message,
         ))
         .order(scripts::path)
-        .load(conn)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
+    Ok((rows, total))
 }

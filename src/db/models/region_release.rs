@@ -127,6 +127,45 @@ pub fn step_people_list(conn: &mut DbConn, step_id: i64) -> QueryResult<Vec<(i64
         .load(conn)
 }
 
+/// The components of every deploy step of a task, by step id (one query for the whole task,
+/// so a task page's statements do not grow with its steps).
+pub fn task_step_components(
+    conn: &mut DbConn,
+    task_id: i64,
+) -> QueryResult<std::collections::HashMap<i64, Vec<Component>>> {
+    let rows: Vec<(i64, Component)> = step_components::table
+        .inner_join(components::table)
+        .inner_join(region_task_steps::table)
+        .filter(region_task_steps::task_id.eq(task_id))
+        .select((step_components::step_id, Component::as_select()))
+        .order((step_components::step_id, components::name))
+        .load(conn)?;
+    let mut by_step: std::collections::HashMap<i64, Vec<Component>> = Default::default();
+    for (step, c) in rows {
+        by_step.entry(step).or_default().push(c);
+    }
+    Ok(by_step)
+}
+
+/// The people named on every checkpoint of a task, by step id (one query).
+pub fn task_step_people(
+    conn: &mut DbConn,
+    task_id: i64,
+) -> QueryResult<std::collections::HashMap<i64, Vec<(i64, String)>>> {
+    let rows: Vec<(i64, i64, String)> = step_people::table
+        .inner_join(users_t::table)
+        .inner_join(region_task_steps::table)
+        .filter(region_task_steps::task_id.eq(task_id))
+        .select((step_people::step_id, users_t::id, users_t::username))
+        .order((step_people::step_id, users_t::username))
+        .load(conn)?;
+    let mut by_step: std::collections::HashMap<i64, Vec<(i64, String)>> = Default::default();
+    for (step, id, name) in rows {
+        by_step.entry(step).or_default().push((id, name));
+    }
+    Ok(by_step)
+}
+
 /// A comment (and decision) on a checkpoint.
 #[derive(Debug, Queryable)]
 pub struct CommentRow {

@@ -17,6 +17,7 @@ use crate::domain::{
     TaskStatus, WorkspaceAccess,
 };
 use crate::error::AppError;
+use crate::search::{self, NameMatch, NameSearch, Target};
 
 /// The most tasks one package may hold.
 pub const MAX_TASKS_PER_PACKAGE: usize = 100;
@@ -68,10 +69,10 @@ impl TaskSort {
     }
 }
 
-/// Filters of the Tasks tab. `ids` (from the fuzzy search) limits the rows to those tasks.
+/// Filters of the Tasks tab; `search` is the fuzzy name search (`crate::search`).
 #[derive(Clone, Debug)]
 pub struct TaskFilter {
-    pub ids: Option<Vec<i64>>,
+    pub search: Option<NameSearch>,
     pub submitter: Option<String>,
     pub status: Option<TaskStatus>,
     pub sort: TaskSort,
@@ -104,7 +105,9 @@ fn task_select() -> (
     )
 }
 
-/// One page of tasks and the total matching the filter.
+/// One page of tasks and the total matching the filter. With a search and the default sort
+/// (newest first), the page is ordered by relevance: the search's tier, then newest first; when
+/// no name contains every word, by the typo-tolerant score (see `crate::search`).
 pub fn list_tasks(
     conn: &mut DbConn,
     workspace_id: i64,
@@ -112,13 +115,17 @@ pub fn list_tasks(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<TaskRow>, i64)> {
-    let base = || {
+    let matches = filter
+        .search
+        .as_ref()
+        .map(|s| s.matches(conn, Target::Tasks));
+    let base = |matches: Option<NameMatch>| {
         let mut q = release_tasks::table
             .left_join(users::table.on(users::id.nullable().eq(release_tasks::submitted_by)))
             .filter(release_tasks::workspace_id.eq(workspace_id))
             .into_boxed();
-        if let Some(ids) = &filter.ids {
-            q = q.filter(release_tasks::id.eq_any(ids.clone()));
+        if let Some(m) = matches {
+            q = q.filter(m);
         }
         if let Some(submitter) = &filter.submitter {
             q = q.filter(users::username.eq(submitter.clone()));
@@ -128,53 +135,62 @@ pub fn list_tasks(
         }
         q
     };
-    let total = base().count().get_result(conn)?;
-    let mut q = base().select(task_select());
-    q = match (filter.sort, filter.descending) {
-        (TaskSort::SubmittedAt, true) => {
+    let total = base(matches.clone()).count().get_result(conn)?;
+    let by_relevance = filter.sort == TaskSort::SubmittedAt && filter.descending;
+    if let Some(search) = &filter.search
+        && total == 0
+    {
+        // Nothing contains every word: score the newest names sharing a three-letter run.
+        let Some(candidates) = search.typo_candidates(conn, Target::Tasks) else {
+            return Ok((Vec::new(), 0));
+        };
+        let rows: Vec<TaskRow> = base(Some(candidates))
+            .select(task_select())
+            .order(release_tasks::id.desc())
+            .limit(search::TYPO_CANDIDATES)
+            .load(conn)?;
+        let mut scored: Vec<(f64, TaskRow)> = rows
+            .into_iter()
+            .filter_map(|t| search.typo_score(&t.name).map(|s| (s, t)))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.id.cmp(&a.1.id)));
+        let total = scored.len() as i64;
+        let page = scored
+            .into_iter()
+            .skip(offset.max(0) as usize)
+            .take(limit.max(0) as usize)
+            .map(|(_, t)| t)
+            .collect();
+        return Ok((page, total));
+    }
+    let mut q = base(matches).select(task_select());
+    q = match (&filter.search, filter.sort, filter.descending) {
+        (Some(search), _, _) if by_relevance => {
+            q.order((search.tier(Target::Tasks).asc(), release_tasks::id.desc()))
+        }
+        (_, TaskSort::SubmittedAt, true) => {
             q.order((release_tasks::submitted_at.desc(), release_tasks::id.desc()))
         }
-        (TaskSort::SubmittedAt, false) => {
+        (_, TaskSort::SubmittedAt, false) => {
             q.order((release_tasks::submitted_at.asc(), release_tasks::id.asc()))
         }
-        (TaskSort::Name, true) => q.order((
+        (_, TaskSort::Name, true) => q.order((
             release_tasks::name.desc(),
             release_tasks::version_number.desc(),
         )),
-        (TaskSort::Name, false) => q.order((
+        (_, TaskSort::Name, false) => q.order((
             release_tasks::name.asc(),
             release_tasks::version_number.desc(),
         )),
-        (TaskSort::Status, true) => {
+        (_, TaskSort::Status, true) => {
             q.order((release_tasks::status.desc(), release_tasks::id.desc()))
         }
-        (TaskSort::Status, false) => {
+        (_, TaskSort::Status, false) => {
             q.order((release_tasks::status.asc(), release_tasks::id.desc()))
         }
     };
     let rows = q.limit(limit).offset(offset).load(conn)?;
     Ok((rows, total))
-}
-
-/// Ids per query when a filter lists many ids (the backends cap bind parameters per statement).
-pub const IDS_PER_QUERY: usize = 5000;
-
-/// Every task among `ids` (search results) that also passes the other filters, unordered.
-pub fn tasks_among(
-    conn: &mut DbConn,
-    workspace_id: i64,
-    filter: &TaskFilter,
-    ids: &[i64],
-) -> QueryResult<Vec<TaskRow>> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(IDS_PER_QUERY) {
-        let f = TaskFilter {
-            ids: Some(chunk.to_vec()),
-            ..filter.clone()
-        };
-        out.extend(list_tasks(conn, workspace_id, &f, i64::MAX, 0)?.0);
-    }
-    Ok(out)
 }
 
 pub fn find_task(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<Option<TaskRow>> {
@@ -479,13 +495,6 @@ pub fn release(
             ))
             .returning(release_packages::id)
             .get_result::<i64>(conn)?;
-        super::name_index::add(
-            conn,
-            super::name_index::Kind::Package,
-            workspace_id,
-            package_id,
-            &name,
-        )?;
         let task_status = if approval {
             TaskStatus::InReview
         } else {
@@ -867,10 +876,10 @@ pub fn find_package(
         .optional()
 }
 
-/// Filters of the Packages tab.
+/// Filters of the Packages tab; `search` is the fuzzy name search (`crate::search`).
 #[derive(Clone, Debug, Default)]
 pub struct PackageFilter {
-    pub ids: Option<Vec<i64>>,
+    pub search: Option<NameSearch>,
     pub applicant: Option<String>,
     pub released_by: Option<String>,
     pub status: Option<PackageStatus>,
@@ -880,7 +889,8 @@ pub struct PackageFilter {
     pub released_to: Option<NaiveDateTime>,
 }
 
-/// One page of packages (newest application first) and the total.
+/// One page of packages and the total: newest application first, or with a search by
+/// relevance (tier, then newest; the typo-tolerant score when no name contains every word).
 pub fn list_packages(
     conn: &mut DbConn,
     workspace_id: i64,
@@ -888,12 +898,16 @@ pub fn list_packages(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<PackageRow>, i64)> {
-    let base = || {
+    let matches = filter
+        .search
+        .as_ref()
+        .map(|s| s.matches(conn, Target::Packages));
+    let base = |matches: Option<NameMatch>| {
         let mut q = package_query!()
             .filter(release_packages::workspace_id.eq(workspace_id))
             .into_boxed();
-        if let Some(ids) = &filter.ids {
-            q = q.filter(release_packages::id.eq_any(ids.clone()));
+        if let Some(m) = matches {
+            q = q.filter(m);
         }
         if let Some(a) = &filter.applicant {
             q = q.filter(users::username.eq(a.clone()));
@@ -918,34 +932,45 @@ pub fn list_packages(
         }
         q
     };
-    let total: i64 = base().count().get_result(conn)?;
-    let rows = base()
-        .order((
+    let total: i64 = base(matches.clone()).count().get_result(conn)?;
+    if let Some(search) = &filter.search
+        && total == 0
+    {
+        // Nothing contains every word: score the newest names sharing a three-letter run.
+        let Some(candidates) = search.typo_candidates(conn, Target::Packages) else {
+            return Ok((Vec::new(), 0));
+        };
+        let rows: Vec<PackageRow> = base(Some(candidates))
+            .order(release_packages::id.desc())
+            .limit(search::TYPO_CANDIDATES)
+            .load(conn)?;
+        let mut scored: Vec<(f64, PackageRow)> = rows
+            .into_iter()
+            .filter_map(|p| search.typo_score(&p.name).map(|s| (s, p)))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.id.cmp(&a.1.id)));
+        let total = scored.len() as i64;
+        let page = scored
+            .into_iter()
+            .skip(offset.max(0) as usize)
+            .take(limit.max(0) as usize)
+            .map(|(_, p)| p)
+            .collect();
+        return Ok((page, total));
+    }
+    let q = base(matches);
+    let q = match &filter.search {
+        Some(search) => q.order((
+            search.tier(Target::Packages).asc(),
+            release_packages::id.desc(),
+        )),
+        None => q.order((
             release_packages::applied_at.desc(),
             release_packages::id.desc(),
-        ))
-        .limit(limit)
-        .offset(offset)
-        .load(conn)?;
+        )),
+    };
+    let rows = q.limit(limit).offset(offset).load(conn)?;
     Ok((rows, total))
-}
-
-/// Every package among `ids` (search results) that also passes the other filters, unordered.
-pub fn packages_among(
-    conn: &mut DbConn,
-    workspace_id: i64,
-    filter: &PackageFilter,
-    ids: &[i64],
-) -> QueryResult<Vec<PackageRow>> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(IDS_PER_QUERY) {
-        let f = PackageFilter {
-            ids: Some(chunk.to_vec()),
-            ..filter.clone()
-        };
-        out.extend(list_packages(conn, workspace_id, &f, i64::MAX, 0)?.0);
-    }
-    Ok(out)
 }
 
 /// A package's reviewer and their decision.

@@ -415,13 +415,6 @@ pub(crate) fn submit_in_tx(
         ))
         .returning(release_tasks::id)
         .get_result::<i64>(conn)?;
-    super::name_index::add(
-        conn,
-        super::name_index::Kind::Task,
-        script.workspace_id,
-        task_id,
-        &script.path,
-    )?;
     Ok(Submitted {
         version,
         task_id: Some(task_id),

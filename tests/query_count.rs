@@ -1,0 +1,177 @@
+//! No N+1: the statements a page runs do not grow with its rows. Each list page and the package
+//! details are loaded at about 10 and at 100 rows, counting the statements of the app's pool
+//! (diesel's instrumentation, `db::QueryCounter`), on both backends.
+
+mod support;
+
+use releasedesk::auth::password::Hasher;
+use releasedesk::bench_seed::{self, BenchSpec};
+use support::{Backend, Client, PASSWORD, TestApp};
+
+async fn seeded(backend: Backend, tasks: usize, packages: usize) -> Option<TestApp> {
+    let app = TestApp::spawn_with(backend, |s| s.run_worker = false).await?;
+    app.db(move |conn| {
+        bench_seed::seed(
+            conn,
+            &BenchSpec {
+                workspace: "bench".into(),
+                tasks,
+                packages,
+                audit: 200,
+                password_hash: Hasher::new(256).hash(PASSWORD).unwrap(),
+            },
+        )
+        .expect("seed")
+    })
+    .await;
+    Some(app)
+}
+
+/// (statements, rows) of one GET, after a first GET that warms up whatever is per-session.
+async fn measure(app: &TestApp, client: &Client, path: &str, rows: &str) -> (u64, usize) {
+    let warm = client.get(path).await;
+    assert_eq!(warm.status, 200, "{path}: {}", warm.body);
+    let before = app.queries.get();
+    let resp = client.get(path).await;
+    let statements = app.queries.get() - before;
+    let selector = scraper::Selector::parse(rows).unwrap();
+    (statements, resp.html().select(&selector).count())
+}
+
+async fn query_count_does_not_grow_with_rows(backend: Backend) {
+    let Some(small) = seeded(backend, 10, 1).await else {
+        return;
+    };
+    let large = seeded(backend, 3000, 100).await.expect("large");
+    let (admin_small, admin_large) = (
+        small.signed_in("bench-admin").await,
+        large.signed_in("bench-admin").await,
+    );
+    let ws = "/workspaces/bench";
+    // (page, rows selector, small path on the small app, large path on the large app); when the
+    // two paths are on the same app, per_page makes the difference.
+    let cases: Vec<(&str, &str, bool, String, String)> = vec![
+        (
+            "Tasks tab",
+            "#tasks tbody tr",
+            false,
+            format!("{ws}/task-release/tasks?per_page=10"),
+            format!("{ws}/task-release/tasks?per_page=100"),
+        ),
+        (
+            "Tasks tab, searched and filtered",
+            "#tasks tbody tr",
+            false,
+            format!("{ws}/task-release/tasks?q=sql&status=pending&per_page=10"),
+            format!("{ws}/task-release/tasks?q=sql&status=pending&per_page=100"),
+        ),
+        (
+            "Packages tab",
+            "#packages tbody tr",
+            false,
+            format!("{ws}/task-release/packages?per_page=10"),
+            format!("{ws}/task-release/packages?per_page=100"),
+        ),
+        (
+            "Package details",
+            "#package-tasks tbody tr",
+            true,
+            format!("{ws}/task-release/packages/1"),
+            format!("{ws}/task-release/packages/1"),
+        ),
+        (
+            "Production",
+            "#production tbody tr",
+            true,
+            format!("{ws}/production"),
+            format!("{ws}/production"),
+        ),
+        (
+            "Scripts",
+            "#scripts tbody tr",
+            true,
+            format!("{ws}/scripts"),
+            format!("{ws}/scripts"),
+        ),
+        (
+            "Region Release",
+            "#region-tasks tbody tr",
+            false,
+            format!("{ws}/region-release/tasks?per_page=10"),
+            format!("{ws}/region-release/tasks?per_page=100"),
+        ),
+        (
+            "Region release task, Release Info",
+            "#release-info tbody tr",
+            false,
+            format!("{ws}/region-release/tasks/2?tab=info"),
+            format!("{ws}/region-release/tasks/1?tab=info"),
+        ),
+        (
+            "Region release task, process",
+            ".step-card",
+            false,
+            format!("{ws}/region-release/tasks/2?tab=process"),
+            format!("{ws}/region-release/tasks/1?tab=process"),
+        ),
+        (
+            "Region release task, history",
+            "table.data tbody tr",
+            false,
+            format!("{ws}/region-release/tasks/2?tab=history"),
+            format!("{ws}/region-release/tasks/1?tab=history"),
+        ),
+        (
+            "Audit log",
+            "table.data tbody tr",
+            false,
+            format!("{ws}/audit?per_page=10"),
+            format!("{ws}/audit?per_page=100"),
+        ),
+    ];
+    let mut report = Vec::new();
+    for (page, rows, across_apps, small_path, large_path) in &cases {
+        let (s_app, s_client) = if *across_apps {
+            (&small, &admin_small)
+        } else {
+            (&large, &admin_large)
+        };
+        let (s_queries, s_rows) = measure(s_app, s_client, small_path, rows).await;
+        let (l_queries, l_rows) = measure(&large, &admin_large, large_path, rows).await;
+        report.push(format!(
+            "{page}: {s_queries} statements for {s_rows} rows, {l_queries} for {l_rows}"
+        ));
+        assert!(
+            l_rows > s_rows,
+            "{page}: the larger page must have more rows ({s_rows} vs {l_rows})"
+        );
+        assert_eq!(s_queries, l_queries, "{page}\n{}", report.join("\n"));
+    }
+    eprintln!("{}", report.join("\n"));
+}
+
+async fn reviews_query_count_does_not_grow_with_rows(backend: Backend) {
+    let Some(app) = seeded(backend, 3000, 100).await else {
+        return;
+    };
+    let mut seen = Vec::new();
+    for user in ["bench-admin", "rev1", "rev2", "rev3"] {
+        let client = app.signed_in(user).await;
+        seen.push(measure(&app, &client, "/reviews", "#review-requests tbody tr").await);
+    }
+    eprintln!("Reviews (statements, rows) per user: {seen:?}");
+    assert!(seen.iter().any(|(_, rows)| *rows > 1), "{seen:?}");
+    assert!(seen.iter().all(|(q, _)| *q == seen[0].0), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_pages_run_a_constant_number_of_statements_on_sqlite() {
+    query_count_does_not_grow_with_rows(Backend::Sqlite).await;
+    reviews_query_count_does_not_grow_with_rows(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_pages_run_a_constant_number_of_statements_on_postgres() {
+    query_count_does_not_grow_with_rows(Backend::Postgres).await;
+    reviews_query_count_does_not_grow_with_rows(Backend::Postgres).await;
+}
