@@ -97,6 +97,14 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound,
+            // PostgreSQL refuses a NUL character in text (SQLite stores it). Whatever field or
+            // filter carried it, the request is bad, not the server.
+            diesel::result::Error::DatabaseError(_, ref info)
+                if info.message().contains("invalid byte sequence")
+                    && info.message().contains("0x00") =>
+            {
+                AppError::bad_request("Text cannot contain a NUL character.")
+            }
             other => AppError::Internal(other.into()),
         }
     }

@@ -256,6 +256,27 @@ impl AuditPage {
     }
 }
 
+/// The audit log's filters from the query: trimmed, the actor lowercased, at most 100
+/// characters and no control characters (PostgreSQL refuses a NUL in text).
+fn audit_filter(query: AuditQuery) -> Result<AuditFilter, AppError> {
+    let clean = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let action = clean(query.action);
+    let actor = clean(query.actor).map(|a| a.to_lowercase());
+    for value in [&action, &actor].into_iter().flatten() {
+        if value.chars().count() > 100 {
+            return Err(AppError::bad_request(
+                "Filters have at most 100 characters.",
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(AppError::bad_request(
+                "Filters cannot contain control characters.",
+            ));
+        }
+    }
+    Ok(AuditFilter { action, actor })
+}
+
 /// `GET /workspaces/{ws}/audit`: filterable by action prefix and actor; htmx swaps the rows.
 pub async fn audit(
     state: web::Data<AppState>,
@@ -264,16 +285,7 @@ pub async fn audit(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let mut paging = Paging::new(query.page, query.per_page, 50)?;
-    let clean = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let action = clean(query.action);
-    let actor = clean(query.actor).map(|a| a.to_lowercase());
-    if action.as_ref().is_some_and(|a| a.len() > 100)
-        || actor.as_ref().is_some_and(|a| a.len() > 100)
-    {
-        return Err(AppError::bad_request(
-            "Filters have at most 100 characters.",
-        ));
-    }
+    let AuditFilter { action, actor } = audit_filter(query)?;
     let is_htmx = ctx.current.is_htmx;
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
@@ -336,26 +348,10 @@ pub async fn audit_csv(
     ctx: WorkspaceCtx,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let clean = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let action = clean(query.action);
-    let actor = clean(query.actor).map(|a| a.to_lowercase());
-    if action.as_ref().is_some_and(|a| a.len() > 100)
-        || actor.as_ref().is_some_and(|a| a.len() > 100)
-    {
-        return Err(AppError::bad_request(
-            "Filters have at most 100 characters.",
-        ));
-    }
+    let filter = audit_filter(query.into_inner())?;
     let (ws_id, slug) = (ctx.workspace.id, ctx.workspace.slug.clone());
     let (rows, _) = with_conn(&state, move |conn| {
-        Ok(audit::list(
-            conn,
-            Some(ws_id),
-            &AuditFilter { action, actor },
-            CSV_MAX_ROWS,
-            0,
-        )?)
+        Ok(audit::list(conn, Some(ws_id), &filter, CSV_MAX_ROWS, 0)?)
     })
     .await?;
     let mut out = String::from("time_utc,actor,action,target_type,target,comment\n");
