@@ -144,6 +144,10 @@ wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s "$WORK/mixed
 kill "$SAMPLER" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
 echo "rss at end: $(rss) MiB"
+if [[ "$DB" == sqlite://* ]]; then
+  db_file=${DB#sqlite://}
+  echo "database at end: $(du -k "$db_file" | cut -f1) KiB, WAL $(du -k "$db_file-wal" 2>/dev/null | cut -f1 || echo 0) KiB"
+fi
 echo "server log lines at WARN or above: $(grep -c -E 'WARN|ERROR' "$WORK/server.log" || true)"
 errors=$(awk '/^ERRORS/ { print $2 }' "$WORK/wrk.out")
 [[ "${errors:-1}" == 0 ]] || { echo "soak: $errors errors" >&2; exit 1; }

@@ -33,6 +33,8 @@ pub struct Application {
     pub pool: Pool,
     /// The release worker of this instance (jobs are claimed safely by several instances).
     pub worker: Option<crate::worker::Worker>,
+    /// Keeps the SQLite WAL from growing under steady load (`None` on PostgreSQL).
+    wal_checkpointer: Option<db::WalCheckpointer>,
 }
 
 /// The session cookie's signing and encryption key: from the setting, or generated once and kept
@@ -109,11 +111,13 @@ impl Application {
         let worker = settings
             .run_worker
             .then(|| crate::worker::Worker::spawn(pool.clone()));
+        let wal_checkpointer = db::WalCheckpointer::spawn(&pool);
         Ok(Application {
             server: server.run(),
             port,
             pool,
             worker,
+            wal_checkpointer,
         })
     }
 
@@ -123,11 +127,17 @@ impl Application {
 
     /// Serves until stopped (Ctrl-C / SIGTERM), then stops the worker after its current step.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Application { server, worker, .. } = self;
+        let Application {
+            server,
+            worker,
+            wal_checkpointer,
+            ..
+        } = self;
         let result = server.await;
         if let Some(mut worker) = worker {
             worker.stop();
         }
+        drop(wal_checkpointer);
         result
     }
 
