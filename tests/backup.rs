@@ -181,5 +181,10 @@ async fn the_wal_is_checkpointed_and_truncated() {
     assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
     // Nothing was lost on the way into the database file.
     let scripts = carol.get("/workspaces/demo/scripts?q=wal").await;
-    assert_eq!(scripts.texts("#scripts tbody tr").len(), 5, "{}", scripts.body);
+    assert_eq!(
+        scripts.texts("#scripts tbody tr").len(),
+        5,
+        "{}",
+        scripts.body
+    );
 }
