@@ -37,6 +37,8 @@ pub struct Application {
     /// claimed safely by several instances). The worker starts with `run_until_stopped`.
     worker_lease: Option<i64>,
     queries: db::QueryCounter,
+    /// Keeps the SQLite WAL from growing under steady load (`None` on PostgreSQL).
+    wal_checkpointer: Option<db::WalCheckpointer>,
 }
 
 /// The session cookie's signing and encryption key: from the setting, or generated once and kept
@@ -115,12 +117,14 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers.max(1));
         }
+        let wal_checkpointer = db::WalCheckpointer::spawn(&pool);
         Ok(Application {
             server: server.run(),
             port,
             pool,
             worker_lease: settings.run_worker.then_some(settings.job_lease_seconds),
             queries,
+            wal_checkpointer,
         })
     }
 
@@ -140,6 +144,7 @@ impl Application {
             server,
             pool,
             worker_lease,
+            wal_checkpointer,
             ..
         } = self;
         let worker = worker_lease.map(|lease| crate::worker::Worker::spawn(pool, lease));
@@ -148,6 +153,7 @@ impl Application {
             // Joining blocks until the step in flight is recorded; off the async workers.
             let _ = actix_web::rt::task::spawn_blocking(move || worker.stop()).await;
         }
+        drop(wal_checkpointer);
         result
     }
 

@@ -94,13 +94,14 @@ pub async fn guard(
         let content_type = header_str(&req, header::CONTENT_TYPE.as_str())
             .unwrap_or("")
             .to_owned();
-        let declared =
-            header_str(&req, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > MAX_FORM_BYTES) {
-            // Said up front: refuse before reading any of it.
-            return Ok(refuse(req, AppError::form_too_large()));
-        }
         if content_type.starts_with("application/x-www-form-urlencoded") {
+            let declared = header_str(&req, header::CONTENT_LENGTH.as_str())
+                .and_then(|v| v.parse::<usize>().ok());
+            if declared.is_some_and(|n| n > MAX_FORM_BYTES) {
+                // Said up front: refuse before reading any of it (the client then gets the
+                // answer instead of a connection reset while it is still sending).
+                return Ok(refuse(req, AppError::form_too_large()));
+            }
             // Read the body to find the field, then put it back for the handler's extractor.
             let mut payload = req.take_payload();
             let mut body = BytesMut::new();
