@@ -92,6 +92,7 @@ pub async fn index(
         ));
     }
     let filter = TaskFilter {
+        search: crate::search::NameSearch::parse(&q),
         status: match status.as_str() {
             "" => None,
             s => Some(
@@ -121,34 +122,13 @@ pub async fn index(
             "region-release",
             Some((&workspace, &access)),
         )?;
-        let (tasks, total) = if q.is_empty() {
-            region_release::list(
-                conn,
-                workspace.id,
-                &filter,
-                paging.per_page,
-                paging.offset(),
-            )?
-        } else {
-            let (all, _) = region_release::list(conn, workspace.id, &filter, i64::MAX, 0)?;
-            let ranked =
-                crate::search::rank(&q, all.iter().map(|t| (t.id, t.name.clone())).collect());
-            let rank: HashMap<i64, usize> =
-                ranked.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-            let mut hits: Vec<TaskRow> = all
-                .into_iter()
-                .filter(|t| rank.contains_key(&t.id))
-                .collect();
-            hits.sort_by_key(|t| rank[&t.id]);
-            let total = hits.len() as i64;
-            (
-                hits.into_iter()
-                    .skip(paging.offset() as usize)
-                    .take(paging.per_page as usize)
-                    .collect(),
-                total,
-            )
-        };
+        let (tasks, total) = region_release::list(
+            conn,
+            workspace.id,
+            &filter,
+            paging.per_page,
+            paging.offset(),
+        )?;
         paging.total = total;
         let members = workspaces::members(conn, workspace.id)?;
         Ok(ListPage {

@@ -16,6 +16,7 @@ use crate::db::schema::{
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind, StepStatus};
 use crate::error::AppError;
+use crate::search::{NameMatch, NameSearch, Target};
 
 /// Queue of region executions (release and rollback); the payload is the execution id.
 pub const QUEUE: &str = "region_execution";
@@ -955,12 +956,16 @@ impl TaskRow {
 /// Filters of the task list.
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
+    /// The fuzzy name search (`crate::search`), served by `region_tasks_fts` / pg_trgm.
+    pub search: Option<NameSearch>,
     pub status: Option<RegionTaskStatus>,
     pub operation: Option<Operation>,
     pub creator: Option<String>,
 }
 
-/// Tasks of a workspace, newest first, one page and the total.
+/// Tasks of a workspace, one page and the total: newest first, or with a search by relevance
+/// (tier, then newest; the typo-tolerant score when no name contains every word), as the
+/// Tasks and Packages tabs of Task Release.
 pub fn list(
     conn: &mut DbConn,
     workspace_id: i64,
@@ -968,11 +973,18 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<TaskRow>, i64)> {
-    let base = || {
+    let matches = filter
+        .search
+        .as_ref()
+        .map(|s| s.matches(conn, Target::RegionTasks));
+    let base = |matches: Option<NameMatch>| {
         let mut q = region_tasks::table
             .left_join(users_t::table.on(users_t::id.nullable().eq(region_tasks::created_by)))
             .filter(region_tasks::workspace_id.eq(workspace_id))
             .into_boxed();
+        if let Some(m) = matches {
+            q = q.filter(m);
+        }
         if let Some(s) = filter.status {
             q = q.filter(region_tasks::status.eq(s.as_str()));
         }
@@ -984,22 +996,52 @@ pub fn list(
         }
         q
     };
-    let total = base().count().get_result(conn)?;
-    let rows = base()
-        .select((
-            region_tasks::id,
-            region_tasks::name,
-            region_tasks::operation,
-            region_tasks::status,
-            region_tasks::best_effort,
-            region_tasks::created_at,
-            users_t::username.nullable(),
-            region_tasks::released_at,
-        ))
-        .order((region_tasks::created_at.desc(), region_tasks::id.desc()))
-        .limit(limit)
-        .offset(offset)
-        .load(conn)?;
+    let select = (
+        region_tasks::id,
+        region_tasks::name,
+        region_tasks::operation,
+        region_tasks::status,
+        region_tasks::best_effort,
+        region_tasks::created_at,
+        users_t::username.nullable(),
+        region_tasks::released_at,
+    );
+    let total: i64 = base(matches.clone()).count().get_result(conn)?;
+    if let Some(search) = &filter.search
+        && total == 0
+    {
+        // Nothing contains every word: score the newest names sharing a three-letter run.
+        let Some(candidates) = search.typo_candidates(conn, Target::RegionTasks) else {
+            return Ok((Vec::new(), 0));
+        };
+        let rows: Vec<TaskRow> = base(Some(candidates))
+            .select(select)
+            .order(region_tasks::id.desc())
+            .limit(crate::search::TYPO_CANDIDATES)
+            .load(conn)?;
+        let mut scored: Vec<(f64, TaskRow)> = rows
+            .into_iter()
+            .filter_map(|t| search.typo_score(&t.name).map(|s| (s, t)))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.id.cmp(&a.1.id)));
+        let total = scored.len() as i64;
+        let page = scored
+            .into_iter()
+            .skip(offset.max(0) as usize)
+            .take(limit.max(0) as usize)
+            .map(|(_, t)| t)
+            .collect();
+        return Ok((page, total));
+    }
+    let q = base(matches).select(select);
+    let q = match &filter.search {
+        Some(search) => q.order((
+            search.tier(Target::RegionTasks).asc(),
+            region_tasks::id.desc(),
+        )),
+        None => q.order((region_tasks::created_at.desc(), region_tasks::id.desc())),
+    };
+    let rows = q.limit(limit).offset(offset).load(conn)?;
     Ok((rows, total))
 }
 
