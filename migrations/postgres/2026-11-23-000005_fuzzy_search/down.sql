@@ -1,3 +1,4 @@
+DROP INDEX release_tasks_ws_name;
 DROP INDEX release_tasks_name_trgm;
 DROP INDEX release_packages_name_trgm;
 DROP INDEX scripts_path_trgm;

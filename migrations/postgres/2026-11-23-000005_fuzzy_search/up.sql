@@ -8,3 +8,6 @@ CREATE INDEX release_tasks_name_trgm ON release_tasks USING gin (lower(name) gin
 CREATE INDEX release_packages_name_trgm ON release_packages USING gin (lower(name) gin_trgm_ops);
 CREATE INDEX scripts_path_trgm ON scripts USING gin (lower(path) gin_trgm_ops);
 CREATE INDEX region_tasks_name_trgm ON region_tasks USING gin (lower(name) gin_trgm_ops);
+
+-- The Tasks tab sorted by name (every other filter and sort has its index since 000002).
+CREATE INDEX release_tasks_ws_name ON release_tasks (workspace_id, name, version_number);

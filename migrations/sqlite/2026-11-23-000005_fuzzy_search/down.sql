@@ -1,3 +1,4 @@
+DROP INDEX release_tasks_ws_name;
 DROP TRIGGER release_tasks_fts_insert;
 DROP TRIGGER release_tasks_fts_delete;
 DROP TRIGGER release_tasks_fts_update;

@@ -119,6 +119,20 @@ pub fn list_tasks(
         .search
         .as_ref()
         .map(|s| s.matches(conn, Target::Tasks));
+    // The submitter's id first, so the count needs no join and the index
+    // (workspace_id, submitted_by, submitted_at) serves the filter.
+    let submitter = match &filter.submitter {
+        None => None,
+        Some(name) => match users::table
+            .filter(users::username.eq(name))
+            .select(users::id)
+            .first::<i64>(conn)
+            .optional()?
+        {
+            Some(id) => Some(id),
+            None => return Ok((Vec::new(), 0)),
+        },
+    };
     let base = |matches: Option<NameMatch>| {
         let mut q = release_tasks::table
             .left_join(users::table.on(users::id.nullable().eq(release_tasks::submitted_by)))
@@ -127,15 +141,29 @@ pub fn list_tasks(
         if let Some(m) = matches {
             q = q.filter(m);
         }
-        if let Some(submitter) = &filter.submitter {
-            q = q.filter(users::username.eq(submitter.clone()));
+        if let Some(id) = submitter {
+            q = q.filter(release_tasks::submitted_by.eq(id));
         }
         if let Some(status) = filter.status {
             q = q.filter(release_tasks::status.eq(status.as_str()));
         }
         q
     };
-    let total = base(matches.clone()).count().get_result(conn)?;
+    let total = {
+        let mut q = release_tasks::table
+            .filter(release_tasks::workspace_id.eq(workspace_id))
+            .into_boxed();
+        if let Some(m) = matches.clone() {
+            q = q.filter(m);
+        }
+        if let Some(id) = submitter {
+            q = q.filter(release_tasks::submitted_by.eq(id));
+        }
+        if let Some(status) = filter.status {
+            q = q.filter(release_tasks::status.eq(status.as_str()));
+        }
+        q.count().get_result(conn)?
+    };
     let by_relevance = filter.sort == TaskSort::SubmittedAt && filter.descending;
     if let Some(search) = &filter.search
         && total == 0
