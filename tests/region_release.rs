@@ -789,6 +789,50 @@ async fn demo_shows_all_nine_statuses(app: TestApp) {
     );
 }
 
+async fn the_task_list_searches_by_name_through_the_index(app: TestApp) {
+    let app = app.with_demo().await;
+    let victor = app.signed_in("victor").await;
+    let names = |q: &'static str| {
+        let victor = &victor;
+        async move {
+            let path = format!(
+                "/workspaces/demo/region-release/tasks?{}",
+                serde_urlencoded::to_string([("q", q)]).unwrap()
+            );
+            let page = victor.get(&path).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            page.texts("#region-tasks tbody td:first-child a")
+        }
+    };
+    // Every word, in any order; the name starting with the query ranks first.
+    assert_eq!(
+        names("fx-rates deploy").await,
+        vec![
+            "Deploy fx-rates to eu-west-1 (retry)",
+            "Deploy fx-rates to us-east-1 (next week)",
+            "Deploy fx-rates to eu-west-1",
+        ]
+    );
+    assert_eq!(
+        names("upgrade payments").await,
+        vec!["Upgrade payments-api to 2.4.0"]
+    );
+    // A typo still finds it (no name contains "paymnets").
+    assert_eq!(
+        names("paymnets").await[0],
+        "Deploy payments to ap-southeast-1"
+    );
+    assert!(names("zzzz-nothing").await.is_empty());
+    // Filters combine with the search.
+    let page = victor
+        .get("/workspaces/demo/region-release/tasks?q=fx-rates&status=to_release")
+        .await;
+    assert_eq!(
+        page.texts("#region-tasks tbody td:first-child a"),
+        vec!["Deploy fx-rates to us-east-1 (next week)"]
+    );
+}
+
 async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
     let app = app.with_demo().await;
     let receiver = Receiver::start();
@@ -1111,4 +1155,5 @@ on_both_backends!(
     suspend_then_execute_resumes,
     two_people_deciding_one_checkpoint_yield_one_decision,
     demo_shows_all_nine_statuses,
+    the_task_list_searches_by_name_through_the_index,
 );
