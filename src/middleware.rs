@@ -1,6 +1,6 @@
 //! Cross-cutting response handling: security headers on every response, htmx-aware error
-//! rendering (a toast instead of a full page, `HX-Redirect` instead of a 303 to sign-in), and
-//! the request counters behind `/metrics`.
+//! rendering (a toast instead of a full page, `HX-Redirect` instead of a 303 to sign-in),
+//! gzip of whole text bodies, and the request counters behind `/metrics`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -133,4 +133,102 @@ pub async fn count_requests(
         m.count(res.status().as_u16());
     }
     Ok(res)
+}
+
+/// Smallest and largest whole bodies `gzip_whole_bodies` compresses.
+const GZIP_MIN_BYTES: u64 = 1024;
+const GZIP_MAX_BYTES: u64 = 4 << 20;
+
+/// Whether an `Accept-Encoding` value accepts gzip (and does not refuse it with `q=0`).
+fn accepts_gzip(accept: &str) -> bool {
+    accept.split(',').any(|part| {
+        let mut fields = part.split(';').map(str::trim);
+        let coding = fields.next().unwrap_or_default();
+        let refused = fields.any(|f| {
+            f.strip_prefix("q=")
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+    })
+}
+
+/// Gzips a whole text body (pages, fragments, CSV, JSON) on the worker thread, at the fast
+/// level. actix's `Compress` hands every chunk over 1 KiB to the blocking pool and back; on the
+/// Tasks tab that cost a third of the throughput (1,279 req/s plain, 809 gzipped, measured in
+/// docs/BENCHMARKS.md). `Compress`, outside this, still handles what this leaves: streams,
+/// brotli/zstd-only clients. A response that already has a `Content-Encoding` is left alone.
+pub async fn gzip_whole_bodies(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    use std::io::Write as _;
+
+    let wants = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(accepts_gzip);
+    let res = next.call(req).await?;
+    let text = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.starts_with("text/")
+                || ct.starts_with("application/json")
+                || ct.starts_with("application/javascript")
+                || ct.starts_with("image/svg+xml")
+        });
+    let sized = matches!(
+        res.response().body().size(),
+        actix_web::body::BodySize::Sized(n) if (GZIP_MIN_BYTES..=GZIP_MAX_BYTES).contains(&n)
+    );
+    if !wants || !text || !sized || res.headers().contains_key(header::CONTENT_ENCODING) {
+        return Ok(res.map_into_boxed_body());
+    }
+    let (req, res) = res.into_parts();
+    let (mut head, body) = res.into_parts();
+    let bytes = match body.try_into_bytes() {
+        Ok(bytes) => bytes,
+        Err(body) => {
+            return Ok(ServiceResponse::new(
+                req,
+                head.set_body(body).map_into_boxed_body(),
+            ));
+        }
+    };
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 3),
+        flate2::Compression::fast(),
+    );
+    let gzipped = encoder.write_all(&bytes).and_then(|()| encoder.finish());
+    let Ok(gzipped) = gzipped else {
+        return Ok(ServiceResponse::new(
+            req,
+            head.set_body(BoxBody::new(bytes)),
+        ));
+    };
+    let headers = head.headers_mut();
+    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    Ok(ServiceResponse::new(
+        req,
+        head.set_body(BoxBody::new(gzipped)),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_gzip;
+
+    #[test]
+    fn gzip_is_accepted_unless_refused() {
+        assert!(accepts_gzip("gzip, deflate, br"));
+        assert!(accepts_gzip("br;q=1.0, GZIP;q=0.5"));
+        assert!(accepts_gzip("*"));
+        assert!(!accepts_gzip("br, zstd"));
+        assert!(!accepts_gzip("gzip;q=0, br"));
+        assert!(!accepts_gzip(""));
+    }
 }

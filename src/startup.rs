@@ -106,6 +106,7 @@ impl Application {
                 .wrap(session)
                 .wrap(from_fn(mw::htmx_errors))
                 .wrap(mw::security_headers(secure))
+                .wrap(from_fn(mw::gzip_whole_bodies))
                 .wrap(Compress::default())
                 .wrap(from_fn(mw::count_requests))
                 // Paths only: query strings can carry search terms people consider private.

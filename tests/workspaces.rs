@@ -530,6 +530,44 @@ async fn tenant_admin_creates_workspaces_with_valid_slugs(app: TestApp) {
     assert!(!carol.get("/workspaces").await.has("#create-ws"));
 }
 
+/// Pages are gzipped for clients that accept it (on the worker thread, see
+/// `middleware::gzip_whole_bodies`) and sent plain to those that do not.
+async fn pages_are_gzipped_when_the_client_accepts_it(app: TestApp) {
+    use std::io::Read as _;
+    let app = app.with_demo().await;
+    let carol = app.signed_in("carol").await;
+    let url = format!("{}/workspaces/demo/audit", carol.base);
+    let plain = carol.http.get(&url).send().await.unwrap();
+    assert_eq!(plain.status(), 200);
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.text().await.unwrap();
+    assert!(plain.contains("<table"), "{plain}");
+
+    let zipped = carol
+        .http
+        .get(&url)
+        .header("Accept-Encoding", "br;q=0.9, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "accept-encoding");
+    let bytes = zipped.bytes().await.unwrap();
+    assert!(
+        bytes.len() * 3 < plain.len(),
+        "{} of {}",
+        bytes.len(),
+        plain.len()
+    );
+    let mut unzipped = String::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_string(&mut unzipped)
+        .unwrap();
+    // The same page (its CSRF token is the session's, so identical).
+    assert_eq!(unzipped, plain);
+}
+
 async fn audit_log_filters_and_swaps_rows_for_htmx(app: TestApp) {
     let app = app.with_demo().await;
     let victor = app.signed_in("victor").await;
@@ -577,4 +615,5 @@ on_both_backends!(
     two_admins_demoting_each_other_leave_one_admin,
     tenant_admin_creates_workspaces_with_valid_slugs,
     audit_log_filters_and_swaps_rows_for_htmx,
+    pages_are_gzipped_when_the_client_accepts_it,
 );
