@@ -371,7 +371,8 @@ pub fn score(query: &str, name: &str) -> Option<f64> {
 }
 
 /// Ranks in memory the same way as the indexed search (tier, then newest first; the typo
-/// score when nothing contains every word). For short lists that are loaded whole anyway.
+/// score when nothing contains every word): the unit tests' model of what SQL computes.
+#[cfg(test)]
 pub fn rank(query: &str, candidates: Vec<(i64, String)>) -> Vec<i64> {
     let Some(search) = NameSearch::parse(query) else {
         return Vec::new();
@@ -392,6 +393,7 @@ pub fn rank(query: &str, candidates: Vec<(i64, String)>) -> Vec<i64> {
     scored.into_iter().map(|(_, id)| id).collect()
 }
 
+#[cfg(test)]
 impl NameSearch {
     /// The tier `NameTier` computes in SQL, computed here; `None` if a word is missing.
     fn tier_of(&self, name: &str) -> Option<u8> {

@@ -803,6 +803,47 @@ async fn tasks_tab_searches_filters_and_sorts(app: TestApp) {
 /// A worker that died mid-package: it released one task, then vanished holding the job. Its
 /// lease expires, the next worker resumes with the second task, and the first is not applied
 /// again.
+async fn the_scripts_list_searches_through_the_index_and_pages(app: TestApp) {
+    let app = app.with_demo().await;
+    let victor = app.signed_in("victor").await;
+    let paths = |query: &'static str| {
+        let victor = &victor;
+        async move {
+            let page = victor
+                .get(&format!("/workspaces/demo/scripts?{query}"))
+                .await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            page.texts("#scripts tbody td:first-child a")
+        }
+    };
+    // Every word in any order; the path starting with the query first, then by path.
+    assert_eq!(
+        paths("q=orders+etl").await,
+        vec!["etl/daily_orders.sql", "etl/orders_agg.sql"]
+    );
+    assert_eq!(paths("q=etl%2Forders").await, vec!["etl/orders_agg.sql"]);
+    // A typo: no path contains "nightyl", two are close.
+    assert_eq!(
+        paths("q=nightyl").await,
+        vec!["batch/nightly_a.sql", "batch/nightly_b.sql"]
+    );
+    assert!(paths("q=zzzz").await.is_empty());
+    // Pages of the whole list, by path.
+    let all = paths("per_page=200").await;
+    assert_eq!(all.len(), 8, "{all:?}");
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted);
+    let second = victor
+        .get("/workspaces/demo/scripts?per_page=3&page=2")
+        .await;
+    assert_eq!(
+        second.texts("#scripts tbody td:first-child a"),
+        all[3..6].to_vec()
+    );
+    assert!(second.body.contains("Page 2 of 3"), "{}", second.body);
+}
+
 async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
     // The same backend, without this instance's own worker (the test plays both workers).
     let backend = app.backend;
@@ -920,6 +961,7 @@ on_both_backends!(
     simple_mode_puts_a_submitted_version_live_at_once,
     tasks_tab_searches_filters_and_sorts,
     a_crashed_release_resumes_without_applying_twice,
+    the_scripts_list_searches_through_the_index_and_pages,
 );
 
 mod import_export {

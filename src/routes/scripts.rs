@@ -16,7 +16,7 @@ use crate::domain::{Permission, ScriptPath, ScriptType, WorkspaceMode, validate_
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, render, see_other, with_conn};
+use crate::routes::{FormErrors, Paging, render, see_other, with_conn};
 use crate::startup::AppState;
 
 /// The largest script accepted (bytes).
@@ -77,6 +77,7 @@ struct ScriptsPage {
     workspace: Workspace,
     scripts: Vec<ScriptRow>,
     q: String,
+    paging: Paging,
     can_develop: bool,
     can_manage: bool,
     form: ScriptForm,
@@ -87,17 +88,28 @@ impl ScriptsPage {
     fn types(&self) -> &'static [ScriptType] {
         ScriptType::ALL
     }
+    /// The query string for another page of the same search.
+    fn page_link(&self, page: i64) -> String {
+        let mut pairs = vec![("page", page.to_string())];
+        if !self.q.is_empty() {
+            pairs.insert(0, ("q", self.q.clone()));
+        }
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
 }
 
 #[derive(Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
 }
 
 async fn scripts_page(
     state: &web::Data<AppState>,
     ctx: WorkspaceCtx,
     q: String,
+    mut paging: Paging,
     form: ScriptForm,
     errors: FormErrors,
     status: StatusCode,
@@ -114,21 +126,22 @@ async fn scripts_page(
             "scripts",
             Some((&workspace, &access)),
         )?;
-        let mut scripts = scripts::list(conn, workspace.id)?;
-        if !q.is_empty() {
-            // The same fuzzy matching as the Tasks tab: words in any order, a typo tolerated.
-            let ranked =
-                crate::search::rank(&q, scripts.iter().map(|s| (s.id, s.path.clone())).collect());
-            let rank: std::collections::HashMap<i64, usize> =
-                ranked.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-            scripts.retain(|s| rank.contains_key(&s.id));
-            scripts.sort_by_key(|s| rank[&s.id]);
-        }
+        // The same fuzzy matching as the Tasks tab: words in any order, a typo tolerated.
+        let search = crate::search::NameSearch::parse(&q);
+        let (scripts, total) = scripts::page(
+            conn,
+            workspace.id,
+            search.as_ref(),
+            paging.per_page,
+            paging.offset(),
+        )?;
+        paging.total = total;
         Ok(ScriptsPage {
             layout,
             workspace,
             scripts,
             q,
+            paging,
             can_develop,
             can_manage,
             form,
@@ -145,7 +158,9 @@ pub async fn index(
     ctx: WorkspaceCtx,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let q = query.into_inner().q.unwrap_or_default().trim().to_owned();
+    let query = query.into_inner();
+    let paging = Paging::new(query.page, query.per_page, 50)?;
+    let q = query.q.unwrap_or_default().trim().to_owned();
     if q.chars().count() > 200 {
         return Err(AppError::bad_request(
             "A search has at most 200 characters.",
@@ -155,7 +170,16 @@ pub async fn index(
         script_type: ScriptType::Sql.as_str().into(),
         ..Default::default()
     };
-    scripts_page(&state, ctx, q, form, FormErrors::default(), StatusCode::OK).await
+    scripts_page(
+        &state,
+        ctx,
+        q,
+        paging,
+        form,
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /workspaces/{ws}/scripts`: create a script.
@@ -174,6 +198,7 @@ pub async fn create(
             &state,
             ctx,
             String::new(),
+            Paging::new(None, None, 50)?,
             form,
             errors,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -206,6 +231,7 @@ pub async fn create(
                 &state,
                 ctx,
                 String::new(),
+                Paging::new(None, None, 50)?,
                 form,
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -11,6 +11,7 @@ use crate::db::schema::{production_scripts, release_tasks, script_versions, scri
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{Permission, ScriptPath, ScriptType, TaskStatus, WorkspaceMode};
 use crate::error::AppError;
+use crate::search::{NameMatch, NameSearch, Target};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = scripts)]
@@ -101,21 +102,74 @@ pub fn find_by_path(
         .optional()
 }
 
-/// Every script of a workspace with its latest and live version, by path.
+/// Every script of a workspace with its latest and live version, by path (export).
 pub fn list(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<ScriptRow>> {
-    scripts::table
-        .left_join(production_scripts::table)
-        .filter(scripts::workspace_id.eq(workspace_id))
-        .select((
-            scripts::id,
-            scripts::path,
-            scripts::script_type,
-            scripts::latest_version,
-            scripts::updated_at,
-            production_scripts::version_number.nullable(),
-        ))
-        .order(scripts::path)
-        .load(conn)
+    Ok(page(conn, workspace_id, None, i64::MAX, 0)?.0)
+}
+
+/// One page of a workspace's scripts and the total: by path, or with a search by relevance
+/// (tier, then path; the typo-tolerant score when no path contains every word), served by
+/// `scripts_fts` / pg_trgm like the Tasks tab.
+pub fn page(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    search: Option<&NameSearch>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<ScriptRow>, i64)> {
+    let matches = search.map(|s| s.matches(conn, Target::Scripts));
+    let base = |matches: Option<NameMatch>| {
+        let mut q = scripts::table
+            .left_join(production_scripts::table)
+            .filter(scripts::workspace_id.eq(workspace_id))
+            .into_boxed();
+        if let Some(m) = matches {
+            q = q.filter(m);
+        }
+        q
+    };
+    let select = (
+        scripts::id,
+        scripts::path,
+        scripts::script_type,
+        scripts::latest_version,
+        scripts::updated_at,
+        production_scripts::version_number.nullable(),
+    );
+    let total: i64 = base(matches.clone()).count().get_result(conn)?;
+    if let Some(search) = search
+        && total == 0
+    {
+        // Nothing contains every word: score the newest paths sharing a three-letter run.
+        let Some(candidates) = search.typo_candidates(conn, Target::Scripts) else {
+            return Ok((Vec::new(), 0));
+        };
+        let rows: Vec<ScriptRow> = base(Some(candidates))
+            .select(select)
+            .order(scripts::id.desc())
+            .limit(crate::search::TYPO_CANDIDATES)
+            .load(conn)?;
+        let mut scored: Vec<(f64, ScriptRow)> = rows
+            .into_iter()
+            .filter_map(|r| search.typo_score(&r.path).map(|s| (s, r)))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.path.cmp(&b.1.path)));
+        let total = scored.len() as i64;
+        let page = scored
+            .into_iter()
+            .skip(offset.max(0) as usize)
+            .take(limit.max(0) as usize)
+            .map(|(_, r)| r)
+            .collect();
+        return Ok((page, total));
+    }
+    let q = base(matches).select(select);
+    let q = match search {
+        Some(search) => q.order((search.tier(Target::Scripts).asc(), scripts::path.asc())),
+        None => q.order(scripts::path.asc()),
+    };
+    let rows = q.limit(limit).offset(offset).load(conn)?;
+    Ok((rows, total))
 }
 
 pub fn version(
