@@ -157,6 +157,30 @@ impl NameSearch {
         }
     }
 
+    /// One page of the typo-tolerant step: the candidate `rows` that score, best first (equal
+    /// scores keep the rows' order), and how many scored.
+    pub fn typo_page<T>(
+        &self,
+        rows: Vec<T>,
+        name: impl Fn(&T) -> &str,
+        limit: i64,
+        offset: i64,
+    ) -> (Vec<T>, i64) {
+        let mut scored: Vec<(f64, T)> = rows
+            .into_iter()
+            .filter_map(|r| self.typo_score(name(&r)).map(|s| (s, r)))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let total = scored.len() as i64;
+        let page = scored
+            .into_iter()
+            .skip(offset.max(0) as usize)
+            .take(limit.max(0) as usize)
+            .map(|(_, r)| r)
+            .collect();
+        (page, total)
+    }
+
     /// The typo-tolerant score of `name` (higher is better), or `None` if some word of the
     /// query neither is a substring of the name nor is close to one of its words.
     pub fn typo_score(&self, name: &str) -> Option<f64> {

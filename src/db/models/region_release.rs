@@ -1019,19 +1019,7 @@ pub fn list(
             .order(region_tasks::id.desc())
             .limit(crate::search::TYPO_CANDIDATES)
             .load(conn)?;
-        let mut scored: Vec<(f64, TaskRow)> = rows
-            .into_iter()
-            .filter_map(|t| search.typo_score(&t.name).map(|s| (s, t)))
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.id.cmp(&a.1.id)));
-        let total = scored.len() as i64;
-        let page = scored
-            .into_iter()
-            .skip(offset.max(0) as usize)
-            .take(limit.max(0) as usize)
-            .map(|(_, t)| t)
-            .collect();
-        return Ok((page, total));
+        return Ok(search.typo_page(rows, |r| &r.name, limit, offset));
     }
     let q = base(matches).select(select);
     let q = match &filter.search {

@@ -177,19 +177,7 @@ pub fn list_tasks(
             .order(release_tasks::id.desc())
             .limit(search::TYPO_CANDIDATES)
             .load(conn)?;
-        let mut scored: Vec<(f64, TaskRow)> = rows
-            .into_iter()
-            .filter_map(|t| search.typo_score(&t.name).map(|s| (s, t)))
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.id.cmp(&a.1.id)));
-        let total = scored.len() as i64;
-        let page = scored
-            .into_iter()
-            .skip(offset.max(0) as usize)
-            .take(limit.max(0) as usize)
-            .map(|(_, t)| t)
-            .collect();
-        return Ok((page, total));
+        return Ok(search.typo_page(rows, |r| &r.name, limit, offset));
     }
     let mut q = base(matches).select(task_select());
     q = match (&filter.search, filter.sort, filter.descending) {
@@ -972,19 +960,7 @@ pub fn list_packages(
             .order(release_packages::id.desc())
             .limit(search::TYPO_CANDIDATES)
             .load(conn)?;
-        let mut scored: Vec<(f64, PackageRow)> = rows
-            .into_iter()
-            .filter_map(|p| search.typo_score(&p.name).map(|s| (s, p)))
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.id.cmp(&a.1.id)));
-        let total = scored.len() as i64;
-        let page = scored
-            .into_iter()
-            .skip(offset.max(0) as usize)
-            .take(limit.max(0) as usize)
-            .map(|(_, p)| p)
-            .collect();
-        return Ok((page, total));
+        return Ok(search.typo_page(rows, |r| &r.name, limit, offset));
     }
     let q = base(matches);
     let q = match &filter.search {

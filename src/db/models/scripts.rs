@@ -149,19 +149,10 @@ pub fn page(
             .order(scripts::id.desc())
             .limit(crate::search::TYPO_CANDIDATES)
             .load(conn)?;
-        let mut scored: Vec<(f64, ScriptRow)> = rows
-            .into_iter()
-            .filter_map(|r| search.typo_score(&r.path).map(|s| (s, r)))
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.path.cmp(&b.1.path)));
-        let total = scored.len() as i64;
-        let page = scored
-            .into_iter()
-            .skip(offset.max(0) as usize)
-            .take(limit.max(0) as usize)
-            .map(|(_, r)| r)
-            .collect();
-        return Ok((page, total));
+        // Equal scores by path, as the list.
+        let mut rows = rows;
+        rows.sort_by(|a, b| a.path.cmp(&b.path));
+        return Ok(search.typo_page(rows, |r| &r.path, limit, offset));
     }
     let q = base(matches).select(select);
     let q = match search {
