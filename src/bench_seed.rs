@@ -821,6 +821,7 @@ fn write_all(conn: &mut DbConn, spec: &BenchSpec, ids: &mut Ids) -> Result<(i64,
             "released_at",
             "startup_status",
             "startup_message",
+            "path",
         ],
     );
     for (s, entry) in live.iter().enumerate() {
@@ -846,6 +847,7 @@ fn write_all(conn: &mut DbConn, spec: &BenchSpec, ids: &mut Ids) -> Result<(i64,
                 }
                 .into(),
                 "".into(),
+                script_path(s).into(),
             ],
         )?;
     }

@@ -122,6 +122,50 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Turns on SQLite's query planner stability guarantee (QPSG) for every SQLite connection this
+/// process opens, through `sqlite3_auto_extension` (diesel does not expose the raw handle).
+///
+/// Why: without it SQLite lets a bound value steer the plan and then re-prepares the statement
+/// whenever that parameter is rebound. diesel binds every `LIMIT`/`OFFSET` (also `first()`'s
+/// `LIMIT 1`), and the bundled SQLite is built with STAT4, so after an `ANALYZE` nearly every
+/// cached statement was re-parsed on every run: a perf profile of the Tasks tab at 100k tasks
+/// showed 14% of the server's time in `sqlite3Reprepare` (docs/BENCHMARKS.md). With QPSG a
+/// statement keeps the plan it was prepared with and diesel's statement cache works.
+fn sqlite_query_planner_stability() {
+    use libsqlite3_sys as ffi;
+    use std::os::raw::{c_char, c_int};
+    static ONCE: std::sync::Once = std::sync::Once::new();
+
+    unsafe extern "C" fn enable_qpsg(
+        db: *mut ffi::sqlite3,
+        _err: *mut *mut c_char,
+        _api: *const ffi::sqlite3_api_routines,
+    ) -> c_int {
+        // SAFETY: SQLite calls this with the connection it is opening; `sqlite3_db_config` with
+        // ENABLE_QPSG takes an int and an optional int pointer.
+        unsafe {
+            ffi::sqlite3_db_config(
+                db,
+                ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+                1 as c_int,
+                std::ptr::null_mut::<c_int>(),
+            );
+        }
+        ffi::SQLITE_OK
+    }
+
+    ONCE.call_once(|| {
+        // SAFETY: registers a function with the signature SQLite calls auto extensions with.
+        let rc = unsafe { ffi::sqlite3_auto_extension(Some(enable_qpsg)) };
+        if rc != ffi::SQLITE_OK {
+            tracing::warn!(
+                rc,
+                "could not register SQLite's query planner stability setting"
+            );
+        }
+    });
+}
+
 impl Manager {
     fn establish(&self) -> Result<DbConn, r2d2::Error> {
         match &self.url {
@@ -129,6 +173,7 @@ impl Manager {
                 .map(DbConn::Postgres)
                 .map_err(r2d2::Error::ConnectionError),
             DatabaseUrl::Sqlite(path) => {
+                sqlite_query_planner_stability();
                 let mut conn =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the writer; the busy timeout makes a second writer

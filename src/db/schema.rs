@@ -194,6 +194,7 @@ diesel::table! {
         released_at -> Timestamp,
         startup_status -> Text,
         startup_message -> Text,
+        path -> Text,
     }
 }
 

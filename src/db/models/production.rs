@@ -118,10 +118,16 @@ pub fn apply(
             .set(values)
             .execute(conn)?;
     } else {
+        // The live copy keeps the script's path so the Production page can page by it.
+        let path: String = scripts::table
+            .find(version.script_id)
+            .select(scripts::path)
+            .first(conn)?;
         diesel::insert_into(production_scripts::table)
             .values((
                 production_scripts::script_id.eq(version.script_id),
                 production_scripts::workspace_id.eq(workspace_id),
+                production_scripts::path.eq(path),
                 values,
             ))
             .execute(conn)?;
@@ -156,10 +162,9 @@ pub fn live_version(
         .optional()
 }
 
-/// Everything live in a workspace, by path.
 /// One page of what is live, by script path, and how many scripts are live. The rows are
-/// taken in path order from the `(workspace_id, path)` index of `scripts`, so a page costs the
-/// same however much is live.
+/// taken in path order from the `(workspace_id, path)` index of `production_scripts` itself, so
+/// a page costs the same however many scripts exist and however much of them is live.
 pub fn list(
     conn: &mut DbConn,
     workspace_id: i64,
@@ -171,18 +176,16 @@ pub fn list(
         .count()
         .get_result(conn)?;
     let rows = production_scripts::table
-        .inner_join(scripts::table)
         .left_join(
             release_packages::table.on(release_packages::id
                 .nullable()
                 .eq(production_scripts::package_id)),
         )
         .left_join(users::table.on(users::id.nullable().eq(production_scripts::released_by)))
-        .filter(scripts::workspace_id.eq(workspace_id))
         .filter(production_scripts::workspace_id.eq(workspace_id))
         .select((
             production_scripts::script_id,
-            scripts::path,
+            production_scripts::path,
             production_scripts::version_number,
             production_scripts::script_type,
             production_scripts::schedule,
@@ -193,7 +196,7 @@ pub fn list(
             production_scripts::startup_status,
             production_scripts::startup_message,
         ))
-        .order(scripts::path)
+        .order(production_scripts::path)
         .limit(limit)
         .offset(offset)
         .load(conn)?;
