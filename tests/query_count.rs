@@ -1,6 +1,7 @@
 //! No N+1: the statements a page runs do not grow with its rows. Each list page and the package
 //! details are loaded at about 10 and at 100 rows, counting the statements of the app's pool
-//! (diesel's instrumentation, `db::QueryCounter`), on both backends.
+//! (diesel's instrumentation, `db::QueryCounter`), on both backends. The same data shows that
+//! list counts stop at their cap (`db::count`) and that paging still reaches the last row.
 
 mod support;
 
@@ -150,6 +151,52 @@ async fn query_count_does_not_grow_with_rows(backend: Backend) {
     eprintln!("{}", report.join("\n"));
 }
 
+/// 3,000 tasks: the count stops at 1,000 on the first pages, is exact once the page asked for
+/// lies past the cap, and the pager reaches the last task.
+async fn counts_stop_at_the_cap_and_paging_reaches_the_end(backend: Backend) {
+    let Some(app) = seeded(backend, 3000, 100).await else {
+        return;
+    };
+    let admin = app.signed_in("bench-admin").await;
+    let tasks = "/workspaces/bench/task-release/tasks";
+    let first = admin.get(tasks).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.texts("#task-total")[0], "more than 1,000 tasks");
+    let pager = first.texts(".pagination .current");
+    assert_eq!(pager, vec!["Page 1 of 50+".to_owned()]);
+    assert!(first.has(".pagination a[href*='page=2']"), "{}", first.body);
+
+    // Page 60 of 20 (rows 1,181 to 1,200): counted as far as the next page, still capped.
+    let deep = admin.get(&format!("{tasks}?page=60")).await;
+    assert_eq!(deep.texts("#task-total")[0], "more than 1,200 tasks");
+    assert!(deep.has(".pagination a[href*='page=61']"), "{}", deep.body);
+    assert_eq!(deep.texts("#tasks tbody tr").len(), 20);
+
+    // The last page: every row counted, exact, no next page.
+    let last = admin.get(&format!("{tasks}?page=150")).await;
+    assert_eq!(last.texts("#task-total")[0], "3,000 tasks");
+    assert_eq!(
+        last.texts(".pagination .current"),
+        vec!["Page 150 of 150".to_owned()]
+    );
+    assert!(
+        !last.has(".pagination a[href*='page=151']"),
+        "{}",
+        last.body
+    );
+    assert_eq!(last.texts("#tasks tbody tr").len(), 20);
+
+    // A filter under the cap is counted exactly.
+    let filtered = admin
+        .get(&format!("{tasks}?submitter=dev007&status=pending"))
+        .await;
+    let label = &filtered.texts("#task-total")[0];
+    assert!(
+        !label.starts_with("more than") && label.ends_with("tasks") || label == "1 task",
+        "{label}"
+    );
+}
+
 async fn reviews_query_count_does_not_grow_with_rows(backend: Backend) {
     let Some(app) = seeded(backend, 3000, 100).await else {
         return;
@@ -168,10 +215,12 @@ async fn reviews_query_count_does_not_grow_with_rows(backend: Backend) {
 async fn list_pages_run_a_constant_number_of_statements_on_sqlite() {
     query_count_does_not_grow_with_rows(Backend::Sqlite).await;
     reviews_query_count_does_not_grow_with_rows(Backend::Sqlite).await;
+    counts_stop_at_the_cap_and_paging_reaches_the_end(Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_pages_run_a_constant_number_of_statements_on_postgres() {
     query_count_does_not_grow_with_rows(Backend::Postgres).await;
     reviews_query_count_does_not_grow_with_rows(Backend::Postgres).await;
+    counts_stop_at_the_cap_and_paging_reaches_the_end(Backend::Postgres).await;
 }

@@ -6,6 +6,7 @@
 //! Rule-holding functions live in `models/` and return `crate::error::AppError`.
 
 pub mod batch;
+pub mod count;
 pub mod models;
 pub mod schema;
 

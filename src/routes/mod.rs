@@ -251,7 +251,10 @@ pub async fn with_conn<T: Send + 'static>(
 pub struct Paging {
     pub page: i64,
     pub per_page: i64,
+    /// How many rows match, or, when `more`, how far the capped count went
+    /// (`db::count`): there are more rows than that.
     pub total: i64,
+    pub more: bool,
 }
 
 impl Paging {
@@ -272,7 +275,28 @@ impl Paging {
             page,
             per_page,
             total: 0,
+            more: false,
         })
+    }
+    /// Takes the list's capped count (`db::count::capped` with this page's `count_limit`).
+    pub fn set_total(&mut self, counted: i64) {
+        let limit = crate::db::count::count_limit(self.per_page, self.offset());
+        self.more = counted >= limit;
+        self.total = if self.more { limit - 1 } else { counted };
+    }
+    /// "1,234", or "more than 1,000" when the count stopped at its cap.
+    pub fn total_label(&self) -> String {
+        let n = thousands(self.total);
+        if self.more {
+            format!("more than {n}")
+        } else {
+            n
+        }
+    }
+    /// "12", or "50+" when the count stopped at its cap.
+    pub fn pages_label(&self) -> String {
+        let n = thousands(self.pages());
+        if self.more { format!("{n}+") } else { n }
     }
     pub fn offset(&self) -> i64 {
         (self.page - 1) * self.per_page
@@ -284,8 +308,24 @@ impl Paging {
         self.page > 1
     }
     pub fn has_next(&self) -> bool {
-        self.page < self.pages()
+        self.more || self.page < self.pages()
     }
+}
+
+/// 1234567 → "1,234,567".
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Messages for form fields, by input name; rendered next to each input by

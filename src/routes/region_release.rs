@@ -129,7 +129,7 @@ pub async fn index(
             paging.per_page,
             paging.offset(),
         )?;
-        paging.total = total;
+        paging.set_total(total);
         let members = workspaces::members(conn, workspace.id)?;
         Ok(ListPage {
             layout,

@@ -135,7 +135,7 @@ async fn scripts_page(
             paging.per_page,
             paging.offset(),
         )?;
-        paging.total = total;
+        paging.set_total(total);
         Ok(ScriptsPage {
             layout,
             workspace,

@@ -221,7 +221,7 @@ async fn tasks_page(
             view.paging.per_page,
             view.paging.offset(),
         )?;
-        view.paging.total = total;
+        view.paging.set_total(total);
         let members = workspaces::members(conn, workspace.id)?;
         let reviewers = members
             .iter()
@@ -600,7 +600,7 @@ pub async fn packages(
             view.paging.per_page,
             view.paging.offset(),
         )?;
-        view.paging.total = total;
+        view.paging.set_total(total);
         let members = workspaces::members(conn, workspace.id)?;
         Ok(PackagesPage {
             layout,
@@ -991,7 +991,7 @@ pub async fn production_page(
             Some((&workspace, &access)),
         )?;
         let (live, total) = production::list(conn, workspace.id, paging.per_page, paging.offset())?;
-        paging.total = total;
+        paging.set_total(total);
         Ok(ProductionPage {
             layout,
             workspace,

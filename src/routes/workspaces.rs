@@ -308,7 +308,7 @@ pub async fn audit(
             paging.per_page,
             paging.offset(),
         )?;
-        paging.total = total;
+        paging.set_total(total);
         Ok(AuditPage {
             layout,
             workspace,

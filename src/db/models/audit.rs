@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::count;
 use crate::db::schema::{audit_log, users};
 use crate::db::{DbConn, now};
 
@@ -81,7 +82,12 @@ pub fn list(
         }
         q
     };
-    let total = base().count().get_result(conn)?;
+    let total = count::capped(
+        conn,
+        base()
+            .select(audit_log::id)
+            .limit(count::count_limit(limit, offset)),
+    )?;
     let rows = base()
         .select((
             audit_log::id,

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::scripts::ScriptVersion;
+use crate::db::count;
 use crate::db::schema::{production_history, production_scripts, release_packages, scripts, users};
 use crate::db::{DbConn, now};
 use crate::domain::{StartupStatus, validate_schedule};
@@ -171,10 +172,13 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<LiveScript>, i64)> {
-    let total = production_scripts::table
-        .filter(production_scripts::workspace_id.eq(workspace_id))
-        .count()
-        .get_result(conn)?;
+    let total = count::capped(
+        conn,
+        production_scripts::table
+            .filter(production_scripts::workspace_id.eq(workspace_id))
+            .select(production_scripts::script_id)
+            .limit(count::count_limit(limit, offset)),
+    )?;
     let rows = production_scripts::table
         .left_join(
             release_packages::table.on(release_packages::id

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use super::audit::{self, AuditEntry};
 use super::regions::{self, Component, Region};
 use super::{jobs, users, workspaces};
+use crate::db::count;
 use crate::db::schema::{
     components, execution_results, region_executions, region_task_steps, region_tasks,
     regions as regions_t, step_comments, step_components, step_people, users as users_t,
@@ -1006,7 +1007,12 @@ pub fn list(
         users_t::username.nullable(),
         region_tasks::released_at,
     );
-    let total: i64 = base(matches.clone()).count().get_result(conn)?;
+    let total = count::capped(
+        conn,
+        base(matches.clone())
+            .select(region_tasks::id)
+            .limit(count::count_limit(limit, offset)),
+    )?;
     if let Some(search) = &filter.search
         && total == 0
     {

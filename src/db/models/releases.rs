@@ -10,6 +10,7 @@ use diesel::prelude::*;
 
 use super::audit::{self, AuditEntry};
 use super::{jobs, workspaces};
+use crate::db::count;
 use crate::db::schema::{package_reviewers, package_tasks, release_packages, release_tasks, users};
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{
@@ -162,7 +163,11 @@ pub fn list_tasks(
         if let Some(status) = filter.status {
             q = q.filter(release_tasks::status.eq(status.as_str()));
         }
-        q.count().get_result(conn)?
+        count::capped(
+            conn,
+            q.select(release_tasks::id)
+                .limit(count::count_limit(limit, offset)),
+        )?
     };
     let by_relevance = filter.sort == TaskSort::SubmittedAt && filter.descending;
     if let Some(search) = &filter.search
@@ -948,7 +953,12 @@ pub fn list_packages(
         }
         q
     };
-    let total: i64 = base(matches.clone()).count().get_result(conn)?;
+    let total = count::capped(
+        conn,
+        base(matches.clone())
+            .select(release_packages::id)
+            .limit(count::count_limit(limit, offset)),
+    )?;
     if let Some(search) = &filter.search
         && total == 0
     {

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::audit::{self, AuditEntry};
 use super::{production, releases, workspaces};
+use crate::db::count;
 use crate::db::schema::{production_scripts, release_tasks, script_versions, scripts, users};
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{Permission, ScriptPath, ScriptType, TaskStatus, WorkspaceMode};
@@ -136,7 +137,12 @@ pub fn page(
         scripts::updated_at,
         production_scripts::version_number.nullable(),
     );
-    let total: i64 = base(matches.clone()).count().get_result(conn)?;
+    let total = count::capped(
+        conn,
+        base(matches.clone())
+            .select(scripts::id)
+            .limit(count::count_limit(limit, offset)),
+    )?;
     if let Some(search) = search
         && total == 0
     {
