@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use diesel::QueryResult;
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{Bool, Integer, Text};
+use diesel::sql_types::{BigInt, Bool, Integer, Text};
 
 use crate::db::{DbConn, MultiBackend};
 
@@ -107,6 +107,7 @@ impl NameSearch {
             fts,
             index,
             short,
+            window: None,
         }
     }
 
@@ -144,7 +145,31 @@ impl NameSearch {
             fts,
             index,
             short: Vec::new(),
+            window: None,
         })
+    }
+
+    /// The condition "the name contains the whole query" (tiers 0 to 2). For a one-word query
+    /// that is every match.
+    pub fn whole_query_matches(&self, conn: &DbConn, target: Target) -> NameMatch {
+        NameSearch {
+            query: self.query.clone(),
+            words: vec![self.query.clone()],
+        }
+        .matches(conn, target)
+    }
+
+    /// The condition "the name does not contain the whole query" (tier 3 among the matches).
+    pub fn lacks_whole_query(&self, target: Target) -> NameLacks {
+        NameLacks {
+            name: target.sql().1,
+            contains: like_contains(&self.query),
+        }
+    }
+
+    /// Whether every match contains the whole query (a one-word query), so there is no tier 3.
+    pub fn is_one_word(&self) -> bool {
+        self.words.len() == 1
     }
 
     /// The rank tier of a matching name (0 best), to `ORDER BY` before the id.
@@ -155,6 +180,70 @@ impl NameSearch {
             prefix: format!("{}%", escape_like(&self.query)),
             contains: like_contains(&self.query),
         }
+    }
+
+    /// How many rows match `m` (this query's `matches`), stopping at `cap`; `count` runs the
+    /// list's capped count for a condition. A query of several words counts through a
+    /// `windowed` match, so a broad one stops early. A one-word query is counted in one pass:
+    /// its phrase is specific (a fragment such as `orders_0012`), and a window would cost a
+    /// second pass over the index to learn that it saw every match.
+    pub fn count_matches(
+        &self,
+        conn: &mut DbConn,
+        m: &NameMatch,
+        cap: i64,
+        mut count: impl FnMut(&mut DbConn, NameMatch) -> QueryResult<i64>,
+    ) -> QueryResult<i64> {
+        if self.is_one_word() {
+            return count(conn, m.clone());
+        }
+        windowed(conn, m, cap, count, |n| *n >= cap)
+    }
+
+    /// One page (`(limit, offset)`) of the matches by relevance: tier, then newest first. The
+    /// list supplies three queries over its own filters: `count(m, n)` counts the rows matching
+    /// `m`, stopping at `n`; `by_tier(m, limit, offset)` pages the rows matching `m` by (tier,
+    /// id descending); `newest(m, lacks, limit, offset)` pages the rows matching `m` and
+    /// `lacks` by id descending.
+    ///
+    /// The rows containing the whole query (tiers 0 to 2) come first, ranked in SQL; they are
+    /// few unless the query is one word, when they are every match. The rest (tier 3) is read
+    /// newest first through a `windowed` index match, so a broad query stops after one page.
+    pub fn relevance_page<R>(
+        &self,
+        conn: &mut DbConn,
+        target: Target,
+        (limit, offset): (i64, i64),
+        count: impl Fn(&mut DbConn, NameMatch, i64) -> QueryResult<i64>,
+        by_tier: impl Fn(&mut DbConn, NameMatch, i64, i64) -> QueryResult<Vec<R>>,
+        newest: impl Fn(&mut DbConn, NameMatch, NameLacks, i64, i64) -> QueryResult<Vec<R>>,
+    ) -> QueryResult<Vec<R>> {
+        let every_word = self.matches(conn, target);
+        if self.is_one_word() {
+            return by_tier(conn, every_word, limit, offset);
+        }
+        let whole = self.whole_query_matches(conn, target);
+        // Exact below offset + limit, which is all the paging below needs.
+        let whole_count = count(conn, whole.clone(), offset.saturating_add(limit))?;
+        let mut rows = if offset < whole_count {
+            by_tier(conn, whole, limit, offset)?
+        } else {
+            Vec::new()
+        };
+        let need = limit - rows.len() as i64;
+        if need > 0 {
+            let skip = (offset - whole_count).max(0);
+            let lacks = self.lacks_whole_query(target);
+            let rest = windowed(
+                conn,
+                &every_word,
+                (skip + need).saturating_mul(4),
+                |c, m| newest(c, m, lacks.clone(), need, skip),
+                |r: &Vec<R>| r.len() as i64 == need,
+            )?;
+            rows.extend(rest);
+        }
+        Ok(rows)
     }
 
     /// One page of the typo-tolerant step: the candidate `rows` that score, best first (equal
@@ -232,6 +321,8 @@ pub struct NameMatch {
     fts: &'static str,
     index: IndexPart,
     short: Vec<String>,
+    /// SQLite: only the `n` newest index matches (`newest_matches`).
+    window: Option<i64>,
 }
 
 impl Expression for NameMatch {
@@ -262,6 +353,11 @@ impl QueryFragment<MultiBackend> for NameMatch {
                 out.push_sql(self.fts);
                 out.push_sql(" MATCH ");
                 out.push_bind_param::<Text, _>(query)?;
+                if let Some(n) = &self.window {
+                    // FTS5 walks its index in rowid order and stops after n rows.
+                    out.push_sql(" ORDER BY rowid DESC LIMIT ");
+                    out.push_bind_param::<BigInt, _>(n)?;
+                }
                 out.push_sql(")");
             }
             IndexPart::AllLike(patterns) => {
@@ -293,6 +389,103 @@ impl QueryFragment<MultiBackend> for NameMatch {
             out.push_sql(" ESCAPE '\\'");
         }
         out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl NameMatch {
+    /// Only the `n` newest rows the index finds (SQLite's FTS part); unchanged elsewhere.
+    fn newest_matches(&self, n: i64) -> NameMatch {
+        let mut m = self.clone();
+        if let IndexPart::Fts(_) = m.index {
+            m.window = Some(n);
+        }
+        m
+    }
+
+    /// Whether the index finds fewer than `n` rows, so a window of `n` saw every match.
+    fn index_has_fewer_than(&self, conn: &mut DbConn, n: i64) -> QueryResult<bool> {
+        #[derive(diesel::QueryableByName)]
+        struct Counted {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let IndexPart::Fts(query) = &self.index else {
+            return Ok(true);
+        };
+        // The table name is one of `Target::sql`'s constants.
+        let counted: Counted = diesel::RunQueryDsl::get_result(
+            diesel::sql_query(format!(
+                "SELECT COUNT(*) AS n FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ? LIMIT ?)",
+                fts = self.fts
+            ))
+            .bind::<Text, _>(query)
+            .bind::<BigInt, _>(n),
+            conn,
+        )?;
+        Ok(counted.n < n)
+    }
+}
+
+/// Runs `run` with `m` narrowed to the newest `first` index matches, then 8× as many, until
+/// `enough` says the answer is complete or the window holds every match.
+///
+/// Why: an FTS5 match inside `id IN (…)` is evaluated in full before the first row comes out;
+/// the broad search at 100k tasks (10,000 matches) spent its time there (docs/BENCHMARKS.md).
+/// In a window of the newest matches FTS5 stops early. Correct for questions about the newest
+/// rows (a page ordered by id descending, a capped count): every match outside the window is
+/// older than every match inside it. PostgreSQL has no window; `run` runs once.
+pub fn windowed<T>(
+    conn: &mut DbConn,
+    m: &NameMatch,
+    first: i64,
+    mut run: impl FnMut(&mut DbConn, NameMatch) -> QueryResult<T>,
+    enough: impl Fn(&T) -> bool,
+) -> QueryResult<T> {
+    const LARGEST_WINDOW: i64 = 1 << 20;
+    if !matches!(m.index, IndexPart::Fts(_)) {
+        return run(conn, m.clone());
+    }
+    let mut n = first.max(64);
+    loop {
+        let answer = run(conn, m.newest_matches(n))?;
+        if enough(&answer) || m.index_has_fewer_than(conn, n)? {
+            return Ok(answer);
+        }
+        if n >= LARGEST_WINDOW {
+            return run(conn, m.clone());
+        }
+        n = n.saturating_mul(8);
+    }
+}
+
+/// `lower(name) NOT LIKE '%query%'`: a match in tier 3.
+#[derive(Clone, Debug)]
+pub struct NameLacks {
+    name: &'static str,
+    contains: String,
+}
+
+impl Expression for NameLacks {
+    type SqlType = Bool;
+}
+impl<QS> AppearsOnTable<QS> for NameLacks {}
+impl<QS> SelectableExpression<QS> for NameLacks {}
+impl ValidGrouping<()> for NameLacks {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+impl QueryId for NameLacks {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<MultiBackend> for NameLacks {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql("lower(");
+        out.push_sql(self.name);
+        out.push_sql(") NOT LIKE ");
+        out.push_bind_param::<Text, _>(&self.contains)?;
+        out.push_sql(" ESCAPE '\\'");
         Ok(())
     }
 }

@@ -136,3 +136,125 @@ async fn the_same_names_give_the_same_results_on_both_backends() {
         assert_eq!(a, b, "{key}");
     }
 }
+
+/// The relevance order, computed here from every task of the workspace: names containing the
+/// whole query first (equal, then starting with it, then containing it), then names containing
+/// every word, newest first within a tier.
+fn expected_order(all: &[(i64, String, String)], query: &str, status: Option<&str>) -> Vec<i64> {
+    let q = query.to_lowercase();
+    let words: Vec<&str> = q.split_whitespace().collect();
+    let mut hits: Vec<(u8, i64)> = all
+        .iter()
+        .filter(|(_, _, s)| status.is_none_or(|want| s == want))
+        .filter_map(|(id, name, _)| {
+            let n = name.to_lowercase();
+            if !words.iter().all(|w| n.contains(w)) {
+                return None;
+            }
+            let tier = if n == q {
+                0
+            } else if n.starts_with(&q) {
+                1
+            } else if n.contains(&q) {
+                2
+            } else {
+                3
+            };
+            Some((tier, -id))
+        })
+        .collect();
+    hits.sort();
+    hits.into_iter().map(|(_, id)| -id).collect()
+}
+
+/// A broad query pages through its matches in the relevance order however the page falls:
+/// across the end of the whole-query tiers, deep into the word tier, and with a filter that
+/// none of the newest matches pass (so the newest-first window must grow).
+async fn broad_search_pages_in_relevance_order(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.run_worker = false).await else {
+        return;
+    };
+    let checked = app
+        .db(|conn| {
+            use diesel::prelude::*;
+            use releasedesk::db::schema::release_tasks;
+            bench_seed::seed(
+                conn,
+                &BenchSpec {
+                    workspace: "bench".into(),
+                    tasks: 3000,
+                    packages: 60,
+                    audit: 10,
+                    password_hash: "x".into(),
+                },
+            )
+            .expect("seed");
+            // Old tasks whose names hold the whole query: one equal to it, one starting with it,
+            // two containing it (the index triggers keep the search tables in step).
+            for (id, name) in [
+                (5, "Daily Orders"),
+                (40, "daily orders/backfill.sql"),
+                (700, "etl/the daily orders.sql"),
+                (1200, "etl/late DAILY ORDERS.sql"),
+            ] {
+                diesel::update(release_tasks::table.find(id))
+                    .set(release_tasks::name.eq(name))
+                    .execute(conn)
+                    .unwrap();
+            }
+            let all: Vec<(i64, String, String)> = release_tasks::table
+                .filter(release_tasks::workspace_id.eq(1))
+                .select((
+                    release_tasks::id,
+                    release_tasks::name,
+                    release_tasks::status,
+                ))
+                .load(conn)
+                .unwrap();
+            let mut checked = 0;
+            for (status, filter_status) in [
+                (None, None),
+                (Some("released"), Some(TaskStatus::Released)),
+                (Some("pending"), Some(TaskStatus::Pending)),
+            ] {
+                for query in ["daily orders", "orders daily", "sales weekly"] {
+                    let want = expected_order(&all, query, status);
+                    assert!(want.len() > 40, "{query} {status:?}: {}", want.len());
+                    let filter = TaskFilter {
+                        search: NameSearch::parse(query),
+                        submitter: None,
+                        status: filter_status,
+                        sort: TaskSort::SubmittedAt,
+                        descending: true,
+                    };
+                    let last = (want.len() as i64 - 1) / 20 * 20;
+                    for offset in [0, 20, last - 20, last] {
+                        let (rows, total) =
+                            releases::list_tasks(conn, 1, &filter, 20, offset).unwrap();
+                        let got: Vec<i64> = rows.iter().map(|t| t.id).collect();
+                        let end = (offset as usize + 20).min(want.len());
+                        assert_eq!(
+                            got,
+                            want[offset as usize..end],
+                            "{query} {status:?} offset {offset}"
+                        );
+                        assert_eq!(total, want.len() as i64, "{query} {status:?}");
+                        checked += 1;
+                    }
+                }
+            }
+            checked
+        })
+        .await;
+    assert_eq!(checked, 36);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broad_search_pages_in_relevance_order_on_sqlite() {
+    broad_search_pages_in_relevance_order(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broad_search_pages_in_relevance_order_on_postgres() {
+    broad_search_pages_in_relevance_order(Backend::Postgres).await;
+}

@@ -150,24 +150,17 @@ pub fn list_tasks(
         }
         q
     };
-    let total = {
-        let mut q = release_tasks::table
-            .filter(release_tasks::workspace_id.eq(workspace_id))
-            .into_boxed();
-        if let Some(m) = matches.clone() {
-            q = q.filter(m);
+    // Counts stop at the page's capped-count limit; a search counts through a window of its
+    // newest index matches (`search::windowed`).
+    let count_of = |conn: &mut DbConn, m: Option<NameMatch>, n: i64| {
+        count::capped(conn, base(m).select(release_tasks::id).limit(n))
+    };
+    let cap = count::count_limit(limit, offset);
+    let total = match (&filter.search, &matches) {
+        (Some(search), Some(m)) => {
+            search.count_matches(conn, m, cap, |c, m| count_of(c, Some(m), cap))?
         }
-        if let Some(id) = submitter {
-            q = q.filter(release_tasks::submitted_by.eq(id));
-        }
-        if let Some(status) = filter.status {
-            q = q.filter(release_tasks::status.eq(status.as_str()));
-        }
-        count::capped(
-            conn,
-            q.select(release_tasks::id)
-                .limit(count::count_limit(limit, offset)),
-        )?
+        _ => count_of(conn, None, cap)?,
     };
     let by_relevance = filter.sort == TaskSort::SubmittedAt && filter.descending;
     if let Some(search) = &filter.search
@@ -184,29 +177,54 @@ pub fn list_tasks(
             .load(conn)?;
         return Ok(search.typo_page(rows, |r| &r.name, limit, offset));
     }
+    if let Some(search) = &filter.search
+        && by_relevance
+    {
+        let rows = search.relevance_page(
+            conn,
+            Target::Tasks,
+            (limit, offset),
+            |c, m, n| count_of(c, Some(m), n),
+            |c, m, limit, offset| {
+                base(Some(m))
+                    .select(task_select())
+                    .order((search.tier(Target::Tasks).asc(), release_tasks::id.desc()))
+                    .limit(limit)
+                    .offset(offset)
+                    .load(c)
+            },
+            |c, m, lacks, limit, offset| {
+                base(Some(m))
+                    .filter(lacks)
+                    .select(task_select())
+                    .order(release_tasks::id.desc())
+                    .limit(limit)
+                    .offset(offset)
+                    .load(c)
+            },
+        )?;
+        return Ok((rows, total));
+    }
     let mut q = base(matches).select(task_select());
-    q = match (&filter.search, filter.sort, filter.descending) {
-        (Some(search), _, _) if by_relevance => {
-            q.order((search.tier(Target::Tasks).asc(), release_tasks::id.desc()))
-        }
-        (_, TaskSort::SubmittedAt, true) => {
+    q = match (filter.sort, filter.descending) {
+        (TaskSort::SubmittedAt, true) => {
             q.order((release_tasks::submitted_at.desc(), release_tasks::id.desc()))
         }
-        (_, TaskSort::SubmittedAt, false) => {
+        (TaskSort::SubmittedAt, false) => {
             q.order((release_tasks::submitted_at.asc(), release_tasks::id.asc()))
         }
-        (_, TaskSort::Name, true) => q.order((
+        (TaskSort::Name, true) => q.order((
             release_tasks::name.desc(),
             release_tasks::version_number.desc(),
         )),
-        (_, TaskSort::Name, false) => q.order((
+        (TaskSort::Name, false) => q.order((
             release_tasks::name.asc(),
             release_tasks::version_number.desc(),
         )),
-        (_, TaskSort::Status, true) => {
+        (TaskSort::Status, true) => {
             q.order((release_tasks::status.desc(), release_tasks::id.desc()))
         }
-        (_, TaskSort::Status, false) => {
+        (TaskSort::Status, false) => {
             q.order((release_tasks::status.asc(), release_tasks::id.desc()))
         }
     };
