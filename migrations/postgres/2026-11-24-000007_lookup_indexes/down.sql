@@ -1,0 +1,2 @@
+DROP INDEX release_tasks_ws_submitter_status;
+DROP INDEX audit_log_target;
