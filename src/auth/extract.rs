@@ -9,6 +9,7 @@ use std::pin::Pin;
 use actix_session::{Session, SessionExt};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
+use crate::db::DbConn;
 use crate::db::models::sessions;
 use crate::db::models::users::{self, User};
 use crate::db::models::workspaces::{self, Workspace};
@@ -60,13 +61,12 @@ pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
 }
 
 /// Loads the session's user; `Unauthenticated` when the session is not (or no longer) valid.
-fn load_user(state: &AppState, identity: Option<SessionIdentity>) -> Result<User, AppError> {
+fn load_user(conn: &mut DbConn, identity: Option<SessionIdentity>) -> Result<User, AppError> {
     let identity = identity.ok_or(AppError::Unauthenticated)?;
-    let mut conn = state.pool.get()?;
-    if !sessions::is_live(&mut conn, &identity.session_id, identity.user_id)? {
+    if !sessions::is_live(conn, &identity.session_id, identity.user_id)? {
         return Err(AppError::Unauthenticated);
     }
-    match users::find(&mut conn, identity.user_id)? {
+    match users::find(conn, identity.user_id)? {
         Some(u) if u.is_active && u.session_epoch == identity.epoch => Ok(u),
         // Deactivated, password changed, or the user is gone: this session is over.
         _ => Err(AppError::Unauthenticated),
@@ -98,7 +98,7 @@ impl FromRequest for CurrentUser {
                 .unwrap_or_default();
             let user = forget_if_revoked(
                 &session,
-                web::block(move || load_user(&state, identity)).await?,
+                web::block(move || load_user(&mut *state.pool.get()?, identity)).await?,
             )?;
             let csrf = session::csrf_token(&session);
             Ok(CurrentUser {
@@ -130,8 +130,9 @@ impl FromRequest for WorkspaceCtx {
                 .map(|i| i.session_id.clone())
                 .unwrap_or_default();
             let loaded = web::block(move || {
-                let user = load_user(&state, identity)?;
+                // One checkout for both lookups (each checkout also pings the connection).
                 let mut conn = state.pool.get()?;
+                let user = load_user(&mut conn, identity)?;
                 let (ws, access) = workspaces::access(&mut conn, &user, &slug)?;
                 Ok::<_, AppError>((user, ws, access))
             })
