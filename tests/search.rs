@@ -171,24 +171,13 @@ fn expected_order(all: &[(i64, String, String)], query: &str, status: Option<&st
 /// across the end of the whole-query tiers, deep into the word tier, and with a filter that
 /// none of the newest matches pass (so the newest-first window must grow).
 async fn broad_search_pages_in_relevance_order(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.run_worker = false).await else {
+    let Some(app) = seeded(backend).await else {
         return;
     };
     let checked = app
         .db(|conn| {
             use diesel::prelude::*;
             use releasedesk::db::schema::release_tasks;
-            bench_seed::seed(
-                conn,
-                &BenchSpec {
-                    workspace: "bench".into(),
-                    tasks: 3000,
-                    packages: 60,
-                    audit: 10,
-                    password_hash: "x".into(),
-                },
-            )
-            .expect("seed");
             // Old tasks whose names hold the whole query: one equal to it, one starting with it,
             // two containing it (the index triggers keep the search tables in step).
             for (id, name) in [
