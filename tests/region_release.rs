@@ -504,6 +504,14 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
         )
         .await;
     assert_eq!(refused.status, 403);
+    // Named, but the executor: the checkpoint is not on his Reviews page.
+    assert!(
+        !bob.get("/reviews")
+            .await
+            .texts("#checkpoints li")
+            .iter()
+            .any(|l| l.contains("Roll out api"))
+    );
     assert!(
         carol
             .get("/reviews")

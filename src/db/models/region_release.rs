@@ -1137,12 +1137,27 @@ pub fn awaiting(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<CheckpointRe
         .order(region_tasks::id)
         .load(conn)?;
     // The person who executed a release never approves its Manual Approval: not theirs to do.
-    let mut out = Vec::new();
-    for c in all {
-        let executor = running_execution(conn, c.task_id)?.and_then(|(_, by)| by);
-        if !(c.kind() == StepKind::Approval && executor == Some(user_id)) {
-            out.push(c);
+    // Who started each task's running execution, in one query (this runs on every page, for
+    // the navigation's count).
+    let task_ids: Vec<i64> = all.iter().map(|c| c.task_id).collect();
+    let mut executor: std::collections::HashMap<i64, Option<i64>> = Default::default();
+    if !task_ids.is_empty() {
+        let running: Vec<(i64, Option<i64>)> = region_executions::table
+            .filter(region_executions::task_id.eq_any(&task_ids))
+            .filter(region_executions::status.eq("running"))
+            .order((region_executions::task_id, region_executions::id.desc()))
+            .select((region_executions::task_id, region_executions::started_by))
+            .load(conn)?;
+        for (task, by) in running {
+            // The newest running execution of a task comes first.
+            executor.entry(task).or_insert(by);
         }
     }
-    Ok(out)
+    Ok(all
+        .into_iter()
+        .filter(|c| {
+            let by = executor.get(&c.task_id).copied().flatten();
+            !(c.kind() == StepKind::Approval && by == Some(user_id))
+        })
+        .collect())
 }
