@@ -1007,12 +1007,16 @@ pub fn list(
         users_t::username.nullable(),
         region_tasks::released_at,
     );
-    let total = count::capped(
-        conn,
-        base(matches.clone())
-            .select(region_tasks::id)
-            .limit(count::count_limit(limit, offset)),
-    )?;
+    let count_of = |conn: &mut DbConn, m: Option<NameMatch>, n: i64| {
+        count::capped(conn, base(m).select(region_tasks::id).limit(n))
+    };
+    let cap = count::count_limit(limit, offset);
+    let total = match (&filter.search, &matches) {
+        (Some(search), Some(m)) => {
+            search.count_matches(conn, m, cap, |c, m| count_of(c, Some(m), cap))?
+        }
+        _ => count_of(conn, None, cap)?,
+    };
     if let Some(search) = &filter.search
         && total == 0
     {
@@ -1027,15 +1031,41 @@ pub fn list(
             .load(conn)?;
         return Ok(search.typo_page(rows, |r| &r.name, limit, offset));
     }
-    let q = base(matches).select(select);
-    let q = match &filter.search {
-        Some(search) => q.order((
-            search.tier(Target::RegionTasks).asc(),
-            region_tasks::id.desc(),
-        )),
-        None => q.order((region_tasks::created_at.desc(), region_tasks::id.desc())),
-    };
-    let rows = q.limit(limit).offset(offset).load(conn)?;
+    if let Some(search) = &filter.search {
+        let rows = search.relevance_page(
+            conn,
+            Target::RegionTasks,
+            (limit, offset),
+            |c, m, n| count_of(c, Some(m), n),
+            |c, m, limit, offset| {
+                base(Some(m))
+                    .select(select)
+                    .order((
+                        search.tier(Target::RegionTasks).asc(),
+                        region_tasks::id.desc(),
+                    ))
+                    .limit(limit)
+                    .offset(offset)
+                    .load(c)
+            },
+            |c, m, lacks, limit, offset| {
+                base(Some(m))
+                    .filter(lacks)
+                    .select(select)
+                    .order(region_tasks::id.desc())
+                    .limit(limit)
+                    .offset(offset)
+                    .load(c)
+            },
+        )?;
+        return Ok((rows, total));
+    }
+    let rows = base(matches)
+        .select(select)
+        .order((region_tasks::created_at.desc(), region_tasks::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
     Ok((rows, total))
 }
 

@@ -971,12 +971,16 @@ pub fn list_packages(
         }
         q
     };
-    let total = count::capped(
-        conn,
-        base(matches.clone())
-            .select(release_packages::id)
-            .limit(count::count_limit(limit, offset)),
-    )?;
+    let count_of = |conn: &mut DbConn, m: Option<NameMatch>, n: i64| {
+        count::capped(conn, base(m).select(release_packages::id).limit(n))
+    };
+    let cap = count::count_limit(limit, offset);
+    let total = match (&filter.search, &matches) {
+        (Some(search), Some(m)) => {
+            search.count_matches(conn, m, cap, |c, m| count_of(c, Some(m), cap))?
+        }
+        _ => count_of(conn, None, cap)?,
+    };
     if let Some(search) = &filter.search
         && total == 0
     {
@@ -990,18 +994,41 @@ pub fn list_packages(
             .load(conn)?;
         return Ok(search.typo_page(rows, |r| &r.name, limit, offset));
     }
-    let q = base(matches);
-    let q = match &filter.search {
-        Some(search) => q.order((
-            search.tier(Target::Packages).asc(),
-            release_packages::id.desc(),
-        )),
-        None => q.order((
+    if let Some(search) = &filter.search {
+        let rows = search.relevance_page(
+            conn,
+            Target::Packages,
+            (limit, offset),
+            |c, m, n| count_of(c, Some(m), n),
+            |c, m, limit, offset| {
+                base(Some(m))
+                    .order((
+                        search.tier(Target::Packages).asc(),
+                        release_packages::id.desc(),
+                    ))
+                    .limit(limit)
+                    .offset(offset)
+                    .load(c)
+            },
+            |c, m, lacks, limit, offset| {
+                base(Some(m))
+                    .filter(lacks)
+                    .order(release_packages::id.desc())
+                    .limit(limit)
+                    .offset(offset)
+                    .load(c)
+            },
+        )?;
+        return Ok((rows, total));
+    }
+    let rows = base(matches)
+        .order((
             release_packages::applied_at.desc(),
             release_packages::id.desc(),
-        )),
-    };
-    let rows = q.limit(limit).offset(offset).load(conn)?;
+        ))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?;
     Ok((rows, total))
 }
 
