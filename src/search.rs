@@ -68,7 +68,14 @@ pub struct NameSearch {
 impl NameSearch {
     /// `None` for a blank query.
     pub fn parse(raw: &str) -> Option<NameSearch> {
-        let query = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Control characters separate words like spaces: no name holds one (names refuse
+        // them), and FTS5 cannot quote a NUL ("unterminated string", found by the bad-input
+        // property test).
+        let query = raw
+            .split(|c: char| c.is_whitespace() || c.is_control())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
         let query = query.to_lowercase();
         let mut words: Vec<String> = Vec::new();
         for w in query.split(' ').filter(|w| !w.is_empty()) {
@@ -633,6 +640,16 @@ impl NameSearch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_separate_words_and_never_reach_the_index() {
+        let s = NameSearch::parse("\u{202e}\0\u{feff}").unwrap();
+        assert_eq!(s.words, vec!["\u{202e}", "\u{feff}"]);
+        let s = NameSearch::parse("daily\0orders\tweekly").unwrap();
+        assert_eq!(s.words, vec!["daily", "orders", "weekly"]);
+        assert_eq!(s.query, "daily orders weekly");
+        assert!(NameSearch::parse("\0\u{1}").is_none());
+    }
 
     #[test]
     fn words_in_any_order_and_a_typo_find_the_script() {
