@@ -434,6 +434,23 @@ impl NameMatch {
     }
 }
 
+/// The total a list shows: the rows matching `matches` (every row when there is no search),
+/// counted by `count` up to `cap`; a search counts through `NameSearch::count_matches`.
+pub fn total(
+    conn: &mut DbConn,
+    search: Option<&NameSearch>,
+    matches: Option<&NameMatch>,
+    cap: i64,
+    count: impl Fn(&mut DbConn, Option<NameMatch>, i64) -> QueryResult<i64>,
+) -> QueryResult<i64> {
+    match (search, matches) {
+        (Some(search), Some(m)) => {
+            search.count_matches(conn, m, cap, |c, m| count(c, Some(m), cap))
+        }
+        _ => count(conn, None, cap),
+    }
+}
+
 /// Runs `run` with `m` narrowed to the newest `first` index matches, then 8× as many, until
 /// `enough` says the answer is complete or the window holds every match.
 ///

@@ -235,16 +235,14 @@ async fn broad_search_pages_in_relevance_order(backend: Backend) {
             }
             // Packages rank the same way (60 of them: pages of 2 to cross the tiers).
             use releasedesk::db::schema::release_packages;
-            let packages: Vec<(i64, String, String)> = release_packages::table
+            let fourth: i64 = release_packages::table
                 .filter(release_packages::workspace_id.eq(1))
-                .select((
-                    release_packages::id,
-                    release_packages::name,
-                    release_packages::status,
-                ))
-                .load(conn)
+                .select(release_packages::id)
+                .order(release_packages::id)
+                .offset(3)
+                .first(conn)
                 .unwrap();
-            diesel::update(release_packages::table.find(packages[3].0))
+            diesel::update(release_packages::table.find(fourth))
                 .set(release_packages::name.eq("Release Orders"))
                 .execute(conn)
                 .unwrap();

@@ -17,7 +17,7 @@ use crate::db::schema::{
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind, StepStatus};
 use crate::error::AppError;
-use crate::search::{NameMatch, NameSearch, Target};
+use crate::search::{self, NameMatch, NameSearch, Target};
 
 /// Queue of region executions (release and rollback); the payload is the execution id.
 pub const QUEUE: &str = "region_execution";
@@ -1010,13 +1010,13 @@ pub fn list(
     let count_of = |conn: &mut DbConn, m: Option<NameMatch>, n: i64| {
         count::capped(conn, base(m).select(region_tasks::id).limit(n))
     };
-    let cap = count::count_limit(limit, offset);
-    let total = match (&filter.search, &matches) {
-        (Some(search), Some(m)) => {
-            search.count_matches(conn, m, cap, |c, m| count_of(c, Some(m), cap))?
-        }
-        _ => count_of(conn, None, cap)?,
-    };
+    let total = search::total(
+        conn,
+        filter.search.as_ref(),
+        matches.as_ref(),
+        count::count_limit(limit, offset),
+        count_of,
+    )?;
     if let Some(search) = &filter.search
         && total == 0
     {

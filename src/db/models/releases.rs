@@ -155,13 +155,13 @@ pub fn list_tasks(
     let count_of = |conn: &mut DbConn, m: Option<NameMatch>, n: i64| {
         count::capped(conn, base(m).select(release_tasks::id).limit(n))
     };
-    let cap = count::count_limit(limit, offset);
-    let total = match (&filter.search, &matches) {
-        (Some(search), Some(m)) => {
-            search.count_matches(conn, m, cap, |c, m| count_of(c, Some(m), cap))?
-        }
-        _ => count_of(conn, None, cap)?,
-    };
+    let total = search::total(
+        conn,
+        filter.search.as_ref(),
+        matches.as_ref(),
+        count::count_limit(limit, offset),
+        count_of,
+    )?;
     let by_relevance = filter.sort == TaskSort::SubmittedAt && filter.descending;
     if let Some(search) = &filter.search
         && total == 0
@@ -974,13 +974,13 @@ pub fn list_packages(
     let count_of = |conn: &mut DbConn, m: Option<NameMatch>, n: i64| {
         count::capped(conn, base(m).select(release_packages::id).limit(n))
     };
-    let cap = count::count_limit(limit, offset);
-    let total = match (&filter.search, &matches) {
-        (Some(search), Some(m)) => {
-            search.count_matches(conn, m, cap, |c, m| count_of(c, Some(m), cap))?
-        }
-        _ => count_of(conn, None, cap)?,
-    };
+    let total = search::total(
+        conn,
+        filter.search.as_ref(),
+        matches.as_ref(),
+        count::count_limit(limit, offset),
+        count_of,
+    )?;
     if let Some(search) = &filter.search
         && total == 0
     {
