@@ -348,19 +348,23 @@ fn seed_task_release(
     )?;
     let mut both = ids(nightly_a);
     both.extend(ids(nightly_b));
-    releases::release(
-        conn,
-        bob,
-        ws,
-        &ReleaseRequest {
-            task_ids: both,
-            name: "nightly-batch".into(),
-            comment: String::new(),
-            reviewers: vec![],
-        },
-    )?;
     let hotfix = r#"{"format":"releasedesk.scripts/v1","scripts":[{"path":"batch/nightly_b.sql","type":"sql","schedule":"0 1 * * *","content":"CALL refresh_b(full => true);\n","state":"released","message":"Hotfix applied during the incident"}]}"#;
-    crate::db::models::bundle::import(conn, carol, ws, hotfix)?;
+    // One transaction, so that a release worker already running (the tests seed a running
+    // app) cannot sync the package before the hotfix lands.
+    crate::db::write_tx(conn, |conn| {
+        releases::release(
+            conn,
+            bob,
+            ws,
+            &ReleaseRequest {
+                task_ids: both,
+                name: "nightly-batch".into(),
+                comment: String::new(),
+                reviewers: vec![],
+            },
+        )?;
+        crate::db::models::bundle::import(conn, carol, ws, hotfix)
+    })?;
     crate::worker::drain(conn)?;
 
     // New versions: daily orders v2 waits to be released; the snapshot's v1 is superseded by v2.
@@ -656,7 +660,6 @@ fn seed_region_release(
     )?;
     rr::execute(conn, bob, ws, back, None)?;
     crate::worker::drain(conn)?;
-    let rollback_exec = rr::rollback(conn, bob, ws, back, "Queue lag after the upgrade")?;
     let going = task(
         conn,
         "Deploy fx-rates to eu-west-1 (retry)",
@@ -664,10 +667,14 @@ fn seed_region_release(
         false,
         vec![deploy(eu, vec![fx]), gate(StepKind::Approval, vec![carol])],
     )?;
-    let going_exec = rr::execute(conn, bob, ws, going, None)?;
-    rr::suspend(conn, bob, ws, going)?;
-    delay_jobs(conn, &[rollback_exec, going_exec])?;
-    Ok(())
+    // One transaction, so that a region worker already running (the tests seed a running app)
+    // cannot take the queued jobs before they are delayed.
+    crate::db::write_tx(conn, |conn| {
+        let rollback_exec = rr::rollback(conn, bob, ws, back, "Queue lag after the upgrade")?;
+        let going_exec = rr::execute(conn, bob, ws, going, None)?;
+        rr::suspend(conn, bob, ws, going)?;
+        delay_jobs(conn, &[rollback_exec, going_exec])
+    })
 }
 
 /// Pushes the region jobs of these executions an hour into the future (demo only).

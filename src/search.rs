@@ -109,6 +109,7 @@ impl NameSearch {
             }
         };
         NameMatch {
+            target,
             id,
             name,
             fts,
@@ -147,6 +148,7 @@ impl NameSearch {
             }
         };
         Some(NameMatch {
+            target,
             id,
             name,
             fts,
@@ -164,6 +166,22 @@ impl NameSearch {
             words: vec![self.query.clone()],
         }
         .matches(conn, target)
+    }
+
+    /// `matches`, for a list that will both count and page them. On SQLite a one-word query
+    /// whose index match finds at most `FEW_MATCHES` rows reads their ids here, once: the
+    /// count and the page then look rows up by id instead of each evaluating the FTS5 phrase
+    /// again. A trigram phrase such as `orders_0012` merges the postings of its nine trigrams,
+    /// most of them common (`_00`, `ord`); a profile of the fragment search put two thirds of
+    /// its time in those two evaluations (docs/BENCHMARKS.md). Broader queries keep the
+    /// `windowed` FTS5 match, which stops early.
+    pub fn read_matches(&self, conn: &mut DbConn, target: Target) -> QueryResult<NameMatch> {
+        let m = self.matches(conn, target);
+        if self.is_one_word() {
+            m.read_if_few(conn)
+        } else {
+            Ok(m)
+        }
     }
 
     /// The condition "the name does not contain the whole query" (tier 3 among the matches).
@@ -189,25 +207,8 @@ impl NameSearch {
         }
     }
 
-    /// How many rows match `m` (this query's `matches`), stopping at `cap`; `count` runs the
-    /// list's capped count for a condition. A query of several words counts through a
-    /// `windowed` match, so a broad one stops early. A one-word query is counted in one pass:
-    /// its phrase is specific (a fragment such as `orders_0012`), and a window would cost a
-    /// second pass over the index to learn that it saw every match.
-    pub fn count_matches(
-        &self,
-        conn: &mut DbConn,
-        m: &NameMatch,
-        cap: i64,
-        mut count: impl FnMut(&mut DbConn, NameMatch) -> QueryResult<i64>,
-    ) -> QueryResult<i64> {
-        if self.is_one_word() {
-            return count(conn, m.clone());
-        }
-        windowed(conn, m, cap, count, |n| *n >= cap)
-    }
-
-    /// One page (`(limit, offset)`) of the matches by relevance: tier, then newest first. The
+    /// One page (`(limit, offset)`) of `every_word` (this query's `read_matches`) by
+    /// relevance: tier, then newest first. The
     /// list supplies three queries over its own filters: `count(m, n)` counts the rows matching
     /// `m`, stopping at `n`; `by_tier(m, limit, offset)` pages the rows matching `m` by (tier,
     /// id descending); `newest(m, lacks, limit, offset)` pages the rows matching `m` and
@@ -219,16 +220,16 @@ impl NameSearch {
     pub fn relevance_page<R>(
         &self,
         conn: &mut DbConn,
-        target: Target,
+        every_word: &NameMatch,
         (limit, offset): (i64, i64),
         count: impl Fn(&mut DbConn, NameMatch, i64) -> QueryResult<i64>,
         by_tier: impl Fn(&mut DbConn, NameMatch, i64, i64) -> QueryResult<Vec<R>>,
         newest: impl Fn(&mut DbConn, NameMatch, NameLacks, i64, i64) -> QueryResult<Vec<R>>,
     ) -> QueryResult<Vec<R>> {
-        let every_word = self.matches(conn, target);
         if self.is_one_word() {
-            return by_tier(conn, every_word, limit, offset);
+            return by_tier(conn, every_word.clone(), limit, offset);
         }
+        let target = every_word.target;
         let whole = self.whole_query_matches(conn, target);
         // Exact below offset + limit, which is all the paging below needs.
         let whole_count = count(conn, whole.clone(), offset.saturating_add(limit))?;
@@ -243,7 +244,7 @@ impl NameSearch {
             let lacks = self.lacks_whole_query(target);
             let rest = windowed(
                 conn,
-                &every_word,
+                every_word,
                 (skip + need).saturating_mul(4),
                 |c, m| newest(c, m, lacks.clone(), need, skip),
                 |r: &Vec<R>| r.len() as i64 == need,
@@ -314,6 +315,9 @@ enum IndexPart {
     None,
     /// SQLite: `id IN (SELECT rowid FROM <fts> WHERE <fts> MATCH ?)`.
     Fts(String),
+    /// SQLite: the ids an `Fts` match found, read once (`NameSearch::read_matches`), as a JSON
+    /// array: `id IN (SELECT value FROM json_each(?))`, one bind whatever their number.
+    Ids(String),
     /// PostgreSQL: `lower(name) LIKE ?` for each pattern, all of them.
     AllLike(Vec<String>),
     /// PostgreSQL: any of them.
@@ -323,6 +327,7 @@ enum IndexPart {
 /// A boolean SQL condition on a name column (see `NameSearch::matches`).
 #[derive(Clone, Debug)]
 pub struct NameMatch {
+    target: Target,
     id: &'static str,
     name: &'static str,
     fts: &'static str,
@@ -367,6 +372,13 @@ impl QueryFragment<MultiBackend> for NameMatch {
                 }
                 out.push_sql(")");
             }
+            IndexPart::Ids(ids) => {
+                out.push_sql(" AND ");
+                out.push_sql(self.id);
+                out.push_sql(" IN (SELECT value FROM json_each(");
+                out.push_bind_param::<Text, _>(ids)?;
+                out.push_sql("))");
+            }
             IndexPart::AllLike(patterns) => {
                 for p in patterns {
                     out.push_sql(" AND lower(");
@@ -400,7 +412,48 @@ impl QueryFragment<MultiBackend> for NameMatch {
     }
 }
 
+/// At most this many ids are read out of an FTS5 match (`NameSearch::read_matches`): the
+/// capped count's own limit, so a list reading them counts exactly what it would have.
+const FEW_MATCHES: i64 = crate::db::count::COUNT_CAP;
+
 impl NameMatch {
+    /// This match with its FTS5 part replaced by the ids it finds, when they are at most
+    /// `FEW_MATCHES`; unchanged otherwise (and on PostgreSQL).
+    fn read_if_few(self, conn: &mut DbConn) -> QueryResult<NameMatch> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+        }
+        let IndexPart::Fts(query) = &self.index else {
+            return Ok(self);
+        };
+        // FTS5 stops after FEW_MATCHES + 1 rows of a broad match. In rowid order: walking
+        // the postings backwards (`ORDER BY rowid DESC`) cost a fifth of the fragment search.
+        // The table name is one of `Target::sql`'s constants.
+        let rows: Vec<Row> = diesel::RunQueryDsl::load(
+            diesel::sql_query(format!(
+                "SELECT rowid AS id FROM {fts} WHERE {fts} MATCH ? LIMIT ?",
+                fts = self.fts
+            ))
+            .bind::<Text, _>(query)
+            .bind::<BigInt, _>(FEW_MATCHES + 1),
+            conn,
+        )?;
+        if rows.len() as i64 > FEW_MATCHES {
+            return Ok(self);
+        }
+        let ids = rows
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(NameMatch {
+            index: IndexPart::Ids(format!("[{ids}]")),
+            ..self
+        })
+    }
+
     /// Only the `n` newest rows the index finds (SQLite's FTS part); unchanged elsewhere.
     fn newest_matches(&self, n: i64) -> NameMatch {
         let mut m = self.clone();
@@ -434,20 +487,19 @@ impl NameMatch {
     }
 }
 
-/// The total a list shows: the rows matching `matches` (every row when there is no search),
-/// counted by `count` up to `cap`; a search counts through `NameSearch::count_matches`.
+/// The total a list shows: the rows matching `matches` (this query's `read_matches`; every row
+/// when there is no search), counted by `count` up to `cap`. A match still on the FTS5 index
+/// (several words, or one word with more than `FEW_MATCHES` rows) counts through a `windowed`
+/// match, so a broad one stops early; ids already read are counted in one pass.
 pub fn total(
     conn: &mut DbConn,
-    search: Option<&NameSearch>,
     matches: Option<&NameMatch>,
     cap: i64,
     count: impl Fn(&mut DbConn, Option<NameMatch>, i64) -> QueryResult<i64>,
 ) -> QueryResult<i64> {
-    match (search, matches) {
-        (Some(search), Some(m)) => {
-            search.count_matches(conn, m, cap, |c, m| count(c, Some(m), cap))
-        }
-        _ => count(conn, None, cap),
+    match matches {
+        Some(m) => windowed(conn, m, cap, |c, m| count(c, Some(m), cap), |n| *n >= cap),
+        None => count(conn, None, cap),
     }
 }
 

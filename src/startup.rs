@@ -115,9 +115,18 @@ impl Application {
         .listen(listener)?
         // `serve` owns SIGTERM/SIGINT (see there); tests stop the server through its handle.
         .disable_signals();
-        if let Some(workers) = settings.workers {
-            server = server.workers(workers.max(1));
-        }
+        let workers = settings.workers.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |w| w.max(1),
+        );
+        // Database work runs on each worker's blocking pool, 512 threads by default. With more
+        // threads than pooled connections the extra ones only wait in r2d2, and 32 requests in
+        // flight kept ~32 threads switching and contending for malloc's arenas; sized to the
+        // connection pool, the Production page served 10-15% more (docs/BENCHMARKS.md).
+        let blocking = (settings.pool_size as usize).div_ceil(workers).max(2);
+        server = server
+            .workers(workers)
+            .worker_max_blocking_threads(blocking);
         let wal_checkpointer = db::WalCheckpointer::spawn(&pool);
         Ok(Application {
             server: server.run(),

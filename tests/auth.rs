@@ -158,6 +158,54 @@ async fn session_cookie_is_renewed_at_sign_in_and_worthless_after_sign_out(app: 
     );
 }
 
+/// A page view that changes nothing in the session sends no new cookie (re-encrypting and
+/// re-sending it on every response cost each page a cookie's worth of AES and bytes); a flash
+/// message is stored once and removed once.
+async fn the_session_cookie_is_sent_only_when_it_changes(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    for path in [
+        "/workspaces/demo/task-release/tasks",
+        "/workspaces/demo/task-release/tasks",
+        "/workspaces/demo/production",
+    ] {
+        let page = alice.get(path).await;
+        assert_eq!(page.status, 200);
+        assert_eq!(page.header("set-cookie"), None, "{path}");
+    }
+    let created = alice
+        .post(
+            "/workspaces/demo/scripts",
+            &[
+                ("path", "etl/cookie_check.sql"),
+                ("script_type", "sql"),
+                ("schedule", "0 4 * * *"),
+                ("description", ""),
+                ("content", "SELECT 1;\n"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    assert!(
+        created.header("set-cookie").is_some(),
+        "the flash is stored"
+    );
+    let location = created.location().unwrap().to_owned();
+    let shown = alice.get(&location).await;
+    assert!(
+        shown
+            .texts(".toast-ok")
+            .join(" ")
+            .contains("etl/cookie_check.sql created"),
+        "{}",
+        shown.body
+    );
+    assert!(shown.header("set-cookie").is_some(), "the flash is removed");
+    let again = alice.get(&location).await;
+    assert!(again.texts(".toast-ok").is_empty(), "a flash shows once");
+    assert_eq!(again.header("set-cookie"), None);
+}
+
 async fn state_changes_without_a_csrf_token_are_refused(app: TestApp) {
     let app = app.with_demo().await;
     let carol = app.signed_in("carol").await;
@@ -394,6 +442,7 @@ on_both_backends!(
     sign_in_follows_only_local_next,
     wrong_password_is_refused_and_keeps_the_username,
     session_cookie_is_renewed_at_sign_in_and_worthless_after_sign_out,
+    the_session_cookie_is_sent_only_when_it_changes,
     state_changes_without_a_csrf_token_are_refused,
     cross_site_requests_are_refused_even_with_a_token,
     sign_in_itself_needs_the_token,

@@ -186,6 +186,52 @@ async fn counts_stop_at_the_cap_and_paging_reaches_the_end(backend: Backend) {
     );
     assert_eq!(last.texts("#tasks tbody tr").len(), 20);
 
+    // A one-word search that matches every task (each name ends in `.sql`): too many ids to
+    // read out of the index, so it is counted through the window, capped, newest first.
+    let broad = admin.get(&format!("{tasks}?q=sql")).await;
+    assert_eq!(
+        broad.texts("#task-total")[0],
+        "more than 1,000 tasks matching “sql”"
+    );
+    let newest: Vec<String> = admin.get(tasks).await.texts("#tasks tbody tr");
+    assert_eq!(
+        broad.texts("#tasks tbody tr"),
+        newest,
+        "every name contains the word"
+    );
+    let broad_last = admin.get(&format!("{tasks}?q=sql&page=150")).await;
+    assert_eq!(
+        broad_last.texts("#task-total")[0],
+        "3,000 tasks matching “sql”"
+    );
+
+    // A specific fragment: its ids are read out of the index once; the count is exact and
+    // the page holds exactly the names containing it.
+    let names: Vec<String> = app
+        .db(|c| {
+            use diesel::prelude::*;
+            use releasedesk::db::schema::release_tasks;
+            release_tasks::table
+                .select(release_tasks::name)
+                .load::<String>(c)
+                .unwrap()
+        })
+        .await;
+    let fragment = "_0001";
+    let expected = names.iter().filter(|n| n.contains(fragment)).count();
+    assert!(
+        (2..=1000).contains(&expected),
+        "{expected} names contain {fragment}"
+    );
+    let found = admin.get(&format!("{tasks}?q={fragment}")).await;
+    assert_eq!(
+        found.texts("#task-total")[0],
+        format!("{expected} tasks matching “{fragment}”")
+    );
+    let shown = found.texts("#tasks tbody tr");
+    assert_eq!(shown.len(), expected.min(20));
+    assert!(shown.iter().all(|row| row.contains(fragment)), "{shown:?}");
+
     // A filter under the cap is counted exactly.
     let filtered = admin
         .get(&format!("{tasks}?submitter=dev007&status=pending"))

@@ -11,7 +11,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use crate::db::DbConn;
 use crate::db::models::sessions;
-use crate::db::models::users::{self, User};
+use crate::db::models::users::User;
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{Permission, WorkspaceAccess};
 use crate::error::AppError;
@@ -63,12 +63,10 @@ pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
 /// Loads the session's user; `Unauthenticated` when the session is not (or no longer) valid.
 fn load_user(conn: &mut DbConn, identity: Option<SessionIdentity>) -> Result<User, AppError> {
     let identity = identity.ok_or(AppError::Unauthenticated)?;
-    if !sessions::is_live(conn, &identity.session_id, identity.user_id)? {
-        return Err(AppError::Unauthenticated);
-    }
-    match users::find(conn, identity.user_id)? {
+    match sessions::live_user(conn, &identity.session_id, identity.user_id)? {
         Some(u) if u.is_active && u.session_epoch == identity.epoch => Ok(u),
-        // Deactivated, password changed, or the user is gone: this session is over.
+        // Signed out, expired, deactivated, password changed, or the user is gone: this
+        // session is over.
         _ => Err(AppError::Unauthenticated),
     }
 }

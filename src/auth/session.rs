@@ -104,5 +104,10 @@ pub fn flash(session: &Session, kind: FlashKind, text: impl Into<String>) {
 }
 
 pub fn take_flash(session: &Session) -> Option<Flash> {
+    // `remove` marks the session changed even when the key is absent, and a changed session
+    // is re-encrypted and sent back as a new cookie: only remove a flash that is there.
+    if !session.contains_key(FLASH) {
+        return None;
+    }
     session.remove_as::<Flash>(FLASH).and_then(Result::ok)
 }

@@ -114,8 +114,14 @@ impl ManageConnection for Manager {
         Ok(conn)
     }
 
+    /// r2d2 asks this at every checkout. A PostgreSQL connection can die with its server or
+    /// the network, so it is pinged; a SQLite connection is an open file in this process and
+    /// cannot, so it is not (the ping was one statement of every request's dozen).
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
+        match conn {
+            DbConn::Postgres(_) => conn.ping().map_err(r2d2::Error::QueryError),
+            DbConn::Sqlite(_) => Ok(()),
+        }
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
@@ -369,31 +375,39 @@ pub fn backup(database_url: &str, target: &std::path::Path) -> anyhow::Result<u6
 /// so two concurrent read-then-write transactions queue on the busy timeout instead of one
 /// failing with `SQLITE_BUSY` when it tries to upgrade its read lock. PostgreSQL uses an
 /// ordinary transaction; its guarded updates and row locks serialise the writers.
+///
+/// Inside another write transaction it runs in a savepoint of that one (on both backends), so
+/// several rule-holding operations can commit together.
 pub fn write_tx<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    match conn {
-        DbConn::Postgres(_) => conn.transaction(f),
-        DbConn::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-            let result = f(conn);
-            let DbConn::Sqlite(inner) = conn else {
-                unreachable!("the variant cannot change inside the transaction")
-            };
-            match result {
-                Ok(value) => {
-                    if let Err(e) = AnsiTransactionManager::commit_transaction(inner) {
-                        let _ = AnsiTransactionManager::rollback_transaction(inner);
-                        return Err(e.into());
-                    }
-                    Ok(value)
-                }
-                Err(e) => {
-                    AnsiTransactionManager::rollback_transaction(inner)?;
-                    Err(e)
-                }
+    let DbConn::Sqlite(inner) = conn else {
+        return conn.transaction(f);
+    };
+    if AnsiTransactionManager::transaction_manager_status_mut(inner)
+        .transaction_depth()?
+        .is_some()
+    {
+        // Already in a write transaction: a savepoint.
+        return conn.transaction(f);
+    }
+    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let DbConn::Sqlite(inner) = conn else {
+        unreachable!("the variant cannot change inside the transaction")
+    };
+    match result {
+        Ok(value) => {
+            if let Err(e) = AnsiTransactionManager::commit_transaction(inner) {
+                let _ = AnsiTransactionManager::rollback_transaction(inner);
+                return Err(e.into());
             }
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(inner)?;
+            Err(e)
         }
     }
 }
@@ -429,5 +443,47 @@ mod tests {
         let err = DatabaseUrl::parse("mysql://u@h/db").unwrap_err();
         assert!(err.contains("`mysql`"), "{err}");
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    /// A write transaction inside another is a savepoint: its failure undoes only its own
+    /// writes, and everything commits with the outer one.
+    #[test]
+    fn nested_write_transactions_are_savepoints() {
+        use super::{DbConn, write_tx};
+        use crate::error::AppError;
+        use diesel::connection::SimpleConnection;
+        use diesel::prelude::*;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested.db");
+        let mut conn = DbConn::Sqlite(SqliteConnection::establish(path.to_str().unwrap()).unwrap());
+        conn.batch_execute("CREATE TABLE t (v INTEGER NOT NULL)")
+            .unwrap();
+        let insert = |conn: &mut DbConn, v: i64| {
+            diesel::sql_query(format!("INSERT INTO t (v) VALUES ({v})"))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(AppError::from)
+        };
+        write_tx(&mut conn, |conn| {
+            insert(conn, 1)?;
+            write_tx(conn, |conn| insert(conn, 2))?;
+            let failed: Result<(), AppError> = write_tx(conn, |conn| {
+                insert(conn, 3)?;
+                Err(AppError::Conflict("no".into()))
+            });
+            assert!(failed.is_err());
+            Ok(())
+        })
+        .unwrap();
+        #[derive(QueryableByName)]
+        struct V {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            v: i64,
+        }
+        let rows: Vec<V> = diesel::sql_query("SELECT v FROM t ORDER BY v")
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(rows.iter().map(|r| r.v).collect::<Vec<_>>(), vec![1, 2]);
     }
 }

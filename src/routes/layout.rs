@@ -98,12 +98,9 @@ impl Layout {
         workspace: Option<(&Workspace, &WorkspaceAccess)>,
     ) -> Result<Self, crate::error::AppError> {
         let user = &current.user;
-        let workspaces = workspaces::list_for_user(conn, user)?
+        let workspaces = workspaces::nav_for_user(conn, user)?
             .into_iter()
-            .map(|s| NavWorkspace {
-                slug: s.workspace.slug,
-                name: s.workspace.name,
-            })
+            .map(|(slug, name)| NavWorkspace { slug, name })
             .collect();
         let mut layout = Layout::bare("");
         layout.title = title.into();

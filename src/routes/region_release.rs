@@ -16,7 +16,7 @@ use crate::db::models::region_release::{
     TaskFilter, TaskInput, TaskRow,
 };
 use crate::db::models::regions::{self, Component, Region};
-use crate::db::models::workspaces::{self, Member, Workspace};
+use crate::db::models::workspaces::{self, Person, Workspace};
 use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind};
 use crate::error::AppError;
 use crate::filters;
@@ -40,7 +40,7 @@ struct ListPage {
     layout: Layout,
     workspace: Workspace,
     tasks: Vec<TaskRow>,
-    members: Vec<Member>,
+    members: Vec<Person>,
     q: String,
     status: String,
     operation: String,
@@ -130,7 +130,7 @@ pub async fn index(
             paging.offset(),
         )?;
         paging.set_total(total);
-        let members = workspaces::members(conn, workspace.id)?;
+        let members = workspaces::people(conn, workspace.id)?;
         Ok(ListPage {
             layout,
             workspace,
@@ -285,7 +285,7 @@ struct FormPage {
     errors: FormErrors,
     regions: Vec<Region>,
     components: Vec<Component>,
-    people: Vec<Member>,
+    people: Vec<Person>,
 }
 
 impl FormPage {
@@ -363,7 +363,7 @@ async fn form_page(
         )?;
         let regions = regions::list_regions(conn, workspace.id)?;
         let components = regions::list_components(conn, workspace.id)?;
-        let people = workspaces::members(conn, workspace.id)?
+        let people = workspaces::people(conn, workspace.id)?
             .into_iter()
             .filter(|m| m.is_active && (m.is_tenant_admin || m.role().allows(Permission::Deploy)))
             .collect();

@@ -17,7 +17,7 @@ use crate::db::models::releases::{
     TaskFilter, TaskRow, TaskSort,
 };
 use crate::db::models::scripts;
-use crate::db::models::workspaces::{self, Member, Workspace};
+use crate::db::models::workspaces::{self, Person, Workspace};
 use crate::diff::{TextDiff, diff_texts};
 use crate::domain::{PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
@@ -128,8 +128,8 @@ struct TasksPage {
     workspace: Workspace,
     view: TasksView,
     tasks: Vec<TaskRow>,
-    submitters: Vec<Member>,
-    reviewers: Vec<Member>,
+    submitters: Vec<Person>,
+    reviewers: Vec<Person>,
     me: i64,
     can_release: bool,
     can_revoke_any: bool,
@@ -222,7 +222,7 @@ async fn tasks_page(
             view.paging.offset(),
         )?;
         view.paging.set_total(total);
-        let members = workspaces::members(conn, workspace.id)?;
+        let members = workspaces::people(conn, workspace.id)?;
         let reviewers = members
             .iter()
             .filter(|m| m.is_reviewer() && m.may_review() && m.user_id != viewer.user.id)
@@ -566,7 +566,7 @@ struct PackagesPage {
     workspace: Workspace,
     view: PackagesView,
     packages: Vec<PackageRow>,
-    members: Vec<Member>,
+    members: Vec<Person>,
 }
 
 impl PackagesPage {
@@ -601,7 +601,7 @@ pub async fn packages(
             view.paging.offset(),
         )?;
         view.paging.set_total(total);
-        let members = workspaces::members(conn, workspace.id)?;
+        let members = workspaces::people(conn, workspace.id)?;
         Ok(PackagesPage {
             layout,
             workspace,

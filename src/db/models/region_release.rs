@@ -977,7 +977,8 @@ pub fn list(
     let matches = filter
         .search
         .as_ref()
-        .map(|s| s.matches(conn, Target::RegionTasks));
+        .map(|s| s.read_matches(conn, Target::RegionTasks))
+        .transpose()?;
     let base = |matches: Option<NameMatch>| {
         let mut q = region_tasks::table
             .left_join(users_t::table.on(users_t::id.nullable().eq(region_tasks::created_by)))
@@ -1012,7 +1013,6 @@ pub fn list(
     };
     let total = search::total(
         conn,
-        filter.search.as_ref(),
         matches.as_ref(),
         count::count_limit(limit, offset),
         count_of,
@@ -1031,10 +1031,10 @@ pub fn list(
             .load(conn)?;
         return Ok(search.typo_page(rows, |r| &r.name, limit, offset));
     }
-    if let Some(search) = &filter.search {
+    if let (Some(search), Some(every_word)) = (&filter.search, &matches) {
         let rows = search.relevance_page(
             conn,
-            Target::RegionTasks,
+            every_word,
             (limit, offset),
             |c, m, n| count_of(c, Some(m), n),
             |c, m, limit, offset| {

@@ -119,7 +119,8 @@ pub fn list_tasks(
     let matches = filter
         .search
         .as_ref()
-        .map(|s| s.matches(conn, Target::Tasks));
+        .map(|s| s.read_matches(conn, Target::Tasks))
+        .transpose()?;
     // The submitter's id first, so the count needs no join and the index
     // (workspace_id, submitted_by, submitted_at) serves the filter.
     let submitter = match &filter.submitter {
@@ -157,7 +158,6 @@ pub fn list_tasks(
     };
     let total = search::total(
         conn,
-        filter.search.as_ref(),
         matches.as_ref(),
         count::count_limit(limit, offset),
         count_of,
@@ -177,12 +177,12 @@ pub fn list_tasks(
             .load(conn)?;
         return Ok(search.typo_page(rows, |r| &r.name, limit, offset));
     }
-    if let Some(search) = &filter.search
+    if let (Some(search), Some(every_word)) = (&filter.search, &matches)
         && by_relevance
     {
         let rows = search.relevance_page(
             conn,
-            Target::Tasks,
+            every_word,
             (limit, offset),
             |c, m, n| count_of(c, Some(m), n),
             |c, m, limit, offset| {
@@ -940,7 +940,8 @@ pub fn list_packages(
     let matches = filter
         .search
         .as_ref()
-        .map(|s| s.matches(conn, Target::Packages));
+        .map(|s| s.read_matches(conn, Target::Packages))
+        .transpose()?;
     let base = |matches: Option<NameMatch>| {
         let mut q = package_query!()
             .filter(release_packages::workspace_id.eq(workspace_id))
@@ -976,7 +977,6 @@ pub fn list_packages(
     };
     let total = search::total(
         conn,
-        filter.search.as_ref(),
         matches.as_ref(),
         count::count_limit(limit, offset),
         count_of,
@@ -994,10 +994,10 @@ pub fn list_packages(
             .load(conn)?;
         return Ok(search.typo_page(rows, |r| &r.name, limit, offset));
     }
-    if let Some(search) = &filter.search {
+    if let (Some(search), Some(every_word)) = (&filter.search, &matches) {
         let rows = search.relevance_page(
             conn,
-            Target::Packages,
+            every_word,
             (limit, offset),
             |c, m, n| count_of(c, Some(m), n),
             |c, m, limit, offset| {

@@ -118,7 +118,9 @@ pub fn page(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<ScriptRow>, i64)> {
-    let matches = search.map(|s| s.matches(conn, Target::Scripts));
+    let matches = search
+        .map(|s| s.read_matches(conn, Target::Scripts))
+        .transpose()?;
     let base = |matches: Option<NameMatch>| {
         let mut q = scripts::table
             .left_join(production_scripts::table)

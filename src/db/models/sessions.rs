@@ -5,7 +5,8 @@
 use chrono::Duration;
 use diesel::prelude::*;
 
-use crate::db::schema::user_sessions;
+use super::users::User;
+use crate::db::schema::{user_sessions, users};
 use crate::db::{DbConn, now};
 
 /// How long a session lives (the cookie's lifetime too).
@@ -31,16 +32,18 @@ pub fn start(conn: &mut DbConn, user_id: i64) -> QueryResult<String> {
     Ok(id)
 }
 
-/// Whether the session `id` of `user_id` is still valid.
-pub fn is_live(conn: &mut DbConn, id: &str, user_id: i64) -> QueryResult<bool> {
+/// The user of session `id` while that session is live (its row exists, belongs to `user_id`
+/// and has not expired), in one statement: every request asks this.
+pub fn live_user(conn: &mut DbConn, id: &str, user_id: i64) -> QueryResult<Option<User>> {
     let since = now() - Duration::hours(SESSION_HOURS);
-    let n: i64 = user_sessions::table
+    user_sessions::table
+        .inner_join(users::table)
         .filter(user_sessions::id.eq(id))
         .filter(user_sessions::user_id.eq(user_id))
         .filter(user_sessions::created_at.gt(since))
-        .count()
-        .get_result(conn)?;
-    Ok(n == 1)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn end(conn: &mut DbConn, id: &str) -> QueryResult<()> {

@@ -54,29 +54,46 @@ pub struct WorkspaceSummary {
     pub members: i64,
 }
 
-/// A member as shown on the settings page.
+/// A member as the list pages' pickers need them (submitter and applicant filters, reviewer
+/// and step-people choices): without the dates, which cost more to read than the rest of the
+/// row (a profile of the Tasks tab with 200 members put a third of its time in loading them).
 #[derive(Clone, Debug, Queryable)]
-pub struct Member {
+pub struct Person {
     pub user_id: i64,
     pub username: String,
     pub display_name: String,
     pub is_tenant_admin: bool,
     pub is_active: bool,
     pub role: String,
-    pub since: NaiveDateTime,
-    pub reviewer_since: Option<NaiveDateTime>,
+    /// Set when the person is on the workspace's reviewer list.
+    reviewer: Option<i64>,
 }
 
-impl Member {
+impl Person {
     pub fn role(&self) -> Role {
         Role::parse(&self.role).unwrap_or(Role::Viewer)
     }
     pub fn is_reviewer(&self) -> bool {
-        self.reviewer_since.is_some()
+        self.reviewer.is_some()
     }
     /// Whether the person may be put on the reviewer list now.
     pub fn may_review(&self) -> bool {
         self.is_active && (self.is_tenant_admin || self.role().may_review())
+    }
+}
+
+/// A member as shown on the settings and overview pages: a `Person` with the dates.
+#[derive(Clone, Debug, Queryable)]
+pub struct Member {
+    pub person: Person,
+    pub since: NaiveDateTime,
+    pub reviewer_since: Option<NaiveDateTime>,
+}
+
+impl std::ops::Deref for Member {
+    type Target = Person;
+    fn deref(&self) -> &Person {
+        &self.person
     }
 }
 
@@ -113,8 +130,19 @@ pub fn access(
     user: &User,
     slug: &str,
 ) -> Result<(Workspace, WorkspaceAccess), AppError> {
-    let ws = find_by_slug(conn, slug)?.ok_or(AppError::NotFound)?;
-    let role = role_of(conn, ws.id, user.id)?;
+    // One statement (every workspace page asks): the workspace and the user's membership row.
+    let (ws, role): (Workspace, Option<String>) = workspaces::table
+        .left_join(
+            memberships::table.on(memberships::workspace_id
+                .eq(workspaces::id)
+                .and(memberships::user_id.eq(user.id))),
+        )
+        .filter(workspaces::slug.eq(slug))
+        .select((Workspace::as_select(), memberships::role.nullable()))
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    let role = role.as_deref().and_then(Role::parse);
     let access = WorkspaceAccess {
         role,
         tenant_admin: user.is_tenant_admin,
@@ -189,6 +217,24 @@ pub(crate) fn get(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Workspace
         .find(workspace_id)
         .select(Workspace::as_select())
         .first(conn)
+}
+
+/// The slug and name of each workspace the user may open, by name: the switcher on every page,
+/// in one statement (`list_for_user` also counts members, which the switcher does not show).
+pub fn nav_for_user(conn: &mut DbConn, user: &User) -> QueryResult<Vec<(String, String)>> {
+    if user.is_tenant_admin {
+        workspaces::table
+            .select((workspaces::slug, workspaces::name))
+            .order(workspaces::name)
+            .load(conn)
+    } else {
+        workspaces::table
+            .inner_join(memberships::table)
+            .filter(memberships::user_id.eq(user.id))
+            .select((workspaces::slug, workspaces::name))
+            .order(workspaces::name)
+            .load(conn)
+    }
 }
 
 /// My workspaces with my role in each; a tenant administrator sees all of them.
@@ -527,27 +573,52 @@ pub fn remove_member(
     })
 }
 
-/// Members with their role and reviewer seat, by username.
-pub fn members(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Member>> {
-    memberships::table
-        .inner_join(users_t::table)
-        .left_join(
-            workspace_reviewers::table.on(workspace_reviewers::workspace_id
-                .eq(memberships::workspace_id)
-                .and(workspace_reviewers::user_id.eq(memberships::user_id))),
-        )
-        .filter(memberships::workspace_id.eq(workspace_id))
-        .select((
+/// A workspace's memberships joined to their users and reviewer seats, by username; the
+/// caller picks the columns.
+macro_rules! memberships_of {
+    ($workspace_id:expr) => {
+        memberships::table
+            .inner_join(users_t::table)
+            .left_join(
+                workspace_reviewers::table.on(workspace_reviewers::workspace_id
+                    .eq(memberships::workspace_id)
+                    .and(workspace_reviewers::user_id.eq(memberships::user_id))),
+            )
+            .filter(memberships::workspace_id.eq($workspace_id))
+            .order(users_t::username)
+    };
+}
+
+/// The columns of a `Person`, for `memberships_of!`.
+macro_rules! person_columns {
+    () => {
+        (
             users_t::id,
             users_t::username,
             users_t::display_name,
             users_t::is_tenant_admin,
             users_t::is_active,
             memberships::role,
+            workspace_reviewers::user_id.nullable(),
+        )
+    };
+}
+
+/// Members with their role, reviewer seat and dates, by username.
+pub fn members(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Member>> {
+    memberships_of!(workspace_id)
+        .select((
+            person_columns!(),
             memberships::created_at,
             workspace_reviewers::added_at.nullable(),
         ))
-        .order(users_t::username)
+        .load(conn)
+}
+
+/// The workspace's members for the pickers, by username (`Person`: no dates).
+pub fn people(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Person>> {
+    memberships_of!(workspace_id)
+        .select(person_columns!())
         .load(conn)
 }
 

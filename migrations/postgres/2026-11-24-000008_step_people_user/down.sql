@@ -1,0 +1,1 @@
+DROP INDEX step_people_user;
