@@ -928,6 +928,15 @@ async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
         body.contains("\"version\":\"1.0.0\"") && body.contains("\"artifact\":\"img/api\""),
         "the source region's configuration: {body}"
     );
+    let facts = app
+        .signed_in("carol")
+        .await
+        .get(&format!("/workspaces/rr/region-release/tasks/{clone_id}"))
+        .await
+        .texts("#task-facts dd");
+    assert!(facts[0].ends_with("from eu-west-1"), "{facts:?}");
+    assert!(facts[2].ends_with("by bob"), "{facts:?}");
+    assert_eq!(facts[3], "bob", "released by");
     let upgrade = create_task(
         &bob,
         "upgrade",

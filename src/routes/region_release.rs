@@ -610,28 +610,24 @@ async fn detail(
                 Some((&workspace, &access)),
             )?
         };
-        let name_of =
-            |conn: &mut crate::db::DbConn, uid: Option<i64>| -> Result<Option<String>, AppError> {
-                Ok(match uid {
-                    Some(u) => crate::db::models::users::find(conn, u)?.map(|u| u.username),
-                    None => None,
-                })
-            };
-        let creator = name_of(conn, task.created_by)?;
-        let released_by = name_of(conn, task.released_by)?;
-        let source_region = match task.source_region_id {
-            Some(r) => regions::find_region(conn, workspace.id, r)?.map(|r| r.name),
-            None => None,
-        };
+        let names = crate::db::models::users::usernames(
+            conn,
+            task.created_by.into_iter().chain(task.released_by),
+        )?;
+        let name_of = |uid: Option<i64>| uid.and_then(|u| names.get(&u).cloned());
+        let (creator, released_by) = (name_of(task.created_by), name_of(task.released_by));
         let steps = region_release::steps(conn, task.id)?;
         let default_start = region_release::default_start(&steps);
         let comments = region_release::comments(conn, task.id)?;
         let executor = region_release::running_execution(conn, task.id)?.and_then(|(_, by)| by);
-        // One query for every region name the cards show.
+        // One query for every region name the cards and the header show.
         let region_names: HashMap<i64, String> = regions::list_regions(conn, workspace.id)?
             .into_iter()
             .map(|r| (r.id, r.name))
             .collect();
+        let source_region = task
+            .source_region_id
+            .and_then(|r| region_names.get(&r).cloned());
         // One query each for all steps' components and people.
         let mut step_components = region_release::task_step_components(conn, task.id)?;
         let mut step_people = region_release::task_step_people(conn, task.id)?;
@@ -664,8 +660,16 @@ async fn detail(
                 can_decide,
             });
         }
-        let executions = region_release::executions(conn, task.id)?;
-        let results = region_release::results(conn, task.id)?;
+        // Only the history tab shows them (the process view, polled every 2 s while a release
+        // runs, read a long history's every result for nothing).
+        let (executions, results) = if tab == "history" && !process_only {
+            (
+                region_release::executions(conn, task.id)?,
+                region_release::results(conn, task.id)?,
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Ok(DetailPage {
             layout,
             workspace,
