@@ -117,7 +117,6 @@ impl NameSearch {
         let spaced =
             matches!(conn, DbConn::Postgres(_)) && self.words.iter().any(|w| w.contains(' '));
         NameMatch {
-            target,
             id,
             name,
             fts,
@@ -158,7 +157,6 @@ impl NameSearch {
             }
         };
         Some(NameMatch {
-            target,
             id,
             name,
             fts,
@@ -217,53 +215,6 @@ impl NameSearch {
             prefix: format!("{}%", escape_like(&self.query)),
             contains: like_contains(&self.query),
         }
-    }
-
-    /// One page (`(limit, offset)`) of `every_word` (this query's `read_matches`) by
-    /// relevance: tier, then newest first. The
-    /// list supplies three queries over its own filters: `count(m, n)` counts the rows matching
-    /// `m`, stopping at `n`; `by_tier(m, limit, offset)` pages the rows matching `m` by (tier,
-    /// id descending); `newest(m, lacks, limit, offset)` pages the rows matching `m` and
-    /// `lacks` by id descending.
-    ///
-    /// The rows containing the whole query (tiers 0 to 2) come first, ranked in SQL; they are
-    /// few unless the query is one word, when they are every match. The rest (tier 3) is read
-    /// newest first through a `windowed` index match, so a broad query stops after one page.
-    pub fn relevance_page<R>(
-        &self,
-        conn: &mut DbConn,
-        every_word: &NameMatch,
-        (limit, offset): (i64, i64),
-        count: impl Fn(&mut DbConn, NameMatch, i64) -> QueryResult<i64>,
-        by_tier: impl Fn(&mut DbConn, NameMatch, i64, i64) -> QueryResult<Vec<R>>,
-        newest: impl Fn(&mut DbConn, NameMatch, NameLacks, i64, i64) -> QueryResult<Vec<R>>,
-    ) -> QueryResult<Vec<R>> {
-        if self.is_one_word() {
-            return by_tier(conn, every_word.clone(), limit, offset);
-        }
-        let target = every_word.target;
-        let whole = self.whole_query_matches(conn, target);
-        // Exact below offset + limit, which is all the paging below needs.
-        let whole_count = count(conn, whole.clone(), offset.saturating_add(limit))?;
-        let mut rows = if offset < whole_count {
-            by_tier(conn, whole, limit, offset)?
-        } else {
-            Vec::new()
-        };
-        let need = limit - rows.len() as i64;
-        if need > 0 {
-            let skip = (offset - whole_count).max(0);
-            let lacks = self.lacks_whole_query(target);
-            let rest = windowed(
-                conn,
-                every_word,
-                (skip + need).saturating_mul(4),
-                |c, m| newest(c, m, lacks.clone(), need, skip),
-                |r: &Vec<R>| r.len() as i64 == need,
-            )?;
-            rows.extend(rest);
-        }
-        Ok(rows)
     }
 
     /// One page of the typo-tolerant step: the candidate `rows` that score, best first (equal
@@ -370,7 +321,6 @@ enum IndexPart {
 /// A boolean SQL condition on a name column (see `NameSearch::matches`).
 #[derive(Clone, Debug)]
 pub struct NameMatch {
-    target: Target,
     id: &'static str,
     name: &'static str,
     fts: &'static str,
@@ -441,44 +391,45 @@ impl QueryFragment<MultiBackend> for NameMatch {
                 // sorted them (18 ms) instead of walking the newest rows (0.1 ms).
                 out.unsafe_to_cache_prepared();
                 for p in patterns {
-                    out.push_sql(" AND lower(");
-                    out.push_sql(self.name);
-                    out.push_sql(") LIKE ");
-                    out.push_bind_param::<Text, _>(p)?;
-                    out.push_sql(" ESCAPE '\\'");
+                    push_like(&mut out, " AND lower(", self.name, ")", p)?;
                 }
             }
             IndexPart::AnyLike(patterns) => {
                 out.unsafe_to_cache_prepared();
                 out.push_sql(" AND (1 = 0");
                 for p in patterns {
-                    out.push_sql(" OR lower(");
-                    out.push_sql(self.name);
-                    out.push_sql(") LIKE ");
-                    out.push_bind_param::<Text, _>(p)?;
-                    out.push_sql(" ESCAPE '\\'");
+                    push_like(&mut out, " OR lower(", self.name, ")", p)?;
                 }
                 out.push_sql(")");
             }
         }
         for p in &self.checked {
             // `|| ''` keeps the planner from adding this pattern's trigrams to the index scan.
-            out.push_sql(" AND (lower(");
-            out.push_sql(self.name);
-            out.push_sql(") || '') LIKE ");
-            out.push_bind_param::<Text, _>(p)?;
-            out.push_sql(" ESCAPE '\\'");
+            push_like(&mut out, " AND (lower(", self.name, ") || '')", p)?;
         }
         for p in &self.short {
-            out.push_sql(" AND lower(");
-            out.push_sql(self.name);
-            out.push_sql(") LIKE ");
-            out.push_bind_param::<Text, _>(p)?;
-            out.push_sql(" ESCAPE '\\'");
+            push_like(&mut out, " AND lower(", self.name, ")", p)?;
         }
         out.push_sql(")");
         Ok(())
     }
+}
+
+/// `{open}{name}{close} LIKE pattern ESCAPE '\'`, the pattern a bind (`like_contains`).
+fn push_like<'b>(
+    out: &mut AstPass<'_, 'b, MultiBackend>,
+    open: &'static str,
+    name: &'static str,
+    close: &'static str,
+    pattern: &'b String,
+) -> QueryResult<()> {
+    out.push_sql(open);
+    out.push_sql(name);
+    out.push_sql(close);
+    out.push_sql(" LIKE ");
+    out.push_bind_param::<Text, _>(pattern)?;
+    out.push_sql(" ESCAPE '\\'");
+    Ok(())
 }
 
 /// At most this many ids are read out of an FTS5 match (`NameSearch::read_matches`): the
@@ -556,20 +507,97 @@ impl NameMatch {
     }
 }
 
-/// The total a list shows: the rows matching `matches` (this query's `read_matches`; every row
-/// when there is no search), counted by `count` up to `cap`. A match still on the FTS5 index
-/// (several words, or one word with more than `FEW_MATCHES` rows) counts through a `windowed`
-/// match, so a broad one stops early; ids already read are counted in one pass.
-pub fn total(
+/// How a list searched by name reads its rows. Each query applies the list's own filters and
+/// the name condition it is given; `list_page` decides which to run.
+pub struct ListQueries<Count, ByTier, Newest, Listed> {
+    /// `(m, n)`: the rows matching `m` (every row for `None`), counted up to `n`.
+    pub count: Count,
+    /// `(m, tier, limit, offset)`: a page of the rows matching `m` ordered by `tier`, then
+    /// id descending.
+    pub by_tier: ByTier,
+    /// `(m, lacks, limit, offset)`: a page of the rows matching `m` (and `lacks`, when given),
+    /// id descending.
+    pub newest: Newest,
+    /// `(m, limit, offset)`: a page in the list's own order, for no search or a sort the user
+    /// chose instead of relevance.
+    pub listed: Listed,
+}
+
+/// One page (`(limit, offset)`) of a list and its total, counted up to the page's cap
+/// (`count::count_limit`). Without a search, or when `ranked` is false, the page is in the
+/// list's own order. With a search it is ranked by relevance: tier, then newest first; when
+/// no name contains every word, by the typo-tolerant score of the newest names sharing a
+/// three-letter run (`name` reads a row's name).
+///
+/// The rows containing the whole query (tiers 0 to 2) come first, ranked in SQL; they are few
+/// unless the query is one word, when they are every match. The rest (tier 3) is read newest
+/// first through a `windowed` index match, so a broad query stops after one page.
+pub fn list_page<R, Count, ByTier, Newest, Listed>(
     conn: &mut DbConn,
-    matches: Option<&NameMatch>,
-    cap: i64,
-    count: impl Fn(&mut DbConn, Option<NameMatch>, i64) -> QueryResult<i64>,
-) -> QueryResult<i64> {
-    match matches {
-        Some(m) => windowed(conn, m, cap, |c, m| count(c, Some(m), cap), |n| *n >= cap),
-        None => count(conn, None, cap),
+    search: Option<&NameSearch>,
+    target: Target,
+    ranked: bool,
+    (limit, offset): (i64, i64),
+    q: ListQueries<Count, ByTier, Newest, Listed>,
+    name: impl Fn(&R) -> &str,
+) -> QueryResult<(Vec<R>, i64)>
+where
+    Count: Fn(&mut DbConn, Option<NameMatch>, i64) -> QueryResult<i64>,
+    ByTier: Fn(&mut DbConn, NameMatch, NameTier, i64, i64) -> QueryResult<Vec<R>>,
+    Newest: Fn(&mut DbConn, NameMatch, Option<NameLacks>, i64, i64) -> QueryResult<Vec<R>>,
+    Listed: Fn(&mut DbConn, Option<NameMatch>, i64, i64) -> QueryResult<Vec<R>>,
+{
+    let cap = crate::db::count::count_limit(limit, offset);
+    let Some(search) = search else {
+        let total = (q.count)(conn, None, cap)?;
+        return Ok(((q.listed)(conn, None, limit, offset)?, total));
+    };
+    let every_word = search.read_matches(conn, target)?;
+    let total = windowed(
+        conn,
+        &every_word,
+        cap,
+        |c, m| (q.count)(c, Some(m), cap),
+        |n| *n >= cap,
+    )?;
+    if total == 0 {
+        // Nothing contains every word: score the newest names sharing a three-letter run.
+        let Some(candidates) = search.typo_candidates(conn, target) else {
+            return Ok((Vec::new(), 0));
+        };
+        let rows = (q.newest)(conn, candidates, None, TYPO_CANDIDATES, 0)?;
+        return Ok(search.typo_page(rows, name, limit, offset));
     }
+    if !ranked {
+        return Ok(((q.listed)(conn, Some(every_word), limit, offset)?, total));
+    }
+    let tier = || search.tier(target);
+    if search.is_one_word() {
+        let rows = (q.by_tier)(conn, every_word, tier(), limit, offset)?;
+        return Ok((rows, total));
+    }
+    let whole = search.whole_query_matches(conn, target);
+    // Exact below offset + limit, which is all the paging below needs.
+    let whole_count = (q.count)(conn, Some(whole.clone()), offset.saturating_add(limit))?;
+    let mut rows = if offset < whole_count {
+        (q.by_tier)(conn, whole, tier(), limit, offset)?
+    } else {
+        Vec::new()
+    };
+    let need = limit - rows.len() as i64;
+    if need > 0 {
+        let skip = (offset - whole_count).max(0);
+        let lacks = search.lacks_whole_query(target);
+        let rest = windowed(
+            conn,
+            &every_word,
+            (skip + need).saturating_mul(4),
+            |c, m| (q.newest)(c, m, Some(lacks.clone()), need, skip),
+            |r: &Vec<R>| r.len() as i64 == need,
+        )?;
+        rows.extend(rest);
+    }
+    Ok((rows, total))
 }
 
 /// Runs `run` with `m` narrowed to the newest `first` index matches, then 8× as many, until

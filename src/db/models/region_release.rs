@@ -17,7 +17,7 @@ use crate::db::schema::{
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind, StepStatus};
 use crate::error::AppError;
-use crate::search::{self, NameMatch, NameSearch, Target};
+use crate::search::{self, ListQueries, NameLacks, NameMatch, NameSearch, NameTier, Target};
 
 /// Queue of region executions (release and rollback); the payload is the execution id.
 pub const QUEUE: &str = "region_execution";
@@ -974,11 +974,6 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<TaskRow>, i64)> {
-    let matches = filter
-        .search
-        .as_ref()
-        .map(|s| s.read_matches(conn, Target::RegionTasks))
-        .transpose()?;
     let base = |matches: Option<NameMatch>| {
         let mut q = region_tasks::table
             .left_join(users_t::table.on(users_t::id.nullable().eq(region_tasks::created_by)))
@@ -1008,65 +1003,45 @@ pub fn list(
         users_t::username.nullable(),
         region_tasks::released_at,
     );
-    let count_of = |conn: &mut DbConn, m: Option<NameMatch>, n: i64| {
-        count::capped(conn, base(m).select(region_tasks::id).limit(n))
+    let queries = ListQueries {
+        count: |c: &mut DbConn, m, n| count::capped(c, base(m).select(region_tasks::id).limit(n)),
+        by_tier: |c: &mut DbConn, m, tier: NameTier, limit, offset| {
+            base(Some(m))
+                .select(select)
+                .order((tier.asc(), region_tasks::id.desc()))
+                .limit(limit)
+                .offset(offset)
+                .load(c)
+        },
+        newest: |c: &mut DbConn, m, lacks: Option<NameLacks>, limit, offset| {
+            let mut q = base(Some(m));
+            if let Some(lacks) = lacks {
+                q = q.filter(lacks);
+            }
+            q.select(select)
+                .order(region_tasks::id.desc())
+                .limit(limit)
+                .offset(offset)
+                .load(c)
+        },
+        listed: |c: &mut DbConn, m, limit, offset| {
+            base(m)
+                .select(select)
+                .order((region_tasks::created_at.desc(), region_tasks::id.desc()))
+                .limit(limit)
+                .offset(offset)
+                .load(c)
+        },
     };
-    let total = search::total(
+    search::list_page(
         conn,
-        matches.as_ref(),
-        count::count_limit(limit, offset),
-        count_of,
-    )?;
-    if let Some(search) = &filter.search
-        && total == 0
-    {
-        // Nothing contains every word: score the newest names sharing a three-letter run.
-        let Some(candidates) = search.typo_candidates(conn, Target::RegionTasks) else {
-            return Ok((Vec::new(), 0));
-        };
-        let rows: Vec<TaskRow> = base(Some(candidates))
-            .select(select)
-            .order(region_tasks::id.desc())
-            .limit(crate::search::TYPO_CANDIDATES)
-            .load(conn)?;
-        return Ok(search.typo_page(rows, |r| &r.name, limit, offset));
-    }
-    if let (Some(search), Some(every_word)) = (&filter.search, &matches) {
-        let rows = search.relevance_page(
-            conn,
-            every_word,
-            (limit, offset),
-            |c, m, n| count_of(c, Some(m), n),
-            |c, m, limit, offset| {
-                base(Some(m))
-                    .select(select)
-                    .order((
-                        search.tier(Target::RegionTasks).asc(),
-                        region_tasks::id.desc(),
-                    ))
-                    .limit(limit)
-                    .offset(offset)
-                    .load(c)
-            },
-            |c, m, lacks, limit, offset| {
-                base(Some(m))
-                    .filter(lacks)
-                    .select(select)
-                    .order(region_tasks::id.desc())
-                    .limit(limit)
-                    .offset(offset)
-                    .load(c)
-            },
-        )?;
-        return Ok((rows, total));
-    }
-    let rows = base(matches)
-        .select(select)
-        .order((region_tasks::created_at.desc(), region_tasks::id.desc()))
-        .limit(limit)
-        .offset(offset)
-        .load(conn)?;
-    Ok((rows, total))
+        filter.search.as_ref(),
+        Target::RegionTasks,
+        true,
+        (limit, offset),
+        queries,
+        |r: &TaskRow| &r.name,
+    )
 }
 
 /// An execution with its results, for Release History.

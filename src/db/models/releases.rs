@@ -18,7 +18,7 @@ use crate::domain::{
     TaskStatus, WorkspaceAccess,
 };
 use crate::error::AppError;
-use crate::search::{self, NameMatch, NameSearch, Target};
+use crate::search::{self, ListQueries, NameLacks, NameMatch, NameSearch, NameTier, Target};
 
 /// The most tasks one package may hold.
 pub const MAX_TASKS_PER_PACKAGE: usize = 100;
@@ -116,11 +116,6 @@ pub fn list_tasks(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<TaskRow>, i64)> {
-    let matches = filter
-        .search
-        .as_ref()
-        .map(|s| s.read_matches(conn, Target::Tasks))
-        .transpose()?;
     // The submitter's id first, so the count needs no join and the index
     // (workspace_id, submitted_by, submitted_at) serves the filter.
     let submitter = match &filter.submitter {
@@ -151,85 +146,64 @@ pub fn list_tasks(
         }
         q
     };
-    // Counts stop at the page's capped-count limit; a search counts through a window of its
-    // newest index matches (`search::windowed`).
-    let count_of = |conn: &mut DbConn, m: Option<NameMatch>, n: i64| {
-        count::capped(conn, base(m).select(release_tasks::id).limit(n))
+    let queries = ListQueries {
+        count: |c: &mut DbConn, m, n| count::capped(c, base(m).select(release_tasks::id).limit(n)),
+        by_tier: |c: &mut DbConn, m, tier: NameTier, limit, offset| {
+            base(Some(m))
+                .select(task_select())
+                .order((tier.asc(), release_tasks::id.desc()))
+                .limit(limit)
+                .offset(offset)
+                .load(c)
+        },
+        newest: |c: &mut DbConn, m, lacks: Option<NameLacks>, limit, offset| {
+            let mut q = base(Some(m));
+            if let Some(lacks) = lacks {
+                q = q.filter(lacks);
+            }
+            q.select(task_select())
+                .order(release_tasks::id.desc())
+                .limit(limit)
+                .offset(offset)
+                .load(c)
+        },
+        listed: |c: &mut DbConn, m, limit, offset| {
+            let q = base(m).select(task_select());
+            let q = match (filter.sort, filter.descending) {
+                (TaskSort::SubmittedAt, true) => {
+                    q.order((release_tasks::submitted_at.desc(), release_tasks::id.desc()))
+                }
+                (TaskSort::SubmittedAt, false) => {
+                    q.order((release_tasks::submitted_at.asc(), release_tasks::id.asc()))
+                }
+                (TaskSort::Name, true) => q.order((
+                    release_tasks::name.desc(),
+                    release_tasks::version_number.desc(),
+                )),
+                (TaskSort::Name, false) => q.order((
+                    release_tasks::name.asc(),
+                    release_tasks::version_number.desc(),
+                )),
+                (TaskSort::Status, true) => {
+                    q.order((release_tasks::status.desc(), release_tasks::id.desc()))
+                }
+                (TaskSort::Status, false) => {
+                    q.order((release_tasks::status.asc(), release_tasks::id.desc()))
+                }
+            };
+            q.limit(limit).offset(offset).load(c)
+        },
     };
-    let total = search::total(
-        conn,
-        matches.as_ref(),
-        count::count_limit(limit, offset),
-        count_of,
-    )?;
     let by_relevance = filter.sort == TaskSort::SubmittedAt && filter.descending;
-    if let Some(search) = &filter.search
-        && total == 0
-    {
-        // Nothing contains every word: score the newest names sharing a three-letter run.
-        let Some(candidates) = search.typo_candidates(conn, Target::Tasks) else {
-            return Ok((Vec::new(), 0));
-        };
-        let rows: Vec<TaskRow> = base(Some(candidates))
-            .select(task_select())
-            .order(release_tasks::id.desc())
-            .limit(search::TYPO_CANDIDATES)
-            .load(conn)?;
-        return Ok(search.typo_page(rows, |r| &r.name, limit, offset));
-    }
-    if let (Some(search), Some(every_word)) = (&filter.search, &matches)
-        && by_relevance
-    {
-        let rows = search.relevance_page(
-            conn,
-            every_word,
-            (limit, offset),
-            |c, m, n| count_of(c, Some(m), n),
-            |c, m, limit, offset| {
-                base(Some(m))
-                    .select(task_select())
-                    .order((search.tier(Target::Tasks).asc(), release_tasks::id.desc()))
-                    .limit(limit)
-                    .offset(offset)
-                    .load(c)
-            },
-            |c, m, lacks, limit, offset| {
-                base(Some(m))
-                    .filter(lacks)
-                    .select(task_select())
-                    .order(release_tasks::id.desc())
-                    .limit(limit)
-                    .offset(offset)
-                    .load(c)
-            },
-        )?;
-        return Ok((rows, total));
-    }
-    let mut q = base(matches).select(task_select());
-    q = match (filter.sort, filter.descending) {
-        (TaskSort::SubmittedAt, true) => {
-            q.order((release_tasks::submitted_at.desc(), release_tasks::id.desc()))
-        }
-        (TaskSort::SubmittedAt, false) => {
-            q.order((release_tasks::submitted_at.asc(), release_tasks::id.asc()))
-        }
-        (TaskSort::Name, true) => q.order((
-            release_tasks::name.desc(),
-            release_tasks::version_number.desc(),
-        )),
-        (TaskSort::Name, false) => q.order((
-            release_tasks::name.asc(),
-            release_tasks::version_number.desc(),
-        )),
-        (TaskSort::Status, true) => {
-            q.order((release_tasks::status.desc(), release_tasks::id.desc()))
-        }
-        (TaskSort::Status, false) => {
-            q.order((release_tasks::status.asc(), release_tasks::id.desc()))
-        }
-    };
-    let rows = q.limit(limit).offset(offset).load(conn)?;
-    Ok((rows, total))
+    search::list_page(
+        conn,
+        filter.search.as_ref(),
+        Target::Tasks,
+        by_relevance,
+        (limit, offset),
+        queries,
+        |r: &TaskRow| &r.name,
+    )
 }
 
 pub fn find_task(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<Option<TaskRow>> {
@@ -937,11 +911,6 @@ pub fn list_packages(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<PackageRow>, i64)> {
-    let matches = filter
-        .search
-        .as_ref()
-        .map(|s| s.read_matches(conn, Target::Packages))
-        .transpose()?;
     let base = |matches: Option<NameMatch>| {
         let mut q = package_query!()
             .filter(release_packages::workspace_id.eq(workspace_id))
@@ -972,64 +941,47 @@ pub fn list_packages(
         }
         q
     };
-    let count_of = |conn: &mut DbConn, m: Option<NameMatch>, n: i64| {
-        count::capped(conn, base(m).select(release_packages::id).limit(n))
+    let queries = ListQueries {
+        count: |c: &mut DbConn, m, n| {
+            count::capped(c, base(m).select(release_packages::id).limit(n))
+        },
+        by_tier: |c: &mut DbConn, m, tier: NameTier, limit, offset| {
+            base(Some(m))
+                .order((tier.asc(), release_packages::id.desc()))
+                .limit(limit)
+                .offset(offset)
+                .load(c)
+        },
+        newest: |c: &mut DbConn, m, lacks: Option<NameLacks>, limit, offset| {
+            let mut q = base(Some(m));
+            if let Some(lacks) = lacks {
+                q = q.filter(lacks);
+            }
+            q.order(release_packages::id.desc())
+                .limit(limit)
+                .offset(offset)
+                .load(c)
+        },
+        listed: |c: &mut DbConn, m, limit, offset| {
+            base(m)
+                .order((
+                    release_packages::applied_at.desc(),
+                    release_packages::id.desc(),
+                ))
+                .limit(limit)
+                .offset(offset)
+                .load(c)
+        },
     };
-    let total = search::total(
+    search::list_page(
         conn,
-        matches.as_ref(),
-        count::count_limit(limit, offset),
-        count_of,
-    )?;
-    if let Some(search) = &filter.search
-        && total == 0
-    {
-        // Nothing contains every word: score the newest names sharing a three-letter run.
-        let Some(candidates) = search.typo_candidates(conn, Target::Packages) else {
-            return Ok((Vec::new(), 0));
-        };
-        let rows: Vec<PackageRow> = base(Some(candidates))
-            .order(release_packages::id.desc())
-            .limit(search::TYPO_CANDIDATES)
-            .load(conn)?;
-        return Ok(search.typo_page(rows, |r| &r.name, limit, offset));
-    }
-    if let (Some(search), Some(every_word)) = (&filter.search, &matches) {
-        let rows = search.relevance_page(
-            conn,
-            every_word,
-            (limit, offset),
-            |c, m, n| count_of(c, Some(m), n),
-            |c, m, limit, offset| {
-                base(Some(m))
-                    .order((
-                        search.tier(Target::Packages).asc(),
-                        release_packages::id.desc(),
-                    ))
-                    .limit(limit)
-                    .offset(offset)
-                    .load(c)
-            },
-            |c, m, lacks, limit, offset| {
-                base(Some(m))
-                    .filter(lacks)
-                    .order(release_packages::id.desc())
-                    .limit(limit)
-                    .offset(offset)
-                    .load(c)
-            },
-        )?;
-        return Ok((rows, total));
-    }
-    let rows = base(matches)
-        .order((
-            release_packages::applied_at.desc(),
-            release_packages::id.desc(),
-        ))
-        .limit(limit)
-        .offset(offset)
-        .load(conn)?;
-    Ok((rows, total))
+        filter.search.as_ref(),
+        Target::Packages,
+        true,
+        (limit, offset),
+        queries,
+        |r: &PackageRow| &r.name,
+    )
 }
 
 /// A package's reviewer and their decision.
