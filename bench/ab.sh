@@ -16,7 +16,7 @@ TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
 run() {
   local bin=$1 pid jar token cookie
-  RELEASEDESK_LOG=warn "$bin" serve --database-url "$URL" --bind "127.0.0.1:$PORT" --workers 2 --pool-size 8 \
+  RELEASEDESK_LOG=warn "$bin" serve --database-url "$URL" --bind "127.0.0.1:$PORT" --workers 2 --pool-size "${POOL:-8}" \
     >"${TMPDIR:-/tmp}/ab-server.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

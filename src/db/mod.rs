@@ -129,8 +129,9 @@ impl ManageConnection for Manager {
     }
 }
 
-/// Turns on SQLite's query planner stability guarantee (QPSG) for every SQLite connection this
-/// process opens, through `sqlite3_auto_extension` (diesel does not expose the raw handle).
+/// Process-wide SQLite settings, made once before the first connection opens. Turns on the
+/// query planner stability guarantee (QPSG) for every SQLite connection this process opens,
+/// through `sqlite3_auto_extension` (diesel does not expose the raw handle).
 ///
 /// Why: without it SQLite lets a bound value steer the plan and then re-prepares the statement
 /// whenever that parameter is rebound. diesel binds every `LIMIT`/`OFFSET` (also `first()`'s
@@ -138,7 +139,13 @@ impl ManageConnection for Manager {
 /// cached statement was re-parsed on every run: a perf profile of the Tasks tab at 100k tasks
 /// showed 14% of the server's time in `sqlite3Reprepare` (docs/BENCHMARKS.md). With QPSG a
 /// statement keeps the plan it was prepared with and diesel's statement cache works.
-fn sqlite_query_planner_stability() {
+///
+/// Before that, it turns off SQLite's memory statistics (`SQLITE_CONFIG_MEMSTATUS`), which the
+/// bundled build keeps on: they put one process-wide mutex around every allocation of every
+/// connection. Under wrk the broad search allocates in FTS5 on 8 connections at once; a perf
+/// profile (`--call-graph dwarf`) put 27% of the server's time in the kernel waking and parking
+/// threads on that mutex (docs/BENCHMARKS.md). Nothing here reads those statistics.
+fn sqlite_process_settings() {
     use libsqlite3_sys as ffi;
     use std::os::raw::{c_char, c_int};
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -162,6 +169,21 @@ fn sqlite_query_planner_stability() {
     }
 
     ONCE.call_once(|| {
+        // SAFETY: `sqlite3_config` takes the option and an int; it must run before SQLite
+        // initializes, and this is the process's first SQLite call (`sqlite3_auto_extension`
+        // below initializes it). If something did initialize it first, SQLite answers MISUSE
+        // and changes nothing.
+        let rc = unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int) };
+        if rc != ffi::SQLITE_OK {
+            tracing::warn!(rc, "could not turn off SQLite's memory statistics");
+        }
+        // SAFETY: as above; MULTITHREAD takes no argument. A pooled connection and its
+        // prepared statements are used by one thread at a time (r2d2 hands each out to one
+        // holder), which is all this mode asks.
+        let rc = unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_MULTITHREAD) };
+        if rc != ffi::SQLITE_OK {
+            tracing::warn!(rc, "could not set SQLite's multi-thread mode");
+        }
         // SAFETY: registers a function with the signature SQLite calls auto extensions with.
         let rc = unsafe { ffi::sqlite3_auto_extension(Some(enable_qpsg)) };
         if rc != ffi::SQLITE_OK {
@@ -180,7 +202,7 @@ impl Manager {
                 .map(DbConn::Postgres)
                 .map_err(r2d2::Error::ConnectionError),
             DatabaseUrl::Sqlite(path) => {
-                sqlite_query_planner_stability();
+                sqlite_process_settings();
                 let mut conn =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the writer; the busy timeout makes a second writer
