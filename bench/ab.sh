@@ -7,7 +7,7 @@
 # slows down mid-run hurts both), signs in as bench-admin, drives each page with
 # `wrk -t1 -c32`, and prints req/s, p50, p99 and the server's CPU time per request (utime +
 # stime from /proc, which moves less than req/s on a shared machine). PAGES overrides the page
-# list: "label:/path label:/path". Seed first with `releasedesk seed-bench` (bench/run.sh does).
+# list: "label:/path label:/path"; POOL the pooled connections (8). Seed first with `releasedesk seed-bench` (bench/run.sh does).
 set -euo pipefail
 OLD=$1; NEW=$2; URL=$3; ROUNDS=${4:-2}; DUR=${5:-5s}
 PORT="${PORT:-18490}"; BASE="http://127.0.0.1:$PORT"; WS=/workspaces/bench
