@@ -125,6 +125,7 @@ impl NameSearch {
             checked,
             spaced,
             window: None,
+            lacks: None,
         }
     }
 
@@ -165,6 +166,7 @@ impl NameSearch {
             checked: Vec::new(),
             spaced: false,
             window: None,
+            lacks: None,
         })
     }
 
@@ -191,14 +193,6 @@ impl NameSearch {
             m.read_if_few(conn)
         } else {
             Ok(m)
-        }
-    }
-
-    /// The condition "the name does not contain the whole query" (tier 3 among the matches).
-    pub fn lacks_whole_query(&self, target: Target) -> NameLacks {
-        NameLacks {
-            name: target.sql().1,
-            contains: like_contains(&self.query),
         }
     }
 
@@ -334,6 +328,8 @@ pub struct NameMatch {
     spaced: bool,
     /// SQLite: only the `n` newest index matches (`newest_matches`).
     window: Option<i64>,
+    /// `lower(name) NOT LIKE` this pattern (`NameMatch::lacking`).
+    lacks: Option<String>,
 }
 
 impl Expression for NameMatch {
@@ -410,6 +406,9 @@ impl QueryFragment<MultiBackend> for NameMatch {
         for p in &self.short {
             push_like(&mut out, " AND lower(", self.name, ")", p)?;
         }
+        if let Some(p) = &self.lacks {
+            push_like(&mut out, " AND lower(", self.name, ") NOT", p)?;
+        }
         out.push_sql(")");
         Ok(())
     }
@@ -483,6 +482,14 @@ impl NameMatch {
         m
     }
 
+    /// This match among the names that do not contain `search`'s whole query (tier 3).
+    fn lacking(&self, search: &NameSearch) -> NameMatch {
+        NameMatch {
+            lacks: Some(like_contains(&search.query)),
+            ..self.clone()
+        }
+    }
+
     /// Whether the index finds fewer than `n` rows, so a window of `n` saw every match.
     fn index_has_fewer_than(&self, conn: &mut DbConn, n: i64) -> QueryResult<bool> {
         #[derive(diesel::QueryableByName)]
@@ -515,8 +522,7 @@ pub struct ListQueries<Count, ByTier, Newest, Listed> {
     /// `(m, tier, limit, offset)`: a page of the rows matching `m` ordered by `tier`, then
     /// id descending.
     pub by_tier: ByTier,
-    /// `(m, lacks, limit, offset)`: a page of the rows matching `m` (and `lacks`, when given),
-    /// id descending.
+    /// `(m, limit, offset)`: a page of the rows matching `m`, id descending.
     pub newest: Newest,
     /// `(m, limit, offset)`: a page in the list's own order, for no search or a sort the user
     /// chose instead of relevance.
@@ -544,7 +550,7 @@ pub fn list_page<R, Count, ByTier, Newest, Listed>(
 where
     Count: Fn(&mut DbConn, Option<NameMatch>, i64) -> QueryResult<i64>,
     ByTier: Fn(&mut DbConn, NameMatch, NameTier, i64, i64) -> QueryResult<Vec<R>>,
-    Newest: Fn(&mut DbConn, NameMatch, Option<NameLacks>, i64, i64) -> QueryResult<Vec<R>>,
+    Newest: Fn(&mut DbConn, NameMatch, i64, i64) -> QueryResult<Vec<R>>,
     Listed: Fn(&mut DbConn, Option<NameMatch>, i64, i64) -> QueryResult<Vec<R>>,
 {
     let cap = crate::db::count::count_limit(limit, offset);
@@ -565,7 +571,7 @@ where
         let Some(candidates) = search.typo_candidates(conn, target) else {
             return Ok((Vec::new(), 0));
         };
-        let rows = (q.newest)(conn, candidates, None, TYPO_CANDIDATES, 0)?;
+        let rows = (q.newest)(conn, candidates, TYPO_CANDIDATES, 0)?;
         return Ok(search.typo_page(rows, name, limit, offset));
     }
     if !ranked {
@@ -587,12 +593,11 @@ where
     let need = limit - rows.len() as i64;
     if need > 0 {
         let skip = (offset - whole_count).max(0);
-        let lacks = search.lacks_whole_query(target);
         let rest = windowed(
             conn,
-            &every_word,
+            &every_word.lacking(search),
             (skip + need).saturating_mul(4),
-            |c, m| (q.newest)(c, m, Some(lacks.clone()), need, skip),
+            |c, m| (q.newest)(c, m, need, skip),
             |r: &Vec<R>| r.len() as i64 == need,
         )?;
         rows.extend(rest);
@@ -629,37 +634,6 @@ pub fn windowed<T>(
             return run(conn, m.clone());
         }
         n = n.saturating_mul(8);
-    }
-}
-
-/// `lower(name) NOT LIKE '%query%'`: a match in tier 3.
-#[derive(Clone, Debug)]
-pub struct NameLacks {
-    name: &'static str,
-    contains: String,
-}
-
-impl Expression for NameLacks {
-    type SqlType = Bool;
-}
-impl<QS> AppearsOnTable<QS> for NameLacks {}
-impl<QS> SelectableExpression<QS> for NameLacks {}
-impl ValidGrouping<()> for NameLacks {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
-}
-impl QueryId for NameLacks {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl QueryFragment<MultiBackend> for NameLacks {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        out.push_sql("lower(");
-        out.push_sql(self.name);
-        out.push_sql(") NOT LIKE ");
-        out.push_bind_param::<Text, _>(&self.contains)?;
-        out.push_sql(" ESCAPE '\\'");
-        Ok(())
     }
 }
 

@@ -17,7 +17,7 @@ use crate::db::schema::{
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind, StepStatus};
 use crate::error::AppError;
-use crate::search::{self, ListQueries, NameLacks, NameMatch, NameSearch, NameTier, Target};
+use crate::search::{self, ListQueries, NameMatch, NameSearch, NameTier, Target};
 
 /// Queue of region executions (release and rollback); the payload is the execution id.
 pub const QUEUE: &str = "region_execution";
@@ -1013,12 +1013,9 @@ pub fn list(
                 .offset(offset)
                 .load(c)
         },
-        newest: |c: &mut DbConn, m, lacks: Option<NameLacks>, limit, offset| {
-            let mut q = base(Some(m));
-            if let Some(lacks) = lacks {
-                q = q.filter(lacks);
-            }
-            q.select(select)
+        newest: |c: &mut DbConn, m, limit, offset| {
+            base(Some(m))
+                .select(select)
                 .order(region_tasks::id.desc())
                 .limit(limit)
                 .offset(offset)

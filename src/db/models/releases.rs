@@ -18,7 +18,7 @@ use crate::domain::{
     TaskStatus, WorkspaceAccess,
 };
 use crate::error::AppError;
-use crate::search::{self, ListQueries, NameLacks, NameMatch, NameSearch, NameTier, Target};
+use crate::search::{self, ListQueries, NameMatch, NameSearch, NameTier, Target};
 
 /// The most tasks one package may hold.
 pub const MAX_TASKS_PER_PACKAGE: usize = 100;
@@ -156,12 +156,9 @@ pub fn list_tasks(
                 .offset(offset)
                 .load(c)
         },
-        newest: |c: &mut DbConn, m, lacks: Option<NameLacks>, limit, offset| {
-            let mut q = base(Some(m));
-            if let Some(lacks) = lacks {
-                q = q.filter(lacks);
-            }
-            q.select(task_select())
+        newest: |c: &mut DbConn, m, limit, offset| {
+            base(Some(m))
+                .select(task_select())
                 .order(release_tasks::id.desc())
                 .limit(limit)
                 .offset(offset)
@@ -952,12 +949,9 @@ pub fn list_packages(
                 .offset(offset)
                 .load(c)
         },
-        newest: |c: &mut DbConn, m, lacks: Option<NameLacks>, limit, offset| {
-            let mut q = base(Some(m));
-            if let Some(lacks) = lacks {
-                q = q.filter(lacks);
-            }
-            q.order(release_packages::id.desc())
+        newest: |c: &mut DbConn, m, limit, offset| {
+            base(Some(m))
+                .order(release_packages::id.desc())
                 .limit(limit)
                 .offset(offset)
                 .load(c)
