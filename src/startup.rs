@@ -27,9 +27,9 @@ pub struct AppState {
     pub hasher: Hasher,
     /// Statements run by the pool's connections (`/metrics`).
     pub queries: db::QueryCounter,
-    /// Whether the extractors may read who is asking on the HTTP worker thread itself (SQLite:
-    /// see `auth::extract::identity_lookup`).
-    pub inline_identity: bool,
+    /// Whether bounded reads may run on the HTTP worker thread itself (SQLite: see
+    /// `routes::with_read_conn`).
+    pub inline_reads: bool,
 }
 
 pub struct Application {
@@ -73,7 +73,7 @@ impl Application {
         let queries = db::QueryCounter::default();
         let pool =
             db::connect_counted(&settings.database_url, settings.pool_size, queries.clone())?;
-        let inline_identity = matches!(*pool.get()?, db::DbConn::Sqlite(_));
+        let inline_reads = matches!(*pool.get()?, db::DbConn::Sqlite(_));
         db::migrate(&mut *pool.get()?)?;
         let key = session_key(settings, &pool)?;
         let listener = TcpListener::bind(&settings.bind)
@@ -84,7 +84,7 @@ impl Application {
             pool: pool.clone(),
             hasher: Hasher::new(settings.argon2_memory_kib),
             queries: queries.clone(),
-            inline_identity,
+            inline_reads,
         });
         let metrics = web::Data::new(Metrics::default());
         let origin = web::Data::new(AllowedOrigin(settings.public_origin.clone()));

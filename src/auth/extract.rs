@@ -15,6 +15,7 @@ use crate::db::models::users::User;
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{Permission, WorkspaceAccess};
 use crate::error::AppError;
+use crate::routes::with_read_conn;
 use crate::startup::AppState;
 
 use super::session::{self, SessionIdentity};
@@ -71,26 +72,6 @@ fn load_user(conn: &mut DbConn, identity: Option<SessionIdentity>) -> Result<Use
     }
 }
 
-/// Runs the extractors' lookup of who is asking (one or two indexed point reads).
-///
-/// On SQLite, when a pooled connection is free right now, it runs here on the HTTP worker
-/// thread: an in-process read of a few pages costs tens of microseconds, less than handing the
-/// request to a blocking-pool thread and back, which every request then does once more for its
-/// handler (the kernel's wake-ups were 17% of a Tasks tab profile, docs/BENCHMARKS.md). A
-/// WAL reader never waits for a writer, and `try_get` never waits for a connection, so the
-/// worker is not held up. PostgreSQL lookups are network round trips: always the blocking pool.
-async fn identity_lookup<T: Send + 'static>(
-    state: web::Data<AppState>,
-    f: impl FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    if state.inline_identity
-        && let Some(mut conn) = state.pool.try_get()
-    {
-        return f(&mut conn);
-    }
-    web::block(move || f(&mut *state.pool.get()?)).await?
-}
-
 /// Ends a session the server no longer honours, so the browser stops sending it.
 fn forget_if_revoked<T>(session: &Session, result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(AppError::Unauthenticated) = &result {
@@ -116,7 +97,7 @@ impl FromRequest for CurrentUser {
                 .unwrap_or_default();
             let user = forget_if_revoked(
                 &session,
-                identity_lookup(state, move |conn| load_user(conn, identity)).await,
+                with_read_conn(&state, move |conn| load_user(conn, identity)).await,
             )?;
             let csrf = session::csrf_token(&session);
             Ok(CurrentUser {
@@ -148,7 +129,7 @@ impl FromRequest for WorkspaceCtx {
                 .map(|i| i.session_id.clone())
                 .unwrap_or_default();
             // One checkout for both lookups (a PostgreSQL checkout also pings the connection).
-            let loaded = identity_lookup(state, move |conn| {
+            let loaded = with_read_conn(&state, move |conn| {
                 let user = load_user(conn, identity)?;
                 let (ws, access) = workspaces::access(conn, &user, &slug)?;
                 Ok((user, ws, access))

@@ -13,7 +13,7 @@ use crate::db::models::workspaces::{self, WorkspaceSummary};
 use crate::domain::validate_new_password;
 use crate::error::AppError;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, render, see_other, with_conn};
+use crate::routes::{FormErrors, render, see_other, with_conn, with_read_conn};
 use crate::startup::AppState;
 
 #[derive(Template)]
@@ -32,7 +32,7 @@ async fn account_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let viewer = Viewer::of(current);
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let layout = Layout::build(conn, &viewer, "Your account", "account", None)?;
         let workspaces = workspaces::list_for_user(conn, &viewer.user)?
             .into_iter()

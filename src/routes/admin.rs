@@ -14,7 +14,7 @@ use crate::domain::{DisplayName, Username, validate_new_password};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, render, see_other, with_conn};
+use crate::routes::{FormErrors, render, see_other, with_conn, with_read_conn};
 use crate::startup::AppState;
 
 fn require_tenant_admin(current: &CurrentUser) -> Result<(), AppError> {
@@ -66,7 +66,7 @@ async fn users_page(
 ) -> Result<HttpResponse, AppError> {
     let viewer = Viewer::of(current);
     let is_htmx = current.is_htmx && status == StatusCode::OK;
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let layout = Layout::build(conn, &viewer, "Users", "users", None)?;
         let filter = Some(q.as_str()).filter(|q| !q.is_empty());
         let users = users::list(conn, filter)?;

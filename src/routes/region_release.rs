@@ -21,7 +21,9 @@ use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, Paging, fragment, refusal, render, see_other, with_conn};
+use crate::routes::{
+    FormErrors, Paging, fragment, refusal, render, see_other, with_conn, with_read_conn,
+};
 use crate::startup::AppState;
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -114,7 +116,7 @@ pub async fn index(
     let viewer = Viewer::of(&ctx.current);
     let can_develop = ctx.access.can(Permission::Develop);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(&state, move |conn| {
+    let page = with_read_conn(&state, move |conn| {
         let layout = Layout::build(
             conn,
             &viewer,
@@ -314,7 +316,7 @@ async fn form_page(
     ctx.require(Permission::Develop)?;
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let form = match (form, editing) {
             (Some(f), _) => f,
             (None, Some(id)) => {
@@ -594,7 +596,7 @@ async fn detail(
     let can_deploy = ctx.access.can(Permission::Deploy);
     let me = ctx.user().id;
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let task = region_release::find(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
         let layout = if process_only {
             // The fragment's forms (checkpoint decisions) need the session's CSRF token.

@@ -19,7 +19,7 @@ use crate::domain::{
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, render, see_other, with_conn};
+use crate::routes::{FormErrors, render, see_other, with_conn, with_read_conn};
 use crate::startup::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,7 +168,7 @@ async fn regions_page(
     let viewer = Viewer::of(&ctx.current);
     let can_manage = ctx.access.can(Permission::Manage);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let layout = Layout::build(
             conn,
             &viewer,
@@ -275,7 +275,7 @@ async fn region_page(
     let viewer = Viewer::of(&ctx.current);
     let can_manage = ctx.access.can(Permission::Manage);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let region = regions::find_region(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
         let layout = Layout::build(
             conn,
@@ -452,7 +452,7 @@ async fn components_page(
     let viewer = Viewer::of(&ctx.current);
     let can_develop = ctx.access.can(Permission::Develop);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let layout = Layout::build(
             conn,
             &viewer,
@@ -490,7 +490,7 @@ pub async fn components(
     let form = match editing {
         Some(id) => {
             let ws = ctx.workspace.id;
-            let c = with_conn(&state, move |conn| {
+            let c = with_read_conn(&state, move |conn| {
                 Ok(regions::find_component(conn, ws, id)?)
             })
             .await?

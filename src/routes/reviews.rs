@@ -12,7 +12,7 @@ use crate::db::models::releases::{self, Decision, ReviewRequest};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{render, see_other, with_conn};
+use crate::routes::{render, see_other, with_conn, with_read_conn};
 use crate::startup::AppState;
 
 #[derive(Template)]
@@ -30,7 +30,7 @@ pub async fn page(
     current: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     let viewer = Viewer::of(&current);
-    let page = with_conn(&state, move |conn| {
+    let page = with_read_conn(&state, move |conn| {
         let layout = Layout::build(conn, &viewer, "Reviews", "reviews", None)?;
         let requests = releases::awaiting_review(conn, viewer.user.id)?;
         let checkpoints = region_release::awaiting(conn, viewer.user.id)?;

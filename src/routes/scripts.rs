@@ -16,7 +16,7 @@ use crate::domain::{Permission, ScriptPath, ScriptType, WorkspaceMode, validate_
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, Paging, render, see_other, with_conn};
+use crate::routes::{FormErrors, Paging, render, see_other, with_conn, with_read_conn};
 use crate::startup::AppState;
 
 /// The largest script accepted (bytes).
@@ -118,7 +118,7 @@ async fn scripts_page(
     let can_develop = ctx.access.can(Permission::Develop);
     let can_manage = ctx.access.can(Permission::Manage);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let layout = Layout::build(
             conn,
             &viewer,
@@ -542,7 +542,7 @@ async fn import_page(
     ctx.require(Permission::Manage)?;
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let layout = Layout::build(
             conn,
             &viewer,

@@ -18,7 +18,7 @@ use crate::domain::{ApprovalPolicy, Permission, Quorum, Role, WorkspaceMode, Wor
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, refusal, render, see_other, with_conn};
+use crate::routes::{FormErrors, refusal, render, see_other, with_conn, with_read_conn};
 use crate::startup::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,7 +116,7 @@ async fn settings_page(
     ctx.require(Permission::Manage)?;
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let layout = Layout::build(
             conn,
             &viewer,

@@ -23,7 +23,9 @@ use crate::domain::{PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, Paging, fragment, refusal, render, see_other, with_conn};
+use crate::routes::{
+    FormErrors, Paging, fragment, refusal, render, see_other, with_conn, with_read_conn,
+};
 use crate::search::NameSearch;
 use crate::startup::AppState;
 
@@ -199,7 +201,7 @@ async fn tasks_page(
     let is_htmx = ctx.current.is_htmx && status == StatusCode::OK;
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let layout = Layout::build(
             conn,
             &viewer,
@@ -585,7 +587,7 @@ pub async fn packages(
     let is_htmx = ctx.current.is_htmx;
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(&state, move |conn| {
+    let page = with_read_conn(&state, move |conn| {
         let layout = Layout::build(
             conn,
             &viewer,
@@ -649,7 +651,7 @@ async fn package_page(
 ) -> Result<HttpResponse, AppError> {
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let package = releases::find_package(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
         let tasks = releases::package_tasks(conn, id)?;
         if progress_only {
@@ -982,7 +984,7 @@ pub async fn production_page(
     let mut paging = Paging::new(query.page, query.per_page, 50)?;
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(&state, move |conn| {
+    let page = with_read_conn(&state, move |conn| {
         let layout = Layout::build(
             conn,
             &viewer,

@@ -14,7 +14,7 @@ use crate::domain::{Permission, WorkspaceAccess, WorkspaceName, WorkspaceSlug};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, Paging, render, see_other, with_conn};
+use crate::routes::{FormErrors, Paging, render, see_other, with_conn, with_read_conn};
 use crate::startup::AppState;
 
 /// `GET /`: signed-in people go to their workspaces, everyone else to sign-in.
@@ -54,7 +54,7 @@ async fn workspaces_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let viewer = Viewer::of(current);
-    let page = with_conn(state, move |conn| {
+    let page = with_read_conn(state, move |conn| {
         let layout = Layout::build(conn, &viewer, "Workspaces", "workspaces", None)?;
         let workspaces = workspaces::list_for_user(conn, &viewer.user)?;
         Ok(WorkspacesPage {
@@ -190,7 +190,7 @@ pub async fn overview(
 ) -> Result<HttpResponse, AppError> {
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(&state, move |conn| {
+    let page = with_read_conn(&state, move |conn| {
         let layout = Layout::build(
             conn,
             &viewer,
@@ -289,7 +289,7 @@ pub async fn audit(
     let is_htmx = ctx.current.is_htmx;
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_conn(&state, move |conn| {
+    let page = with_read_conn(&state, move |conn| {
         let layout = Layout::build(
             conn,
             &viewer,
