@@ -24,11 +24,13 @@ use diesel::sql_types::{BigInt, Bool, Integer, Text};
 
 use crate::db::{DbConn, MultiBackend};
 
+pub mod rare;
+
 /// How many of the newest candidate names the typo-tolerant step scores at most.
 pub const TYPO_CANDIDATES: i64 = 2000;
 
 /// The searchable name columns and their indexes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
     Tasks,
     Packages,
@@ -53,6 +55,12 @@ impl Target {
             Target::Scripts => ("scripts.id", "scripts.path", "scripts_fts"),
             Target::RegionTasks => ("region_tasks.id", "region_tasks.name", "region_tasks_fts"),
         }
+    }
+
+    /// The table the columns of `sql` belong to.
+    fn table(self) -> &'static str {
+        let (id, _, _) = self.sql();
+        id.split_once('.').map_or(id, |(table, _)| table)
     }
 }
 
@@ -184,16 +192,20 @@ impl NameSearch {
     /// whose index match finds at most `FEW_MATCHES` rows reads their ids here, once: the
     /// count and the page then look rows up by id instead of each evaluating the FTS5 phrase
     /// again. A trigram phrase such as `orders_0012` merges the postings of its nine trigrams,
-    /// most of them common (`_00`, `ord`); a profile of the fragment search put two thirds of
-    /// its time in those two evaluations (docs/BENCHMARKS.md). Broader queries keep the
-    /// `windowed` FTS5 match, which stops early.
+    /// most of them common (`_00`, `ord`), so they are first looked for through the word's
+    /// rarest trigrams (`rare`). Broader queries keep the `windowed` FTS5 match, which stops
+    /// early.
     pub fn read_matches(&self, conn: &mut DbConn, target: Target) -> QueryResult<NameMatch> {
         let m = self.matches(conn, target);
-        if self.is_one_word() {
-            m.read_if_few(conn)
-        } else {
-            Ok(m)
+        if !self.is_one_word() {
+            return Ok(m);
         }
+        if is_long(&self.query)
+            && let Some(ids) = rare::matches(conn, target, &self.query)?
+        {
+            return Ok(m.with_ids(ids));
+        }
+        m.read_if_few(conn)
     }
 
     /// Whether every match contains the whole query (a one-word query), so there is no tier 3.
@@ -431,6 +443,12 @@ fn push_like<'b>(
     Ok(())
 }
 
+/// `ids` as a JSON array, for `json_each`.
+fn json_ids(ids: impl IntoIterator<Item = i64>) -> String {
+    let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+    format!("[{}]", ids.join(","))
+}
+
 /// At most this many ids are read out of an FTS5 match (`NameSearch::read_matches`): the
 /// capped count's own limit, so a list reading them counts exactly what it would have.
 const FEW_MATCHES: i64 = crate::db::count::COUNT_CAP;
@@ -462,15 +480,15 @@ impl NameMatch {
         if rows.len() as i64 > FEW_MATCHES {
             return Ok(self);
         }
-        let ids = rows
-            .iter()
-            .map(|r| r.id.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        Ok(NameMatch {
-            index: IndexPart::Ids(format!("[{ids}]")),
+        Ok(self.with_ids(rows.iter().map(|r| r.id)))
+    }
+
+    /// This match with its index part replaced by the ids it finds.
+    fn with_ids(self, ids: impl IntoIterator<Item = i64>) -> NameMatch {
+        NameMatch {
+            index: IndexPart::Ids(json_ids(ids)),
             ..self
-        })
+        }
     }
 
     /// Only the `n` newest rows the index finds (SQLite's FTS part); unchanged elsewhere.

@@ -291,3 +291,52 @@ async fn broad_search_pages_in_relevance_order_on_sqlite() {
 async fn broad_search_pages_in_relevance_order_on_postgres() {
     broad_search_pages_in_relevance_order(Backend::Postgres).await;
 }
+
+/// SQLite looks a fragment up through its rarest trigrams (`search::rare`) and tests the names
+/// it finds: that gives exactly the names containing it, newest first, and a word whose every
+/// trigram is common keeps the FTS5 phrase.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rare_trigram_lookup_finds_exactly_the_names_containing_the_fragment() {
+    use releasedesk::search::Target;
+    use releasedesk::search::rare::{self, TrigramSample};
+    let app = seeded(Backend::Sqlite).await.expect("sqlite");
+    app.db(|conn| {
+        use diesel::prelude::*;
+        use releasedesk::db::schema::release_tasks;
+        let mut all: Vec<(i64, String)> = release_tasks::table
+            .select((release_tasks::id, release_tasks::name))
+            .load(conn)
+            .unwrap();
+        all.sort_by_key(|(id, _)| -id);
+        let sample = TrigramSample::take(conn, Target::Tasks).unwrap();
+        let mut looked_up = 0;
+        // Fragments such as `urn_001282`: a word's end and a name's number.
+        let fragments: Vec<String> = (1..=6)
+            .map(|i| {
+                let name = &all[i * all.len() / 7].1;
+                let end = name.len() - ".sql".len();
+                name[end - 10..end].to_lowercase()
+            })
+            .collect();
+        for word in fragments.iter().map(String::as_str) {
+            let expected: Vec<i64> = all
+                .iter()
+                .filter(|(_, n)| n.to_lowercase().contains(word))
+                .map(|(id, _)| *id)
+                .collect();
+            assert!(!expected.is_empty(), "{word} is in the seed");
+            let got = rare::matches_with(conn, Target::Tasks, word, &sample).unwrap();
+            if let Some(found) = got {
+                looked_up += 1;
+                assert_eq!(found, expected, "{word}");
+            }
+        }
+        assert!(looked_up >= 3, "the fragments go the rare way: {looked_up}");
+        // Every trigram of `daily_orders` is in a tenth of the names or more.
+        assert_eq!(
+            rare::matches_with(conn, Target::Tasks, "daily_orders", &sample).unwrap(),
+            None
+        );
+    })
+    .await;
+}
