@@ -798,6 +798,33 @@ async fn tasks_tab_searches_filters_and_sorts(app: TestApp) {
         past.texts("tr.empty"),
         vec!["No package matches these filters."]
     );
+    // A page number that is not one names the parameter, on every paged list; blank is absent.
+    for (path, message) in [
+        (
+            "task-release/tasks?page=zz",
+            "page must be a positive number.",
+        ),
+        (
+            "task-release/packages?per_page=1e3",
+            "per_page must be between 1 and 200.",
+        ),
+        (
+            "region-release/tasks?page=-1",
+            "page must be a positive number.",
+        ),
+        ("scripts?per_page=", ""),
+        ("production?page=2.5", "page must be a positive number."),
+        ("audit?page=", ""),
+    ] {
+        let resp = victor.get(&format!("/workspaces/demo/{path}")).await;
+        if message.is_empty() {
+            assert_eq!(resp.status, 200, "{path}");
+        } else {
+            assert_eq!(resp.status, 400, "{path}");
+            assert!(resp.body.contains(message), "{path}: {}", resp.body);
+            assert!(!resp.body.contains("deserialize"), "{path}");
+        }
+    }
 }
 
 /// A worker that died mid-package: it released one task, then vanished holding the job. Its

@@ -286,19 +286,28 @@ pub struct Paging {
 }
 
 impl Paging {
+    /// `page` and `per_page` as the address gives them: read here rather than by serde, whose
+    /// message for `?page=zz` ("invalid digit found in string") names no parameter. Blank is
+    /// absent, as a form submits an empty field.
     pub fn new(
-        page: Option<i64>,
-        per_page: Option<i64>,
+        page: Option<&str>,
+        per_page: Option<&str>,
         default_per_page: i64,
     ) -> Result<Self, AppError> {
-        let per_page = per_page.unwrap_or(default_per_page);
-        if !(1..=200).contains(&per_page) {
+        let number =
+            |raw: Option<&str>, default: i64, range: std::ops::RangeInclusive<i64>| match raw
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                None => Some(default),
+                Some(s) => s.parse::<i64>().ok().filter(|n| range.contains(n)),
+            };
+        let Some(per_page) = number(per_page, default_per_page, 1..=200) else {
             return Err(AppError::bad_request("per_page must be between 1 and 200."));
-        }
-        let page = page.unwrap_or(1);
-        if !(1..=1_000_000).contains(&page) {
+        };
+        let Some(page) = number(page, 1, 1..=1_000_000) else {
             return Err(AppError::bad_request("page must be a positive number."));
-        }
+        };
         Ok(Paging {
             page,
             per_page,

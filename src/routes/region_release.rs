@@ -32,8 +32,8 @@ pub struct ListQuery {
     status: Option<String>,
     operation: Option<String>,
     creator: Option<String>,
-    page: Option<i64>,
-    per_page: Option<i64>,
+    page: Option<String>,
+    per_page: Option<String>,
 }
 
 #[derive(Template)]
@@ -111,7 +111,7 @@ pub async fn index(
         },
         creator: Some(creator.clone()).filter(|c| !c.is_empty()),
     };
-    let mut paging = Paging::new(query.page, query.per_page, 20)?;
+    let mut paging = Paging::new(query.page.as_deref(), query.per_page.as_deref(), 20)?;
     let is_htmx = ctx.current.is_htmx;
     let viewer = Viewer::of(&ctx.current);
     let can_develop = ctx.access.can(Permission::Develop);

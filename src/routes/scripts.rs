@@ -101,8 +101,8 @@ impl ScriptsPage {
 #[derive(Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
-    page: Option<i64>,
-    per_page: Option<i64>,
+    page: Option<String>,
+    per_page: Option<String>,
 }
 
 async fn scripts_page(
@@ -159,7 +159,7 @@ pub async fn index(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let paging = Paging::new(query.page, query.per_page, 50)?;
+    let paging = Paging::new(query.page.as_deref(), query.per_page.as_deref(), 50)?;
     let q = query.q.unwrap_or_default().trim().to_owned();
     if q.chars().count() > 200 {
         return Err(AppError::bad_request(

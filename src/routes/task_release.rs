@@ -46,8 +46,8 @@ pub struct TasksQuery {
     status: Option<String>,
     sort: Option<String>,
     dir: Option<String>,
-    page: Option<i64>,
-    per_page: Option<i64>,
+    page: Option<String>,
+    per_page: Option<String>,
 }
 
 /// The parsed Tasks tab query (what the template shows back).
@@ -86,7 +86,7 @@ impl TasksView {
             status,
             sort,
             descending,
-            paging: Paging::new(query.page, query.per_page, 20)?,
+            paging: Paging::new(query.page.as_deref(), query.per_page.as_deref(), 20)?,
         })
     }
 
@@ -473,8 +473,8 @@ pub struct PackagesQuery {
     applied_to: Option<String>,
     released_from: Option<String>,
     released_to: Option<String>,
-    page: Option<i64>,
-    per_page: Option<i64>,
+    page: Option<String>,
+    per_page: Option<String>,
 }
 
 /// A date filter: `2026-11-23` (a whole day, so `to` includes that day).
@@ -528,7 +528,7 @@ impl PackagesView {
             released_from: date(&raw.released_from, "released_from", false)?,
             released_to: date(&raw.released_to, "released_to", true)?,
         };
-        let paging = Paging::new(raw.page, raw.per_page, 20)?;
+        let paging = Paging::new(raw.page.as_deref(), raw.per_page.as_deref(), 20)?;
         Ok(PackagesView {
             raw,
             q,
@@ -541,7 +541,7 @@ impl PackagesView {
     }
     fn page_link(&self, page: i64) -> String {
         let mut raw = self.raw.clone();
-        raw.page = Some(page);
+        raw.page = Some(page.to_string());
         let pairs: Vec<(&str, String)> = [
             ("q", raw.q),
             ("applicant", raw.applicant),
@@ -551,8 +551,8 @@ impl PackagesView {
             ("applied_to", raw.applied_to),
             ("released_from", raw.released_from),
             ("released_to", raw.released_to),
-            ("per_page", raw.per_page.map(|p| p.to_string())),
-            ("page", raw.page.map(|p| p.to_string())),
+            ("per_page", raw.per_page),
+            ("page", raw.page),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
@@ -971,8 +971,8 @@ impl ProductionPage {
 /// Query string of the Production page.
 #[derive(Debug, Deserialize)]
 pub struct ProductionQuery {
-    page: Option<i64>,
-    per_page: Option<i64>,
+    page: Option<String>,
+    per_page: Option<String>,
 }
 
 /// `GET /workspaces/{ws}/production`.
@@ -981,7 +981,7 @@ pub async fn production_page(
     ctx: WorkspaceCtx,
     query: web::Query<ProductionQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let mut paging = Paging::new(query.page, query.per_page, 50)?;
+    let mut paging = Paging::new(query.page.as_deref(), query.per_page.as_deref(), 50)?;
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_read_conn(&state, move |conn| {

@@ -216,8 +216,8 @@ pub async fn overview(
 pub struct AuditQuery {
     action: Option<String>,
     actor: Option<String>,
-    page: Option<i64>,
-    per_page: Option<i64>,
+    page: Option<String>,
+    per_page: Option<String>,
 }
 
 #[derive(Template)]
@@ -284,7 +284,7 @@ pub async fn audit(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let mut paging = Paging::new(query.page, query.per_page, 50)?;
+    let mut paging = Paging::new(query.page.as_deref(), query.per_page.as_deref(), 50)?;
     let AuditFilter { action, actor } = audit_filter(query)?;
     let is_htmx = ctx.current.is_htmx;
     let viewer = Viewer::of(&ctx.current);
