@@ -5,6 +5,7 @@
 mod support;
 
 use releasedesk::bench_seed::{self, BenchSpec};
+use releasedesk::db::count::count_limit;
 use releasedesk::db::models::releases::{self, PackageFilter, TaskFilter, TaskSort};
 use releasedesk::domain::TaskStatus;
 use releasedesk::search::NameSearch;
@@ -186,6 +187,10 @@ async fn broad_search_pages_in_relevance_order(backend: Backend) {
                 (40, "daily orders/backfill.sql"),
                 (700, "etl/the daily orders.sql"),
                 (1200, "etl/late DAILY ORDERS.sql"),
+                // For one broad word (`sql`, in every name): equal, then starting with it.
+                (9, "SQL"),
+                (60, "sql/backfill.sql"),
+                (2500, "Sql_nightly.sql"),
             ] {
                 diesel::update(release_tasks::table.find(id))
                     .set(release_tasks::name.eq(name))
@@ -229,6 +234,36 @@ async fn broad_search_pages_in_relevance_order(backend: Backend) {
                             "{query} {status:?} offset {offset}"
                         );
                         assert_eq!(total, want.len() as i64, "{query} {status:?}");
+                        checked += 1;
+                    }
+                }
+            }
+            // One word in most names: the names starting with it (through the prefix index)
+            // come first, then the rest newest first; a short word is scanned for. The count
+            // stops at its cap unless the page lies further on.
+            for (status, filter_status) in
+                [(None, None), (Some("pending"), Some(TaskStatus::Pending))]
+            {
+                for query in ["sql", "SQL", "_0", "0.sql"] {
+                    let want = expected_order(&all, query, status);
+                    assert!(want.len() > 40, "{query} {status:?}: {}", want.len());
+                    let filter = TaskFilter {
+                        search: NameSearch::parse(query),
+                        submitter: None,
+                        status: filter_status,
+                        sort: TaskSort::SubmittedAt,
+                        descending: true,
+                    };
+                    let last = (want.len() as i64 - 1) / 20 * 20;
+                    for offset in [0, 20, 1000, last] {
+                        let (rows, total) =
+                            releases::list_tasks(conn, 1, &filter, 20, offset).unwrap();
+                        let got: Vec<i64> = rows.iter().map(|t| t.id).collect();
+                        let end = (offset as usize + 20).min(want.len());
+                        let start = (offset as usize).min(end);
+                        assert_eq!(got, want[start..end], "{query} {status:?} offset {offset}");
+                        let counted = want.len().min(count_limit(20, offset) as usize);
+                        assert_eq!(total, counted as i64, "{query} {status:?} offset {offset}");
                         checked += 1;
                     }
                 }

@@ -1,0 +1,3 @@
+DROP INDEX region_tasks_ws_lower_name;
+DROP INDEX release_packages_ws_lower_name;
+DROP INDEX release_tasks_ws_lower_name;
