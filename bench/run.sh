@@ -143,6 +143,7 @@ for BACKEND in $BACKENDS; do
     drive "Tasks: submitter + status" "$WS/task-release/tasks?submitter=dev007&status=pending"
     drive "Search orders_0012" "$WS/task-release/tasks?q=orders_0012"
     drive "Search daily orders" "$WS/task-release/tasks?q=daily+orders"
+    drive "Search daily_orders (one word)" "$WS/task-release/tasks?q=daily_orders"
     drive "Packages: applied range" "$WS/task-release/packages?applied_from=$from&applied_to=$to"
     drive "Package details (100 tasks)" "$WS/task-release/packages/$pkg"
     drive "Production" "$WS/production"
