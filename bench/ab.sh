@@ -7,7 +7,8 @@
 # slows down mid-run hurts both), signs in as bench-admin, drives each page with
 # `wrk -t1 -c32`, and prints req/s, p50, p99 and the server's CPU time per request (utime +
 # stime from /proc, which moves less than req/s on a shared machine). PAGES overrides the page
-# list: "label:/path label:/path"; POOL the pooled connections (8). Seed first with `releasedesk seed-bench` (bench/run.sh does).
+# list: "label:/path label:/path"; POOL the pooled connections (8); CONNS wrk's connections (32;
+# 1 measures one user's latency). Seed first with `releasedesk seed-bench` (bench/run.sh does).
 set -euo pipefail
 OLD=$1; NEW=$2; URL=$3; ROUNDS=${4:-2}; DUR=${5:-5s}
 PORT="${PORT:-18490}"; BASE="http://127.0.0.1:$PORT"; WS=/workspaces/bench
@@ -28,7 +29,7 @@ run() {
   for p in $PAGES; do
     local label=${p%%:*} path=${p#*:} t0 t1 out n
     t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-    out=$(wrk -t1 -c32 -d"$DUR" --latency -H "Cookie: $cookie" -H "Accept-Encoding: gzip" "$BASE$path")
+    out=$(wrk -t1 -c"${CONNS:-32}" -d"$DUR" --latency -H "Cookie: $cookie" -H "Accept-Encoding: gzip" "$BASE$path")
     t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
     n=$(awk '/requests in/ {print $1}' <<<"$out")
     printf '%-4s %-6s %9s req/s  p50 %9s  p99 %9s  cpu %5d us/req\n' "$2" "$label" \
