@@ -654,6 +654,29 @@ where
         let total = (q.count)(conn, None, cap)?;
         return Ok(((q.listed)(conn, None, limit, offset)?, total));
     };
+    crate::db::with_custom_plans(conn, |conn| {
+        searched_page(conn, search, target, ranked, (limit, offset), cap, q, name)
+    })
+}
+
+/// `list_page` with a search.
+#[allow(clippy::too_many_arguments)]
+fn searched_page<R, Count, ByTier, Newest, Listed>(
+    conn: &mut DbConn,
+    search: &NameSearch,
+    target: Target,
+    ranked: bool,
+    (limit, offset): (i64, i64),
+    cap: i64,
+    q: ListQueries<Count, ByTier, Newest, Listed>,
+    name: impl Fn(&R) -> &str,
+) -> QueryResult<(Vec<R>, i64)>
+where
+    Count: Fn(&mut DbConn, Option<NameMatch>, i64) -> QueryResult<i64>,
+    ByTier: Fn(&mut DbConn, NameMatch, NameTier, i64, i64) -> QueryResult<Vec<R>>,
+    Newest: Fn(&mut DbConn, NameMatch, i64, i64) -> QueryResult<Vec<R>>,
+    Listed: Fn(&mut DbConn, Option<NameMatch>, i64, i64) -> QueryResult<Vec<R>>,
+{
     let every_word = search.read_matches(conn, target)?;
     let total = windowed(
         conn,

@@ -375,3 +375,46 @@ async fn rare_trigram_lookup_finds_exactly_the_names_containing_the_fragment() {
     })
     .await;
 }
+
+/// PostgreSQL connections plan cached statements generically, and a search plans its own
+/// statements for their patterns, then hands the connection back as it found it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_plan_for_their_patterns_and_restore_generic_plans() {
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        plan_cache_mode: String,
+    }
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, |s| s.run_worker = false).await else {
+        return;
+    };
+    app.db(|conn| {
+        use diesel::RunQueryDsl;
+        let mode = |conn: &mut releasedesk::db::DbConn| {
+            diesel::sql_query("SHOW plan_cache_mode")
+                .get_result::<Mode>(conn)
+                .unwrap()
+                .plan_cache_mode
+        };
+        assert_eq!(mode(conn), "force_generic_plan");
+        let inside = releasedesk::db::with_custom_plans(conn, |c| Ok(mode(c))).unwrap();
+        assert_eq!(inside, "force_custom_plan");
+        assert_eq!(mode(conn), "force_generic_plan");
+        // After a failing statement too.
+        let failed = releasedesk::db::with_custom_plans(conn, |c| {
+            diesel::sql_query("SELECT * FROM no_such_table").execute(c)
+        });
+        assert!(failed.is_err());
+        assert_eq!(mode(conn), "force_generic_plan");
+        let filter = TaskFilter {
+            search: NameSearch::parse("daily orders"),
+            submitter: None,
+            status: None,
+            sort: TaskSort::SubmittedAt,
+            descending: true,
+        };
+        releases::list_tasks(conn, 1, &filter, 20, 0).unwrap();
+        assert_eq!(mode(conn), "force_generic_plan");
+    })
+    .await;
+}
