@@ -654,73 +654,70 @@ where
         let total = (q.count)(conn, None, cap)?;
         return Ok(((q.listed)(conn, None, limit, offset)?, total));
     };
-    // On PostgreSQL every statement of a search is planned for its own patterns.
-    crate::db::with_custom_plans(conn, |conn| {
-        let every_word = search.read_matches(conn, target)?;
-        let total = windowed(
+    let every_word = search.read_matches(conn, target)?;
+    let total = windowed(
+        conn,
+        &every_word,
+        cap,
+        |c, m| (q.count)(c, Some(m), cap),
+        |n| *n >= cap,
+    )?;
+    if total == 0 {
+        // Nothing contains every word: score the newest names sharing a three-letter run.
+        let Some(candidates) = search.typo_candidates(conn, target) else {
+            return Ok((Vec::new(), 0));
+        };
+        let rows = (q.newest)(conn, candidates, TYPO_CANDIDATES, 0)?;
+        return Ok(search.typo_page(rows, name, limit, offset));
+    }
+    if !ranked {
+        return Ok(((q.listed)(conn, Some(every_word), limit, offset)?, total));
+    }
+    let tier = || search.tier(target);
+    // The head is ranked in SQL by tier; the rest follows newest first.
+    let (head, rest) = if !search.is_one_word() {
+        // Head: the names containing the whole query, few for a phrase. Rest: tier 3.
+        let whole = search.whole_query_matches(conn, target);
+        (whole, every_word.lacking(like_contains(&search.query)))
+    } else if total <= FEW_MATCHES {
+        // Every match contains the whole query; few enough to rank them all.
+        let rows = (q.by_tier)(conn, every_word, tier(), limit, offset)?;
+        return Ok((rows, total));
+    } else {
+        // A broad word: ranking its every match by tier read and sorted all of them (10,000
+        // for `daily_orders` at 100k tasks, 29 ms a page on SQLite, 84 ms on PostgreSQL).
+        // Head: the names starting with it (tiers 0 and 1), through the prefix index. Rest:
+        // tier 2.
+        // On PostgreSQL the rest is the word's one pattern: with the runs of `daily_orders`
+        // too, the planner multiplied their selectivities, expected one row and rechecked
+        // all 10,000 from the trigram index (21 ms); with one it expects 9,000 and walks the
+        // newest rows until the page is full (0.2 ms).
+        let prefixed = search.prefix_matches(conn, target);
+        let rest = every_word
+            .as_whole_word(search)
+            .lacking(search.prefix_pattern());
+        (prefixed, rest)
+    };
+    // Exact below offset + limit, which is all the paging below needs.
+    let head_count = (q.count)(conn, Some(head.clone()), offset.saturating_add(limit))?;
+    let mut rows = if offset < head_count {
+        (q.by_tier)(conn, head, tier(), limit, offset)?
+    } else {
+        Vec::new()
+    };
+    let need = limit - rows.len() as i64;
+    if need > 0 {
+        let skip = (offset - head_count).max(0);
+        let rest = windowed(
             conn,
-            &every_word,
-            cap,
-            |c, m| (q.count)(c, Some(m), cap),
-            |n| *n >= cap,
+            &rest,
+            (skip + need).saturating_mul(4),
+            |c, m| (q.newest)(c, m, need, skip),
+            |r: &Vec<R>| r.len() as i64 == need,
         )?;
-        if total == 0 {
-            // Nothing contains every word: score the newest names sharing a three-letter run.
-            let Some(candidates) = search.typo_candidates(conn, target) else {
-                return Ok((Vec::new(), 0));
-            };
-            let rows = (q.newest)(conn, candidates, TYPO_CANDIDATES, 0)?;
-            return Ok(search.typo_page(rows, name, limit, offset));
-        }
-        if !ranked {
-            return Ok(((q.listed)(conn, Some(every_word), limit, offset)?, total));
-        }
-        let tier = || search.tier(target);
-        // The head is ranked in SQL by tier; the rest follows newest first.
-        let (head, rest) = if !search.is_one_word() {
-            // Head: the names containing the whole query, few for a phrase. Rest: tier 3.
-            let whole = search.whole_query_matches(conn, target);
-            (whole, every_word.lacking(like_contains(&search.query)))
-        } else if total <= FEW_MATCHES {
-            // Every match contains the whole query; few enough to rank them all.
-            let rows = (q.by_tier)(conn, every_word, tier(), limit, offset)?;
-            return Ok((rows, total));
-        } else {
-            // A broad word: ranking its every match by tier read and sorted all of them (10,000
-            // for `daily_orders` at 100k tasks, 29 ms a page on SQLite, 84 ms on PostgreSQL).
-            // Head: the names starting with it (tiers 0 and 1), through the prefix index. Rest:
-            // tier 2.
-            // On PostgreSQL the rest is the word's one pattern: with the runs of `daily_orders`
-            // too, the planner multiplied their selectivities, expected one row and rechecked
-            // all 10,000 from the trigram index (21 ms); with one it expects 9,000 and walks the
-            // newest rows until the page is full (0.2 ms).
-            let prefixed = search.prefix_matches(conn, target);
-            let rest = every_word
-                .as_whole_word(search)
-                .lacking(search.prefix_pattern());
-            (prefixed, rest)
-        };
-        // Exact below offset + limit, which is all the paging below needs.
-        let head_count = (q.count)(conn, Some(head.clone()), offset.saturating_add(limit))?;
-        let mut rows = if offset < head_count {
-            (q.by_tier)(conn, head, tier(), limit, offset)?
-        } else {
-            Vec::new()
-        };
-        let need = limit - rows.len() as i64;
-        if need > 0 {
-            let skip = (offset - head_count).max(0);
-            let rest = windowed(
-                conn,
-                &rest,
-                (skip + need).saturating_mul(4),
-                |c, m| (q.newest)(c, m, need, skip),
-                |r: &Vec<R>| r.len() as i64 == need,
-            )?;
-            rows.extend(rest);
-        }
-        Ok((rows, total))
-    })
+        rows.extend(rest);
+    }
+    Ok((rows, total))
 }
 
 /// Runs `run` with `m` narrowed to the newest `first` index matches, then 8× as many, until

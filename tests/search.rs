@@ -207,12 +207,24 @@ async fn broad_search_pages_in_relevance_order(backend: Backend) {
                 .load(conn)
                 .unwrap();
             let mut checked = 0;
+            // Several words: the names containing the whole query first, then the word tier
+            // newest first. One word in most names (`sql`, `_0`): the names starting with it
+            // (through the prefix index) first, then the rest newest first; a short word is
+            // scanned for. The count stops at its cap unless the page lies further on.
             for (status, filter_status) in [
                 (None, None),
                 (Some("released"), Some(TaskStatus::Released)),
                 (Some("pending"), Some(TaskStatus::Pending)),
             ] {
-                for query in ["daily orders", "orders daily", "sales weekly"] {
+                for query in [
+                    "daily orders",
+                    "orders daily",
+                    "sales weekly",
+                    "sql",
+                    "SQL",
+                    "_0",
+                    "0.sql",
+                ] {
                     let want = expected_order(&all, query, status);
                     assert!(want.len() > 40, "{query} {status:?}: {}", want.len());
                     let filter = TaskFilter {
@@ -223,7 +235,9 @@ async fn broad_search_pages_in_relevance_order(backend: Backend) {
                         descending: true,
                     };
                     let last = (want.len() as i64 - 1) / 20 * 20;
-                    for offset in [0, 20, last - 20, last] {
+                    let mut offsets = vec![0, 20, 1000.min(last), last - 20, last];
+                    offsets.dedup();
+                    for offset in offsets {
                         let (rows, total) =
                             releases::list_tasks(conn, 1, &filter, 20, offset).unwrap();
                         let got: Vec<i64> = rows.iter().map(|t| t.id).collect();
@@ -233,35 +247,6 @@ async fn broad_search_pages_in_relevance_order(backend: Backend) {
                             want[offset as usize..end],
                             "{query} {status:?} offset {offset}"
                         );
-                        assert_eq!(total, want.len() as i64, "{query} {status:?}");
-                        checked += 1;
-                    }
-                }
-            }
-            // One word in most names: the names starting with it (through the prefix index)
-            // come first, then the rest newest first; a short word is scanned for. The count
-            // stops at its cap unless the page lies further on.
-            for (status, filter_status) in
-                [(None, None), (Some("pending"), Some(TaskStatus::Pending))]
-            {
-                for query in ["sql", "SQL", "_0", "0.sql"] {
-                    let want = expected_order(&all, query, status);
-                    assert!(want.len() > 40, "{query} {status:?}: {}", want.len());
-                    let filter = TaskFilter {
-                        search: NameSearch::parse(query),
-                        submitter: None,
-                        status: filter_status,
-                        sort: TaskSort::SubmittedAt,
-                        descending: true,
-                    };
-                    let last = (want.len() as i64 - 1) / 20 * 20;
-                    for offset in [0, 20, 1000, last] {
-                        let (rows, total) =
-                            releases::list_tasks(conn, 1, &filter, 20, offset).unwrap();
-                        let got: Vec<i64> = rows.iter().map(|t| t.id).collect();
-                        let end = (offset as usize + 20).min(want.len());
-                        let start = (offset as usize).min(end);
-                        assert_eq!(got, want[start..end], "{query} {status:?} offset {offset}");
                         let counted = want.len().min(count_limit(20, offset) as usize);
                         assert_eq!(total, counted as i64, "{query} {status:?} offset {offset}");
                         checked += 1;
@@ -372,49 +357,6 @@ async fn rare_trigram_lookup_finds_exactly_the_names_containing_the_fragment() {
             rare::matches_with(conn, Target::Tasks, "daily_orders", &sample).unwrap(),
             None
         );
-    })
-    .await;
-}
-
-/// PostgreSQL connections plan cached statements generically, and a search plans its own
-/// statements for their patterns, then hands the connection back as it found it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn searches_plan_for_their_patterns_and_restore_generic_plans() {
-    #[derive(diesel::QueryableByName)]
-    struct Mode {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        plan_cache_mode: String,
-    }
-    let Some(app) = TestApp::spawn_with(Backend::Postgres, |s| s.run_worker = false).await else {
-        return;
-    };
-    app.db(|conn| {
-        use diesel::RunQueryDsl;
-        let mode = |conn: &mut releasedesk::db::DbConn| {
-            diesel::sql_query("SHOW plan_cache_mode")
-                .get_result::<Mode>(conn)
-                .unwrap()
-                .plan_cache_mode
-        };
-        assert_eq!(mode(conn), "force_generic_plan");
-        let inside = releasedesk::db::with_custom_plans(conn, |c| Ok(mode(c))).unwrap();
-        assert_eq!(inside, "force_custom_plan");
-        assert_eq!(mode(conn), "force_generic_plan");
-        // After a failing statement too.
-        let failed = releasedesk::db::with_custom_plans(conn, |c| {
-            diesel::sql_query("SELECT * FROM no_such_table").execute(c)
-        });
-        assert!(failed.is_err());
-        assert_eq!(mode(conn), "force_generic_plan");
-        let filter = TaskFilter {
-            search: NameSearch::parse("daily orders"),
-            submitter: None,
-            status: None,
-            sort: TaskSort::SubmittedAt,
-            descending: true,
-        };
-        releases::list_tasks(conn, 1, &filter, 20, 0).unwrap();
-        assert_eq!(mode(conn), "force_generic_plan");
     })
     .await;
 }

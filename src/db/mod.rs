@@ -198,18 +198,9 @@ fn sqlite_process_settings() {
 impl Manager {
     fn establish(&self) -> Result<DbConn, r2d2::Error> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => {
-                let mut conn =
-                    PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
-                // diesel prepares and caches each statement. With the default plan cache mode
-                // PostgreSQL re-planned many of them on every run (custom plans: up to 0.4 ms of
-                // a page's bind time in the statement log); generic plans served the Tasks tab,
-                // Production and Packages 27-40 % faster (docs/BENCHMARKS.md). Searches, which
-                // need plans made for their patterns, run under `with_custom_plans`.
-                conn.batch_execute("SET plan_cache_mode = force_generic_plan")
-                    .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConn::Postgres(conn))
-            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConn::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
             DatabaseUrl::Sqlite(path) => {
                 sqlite_process_settings();
                 let mut conn =
@@ -229,30 +220,6 @@ impl Manager {
             }
         }
     }
-}
-
-/// Runs `f` with PostgreSQL planning each statement for its own bound values (a no-op on
-/// SQLite), then puts the connection's generic plans back.
-///
-/// For searches: the planner must see a `LIKE` pattern to tell a rare one from a common one.
-/// A generic plan read and sorted all 10,000 matches of `daily orders` at 100k tasks (18 ms)
-/// where the custom plan walks the newest rows (0.1 ms; docs/BENCHMARKS.md). Search
-/// statements are not cached either (`search::NameMatch`), so each is planned once, as used.
-pub fn with_custom_plans<T>(
-    conn: &mut DbConn,
-    f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
-) -> QueryResult<T> {
-    if !matches!(conn, DbConn::Postgres(_)) {
-        return f(conn);
-    }
-    conn.batch_execute("SET plan_cache_mode = force_custom_plan")?;
-    let result = f(conn);
-    // Put back even after an error; if that fails too, the first error is the one to report
-    // (inside an aborted transaction the rollback reverts the SET anyway).
-    let restored = conn.batch_execute("SET plan_cache_mode = force_generic_plan");
-    let value = result?;
-    restored?;
-    Ok(value)
 }
 
 /// Builds the pool and checks one connection, so a wrong URL fails at start with the real error.

@@ -118,21 +118,6 @@ pub fn page(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<ScriptRow>, i64)> {
-    match search {
-        Some(_) => crate::db::with_custom_plans(conn, |conn| {
-            page_of(conn, workspace_id, search, limit, offset)
-        }),
-        None => page_of(conn, workspace_id, search, limit, offset),
-    }
-}
-
-fn page_of(
-    conn: &mut DbConn,
-    workspace_id: i64,
-    search: Option<&NameSearch>,
-    limit: i64,
-    offset: i64,
-) -> QueryResult<(Vec<ScriptRow>, i64)> {
     let matches = search
         .map(|s| s.read_matches(conn, Target::Scripts))
         .transpose()?;
