@@ -25,7 +25,7 @@ use diesel::sql_types::{BigInt, Text};
 use super::{FEW_MATCHES, Target, fts_phrase};
 use crate::db::DbConn;
 
-/// How many of a table's newest names a sample counts.
+/// How many names a sample counts.
 const SAMPLE_ROWS: i64 = 2000;
 /// How long a sample is used before it is taken again.
 const SAMPLE_TTL: Duration = Duration::from_secs(300);
@@ -35,7 +35,7 @@ const RARE_SHARE: f64 = 0.05;
 /// How many of the rarest trigrams are looked up together.
 const CHOSEN: usize = 3;
 
-/// The trigram counts of a table's newest names.
+/// The trigram counts of a sample of a table's names.
 #[derive(Debug)]
 pub struct TrigramSample {
     taken: Instant,
