@@ -259,6 +259,14 @@ async fn approval_releases_the_package_to_production(app: TestApp) {
     let alice = app.signed_in("alice").await;
     let (_, task) = new_script(&alice, "etl/fx_rates.sql", "SELECT * FROM fx;\n").await;
     let carol_id = id_of(&app, "carol").await.to_string();
+    let carol = app.signed_in("carol").await;
+    // The navigation's count of what waits for Carol: nothing shown when nothing waits.
+    let waiting = |page: support::Resp| {
+        page.texts("nav.nav .count")
+            .first()
+            .map_or(0, |n| n.parse::<i32>().unwrap())
+    };
+    let before = waiting(carol.get("/workspaces/demo").await);
     let resp = alice
         .post(
             "/workspaces/demo/task-release/release",
@@ -267,7 +275,6 @@ async fn approval_releases_the_package_to_production(app: TestApp) {
         .await;
     let package = package_id_from(&resp);
 
-    let carol = app.signed_in("carol").await;
     let reviews = carol.get("/reviews").await;
     assert!(
         reviews
@@ -276,12 +283,7 @@ async fn approval_releases_the_package_to_production(app: TestApp) {
             .any(|n| n.starts_with("alice-")),
         "in Carol's reviews"
     );
-    assert!(
-        carol.get("/workspaces/demo").await.texts("nav.nav .count")[0]
-            .parse::<i32>()
-            .unwrap()
-            >= 1
-    );
+    assert_eq!(waiting(carol.get("/workspaces/demo").await), before + 1);
 
     let no_comment = carol
         .post(
@@ -301,6 +303,7 @@ async fn approval_releases_the_package_to_production(app: TestApp) {
     assert_eq!(approved.status, 303);
     assert_eq!(wait_until_released(&app, package).await, "released");
     assert_eq!(task_status(&app, task).await, "released");
+    assert_eq!(waiting(carol.get("/workspaces/demo").await), before);
 
     let production = carol.get("/workspaces/demo/production").await;
     let row = production

@@ -119,7 +119,10 @@ impl ManageConnection for Manager {
     /// cannot, so it is not (the ping was one statement of every request's dozen).
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
         match conn {
-            DbConn::Postgres(_) => conn.ping().map_err(r2d2::Error::QueryError),
+            // Also puts back the plan cache mode, should `with_generic_plans` have failed to.
+            DbConn::Postgres(_) => conn
+                .batch_execute("RESET plan_cache_mode")
+                .map_err(r2d2::Error::QueryError),
             DbConn::Sqlite(_) => Ok(()),
         }
     }
@@ -219,6 +222,90 @@ impl Manager {
                 Ok(DbConn::Sqlite(conn))
             }
         }
+    }
+}
+
+/// Runs `f` with PostgreSQL reusing one generic plan per cached statement (a no-op on SQLite),
+/// then puts the default plan cache mode back.
+///
+/// For the statements every page runs for its navigation (the switcher's workspaces, the
+/// count of reviews and checkpoints waiting for the viewer): lookups by the viewer's id whose
+/// best plan does not depend on who the viewer is. In the default mode PostgreSQL planned two
+/// of them again on every run (0.2-0.5 ms of `bind` each in the statement log, more than half
+/// of a Production request's time in PostgreSQL), because the custom plan for a viewer who
+/// reviews nothing looks cheaper than the generic one (docs/BENCHMARKS.md). Statements run
+/// here must not bind a value whose selectivity decides their plan: states and kinds are
+/// written into the SQL with [`Const`].
+pub fn with_generic_plans<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
+) -> QueryResult<T> {
+    if !matches!(conn, DbConn::Postgres(_)) {
+        return f(conn);
+    }
+    conn.batch_execute("SET plan_cache_mode = force_generic_plan")?;
+    let result = f(conn);
+    // Put back even after an error; if that fails too, the first error is the one to report.
+    // The checkout ping (`Manager::is_valid`) resets the mode as well, so a connection that
+    // could not be put back here does not plan the next holder's statements generically.
+    let restored = conn.batch_execute("RESET plan_cache_mode");
+    let value = result?;
+    restored?;
+    Ok(value)
+}
+
+/// A text constant written into the statement's SQL instead of bound, for a skewed value
+/// (a state, a kind) in a statement planned generically (`with_generic_plans`): a generic
+/// plan cannot see a bound value, so it plans `status = $1` for an average state and the
+/// navigation's checkpoint query scanned every step at 1M tasks (1.95 ms against 0.01 ms).
+/// The statement is cached by its SQL text (no static query id), one per constant.
+#[derive(Debug, Clone, Copy)]
+pub struct Const(&'static str);
+
+impl Const {
+    /// `value` must be a plain word (letters, digits, `_`); anything else is refused when the
+    /// statement is built, so nothing here can be quoted wrongly.
+    pub const fn text(value: &'static str) -> Self {
+        Const(value)
+    }
+}
+
+impl diesel::expression::Expression for Const {
+    type SqlType = diesel::sql_types::Text;
+}
+
+impl<QS> diesel::expression::AppearsOnTable<QS> for Const {}
+impl<QS> diesel::expression::SelectableExpression<QS> for Const {}
+
+impl<GB> diesel::expression::ValidGrouping<GB> for Const {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl diesel::query_builder::QueryId for Const {
+    type QueryId = ();
+    // Two constants are two statements: the cache must key them by their SQL, not their type.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for Const {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        if self.0.is_empty()
+            || !self
+                .0
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(diesel::result::Error::QueryBuilderError(
+                format!("Const {:?} is not a plain word", self.0).into(),
+            ));
+        }
+        out.push_sql("'");
+        out.push_sql(self.0);
+        out.push_sql("'");
+        Ok(())
     }
 }
 

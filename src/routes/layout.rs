@@ -98,7 +98,15 @@ impl Layout {
         workspace: Option<(&Workspace, &WorkspaceAccess)>,
     ) -> Result<Self, crate::error::AppError> {
         let user = &current.user;
-        let workspaces = workspaces::nav_for_user(conn, user)?
+        // The navigation's statements are lookups by the viewer's id: generic plans (see
+        // `db::with_generic_plans`).
+        let (workspaces, reviews) = crate::db::with_generic_plans(conn, |conn| {
+            let workspaces = workspaces::nav_for_user(conn, user)?;
+            let reviews = crate::db::models::releases::awaiting_review_count(conn, user.id)?
+                + crate::db::models::region_release::awaiting(conn, user.id)?.len() as i64;
+            Ok((workspaces, reviews))
+        })?;
+        let workspaces = workspaces
             .into_iter()
             .map(|(slug, name)| NavWorkspace { slug, name })
             .collect();
@@ -123,8 +131,7 @@ impl Layout {
         });
         layout.section = section;
         layout.flash = current.flash.clone();
-        layout.reviews = crate::db::models::releases::awaiting_review_count(conn, user.id)?
-            + crate::db::models::region_release::awaiting(conn, user.id)?.len() as i64;
+        layout.reviews = reviews;
         Ok(layout)
     }
 }

@@ -14,7 +14,7 @@ use crate::db::schema::{
     components, execution_results, region_executions, region_task_steps, region_tasks,
     regions as regions_t, step_comments, step_components, step_people, users as users_t,
 };
-use crate::db::{DbConn, now, write_tx};
+use crate::db::{Const, DbConn, now, write_tx};
 use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind, StepStatus};
 use crate::error::AppError;
 use crate::search::{self, ListQueries, NameMatch, NameSearch, NameTier, Target};
@@ -1126,8 +1126,8 @@ pub fn awaiting(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<CheckpointRe
         .inner_join(region_task_steps::table.inner_join(region_tasks::table))
         .inner_join(workspaces::table.on(workspaces::id.eq(region_tasks::workspace_id)))
         .filter(step_people::user_id.eq(user_id))
-        .filter(region_task_steps::status.eq(StepStatus::Waiting.as_str()))
-        .filter(region_tasks::status.eq(RegionTaskStatus::Releasing.as_str()))
+        .filter(region_task_steps::status.eq(Const::text(StepStatus::Waiting.as_str())))
+        .filter(region_tasks::status.eq(Const::text(RegionTaskStatus::Releasing.as_str())))
         .select((
             region_tasks::id,
             region_tasks::name,
@@ -1146,7 +1146,7 @@ pub fn awaiting(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<CheckpointRe
     if !task_ids.is_empty() {
         let running: Vec<(i64, Option<i64>)> = region_executions::table
             .filter(region_executions::task_id.eq_any(&task_ids))
-            .filter(region_executions::status.eq("running"))
+            .filter(region_executions::status.eq(Const::text("running")))
             .order((region_executions::task_id, region_executions::id.desc()))
             .select((region_executions::task_id, region_executions::started_by))
             .load(conn)?;

@@ -12,7 +12,7 @@ use super::audit::{self, AuditEntry};
 use super::{jobs, workspaces};
 use crate::db::count;
 use crate::db::schema::{package_reviewers, package_tasks, release_packages, release_tasks, users};
-use crate::db::{DbConn, now, write_tx};
+use crate::db::{Const, DbConn, now, write_tx};
 use crate::domain::{
     ApprovalPolicy, PackageStatus, Permission, Quorum, ReleaseStatus, Role, StartupStatus,
     TaskStatus, WorkspaceAccess,
@@ -1088,9 +1088,9 @@ pub fn awaiting_review_count(conn: &mut DbConn, user_id: i64) -> QueryResult<i64
         .inner_join(release_packages::table)
         .filter(package_reviewers::reviewer_id.eq(user_id))
         .filter(package_reviewers::decision.is_null())
-        .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str()))
+        .filter(release_packages::status.eq(Const::text(PackageStatus::PendingApproval.as_str())))
         .select(count_star())
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Takes a person who lost the right to review out of the pending reviews of a workspace.
