@@ -54,3 +54,53 @@ where
 {
     CappedCount(rows).get_result(conn)
 }
+
+/// `column IN (<page>)`, where `page` is a boxed select of one page of ids (ordered, with its
+/// `LIMIT`): a list reads its page's ids through its index first and joins only those rows to
+/// other tables. (diesel's own `eq_any` cannot take a boxed subquery on `DbConn`.)
+pub struct InPage<C, Q> {
+    column: C,
+    page: Q,
+}
+
+/// `column IN (page)`.
+pub fn in_page<C, Q>(column: C, page: Q) -> InPage<C, Q> {
+    InPage { column, page }
+}
+
+impl<C, Q> diesel::expression::Expression for InPage<C, Q> {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<C: diesel::expression::AppearsOnTable<QS>, Q, QS> diesel::expression::AppearsOnTable<QS>
+    for InPage<C, Q>
+{
+}
+
+impl<C: diesel::expression::SelectableExpression<QS>, Q, QS>
+    diesel::expression::SelectableExpression<QS> for InPage<C, Q>
+{
+}
+
+impl<C, Q, GB> diesel::expression::ValidGrouping<GB> for InPage<C, Q> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl<C, Q> QueryId for InPage<C, Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<C, Q> QueryFragment<MultiBackend> for InPage<C, Q>
+where
+    C: QueryFragment<MultiBackend>,
+    Q: QueryFragment<MultiBackend>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" IN (");
+        self.page.walk_ast(out.reborrow())?;
+        out.push_sql(")");
+        Ok(())
+    }
+}

@@ -835,10 +835,14 @@ impl PackageRow {
 
 diesel::alias!(users as decider: DeciderAlias, users as releaser: ReleaserAlias);
 
+// Every join is a left join on a primary key, though every package has an applicant: a query
+// that reads no column of a joined table (the list's capped count) then skips the join on both
+// backends. With the applicant's an inner join, PostgreSQL joined every package of the
+// workspace to its applicant only to count them (0.4-0.65 ms of the Packages tab at 100k).
 macro_rules! package_query {
     () => {
         release_packages::table
-            .inner_join(users::table.on(users::id.eq(release_packages::applicant_id)))
+            .left_join(users::table.on(users::id.eq(release_packages::applicant_id)))
             .left_join(
                 decider.on(decider
                     .field(users::id)
@@ -856,7 +860,8 @@ macro_rules! package_query {
                 release_packages::workspace_id,
                 release_packages::name,
                 release_packages::applicant_id,
-                users::username,
+                // `applicant_id` is a non-null foreign key: the applicant is always there.
+                users::username.nullable().assume_not_null(),
                 release_packages::comment,
                 release_packages::status,
                 release_packages::needs_approval,
@@ -956,14 +961,24 @@ pub fn list_packages(
                 .offset(offset)
                 .load(c)
         },
+        // The page's ids first, then their rows with the people's names: joined before the
+        // `LIMIT`, PostgreSQL's generic plan for a date range (which it guesses holds 5 rows)
+        // joined every package in the range to three users and sorted them all (188 rows for
+        // the bench's 30 days at 100k tasks, 0.38 ms against 0.05).
         listed: |c: &mut DbConn, m, limit, offset| {
-            base(m)
-                .order((
-                    release_packages::applied_at.desc(),
-                    release_packages::id.desc(),
-                ))
+            let newest_applied = (
+                release_packages::applied_at.desc(),
+                release_packages::id.desc(),
+            );
+            let page = base(m)
+                .select(release_packages::id)
+                .order(newest_applied)
                 .limit(limit)
-                .offset(offset)
+                .offset(offset);
+            package_query!()
+                .into_boxed()
+                .filter(count::in_page(release_packages::id, page))
+                .order(newest_applied)
                 .load(c)
         },
     };
