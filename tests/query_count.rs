@@ -185,6 +185,57 @@ async fn counts_stop_at_the_cap_and_paging_reaches_the_end(backend: Backend) {
         last.body
     );
     assert_eq!(last.texts("#tasks tbody tr").len(), 20);
+    assert!(!last.has("#tasks .past-end"));
+
+    // Past the last page (an old link): the list says so and links to the last page, on the
+    // Tasks, Packages and Region Release lists alike.
+    let (packages, region_tasks): (i64, i64) = app
+        .db(|c| {
+            use diesel::prelude::*;
+            use releasedesk::db::schema::{region_tasks, release_packages};
+            (
+                release_packages::table.count().get_result(c).unwrap(),
+                region_tasks::table.count().get_result(c).unwrap(),
+            )
+        })
+        .await;
+    let pages = |rows: i64| ((rows + 19) / 20).max(1);
+    let (package_pages, region_pages) = (pages(packages), pages(region_tasks));
+    for (path, last_page) in [
+        (
+            format!(
+                "/workspaces/bench/region-release/tasks?page={}",
+                region_pages + 3
+            ),
+            region_pages,
+        ),
+        (format!("{tasks}?page=151"), 150),
+        (format!("{tasks}?q=sql&page=400"), 150),
+        (
+            format!(
+                "/workspaces/bench/task-release/packages?page={}",
+                package_pages + 1
+            ),
+            package_pages,
+        ),
+    ] {
+        let past = admin.get(&path).await;
+        assert_eq!(past.status, 200, "{path}");
+        assert_eq!(
+            past.texts(".past-end"),
+            vec![format!(
+                "Page {} is past the end of this list. Go to page {last_page}.",
+                path.rsplit('=').next().unwrap()
+            )],
+            "{path}"
+        );
+        assert!(
+            past.has(&format!(".past-end a[href*='page={last_page}']")),
+            "{}",
+            past.body
+        );
+        assert!(!past.body.contains("matches these filters"), "{path}");
+    }
 
     // A one-word search that matches every task (each name ends in `.sql`): too many ids to
     // read out of the index, so it is counted through the window, capped, newest first.

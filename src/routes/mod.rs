@@ -347,6 +347,11 @@ impl Paging {
     pub fn has_next(&self) -> bool {
         self.more || self.page < self.pages()
     }
+    /// The address asks for a page after the last one (an old link, a list that shrank): the
+    /// list then says so and links to the last page, rather than "No task matches".
+    pub fn past_end(&self) -> bool {
+        !self.more && self.page > self.pages()
+    }
 }
 
 /// 1234567 → "1,234,567".
