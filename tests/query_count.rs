@@ -235,6 +235,20 @@ async fn counts_stop_at_the_cap_and_paging_reaches_the_end(backend: Backend) {
             past.body
         );
         assert!(!past.body.contains("matches these filters"), "{path}");
+        // The pager does not say "Page 151 of 150", and "Previous" leads to the last page.
+        assert_eq!(
+            past.texts(".pagination .current"),
+            vec![format!(
+                "Page {} · the last is {last_page}",
+                path.rsplit('=').next().unwrap()
+            )],
+            "{path}"
+        );
+        assert!(
+            past.has(&format!(".pagination a[href$='page={last_page}']")),
+            "{}",
+            past.body
+        );
     }
 
     // A one-word search that matches every task (each name ends in `.sql`): too many ids to

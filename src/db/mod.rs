@@ -9,6 +9,9 @@ pub mod batch;
 pub mod count;
 pub mod models;
 pub mod schema;
+pub mod sql;
+
+pub use sql::Const;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -235,7 +238,7 @@ impl Manager {
 /// of a Production request's time in PostgreSQL), because the custom plan for a viewer who
 /// reviews nothing looks cheaper than the generic one (docs/BENCHMARKS.md). Statements run
 /// here must not bind a value whose selectivity decides their plan: states and kinds are
-/// written into the SQL with [`Const`].
+/// written into the SQL with [`Const`] (`db::sql`).
 pub fn with_generic_plans<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
@@ -252,61 +255,6 @@ pub fn with_generic_plans<T>(
     let value = result?;
     restored?;
     Ok(value)
-}
-
-/// A text constant written into the statement's SQL instead of bound, for a skewed value
-/// (a state, a kind) in a statement planned generically (`with_generic_plans`): a generic
-/// plan cannot see a bound value, so it plans `status = $1` for an average state and the
-/// navigation's checkpoint query scanned every step at 1M tasks (1.95 ms against 0.01 ms).
-/// The statement is cached by its SQL text (no static query id), one per constant.
-#[derive(Debug, Clone, Copy)]
-pub struct Const(&'static str);
-
-impl Const {
-    /// `value` must be a plain word (letters, digits, `_`); anything else is refused when the
-    /// statement is built, so nothing here can be quoted wrongly.
-    pub const fn text(value: &'static str) -> Self {
-        Const(value)
-    }
-}
-
-impl diesel::expression::Expression for Const {
-    type SqlType = diesel::sql_types::Text;
-}
-
-impl<QS> diesel::expression::AppearsOnTable<QS> for Const {}
-impl<QS> diesel::expression::SelectableExpression<QS> for Const {}
-
-impl<GB> diesel::expression::ValidGrouping<GB> for Const {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
-}
-
-impl diesel::query_builder::QueryId for Const {
-    type QueryId = ();
-    // Two constants are two statements: the cache must key them by their SQL, not their type.
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for Const {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
-    ) -> QueryResult<()> {
-        if self.0.is_empty()
-            || !self
-                .0
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            return Err(diesel::result::Error::QueryBuilderError(
-                format!("Const {:?} is not a plain word", self.0).into(),
-            ));
-        }
-        out.push_sql("'");
-        out.push_sql(self.0);
-        out.push_sql("'");
-        Ok(())
-    }
 }
 
 /// Builds the pool and checks one connection, so a wrong URL fails at start with the real error.

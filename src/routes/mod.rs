@@ -330,11 +330,6 @@ impl Paging {
             n
         }
     }
-    /// "12", or "50+" when the count stopped at its cap.
-    pub fn pages_label(&self) -> String {
-        let n = thousands(self.pages());
-        if self.more { format!("{n}+") } else { n }
-    }
     pub fn offset(&self) -> i64 {
         (self.page - 1) * self.per_page
     }
@@ -343,6 +338,25 @@ impl Paging {
     }
     pub fn has_prev(&self) -> bool {
         self.page > 1
+    }
+    /// Where "Previous" leads: the page before, or the last page from one past the end.
+    pub fn prev_page(&self) -> i64 {
+        (self.page - 1).min(self.pages())
+    }
+    /// The pager's "Page 3 of 12" ("of 50+" when the count stopped at its cap); past the end,
+    /// "Page 9 · the last is 5" rather than "Page 9 of 5".
+    pub fn position_label(&self) -> String {
+        if self.past_end() {
+            format!(
+                "Page {} · the last is {}",
+                self.page,
+                thousands(self.pages())
+            )
+        } else {
+            let pages = thousands(self.pages());
+            let plus = if self.more { "+" } else { "" };
+            format!("Page {} of {pages}{plus}", self.page)
+        }
     }
     pub fn has_next(&self) -> bool {
         self.more || self.page < self.pages()

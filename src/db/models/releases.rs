@@ -12,7 +12,7 @@ use super::audit::{self, AuditEntry};
 use super::{jobs, workspaces};
 use crate::db::count;
 use crate::db::schema::{package_reviewers, package_tasks, release_packages, release_tasks, users};
-use crate::db::{Const, DbConn, now, write_tx};
+use crate::db::{Const, DbConn, now, sql, write_tx};
 use crate::domain::{
     ApprovalPolicy, PackageStatus, Permission, Quorum, ReleaseStatus, Role, StartupStatus,
     TaskStatus, WorkspaceAccess,
@@ -977,7 +977,7 @@ pub fn list_packages(
                 .offset(offset);
             package_query!()
                 .into_boxed()
-                .filter(count::in_page(release_packages::id, page))
+                .filter(sql::in_page(release_packages::id, page))
                 .order(newest_applied)
                 .load(c)
         },
