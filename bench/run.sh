@@ -10,7 +10,10 @@
 # Knobs (environment):
 #   SIZES="10000 100000 1000000"  task counts
 #   BACKENDS="sqlite postgres"
-#   PG_URL=postgres://postgres@127.0.0.1:5432/postgres   an admin URL; databases rd_bench_<n> are (re)created
+#   PG_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable   an admin URL; databases
+#                 rd_bench_<n> are (re)created. No TLS by default: the server and PostgreSQL share
+#                 this machine, and TLS on the loopback cost 15-20 % of PostgreSQL's throughput
+#                 (docs/BENCHMARKS.md); set PG_URL to measure it anyway.
 #   DURATION=10s  CONNS=32  THREADS=1   wrk settings
 #   WORKERS=2     server HTTP workers;  POOL=8  database connections
 #   REUSE=1       keep an already seeded database of the same size (saves the seeding time)
@@ -20,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES="${SIZES:-10000 100000 1000000}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
-PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 DURATION="${DURATION:-10s}"
 CONNS="${CONNS:-32}"
 THREADS="${THREADS:-1}"
@@ -104,7 +107,11 @@ for BACKEND in $BACKENDS; do
       postgres)
         command -v psql >/dev/null || { echo "postgres runs need psql" >&2; exit 1; }
         name="rd_bench_$N"
-        URL="${PG_URL%/*}/$name"
+        # The admin URL with its database name replaced (its ?parameters kept).
+        pg_path="${PG_URL%%\?*}"
+        pg_params=""
+        [[ "$PG_URL" == *\?* ]] && pg_params="?${PG_URL#*\?}"
+        URL="${pg_path%/*}/$name$pg_params"
         fresh=1
         if [[ "$REUSE" == 1 ]] && [[ "$(psql -qtAX "$PG_URL" -c "SELECT 1 FROM pg_database WHERE datname = '$name'")" == 1 ]]; then fresh=0; fi
         if [[ "$fresh" == 1 ]]; then

@@ -316,6 +316,16 @@ async fn reviews_query_count_does_not_grow_with_rows(backend: Backend) {
     for user in ["bench-admin", "rev1", "rev2", "rev3"] {
         let client = app.signed_in(user).await;
         seen.push(measure(&app, &client, "/reviews", "#review-requests tbody tr").await);
+        // The page's own lists are the navigation's count (read once, not twice).
+        let page = client.get("/reviews").await;
+        let listed =
+            page.texts("#review-requests tbody tr").len() + page.texts("#checkpoints li").len();
+        let badge = page.texts("nav a[href='/reviews'] .count");
+        let expected: Vec<String> = match listed {
+            0 => vec![],
+            n => vec![n.to_string()],
+        };
+        assert_eq!(badge, expected, "{user}");
     }
     eprintln!("Reviews (statements, rows) per user: {seen:?}");
     assert!(seen.iter().any(|(_, rows)| *rows > 1), "{seen:?}");

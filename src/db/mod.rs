@@ -212,12 +212,14 @@ impl Manager {
                 let mut conn =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the writer; the busy timeout makes a second writer
-                // wait instead of failing; foreign keys are off by default in SQLite. Reads go
+                // wait instead of failing, and comes first so that connections opened together
+                // on a new file wait for the one switching it to WAL instead of failing with
+                // "database is locked"; foreign keys are off by default in SQLite. Reads go
                 // through a shared memory map (mmap_size): a profile of the broad search at 100k
                 // tasks spent a quarter of its time copying pages out of the kernel with read()
                 // (docs/BENCHMARKS.md); the map is shared by all connections, unlike cache_size.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
                      PRAGMA mmap_size = 268435456;",
                 )

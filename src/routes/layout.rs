@@ -97,13 +97,41 @@ impl Layout {
         section: &'static str,
         workspace: Option<(&Workspace, &WorkspaceAccess)>,
     ) -> Result<Self, crate::error::AppError> {
+        Self::build_counted(conn, current, title, section, workspace, None)
+    }
+
+    /// `build` for a page that has just read what waits for the viewer (the Reviews page), so
+    /// the navigation's count is not read a second time.
+    pub fn build_with_reviews(
+        conn: &mut DbConn,
+        current: &Viewer,
+        title: impl Into<String>,
+        section: &'static str,
+        reviews: i64,
+    ) -> Result<Self, crate::error::AppError> {
+        Self::build_counted(conn, current, title, section, None, Some(reviews))
+    }
+
+    fn build_counted(
+        conn: &mut DbConn,
+        current: &Viewer,
+        title: impl Into<String>,
+        section: &'static str,
+        workspace: Option<(&Workspace, &WorkspaceAccess)>,
+        reviews: Option<i64>,
+    ) -> Result<Self, crate::error::AppError> {
         let user = &current.user;
         // The navigation's statements are lookups by the viewer's id: generic plans (see
         // `db::with_generic_plans`).
         let (workspaces, reviews) = crate::db::with_generic_plans(conn, |conn| {
             let workspaces = workspaces::nav_for_user(conn, user)?;
-            let reviews = crate::db::models::releases::awaiting_review_count(conn, user.id)?
-                + crate::db::models::region_release::awaiting(conn, user.id)?.len() as i64;
+            let reviews = match reviews {
+                Some(known) => known,
+                None => {
+                    crate::db::models::releases::awaiting_review_count(conn, user.id)?
+                        + crate::db::models::region_release::awaiting(conn, user.id)?.len() as i64
+                }
+            };
             Ok((workspaces, reviews))
         })?;
         let workspaces = workspaces

@@ -31,9 +31,11 @@ pub async fn page(
 ) -> Result<HttpResponse, AppError> {
     let viewer = Viewer::of(&current);
     let page = with_read_conn(&state, move |conn| {
-        let layout = Layout::build(conn, &viewer, "Reviews", "reviews", None)?;
         let requests = releases::awaiting_review(conn, viewer.user.id)?;
         let checkpoints = region_release::awaiting(conn, viewer.user.id)?;
+        // The navigation counts exactly these lists (the same filters), so they are its count.
+        let waiting = (requests.len() + checkpoints.len()) as i64;
+        let layout = Layout::build_with_reviews(conn, &viewer, "Reviews", "reviews", waiting)?;
         Ok(ReviewsPage {
             layout,
             requests,
