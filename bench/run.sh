@@ -15,6 +15,8 @@
 #                 this machine, and TLS on the loopback cost 15-20 % of PostgreSQL's throughput
 #                 (docs/BENCHMARKS.md); set PG_URL to measure it anyway.
 #   DURATION=10s  CONNS=32  THREADS=1   wrk settings
+#   WARMUP=3s     an unmeasured wrk run of each page first (a database seeded a minute ago is
+#                 partly cold: SQLite's 1M broad search measured 581 req/s cold, 1,030 warm)
 #   WORKERS=2     server HTTP workers;  POOL=8  database connections
 #   REUSE=1       keep an already seeded database of the same size (saves the seeding time)
 #   OUT=target/bench   where databases, logs and results go
@@ -25,6 +27,7 @@ SIZES="${SIZES:-10000 100000 1000000}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
 DURATION="${DURATION:-10s}"
+WARMUP="${WARMUP:-3s}"
 CONNS="${CONNS:-32}"
 THREADS="${THREADS:-1}"
 WORKERS="${WORKERS:-2}"
@@ -84,6 +87,9 @@ drive() {
   local code
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" "$BASE$path")
   [[ "$code" == 200 ]] || { echo "$label: $path answered $code" >&2; exit 1; }
+  if [[ "$WARMUP" != 0 ]]; then
+    wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -H "Cookie: $COOKIE" -H "Accept-Encoding: gzip" "$BASE$path" >/dev/null
+  fi
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Cookie: $COOKIE" -H "Accept-Encoding: gzip" "$BASE$path")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
