@@ -391,6 +391,33 @@ async fn rejection_needs_a_comment_and_the_tasks_can_be_released_again(app: Test
         )
         .await;
     assert_eq!(again.status, 303, "a rejected task can be released again");
+    let second = package_id_from(&again);
+    // "Compare Version with" offers the other packages holding one of this one's scripts:
+    // not this package, not a package of another script.
+    let (_, unrelated) = new_script(&alice, "etl/other.sql", "SELECT 1;\n").await;
+    let third = package_id_from(
+        &alice
+            .post(
+                "/workspaces/demo/task-release/release",
+                &[("task_ids", &unrelated.to_string()), ("reviewers", &bob_id)],
+            )
+            .await,
+    );
+    let choices = |id: i64| {
+        let alice = &alice;
+        async move {
+            alice
+                .get(&format!("/workspaces/demo/task-release/packages/{id}"))
+                .await
+                .html()
+                .select(&scraper::Selector::parse("#cmp-with option").unwrap())
+                .map(|o| o.value().attr("value").unwrap().parse::<i64>().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(choices(second).await, vec![package]);
+    assert_eq!(choices(package).await, vec![second]);
+    assert_eq!(choices(third).await, Vec::<i64>::new());
 }
 
 async fn at_most_100_tasks_per_release(app: TestApp) {
