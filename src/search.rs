@@ -9,6 +9,11 @@
 //! `pg_trgm` GIN index on `lower(name)` (migration `000005_fuzzy_search`). Shorter words add a
 //! plain `LIKE` (a scan, so a query made only of short words is not indexed).
 //!
+//! A list's count stops at a cap (`db::count`). On PostgreSQL the trigram index builds a
+//! bitmap of every match before that cap applies, so a query in a tenth of 1M names is first
+//! counted among the newest ids, when a sample of the names says the window is the cheaper
+//! way (`rare::newest_window`).
+//!
 //! When no name contains every word, the search tolerates typos: the names sharing at least
 //! one three-letter run with a query word (again through the index) are candidates, the newest
 //! `TYPO_CANDIDATES` of them are scored here in Rust (each word a substring, or a name word
@@ -133,6 +138,7 @@ impl NameSearch {
             checked,
             spaced,
             window: None,
+            newer_than: None,
             lacks: None,
         }
     }
@@ -174,6 +180,7 @@ impl NameSearch {
             checked: Vec::new(),
             spaced: false,
             window: None,
+            newer_than: None,
             lacks: None,
         })
     }
@@ -215,6 +222,7 @@ impl NameSearch {
             checked: Vec::new(),
             spaced: false,
             window: None,
+            newer_than: None,
             lacks: None,
         }
     }
@@ -384,6 +392,8 @@ pub struct NameMatch {
     spaced: bool,
     /// SQLite: only the `n` newest index matches (`newest_matches`).
     window: Option<i64>,
+    /// PostgreSQL: only ids above this (`rare::newest_window`).
+    newer_than: Option<i64>,
     /// `lower(name) NOT LIKE` this pattern (`NameMatch::lacking`).
     lacks: Option<String>,
 }
@@ -472,6 +482,12 @@ impl QueryFragment<MultiBackend> for NameMatch {
                 }
                 out.push_sql(")");
             }
+        }
+        if let Some(floor) = &self.newer_than {
+            out.push_sql(" AND ");
+            out.push_sql(self.id);
+            out.push_sql(" > ");
+            out.push_bind_param::<BigInt, _>(floor)?;
         }
         for p in &self.checked {
             // `|| ''` keeps the planner from adding this pattern's trigrams to the index scan.
@@ -576,6 +592,14 @@ impl NameMatch {
         m
     }
 
+    /// This match among the rows whose id is above `floor`.
+    fn newer_than(&self, floor: i64) -> NameMatch {
+        NameMatch {
+            newer_than: Some(floor),
+            ..self.clone()
+        }
+    }
+
     /// This match among the names not `LIKE` `pattern`: those lacking the whole query
     /// (tier 3), or not starting with it (tier 2 of a one-word query).
     fn lacking(&self, pattern: String) -> NameMatch {
@@ -655,13 +679,22 @@ where
         return Ok(((q.listed)(conn, None, limit, offset)?, total));
     };
     let every_word = search.read_matches(conn, target)?;
-    let total = windowed(
-        conn,
-        &every_word,
-        cap,
-        |c, m| (q.count)(c, Some(m), cap),
-        |n| *n >= cap,
-    )?;
+    // PostgreSQL: a broad query is counted among the newest ids first (`rare::newest_window`).
+    let in_window = match rare::newest_window(conn, target, &search.words, cap)? {
+        Some(floor) => Some((q.count)(conn, Some(every_word.newer_than(floor)), cap)?),
+        None => None,
+    };
+    let total = match in_window {
+        // The window alone holds more than the cap: so does the table.
+        Some(n) if n >= cap => n,
+        _ => windowed(
+            conn,
+            &every_word,
+            cap,
+            |c, m| (q.count)(c, Some(m), cap),
+            |n| *n >= cap,
+        )?,
+    };
     if total == 0 {
         // Nothing contains every word: score the newest names sharing a three-letter run.
         let Some(candidates) = search.typo_candidates(conn, target) else {
