@@ -291,6 +291,24 @@ pub fn newest_window(
         .and_then(|share| window_floor(sample.top, share, cap)))
 }
 
+/// PostgreSQL: whether the sample expects at most half of `few` names to contain every one of
+/// `words`, so reading their ids first pays (`NameSearch::read_matches`). A sample of 2,000
+/// names sees a share down to 1/2,000; a word in none of them is expected in few.
+pub fn expect_few(
+    conn: &mut DbConn,
+    target: Target,
+    words: &[String],
+    few: i64,
+) -> QueryResult<bool> {
+    if !matches!(conn, DbConn::Postgres(_)) {
+        return Ok(false);
+    }
+    let sample = sample(conn, target)?;
+    Ok(sample
+        .share(words)
+        .is_some_and(|share| share * (sample.top as f64) <= few as f64 / 2.0))
+}
+
 /// `newest_window`'s rule: `Some(floor)` when `cap / share` window rows cost less than the
 /// bitmap's `top · share` matches.
 fn window_floor(top: i64, share: f64, cap: i64) -> Option<i64> {
