@@ -538,10 +538,15 @@ fn push_like<'b>(
     Ok(())
 }
 
+/// `ids` separated by commas, for a JSON array or a PostgreSQL array literal.
+fn joined_ids(ids: impl IntoIterator<Item = i64>) -> String {
+    let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+    ids.join(",")
+}
+
 /// `ids` as a JSON array, for `json_each`.
 fn json_ids(ids: impl IntoIterator<Item = i64>) -> String {
-    let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
-    format!("[{}]", ids.join(","))
+    format!("[{}]", joined_ids(ids))
 }
 
 /// At most this many ids are read out of an FTS5 match (`NameSearch::read_matches`): the
@@ -580,14 +585,17 @@ impl NameMatch {
 
     /// This match with its index part replaced by the ids it finds.
     fn with_ids(self, ids: impl IntoIterator<Item = i64>) -> NameMatch {
+        let ids = joined_ids(ids);
         let index = match self.index {
-            IndexPart::AllLike(_) => {
-                let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
-                IndexPart::IdArray(format!("{{{}}}", ids.join(",")))
-            }
-            _ => IndexPart::Ids(json_ids(ids)),
+            IndexPart::AllLike(_) => IndexPart::IdArray(format!("{{{ids}}}")),
+            _ => IndexPart::Ids(format!("[{ids}]")),
         };
         NameMatch { index, ..self }
+    }
+
+    /// Whether the rows are found by their ids (`with_ids`), read once already.
+    fn reads_ids(&self) -> bool {
+        matches!(self.index, IndexPart::Ids(_) | IndexPart::IdArray(_))
     }
 
     /// PostgreSQL: the ids of at most `FEW_MATCHES` rows matching, in any workspace, or `None`
@@ -595,29 +603,20 @@ impl NameMatch {
     fn read_ids(&self, conn: &mut DbConn, target: Target) -> QueryResult<Option<Vec<i64>>> {
         use crate::db::schema::{region_tasks, release_packages, release_tasks, scripts};
         use diesel::prelude::*;
-        let n = FEW_MATCHES + 1;
-        let m = self.clone();
+        macro_rules! ids_of {
+            ($table:ident) => {
+                $table::table
+                    .filter(self.clone())
+                    .select($table::id)
+                    .limit(FEW_MATCHES + 1)
+                    .load(conn)?
+            };
+        }
         let ids: Vec<i64> = match target {
-            Target::Tasks => release_tasks::table
-                .filter(m)
-                .select(release_tasks::id)
-                .limit(n)
-                .load(conn)?,
-            Target::Packages => release_packages::table
-                .filter(m)
-                .select(release_packages::id)
-                .limit(n)
-                .load(conn)?,
-            Target::Scripts => scripts::table
-                .filter(m)
-                .select(scripts::id)
-                .limit(n)
-                .load(conn)?,
-            Target::RegionTasks => region_tasks::table
-                .filter(m)
-                .select(region_tasks::id)
-                .limit(n)
-                .load(conn)?,
+            Target::Tasks => ids_of!(release_tasks),
+            Target::Packages => ids_of!(release_packages),
+            Target::Scripts => ids_of!(scripts),
+            Target::RegionTasks => ids_of!(region_tasks),
         };
         Ok((ids.len() as i64 <= FEW_MATCHES).then_some(ids))
     }
@@ -732,8 +731,14 @@ where
         return Ok(((q.listed)(conn, None, limit, offset)?, total));
     };
     let every_word = search.read_matches(conn, target)?;
-    // PostgreSQL: a broad query is counted among the newest ids first (`rare::newest_window`).
-    let in_window = match rare::newest_window(conn, target, &search.words, cap)? {
+    // PostgreSQL: a broad query is counted among the newest ids first (`rare::newest_window`);
+    // not one whose few ids are read already.
+    let floor = if every_word.reads_ids() {
+        None
+    } else {
+        rare::newest_window(conn, target, &search.words, cap)?
+    };
+    let in_window = match floor {
         Some(floor) => Some((q.count)(conn, Some(every_word.newer_than(floor)), cap)?),
         None => None,
     };

@@ -89,6 +89,16 @@ async fn wait_until_released(app: &TestApp, package_id: i64) -> String {
     panic!("package {package_id} still releasing after 10 s");
 }
 
+/// Releases one task for one reviewer's approval (`reviewer` a user id) in `demo`.
+async fn release_for(client: &Client, task: i64, reviewer: &str) -> support::Resp {
+    client
+        .post(
+            "/workspaces/demo/task-release/release",
+            &[("task_ids", &task.to_string()), ("reviewers", reviewer)],
+        )
+        .await
+}
+
 fn package_id_from(resp: &support::Resp) -> i64 {
     resp.location()
         .and_then(|l| l.rsplit('/').next())
@@ -367,14 +377,7 @@ async fn rejection_needs_a_comment_and_the_tasks_can_be_released_again(app: Test
     let alice = app.signed_in("alice").await;
     let (_, task) = new_script(&alice, "etl/churn.sql", "SELECT churn;\n").await;
     let bob_id = id_of(&app, "bob").await.to_string();
-    let package = package_id_from(
-        &alice
-            .post(
-                "/workspaces/demo/task-release/release",
-                &[("task_ids", &task.to_string()), ("reviewers", &bob_id)],
-            )
-            .await,
-    );
+    let package = package_id_from(&release_for(&alice, task, &bob_id).await);
     let bob = app.signed_in("bob").await;
     bob.post(
         &format!("/workspaces/demo/task-release/packages/{package}/decision"),
@@ -384,25 +387,13 @@ async fn rejection_needs_a_comment_and_the_tasks_can_be_released_again(app: Test
     assert_eq!(package_status(&app, package).await, "rejected");
     assert_eq!(task_status(&app, task).await, "rejected");
     let carol_id = id_of(&app, "carol").await.to_string();
-    let again = alice
-        .post(
-            "/workspaces/demo/task-release/release",
-            &[("task_ids", &task.to_string()), ("reviewers", &carol_id)],
-        )
-        .await;
+    let again = release_for(&alice, task, &carol_id).await;
     assert_eq!(again.status, 303, "a rejected task can be released again");
     let second = package_id_from(&again);
     // "Compare Version with" offers the other packages holding one of this one's scripts:
     // not this package, not a package of another script.
     let (_, unrelated) = new_script(&alice, "etl/other.sql", "SELECT 1;\n").await;
-    let third = package_id_from(
-        &alice
-            .post(
-                "/workspaces/demo/task-release/release",
-                &[("task_ids", &unrelated.to_string()), ("reviewers", &bob_id)],
-            )
-            .await,
-    );
+    let third = package_id_from(&release_for(&alice, unrelated, &bob_id).await);
     let choices = |id: i64| {
         let alice = &alice;
         async move {
