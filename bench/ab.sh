@@ -7,8 +7,9 @@
 # slows down mid-run hurts both), signs in as bench-admin, drives each page with
 # `wrk -t1 -c32`, and prints req/s, p50, p99 and the server's CPU time per request (utime +
 # stime from /proc, which moves less than req/s on a shared machine). PAGES overrides the page
-# list: "label:/path label:/path"; POOL the pooled connections (8); CONNS wrk's connections (32;
-# 1 measures one user's latency). Seed first with `releasedesk seed-bench` (bench/run.sh does).
+# list: "label:/path label:/path"; POOL the pooled connections (the server's default unless set;
+# POOL_OLD and POOL_NEW set each side's, to compare pool sizes with one binary); CONNS wrk's
+# connections (32; 1 measures one user's latency). Seed first with `releasedesk seed-bench` (bench/run.sh does).
 set -euo pipefail
 OLD=$1; NEW=$2; URL=$3; ROUNDS=${4:-2}; DUR=${5:-5s}
 PORT="${PORT:-18490}"; BASE="http://127.0.0.1:$PORT"; WS=/workspaces/bench
@@ -16,8 +17,8 @@ PAGES=${PAGES:-"tasks:$WS/task-release/tasks sub:$WS/task-release/tasks?submitte
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
 run() {
-  local bin=$1 pid jar token cookie
-  RELEASEDESK_LOG=warn "$bin" serve --database-url "$URL" --bind "127.0.0.1:$PORT" --workers 2 --pool-size "${POOL:-8}" \
+  local bin=$1 pool=$3 pid jar token cookie
+  RELEASEDESK_LOG=warn "$bin" serve --database-url "$URL" --bind "127.0.0.1:$PORT" --workers 2 ${pool:+--pool-size "$pool"} \
     >"${TMPDIR:-/tmp}/ab-server.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -41,6 +42,6 @@ run() {
 }
 
 for _ in $(seq 1 "$ROUNDS"); do
-  run "$OLD" old
-  run "$NEW" new
+  run "$OLD" old "${POOL_OLD:-${POOL:-}}"
+  run "$NEW" new "${POOL_NEW:-${POOL:-}}"
 done

@@ -345,3 +345,119 @@ async fn list_pages_run_a_constant_number_of_statements_on_postgres() {
     reviews_query_count_does_not_grow_with_rows(Backend::Postgres).await;
     counts_stop_at_the_cap_and_paging_reaches_the_end(Backend::Postgres).await;
 }
+
+/// The pool's checkout test on PostgreSQL (`db::ConnWatch`): a connection that has just
+/// answered is handed out without a ping; a new one, one whose last statement failed, and one
+/// left in generic-plan mode are pinged (which puts the mode back); and one whose backend died
+/// inside the window fails that one statement and is then dropped, not handed out again.
+/// SQLite connections are never pinged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_just_answered_is_handed_out_without_a_ping() {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::sql_types::{Integer, Text};
+    use releasedesk::db::{self, DbConn, QueryCounter};
+    use std::time::Duration;
+
+    #[derive(QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = Integer)]
+        pid: i32,
+    }
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = Text)]
+        plan_cache_mode: String,
+    }
+    fn pid(conn: &mut DbConn) -> QueryResult<i32> {
+        diesel::sql_query("SELECT pg_backend_pid() AS pid")
+            .get_result::<Pid>(conn)
+            .map(|p| p.pid)
+    }
+
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let url = app.database_url.clone();
+    tokio::task::spawn_blocking(move || {
+        let queries = QueryCounter::default();
+        // An hour's window: whether a ping happens must not depend on how fast this runs.
+        let pool =
+            db::connect_watched(&url, 1, queries.clone(), Duration::from_secs(3600)).unwrap();
+        let pings = |checkout: &dyn Fn() -> db::PooledConn| {
+            let before = queries.get();
+            let conn = checkout();
+            (queries.get() - before, conn)
+        };
+        let get = || pool.get().expect("checkout");
+
+        // A connection that never answered is pinged.
+        let (n, mut conn) = pings(&get);
+        assert_eq!(n, 1, "a new connection is pinged");
+        let first = pid(&mut conn).unwrap();
+        drop(conn);
+
+        // It just answered: no ping.
+        let (n, mut conn) = pings(&get);
+        assert_eq!(n, 0, "a connection that just answered is not pinged");
+        assert!(conn.batch_execute("SELECT no_such_column").is_err());
+        drop(conn);
+
+        // Its last statement failed: pinged.
+        let (n, mut conn) = pings(&get);
+        assert_eq!(n, 1, "a connection whose last statement failed is pinged");
+        // Generic plans not put back (the closure fails after the SET): pinged, mode reset.
+        let failed = db::with_generic_plans(&mut conn, |c| {
+            c.batch_execute("SET plan_cache_mode = force_generic_plan")?;
+            Err::<(), _>(diesel::result::Error::NotFound)
+        });
+        assert!(failed.is_err());
+        conn.batch_execute("SET plan_cache_mode = force_generic_plan")
+            .unwrap();
+        drop(conn);
+        let (n, mut conn) = pings(&get);
+        assert_eq!(n, 1, "a connection left in generic-plan mode is pinged");
+        let mode =
+            diesel::sql_query("SELECT current_setting('plan_cache_mode') AS plan_cache_mode")
+                .get_result::<Mode>(&mut *conn)
+                .unwrap();
+        assert_eq!(
+            mode.plan_cache_mode, "auto",
+            "the ping puts the plan mode back"
+        );
+        assert_eq!(pid(&mut conn).unwrap(), first, "still the same connection");
+        drop(conn);
+
+        // Its backend dies inside the window: the one statement that finds out fails, and the
+        // connection is dropped at checkin; the next checkout opens a new one.
+        let mut admin = PgConnection::establish(&url).unwrap();
+        diesel::sql_query(format!("SELECT pg_terminate_backend({first})"))
+            .execute(&mut admin)
+            .unwrap();
+        // The backend exits asynchronously; wait until it has.
+        for _ in 0..100 {
+            let alive: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = {first}"
+            ))
+            .get_result(&mut admin)
+            .unwrap();
+            if alive == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let (n, mut conn) = pings(&get);
+        assert_eq!(n, 0, "it answered inside the window");
+        assert!(
+            pid(&mut conn).is_err(),
+            "the dead backend's statement fails"
+        );
+        drop(conn);
+        let mut conn = get();
+        let second = pid(&mut conn).expect("a new connection answers");
+        assert_ne!(second, first);
+    })
+    .await
+    .unwrap();
+    drop(app);
+}

@@ -19,9 +19,10 @@ use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use diesel::connection::InstrumentationEvent;
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::error::AppError;
 
@@ -100,6 +101,83 @@ impl QueryCounter {
 pub struct Manager {
     url: DatabaseUrl,
     queries: QueryCounter,
+    /// A PostgreSQL connection whose last statement succeeded this recently is handed out
+    /// without a ping ([`ConnWatch`]).
+    alive_window: Duration,
+}
+
+/// How long after a successful statement a PostgreSQL connection is taken to be alive. The
+/// same rule and default as HikariCP's `aliveBypassWindowMs` (500 ms).
+pub const ALIVE_WINDOW: Duration = Duration::from_millis(500);
+
+/// Each pooled connection's instrumentation: counts its statements into the pool's
+/// [`QueryCounter`] and remembers what the checkout test needs to know about it.
+///
+/// Why: r2d2 tests a connection at every checkout, and a PostgreSQL test is a round trip. A
+/// page checks out twice (who is asking, then the page), so under load two of a Tasks
+/// request's dozen round trips were pings of connections that had answered a millisecond
+/// before (docs/BENCHMARKS.md). A connection that answered within [`ALIVE_WINDOW`], with no
+/// error since and no session setting left changed, is handed out without one; any other is
+/// pinged, as before. A connection that dies inside the window fails the one statement that
+/// finds out, and is then dropped instead of going back to the pool (`has_broken`).
+pub struct ConnWatch {
+    queries: Arc<AtomicU64>,
+    /// When the last statement finished without an error; `None` after an error.
+    last_ok: Option<Instant>,
+    /// The server closed the connection: it must not be handed out again.
+    closed: bool,
+    /// A session setting was changed and not yet put back (`with_generic_plans`).
+    unsettled: bool,
+}
+
+impl ConnWatch {
+    fn new(queries: Arc<AtomicU64>) -> Self {
+        ConnWatch {
+            queries,
+            last_ok: None,
+            closed: false,
+            unsettled: false,
+        }
+    }
+
+    /// Whether a checkout can skip the ping.
+    fn vouches(&self, window: Duration) -> bool {
+        !self.closed && !self.unsettled && self.last_ok.is_some_and(|t| t.elapsed() < window)
+    }
+
+    /// The watch of a pooled connection (every connection `Manager::connect` opened has one).
+    fn of(conn: &mut DbConn) -> Option<&mut ConnWatch> {
+        conn.instrumentation().downcast_mut::<ConnWatch>()
+    }
+}
+
+impl Instrumentation for ConnWatch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.queries.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::FinishQuery { error: None, .. } => {
+                self.last_ok = Some(Instant::now());
+            }
+            InstrumentationEvent::FinishQuery {
+                error: Some(error), ..
+            } => {
+                self.last_ok = None;
+                if matches!(
+                    error,
+                    DieselError::DatabaseError(
+                        DatabaseErrorKind::ClosedConnection
+                            | DatabaseErrorKind::UnableToSendCommand,
+                        _
+                    )
+                ) {
+                    self.closed = true;
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 impl ManageConnection for Manager {
@@ -108,30 +186,33 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         let mut conn = self.establish()?;
-        let counter = self.queries.0.clone();
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::StartQuery { .. } = event {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        });
+        conn.set_instrumentation(ConnWatch::new(self.queries.0.clone()));
         Ok(conn)
     }
 
     /// r2d2 asks this at every checkout. A PostgreSQL connection can die with its server or
-    /// the network, so it is pinged; a SQLite connection is an open file in this process and
-    /// cannot, so it is not (the ping was one statement of every request's dozen).
+    /// the network, so it is pinged unless it has just answered ([`ConnWatch`]); a SQLite
+    /// connection is an open file in this process and cannot die, so it is not.
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
         match conn {
-            // Also puts back the plan cache mode, should `with_generic_plans` have failed to.
-            DbConn::Postgres(_) => conn
-                .batch_execute("RESET plan_cache_mode")
-                .map_err(r2d2::Error::QueryError),
+            DbConn::Postgres(_) => {
+                if ConnWatch::of(conn).is_some_and(|w| w.vouches(self.alive_window)) {
+                    return Ok(());
+                }
+                // Also puts back the plan cache mode, should `with_generic_plans` have failed to.
+                conn.batch_execute("RESET plan_cache_mode")
+                    .map_err(r2d2::Error::QueryError)?;
+                if let Some(watch) = ConnWatch::of(conn) {
+                    watch.unsettled = false;
+                }
+                Ok(())
+            }
             DbConn::Sqlite(_) => Ok(()),
         }
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        conn.is_broken()
+        conn.is_broken() || ConnWatch::of(conn).is_some_and(|w| w.closed)
     }
 }
 
@@ -248,14 +329,21 @@ pub fn with_generic_plans<T>(
     if !matches!(conn, DbConn::Postgres(_)) {
         return f(conn);
     }
+    // Until the mode is put back, the next checkout must ping, which resets it: so a
+    // connection that could not be put back here (an error, a panic in `f`) does not plan the
+    // next holder's statements generically.
+    if let Some(watch) = ConnWatch::of(conn) {
+        watch.unsettled = true;
+    }
     conn.batch_execute("SET plan_cache_mode = force_generic_plan")?;
     let result = f(conn);
     // Put back even after an error; if that fails too, the first error is the one to report.
-    // The checkout ping (`Manager::is_valid`) resets the mode as well, so a connection that
-    // could not be put back here does not plan the next holder's statements generically.
     let restored = conn.batch_execute("RESET plan_cache_mode");
     let value = result?;
     restored?;
+    if let Some(watch) = ConnWatch::of(conn) {
+        watch.unsettled = false;
+    }
     Ok(value)
 }
 
@@ -269,6 +357,17 @@ pub fn connect_counted(
     database_url: &str,
     pool_size: u32,
     queries: QueryCounter,
+) -> anyhow::Result<Pool> {
+    connect_watched(database_url, pool_size, queries, ALIVE_WINDOW)
+}
+
+/// Like `connect_counted`, with the time after a successful statement during which a
+/// PostgreSQL connection is handed out without a ping ([`ConnWatch`]); tests set it.
+pub fn connect_watched(
+    database_url: &str,
+    pool_size: u32,
+    queries: QueryCounter,
+    alive_window: Duration,
 ) -> anyhow::Result<Pool> {
     let url = DatabaseUrl::parse(database_url).map_err(anyhow::Error::msg)?;
     if let DatabaseUrl::Sqlite(path) = &url
@@ -287,6 +386,7 @@ pub fn connect_counted(
     let manager = Manager {
         url: url.clone(),
         queries,
+        alive_window,
     };
     manager.establish().map_err(|e| {
         anyhow::anyhow!("cannot connect to the {} database: {e}", url.backend_name())
