@@ -17,7 +17,8 @@
 #   DURATION=10s  CONNS=32  THREADS=1   wrk settings
 #   WARMUP=3s     an unmeasured wrk run of each page first (a database seeded a minute ago is
 #                 partly cold: SQLite's 1M broad search measured 581 req/s cold, 1,030 warm)
-#   WORKERS=2     server HTTP workers;  POOL=8  database connections
+#   WORKERS=2     server HTTP workers;  POOL  database connections (unset: the server's default,
+#                 8 on SQLite and twice the cores on PostgreSQL)
 #   REUSE=1       keep an already seeded database of the same size (saves the seeding time)
 #   OUT=target/bench   where databases, logs and results go
 set -euo pipefail
@@ -31,7 +32,7 @@ WARMUP="${WARMUP:-3s}"
 CONNS="${CONNS:-32}"
 THREADS="${THREADS:-1}"
 WORKERS="${WORKERS:-2}"
-POOL="${POOL:-8}"
+POOL="${POOL:-}"
 REUSE="${REUSE:-0}"
 OUT="${OUT:-target/bench}"
 PORT="${PORT:-18480}"
@@ -134,7 +135,7 @@ for BACKEND in $BACKENDS; do
 
     echo "== serving $BACKEND $N" >&2
     RELEASEDESK_LOG=warn "$BIN" serve --database-url "$URL" --bind "127.0.0.1:$PORT" \
-      --workers "$WORKERS" --pool-size "$POOL" >"$OUT/server-$BACKEND-$N.log" 2>&1 &
+      --workers "$WORKERS" ${POOL:+--pool-size "$POOL"} >"$OUT/server-$BACKEND-$N.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
       curl -sf "$BASE/healthz" >/dev/null 2>&1 && break

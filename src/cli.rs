@@ -58,9 +58,9 @@ enum Command {
         /// HTTP worker threads (default: number of cores).
         #[arg(long, env = "RELEASEDESK_WORKERS")]
         workers: Option<usize>,
-        /// Pooled database connections.
-        #[arg(long, env = "RELEASEDESK_DB_POOL_SIZE", default_value_t = 8)]
-        pool_size: u32,
+        /// Pooled database connections (default: 8 on SQLite, twice the cores on PostgreSQL).
+        #[arg(long, env = "RELEASEDESK_DB_POOL_SIZE")]
+        pool_size: Option<u32>,
         /// Do not run the release worker in this instance (serve pages only).
         #[arg(long, env = "RELEASEDESK_NO_WORKER", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
         no_worker: bool,

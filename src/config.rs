@@ -8,8 +8,9 @@ pub struct Settings {
     pub bind: String,
     /// `sqlite://PATH` or `postgres://…`. Default `sqlite://data/releasedesk.db` (`DATABASE_URL`).
     pub database_url: String,
-    /// Maximum pooled database connections per instance. Default 8 (`RELEASEDESK_DB_POOL_SIZE`).
-    pub pool_size: u32,
+    /// Maximum pooled database connections per instance (`RELEASEDESK_DB_POOL_SIZE`). Default:
+    /// see [`Settings::pool_size`].
+    pub pool_size: Option<u32>,
     /// Mark cookies `Secure` (serve behind TLS). Default false (`RELEASEDESK_SECURE_COOKIES`).
     pub secure_cookies: bool,
     /// Base64 of at least 64 bytes used to sign and encrypt session cookies. When unset, a key is
@@ -40,7 +41,7 @@ impl Settings {
         Settings {
             bind: bind.into(),
             database_url: database_url.into(),
-            pool_size: 8,
+            pool_size: None,
             secure_cookies: false,
             session_key: None,
             public_origin: None,
@@ -49,5 +50,45 @@ impl Settings {
             run_worker: true,
             job_lease_seconds: crate::db::models::jobs::LEASE_SECONDS,
         }
+    }
+}
+
+/// The pool size on SQLite when none is set: its connections are open files in this process,
+/// and reads run on the HTTP workers while one is free (`routes::with_read_conn`); 4 gave a
+/// worse p99 than 8 there (docs/BENCHMARKS.md).
+pub const SQLITE_POOL_SIZE: u32 = 8;
+
+impl Settings {
+    /// The pool size: the one set, or the backend's default. On PostgreSQL every connection is
+    /// a server process that wants a core while it works, so the default is twice this
+    /// machine's cores, HikariCP's pool-sizing rule (cores × 2 + spindles) for a database on the
+    /// same machine. On 2 cores, 8 connections put 8 backends, the server's threads and the
+    /// clients on the run queue, and p99 was 25-45 % above what 4 gave at the same throughput
+    /// (docs/BENCHMARKS.md). With the database on its own machine, set twice *its* cores.
+    pub fn pool_size(&self) -> u32 {
+        self.pool_size
+            .unwrap_or_else(|| match crate::db::DatabaseUrl::parse(&self.database_url) {
+                Ok(crate::db::DatabaseUrl::Postgres(_)) => {
+                    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                    (2 * cores as u32).max(2)
+                }
+                _ => SQLITE_POOL_SIZE,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_size_defaults_by_backend_and_a_set_one_wins() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let mut pg = Settings::new("127.0.0.1:0", "postgres://u@h/db");
+        assert_eq!(pg.pool_size(), (2 * cores).max(2));
+        pg.pool_size = Some(3);
+        assert_eq!(pg.pool_size(), 3);
+        let sqlite = Settings::new("127.0.0.1:0", "sqlite://data/x.db");
+        assert_eq!(sqlite.pool_size(), SQLITE_POOL_SIZE);
     }
 }

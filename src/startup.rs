@@ -71,8 +71,8 @@ impl Application {
     /// Connects, migrates, binds the listener and builds (but does not yet run) the server.
     pub fn build(settings: &Settings) -> anyhow::Result<Application> {
         let queries = db::QueryCounter::default();
-        let pool =
-            db::connect_counted(&settings.database_url, settings.pool_size, queries.clone())?;
+        let pool_size = settings.pool_size();
+        let pool = db::connect_counted(&settings.database_url, pool_size, queries.clone())?;
         let inline_reads = matches!(*pool.get()?, db::DbConn::Sqlite(_));
         db::migrate(&mut *pool.get()?)?;
         let key = session_key(settings, &pool)?;
@@ -128,7 +128,7 @@ impl Application {
         // threads than pooled connections the extra ones only wait in r2d2, and 32 requests in
         // flight kept ~32 threads switching and contending for malloc's arenas; sized to the
         // connection pool, the Production page served 10-15% more (docs/BENCHMARKS.md).
-        let blocking = (settings.pool_size as usize).div_ceil(workers).max(2);
+        let blocking = (pool_size as usize).div_ceil(workers).max(2);
         server = server
             .workers(workers)
             .worker_max_blocking_threads(blocking);

@@ -24,7 +24,7 @@ const AT_ONCE: usize = 10;
 
 async fn app(backend: Backend) -> Option<TestApp> {
     let app = TestApp::spawn_with(backend, |s| {
-        s.pool_size = 8;
+        s.pool_size = Some(8);
         s.workers = Some(2);
         s.run_worker = false;
     })

@@ -104,7 +104,7 @@ impl TestApp {
         };
         let mut settings = Settings::new("127.0.0.1:0", database_url.clone());
         settings.workers = Some(1);
-        settings.pool_size = 4;
+        settings.pool_size = Some(4);
         settings.argon2_memory_kib = 256;
         adjust(&mut settings);
         let app = tokio::task::spawn_blocking(move || Application::build(&settings))
