@@ -332,11 +332,47 @@ async fn reviews_query_count_does_not_grow_with_rows(backend: Backend) {
     assert!(seen.iter().all(|(q, _)| *q == seen[0].0), "{seen:?}");
 }
 
+/// A filter change fetches the rows with htmx: the Tasks and Packages tabs then read neither
+/// the navigation (3 statements, and on PostgreSQL the plan-mode switch around them) nor the
+/// pickers (1), and answer the same rows as the full page without its header.
+async fn an_htmx_list_request_reads_only_its_rows(backend: Backend) {
+    let Some(app) = seeded(backend, 30, 2).await else {
+        return;
+    };
+    let admin = app.signed_in("bench-admin").await;
+    let ws = "/workspaces/bench";
+    for (path, rows) in [
+        (
+            format!("{ws}/task-release/tasks?per_page=20"),
+            "#tasks tbody tr",
+        ),
+        (format!("{ws}/task-release/packages"), "#packages tbody tr"),
+    ] {
+        let (full, full_rows) = measure(&app, &admin, &path, rows).await;
+        let before = app.queries.get();
+        let part = admin.get_htmx(&path).await;
+        let statements = app.queries.get() - before;
+        assert_eq!(part.status, 200, "{path}: {}", part.body);
+        let selector = scraper::Selector::parse(rows).unwrap();
+        assert_eq!(part.html().select(&selector).count(), full_rows, "{path}");
+        assert!(full_rows > 0, "{path}: the seeded rows are listed");
+        assert!(
+            !part.has("header"),
+            "{path}: the fragment has no page header"
+        );
+        assert!(
+            statements + 4 <= full,
+            "{path}: the htmx request ran {statements} statements, the full page {full}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_pages_run_a_constant_number_of_statements_on_sqlite() {
     query_count_does_not_grow_with_rows(Backend::Sqlite).await;
     reviews_query_count_does_not_grow_with_rows(Backend::Sqlite).await;
     counts_stop_at_the_cap_and_paging_reaches_the_end(Backend::Sqlite).await;
+    an_htmx_list_request_reads_only_its_rows(Backend::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,6 +380,7 @@ async fn list_pages_run_a_constant_number_of_statements_on_postgres() {
     query_count_does_not_grow_with_rows(Backend::Postgres).await;
     reviews_query_count_does_not_grow_with_rows(Backend::Postgres).await;
     counts_stop_at_the_cap_and_paging_reaches_the_end(Backend::Postgres).await;
+    an_htmx_list_request_reads_only_its_rows(Backend::Postgres).await;
 }
 
 /// The pool's checkout test on PostgreSQL (`db::ConnWatch`): a connection that has just
