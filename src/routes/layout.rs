@@ -100,6 +100,22 @@ impl Layout {
         Self::build_counted(conn, current, title, section, workspace, None)
     }
 
+    /// `build`, or for an htmx request that swaps in part of the page (a list's rows), a bare
+    /// layout: the fragment never shows the navigation, so its statements are not run.
+    pub fn build_unless_fragment(
+        is_fragment: bool,
+        conn: &mut DbConn,
+        current: &Viewer,
+        title: impl Into<String>,
+        section: &'static str,
+        workspace: Option<(&Workspace, &WorkspaceAccess)>,
+    ) -> Result<Self, crate::error::AppError> {
+        if is_fragment {
+            return Ok(Self::bare(""));
+        }
+        Self::build(conn, current, title, section, workspace)
+    }
+
     /// `build` for a page that has just read what waits for the viewer (the Reviews page), so
     /// the navigation's count is not read a second time.
     pub fn build_with_reviews(

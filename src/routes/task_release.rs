@@ -204,17 +204,14 @@ async fn tasks_page(
     let page = with_read_conn(state, move |conn| {
         // An htmx request swaps in the rows only: the navigation and the pickers around them
         // are not read (on PostgreSQL, 6 of a page's 10 statements).
-        let layout = if is_htmx {
-            Layout::bare("")
-        } else {
-            Layout::build(
-                conn,
-                &viewer,
-                format!("Tasks · {}", workspace.name),
-                "tasks",
-                Some((&workspace, &access)),
-            )?
-        };
+        let layout = Layout::build_unless_fragment(
+            is_htmx,
+            conn,
+            &viewer,
+            format!("Tasks · {}", workspace.name),
+            "tasks",
+            Some((&workspace, &access)),
+        )?;
         let filter = TaskFilter {
             search: NameSearch::parse(&view.q),
             submitter: Some(view.submitter.clone()).filter(|s| !s.is_empty()),
@@ -599,17 +596,14 @@ pub async fn packages(
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_read_conn(&state, move |conn| {
         // An htmx request swaps in the rows only (see `tasks_page`).
-        let layout = if is_htmx {
-            Layout::bare("")
-        } else {
-            Layout::build(
-                conn,
-                &viewer,
-                format!("Packages · {}", workspace.name),
-                "packages",
-                Some((&workspace, &access)),
-            )?
-        };
+        let layout = Layout::build_unless_fragment(
+            is_htmx,
+            conn,
+            &viewer,
+            format!("Packages · {}", workspace.name),
+            "packages",
+            Some((&workspace, &access)),
+        )?;
         let (packages, total) = releases::list_packages(
             conn,
             workspace.id,
