@@ -219,13 +219,13 @@ async fn counts_stop_at_the_cap_and_paging_reaches_the_end(backend: Backend) {
             package_pages,
         ),
     ] {
+        let asked = path.rsplit('=').next().unwrap();
         let past = admin.get(&path).await;
         assert_eq!(past.status, 200, "{path}");
         assert_eq!(
             past.texts(".past-end"),
             vec![format!(
-                "Page {} is past the end of this list. Go to page {last_page}.",
-                path.rsplit('=').next().unwrap()
+                "Page {asked} is past the end of this list. Go to page {last_page}."
             )],
             "{path}"
         );
@@ -238,10 +238,7 @@ async fn counts_stop_at_the_cap_and_paging_reaches_the_end(backend: Backend) {
         // The pager does not say "Page 151 of 150", and "Previous" leads to the last page.
         assert_eq!(
             past.texts(".pagination .current"),
-            vec![format!(
-                "Page {} · the last is {last_page}",
-                path.rsplit('=').next().unwrap()
-            )],
+            vec![format!("Page {asked} · the last is {last_page}")],
             "{path}"
         );
         assert!(
