@@ -627,6 +627,7 @@ fn write_all(conn: &mut DbConn, spec: &BenchSpec, ids: &mut Ids) -> Result<(i64,
             "startup_status",
             "message",
             "finished_at",
+            "script_id",
         ],
     );
     let mut history = BatchInsert::new(
@@ -802,6 +803,7 @@ fn write_all(conn: &mut DbConn, spec: &BenchSpec, ids: &mut Ids) -> Result<(i64,
                     startup.into(),
                     message.into(),
                     fin.into(),
+                    script_id(t % script_count).into(),
                 ],
             )?;
         }

@@ -409,6 +409,20 @@ async fn rejection_needs_a_comment_and_the_tasks_can_be_released_again(app: Test
     assert_eq!(choices(second).await, vec![package]);
     assert_eq!(choices(package).await, vec![second]);
     assert_eq!(choices(third).await, Vec::<i64>::new());
+    // Those choices read package_tasks' copy of each task's script, which the schema keeps equal
+    // to the task's: a row naming another script is refused.
+    let wrong = app
+        .db(move |c| {
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query(format!(
+                    "UPDATE package_tasks SET script_id = (SELECT script_id FROM release_tasks \
+                     WHERE id = {unrelated}) WHERE package_id = {second}"
+                )),
+                c,
+            )
+        })
+        .await;
+    assert!(wrong.is_err(), "a package row's script must be its task's");
 }
 
 async fn at_most_100_tasks_per_release(app: TestApp) {

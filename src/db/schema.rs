@@ -177,6 +177,7 @@ diesel::table! {
         startup_status -> Text,
         message -> Text,
         finished_at -> Nullable<Timestamp>,
+        script_id -> BigInt,
     }
 }
 

@@ -453,7 +453,7 @@ pub fn release(
                 }
             }
         }
-        let tasks: Vec<(i64, String, i32, String)> = release_tasks::table
+        let tasks: Vec<(i64, String, i32, String, i64)> = release_tasks::table
             .filter(release_tasks::workspace_id.eq(workspace_id))
             .filter(release_tasks::id.eq_any(&ids))
             .select((
@@ -461,13 +461,14 @@ pub fn release(
                 release_tasks::name,
                 release_tasks::version_number,
                 release_tasks::status,
+                release_tasks::script_id,
             ))
             .order((release_tasks::name, release_tasks::version_number))
             .load(conn)?;
         if tasks.len() != ids.len() {
             return Err(AppError::NotFound);
         }
-        if let Some((_, name, v, status)) = tasks
+        if let Some((_, name, v, status, _)) = tasks
             .iter()
             .find(|t| !TaskStatus::parse(&t.3).is_some_and(TaskStatus::can_release))
         {
@@ -529,11 +530,12 @@ pub fn release(
                 "Some tasks changed meanwhile; nothing was released.",
             ));
         }
-        for (position, (task_id, ..)) in tasks.iter().enumerate() {
+        for (position, (task_id, .., script_id)) in tasks.iter().enumerate() {
             diesel::insert_into(package_tasks::table)
                 .values((
                     package_tasks::package_id.eq(package_id),
                     package_tasks::task_id.eq(task_id),
+                    package_tasks::script_id.eq(script_id),
                     package_tasks::position.eq(position as i32),
                 ))
                 .execute(conn)?;
@@ -1167,21 +1169,16 @@ pub fn packages_sharing_scripts(
     package_id: i64,
 ) -> QueryResult<Vec<(i64, String)>> {
     // One statement: the package's scripts as a subquery rather than loaded first, a round trip
-    // fewer on the details page.
-    let (pt, rt) = diesel::alias!(package_tasks as pt, release_tasks as rt);
-    let scripts = pt
-        .inner_join(
-            rt.on(rt
-                .field(release_tasks::id)
-                .eq(pt.field(package_tasks::task_id))),
-        )
-        .filter(pt.field(package_tasks::package_id).eq(package_id))
-        .select(rt.field(release_tasks::script_id));
+    // fewer on the details page. Both sides read package_tasks' own copy of each task's script
+    // (migration 000011), so neither touches the tasks.
+    let mine = diesel::alias!(package_tasks as mine);
+    let scripts = mine
+        .filter(mine.field(package_tasks::package_id).eq(package_id))
+        .select(mine.field(package_tasks::script_id));
     let mut rows: Vec<(i64, String)> = package_tasks::table
-        .inner_join(release_tasks::table)
         .inner_join(release_packages::table)
         .filter(release_packages::workspace_id.eq(workspace_id))
-        .filter(release_tasks::script_id.eq_any(scripts))
+        .filter(package_tasks::script_id.eq_any(scripts))
         .filter(release_packages::id.ne(package_id))
         .select((release_packages::id, release_packages::name))
         .distinct()
