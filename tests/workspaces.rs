@@ -604,6 +604,57 @@ async fn audit_log_filters_and_swaps_rows_for_htmx(app: TestApp) {
     assert!(err.is_err(), "audit_log refuses DELETE");
 }
 
+/// Members and the people pickers are listed by username, whatever order they joined in (sorted
+/// in Rust, not by the database's collation: `workspaces::members`).
+async fn members_and_pickers_are_listed_by_username(app: TestApp) {
+    let app = app.with_demo().await;
+    app.db(|c| {
+        let hash = releasedesk::auth::password::Hasher::new(256)
+            .hash("aaron-password-1")
+            .unwrap();
+        users::create(
+            c,
+            None,
+            users::NewUser {
+                username: &releasedesk::domain::Username::parse("aaron").unwrap(),
+                display_name: &releasedesk::domain::DisplayName::parse("Aaron").unwrap(),
+                password_hash: &hash,
+                tenant_admin: false,
+            },
+        )
+        .unwrap();
+    })
+    .await;
+    let carol = app.signed_in("carol").await;
+    let add = carol
+        .post(
+            "/workspaces/demo/settings/members",
+            &[("username", "aaron"), ("role", "developer")],
+        )
+        .await;
+    assert_eq!(add.status, 303);
+    let overview = carol
+        .get("/workspaces/demo")
+        .await
+        .texts("#members tbody td.mono");
+    let submitters = carol
+        .get("/workspaces/demo/task-release/tasks")
+        .await
+        .texts("#f-submitter option:not([value=\"\"])");
+    assert_eq!(
+        overview.first().map(String::as_str),
+        Some("aaron"),
+        "{overview:?}"
+    );
+    for list in [&overview, &submitters] {
+        let mut sorted = list.to_vec();
+        sorted.sort();
+        assert!(list.len() >= 5, "{list:?}");
+        assert_eq!(list, &sorted);
+    }
+    assert_eq!(overview, submitters);
+}
+
 on_both_backends!(
     each_role_gets_exactly_its_pages,
     only_admins_change_workspace_settings,
@@ -616,4 +667,5 @@ on_both_backends!(
     tenant_admin_creates_workspaces_with_valid_slugs,
     audit_log_filters_and_swaps_rows_for_htmx,
     pages_are_gzipped_when_the_client_accepts_it,
+    members_and_pickers_are_listed_by_username,
 );
