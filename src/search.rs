@@ -501,6 +501,8 @@ impl QueryFragment<MultiBackend> for NameMatch {
             }
         }
         if let Some(floor) = &self.newer_than {
+            // Planned for this floor: a generic plan cannot see how few ids lie above it.
+            out.unsafe_to_cache_prepared();
             out.push_sql(" AND ");
             out.push_sql(self.id);
             out.push_sql(" > ");
@@ -646,10 +648,19 @@ impl NameMatch {
 
     /// This match among the rows whose id is above `floor`.
     fn newer_than(&self, floor: i64) -> NameMatch {
-        NameMatch {
+        // The window is read through the primary key alone: its patterns are tested on the
+        // window's rows (`checked`), not looked up. Left indexable, PostgreSQL ANDed the
+        // trigram index's bitmap of every match to the window's (100,002 entries for
+        // `daily_orders` at 1M tasks, 27 of the count's 31 ms), the very cost the window is for.
+        let mut m = NameMatch {
             newer_than: Some(floor),
             ..self.clone()
+        };
+        if let IndexPart::AllLike(patterns) = &m.index {
+            m.checked.splice(0..0, patterns.iter().cloned());
+            m.index = IndexPart::None;
         }
+        m
     }
 
     /// This match among the names not `LIKE` `pattern`: those lacking the whole query
