@@ -791,6 +791,7 @@ fn write_all(conn: &mut DbConn, spec: &BenchSpec, ids: &mut Ids) -> Result<(i64,
                     Some(finished_at),
                 ),
                 "revoked" => ("withdrawn", "not_started", "revoked", None),
+                "rejected" => ("withdrawn", "not_started", "rejected", None),
                 _ => ("waiting", "not_started", "", None),
             };
             ptasks.push(

@@ -386,6 +386,18 @@ async fn rejection_needs_a_comment_and_the_tasks_can_be_released_again(app: Test
     .await;
     assert_eq!(package_status(&app, package).await, "rejected");
     assert_eq!(task_status(&app, task).await, "rejected");
+    // Nothing of a rejected package will be released: its rows say so instead of "Waiting".
+    let details = alice
+        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
+        .await;
+    assert_eq!(
+        details.texts("#package-tasks tbody td:nth-child(3)"),
+        vec!["Withdrawn"]
+    );
+    assert_eq!(
+        details.texts("#package-tasks tbody td:nth-child(5)"),
+        vec!["rejected"]
+    );
     let carol_id = id_of(&app, "carol").await.to_string();
     let again = release_for(&alice, task, &carol_id).await;
     assert_eq!(again.status, 303, "a rejected task can be released again");

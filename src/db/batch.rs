@@ -1,4 +1,5 @@
-//! Multi-row `INSERT … VALUES (…), (…)` with bound values, for bulk loads (`seed-bench`).
+//! Multi-row `INSERT … VALUES (…), (…)` with bound values, for bulk loads (`seed-bench`) and a
+//! new package's task rows (`releases::release`).
 //!
 //! diesel's `insert_into(..).values(&vec)` does not compile against the `MultiConnection` enum
 //! (SQLite's batch insert needs a backend-specific impl), and one statement per row costs a

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 
 use super::audit::{self, AuditEntry};
 use super::{jobs, workspaces};
+use crate::db::batch::BatchInsert;
 use crate::db::count;
 use crate::db::schema::{package_reviewers, package_tasks, release_packages, release_tasks, users};
 use crate::db::{Const, DbConn, now, sql, write_tx};
@@ -530,16 +531,24 @@ pub fn release(
                 "Some tasks changed meanwhile; nothing was released.",
             ));
         }
+        // One statement for up to 100 rows, not a round trip each inside the write
+        // transaction.
+        let mut rows = BatchInsert::new(
+            "package_tasks",
+            &["package_id", "task_id", "script_id", "position"],
+        );
         for (position, (task_id, .., script_id)) in tasks.iter().enumerate() {
-            diesel::insert_into(package_tasks::table)
-                .values((
-                    package_tasks::package_id.eq(package_id),
-                    package_tasks::task_id.eq(task_id),
-                    package_tasks::script_id.eq(script_id),
-                    package_tasks::position.eq(position as i32),
-                ))
-                .execute(conn)?;
+            rows.push(
+                conn,
+                vec![
+                    package_id.into(),
+                    (*task_id).into(),
+                    (*script_id).into(),
+                    (position as i32).into(),
+                ],
+            )?;
         }
+        rows.flush(conn)?;
         for r in &reviewers {
             if !approval {
                 break;
@@ -702,6 +711,17 @@ pub fn decide(
                     release_tasks::status.eq(TaskStatus::Rejected.as_str()),
                     release_tasks::status_reason.eq(format!("rejected: {comment}")),
                     release_tasks::updated_at.eq(ts),
+                ))
+                .execute(conn)?;
+                // Nothing of a rejected package will be released: its rows stop "waiting".
+                diesel::update(
+                    package_tasks::table
+                        .filter(package_tasks::package_id.eq(package_id))
+                        .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting.as_str())),
+                )
+                .set((
+                    package_tasks::release_status.eq(ReleaseStatus::Withdrawn.as_str()),
+                    package_tasks::message.eq("rejected"),
                 ))
                 .execute(conn)?;
                 Decided {
@@ -1179,7 +1199,9 @@ pub fn packages_sharing_scripts(
         .inner_join(release_packages::table)
         .filter(release_packages::workspace_id.eq(workspace_id))
         .filter(package_tasks::script_id.eq_any(scripts))
-        .filter(release_packages::id.ne(package_id))
+        // On package_tasks, not the packages: the package's own rows are dropped in the index
+        // scan instead of after a lookup of the package each.
+        .filter(package_tasks::package_id.ne(package_id))
         .select((release_packages::id, release_packages::name))
         .distinct()
         .load(conn)?;
