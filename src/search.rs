@@ -252,11 +252,37 @@ impl NameSearch {
         // PostgreSQL: a fragment the sample expects in few names is looked up through the
         // trigram index once, here, instead of once by the count and again by the page.
         if rare::expect_few(conn, target, &self.words, FEW_MATCHES)?
-            && let Some(ids) = m.read_ids(conn, target)?
+            && let Some(ids) = self
+                .looked_up(conn, target, &m, FEW_MATCHES + 1)?
+                .read_ids(conn, target)?
         {
             return Ok(m.with_ids(ids));
         }
         m.read_if_few(conn)
+    }
+
+    /// PostgreSQL: `m`, for a statement reading at most `limit` of its rows, looked up through
+    /// the trigrams the sample says are cheapest (`rare::narrowest`) and every pattern of `m`
+    /// tested on the rows they find. The same rows match; only the index scan differs. For
+    /// counts and id reads: a page's plan depends on the planner's estimate of the patterns it
+    /// can see, which the tested ones hide.
+    fn looked_up(
+        &self,
+        conn: &mut DbConn,
+        target: Target,
+        m: &NameMatch,
+        limit: i64,
+    ) -> QueryResult<NameMatch> {
+        let IndexPart::AllLike(patterns) = &m.index else {
+            return Ok(m.clone());
+        };
+        let Some(narrow) = rare::narrowest(conn, target, &self.words, limit)? else {
+            return Ok(m.clone());
+        };
+        let mut looked_up = m.clone();
+        looked_up.checked.splice(0..0, patterns.iter().cloned());
+        looked_up.index = IndexPart::AllLike(narrow);
+        Ok(looked_up)
     }
 
     /// Whether every match contains the whole query (a one-word query), so there is no tier 3.
@@ -756,13 +782,16 @@ where
     let total = match in_window {
         // The window alone holds more than the cap: so does the table.
         Some(n) if n >= cap => n,
-        _ => windowed(
-            conn,
-            &every_word,
-            cap,
-            |c, m| (q.count)(c, Some(m), cap),
-            |n| *n >= cap,
-        )?,
+        _ => {
+            let counted = search.looked_up(conn, target, &every_word, cap)?;
+            windowed(
+                conn,
+                &counted,
+                cap,
+                |c, m| (q.count)(c, Some(m), cap),
+                |n| *n >= cap,
+            )?
+        }
     };
     if total == 0 {
         // Nothing contains every word: score the newest names sharing a three-letter run.
