@@ -1,64 +1,89 @@
-//! How statements are planned (`db::with_generic_plans`, `db::Const`): the plan cache mode is
-//! put back after the closure, also when it fails, and a pooled connection is handed out in the
-//! default mode; a constant is written into the SQL and anything but a plain word is refused.
+//! How statements are planned (`db::opaque`, `db::Const`): the navigation's statements keep
+//! one generic plan on PostgreSQL, also for a viewer who reviews nothing; a constant is written
+//! into the SQL and anything but a plain word is refused.
 
 mod support;
 
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{BigInt, Text};
+use releasedesk::bench_seed::{self, BenchSpec};
+use releasedesk::db::models::{region_release, releases, users, workspaces};
 use releasedesk::db::schema::release_packages;
-use releasedesk::db::{Const, DbConn, with_generic_plans};
+use releasedesk::db::{Const, DbConn};
 use support::{Backend, TestApp};
 
-#[derive(QueryableByName)]
-struct Setting {
+#[derive(QueryableByName, Debug)]
+struct Prepared {
     #[diesel(sql_type = Text)]
-    plan_cache_mode: String,
+    statement: String,
+    #[diesel(sql_type = BigInt)]
+    generic_plans: i64,
+    #[diesel(sql_type = BigInt)]
+    custom_plans: i64,
 }
 
-fn mode(conn: &mut DbConn) -> String {
-    diesel::sql_query("SHOW plan_cache_mode")
-        .get_result::<Setting>(conn)
-        .expect("SHOW")
-        .plan_cache_mode
+/// The one prepared statement reading `table` that binds an id through `db::opaque`.
+fn prepared(conn: &mut DbConn, table: &str) -> Prepared {
+    let mut found: Vec<Prepared> = diesel::sql_query(
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+         WHERE statement LIKE 'SELECT %' AND strpos(statement, $1) > 0 \
+         AND strpos(statement, '(SELECT $') > 0",
+    )
+    .bind::<Text, _>(table)
+    .load(conn)
+    .unwrap();
+    assert_eq!(found.len(), 1, "{table}: {found:?}");
+    found.remove(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn generic_plans_are_put_back_after_the_closure_and_at_checkout() {
-    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+async fn the_navigation_keeps_one_generic_plan_per_statement() {
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, |s| s.run_worker = false).await else {
         return;
     };
     app.db(|conn| {
-        assert_eq!(mode(conn), "auto");
-        let inside = with_generic_plans(conn, |conn| Ok(mode(conn))).unwrap();
-        assert_eq!(inside, "force_generic_plan");
-        assert_eq!(mode(conn), "auto");
-
-        // A failing statement inside: its error comes out and the mode is put back all the same.
-        let failed = with_generic_plans(conn, |conn| {
-            diesel::sql_query("SELECT no_such_column FROM release_packages").execute(conn)
-        });
-        assert!(failed.is_err());
-        assert_eq!(mode(conn), "auto");
-
-        // Left in the generic mode by hand: the next checkout's ping puts it back.
-        diesel::connection::SimpleConnection::batch_execute(
+        bench_seed::seed(
             conn,
-            "SET plan_cache_mode = force_generic_plan",
+            &BenchSpec {
+                workspace: "bench".into(),
+                tasks: 3000,
+                packages: 60,
+                audit: 10,
+                password_hash: "x".into(),
+            },
         )
-        .unwrap();
-    })
-    .await;
-    // The pool holds more than one connection: check every one it hands out.
-    let pool = app.pool.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut held: Vec<_> = (0..pool.max_size()).map(|_| pool.get().unwrap()).collect();
-        for conn in &mut held {
-            assert_eq!(mode(conn), "auto");
+        .expect("seed");
+        diesel::sql_query("ANALYZE").execute(conn).unwrap();
+        // A workspace admin who reviews nothing: the viewer for whom a custom plan looked
+        // cheaper, so PostgreSQL planned the statements again on every page.
+        let admin = users::find_by_username(conn, "bench-admin")
+            .unwrap()
+            .expect("bench-admin");
+        assert!(
+            !admin.is_tenant_admin,
+            "the switcher's statement binds the viewer"
+        );
+        for _ in 0..10 {
+            assert_eq!(workspaces::nav_for_user(conn, &admin).unwrap().len(), 1);
+            assert_eq!(releases::awaiting_review_count(conn, admin.id).unwrap(), 0);
+            assert!(region_release::awaiting(conn, admin.id).unwrap().is_empty());
+        }
+        for table in [
+            "\"memberships\"",
+            "\"package_reviewers\"",
+            "\"step_people\"",
+        ] {
+            let p = prepared(conn, table);
+            assert!(
+                p.generic_plans >= 4 && p.custom_plans <= 6,
+                "{table}: {} generic, {} custom plans for {}",
+                p.generic_plans,
+                p.custom_plans,
+                p.statement
+            );
         }
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 async fn a_constant_is_written_into_the_sql(app: TestApp) {

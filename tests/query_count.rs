@@ -381,15 +381,15 @@ async fn list_pages_run_a_constant_number_of_statements_on_postgres() {
 }
 
 /// The pool's checkout test on PostgreSQL (`db::ConnWatch`): a connection that has just
-/// answered is handed out without a ping; a new one, one whose last statement failed, and one
-/// left in generic-plan mode are pinged (which puts the mode back); and one whose backend died
+/// answered is handed out without a ping; a new one and one whose last statement failed are
+/// pinged; and one whose backend died
 /// inside the window fails that one statement and is then dropped, not handed out again.
 /// SQLite connections are never pinged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_just_answered_is_handed_out_without_a_ping() {
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
-    use diesel::sql_types::{Integer, Text};
+    use diesel::sql_types::Integer;
     use releasedesk::db::{self, DbConn, QueryCounter};
     use std::time::Duration;
 
@@ -397,11 +397,6 @@ async fn a_connection_that_just_answered_is_handed_out_without_a_ping() {
     struct Pid {
         #[diesel(sql_type = Integer)]
         pid: i32,
-    }
-    #[derive(QueryableByName)]
-    struct Mode {
-        #[diesel(sql_type = Text)]
-        plan_cache_mode: String,
     }
     fn pid(conn: &mut DbConn) -> QueryResult<i32> {
         diesel::sql_query("SELECT pg_backend_pid() AS pid")
@@ -440,25 +435,6 @@ async fn a_connection_that_just_answered_is_handed_out_without_a_ping() {
         // Its last statement failed: pinged.
         let (n, mut conn) = pings(&get);
         assert_eq!(n, 1, "a connection whose last statement failed is pinged");
-        // Generic plans not put back (the closure fails after the SET): pinged, mode reset.
-        let failed = db::with_generic_plans(&mut conn, |c| {
-            c.batch_execute("SET plan_cache_mode = force_generic_plan")?;
-            Err::<(), _>(diesel::result::Error::NotFound)
-        });
-        assert!(failed.is_err());
-        conn.batch_execute("SET plan_cache_mode = force_generic_plan")
-            .unwrap();
-        drop(conn);
-        let (n, mut conn) = pings(&get);
-        assert_eq!(n, 1, "a connection left in generic-plan mode is pinged");
-        let mode =
-            diesel::sql_query("SELECT current_setting('plan_cache_mode') AS plan_cache_mode")
-                .get_result::<Mode>(&mut *conn)
-                .unwrap();
-        assert_eq!(
-            mode.plan_cache_mode, "auto",
-            "the ping puts the plan mode back"
-        );
         assert_eq!(pid(&mut conn).unwrap(), first, "still the same connection");
         drop(conn);
 

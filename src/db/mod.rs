@@ -11,7 +11,7 @@ pub mod models;
 pub mod schema;
 pub mod sql;
 
-pub use sql::Const;
+pub use sql::{Const, opaque};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -117,7 +117,7 @@ pub const ALIVE_WINDOW: Duration = Duration::from_millis(500);
 /// page checks out twice (who is asking, then the page), so under load two of a Tasks
 /// request's dozen round trips were pings of connections that had answered a millisecond
 /// before (docs/BENCHMARKS.md). A connection that answered within [`ALIVE_WINDOW`], with no
-/// error since and no session setting left changed, is handed out without one; any other is
+/// error since, is handed out without one; any other is
 /// pinged, as before. A connection that dies inside the window fails the one statement that
 /// finds out, and is then dropped instead of going back to the pool (`has_broken`).
 pub struct ConnWatch {
@@ -126,8 +126,6 @@ pub struct ConnWatch {
     last_ok: Option<Instant>,
     /// The server closed the connection: it must not be handed out again.
     closed: bool,
-    /// A session setting was changed and not yet put back (`with_generic_plans`).
-    unsettled: bool,
 }
 
 impl ConnWatch {
@@ -136,13 +134,12 @@ impl ConnWatch {
             queries,
             last_ok: None,
             closed: false,
-            unsettled: false,
         }
     }
 
     /// Whether a checkout can skip the ping.
     fn vouches(&self, window: Duration) -> bool {
-        !self.closed && !self.unsettled && self.last_ok.is_some_and(|t| t.elapsed() < window)
+        !self.closed && self.last_ok.is_some_and(|t| t.elapsed() < window)
     }
 
     /// The watch of a pooled connection (every connection `Manager::connect` opened has one).
@@ -199,13 +196,8 @@ impl ManageConnection for Manager {
                 if ConnWatch::of(conn).is_some_and(|w| w.vouches(self.alive_window)) {
                     return Ok(());
                 }
-                // Also puts back the plan cache mode, should `with_generic_plans` have failed to.
-                conn.batch_execute("RESET plan_cache_mode")
-                    .map_err(r2d2::Error::QueryError)?;
-                if let Some(watch) = ConnWatch::of(conn) {
-                    watch.unsettled = false;
-                }
-                Ok(())
+                conn.batch_execute("SELECT 1")
+                    .map_err(r2d2::Error::QueryError)
             }
             DbConn::Sqlite(_) => Ok(()),
         }
@@ -309,42 +301,6 @@ impl Manager {
             }
         }
     }
-}
-
-/// Runs `f` with PostgreSQL reusing one generic plan per cached statement (a no-op on SQLite),
-/// then puts the default plan cache mode back.
-///
-/// For the statements every page runs for its navigation (the switcher's workspaces, the
-/// count of reviews and checkpoints waiting for the viewer): lookups by the viewer's id whose
-/// best plan does not depend on who the viewer is. In the default mode PostgreSQL planned two
-/// of them again on every run (0.2-0.5 ms of `bind` each in the statement log, more than half
-/// of a Production request's time in PostgreSQL), because the custom plan for a viewer who
-/// reviews nothing looks cheaper than the generic one (docs/BENCHMARKS.md). Statements run
-/// here must not bind a value whose selectivity decides their plan: states and kinds are
-/// written into the SQL with [`Const`] (`db::sql`).
-pub fn with_generic_plans<T>(
-    conn: &mut DbConn,
-    f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
-) -> QueryResult<T> {
-    if !matches!(conn, DbConn::Postgres(_)) {
-        return f(conn);
-    }
-    // Until the mode is put back, the next checkout must ping, which resets it: so a
-    // connection that could not be put back here (an error, a panic in `f`) does not plan the
-    // next holder's statements generically.
-    if let Some(watch) = ConnWatch::of(conn) {
-        watch.unsettled = true;
-    }
-    conn.batch_execute("SET plan_cache_mode = force_generic_plan")?;
-    let result = f(conn);
-    // Put back even after an error; if that fails too, the first error is the one to report.
-    let restored = conn.batch_execute("RESET plan_cache_mode");
-    let value = result?;
-    restored?;
-    if let Some(watch) = ConnWatch::of(conn) {
-        watch.unsettled = false;
-    }
-    Ok(value)
 }
 
 /// Builds the pool and checks one connection, so a wrong URL fails at start with the real error.

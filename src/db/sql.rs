@@ -1,6 +1,6 @@
 //! SQL pieces diesel does not offer on `DbConn` (a `MultiConnection`): a text constant
-//! written into a statement instead of bound (`Const`), and `column IN (<boxed subquery>)`
-//! (`in_page`).
+//! written into a statement instead of bound (`Const`), a bound id the planner does not see
+//! (`Opaque`), and `column IN (<boxed subquery>)` (`in_page`).
 
 use diesel::QueryResult;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
@@ -8,9 +8,9 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use super::MultiBackend;
 
 /// A text constant written into the statement's SQL instead of bound, for a skewed value
-/// (a state, a kind) in a statement planned generically (`with_generic_plans`): a generic
-/// plan cannot see a bound value, so it plans `status = $1` for an average state and the
-/// navigation's checkpoint query scanned every step at 1M tasks (1.95 ms against 0.01 ms).
+/// (a state, a kind) in a statement planned generically (one bound through [`Opaque`]): a
+/// generic plan cannot see a bound value, so it plans `status = $1` for an average state and
+/// the navigation's checkpoint query scanned every step at 1M tasks (1.95 ms against 0.01 ms).
 /// The statement is cached by its SQL text (no static query id), one per constant.
 #[derive(Debug, Clone, Copy)]
 pub struct Const(&'static str);
@@ -55,6 +55,54 @@ impl<DB: diesel::backend::Backend> QueryFragment<DB> for Const {
         out.push_sql("'");
         out.push_sql(self.0);
         out.push_sql("'");
+        Ok(())
+    }
+}
+
+/// An id bound as `(SELECT $1)`: PostgreSQL plans the statement without seeing the value, so
+/// after its first five runs it keeps one generic plan for the prepared statement instead of
+/// planning it again on every run.
+///
+/// For the statements every page runs for its navigation (the switcher's workspaces, the
+/// reviews and checkpoints waiting for the viewer): lookups by the viewer's id whose best plan
+/// does not depend on who the viewer is. With a plain bind PostgreSQL planned two of them on
+/// every run (0.15 ms each), because the custom plan for a viewer who reviews nothing looks
+/// cheaper than the generic one; the session setting `plan_cache_mode` fixed that at the cost
+/// of two round trips a page to set and reset it, each about 33 µs of a 0.7 ms Production
+/// request (docs/BENCHMARKS.md). In a sub-select the value is hidden from the custom plans
+/// too, so both cost the same and PostgreSQL settles on the generic one. A value whose
+/// selectivity decides the plan must not be bound so: states and kinds are written in with
+/// [`Const`]. SQLite runs the sub-select as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Opaque(i64);
+
+/// `(SELECT id)`, planned without its value ([`Opaque`]).
+pub fn opaque(id: i64) -> Opaque {
+    Opaque(id)
+}
+
+impl diesel::expression::Expression for Opaque {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+impl<QS> diesel::expression::AppearsOnTable<QS> for Opaque {}
+impl<QS> diesel::expression::SelectableExpression<QS> for Opaque {}
+
+impl<GB> diesel::expression::ValidGrouping<GB> for Opaque {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl QueryId for Opaque {
+    type QueryId = Opaque;
+    // Always the same SQL: the statement cache may key it by type.
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<MultiBackend> for Opaque {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql("(SELECT ");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.0)?;
+        out.push_sql(")");
         Ok(())
     }
 }

@@ -137,19 +137,16 @@ impl Layout {
         reviews: Option<i64>,
     ) -> Result<Self, crate::error::AppError> {
         let user = &current.user;
-        // The navigation's statements are lookups by the viewer's id: generic plans (see
-        // `db::with_generic_plans`).
-        let (workspaces, reviews) = crate::db::with_generic_plans(conn, |conn| {
-            let workspaces = workspaces::nav_for_user(conn, user)?;
-            let reviews = match reviews {
-                Some(known) => known,
-                None => {
-                    crate::db::models::releases::awaiting_review_count(conn, user.id)?
-                        + crate::db::models::region_release::awaiting(conn, user.id)?.len() as i64
-                }
-            };
-            Ok((workspaces, reviews))
-        })?;
+        // The navigation's statements look the viewer up through `db::opaque`: each keeps
+        // one generic plan.
+        let workspaces = workspaces::nav_for_user(conn, user)?;
+        let reviews = match reviews {
+            Some(known) => known,
+            None => {
+                crate::db::models::releases::awaiting_review_count(conn, user.id)?
+                    + crate::db::models::region_release::awaiting(conn, user.id)?.len() as i64
+            }
+        };
         let workspaces = workspaces
             .into_iter()
             .map(|(slug, name)| NavWorkspace { slug, name })

@@ -1123,7 +1123,8 @@ pub fn awaiting_review(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<Revie
 pub fn awaiting_review_count(conn: &mut DbConn, user_id: i64) -> QueryResult<i64> {
     package_reviewers::table
         .inner_join(release_packages::table)
-        .filter(package_reviewers::reviewer_id.eq(user_id))
+        // Planned once for every viewer (`db::opaque`).
+        .filter(package_reviewers::reviewer_id.eq(crate::db::opaque(user_id)))
         .filter(package_reviewers::decision.is_null())
         .filter(release_packages::status.eq(Const::text(PackageStatus::PendingApproval.as_str())))
         .select(count_star())

@@ -230,7 +230,8 @@ pub fn nav_for_user(conn: &mut DbConn, user: &User) -> QueryResult<Vec<(String, 
     } else {
         workspaces::table
             .inner_join(memberships::table)
-            .filter(memberships::user_id.eq(user.id))
+            // Planned once for every viewer (`db::opaque`).
+            .filter(memberships::user_id.eq(crate::db::opaque(user.id)))
             .select((workspaces::slug, workspaces::name))
             .order(workspaces::name)
             .load(conn)
