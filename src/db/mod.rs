@@ -117,9 +117,9 @@ pub const ALIVE_WINDOW: Duration = Duration::from_millis(500);
 /// page checks out twice (who is asking, then the page), so under load two of a Tasks
 /// request's dozen round trips were pings of connections that had answered a millisecond
 /// before (docs/BENCHMARKS.md). A connection that answered within [`ALIVE_WINDOW`], with no
-/// error since, is handed out without one; any other is
-/// pinged, as before. A connection that dies inside the window fails the one statement that
-/// finds out, and is then dropped instead of going back to the pool (`has_broken`).
+/// error since, is handed out without one; any other is pinged, as before. A connection that
+/// dies inside the window fails the one statement that finds out, and is then dropped instead
+/// of going back to the pool (`has_broken`).
 pub struct ConnWatch {
     queries: Arc<AtomicU64>,
     /// When the last statement finished without an error; `None` after an error.
