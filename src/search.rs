@@ -63,6 +63,22 @@ impl Target {
         }
     }
 
+    /// The lowercase name, as an SQL expression: on PostgreSQL the stored `lower_name` column
+    /// (`lower_path` for scripts; migration `000012_lower_names`), which every name condition
+    /// and its indexes use; on SQLite `lower(name)`, which its prefix index is on.
+    fn lowered(self, conn: &DbConn) -> &'static str {
+        match (conn, self) {
+            (DbConn::Postgres(_), Target::Tasks) => "release_tasks.lower_name",
+            (DbConn::Postgres(_), Target::Packages) => "release_packages.lower_name",
+            (DbConn::Postgres(_), Target::Scripts) => "scripts.lower_path",
+            (DbConn::Postgres(_), Target::RegionTasks) => "region_tasks.lower_name",
+            (DbConn::Sqlite(_), Target::Tasks) => "lower(release_tasks.name)",
+            (DbConn::Sqlite(_), Target::Packages) => "lower(release_packages.name)",
+            (DbConn::Sqlite(_), Target::Scripts) => "lower(scripts.path)",
+            (DbConn::Sqlite(_), Target::RegionTasks) => "lower(region_tasks.name)",
+        }
+    }
+
     /// The table the columns of `sql` belong to.
     fn table(self) -> &'static str {
         let (id, _, _) = self.sql();
@@ -133,6 +149,7 @@ impl NameSearch {
         NameMatch {
             id,
             name,
+            lower: target.lowered(conn),
             fts,
             index,
             short,
@@ -175,6 +192,7 @@ impl NameSearch {
         Some(NameMatch {
             id,
             name,
+            lower: target.lowered(conn),
             fts,
             index,
             short: Vec::new(),
@@ -214,6 +232,7 @@ impl NameSearch {
         NameMatch {
             id,
             name,
+            lower: target.lowered(conn),
             fts,
             index: IndexPart::Prefix {
                 range,
@@ -304,9 +323,9 @@ impl NameSearch {
     }
 
     /// The rank tier of a matching name (0 best), to `ORDER BY` before the id.
-    pub fn tier(&self, target: Target) -> NameTier {
+    pub fn tier(&self, conn: &DbConn, target: Target) -> NameTier {
         NameTier {
-            name: target.sql().1,
+            lower: target.lowered(conn),
             exact: self.query.clone(),
             prefix: self.prefix_pattern(),
             contains: like_contains(&self.query),
@@ -430,6 +449,8 @@ enum IndexPart {
 pub struct NameMatch {
     id: &'static str,
     name: &'static str,
+    /// The lowercase name (`Target::lowered`), which the patterns are tested on.
+    lower: &'static str,
     fts: &'static str,
     index: IndexPart,
     short: Vec<String>,
@@ -504,21 +525,21 @@ impl QueryFragment<MultiBackend> for NameMatch {
             }
             IndexPart::Prefix { range, like } => {
                 if let Some((from, below)) = range {
-                    out.push_sql(" AND lower(");
-                    out.push_sql(self.name);
-                    out.push_sql(") >= ");
+                    out.push_sql(" AND ");
+                    out.push_sql(self.lower);
+                    out.push_sql(" >= ");
                     out.push_bind_param::<Text, _>(from)?;
                     if let Some(below) = below {
-                        out.push_sql(" AND lower(");
-                        out.push_sql(self.name);
-                        out.push_sql(") < ");
+                        out.push_sql(" AND ");
+                        out.push_sql(self.lower);
+                        out.push_sql(" < ");
                         out.push_bind_param::<Text, _>(below)?;
                     }
                 } else {
                     // A custom plan, so the planner sees the pattern's fixed prefix.
                     out.unsafe_to_cache_prepared();
                 }
-                push_like(&mut out, " AND lower(", self.name, ")", like)?;
+                push_like(&mut out, " AND ", self.lower, "", like)?;
             }
             IndexPart::AllLike(patterns) => {
                 // Planned with this query's patterns every time: after five runs PostgreSQL
@@ -527,14 +548,14 @@ impl QueryFragment<MultiBackend> for NameMatch {
                 // sorted them (18 ms) instead of walking the newest rows (0.1 ms).
                 out.unsafe_to_cache_prepared();
                 for p in patterns {
-                    push_like(&mut out, " AND lower(", self.name, ")", p)?;
+                    push_like(&mut out, " AND ", self.lower, "", p)?;
                 }
             }
             IndexPart::AnyLike(patterns) => {
                 out.unsafe_to_cache_prepared();
                 out.push_sql(" AND (1 = 0");
                 for p in patterns {
-                    push_like(&mut out, " OR lower(", self.name, ")", p)?;
+                    push_like(&mut out, " OR ", self.lower, "", p)?;
                 }
                 out.push_sql(")");
             }
@@ -547,15 +568,26 @@ impl QueryFragment<MultiBackend> for NameMatch {
             out.push_sql(" > ");
             out.push_bind_param::<BigInt, _>(floor)?;
         }
-        for p in &self.checked {
-            // `|| ''` keeps the planner from adding this pattern's trigrams to the index scan.
-            push_like(&mut out, " AND (lower(", self.name, ") || '')", p)?;
+        if !self.checked.is_empty() {
+            // `|| ''` keeps the planner from adding these patterns' trigrams to the index
+            // scan. One `LIKE ALL` for all of them. Its escape character is the default `\`,
+            // the one `escape_like` writes.
+            out.push_sql(" AND (");
+            out.push_sql(self.lower);
+            out.push_sql(" || '') LIKE ALL (ARRAY[");
+            for (i, p) in self.checked.iter().enumerate() {
+                if i > 0 {
+                    out.push_sql(", ");
+                }
+                out.push_bind_param::<Text, _>(p)?;
+            }
+            out.push_sql("])");
         }
         for p in &self.short {
-            push_like(&mut out, " AND lower(", self.name, ")", p)?;
+            push_like(&mut out, " AND ", self.lower, "", p)?;
         }
         if let Some(p) = &self.lacks {
-            push_like(&mut out, " AND lower(", self.name, ") NOT", p)?;
+            push_like(&mut out, " AND ", self.lower, " NOT", p)?;
         }
         out.push_sql(")");
         Ok(())
@@ -817,7 +849,8 @@ where
     if !ranked {
         return Ok(((q.listed)(conn, Some(every_word), limit, offset)?, total));
     }
-    let tier = || search.tier(target);
+    let tier = search.tier(conn, target);
+    let tier = || tier.clone();
     // The head is ranked in SQL by tier; the rest follows newest first.
     let (head, rest) = if !search.is_one_word() {
         // Head: the names containing the whole query, few for a phrase. Rest: tier 3.
@@ -899,7 +932,7 @@ pub fn windowed<T>(
 /// The rank tier of a name: 0 equal to the query, 1 starts with it, 2 contains it, 3 other.
 #[derive(Clone, Debug)]
 pub struct NameTier {
-    name: &'static str,
+    lower: &'static str,
     exact: String,
     prefix: String,
     contains: String,
@@ -920,17 +953,17 @@ impl QueryId for NameTier {
 
 impl QueryFragment<MultiBackend> for NameTier {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        out.push_sql("CASE WHEN lower(");
-        out.push_sql(self.name);
-        out.push_sql(") = ");
+        out.push_sql("CASE WHEN ");
+        out.push_sql(self.lower);
+        out.push_sql(" = ");
         out.push_bind_param::<Text, _>(&self.exact)?;
-        out.push_sql(" THEN 0 WHEN lower(");
-        out.push_sql(self.name);
-        out.push_sql(") LIKE ");
+        out.push_sql(" THEN 0 WHEN ");
+        out.push_sql(self.lower);
+        out.push_sql(" LIKE ");
         out.push_bind_param::<Text, _>(&self.prefix)?;
-        out.push_sql(" ESCAPE '\\' THEN 1 WHEN lower(");
-        out.push_sql(self.name);
-        out.push_sql(") LIKE ");
+        out.push_sql(" ESCAPE '\\' THEN 1 WHEN ");
+        out.push_sql(self.lower);
+        out.push_sql(" LIKE ");
         out.push_bind_param::<Text, _>(&self.contains)?;
         out.push_sql(" ESCAPE '\\' THEN 2 ELSE 3 END");
         Ok(())

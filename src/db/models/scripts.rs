@@ -164,7 +164,10 @@ pub fn page(
     }
     let q = base(matches).select(select);
     let q = match search {
-        Some(search) => q.order((search.tier(Target::Scripts).asc(), scripts::path.asc())),
+        Some(search) => q.order((
+            search.tier(conn, Target::Scripts).asc(),
+            scripts::path.asc(),
+        )),
         None => q.order(scripts::path.asc()),
     };
     let rows = q.limit(limit).offset(offset).load(conn)?;
