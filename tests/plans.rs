@@ -1,6 +1,7 @@
 //! How statements are planned (`db::opaque`, `db::Const`): the navigation's statements keep
-//! one generic plan on PostgreSQL, also for a viewer who reviews nothing; a constant is written
-//! into the SQL and anything but a plain word is refused.
+//! one generic plan on PostgreSQL, also for a viewer who reviews nothing; so do a search's
+//! counts, not its pages; a constant is written into the SQL and anything but a plain word is
+//! refused.
 
 mod support;
 
@@ -10,6 +11,7 @@ use releasedesk::bench_seed::{self, BenchSpec};
 use releasedesk::db::models::{region_release, releases, users, workspaces};
 use releasedesk::db::schema::release_packages;
 use releasedesk::db::{Const, DbConn};
+use releasedesk::search::NameSearch;
 use support::{Backend, TestApp};
 
 #[derive(QueryableByName, Debug)]
@@ -82,6 +84,80 @@ async fn the_navigation_keeps_one_generic_plan_per_statement() {
                 p.statement
             );
         }
+    })
+    .await;
+}
+
+/// The prepared statements of this connection that test a task's stored lowercase name.
+fn name_statements(conn: &mut DbConn) -> Vec<Prepared> {
+    diesel::sql_query(
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+         WHERE strpos(statement, 'release_tasks.lower_name') > 0",
+    )
+    .load(conn)
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_keeps_generic_plans_for_its_counts_and_plans_its_pages_each_time() {
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, |s| s.run_worker = false).await else {
+        return;
+    };
+    app.db(|conn| {
+        bench_seed::seed(
+            conn,
+            &BenchSpec {
+                workspace: "bench".into(),
+                tasks: 3000,
+                packages: 60,
+                audit: 10,
+                password_hash: "x".into(),
+            },
+        )
+        .expect("seed");
+        diesel::sql_query("ANALYZE").execute(conn).unwrap();
+        let list = |conn: &mut DbConn, q: &str| {
+            let filter = releases::TaskFilter {
+                search: NameSearch::parse(q),
+                submitter: None,
+                status: None,
+                sort: releases::TaskSort::SubmittedAt,
+                descending: true,
+            };
+            releases::list_tasks(conn, 1, &filter, 20, 0).unwrap().1
+        };
+        for _ in 0..10 {
+            assert_eq!(list(conn, "daily orders"), 300);
+        }
+        let kept = name_statements(conn);
+        // The capped count (through the cheapest trigrams) and the head's count (the names
+        // holding the whole phrase).
+        let counts: Vec<&Prepared> = kept
+            .iter()
+            .filter(|p| p.statement.starts_with("SELECT COUNT(*)"))
+            .collect();
+        assert_eq!(counts.len(), 2, "{kept:?}");
+        for p in counts {
+            assert!(
+                p.generic_plans >= 4,
+                "{} generic, {} custom plans for {}",
+                p.generic_plans,
+                p.custom_plans,
+                p.statement
+            );
+        }
+        // A page is planned with its patterns each time, so it is never kept.
+        assert!(
+            kept.iter().all(|p| !p.statement.contains("ORDER BY")),
+            "{kept:?}"
+        );
+        // Nor is a count of many patterns: each number of them would be one more statement
+        // kept on every connection.
+        let before = kept.len();
+        for _ in 0..3 {
+            list(conn, "daily orders sql etl weekly sales");
+        }
+        assert_eq!(name_statements(conn).len(), before);
     })
     .await;
 }
