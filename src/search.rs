@@ -6,7 +6,8 @@
 //! 0 the name equals the query, 1 it starts with it, 2 it contains the whole query, 3 it contains
 //! every word. Words of 3 or more characters are found through the index: on SQLite an FTS5
 //! table with the trigram tokenizer (`<table>_fts`, kept in step by triggers), on PostgreSQL a
-//! `pg_trgm` GIN index on `lower(name)` (migration `000005_fuzzy_search`). Shorter words add a
+//! `pg_trgm` GIN index on the stored lowercase name (`lower_name`, migrations
+//! `000005_fuzzy_search` and `000012_lower_names`). Shorter words add a
 //! plain `LIKE` (a scan, so a query made only of short words is not indexed).
 //!
 //! A list's count stops at a cap (`db::count`). On PostgreSQL the trigram index builds a
