@@ -420,6 +420,17 @@ async fn every_response_carries_the_security_headers(app: TestApp) {
     assert_eq!(htmx.status, 200);
     assert!(htmx.header("cache-control").unwrap().contains("immutable"));
     assert_eq!(client.get("/static/nope.js").await.status, 404);
+
+    // The page names its icon, so browsers do not ask for a /favicon.ico that is not there.
+    let icon = page
+        .body
+        .split("<link rel=\"icon\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an icon link");
+    let icon = client.get(icon).await;
+    assert_eq!(icon.status, 200);
+    assert_eq!(icon.header("content-type"), Some("image/svg+xml"));
 }
 
 async fn health_and_metrics_answer(app: TestApp) {

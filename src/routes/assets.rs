@@ -44,6 +44,11 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
             "text/javascript; charset=utf-8",
         ),
         asset(
+            "favicon.svg",
+            include_bytes!("../../static/favicon.svg"),
+            "image/svg+xml",
+        ),
+        asset(
             HTMX,
             include_bytes!("../../static/vendor/htmx-4.0.1.min.js"),
             "text/javascript; charset=utf-8",

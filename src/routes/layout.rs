@@ -59,6 +59,7 @@ pub struct Layout {
     /// Release packages waiting for the user's decision (the count beside "Reviews").
     pub reviews: i64,
     pub css_url: String,
+    pub icon_url: String,
     pub js_url: String,
     pub htmx_url: String,
     pub htmx_sri: &'static str,
@@ -77,6 +78,7 @@ impl Layout {
             flash: None,
             reviews: 0,
             css_url: assets::url("app.css"),
+            icon_url: assets::url("favicon.svg"),
             js_url: assets::url("app.js"),
             htmx_url: assets::url(assets::HTMX),
             htmx_sri: assets::HTMX_SRI,
