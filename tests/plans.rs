@@ -38,24 +38,29 @@ fn prepared(conn: &mut DbConn, table: &str) -> Prepared {
     found.remove(0)
 }
 
+/// 3,000 bench tasks, with the statistics PostgreSQL plans by.
+fn seed_and_analyze(conn: &mut DbConn) {
+    bench_seed::seed(
+        conn,
+        &BenchSpec {
+            workspace: "bench".into(),
+            tasks: 3000,
+            packages: 60,
+            audit: 10,
+            password_hash: "x".into(),
+        },
+    )
+    .expect("seed");
+    diesel::sql_query("ANALYZE").execute(conn).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_navigation_keeps_one_generic_plan_per_statement() {
     let Some(app) = TestApp::spawn_with(Backend::Postgres, |s| s.run_worker = false).await else {
         return;
     };
     app.db(|conn| {
-        bench_seed::seed(
-            conn,
-            &BenchSpec {
-                workspace: "bench".into(),
-                tasks: 3000,
-                packages: 60,
-                audit: 10,
-                password_hash: "x".into(),
-            },
-        )
-        .expect("seed");
-        diesel::sql_query("ANALYZE").execute(conn).unwrap();
+        seed_and_analyze(conn);
         // A workspace admin who reviews nothing: the viewer for whom a custom plan looked
         // cheaper, so PostgreSQL planned the statements again on every page.
         let admin = users::find_by_username(conn, "bench-admin")
@@ -104,18 +109,7 @@ async fn a_search_keeps_generic_plans_for_its_counts_and_plans_its_pages_each_ti
         return;
     };
     app.db(|conn| {
-        bench_seed::seed(
-            conn,
-            &BenchSpec {
-                workspace: "bench".into(),
-                tasks: 3000,
-                packages: 60,
-                audit: 10,
-                password_hash: "x".into(),
-            },
-        )
-        .expect("seed");
-        diesel::sql_query("ANALYZE").execute(conn).unwrap();
+        seed_and_analyze(conn);
         let list = |conn: &mut DbConn, q: &str| {
             let filter = releases::TaskFilter {
                 search: NameSearch::parse(q),

@@ -2,7 +2,8 @@
 -- database's collation converts each name to wide characters and back: it was half of a capped
 -- count that tests 10,000 names (4.0 of 7.3 ms for `daily orders` at 1M bench tasks,
 -- docs/BENCHMARKS.md). Each name is lowered once, when it is written, into a stored column, and
--- the name indexes of 000005, 000009 and 000010 move to it.
+-- the name indexes of 000005, 000009 and 000010 move to it. Adding a stored column rewrites
+-- the table under its exclusive lock: about 10 s for 1M bench tasks, once, at upgrade.
 ALTER TABLE release_tasks ADD COLUMN lower_name TEXT GENERATED ALWAYS AS (lower(name)) STORED;
 ALTER TABLE release_packages ADD COLUMN lower_name TEXT GENERATED ALWAYS AS (lower(name)) STORED;
 ALTER TABLE scripts ADD COLUMN lower_path TEXT GENERATED ALWAYS AS (lower(path)) STORED;
