@@ -880,7 +880,6 @@ where
         return Ok(((q.listed)(conn, Some(every_word), limit, offset)?, total));
     }
     let tier = search.tier(conn, target);
-    let tier = || tier.clone();
     // The head is ranked in SQL by tier; the rest follows newest first.
     let (head, rest) = if !search.is_one_word() {
         // Head: the names containing the whole query, few for a phrase. Rest: tier 3.
@@ -888,7 +887,7 @@ where
         (whole, every_word.lacking(like_contains(&search.query)))
     } else if total <= FEW_MATCHES {
         // Every match contains the whole query; few enough to rank them all.
-        let rows = (q.by_tier)(conn, every_word, tier(), limit, offset)?;
+        let rows = (q.by_tier)(conn, every_word, tier, limit, offset)?;
         return Ok((rows, total));
     } else {
         // A broad word: ranking its every match by tier read and sorted all of them (10,000
@@ -912,7 +911,7 @@ where
         offset.saturating_add(limit),
     )?;
     let mut rows = if offset < head_count {
-        (q.by_tier)(conn, head, tier(), limit, offset)?
+        (q.by_tier)(conn, head, tier, limit, offset)?
     } else {
         Vec::new()
     };

@@ -13,6 +13,8 @@ pub struct Asset {
     pub bytes: &'static [u8],
     pub content_type: &'static str,
     pub etag: String,
+    /// `/static/<name>?v=<hash>`, made once: every page links four assets.
+    pub url: String,
 }
 
 pub const HTMX: &str = "vendor/htmx-4.0.1.min.js";
@@ -23,11 +25,13 @@ pub const HTMX_SRI: &str =
 fn asset(name: &'static str, bytes: &'static [u8], content_type: &'static str) -> Asset {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
+    let etag = format!("{:016x}", h.finish());
     Asset {
         name,
         bytes,
         content_type,
-        etag: format!("{:016x}", h.finish()),
+        url: format!("/static/{name}?v={}", &etag[..10]),
+        etag,
     }
 }
 
@@ -56,12 +60,12 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
     ]
 });
 
-/// The cache-busting URL of an embedded asset.
-pub fn url(name: &str) -> String {
-    match ASSETS.iter().find(|a| a.name == name) {
-        Some(a) => format!("/static/{}?v={}", a.name, &a.etag[..10]),
-        None => format!("/static/{name}"),
-    }
+/// The cache-busting URL of an embedded asset (`name` is one of the list above).
+pub fn url(name: &str) -> &'static str {
+    ASSETS
+        .iter()
+        .find(|a| a.name == name)
+        .map_or("/static/missing", |a| a.url.as_str())
 }
 
 /// `GET /static/{path}`.

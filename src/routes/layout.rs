@@ -58,10 +58,10 @@ pub struct Layout {
     pub flash: Option<Flash>,
     /// Release packages waiting for the user's decision (the count beside "Reviews").
     pub reviews: i64,
-    pub css_url: String,
-    pub icon_url: String,
-    pub js_url: String,
-    pub htmx_url: String,
+    pub css_url: &'static str,
+    pub icon_url: &'static str,
+    pub js_url: &'static str,
+    pub htmx_url: &'static str,
     pub htmx_sri: &'static str,
 }
 

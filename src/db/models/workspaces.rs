@@ -617,10 +617,7 @@ pub fn members(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Member>>
             workspace_reviewers::added_at.nullable(),
         ))
         .load(conn)
-        .map(|mut rows: Vec<Member>| {
-            rows.sort_unstable_by(|a, b| a.person.username.cmp(&b.person.username));
-            rows
-        })
+        .map(|rows: Vec<Member>| by_username(rows, |m| &m.person.username))
 }
 
 /// The workspace's members for the pickers, by username (`Person`: no dates).
@@ -628,10 +625,13 @@ pub fn people(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Person>> 
     memberships_of!(workspace_id)
         .select(person_columns!())
         .load(conn)
-        .map(|mut rows: Vec<Person>| {
-            rows.sort_unstable_by(|a, b| a.username.cmp(&b.username));
-            rows
-        })
+        .map(|rows: Vec<Person>| by_username(rows, |p| &p.username))
+}
+
+/// `rows` in byte order of their usernames (see `members`).
+fn by_username<T>(mut rows: Vec<T>, username: impl Fn(&T) -> &str) -> Vec<T> {
+    rows.sort_unstable_by(|a, b| username(a).cmp(username(b)));
+    rows
 }
 
 /// Puts a member on the reviewer list. Only active deployers, admins and tenant administrators
