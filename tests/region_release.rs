@@ -1159,7 +1159,299 @@ async fn checkpoints_name_only_people_who_may_act(app: TestApp) {
     );
 }
 
+/// The ids of a task's steps, in order.
+async fn step_ids(app: &TestApp, task: i64) -> Vec<i64> {
+    app.db(move |c| {
+        releasedesk::db::models::region_release::steps(c, task)
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect()
+    })
+    .await
+}
+
+async fn eu_inventory_len(app: &TestApp, eu: i64) -> usize {
+    app.db(move |c| {
+        releasedesk::db::models::regions::current_inventory(c, eu)
+            .unwrap()
+            .len()
+    })
+    .await
+}
+
+/// Issue 20, finding 1: Execute with a start after an undecided checkpoint deployed without
+/// the named approver. Now it is refused for both kinds of checkpoint, nothing is deployed,
+/// and the dialog offers only the steps up to the checkpoint, saying why.
+async fn execute_cannot_start_after_an_undecided_checkpoint(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let bob = app.signed_in("bob").await;
+    for kind in [StepKind::Approval, StepKind::Trigger] {
+        let task = create_task(
+            &bob,
+            &format!("skip {}", kind.label()),
+            Operation::Deploy,
+            false,
+            &[
+                (kind, None, vec![], vec![fx.carol]),
+                (StepKind::Deploy, Some(fx.eu), vec![fx.worker], vec![]),
+            ],
+        )
+        .await;
+        let path = format!("/workspaces/rr/region-release/tasks/{task}");
+        let page = bob.get(&path).await;
+        assert_eq!(
+            page.texts("#ex-start option"),
+            vec![format!("1. {} (Not started)", kind.label())],
+            "only the checkpoint is offered"
+        );
+        assert!(
+            page.texts("#ex-start-limit")[0].contains("Steps after 1 are not offered"),
+            "the dialog says why"
+        );
+        let skip = bob
+            .post(&format!("{path}/execute"), &[("start", "2")])
+            .await;
+        assert_eq!(skip.status, 422, "{kind:?}");
+        assert!(
+            skip.texts(".toast-error")[0].contains("is not agreed in this run"),
+            "{:?}",
+            skip.texts(".toast-error")
+        );
+        assert_eq!(status(&app, fx.ws, task).await, "to_release");
+        assert_eq!(eu_inventory_len(&app, fx.eu).await, 0, "nothing deployed");
+        // Through the data layer too, whoever calls it.
+        let refused = app
+            .db(move |c| {
+                releasedesk::db::models::region_release::execute(c, fx.bob, fx.ws, task, Some(2))
+            })
+            .await;
+        assert!(matches!(
+            refused,
+            Err(releasedesk::error::AppError::Field { .. })
+        ));
+    }
+}
+
+/// Issue 20, finding 2: a rejected checkpoint was overridden by executing from the step after
+/// it. Now only a start at or before it is allowed, and that asks again.
+async fn execute_cannot_override_a_rejected_checkpoint(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let (bob, carol) = (app.signed_in("bob").await, app.signed_in("carol").await);
+    let task = create_task(
+        &bob,
+        "rejected once",
+        Operation::Deploy,
+        false,
+        &[
+            (StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![]),
+            (StepKind::Approval, None, vec![], vec![fx.carol]),
+            (StepKind::Deploy, Some(fx.eu), vec![fx.worker], vec![]),
+        ],
+    )
+    .await;
+    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    bob.post(&format!("{path}/execute"), &[]).await;
+    assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+    let steps = step_ids(&app, task).await;
+    carol
+        .post(
+            &format!("{path}/steps/{}/decision", steps[1]),
+            &[("decision", "reject"), ("comment", "not this week")],
+        )
+        .await;
+    assert_eq!(status(&app, fx.ws, task).await, "release_failed");
+    let page = bob.get(&path).await;
+    assert_eq!(
+        page.value("#ex-start option[selected]"),
+        Some("2".into()),
+        "the default start asks the checkpoint again"
+    );
+    assert_eq!(page.texts("#ex-start option").len(), 2);
+    assert!(page.texts("#ex-start-limit")[0].contains("was rejected"));
+    let over = bob
+        .post(&format!("{path}/execute"), &[("start", "3")])
+        .await;
+    assert_eq!(over.status, 422);
+    assert!(over.texts(".toast-error")[0].contains("was rejected"));
+    assert_eq!(status(&app, fx.ws, task).await, "release_failed");
+    assert_eq!(eu_inventory_len(&app, fx.eu).await, 1, "only step 1's api");
+
+    // Executing from the checkpoint asks again; agreed, the release finishes.
+    assert_eq!(
+        bob.post(&format!("{path}/execute"), &[("start", "2")])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+    carol
+        .post(
+            &format!("{path}/steps/{}/decision", steps[1]),
+            &[("decision", "agree"), ("comment", "fixed")],
+        )
+        .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "released");
+    assert_eq!(eu_inventory_len(&app, fx.eu).await, 2);
+}
+
+/// What "agreed in this run" means across suspend, failure and rollback (docs/ARCHITECTURE.md):
+/// a suspended checkpoint is undecided; an agreement survives a failed later step (a retry runs
+/// past it), but never for the person who agreed it; a rollback voids every agreement.
+async fn checkpoint_agreements_across_suspend_failure_and_rollback(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let (bob, carol) = (app.signed_in("bob").await, app.signed_in("carol").await);
+    let task = create_task(
+        &bob,
+        "through everything",
+        Operation::Deploy,
+        false,
+        &[
+            (StepKind::Approval, None, vec![], vec![fx.carol, fx.bob]),
+            (StepKind::Deploy, Some(fx.us), vec![fx.api], vec![]),
+        ],
+    )
+    .await;
+    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    let steps = step_ids(&app, task).await;
+
+    // Suspended while waiting: the checkpoint is undecided again.
+    bob.post(&format!("{path}/execute"), &[]).await;
+    assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+    bob.post(&format!("{path}/suspend"), &[]).await;
+    assert_eq!(status(&app, fx.ws, task).await, "suspended");
+    let resume_past = bob
+        .post(&format!("{path}/execute"), &[("start", "2")])
+        .await;
+    assert_eq!(resume_past.status, 422, "resume cannot skip it");
+
+    // Agreed, then the deploy fails: a retry from the failed step runs past the agreement.
+    receiver
+        .fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    bob.post(&format!("{path}/execute"), &[("start", "1")])
+        .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+    carol
+        .post(
+            &format!("{path}/steps/{}/decision", steps[0]),
+            &[("decision", "agree")],
+        )
+        .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "release_failed");
+    receiver
+        .fail
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    // Carol agreed the approval: she may not be the one who executes past it.
+    let own = carol
+        .post(&format!("{path}/execute"), &[("start", "2")])
+        .await;
+    assert_eq!(own.status, 422);
+    assert!(own.texts(".toast-error")[0].contains("you agreed"));
+    assert_eq!(
+        carol.get(&path).await.texts("#ex-start option").len(),
+        1,
+        "her dialog offers only the checkpoint"
+    );
+    assert_eq!(
+        bob.get(&path).await.value("#ex-start option[selected]"),
+        Some("2".into()),
+        "bob's retry defaults to the failed step"
+    );
+    bob.post(&format!("{path}/execute"), &[("start", "2")])
+        .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "released");
+
+    // A rollback that fails voids the agreement: Execute must ask again.
+    receiver
+        .fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    bob.post(&format!("{path}/rollback"), &[("reason", "bad build")])
+        .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "rollback_failed");
+    receiver
+        .fail
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let after_rollback = bob
+        .post(&format!("{path}/execute"), &[("start", "2")])
+        .await;
+    assert_eq!(after_rollback.status, 422);
+    assert!(after_rollback.texts(".toast-error")[0].contains("rollback"));
+    bob.post(&format!("{path}/execute"), &[("start", "1")])
+        .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+}
+
+/// Defence in depth: an execution that reaches the worker with a start past an undecided
+/// checkpoint (a path that forgot the rule, simulated by writing the rows directly) fails
+/// before it deploys anything.
+async fn the_worker_never_deploys_past_an_undecided_checkpoint(app: TestApp) {
+    use diesel::prelude::*;
+    use releasedesk::db::schema::{region_executions, region_tasks};
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let bob = app.signed_in("bob").await;
+    let task = create_task(
+        &bob,
+        "forged start",
+        Operation::Deploy,
+        false,
+        &[
+            (StepKind::Approval, None, vec![], vec![fx.carol]),
+            (StepKind::Deploy, Some(fx.eu), vec![fx.worker], vec![]),
+        ],
+    )
+    .await;
+    app.db(move |c| {
+        diesel::update(region_tasks::table.find(task))
+            .set(region_tasks::status.eq("releasing"))
+            .execute(c)
+            .unwrap();
+        let exec: i64 = diesel::insert_into(region_executions::table)
+            .values((
+                region_executions::task_id.eq(task),
+                region_executions::kind.eq("release"),
+                region_executions::start_position.eq(2),
+                region_executions::started_by.eq(Some(fx.bob)),
+                region_executions::reason.eq(""),
+                region_executions::status.eq("running"),
+                region_executions::started_at.eq(releasedesk::db::now()),
+            ))
+            .returning(region_executions::id)
+            .get_result(c)
+            .unwrap();
+        releasedesk::db::models::jobs::enqueue(
+            c,
+            releasedesk::db::models::region_release::QUEUE,
+            &exec.to_string(),
+        )
+        .unwrap();
+    })
+    .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "release_failed");
+    assert_eq!(eu_inventory_len(&app, fx.eu).await, 0, "nothing deployed");
+    let page = bob
+        .get(&format!("/workspaces/rr/region-release/tasks/{task}"))
+        .await;
+    assert!(
+        page.texts("#step-2").join(" ").contains("not run"),
+        "{:?}",
+        page.texts("#step-2")
+    );
+}
+
 on_both_backends!(
+    execute_cannot_start_after_an_undecided_checkpoint,
+    execute_cannot_override_a_rejected_checkpoint,
+    checkpoint_agreements_across_suspend_failure_and_rollback,
+    the_worker_never_deploys_past_an_undecided_checkpoint,
     re_executing_a_failed_step_skips_what_it_already_deployed,
     checkpoints_name_only_people_who_may_act,
     clone_and_upgrade_follow_the_inventory,

@@ -537,10 +537,21 @@ struct DetailPage {
     tab: String,
     can_develop: bool,
     can_deploy: bool,
-    default_start: i32,
+    /// Where the viewer's Execute may start, and why later steps are not offered.
+    starts: region_release::Starts,
 }
 
 impl DetailPage {
+    /// Whether the Execute dialog offers step `position` as a start.
+    fn offers(&self, position: &i32) -> bool {
+        self.starts.allows(*position)
+    }
+    /// Whether some steps are left out of the Execute dialog (and so need the reason).
+    fn limits(&self) -> bool {
+        self.cards
+            .last()
+            .is_some_and(|c| !self.offers(&c.step.position))
+    }
     fn is_live(&self) -> bool {
         self.task.status().is_running()
     }
@@ -619,7 +630,7 @@ async fn detail(
         let name_of = |uid: Option<i64>| uid.and_then(|u| names.get(&u).cloned());
         let (creator, released_by) = (name_of(task.created_by), name_of(task.released_by));
         let steps = region_release::steps(conn, task.id)?;
-        let default_start = region_release::default_start(&steps);
+        let starts = region_release::starts_for(conn, &task, &steps, me)?;
         let comments = region_release::comments(conn, task.id)?;
         let executor = region_release::running_execution(conn, task.id)?.and_then(|(_, by)| by);
         // One query for every region name the cards and the header show.
@@ -685,7 +696,7 @@ async fn detail(
             tab,
             can_develop,
             can_deploy,
-            default_start,
+            starts,
         })
     })
     .await?;

@@ -196,6 +196,9 @@ pub fn run(
                 return Ok(Ran::ToTheEnd);
             }
             StepKind::Deploy => {
+                if !region_release::begin_deploy_step(conn, exec.id, &step)? {
+                    return Ok(Ran::ToTheEnd);
+                }
                 let Some(failed) = run_deploy_step(conn, &exec, &task, &step, stop, heartbeat)?
                 else {
                     return Ok(Ran::Stopped);
@@ -242,15 +245,6 @@ fn run_deploy_step(
     stop: &AtomicBool,
     heartbeat: &mut dyn FnMut(&mut DbConn),
 ) -> Result<Option<bool>, AppError> {
-    write_tx(conn, |conn| {
-        diesel::update(region_task_steps::table.find(step.id))
-            .set((
-                region_task_steps::status.eq(StepStatus::Running.as_str()),
-                region_task_steps::started_at.eq(Some(now())),
-            ))
-            .execute(conn)?;
-        Ok::<_, AppError>(())
-    })?;
     let region_id = step
         .region_id
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("deploy step without region")))?;

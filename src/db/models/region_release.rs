@@ -3,6 +3,8 @@
 //! rollback), executions and their per-component results. Every transition is a guarded update
 //! in `write_tx`; the work itself is done by the worker (`crate::worker::region`).
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -497,13 +499,104 @@ pub fn update(
     })
 }
 
-/// The step Execute starts from by default: the first that has not finished.
-pub fn default_start(steps: &[Step]) -> i32 {
-    steps
+/// Who agreed each agreed checkpoint of a task in its current run of steps, by step id: the
+/// latest "agree" on the step (executing from at or before a checkpoint resets it to pending,
+/// so an older agreement never counts once a newer decision is asked for).
+pub fn agreed_by(conn: &mut DbConn, task_id: i64) -> QueryResult<HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = step_comments::table
+        .inner_join(region_task_steps::table)
+        .filter(region_task_steps::task_id.eq(task_id))
+        .filter(step_comments::decision.eq("agree"))
+        .select((step_comments::step_id, step_comments::user_id))
+        .order(step_comments::id)
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Where a release of a task may start, for one person: steps `1..=last` (allowed starts are
+/// always a prefix, since each checkpoint only limits the steps after it), the default start,
+/// and why the later steps are not offered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Starts {
+    pub last: i32,
+    pub default: i32,
+    pub limit: Option<String>,
+}
+
+impl Starts {
+    pub fn allows(&self, position: i32) -> bool {
+        position >= 1 && position <= self.last
+    }
+}
+
+/// The checkpoint rule of Execute (and of the worker, before it deploys a step): a release runs
+/// past a Manual Approval or Manual Trigger only when that checkpoint is agreed in the task's
+/// current run of steps, and past a Manual Approval only when someone other than `actor` (the
+/// person executing) agreed it. After a rollback (`rollback_failed`) no earlier agreement
+/// counts. A rejected or undecided checkpoint is asked again by starting at or before it.
+pub fn starts(
+    status: RegionTaskStatus,
+    steps: &[Step],
+    agreed_by: &HashMap<i64, i64>,
+    actor: i64,
+) -> Starts {
+    let mut last = steps.last().map_or(1, |s| s.position);
+    let mut limit = None;
+    for s in steps.iter().filter(|s| s.kind().is_checkpoint()) {
+        let (p, what) = (s.position, s.kind().label());
+        let why = if status == RegionTaskStatus::RollbackFailed {
+            Some(format!(
+                "a rollback undid this task's releases, so the {what} at step {p} must be decided \
+                 again: start at or before it"
+            ))
+        } else if s.status() == StepStatus::Rejected {
+            Some(format!(
+                "the {what} at step {p} was rejected: start at or before it to ask again"
+            ))
+        } else if s.status() != StepStatus::Agreed {
+            Some(format!(
+                "the {what} at step {p} is not agreed in this run: start at or before it to ask \
+                 for it"
+            ))
+        } else if s.kind() == StepKind::Approval && agreed_by.get(&s.id) == Some(&actor) {
+            Some(format!(
+                "you agreed the {what} at step {p}: someone else must execute past it, or start \
+                 at or before it to ask again"
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            last = p;
+            limit = Some(why);
+            break;
+        }
+    }
+    let first_unfinished = steps
         .iter()
         .find(|s| !s.status().is_done())
         .or(steps.first())
-        .map_or(1, |s| s.position)
+        .map_or(1, |s| s.position);
+    Starts {
+        last,
+        default: first_unfinished.min(last),
+        limit,
+    }
+}
+
+/// `starts` for `actor`, read from the database.
+pub fn starts_for(
+    conn: &mut DbConn,
+    task: &RegionTask,
+    steps: &[Step],
+    actor: i64,
+) -> QueryResult<Starts> {
+    Ok(starts(
+        task.status(),
+        steps,
+        &agreed_by(conn, task.id)?,
+        actor,
+    ))
 }
 
 /// Starts (or resumes) a release from step `start` (deployers, admins). Refused while running.
@@ -521,11 +614,19 @@ pub fn execute(
             return Err(AppError::conflict(why));
         }
         let all = steps(conn, task_id)?;
-        let start = start.unwrap_or_else(|| default_start(&all));
+        let allowed = starts_for(conn, &task, &all, actor_id)?;
+        let start = start.unwrap_or(allowed.default);
         if !all.iter().any(|s| s.position == start) {
             return Err(AppError::field(
                 "start",
                 format!("There is no step {start}."),
+            ));
+        }
+        if !allowed.allows(start) {
+            let why = allowed.limit.unwrap_or_default();
+            return Err(AppError::field(
+                "start",
+                format!("Execute cannot start at step {start}: {why}."),
             ));
         }
         let ts = now();
@@ -696,6 +797,73 @@ pub(crate) fn finish_running_execution(
     ))
     .execute(conn)?;
     Ok(())
+}
+
+/// The worker is about to deploy `step` for execution `execution_id`: marks it running, unless
+/// the checkpoint rule (`starts`, for the person who started the execution) says the release
+/// may not run past an earlier checkpoint; then the release fails with the reason instead.
+/// Execute already refuses such a start, so this holds the rule for any path that forgets it.
+/// Returns whether the step may run.
+pub fn begin_deploy_step(
+    conn: &mut DbConn,
+    execution_id: i64,
+    step: &Step,
+) -> Result<bool, AppError> {
+    write_tx(conn, |conn| {
+        let started_by: Option<i64> = region_executions::table
+            .find(execution_id)
+            .select(region_executions::started_by)
+            .first(conn)?;
+        let task: RegionTask = region_tasks::table
+            .find(step.task_id)
+            .select(RegionTask::as_select())
+            .first(conn)?;
+        let all = steps(conn, task.id)?;
+        // A missing starter (never the case for a release) matches nobody's agreement.
+        let allowed = starts_for(conn, &task, &all, started_by.unwrap_or(-1))?;
+        if allowed.allows(step.position) {
+            diesel::update(region_task_steps::table.find(step.id))
+                .set((
+                    region_task_steps::status.eq(StepStatus::Running.as_str()),
+                    region_task_steps::started_at.eq(Some(now())),
+                ))
+                .execute(conn)?;
+            return Ok(true);
+        }
+        let why = allowed.limit.unwrap_or_default();
+        let ts = now();
+        diesel::update(region_task_steps::table.find(step.id))
+            .set((
+                region_task_steps::status.eq(StepStatus::Failed.as_str()),
+                region_task_steps::finished_at.eq(Some(ts)),
+                region_task_steps::message.eq(format!("not run: {why}")),
+            ))
+            .execute(conn)?;
+        let moved = diesel::update(region_tasks::table.find(task.id).filter(
+            region_tasks::status.eq_any([
+                RegionTaskStatus::Releasing.as_str(),
+                RegionTaskStatus::Suspending.as_str(),
+            ]),
+        ))
+        .set((
+            region_tasks::status.eq(RegionTaskStatus::ReleaseFailed.as_str()),
+            region_tasks::updated_at.eq(ts),
+        ))
+        .execute(conn)?;
+        if moved == 1 {
+            finish_running_execution(conn, task.id, "failed")?;
+            record(
+                conn,
+                task.workspace_id,
+                None,
+                "region_task.release_failed",
+                task.id,
+                &task.name,
+                &format!("step {} not run: {why}", step.position),
+            )?;
+        }
+        Ok(false)
+    })
 }
 
 /// Agree or Reject at a checkpoint.
