@@ -549,6 +549,21 @@ async fn region_release_with_a_checkpoint_and_rollback() {
         .await
         .unwrap();
     wait_css(&client, "#execute-dialog[open]").await;
+    // Only the Manual Approval is offered as a start: the deploy after it waits for carol.
+    assert_eq!(
+        client
+            .find_all(Locator::Css("#ex-start option"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        text(&client, "#ex-start-limit")
+            .await
+            .contains("Steps after 1 are not offered")
+    );
+    screenshot(&client, "region-execute-dialog").await;
     client
         .find(Locator::Css("#execute-dialog button[type=submit]"))
         .await

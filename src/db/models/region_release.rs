@@ -546,22 +546,15 @@ pub fn starts(
         let (p, what) = (s.position, s.kind().label());
         let why = if status == RegionTaskStatus::RollbackFailed {
             Some(format!(
-                "a rollback undid this task's releases, so the {what} at step {p} must be decided \
-                 again: start at or before it"
+                "a rollback undid this task's releases, so the {what} at step {p} must be decided again"
             ))
         } else if s.status() == StepStatus::Rejected {
-            Some(format!(
-                "the {what} at step {p} was rejected: start at or before it to ask again"
-            ))
+            Some(format!("the {what} at step {p} was rejected"))
         } else if s.status() != StepStatus::Agreed {
-            Some(format!(
-                "the {what} at step {p} is not agreed in this run: start at or before it to ask \
-                 for it"
-            ))
+            Some(format!("the {what} at step {p} is not agreed in this run"))
         } else if s.kind() == StepKind::Approval && agreed_by.get(&s.id) == Some(&actor) {
             Some(format!(
-                "you agreed the {what} at step {p}: someone else must execute past it, or start \
-                 at or before it to ask again"
+                "you agreed the {what} at step {p}, so someone else must execute past it"
             ))
         } else {
             None
@@ -626,7 +619,10 @@ pub fn execute(
             let why = allowed.limit.unwrap_or_default();
             return Err(AppError::field(
                 "start",
-                format!("Execute cannot start at step {start}: {why}."),
+                format!(
+                    "Execute cannot start at step {start}: {why}. Start at step {} or earlier to ask for a decision.",
+                    allowed.last
+                ),
             ));
         }
         let ts = now();
