@@ -106,17 +106,29 @@ async fn applied_comments(app: &TestApp, path: &'static str) -> Vec<String> {
 /// releases directly), so later imports change an existing live script.
 async fn make_live(app: &TestApp, carol: &Client, path: &'static str, content: &str) {
     let resp = carol
-        .post(IMPORT, &[("bundle", &bundle(&[(path, content, "released")]))])
+        .post(
+            IMPORT,
+            &[("bundle", &bundle(&[(path, content, "released")]))],
+        )
         .await;
     assert_eq!(resp.status, 303, "{}", resp.body);
-    assert_eq!(live(app, path).await.map(|(_, c)| c).as_deref(), Some(content));
+    assert_eq!(
+        live(app, path).await.map(|(_, c)| c).as_deref(),
+        Some(content)
+    );
 }
 
 fn package_id_from(resp: &Resp) -> i64 {
     resp.location()
         .and_then(|l| l.strip_prefix("/workspaces/demo/task-release/packages/"))
         .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("not sent to a package: {:?}: {}", resp.location(), resp.body))
+        .unwrap_or_else(|| {
+            panic!(
+                "not sent to a package: {:?}: {}",
+                resp.location(),
+                resp.body
+            )
+        })
 }
 
 async fn package_status(app: &TestApp, package_id: i64) -> String {
@@ -264,12 +276,20 @@ async fn import_under_everyone_without_reviewer_is_refused_whole(app: TestApp) {
             "Nothing was imported. Choose at least one reviewer: under the approval policy “everyone” released entries need review."
         ]
     );
-    assert_eq!(refused.texts("#bundle"), vec![text.clone()], "the input is kept");
+    assert_eq!(
+        refused.texts("#bundle"),
+        vec![text.clone()],
+        "the input is kept"
+    );
     assert_eq!(
         live(&app, "imp/orders.sql").await,
         Some((1, "SELECT 1;\n".into()))
     );
-    assert_eq!(latest_version(&app, "imp/orders.sql").await, 1, "no version");
+    assert_eq!(
+        latest_version(&app, "imp/orders.sql").await,
+        1,
+        "no version"
+    );
     assert_eq!(
         latest_version(&app, "imp/new_task.sql").await,
         0,
@@ -432,6 +452,53 @@ async fn released_entry_equal_to_an_unreleased_version_joins_the_package(app: Te
     assert_eq!(latest_version(&app, "imp/orders.sql").await, 2);
 }
 
+/// A `released` entry equal to an unreleased version whose task was revoked has nothing to send
+/// for review (the same content cannot be a new version): refused, naming the entry.
+async fn released_entry_equal_to_a_revoked_version_is_refused(app: TestApp) {
+    let app = app.with_demo().await;
+    let carol = app.signed_in("carol").await;
+    make_live(&app, &carol, "imp/orders.sql", "SELECT 1;\n").await;
+    let text = bundle(&[("imp/orders.sql", "SELECT 2;\n", "submitted")]);
+    assert_eq!(carol.post(IMPORT, &[("bundle", &text)]).await.status, 303);
+    let task: i64 = app
+        .db(|c| {
+            release_tasks::table
+                .filter(release_tasks::name.eq("imp/orders.sql"))
+                .filter(release_tasks::version_number.eq(2))
+                .select(release_tasks::id)
+                .first(c)
+                .unwrap()
+        })
+        .await;
+    let revoked = carol
+        .post(
+            "/workspaces/demo/task-release/revoke",
+            &[("task_ids", &task.to_string())],
+        )
+        .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    set_policy(&carol, "enterprise", "everyone").await;
+    let bob_id = id_of(&app, "bob").await.to_string();
+    let packages = package_count(&app).await;
+
+    let text = bundle(&[("imp/orders.sql", "SELECT 2;\n", "released")]);
+    let refused = carol
+        .post(IMPORT, &[("bundle", &text), ("reviewers", &bob_id)])
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(
+        refused.texts("#bundle-error"),
+        vec![
+            "Nothing was imported. scripts[0] (imp/orders.sql): this content is v2, which is not live and cannot be sent for review (its release task is revoked); change the content to submit a new version"
+        ]
+    );
+    assert_eq!(package_count(&app).await, packages);
+    assert_eq!(
+        live(&app, "imp/orders.sql").await,
+        Some((1, "SELECT 1;\n".into()))
+    );
+}
+
 /// More than one package's worth of `released` changes under `everyone` is refused whole.
 async fn more_than_100_released_changes_under_everyone_are_refused(app: TestApp) {
     let app = app.with_demo().await;
@@ -444,7 +511,10 @@ async fn more_than_100_released_changes_under_everyone_are_refused(app: TestApp)
         .collect();
     let bob_id = id_of(&app, "bob").await.to_string();
     let refused = carol
-        .post(IMPORT, &[("bundle", &bundle(&entries)), ("reviewers", &bob_id)])
+        .post(
+            IMPORT,
+            &[("bundle", &bundle(&entries)), ("reviewers", &bob_id)],
+        )
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
     let message = refused.texts("#bundle-error").join(" ");
@@ -456,7 +526,27 @@ async fn more_than_100_released_changes_under_everyone_are_refused(app: TestApp)
     assert_eq!(latest_version(&app, "imp/many_000.sql").await, 0);
 }
 
+/// A developer cannot import (so a developer's import under `developers` cannot arise today),
+/// and the data layer refuses it too, whatever the handler does; the route rule for that case
+/// is `db::models::bundle::tests::released_entries_follow_the_release_rule` (unit).
+async fn developer_cannot_import_even_through_the_data_layer(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    let text = bundle(&[("imp/dev.sql", "SELECT 1;\n", "released")]);
+    assert_eq!(alice.post(IMPORT, &[("bundle", &text)]).await.status, 403);
+    let (alice_id, ws) = (id_of(&app, "alice").await, demo(&app).await);
+    let refused = app
+        .db(move |c| releasedesk::db::models::bundle::import(c, alice_id, ws, &text, &[]))
+        .await;
+    assert!(
+        matches!(refused, Err(releasedesk::error::AppError::Forbidden(_))),
+        "{refused:?}"
+    );
+    assert_eq!(latest_version(&app, "imp/dev.sql").await, 0);
+}
+
 on_both_backends!(
+    developer_cannot_import_even_through_the_data_layer,
     admin_import_under_everyone_waits_for_review,
     import_under_everyone_without_reviewer_is_refused_whole,
     importer_cannot_review_their_own_import,
@@ -464,5 +554,6 @@ on_both_backends!(
     audit_row_names_the_import_in_either_mode,
     released_entry_equal_to_production_needs_no_review,
     released_entry_equal_to_an_unreleased_version_joins_the_package,
+    released_entry_equal_to_a_revoked_version_is_refused,
     more_than_100_released_changes_under_everyone_are_refused,
 );
