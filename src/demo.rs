@@ -363,7 +363,7 @@ fn seed_task_release(
                 reviewers: vec![],
             },
         )?;
-        crate::db::models::bundle::import(conn, carol, ws, hotfix)
+        crate::db::models::bundle::import(conn, carol, ws, hotfix, &[])
     })?;
     crate::worker::drain(conn)?;
 

@@ -9,7 +9,9 @@ use serde::Deserialize;
 
 use crate::auth::WorkspaceCtx;
 use crate::auth::session::{self, FlashKind};
+use crate::db::models::bundle::{self, ReleasedRoute};
 use crate::db::models::scripts::{self, Script, ScriptDraft, ScriptRow, VersionRow};
+use crate::db::models::workspaces::{self, Person};
 use crate::db::models::{production, workspaces::Workspace};
 use crate::diff::{TextDiff, diff_texts};
 use crate::domain::{Permission, ScriptPath, ScriptType, WorkspaceMode, validate_schedule};
@@ -528,14 +530,24 @@ pub async fn submit(
 struct ImportPage {
     layout: Layout,
     workspace: Workspace,
-    bundle: String,
+    form: ImportForm,
     errors: FormErrors,
+    /// The importer's `released` entries need review (`bundle::ReleasedRoute::Review`).
+    needs_review: bool,
+    /// The reviewers the importer may choose: the workspace's eligible ones, never themselves.
+    reviewers: Vec<Person>,
+}
+
+impl ImportPage {
+    fn is_reviewer_chosen(&self, id: &i64) -> bool {
+        self.form.reviewers.contains(id)
+    }
 }
 
 async fn import_page(
     state: &web::Data<AppState>,
     ctx: WorkspaceCtx,
-    bundle: String,
+    form: ImportForm,
     errors: FormErrors,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
@@ -550,11 +562,23 @@ async fn import_page(
             "scripts",
             Some((&workspace, &access)),
         )?;
+        let route = ReleasedRoute::of(workspace.mode(), workspace.approval_policy(), &access);
+        let needs_review = route == ReleasedRoute::Review;
+        let reviewers = if needs_review {
+            workspaces::people(conn, workspace.id)?
+                .into_iter()
+                .filter(|m| m.is_reviewer() && m.may_review() && m.user_id != viewer.user.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(ImportPage {
             layout,
             workspace,
-            bundle,
+            form,
             errors,
+            needs_review,
+            reviewers,
         })
     })
     .await?;
@@ -569,60 +593,111 @@ pub async fn import_form(
     import_page(
         &state,
         ctx,
-        String::new(),
+        ImportForm::default(),
         FormErrors::default(),
         StatusCode::OK,
     )
     .await
 }
 
-#[derive(Deserialize)]
-pub struct ImportForm {
-    #[serde(default)]
+/// The import form: the bundle text and the chosen reviewers (a repeated field), kept for
+/// re-rendering with a message.
+#[derive(Debug, Default)]
+struct ImportForm {
     bundle: String,
+    reviewers: Vec<i64>,
+}
+
+impl ImportForm {
+    fn parse(fields: Vec<(String, String)>) -> Result<Self, AppError> {
+        let mut form = ImportForm::default();
+        for (name, value) in fields {
+            match name.as_str() {
+                "bundle" => form.bundle = value,
+                "reviewers" => form.reviewers.push(
+                    value
+                        .trim()
+                        .parse()
+                        .map_err(|_| AppError::bad_request("reviewers must be numbers."))?,
+                ),
+                _ => {}
+            }
+        }
+        Ok(form)
+    }
 }
 
 /// `POST /workspaces/{ws}/scripts/import`: all or nothing; a bad bundle is refused whole with
-/// the first bad entry named.
+/// the first bad entry named. When the importer's releases need approval, the `released`
+/// entries that change production wait in one package for the chosen reviewers, and the
+/// importer is sent to it.
 pub async fn import(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    form: web::Form<ImportForm>,
+    fields: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Manage)?;
-    let bundle = form.into_inner().bundle;
+    let form = ImportForm::parse(fields.into_inner())?;
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
-    let json = bundle.clone();
+    let (json, reviewers) = (form.bundle.clone(), form.reviewers.clone());
     match with_conn(&state, move |conn| {
-        crate::db::models::bundle::import(conn, actor, ws_id, &json)
+        bundle::import(conn, actor, ws_id, &json, &reviewers)
     })
     .await
     {
         Ok(done) => {
-            session::flash(
-                &ctx.current.session,
-                FlashKind::Ok,
-                format!(
-                    "Imported: {} release task(s) created, {} script(s) released to production, {} unchanged.",
-                    done.tasks, done.released, done.unchanged
-                ),
+            let summary = format!(
+                "Imported: {} release task(s) created, {} script(s) released to production, {} unchanged.",
+                done.tasks, done.released, done.unchanged
             );
-            Ok(see_other(&format!("/workspaces/{slug}/scripts")))
+            match done.package {
+                Some(package) => {
+                    session::flash(
+                        &ctx.current.session,
+                        FlashKind::Ok,
+                        format!(
+                            "{summary} Package “{}” holds the {} released script(s) and waits for review.",
+                            package.name, done.for_review
+                        ),
+                    );
+                    Ok(see_other(&format!(
+                        "/workspaces/{slug}/task-release/packages/{}",
+                        package.package_id
+                    )))
+                }
+                None => {
+                    session::flash(&ctx.current.session, FlashKind::Ok, summary);
+                    Ok(see_other(&format!("/workspaces/{slug}/scripts")))
+                }
+            }
         }
-        Err(AppError::Field { message, .. } | AppError::Conflict(message)) => {
-            let mut errors = FormErrors::default();
-            errors.add("bundle", format!("Nothing was imported. {message}"));
-            import_page(
-                &state,
-                ctx,
-                bundle,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+        Err(AppError::Field { field, message }) => {
+            // The data layer names the reviewers' picker; any other field is the bundle's.
+            let field = if field == "reviewers" {
+                "reviewers"
+            } else {
+                "bundle"
+            };
+            refused(&state, ctx, form, field, message).await
+        }
+        Err(AppError::Conflict(message) | AppError::BadRequest(message)) => {
+            refused(&state, ctx, form, "bundle", message).await
         }
         Err(e) => Err(e),
     }
+}
+
+/// The import form again, with the input kept and why nothing was imported.
+async fn refused(
+    state: &web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    form: ImportForm,
+    field: &'static str,
+    message: String,
+) -> Result<HttpResponse, AppError> {
+    let mut errors = FormErrors::default();
+    errors.add(field, format!("Nothing was imported. {message}"));
+    import_page(state, ctx, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 /// `GET /workspaces/{ws}/scripts/export`: the workspace's scripts as a bundle to download.

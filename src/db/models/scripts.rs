@@ -313,7 +313,7 @@ pub struct Submitted {
     pub task_id: Option<i64>,
     /// Older unreleased tasks of the script that this version replaced.
     pub superseded: usize,
-    /// Simple mode: the version is live already.
+    /// `AfterSubmit::Live`: the version is live already.
     pub live: bool,
 }
 
@@ -329,10 +329,14 @@ pub fn submit_version(
         workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
         let ws = workspaces::get(conn, workspace_id)?;
         let script = find(conn, workspace_id, script_id)?.ok_or(AppError::NotFound)?;
+        let then = match ws.mode() {
+            WorkspaceMode::Simple => AfterSubmit::Live("simple mode: live at once"),
+            WorkspaceMode::Enterprise => AfterSubmit::Task,
+        };
         submit_in_tx(
             conn,
             actor_id,
-            ws.mode(),
+            then,
             &script,
             &script.draft_content,
             message,
@@ -340,11 +344,22 @@ pub fn submit_version(
     })
 }
 
+/// What a submission does once its version is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AfterSubmit {
+    /// Enterprise mode: a release task, unless production already runs this content.
+    Task,
+    /// Live at once. The caller has decided that this path may skip review (simple mode, or an
+    /// import by someone who releases directly); the text is the audit row's comment, naming
+    /// that path.
+    Live(&'static str),
+}
+
 /// The body of a submission, shared with import: the new version, then the task or the release.
 pub(crate) fn submit_in_tx(
     conn: &mut DbConn,
     actor_id: i64,
-    mode: WorkspaceMode,
+    then: AfterSubmit,
     script: &Script,
     content: &str,
     message: &str,
@@ -408,7 +423,7 @@ pub(crate) fn submit_in_tx(
         },
     )?;
 
-    if mode == WorkspaceMode::Simple {
+    if let AfterSubmit::Live(why) = then {
         production::apply(conn, script.workspace_id, &version, None, Some(actor_id))?;
         audit::record(
             conn,
@@ -419,7 +434,7 @@ pub(crate) fn submit_in_tx(
                 target_type: "script",
                 target_id: Some(script.id),
                 target_label: &label,
-                comment: "simple mode: live at once",
+                comment: why,
             },
         )?;
         return Ok(Submitted {
