@@ -214,7 +214,12 @@ pub fn import(
                     if e.released {
                         let latest = scripts::version(conn, script.id, script.latest_version)?
                             .ok_or(AppError::NotFound)?;
-                        production::apply(conn, workspace_id, &latest, None, Some(actor_id))?;
+                        production::apply(
+                            conn,
+                            workspace_id,
+                            &latest,
+                            production::Authority::Direct { actor_id },
+                        )?;
                     }
                     done.unchanged += 1;
                 }

@@ -409,7 +409,12 @@ pub(crate) fn submit_in_tx(
     )?;
 
     if mode == WorkspaceMode::Simple {
-        production::apply(conn, script.workspace_id, &version, None, Some(actor_id))?;
+        production::apply(
+            conn,
+            script.workspace_id,
+            &version,
+            production::Authority::SimpleMode { actor_id },
+        )?;
         audit::record(
             conn,
             AuditEntry {
