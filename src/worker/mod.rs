@@ -14,7 +14,8 @@ use std::time::Duration;
 use diesel::prelude::*;
 
 use crate::db::models::audit::{self, AuditEntry};
-use crate::db::models::{jobs, production, scripts};
+use crate::db::models::production::{self, Authority};
+use crate::db::models::{jobs, scripts};
 use crate::db::schema::{package_tasks, release_packages, release_tasks};
 use crate::db::{DbConn, Pool, now, write_tx};
 use crate::domain::{PackageStatus, ReleaseStatus, TaskStatus};
@@ -253,12 +254,8 @@ fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, AppErro
         return Ok(false);
     };
     let version = scripts::version_by_id(conn, version_id)?;
-    let released_by: Option<i64> = release_packages::table
-        .find(package_id)
-        .select(release_packages::released_by)
-        .first(conn)?;
     let (release_status, task_status, startup, message, counter) =
-        match production::apply(conn, workspace_id, &version, Some(package_id), released_by) {
+        match production::apply(conn, workspace_id, &version, Authority::Package(package_id)) {
             Ok(applied) => (
                 ReleaseStatus::Released,
                 TaskStatus::Released,
@@ -266,7 +263,9 @@ fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, AppErro
                 applied.message,
                 "done",
             ),
-            Err(AppError::Conflict(reason)) => (
+            // A newer live version (Conflict), or a package without the approval it needs
+            // (Forbidden: no path should enqueue one, but the rule holds here too).
+            Err(AppError::Conflict(reason) | AppError::Forbidden(reason)) => (
                 ReleaseStatus::Failed,
                 TaskStatus::Failed,
                 crate::domain::StartupStatus::NotStarted,

@@ -148,6 +148,22 @@ impl ReleasedRoute {
         }
     }
 
+    /// How an entry this route puts live at once is submitted.
+    fn live(self, actor_id: i64) -> AfterSubmit {
+        AfterSubmit::Live(self.authority(actor_id), self.live_comment())
+    }
+
+    /// What allows this route's entries to go live, checked again by `production::apply`
+    /// (a `Review` entry never goes live on import: the guard would refuse it).
+    fn authority(self, actor_id: i64) -> production::Authority {
+        match self {
+            ReleasedRoute::SimpleMode => production::Authority::SimpleMode { actor_id },
+            ReleasedRoute::Direct | ReleasedRoute::Review => {
+                production::Authority::Direct { actor_id }
+            }
+        }
+    }
+
     /// The `production.applied` audit comment of an entry this route puts live at once.
     fn live_comment(self) -> &'static str {
         match self {
@@ -197,8 +213,7 @@ pub fn import(
             let script = upsert_script(conn, actor_id, workspace_id, e)?;
             let then = match (e.released, route) {
                 (true, ReleasedRoute::Review) => AfterSubmit::Task,
-                (true, _) => AfterSubmit::Live(route.live_comment()),
-                (false, ReleasedRoute::SimpleMode) => AfterSubmit::Live(route.live_comment()),
+                (true, _) | (false, ReleasedRoute::SimpleMode) => route.live(actor_id),
                 (false, _) => AfterSubmit::Task,
             };
             match scripts::submit_in_tx(conn, actor_id, then, &script, &e.draft.content, &e.message)
@@ -224,7 +239,12 @@ pub fn import(
                     match latest_for_release(conn, &script, &latest)? {
                         Latest::Live => done.unchanged += 1,
                         Latest::NotLive { task: _ } if route != ReleasedRoute::Review => {
-                            production::apply(conn, workspace_id, &latest, None, Some(actor_id))?;
+                            production::apply(
+                                conn,
+                                workspace_id,
+                                &latest,
+                                route.authority(actor_id),
+                            )?;
                             supersede_older(conn, actor_id, workspace_id, &script, latest.number)?;
                             audit::record(
                                 conn,

@@ -63,16 +63,108 @@ fn startup_of(version: &ScriptVersion) -> Applied {
     }
 }
 
-/// Makes `version` the live version of its script. Refuses (`Conflict`) to replace a newer live
-/// version; applying the version that is already live changes nothing (so a retried job is
-/// harmless). Call inside a write transaction.
+/// Why a version may go live. Every path to production names one, and `apply` checks it inside
+/// the transaction that makes the change, so no path reaches production without the people the
+/// workspace's rules ask for (docs/SECURITY.md, "Paths to production and to a region").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Authority {
+    /// The release worker, for a package of this workspace that is `releasing`; one that needed
+    /// approval has it from its quorum, never from its applicant.
+    Package(i64),
+    /// A submission in a workspace whose mode is `simple`: live at once, no release tasks.
+    SimpleMode { actor_id: i64 },
+    /// Someone whose release needs no approval under the workspace's policy (an admin's
+    /// import of a `released` entry under `developers`).
+    Direct { actor_id: i64 },
+}
+
+/// Checks `authority` now, in the caller's transaction. Returns the package and the person the
+/// live row names.
+fn authorise(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    authority: Authority,
+) -> Result<(Option<i64>, Option<i64>), AppError> {
+    use super::releases;
+    use super::workspaces;
+    use crate::db::schema::package_reviewers;
+    use crate::db::schema::release_packages;
+    use crate::domain::{PackageStatus, Permission, Quorum, WorkspaceMode};
+    let refuse = |why: &str| {
+        Err(AppError::forbidden(format!(
+            "Not released to production: {why}."
+        )))
+    };
+    match authority {
+        Authority::Package(package_id) => {
+            let (status, needs_approval, quorum, applicant_id, released_by): (
+                String,
+                bool,
+                String,
+                i64,
+                Option<i64>,
+            ) = release_packages::table
+                .filter(release_packages::id.eq(package_id))
+                .filter(release_packages::workspace_id.eq(workspace_id))
+                .select((
+                    release_packages::status,
+                    release_packages::needs_approval,
+                    release_packages::quorum,
+                    release_packages::applicant_id,
+                    release_packages::released_by,
+                ))
+                .first(conn)
+                .optional()?
+                .ok_or(AppError::NotFound)?;
+            if status != PackageStatus::Releasing.as_str() {
+                return refuse("the package is not releasing");
+            }
+            if needs_approval {
+                let decisions: Vec<(i64, Option<String>)> = package_reviewers::table
+                    .filter(package_reviewers::package_id.eq(package_id))
+                    .select((package_reviewers::reviewer_id, package_reviewers::decision))
+                    .load(conn)?;
+                let approved = |d: &Option<String>| d.as_deref() == Some("approved");
+                let by_others = decisions
+                    .iter()
+                    .any(|(who, d)| approved(d) && *who != applicant_id);
+                let all = decisions.iter().all(|(_, d)| approved(d));
+                if !by_others || (Quorum::parse(&quorum) == Some(Quorum::All) && !all) {
+                    return refuse("the package lacks the approval its quorum asks for");
+                }
+            }
+            Ok((Some(package_id), released_by))
+        }
+        Authority::SimpleMode { actor_id } => {
+            workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
+            if workspaces::get(conn, workspace_id)?.mode() != WorkspaceMode::Simple {
+                return refuse("the workspace is not in simple mode");
+            }
+            Ok((None, Some(actor_id)))
+        }
+        Authority::Direct { actor_id } => {
+            let access = workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
+            let ws = workspaces::get(conn, workspace_id)?;
+            if releases::needs_approval(ws.approval_policy(), &access) {
+                return refuse(
+                    "under the workspace's approval policy this release needs a reviewer",
+                );
+            }
+            Ok((None, Some(actor_id)))
+        }
+    }
+}
+
+/// Makes `version` the live version of its script, once `authority` holds (see `Authority`).
+/// Refuses (`Conflict`) to replace a newer live version; applying the version that is already
+/// live changes nothing (so a retried job is harmless). Call inside a write transaction.
 pub fn apply(
     conn: &mut DbConn,
     workspace_id: i64,
     version: &ScriptVersion,
-    package_id: Option<i64>,
-    actor_id: Option<i64>,
+    authority: Authority,
 ) -> Result<Applied, AppError> {
+    let (package_id, actor_id) = authorise(conn, workspace_id, authority)?;
     // Applies of one script take turns (two workers, or a worker and an import, could otherwise
     // both read the old live version and the older one win). SQLite's writer lock already
     // serialises them.

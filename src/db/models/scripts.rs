@@ -330,7 +330,10 @@ pub fn submit_version(
         let ws = workspaces::get(conn, workspace_id)?;
         let script = find(conn, workspace_id, script_id)?.ok_or(AppError::NotFound)?;
         let then = match ws.mode() {
-            WorkspaceMode::Simple => AfterSubmit::Live("simple mode: live at once"),
+            WorkspaceMode::Simple => AfterSubmit::Live(
+                production::Authority::SimpleMode { actor_id },
+                "simple mode: live at once",
+            ),
             WorkspaceMode::Enterprise => AfterSubmit::Task,
         };
         submit_in_tx(
@@ -349,10 +352,10 @@ pub fn submit_version(
 pub(crate) enum AfterSubmit {
     /// Enterprise mode: a release task, unless production already runs this content.
     Task,
-    /// Live at once. The caller has decided that this path may skip review (simple mode, or an
-    /// import by someone who releases directly); the text is the audit row's comment, naming
-    /// that path.
-    Live(&'static str),
+    /// Live at once, under the authority the caller names (simple mode, or an import by someone
+    /// who releases directly), which `production::apply` checks; the text is the audit row's
+    /// comment, naming that path.
+    Live(production::Authority, &'static str),
 }
 
 /// The body of a submission, shared with import: the new version, then the task or the release.
@@ -423,8 +426,8 @@ pub(crate) fn submit_in_tx(
         },
     )?;
 
-    if let AfterSubmit::Live(why) = then {
-        production::apply(conn, script.workspace_id, &version, None, Some(actor_id))?;
+    if let AfterSubmit::Live(authority, why) = then {
+        production::apply(conn, script.workspace_id, &version, authority)?;
         audit::record(
             conn,
             AuditEntry {
