@@ -316,6 +316,7 @@ mod flows {
                             timeout_ms: 2000,
                             max_attempts: 2,
                         },
+                        releasedesk::domain::PrivateDestinations::Allowed,
                     )
                     .unwrap()
                     .id

@@ -11,7 +11,7 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use crate::db::models::regions::{Config, Region};
-use crate::domain::Driver;
+use crate::domain::{Driver, PrivateDestinations};
 
 /// What the webhook receives.
 #[derive(Debug, Serialize)]
@@ -48,7 +48,11 @@ fn shorten(s: &str, max: usize) -> String {
 }
 
 /// Applies a payload through the region's driver: `Ok(message)` or `Err(reason)`.
-pub fn apply(region: &Region, payload: &Payload<'_>) -> Result<String, String> {
+pub fn apply(
+    region: &Region,
+    payload: &Payload<'_>,
+    _private: PrivateDestinations,
+) -> Result<String, String> {
     match region.driver() {
         Driver::Inventory => Ok(match payload.config {
             Some(c) if payload.present => format!("recorded {} {}", c.artifact, c.version),

@@ -17,7 +17,7 @@ use crate::db::schema::{
     execution_results, inventory_entries, region_executions, region_task_steps, region_tasks,
 };
 use crate::db::{DbConn, now, write_tx};
-use crate::domain::{Operation, RegionTaskStatus, StepKind, StepStatus};
+use crate::domain::{Operation, PrivateDestinations, RegionTaskStatus, StepKind, StepStatus};
 use crate::error::AppError;
 
 struct Execution {
@@ -113,15 +113,17 @@ pub enum Ran {
 
 /// Runs (or continues) execution `id` until it finishes, waits at a checkpoint, or `stop` is
 /// set. `heartbeat` is called before each component so a long execution keeps its job's lease.
+/// `private` says whether webhooks may go to internal addresses.
 pub fn run(
     conn: &mut DbConn,
     id: i64,
     stop: &AtomicBool,
+    private: PrivateDestinations,
     heartbeat: &mut dyn FnMut(&mut DbConn),
 ) -> Result<Ran, AppError> {
     let exec = load_execution(conn, id)?;
     if exec.kind == "rollback" {
-        return run_rollback(conn, &exec, stop, heartbeat);
+        return run_rollback(conn, &exec, stop, private, heartbeat);
     }
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -196,7 +198,8 @@ pub fn run(
                 return Ok(Ran::ToTheEnd);
             }
             StepKind::Deploy => {
-                let Some(failed) = run_deploy_step(conn, &exec, &task, &step, stop, heartbeat)?
+                let Some(failed) =
+                    run_deploy_step(conn, &exec, &task, &step, stop, private, heartbeat)?
                 else {
                     return Ok(Ran::Stopped);
                 };
@@ -240,6 +243,7 @@ fn run_deploy_step(
     task: &region_release::RegionTask,
     step: &Step,
     stop: &AtomicBool,
+    private: PrivateDestinations,
     heartbeat: &mut dyn FnMut(&mut DbConn),
 ) -> Result<Option<bool>, AppError> {
     write_tx(conn, |conn| {
@@ -345,7 +349,7 @@ fn run_deploy_step(
                     present: true,
                     config: Some(&config),
                 };
-                drivers::apply(&region, &payload).map(|msg| (msg, config))
+                drivers::apply(&region, &payload, private).map(|msg| (msg, config))
             }
         };
         write_tx(conn, |conn| {
@@ -495,6 +499,7 @@ fn run_rollback(
     conn: &mut DbConn,
     exec: &Execution,
     stop: &AtomicBool,
+    private: PrivateDestinations,
     heartbeat: &mut dyn FnMut(&mut DbConn),
 ) -> Result<Ran, AppError> {
     let task = task_of(conn, exec.task_id)?;
@@ -567,7 +572,7 @@ fn run_rollback(
             present,
             config: config.as_ref().filter(|_| present),
         };
-        let outcome = drivers::apply(&region, &payload);
+        let outcome = drivers::apply(&region, &payload, private);
         write_tx(conn, |conn| {
             let (status, message, new_entry) = match &outcome {
                 Ok(msg) => {

@@ -10,7 +10,7 @@ use super::audit::{self, AuditEntry};
 use super::workspaces;
 use crate::db::schema::{components, inventory_entries, region_tasks, regions};
 use crate::db::{DbConn, now, write_tx};
-use crate::domain::{Driver, Permission, format_cpu, format_memory};
+use crate::domain::{Driver, Permission, PrivateDestinations, format_cpu, format_memory};
 use crate::error::AppError;
 
 /// No `Debug`: it holds the webhook secret, which must never reach a log.
@@ -167,6 +167,7 @@ pub fn save_region(
     workspace_id: i64,
     id: Option<i64>,
     input: &RegionInput,
+    _private: PrivateDestinations,
 ) -> Result<Region, AppError> {
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Manage)?;
