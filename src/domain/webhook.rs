@@ -166,7 +166,7 @@ pub fn check_url(url: &str, private: PrivateDestinations) -> Result<(), UrlProbl
         url::Host::Domain(name) => {
             let bare = name.trim_end_matches('.').to_ascii_lowercase();
             let local = bare == "localhost" || bare.ends_with(".localhost");
-            (local && private == PrivateDestinations::Refused).then(|| Refusal {
+            (local && private == PrivateDestinations::Refused).then_some(Refusal {
                 host: bare,
                 kind: Internal::Loopback,
             })

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use diesel::prelude::*;
 
-use super::drivers::{self, Payload};
+use super::drivers::{self, Payload, Report};
 use crate::db::models::audit::{self, AuditEntry};
 use crate::db::models::region_release::{self, Step};
 use crate::db::models::regions::{self, Region};
@@ -333,11 +333,11 @@ fn run_deploy_step(
             region_release::check_operation(conn, task.operation(), source.as_ref(), &region, c),
             config,
         ) {
-            (Err(why), _) => Err(why),
-            (Ok(()), None) => Err(format!(
+            (Err(why), _) => Err(Report::from(why)),
+            (Ok(()), None) => Err(Report::from(format!(
                 "{} does not run in the source region any more",
                 c.name
-            )),
+            ))),
             (Ok(()), Some(config)) => {
                 let payload = Payload {
                     delivery: format!("{}-{}-{}", exec.id, step.id, c.id),
@@ -353,7 +353,7 @@ fn run_deploy_step(
             }
         };
         write_tx(conn, |conn| {
-            let (status, message, new_entry) = match &outcome {
+            let (status, report, new_entry) = match &outcome {
                 Ok((msg, config)) => {
                     let json = serde_json::to_string(config).map_err(AppError::internal)?;
                     let entry = regions::record_entry(
@@ -380,7 +380,9 @@ fn run_deploy_step(
                     execution_results::status.eq(status),
                     execution_results::started_at.eq(started),
                     execution_results::finished_at.eq(now()),
-                    execution_results::message.eq(&message),
+                    execution_results::message.eq(&report.message),
+                    // Apart from the message: only workspace admins see a receiver's answer.
+                    execution_results::response_body.eq(report.response_body.as_deref()),
                     execution_results::previous_entry_id.eq(previous.as_ref().map(|p| p.0)),
                     execution_results::new_entry_id.eq(new_entry),
                 ))
@@ -393,7 +395,7 @@ fn run_deploy_step(
                 } else {
                     "region_task.component_failed"
                 },
-                &format!("{} in {}: {message}", c.name, region.name),
+                &format!("{} in {}: {}", c.name, region.name, report.message),
             )?;
             Ok::<_, AppError>(())
         })?;
@@ -574,7 +576,7 @@ fn run_rollback(
         };
         let outcome = drivers::apply(&region, &payload, private);
         write_tx(conn, |conn| {
-            let (status, message, new_entry) = match &outcome {
+            let (status, report, new_entry) = match &outcome {
                 Ok(msg) => {
                     let note = if present {
                         format!("rollback to {version}")
@@ -605,7 +607,9 @@ fn run_rollback(
                     execution_results::status.eq(status),
                     execution_results::started_at.eq(started),
                     execution_results::finished_at.eq(now()),
-                    execution_results::message.eq(&message),
+                    execution_results::message.eq(&report.message),
+                    // Apart from the message: only workspace admins see a receiver's answer.
+                    execution_results::response_body.eq(report.response_body.as_deref()),
                     execution_results::previous_entry_id.eq(current.as_ref().map(|c| c.0)),
                     execution_results::new_entry_id.eq(new_entry),
                 ))
@@ -618,7 +622,7 @@ fn run_rollback(
                 } else {
                     "region_task.component_rollback_failed"
                 },
-                &format!("{} in {}: {message}", component.name, region.name),
+                &format!("{} in {}: {}", component.name, region.name, report.message),
             )?;
             Ok::<_, AppError>(())
         })?;
