@@ -70,6 +70,10 @@ enum Command {
         /// Seconds a claimed release job stays reserved without a heartbeat (crash recovery time).
         #[arg(long, env = "RELEASEDESK_JOB_LEASE_SECONDS", default_value_t = crate::db::models::jobs::LEASE_SECONDS, value_parser = clap::value_parser!(i64).range(1..=3600))]
         job_lease_seconds: i64,
+        /// Let region webhooks call loopback, link-local and private addresses (refused by
+        /// default: they reach this server's own network).
+        #[arg(long, env = "RELEASEDESK_ALLOW_PRIVATE_WEBHOOKS", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
+        allow_private_webhooks: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -175,6 +179,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             no_worker,
             argon2_memory_kib,
             job_lease_seconds,
+            allow_private_webhooks,
         } => {
             let settings = Settings {
                 bind,
@@ -187,6 +192,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 argon2_memory_kib,
                 run_worker: !no_worker,
                 job_lease_seconds,
+                allow_private_webhooks,
             };
             let app = crate::startup::Application::build(&settings)?;
             let url = format!("http://{}", settings.bind.replace("0.0.0.0", "127.0.0.1"));

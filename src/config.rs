@@ -33,6 +33,11 @@ pub struct Settings {
     /// (or this one, restarted) resumes the job once it expires. Default 60
     /// (`RELEASEDESK_JOB_LEASE_SECONDS`).
     pub job_lease_seconds: i64,
+    /// Let webhooks reach loopback, link-local and private addresses (`localhost`, 10/8,
+    /// 169.254.169.254, `::1`, fc00::/7, …; see `domain::webhook`). Default false: such
+    /// destinations are refused when a region is saved and when a webhook is sent
+    /// (`RELEASEDESK_ALLOW_PRIVATE_WEBHOOKS`).
+    pub allow_private_webhooks: bool,
 }
 
 impl Settings {
@@ -49,6 +54,7 @@ impl Settings {
             argon2_memory_kib: crate::auth::password::DEFAULT_MEMORY_KIB,
             run_worker: true,
             job_lease_seconds: crate::db::models::jobs::LEASE_SECONDS,
+            allow_private_webhooks: false,
         }
     }
 }

@@ -423,7 +423,7 @@ fn seed_region_release(
 ) -> Result<(), crate::error::AppError> {
     use crate::db::models::region_release::{self as rr, CheckpointDecision, StepInput, TaskInput};
     use crate::db::models::regions::{self, ComponentInput, RegionInput};
-    use crate::domain::{Driver, Operation, StepKind};
+    use crate::domain::{Driver, Operation, PrivateDestinations, StepKind};
 
     let (bob, carol) = (find("bob"), find("carol"));
     let region = |conn: &mut DbConn, name: &str, order: i32| {
@@ -436,7 +436,8 @@ fn seed_region_release(
             timeout_ms: 500,
             max_attempts: 1,
         };
-        regions::save_region(conn, carol, ws, None, &input).map(|r| r.id)
+        regions::save_region(conn, carol, ws, None, &input, PrivateDestinations::Refused)
+            .map(|r| r.id)
     };
     let eu = region(conn, "eu-west-1", 1)?;
     let us = region(conn, "us-east-1", 2)?;
@@ -611,7 +612,9 @@ fn seed_region_release(
     crate::worker::drain(conn)?;
     rr::suspend(conn, bob, ws, paused)?;
 
-    // rollback_failed: ap-southeast-1 moved to a webhook whose endpoint is down.
+    // rollback_failed: ap-southeast-1 moved to a webhook whose endpoint is down. 192.0.2.1 is a
+    // documentation address (RFC 5737, never routed), so the call fails like an unreachable
+    // endpoint, and the demo needs no `--allow-private-webhooks`.
     let ap_rollout = task(
         conn,
         "Deploy payments to ap-southeast-1",
@@ -625,12 +628,19 @@ fn seed_region_release(
         name: "ap-southeast-1".into(),
         display_order: 3,
         driver: Driver::Webhook,
-        webhook_url: "http://127.0.0.1:9/releasedesk".into(),
+        webhook_url: "http://192.0.2.1:9/releasedesk".into(),
         secret: Some("demo-signing-secret-0001".into()),
         timeout_ms: 500,
         max_attempts: 1,
     };
-    regions::save_region(conn, carol, ws, Some(ap), &down)?;
+    regions::save_region(
+        conn,
+        carol,
+        ws,
+        Some(ap),
+        &down,
+        PrivateDestinations::Refused,
+    )?;
     rr::rollback(
         conn,
         bob,

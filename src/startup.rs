@@ -18,6 +18,7 @@ use crate::auth::csrf::{self, AllowedOrigin};
 use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::db::{self, Pool};
+use crate::domain::PrivateDestinations;
 use crate::middleware::{self as mw, Metrics};
 use crate::routes;
 
@@ -30,6 +31,9 @@ pub struct AppState {
     /// Whether bounded reads may run on the HTTP worker thread itself (SQLite: see
     /// `routes::with_read_conn`).
     pub inline_reads: bool,
+    /// Whether webhooks may go to internal addresses (`--allow-private-webhooks`), for the
+    /// region form's check.
+    pub private_webhooks: PrivateDestinations,
 }
 
 pub struct Application {
@@ -39,6 +43,8 @@ pub struct Application {
     /// The job lease of this instance's release worker, or `None` when it runs none (jobs are
     /// claimed safely by several instances). The worker starts with `run_until_stopped`.
     worker_lease: Option<i64>,
+    /// Whether this instance's worker may send webhooks to internal addresses.
+    private_webhooks: PrivateDestinations,
     queries: db::QueryCounter,
     /// Keeps the SQLite WAL from growing under steady load (`None` on PostgreSQL).
     wal_checkpointer: Option<db::WalCheckpointer>,
@@ -76,6 +82,7 @@ impl Application {
         let inline_reads = matches!(*pool.get()?, db::DbConn::Sqlite(_));
         db::migrate(&mut *pool.get()?)?;
         let key = session_key(settings, &pool)?;
+        let private_webhooks = PrivateDestinations::allowed_if(settings.allow_private_webhooks);
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -85,6 +92,7 @@ impl Application {
             hasher: Hasher::new(settings.argon2_memory_kib),
             queries: queries.clone(),
             inline_reads,
+            private_webhooks,
         });
         let metrics = web::Data::new(Metrics::default());
         let origin = web::Data::new(AllowedOrigin(settings.public_origin.clone()));
@@ -138,6 +146,7 @@ impl Application {
             port,
             pool,
             worker_lease: settings.run_worker.then_some(settings.job_lease_seconds),
+            private_webhooks,
             queries,
             wal_checkpointer,
         })
@@ -159,10 +168,12 @@ impl Application {
             server,
             pool,
             worker_lease,
+            private_webhooks,
             wal_checkpointer,
             ..
         } = self;
-        let worker = worker_lease.map(|lease| crate::worker::Worker::spawn(pool, lease));
+        let worker =
+            worker_lease.map(|lease| crate::worker::Worker::spawn(pool, lease, private_webhooks));
         let result = server.await;
         if let Some(mut worker) = worker {
             // Joining blocks until the step in flight is recorded; off the async workers.

@@ -44,6 +44,8 @@ impl Server {
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .args(["--database-url", database_url])
             .args(["--job-lease-seconds", LEASE_SECONDS, "--workers", "1"])
+            // The tests' webhook receiver listens on 127.0.0.1.
+            .arg("--allow-private-webhooks")
             .env_remove("DATABASE_URL")
             .env("RELEASEDESK_LOG", "info")
             .stdin(Stdio::null())
@@ -331,6 +333,7 @@ fn executed_region_task(c: &mut DbConn, hook_url: &str, tag: &str) -> (i64, i64,
                 timeout_ms: 10_000,
                 max_attempts: 1,
             },
+            releasedesk::domain::PrivateDestinations::Allowed,
         )
         .unwrap()
         .id

@@ -243,7 +243,7 @@ async fn no_secret_reaches_the_logs_or_the_pages() {
             &[
                 ("name", "probe-1"),
                 ("driver", "webhook"),
-                ("webhook_url", "http://127.0.0.1:9/hook"),
+                ("webhook_url", "http://192.0.2.1:9/hook"),
                 ("secret", webhook_secret),
                 ("timeout_ms", "1000"),
                 ("max_attempts", "1"),

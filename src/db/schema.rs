@@ -359,6 +359,7 @@ diesel::table! {
         message -> Text,
         previous_entry_id -> Nullable<BigInt>,
         new_entry_id -> Nullable<BigInt>,
+        response_body -> Nullable<Text>,
     }
 }
 

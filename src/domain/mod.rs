@@ -23,6 +23,7 @@ mod region;
 mod release;
 mod role;
 mod settings;
+mod webhook;
 
 pub use names::{
     DisplayName, FieldError, Username, WorkspaceName, WorkspaceSlug, validate_new_password,
@@ -37,3 +38,6 @@ pub use release::{
 };
 pub use role::{Permission, Role, WorkspaceAccess};
 pub use settings::{ApprovalPolicy, Quorum, WorkspaceMode};
+pub use webhook::{
+    Internal, PrivateDestinations, Refusal, UrlProblem, check_address, check_url, internal,
+};

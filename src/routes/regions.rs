@@ -223,8 +223,9 @@ pub async fn create(
         return regions_page(&state, ctx, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
+    let private = state.private_webhooks;
     match with_conn(&state, move |conn| {
-        regions::save_region(conn, actor, ws_id, None, &input)
+        regions::save_region(conn, actor, ws_id, None, &input, private)
     })
     .await
     {
@@ -335,8 +336,9 @@ pub async fn update(
         .await;
     };
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
+    let private = state.private_webhooks;
     match with_conn(&state, move |conn| {
-        regions::save_region(conn, actor, ws_id, Some(id), &input)
+        regions::save_region(conn, actor, ws_id, Some(id), &input, private)
     })
     .await
     {

@@ -3,15 +3,30 @@
 //! body using the region's secret (`X-Releasedesk-Signature: sha256=<hex>`); a 2xx answer is
 //! success; each attempt has the region's timeout; failures are retried with backoff up to the
 //! region's attempt limit. The secret is never logged.
+//!
+//! Where a webhook may go: every address the URL's host resolves to is checked before the
+//! connection (`CheckedResolver`), and the connection goes only to those checked addresses, so
+//! a name cannot pass the check and then resolve elsewhere (DNS rebinding). Internal addresses
+//! are refused unless the operator allows them (`domain::webhook`); a refusal fails the
+//! component at once, without retrying. Proxy settings from the environment are not used, so
+//! the address checked is the address connected to.
+//!
+//! What a call reports (`Report`): a short message any member may read ("HTTP 500 (after 3
+//! attempts)", "timed out", "connection refused", "refused: …"), and apart from it the
+//! receiver's answer body, which only workspace admins see: a receiver's reply can hold what
+//! it should not (an internal service's token, a stack trace).
 
+use std::io::Read;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::db::models::regions::{Config, Region};
-use crate::domain::Driver;
+use crate::domain::{Driver, PrivateDestinations, Refusal, check_address};
 
 /// What the webhook receives.
 #[derive(Debug, Serialize)]
@@ -38,6 +53,10 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// How much of a receiver's answer is kept (characters), and read (bytes).
+pub const RESPONSE_BODY_CHARS: usize = 200;
+const RESPONSE_BODY_READ_BYTES: u64 = 4096;
+
 fn shorten(s: &str, max: usize) -> String {
     let s = s.trim();
     if s.chars().count() <= max {
@@ -47,31 +66,132 @@ fn shorten(s: &str, max: usize) -> String {
     }
 }
 
-/// Applies a payload through the region's driver: `Ok(message)` or `Err(reason)`.
-pub fn apply(region: &Region, payload: &Payload<'_>) -> Result<String, String> {
-    match region.driver() {
-        Driver::Inventory => Ok(match payload.config {
-            Some(c) if payload.present => format!("recorded {} {}", c.artifact, c.version),
-            _ => "recorded removal".to_owned(),
-        }),
-        Driver::Webhook => post(region, payload),
+/// What applying a payload came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Short, for every member: "HTTP 200", "timed out", "recorded api 1.2.0", "refused: …".
+    pub message: String,
+    /// The receiver's answer (trimmed, at most `RESPONSE_BODY_CHARS`), for workspace admins
+    /// only; `None` when there was none.
+    pub response_body: Option<String>,
+}
+
+impl From<String> for Report {
+    fn from(message: String) -> Self {
+        Report {
+            message,
+            response_body: None,
+        }
     }
 }
 
-fn post(region: &Region, payload: &Payload<'_>) -> Result<String, String> {
-    let body = serde_json::to_vec(payload).map_err(|e| e.to_string())?;
+/// Applies a payload through the region's driver: `Ok(report)` or `Err(report)`. `private`
+/// says whether a webhook may go to internal addresses.
+pub fn apply(
+    region: &Region,
+    payload: &Payload<'_>,
+    private: PrivateDestinations,
+) -> Result<Report, Report> {
+    match region.driver() {
+        Driver::Inventory => Ok(Report::from(match payload.config {
+            Some(c) if payload.present => format!("recorded {} {}", c.artifact, c.version),
+            _ => "recorded removal".to_owned(),
+        })),
+        Driver::Webhook => post(region, payload, private),
+    }
+}
+
+/// ureq's resolver, then the destination rule on every address it returned: one internal
+/// address refuses the call (a name resolving to a public and a private address could be
+/// connected to either). ureq connects only to the addresses returned here.
+#[derive(Debug)]
+struct CheckedResolver {
+    private: PrivateDestinations,
+}
+
+impl Resolver for CheckedResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let addrs = DefaultResolver::default().resolve(uri, config, timeout)?;
+        for addr in &addrs {
+            check_address(addr.ip(), self.private).map_err(|refusal| {
+                ureq::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    refusal,
+                ))
+            })?;
+        }
+        Ok(addrs)
+    }
+}
+
+/// The destination refusal inside a ureq error, if that is what it is.
+fn refusal(e: &ureq::Error) -> Option<&Refusal> {
+    match e {
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<Refusal>()),
+        _ => None,
+    }
+}
+
+/// A short reason for a failed request: what a member needs to know, no more.
+fn reason(e: &ureq::Error) -> String {
+    use std::io::ErrorKind;
+    match e {
+        ureq::Error::Timeout(_) => "timed out".to_owned(),
+        ureq::Error::HostNotFound => "host not found".to_owned(),
+        ureq::Error::Io(io) => match io.kind() {
+            ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
+                "connection reset".to_owned()
+            }
+            ErrorKind::TimedOut => "timed out".to_owned(),
+            ErrorKind::NetworkUnreachable | ErrorKind::HostUnreachable => "unreachable".to_owned(),
+            ErrorKind::UnexpectedEof => "connection closed".to_owned(),
+            _ => format!("request failed: {}", shorten(&io.to_string(), 120)),
+        },
+        other => format!("request failed: {}", shorten(&other.to_string(), 120)),
+    }
+}
+
+/// "(after 3 attempts)", for the message of a failed call.
+fn after(made: i32) -> String {
+    if made == 1 {
+        "(after 1 attempt)".to_owned()
+    } else {
+        format!("(after {made} attempts)")
+    }
+}
+
+fn post(
+    region: &Region,
+    payload: &Payload<'_>,
+    private: PrivateDestinations,
+) -> Result<Report, Report> {
+    let body = serde_json::to_vec(payload).map_err(|e| Report::from(e.to_string()))?;
     let signature = format!("sha256={}", sign(&region.webhook_secret, &body));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let config = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_millis(
             region.timeout_ms.max(100) as u64
         )))
         .http_status_as_error(false)
         // A redirect would turn the signed POST into a GET elsewhere: the configured URL only.
         .max_redirects(0)
-        .build()
-        .into();
+        // Through a proxy, the proxy would resolve the name, past the destination check.
+        .proxy(None)
+        .build();
+    let agent = ureq::Agent::with_parts(
+        config,
+        DefaultConnector::default(),
+        CheckedResolver { private },
+    );
     let attempts = region.max_attempts.clamp(1, 10);
-    let mut last = String::new();
+    let mut last = Report::from(String::new());
     let mut made = 0;
     for attempt in 1..=attempts {
         made = attempt;
@@ -85,24 +205,40 @@ fn post(region: &Region, payload: &Payload<'_>) -> Result<String, String> {
         match sent {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
-                let text = resp.body_mut().read_to_string().unwrap_or_default();
-                let message = format!("HTTP {status}: {}", shorten(&text, 200));
+                let mut answer = Vec::new();
+                let _ = resp
+                    .body_mut()
+                    .as_reader()
+                    .take(RESPONSE_BODY_READ_BYTES)
+                    .read_to_end(&mut answer);
+                let answer = shorten(&String::from_utf8_lossy(&answer), RESPONSE_BODY_CHARS);
+                let report = Report {
+                    message: format!("HTTP {status}"),
+                    response_body: (!answer.is_empty()).then_some(answer),
+                };
                 if (200..300).contains(&status) {
-                    return Ok(message);
+                    return Ok(report);
                 }
-                last = message;
+                last = report;
                 // A 4xx other than 408/429 will not improve by retrying.
                 if (400..500).contains(&status) && status != 408 && status != 429 {
                     break;
                 }
             }
-            Err(e) => last = format!("request failed: {}", shorten(&e.to_string(), 200)),
+            Err(e) => {
+                // A refused destination stays refused: no retry.
+                if let Some(refused) = refusal(&e) {
+                    return Err(Report::from(format!("refused: {refused}")));
+                }
+                last = Report::from(reason(&e));
+            }
         }
         if attempt < attempts {
             std::thread::sleep(Duration::from_millis(100 * 2u64.pow(attempt as u32 - 1)));
         }
     }
-    Err(format!("{last} (after {made} attempt(s))"))
+    last.message = format!("{} {}", last.message, after(made));
+    Err(last)
 }
 
 #[cfg(test)]

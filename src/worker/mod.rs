@@ -18,7 +18,7 @@ use crate::db::models::production::{self, Authority};
 use crate::db::models::{jobs, scripts};
 use crate::db::schema::{package_tasks, release_packages, release_tasks};
 use crate::db::{DbConn, Pool, now, write_tx};
-use crate::domain::{PackageStatus, ReleaseStatus, TaskStatus};
+use crate::domain::{PackageStatus, PrivateDestinations, ReleaseStatus, TaskStatus};
 use crate::error::AppError;
 
 /// How often an idle worker looks for work.
@@ -49,7 +49,8 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn spawn(pool: Pool, lease_seconds: i64) -> Worker {
+    /// `private_webhooks`: whether region webhooks may go to internal addresses.
+    pub fn spawn(pool: Pool, lease_seconds: i64, private_webhooks: PrivateDestinations) -> Worker {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let holder = Holder::new(
@@ -64,7 +65,7 @@ impl Worker {
             .name("release-worker".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
-                    match run_once(&pool, &holder, &flag) {
+                    match run_once(&pool, &holder, &flag, private_webhooks) {
                         Ok(true) => {}
                         Ok(false) => std::thread::sleep(POLL_INTERVAL),
                         Err(e) => {
@@ -93,21 +94,27 @@ impl Drop for Worker {
 }
 
 /// Claims and runs one job. `Ok(false)` when there was none.
-pub fn run_once(pool: &Pool, holder: &Holder, stop: &AtomicBool) -> Result<bool, AppError> {
+pub fn run_once(
+    pool: &Pool,
+    holder: &Holder,
+    stop: &AtomicBool,
+    private_webhooks: PrivateDestinations,
+) -> Result<bool, AppError> {
     let mut conn = pool.get()?;
-    run_once_on(&mut conn, holder, stop)
+    run_once_on(&mut conn, holder, stop, private_webhooks)
 }
 
 /// Runs every due job now on this connection, and waits for due jobs another worker holds,
 /// until none is left (demo seeding and tests; another instance's worker may be running). Gives
-/// up after a minute.
+/// up after a minute. Webhooks to internal addresses are refused, as by a server started without
+/// `--allow-private-webhooks`.
 pub fn drain(conn: &mut DbConn) -> Result<usize, AppError> {
     let stop = AtomicBool::new(false);
     let holder = Holder::new("drain", jobs::LEASE_SECONDS);
     let mut n = 0;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        if run_once_on(conn, &holder, &stop)? {
+        if run_once_on(conn, &holder, &stop, PrivateDestinations::Refused)? {
             n += 1;
             continue;
         }
@@ -123,11 +130,16 @@ pub fn drain(conn: &mut DbConn) -> Result<usize, AppError> {
     }
 }
 
-fn run_once_on(conn: &mut DbConn, holder: &Holder, stop: &AtomicBool) -> Result<bool, AppError> {
+fn run_once_on(
+    conn: &mut DbConn,
+    holder: &Holder,
+    stop: &AtomicBool,
+    private_webhooks: PrivateDestinations,
+) -> Result<bool, AppError> {
     let conn = &mut *conn;
     let (name, lease) = (holder.name.as_str(), holder.lease_seconds);
     if let Some(job) = jobs::claim(conn, crate::db::models::region_release::QUEUE, name, lease)? {
-        run_region_job(conn, job, holder, stop)?;
+        run_region_job(conn, job, holder, stop, private_webhooks)?;
         return Ok(true);
     }
     let Some(job) = jobs::claim(conn, jobs::RELEASE_PACKAGE, name, lease)? else {
@@ -169,9 +181,10 @@ fn run_region_job(
     job: jobs::Claimed,
     holder: &Holder,
     stop: &AtomicBool,
+    private_webhooks: PrivateDestinations,
 ) -> Result<(), AppError> {
     let outcome = match job.payload.parse::<i64>() {
-        Ok(execution_id) => region::run(conn, execution_id, stop, &mut |conn| {
+        Ok(execution_id) => region::run(conn, execution_id, stop, private_webhooks, &mut |conn| {
             let _ = jobs::heartbeat(conn, job.id, &holder.name, holder.lease_seconds);
         }),
         Err(_) => Err(AppError::internal(anyhow::anyhow!(

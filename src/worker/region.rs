@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use diesel::prelude::*;
 
-use super::drivers::{self, Payload};
+use super::drivers::{self, Payload, Report};
 use crate::db::models::audit::{self, AuditEntry};
 use crate::db::models::region_release::{self, Step};
 use crate::db::models::regions::{self, Region};
@@ -17,7 +17,7 @@ use crate::db::schema::{
     execution_results, inventory_entries, region_executions, region_task_steps, region_tasks,
 };
 use crate::db::{DbConn, now, write_tx};
-use crate::domain::{Operation, RegionTaskStatus, StepKind, StepStatus};
+use crate::domain::{Operation, PrivateDestinations, RegionTaskStatus, StepKind, StepStatus};
 use crate::error::AppError;
 
 struct Execution {
@@ -113,15 +113,17 @@ pub enum Ran {
 
 /// Runs (or continues) execution `id` until it finishes, waits at a checkpoint, or `stop` is
 /// set. `heartbeat` is called before each component so a long execution keeps its job's lease.
+/// `private` says whether webhooks may go to internal addresses.
 pub fn run(
     conn: &mut DbConn,
     id: i64,
     stop: &AtomicBool,
+    private: PrivateDestinations,
     heartbeat: &mut dyn FnMut(&mut DbConn),
 ) -> Result<Ran, AppError> {
     let exec = load_execution(conn, id)?;
     if exec.kind == "rollback" {
-        return run_rollback(conn, &exec, stop, heartbeat);
+        return run_rollback(conn, &exec, stop, private, heartbeat);
     }
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -199,7 +201,8 @@ pub fn run(
                 if !region_release::begin_deploy_step(conn, exec.id, &step)? {
                     return Ok(Ran::ToTheEnd);
                 }
-                let Some(failed) = run_deploy_step(conn, &exec, &task, &step, stop, heartbeat)?
+                let Some(failed) =
+                    run_deploy_step(conn, &exec, &task, &step, stop, private, heartbeat)?
                 else {
                     return Ok(Ran::Stopped);
                 };
@@ -243,6 +246,7 @@ fn run_deploy_step(
     task: &region_release::RegionTask,
     step: &Step,
     stop: &AtomicBool,
+    private: PrivateDestinations,
     heartbeat: &mut dyn FnMut(&mut DbConn),
 ) -> Result<Option<bool>, AppError> {
     let region_id = step
@@ -323,11 +327,11 @@ fn run_deploy_step(
             region_release::check_operation(conn, task.operation(), source.as_ref(), &region, c),
             config,
         ) {
-            (Err(why), _) => Err(why),
-            (Ok(()), None) => Err(format!(
+            (Err(why), _) => Err(Report::from(why)),
+            (Ok(()), None) => Err(Report::from(format!(
                 "{} does not run in the source region any more",
                 c.name
-            )),
+            ))),
             (Ok(()), Some(config)) => {
                 let payload = Payload {
                     delivery: format!("{}-{}-{}", exec.id, step.id, c.id),
@@ -339,11 +343,11 @@ fn run_deploy_step(
                     present: true,
                     config: Some(&config),
                 };
-                drivers::apply(&region, &payload).map(|msg| (msg, config))
+                drivers::apply(&region, &payload, private).map(|msg| (msg, config))
             }
         };
         write_tx(conn, |conn| {
-            let (status, message, new_entry) = match &outcome {
+            let (status, report, new_entry) = match &outcome {
                 Ok((msg, config)) => {
                     let json = serde_json::to_string(config).map_err(AppError::internal)?;
                     let entry = regions::record_entry(
@@ -370,7 +374,9 @@ fn run_deploy_step(
                     execution_results::status.eq(status),
                     execution_results::started_at.eq(started),
                     execution_results::finished_at.eq(now()),
-                    execution_results::message.eq(&message),
+                    execution_results::message.eq(&report.message),
+                    // Apart from the message: only workspace admins see a receiver's answer.
+                    execution_results::response_body.eq(report.response_body.as_deref()),
                     execution_results::previous_entry_id.eq(previous.as_ref().map(|p| p.0)),
                     execution_results::new_entry_id.eq(new_entry),
                 ))
@@ -383,7 +389,7 @@ fn run_deploy_step(
                 } else {
                     "region_task.component_failed"
                 },
-                &format!("{} in {}: {message}", c.name, region.name),
+                &format!("{} in {}: {}", c.name, region.name, report.message),
             )?;
             Ok::<_, AppError>(())
         })?;
@@ -489,6 +495,7 @@ fn run_rollback(
     conn: &mut DbConn,
     exec: &Execution,
     stop: &AtomicBool,
+    private: PrivateDestinations,
     heartbeat: &mut dyn FnMut(&mut DbConn),
 ) -> Result<Ran, AppError> {
     let task = task_of(conn, exec.task_id)?;
@@ -561,9 +568,9 @@ fn run_rollback(
             present,
             config: config.as_ref().filter(|_| present),
         };
-        let outcome = drivers::apply(&region, &payload);
+        let outcome = drivers::apply(&region, &payload, private);
         write_tx(conn, |conn| {
-            let (status, message, new_entry) = match &outcome {
+            let (status, report, new_entry) = match &outcome {
                 Ok(msg) => {
                     let note = if present {
                         format!("rollback to {version}")
@@ -594,7 +601,9 @@ fn run_rollback(
                     execution_results::status.eq(status),
                     execution_results::started_at.eq(started),
                     execution_results::finished_at.eq(now()),
-                    execution_results::message.eq(&message),
+                    execution_results::message.eq(&report.message),
+                    // Apart from the message: only workspace admins see a receiver's answer.
+                    execution_results::response_body.eq(report.response_body.as_deref()),
                     execution_results::previous_entry_id.eq(current.as_ref().map(|c| c.0)),
                     execution_results::new_entry_id.eq(new_entry),
                 ))
@@ -607,7 +616,7 @@ fn run_rollback(
                 } else {
                     "region_task.component_rollback_failed"
                 },
-                &format!("{} in {}: {message}", component.name, region.name),
+                &format!("{} in {}: {}", component.name, region.name, report.message),
             )?;
             Ok::<_, AppError>(())
         })?;

@@ -106,6 +106,8 @@ impl TestApp {
         settings.workers = Some(1);
         settings.pool_size = Some(4);
         settings.argon2_memory_kib = 256;
+        // The tests' webhook receivers listen on 127.0.0.1; tests/webhooks.rs turns this off.
+        settings.allow_private_webhooks = true;
         adjust(&mut settings);
         let app = tokio::task::spawn_blocking(move || Application::build(&settings))
             .await

@@ -1251,6 +1251,8 @@ pub struct ResultRow {
     pub started_at: NaiveDateTime,
     pub finished_at: NaiveDateTime,
     pub message: String,
+    /// The webhook receiver's answer: for workspace admins only (pages clear it for others).
+    pub response_body: Option<String>,
 }
 
 pub fn results(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<ResultRow>> {
@@ -1267,6 +1269,7 @@ pub fn results(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<ResultRow>> {
             execution_results::started_at,
             execution_results::finished_at,
             execution_results::message,
+            execution_results::response_body,
         ))
         .order(execution_results::id)
         .load(conn)

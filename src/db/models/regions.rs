@@ -10,7 +10,9 @@ use super::audit::{self, AuditEntry};
 use super::workspaces;
 use crate::db::schema::{components, inventory_entries, region_tasks, regions};
 use crate::db::{DbConn, now, write_tx};
-use crate::domain::{Driver, Permission, format_cpu, format_memory};
+use crate::domain::{
+    Driver, Permission, PrivateDestinations, UrlProblem, check_url, format_cpu, format_memory,
+};
 use crate::error::AppError;
 
 /// No `Debug`: it holds the webhook secret, which must never reach a log.
@@ -160,16 +162,36 @@ pub fn find_region(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult
         .optional()
 }
 
-/// Creates (`id: None`) or updates a region (workspace admins: it holds a webhook secret).
+/// Creates (`id: None`) or updates a region (workspace admins: it holds a webhook secret). A
+/// webhook URL whose host is an internal address or a `localhost` name is refused unless
+/// `private` allows it (`domain::check_url`; the worker checks resolved addresses again).
 pub fn save_region(
     conn: &mut DbConn,
     actor_id: i64,
     workspace_id: i64,
     id: Option<i64>,
     input: &RegionInput,
+    private: PrivateDestinations,
 ) -> Result<Region, AppError> {
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Manage)?;
+        if input.driver == Driver::Webhook {
+            match check_url(&input.webhook_url, private) {
+                Ok(()) => {}
+                Err(UrlProblem::Invalid) => {
+                    return Err(AppError::field(
+                        "webhook_url",
+                        "Enter the endpoint's http:// or https:// URL.",
+                    ));
+                }
+                Err(UrlProblem::Refused(refusal)) => {
+                    return Err(AppError::field(
+                        "webhook_url",
+                        format!("Refused: {refusal}."),
+                    ));
+                }
+            }
+        }
         let ts = now();
         let existing = match id {
             Some(id) => Some(find_region(conn, workspace_id, id)?.ok_or(AppError::NotFound)?),
