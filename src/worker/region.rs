@@ -460,7 +460,12 @@ fn finish_release(conn: &mut DbConn, exec: &Execution, steps: &[Step]) -> Result
         ))
         .set((
             region_tasks::status.eq(to.as_str()),
-            region_tasks::released_at.eq(Some(now())),
+            // A partly failed release (best effort) is not released: no Released time.
+            region_tasks::released_at.eq(if failed > 0 {
+                task.released_at
+            } else {
+                Some(now())
+            }),
             region_tasks::updated_at.eq(now()),
         ))
         .execute(conn)?;
