@@ -1,4 +1,4 @@
-//! Sign-in and sign-out.
+//! Sign-in and sign-out. Every `next` read here goes through `auth::next::SafeNext`.
 
 use actix_session::Session;
 use actix_web::http::{StatusCode, header};
@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::auth::next::SafeNext;
 use crate::auth::session;
 use crate::db::models::{login_failures, sessions, users};
 use crate::domain::Username;
@@ -19,20 +20,9 @@ use crate::startup::AppState;
 struct LoginPage {
     layout: Layout,
     username: String,
-    next: String,
+    /// Where to go after sign-in, when the address asked for somewhere safe.
+    next: Option<SafeNext>,
     error: Option<String>,
-}
-
-/// Only same-site absolute paths are followed after sign-in (no open redirects).
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n != "/login" =>
-        {
-            n.to_owned()
-        }
-        _ => "/workspaces".to_owned(),
-    }
 }
 
 #[derive(Deserialize)]
@@ -43,7 +33,7 @@ pub struct NextQuery {
 fn login_page_for(
     session: &Session,
     username: String,
-    next: String,
+    next: Option<SafeNext>,
     error: Option<String>,
 ) -> LoginPage {
     let mut layout = Layout::bare("Sign in");
@@ -56,20 +46,16 @@ fn login_page_for(
     }
 }
 
-/// `GET /login`.
+/// `GET /login`. An unsafe `next` is dropped here, so the form never carries one.
 pub async fn login_page(
     session: Session,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let next = query.next.as_deref().and_then(SafeNext::parse);
     if session::identity(&session).is_some() {
-        return Ok(see_other(&safe_next(query.next.as_deref())));
+        return Ok(see_other(next.unwrap_or_default().as_str()));
     }
-    let page = login_page_for(
-        &session,
-        String::new(),
-        safe_next(query.next.as_deref()),
-        None,
-    );
+    let page = login_page_for(&session, String::new(), next, None);
     render(&page, StatusCode::OK)
 }
 
@@ -102,7 +88,7 @@ pub async fn login(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let next = safe_next(form.next.as_deref());
+    let next = form.next.as_deref().and_then(SafeNext::parse);
     let typed = form.username.trim().to_owned();
     let client_ip = req
         .peer_addr()
@@ -162,7 +148,7 @@ pub async fn login(
         } => {
             session::sign_in(&session, &session_id, id, epoch);
             tracing::info!(%username, "signed in");
-            return Ok(see_other(&next));
+            return Ok(see_other(next.unwrap_or_default().as_str()));
         }
         Outcome::Deactivated => (
             StatusCode::FORBIDDEN,
