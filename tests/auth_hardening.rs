@@ -1,8 +1,12 @@
 //! Issue 20, findings 4, 5 and 8, as an attacker would try them, on both backends: a `next`
-//! that leaves the site or breaks the `Location` header.
+//! that leaves the site or breaks the `Location` header, and concurrent wrong passwords against
+//! the sign-in throttle.
 
 mod support;
 
+use diesel::prelude::*;
+use releasedesk::db::models::login_failures::MAX_PER_USERNAME;
+use releasedesk::db::schema::login_failures;
 use support::{Client, PASSWORD, Resp, TestApp};
 
 /// `next` values a browser would follow off the site, or that a header cannot carry.
@@ -155,4 +159,56 @@ async fn a_hostile_next_never_leaves_the_site_nor_fails(app: TestApp) {
     );
 }
 
-on_both_backends!(a_hostile_next_never_leaves_the_site_nor_fails);
+/// Finding 8b: 60 wrong passwords at once for one user: exactly `MAX_PER_USERNAME` of them are
+/// checked (and answered "wrong password"), every other one is throttled before its check.
+async fn concurrent_wrong_passwords_are_checked_at_most_the_limit(app: TestApp) {
+    let app = app.with_demo().await;
+    let client = app.client();
+    let token = client
+        .get("/login")
+        .await
+        .value("input[name=csrf_token]")
+        .unwrap();
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let client = Client {
+            http: client.http.clone(),
+            base: client.base.clone(),
+        };
+        let token = token.clone();
+        attempts.spawn(async move {
+            let password = format!("wrong-password-{i}");
+            let fields = [
+                ("username", "alice"),
+                ("password", password.as_str()),
+                ("csrf_token", token.as_str()),
+            ];
+            client.post_raw("/login", &fields, &[]).await.status
+        });
+    }
+    let statuses = attempts.join_all().await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (checked, throttled),
+        (MAX_PER_USERNAME as usize, 60 - MAX_PER_USERNAME as usize),
+        "{statuses:?}"
+    );
+    let recorded = app
+        .db(|c| {
+            login_failures::table
+                .filter(login_failures::username.eq("alice"))
+                .count()
+                .get_result::<i64>(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(recorded, MAX_PER_USERNAME);
+    // Locked: even the right password is not checked now.
+    assert_eq!(app.client().login("alice", PASSWORD).await.status, 429);
+}
+
+on_both_backends!(
+    a_hostile_next_never_leaves_the_site_nor_fails,
+    concurrent_wrong_passwords_are_checked_at_most_the_limit,
+);

@@ -80,7 +80,8 @@ enum Outcome {
     Throttled(u64),
 }
 
-/// `POST /login`: throttled per username and per client address; the session is renewed.
+/// `POST /login`: throttled per username and per client address (the attempt is counted before
+/// the password is checked, `login_failures::begin_attempt`); the session is renewed.
 pub async fn login(
     req: HttpRequest,
     session: Session,
@@ -101,18 +102,19 @@ pub async fn login(
     let password = form.password;
     // Usernames longer than any valid one are cut before they are stored as failures.
     let username: String = username.chars().take(40).collect();
-    // Read what is needed, then verify without holding a database connection: argon2 is slow.
+    // Count the attempt and read the user, then verify without holding a database connection:
+    // argon2 is slow.
     let (name, ip) = (username.clone(), client_ip.clone());
-    let found = with_conn(&state, move |conn| {
-        Ok(match login_failures::retry_after(conn, &name, &ip)? {
-            Some(wait) => Err(wait),
-            None => Ok(users::find_by_username(conn, &name)?),
+    let admitted = with_conn(&state, move |conn| {
+        Ok(match login_failures::begin_attempt(conn, &name, &ip)? {
+            Err(wait) => Err(wait),
+            Ok(attempt) => Ok((attempt, users::find_by_username(conn, &name)?)),
         })
     })
     .await?;
-    let outcome = match found {
+    let outcome = match admitted {
         Err(wait) => Outcome::Throttled(wait),
-        Ok(user) => {
+        Ok((attempt, user)) => {
             let verified = web::block(move || match &user {
                 Some(u) => (hasher.verify(&password, &u.password_hash), user),
                 None => (hasher.verify_dummy(&password), user),
@@ -129,11 +131,12 @@ pub async fn login(
                         username: u.username,
                     })
                 }
-                (true, Some(_)) => Ok(Outcome::Deactivated),
-                _ => {
-                    login_failures::record_failure(conn, &username, &client_ip)?;
-                    Ok(Outcome::Failed)
+                (true, Some(_)) => {
+                    login_failures::forgive(conn, attempt)?;
+                    Ok(Outcome::Deactivated)
                 }
+                // The attempt's row stays: it is the failure.
+                _ => Ok(Outcome::Failed),
             })
             .await?
         }
