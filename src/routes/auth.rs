@@ -95,6 +95,12 @@ pub async fn login(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let hasher = state.hasher.clone();
     let username = Username::parse(&typed)
         .map(|u| u.as_str().to_owned())
@@ -123,7 +129,14 @@ pub async fn login(
             with_conn(&state, move |conn| match verified {
                 (true, Some(u)) if u.is_active => {
                     login_failures::clear(conn, &username)?;
-                    let session_id = sessions::start(conn, u.id)?;
+                    let session_id = sessions::start(
+                        conn,
+                        sessions::NewSession {
+                            user_id: u.id,
+                            user_agent: &user_agent,
+                            client_ip: &client_ip,
+                        },
+                    )?;
                     Ok(Outcome::SignedIn {
                         session_id,
                         id: u.id,
