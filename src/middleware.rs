@@ -11,6 +11,7 @@ use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{Error, HttpResponse, web};
 use askama::Template;
 
+use crate::auth::next::SafeNext;
 use crate::error::ErrorMessage;
 
 /// Strict CSP: no inline script or style, no eval, nothing from other origins, no framing.
@@ -55,15 +56,16 @@ pub async fn htmx_errors(
         .flatten();
     let mut res = next.call(req).await?.map_into_boxed_body();
     if !is_htmx {
-        // Sent to sign in from a page: come back to it afterwards.
-        if let Some(wanted) = wanted
+        // Sent to sign in from a page: come back to it afterwards, if it is a `next` the sign-in
+        // page would follow.
+        if let Some(wanted) = wanted.as_deref().and_then(SafeNext::parse)
             && res.status() == actix_web::http::StatusCode::SEE_OTHER
             && res
                 .headers()
                 .get(header::LOCATION)
                 .is_some_and(|l| l.as_bytes() == b"/login")
         {
-            let next = serde_urlencoded::to_string([("next", wanted)]).unwrap_or_default();
+            let next = serde_urlencoded::to_string([("next", wanted.as_str())]).unwrap_or_default();
             if let Ok(location) = HeaderValue::from_str(&format!("/login?{next}")) {
                 res.headers_mut().insert(header::LOCATION, location);
             }

@@ -34,6 +34,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/reviews"),
     ("GET", "/account"),
     ("POST", "/account/password"),
+    ("POST", "/account/sessions/{id}/end"),
     ("GET", "/admin/users"),
     ("POST", "/admin/users"),
     ("POST", "/admin/users/{id}/active"),
@@ -580,6 +581,13 @@ fn rows(f: &Fixture) -> Vec<Row> {
                 ("confirm", "a long new password"),
             ],
             [422, 422, 422, 422, 422, 422, IN, IN],
+        ),
+        // Not a handle of any session, so nobody's session ends.
+        post(
+            "/account/sessions/{id}/end",
+            "/account/sessions/0123456789abcdef0123456789abcdef/end",
+            &[],
+            [404, 404, 404, 404, 404, 404, IN, IN],
         ),
         post(
             "/admin/users",

@@ -1,7 +1,8 @@
 //! Extractors that say who is asking. `CurrentUser` loads the signed-in user on every request and
 //! checks the session epoch and the active flag, so deactivation and password changes sign a
 //! user out everywhere at once. `WorkspaceCtx` adds the workspace from the `{ws}` path segment
-//! and the user's access there (404 when they are not a member).
+//! and the user's access there (404 when they are not a member). Both note when the session was
+//! last seen, at most once a minute (`sessions::touch`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,7 +16,7 @@ use crate::db::models::users::User;
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{Permission, WorkspaceAccess};
 use crate::error::AppError;
-use crate::routes::with_read_conn;
+use crate::routes::{with_conn, with_read_conn};
 use crate::startup::AppState;
 
 use super::session::{self, SessionIdentity};
@@ -61,14 +62,37 @@ pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))
 }
 
+/// A signed-in user as the session's row has them, and whether that row's "last seen" is due.
+struct Loaded {
+    user: User,
+    touch: bool,
+}
+
 /// Loads the session's user; `Unauthenticated` when the session is not (or no longer) valid.
-fn load_user(conn: &mut DbConn, identity: Option<SessionIdentity>) -> Result<User, AppError> {
+fn load_user(conn: &mut DbConn, identity: Option<SessionIdentity>) -> Result<Loaded, AppError> {
     let identity = identity.ok_or(AppError::Unauthenticated)?;
     match sessions::live_user(conn, &identity.session_id, identity.user_id)? {
-        Some(u) if u.is_active && u.session_epoch == identity.epoch => Ok(u),
+        Some((user, last_seen_at)) if user.is_active && user.session_epoch == identity.epoch => {
+            Ok(Loaded {
+                user,
+                touch: sessions::needs_touch(last_seen_at),
+            })
+        }
         // Signed out, expired, deactivated, password changed, or the user is gone: this
         // session is over.
         _ => Err(AppError::Unauthenticated),
+    }
+}
+
+/// Writes the session's "last seen" (at most once a minute: `load_user` says when). A write, so
+/// on the blocking pool; a failure only leaves the time older than it could be.
+async fn touch_if_due(state: &web::Data<AppState>, loaded: &Loaded, session_id: &str) {
+    if !loaded.touch {
+        return;
+    }
+    let id = session_id.to_owned();
+    if let Err(e) = with_conn(state, move |conn| Ok(sessions::touch(conn, &id)?)).await {
+        tracing::warn!(error = %e, "could not record when a session was last seen");
     }
 }
 
@@ -95,10 +119,12 @@ impl FromRequest for CurrentUser {
                 .as_ref()
                 .map(|i| i.session_id.clone())
                 .unwrap_or_default();
-            let user = forget_if_revoked(
+            let loaded = forget_if_revoked(
                 &session,
                 with_read_conn(&state, move |conn| load_user(conn, identity)).await,
             )?;
+            touch_if_due(&state, &loaded, &session_id).await;
+            let user = loaded.user;
             let csrf = session::csrf_token(&session);
             Ok(CurrentUser {
                 user,
@@ -130,12 +156,14 @@ impl FromRequest for WorkspaceCtx {
                 .unwrap_or_default();
             // One checkout for both lookups (a PostgreSQL checkout also pings the connection).
             let loaded = with_read_conn(&state, move |conn| {
-                let user = load_user(conn, identity)?;
-                let (ws, access) = workspaces::access(conn, &user, &slug)?;
-                Ok((user, ws, access))
+                let loaded = load_user(conn, identity)?;
+                let (ws, access) = workspaces::access(conn, &loaded.user, &slug)?;
+                Ok((loaded, ws, access))
             })
             .await;
-            let (user, workspace, access) = forget_if_revoked(&session, loaded)?;
+            let (loaded, workspace, access) = forget_if_revoked(&session, loaded)?;
+            touch_if_due(&state, &loaded, &session_id).await;
+            let user = loaded.user;
             let csrf = session::csrf_token(&session);
             Ok(WorkspaceCtx {
                 current: CurrentUser {

@@ -84,6 +84,9 @@ diesel::table! {
         id -> Text,
         user_id -> BigInt,
         created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        user_agent -> Text,
+        client_ip -> Text,
     }
 }
 

@@ -1,5 +1,6 @@
-//! `/account`: who I am, my workspaces, and changing my own password (which signs every other
-//! session out; this one is renewed with the new epoch).
+//! `/account`: who I am, my workspaces, my live sessions (each can be ended; ending this one
+//! signs out), and changing my own password (which signs every other session out; this one is
+//! renewed with the new epoch).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -7,11 +8,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::CurrentUser;
+use crate::auth::device;
 use crate::auth::session::{self, FlashKind};
+use crate::db::models::sessions::{self, Ended, LiveSession, SessionHandle};
 use crate::db::models::users::{self, User};
 use crate::db::models::workspaces::{self, WorkspaceSummary};
 use crate::domain::validate_new_password;
 use crate::error::AppError;
+use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
 use crate::routes::{FormErrors, render, see_other, with_conn, with_read_conn};
 use crate::startup::AppState;
@@ -22,7 +26,18 @@ struct AccountPage {
     layout: Layout,
     user: User,
     workspaces: Vec<WorkspaceSummary>,
+    sessions: Vec<SessionRow>,
+    /// `sessions::MAX_PER_USER` and `sessions::SESSION_HOURS`, for the page to say.
+    max_sessions: usize,
+    session_hours: i64,
     errors: FormErrors,
+}
+
+/// A live session as the page lists it.
+struct SessionRow {
+    session: LiveSession,
+    /// The browser in a few words ("Firefox 128 on Linux").
+    device: String,
 }
 
 async fn account_page(
@@ -32,16 +47,27 @@ async fn account_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let viewer = Viewer::of(current);
+    let session_id = current.session_id.clone();
     let page = with_read_conn(state, move |conn| {
         let layout = Layout::build(conn, &viewer, "Your account", "account", None)?;
         let workspaces = workspaces::list_for_user(conn, &viewer.user)?
             .into_iter()
             .filter(|w| w.role.is_some())
             .collect();
+        let sessions = sessions::list_live(conn, viewer.user.id, &session_id)?
+            .into_iter()
+            .map(|session| SessionRow {
+                device: device::describe(&session.user_agent),
+                session,
+            })
+            .collect();
         Ok(AccountPage {
             layout,
             user: viewer.user,
             workspaces,
+            sessions,
+            max_sessions: sessions::MAX_PER_USER,
+            session_hours: sessions::SESSION_HOURS,
             errors,
         })
     })
@@ -116,4 +142,33 @@ pub async fn change_password(
         "Password changed. Your other sessions were signed out.",
     );
     Ok(see_other("/account"))
+}
+
+/// `POST /account/sessions/{id}/end`: ends one of the caller's own sessions, named by its handle
+/// (404 for anything else, someone else's included). Ending this one signs out.
+pub async fn end_session(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let handle = SessionHandle::parse(&path.into_inner()).ok_or(AppError::NotFound)?;
+    let (user, session_id) = (current.user.clone(), current.session_id.clone());
+    let ended = with_conn(&state, move |conn| {
+        sessions::end_own(conn, &user, &handle, &session_id)
+    })
+    .await?;
+    match ended {
+        Ended::Current => {
+            session::sign_out(&current.session);
+            Ok(see_other("/login"))
+        }
+        Ended::Other => {
+            session::flash(
+                &current.session,
+                FlashKind::Ok,
+                "Session ended. That browser is signed out.",
+            );
+            Ok(see_other("/account"))
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Sign-in and sign-out.
+//! Sign-in and sign-out. Every `next` read here goes through `auth::next::SafeNext`.
 
 use actix_session::Session;
 use actix_web::http::{StatusCode, header};
@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::auth::next::SafeNext;
 use crate::auth::session;
 use crate::db::models::{login_failures, sessions, users};
 use crate::domain::Username;
@@ -19,20 +20,9 @@ use crate::startup::AppState;
 struct LoginPage {
     layout: Layout,
     username: String,
-    next: String,
+    /// Where to go after sign-in, when the address asked for somewhere safe.
+    next: Option<SafeNext>,
     error: Option<String>,
-}
-
-/// Only same-site absolute paths are followed after sign-in (no open redirects).
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n != "/login" =>
-        {
-            n.to_owned()
-        }
-        _ => "/workspaces".to_owned(),
-    }
 }
 
 #[derive(Deserialize)]
@@ -43,7 +33,7 @@ pub struct NextQuery {
 fn login_page_for(
     session: &Session,
     username: String,
-    next: String,
+    next: Option<SafeNext>,
     error: Option<String>,
 ) -> LoginPage {
     let mut layout = Layout::bare("Sign in");
@@ -56,20 +46,16 @@ fn login_page_for(
     }
 }
 
-/// `GET /login`.
+/// `GET /login`. An unsafe `next` is dropped here, so the form never carries one.
 pub async fn login_page(
     session: Session,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let next = query.next.as_deref().and_then(SafeNext::parse);
     if session::identity(&session).is_some() {
-        return Ok(see_other(&safe_next(query.next.as_deref())));
+        return Ok(see_other(next.unwrap_or_default().as_str()));
     }
-    let page = login_page_for(
-        &session,
-        String::new(),
-        safe_next(query.next.as_deref()),
-        None,
-    );
+    let page = login_page_for(&session, String::new(), next, None);
     render(&page, StatusCode::OK)
 }
 
@@ -94,7 +80,8 @@ enum Outcome {
     Throttled(u64),
 }
 
-/// `POST /login`: throttled per username and per client address; the session is renewed.
+/// `POST /login`: throttled per username and per client address (the attempt is counted before
+/// the password is checked, `login_failures::begin_attempt`); the session is renewed.
 pub async fn login(
     req: HttpRequest,
     session: Session,
@@ -102,12 +89,18 @@ pub async fn login(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let next = safe_next(form.next.as_deref());
+    let next = form.next.as_deref().and_then(SafeNext::parse);
     let typed = form.username.trim().to_owned();
     let client_ip = req
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let hasher = state.hasher.clone();
     let username = Username::parse(&typed)
         .map(|u| u.as_str().to_owned())
@@ -115,18 +108,19 @@ pub async fn login(
     let password = form.password;
     // Usernames longer than any valid one are cut before they are stored as failures.
     let username: String = username.chars().take(40).collect();
-    // Read what is needed, then verify without holding a database connection: argon2 is slow.
+    // Count the attempt and read the user, then verify without holding a database connection:
+    // argon2 is slow.
     let (name, ip) = (username.clone(), client_ip.clone());
-    let found = with_conn(&state, move |conn| {
-        Ok(match login_failures::retry_after(conn, &name, &ip)? {
-            Some(wait) => Err(wait),
-            None => Ok(users::find_by_username(conn, &name)?),
+    let admitted = with_conn(&state, move |conn| {
+        Ok(match login_failures::begin_attempt(conn, &name, &ip)? {
+            Err(wait) => Err(wait),
+            Ok(attempt) => Ok((attempt, users::find_by_username(conn, &name)?)),
         })
     })
     .await?;
-    let outcome = match found {
+    let outcome = match admitted {
         Err(wait) => Outcome::Throttled(wait),
-        Ok(user) => {
+        Ok((attempt, user)) => {
             let verified = web::block(move || match &user {
                 Some(u) => (hasher.verify(&password, &u.password_hash), user),
                 None => (hasher.verify_dummy(&password), user),
@@ -135,7 +129,14 @@ pub async fn login(
             with_conn(&state, move |conn| match verified {
                 (true, Some(u)) if u.is_active => {
                     login_failures::clear(conn, &username)?;
-                    let session_id = sessions::start(conn, u.id)?;
+                    let session_id = sessions::start(
+                        conn,
+                        sessions::NewSession {
+                            user_id: u.id,
+                            user_agent: &user_agent,
+                            client_ip: &client_ip,
+                        },
+                    )?;
                     Ok(Outcome::SignedIn {
                         session_id,
                         id: u.id,
@@ -143,11 +144,12 @@ pub async fn login(
                         username: u.username,
                     })
                 }
-                (true, Some(_)) => Ok(Outcome::Deactivated),
-                _ => {
-                    login_failures::record_failure(conn, &username, &client_ip)?;
-                    Ok(Outcome::Failed)
+                (true, Some(_)) => {
+                    login_failures::forgive(conn, attempt)?;
+                    Ok(Outcome::Deactivated)
                 }
+                // The attempt's row stays: it is the failure.
+                _ => Ok(Outcome::Failed),
             })
             .await?
         }
@@ -162,7 +164,7 @@ pub async fn login(
         } => {
             session::sign_in(&session, &session_id, id, epoch);
             tracing::info!(%username, "signed in");
-            return Ok(see_other(&next));
+            return Ok(see_other(next.unwrap_or_default().as_str()));
         }
         Outcome::Deactivated => (
             StatusCode::FORBIDDEN,

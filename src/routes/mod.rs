@@ -34,7 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/account")
                 .route("", web::get().to(account::page))
-                .route("/password", web::post().to(account::change_password)),
+                .route("/password", web::post().to(account::change_password))
+                .route("/sessions/{id}/end", web::post().to(account::end_session)),
         )
         .service(
             web::scope("/admin")

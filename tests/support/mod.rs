@@ -362,10 +362,14 @@ macro_rules! on_both_backends {
     };
 }
 
-/// Where a signed-out GET of `path` is sent: the sign-in page, coming back afterwards.
+/// Where a signed-out GET of `path` is sent: the sign-in page, coming back afterwards when
+/// `path` is a `next` the server follows (`SafeNext`, the server's own rule).
 pub fn sign_in_for(path: &str) -> String {
-    format!(
-        "/login?{}",
-        serde_urlencoded::to_string([("next", path)]).unwrap()
-    )
+    match releasedesk::auth::next::SafeNext::parse(path) {
+        Some(next) => format!(
+            "/login?{}",
+            serde_urlencoded::to_string([("next", next.as_str())]).unwrap()
+        ),
+        None => "/login".to_owned(),
+    }
 }
