@@ -193,7 +193,7 @@ async fn admin_import_under_everyone_waits_for_review(app: TestApp) {
         .get(&format!("/workspaces/demo/task-release/packages/{package}"))
         .await;
     let toast = shown.texts(".toast-ok").join(" ");
-    assert!(toast.contains("waits for review"), "{toast}");
+    assert!(toast.contains("waiting for review in package"), "{toast}");
 
     let (status, applicant, reviewers, tasks) = app
         .db(move |c| {

@@ -1093,7 +1093,7 @@ mod import_export {
             .texts(".toast-ok")
             .join(" ");
         assert!(
-            toast.contains("1 release task(s) created, 1 script(s) released"),
+            toast.contains("1 release task created, 1 script released to production"),
             "{toast}"
         );
         let tasks = carol

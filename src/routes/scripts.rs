@@ -646,20 +646,10 @@ pub async fn import(
     .await
     {
         Ok(done) => {
-            let summary = format!(
-                "Imported: {} release task(s) created, {} script(s) released to production, {} unchanged.",
-                done.tasks, done.released, done.unchanged
-            );
+            let summary = import_summary(&done);
             match done.package {
                 Some(package) => {
-                    session::flash(
-                        &ctx.current.session,
-                        FlashKind::Ok,
-                        format!(
-                            "{summary} Package “{}” holds the {} released script(s) and waits for review.",
-                            package.name, done.for_review
-                        ),
-                    );
+                    session::flash(&ctx.current.session, FlashKind::Ok, summary);
                     Ok(see_other(&format!(
                         "/workspaces/{slug}/task-release/packages/{}",
                         package.package_id
@@ -684,6 +674,44 @@ pub async fn import(
             refused(&state, ctx, form, "bundle", message).await
         }
         Err(e) => Err(e),
+    }
+}
+
+/// What an import did, in words: only the counts that are not zero, each with its plural.
+fn import_summary(done: &bundle::Imported) -> String {
+    let n = |count: usize, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
+    let mut parts = Vec::new();
+    if done.tasks > 0 {
+        parts.push(format!(
+            "{} created",
+            n(done.tasks, "release task", "release tasks")
+        ));
+    }
+    if done.released > 0 {
+        parts.push(format!(
+            "{} released to production",
+            n(done.released, "script", "scripts")
+        ));
+    }
+    if let Some(package) = &done.package {
+        parts.push(format!(
+            "{} waiting for review in package “{}”",
+            n(done.for_review, "script", "scripts"),
+            package.name
+        ));
+    }
+    if done.unchanged > 0 {
+        parts.push(format!(
+            "{} unchanged",
+            n(done.unchanged, "script", "scripts")
+        ));
+    }
+    if parts.is_empty() {
+        "Imported: nothing changed.".to_owned()
+    } else {
+        format!("Imported: {}.", parts.join(", "))
     }
 }
 
