@@ -259,13 +259,18 @@
 
   function updateSelection(scope, name) {
     const boxes = boxesIn(scope, name);
-    const checked = boxes.filter((b) => b.checked).length;
+    // Selected boxes of other pages ride along as hidden inputs (see persisted selections).
+    const carried = scope instanceof HTMLFormElement
+      ? scope.querySelectorAll(`[data-selection-carry] input[name="${CSS.escape(name)}"]`).length
+      : 0;
+    const checked = boxes.filter((b) => b.checked).length + carried;
     const quoted = CSS.escape(name);
 
     for (const master of document.querySelectorAll(`input[type=checkbox][data-select-all="${quoted}"]`)) {
       if (scopeOf(master) !== scope) continue;
-      master.checked = boxes.length > 0 && checked === boxes.length;
-      master.indeterminate = checked > 0 && checked < boxes.length;
+      const onPage = boxes.filter((b) => b.checked).length;
+      master.checked = boxes.length > 0 && onPage === boxes.length;
+      master.indeterminate = onPage > 0 && onPage < boxes.length;
     }
 
     // Counters inside the same form; if there are none there, the ones anywhere on the page.
@@ -321,7 +326,7 @@ window.addEventListener('submit', function (event) {
   if (!(form instanceof HTMLFormElement) || !form.hasAttribute('data-max-selected')) return;
   var max = parseInt(form.getAttribute('data-max-selected'), 10);
   var name = form.getAttribute('data-max-selected-name');
-  var checked = form.querySelectorAll('input[type=checkbox][name="' + name + '"]:checked').length;
+  var checked = form.querySelectorAll('input[type=checkbox][name="' + name + '"]:checked, [data-selection-carry] input[name="' + name + '"]').length;
   var message = null;
   if (checked === 0) message = 'Select at least one task first.';
   else if (checked > max) message = 'You selected ' + checked + ' tasks; at most ' + max + ' can be released or revoked at a time.';
@@ -347,3 +352,98 @@ document.addEventListener('change', function (event) {
   if (!target || !file) return;
   file.text().then(function (text) { target.value = text; });
 });
+
+// form[data-persist-selection=KEY]: the boxes named by its data-max-selected-name keep their
+// selection while the user pages, sorts and filters (sessionStorage, per KEY). Selected ids that
+// are not on the page go with the form as hidden inputs in its [data-selection-carry], so the
+// counters, the 100 limit and the server see them all. [data-selection-clear] empties the
+// selection; button[data-select-ids="1 2 3"] adds those ids. Submitting the form ends it (a
+// form re-rendered with an error carries its selection again, and is read back from the page).
+(function () {
+  var storeKey = function (form) { return 'selection:' + form.getAttribute('data-persist-selection'); };
+  var fieldName = function (form) { return form.getAttribute('data-max-selected-name'); };
+
+  function read(form) {
+    try {
+      var raw = sessionStorage.getItem(storeKey(form));
+      return raw === null ? null : new Set(JSON.parse(raw));
+    } catch (e) { return null; }
+  }
+  function write(form, set) {
+    try { sessionStorage.setItem(storeKey(form), JSON.stringify(Array.from(set))); } catch (e) { /* private mode: this page only */ }
+  }
+  function boxes(form) {
+    return Array.from(form.querySelectorAll('input[type=checkbox][name="' + CSS.escape(fieldName(form)) + '"]'));
+  }
+  function fromPage(form) {
+    var set = new Set();
+    boxes(form).forEach(function (b) { if (b.checked) set.add(b.value); });
+    form.querySelectorAll('[data-selection-carry] input').forEach(function (i) { set.add(i.value); });
+    return set;
+  }
+  // Shows `set` on the page: boxes checked, the rest carried, counters and Clear updated.
+  function show(form, set) {
+    var here = new Set();
+    boxes(form).forEach(function (b) { here.add(b.value); b.checked = set.has(b.value); });
+    var carry = form.querySelector('[data-selection-carry]');
+    if (carry) {
+      var inputs = [];
+      set.forEach(function (id) {
+        if (here.has(id)) return;
+        var input = document.createElement('input');
+        input.type = 'hidden';
+        input.name = fieldName(form);
+        input.value = id;
+        inputs.push(input);
+      });
+      carry.replaceChildren.apply(carry, inputs);
+    }
+    form.querySelectorAll('[data-selection-clear]').forEach(function (b) { b.hidden = set.size === 0; });
+    // Let the bulk-selection code recount (and set the select-all box).
+    var box = boxes(form)[0];
+    if (box) box.dispatchEvent(new Event('change', { bubbles: true }));
+    else form.querySelectorAll('[data-selected-count]').forEach(function (c) { c.textContent = String(set.size); });
+  }
+  function sync() {
+    document.querySelectorAll('form[data-persist-selection]').forEach(function (form) {
+      var set = read(form);
+      if (set === null) { set = fromPage(form); write(form, set); }
+      show(form, set);
+    });
+  }
+
+  document.addEventListener('change', function (e) {
+    var box = e.target;
+    if (!(box instanceof HTMLInputElement) || box.type !== 'checkbox' || !e.isTrusted) return;
+    var form = box.form || box.closest('form');
+    if (!form || !form.hasAttribute('data-persist-selection')) return;
+    var set = read(form) || new Set();
+    boxes(form).forEach(function (b) { if (b.checked) set.add(b.value); else set.delete(b.value); });
+    write(form, set);
+    form.querySelectorAll('[data-selection-clear]').forEach(function (b) { b.hidden = set.size === 0; });
+    var carry = form.querySelector('[data-selection-carry]');
+    if (carry) show(form, set);
+  });
+  document.addEventListener('click', function (e) {
+    var button = e.target instanceof Element ? e.target.closest('[data-selection-clear], [data-select-ids]') : null;
+    if (!button) return;
+    var form = button.form || button.closest('form');
+    if (!form || !form.hasAttribute('data-persist-selection')) return;
+    var set = read(form) || new Set();
+    if (button.hasAttribute('data-selection-clear')) set.clear();
+    else button.getAttribute('data-select-ids').split(' ').forEach(function (id) { if (id) set.add(id); });
+    write(form, set);
+    show(form, set);
+  });
+  document.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (form instanceof HTMLFormElement && form.hasAttribute('data-persist-selection')) {
+      try { sessionStorage.removeItem(storeKey(form)); } catch (err) { /* nothing kept */ }
+    }
+  });
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', sync);
+  else sync();
+  document.addEventListener('htmx:after:swap', sync);
+  window.addEventListener('pageshow', sync);
+})();

@@ -646,6 +646,112 @@ async fn region_release_with_a_checkpoint_and_rollback() {
     client.close().await.unwrap();
 }
 
+/// Issue 25, item 1: a developer selects tasks on two pages (the selection survives paging),
+/// then "select all" of the matches, and releases them all as one package.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selection_survives_paging_and_releases_as_one_package() {
+    if !browser_available() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite)
+        .await
+        .unwrap()
+        .with_demo()
+        .await;
+    let ws = app
+        .db(|c| {
+            releasedesk::db::models::workspaces::find_by_slug(c, "demo")
+                .unwrap()
+                .unwrap()
+                .id
+        })
+        .await;
+    app.db(move |c| {
+        use releasedesk::db::models::{scripts, users};
+        let alice = users::find_by_username(c, "alice").unwrap().unwrap().id;
+        for i in 0..25 {
+            let path =
+                releasedesk::domain::ScriptPath::parse(&format!("paged/s_{i:02}.sql")).unwrap();
+            let draft = scripts::ScriptDraft {
+                script_type: releasedesk::domain::ScriptType::Sql,
+                schedule: String::new(),
+                description: String::new(),
+                content: format!("SELECT {i};"),
+            };
+            let s = scripts::create(c, alice, ws, &path, &draft).unwrap();
+            scripts::submit_version(c, alice, ws, s.id, "paged").unwrap();
+        }
+    })
+    .await;
+    let (_driver, client) = start_browser().await;
+    sign_in(&client, &app, "alice").await;
+    client
+        .goto(&app.url("/workspaces/demo/task-release/tasks?q=paged"))
+        .await
+        .unwrap();
+    wait_css(&client, "#tasks").await;
+    let boxes = client
+        .find_all(Locator::Css("#tasks tbody input[name=task_ids]"))
+        .await
+        .unwrap();
+    assert_eq!(boxes.len(), 20);
+    boxes[0].click().await.unwrap();
+    boxes[1].click().await.unwrap();
+    wait_text(&client, ".toolbar [data-selected-count=task_ids]", "2").await;
+    client
+        .find(Locator::LinkText("Next →"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".pagination .current", "2").await;
+    wait_text(&client, ".toolbar [data-selected-count=task_ids]", "2").await;
+    client
+        .find(Locator::Css("#tasks tbody input[name=task_ids]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".toolbar [data-selected-count=task_ids]", "3").await;
+    client
+        .find(Locator::Css("#select-matching"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".toolbar [data-selected-count=task_ids]", "25").await;
+    screenshot(&client, "tasks-selection").await;
+    client
+        .find(Locator::Css("button[data-dialog-open=release-dialog]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(&client, "#release-dialog[open]").await;
+    client
+        .find(Locator::XPath(
+            "//dialog[@id='release-dialog']//label[contains(., 'carol')]/input",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#release-dialog button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".toast-ok", "sent for approval").await;
+    assert!(text(&client, "main").await.contains("0 of 25 released"));
+}
+
 fn url_with(app: &TestApp, path: &str) -> url::Url {
     url::Url::parse(&app.url(path)).unwrap()
 }

@@ -1021,7 +1021,100 @@ async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
     );
 }
 
+/// Issue 25, item 1: 100 tasks from the page. A page size of 20, 50 or 100 kept in the links;
+/// "select all N" offers every selectable match when they span pages and number at most 100;
+/// a release refused with a message keeps the selection of other pages as hidden inputs.
+async fn the_tasks_tab_pages_by_choice_and_keeps_a_selection_across_pages(app: TestApp) {
+    let app = app.with_demo().await;
+    let ws = demo(&app).await;
+    let alice_id = id_of(&app, "alice").await;
+    let tasks: Vec<i64> = app
+        .db(move |c| {
+            (0..30)
+                .map(|i| {
+                    let path =
+                        releasedesk::domain::ScriptPath::parse(&format!("paged/s_{i:02}.sql"))
+                            .unwrap();
+                    let draft = scripts::ScriptDraft {
+                        script_type: releasedesk::domain::ScriptType::Sql,
+                        schedule: String::new(),
+                        description: String::new(),
+                        content: format!("SELECT {i};"),
+                    };
+                    let s = scripts::create(c, alice_id, ws, &path, &draft).unwrap();
+                    scripts::submit_version(c, alice_id, ws, s.id, "paged")
+                        .unwrap()
+                        .task_id
+                        .unwrap()
+                })
+                .collect()
+        })
+        .await;
+    let alice = app.signed_in("alice").await;
+    let page = alice
+        .get("/workspaces/demo/task-release/tasks?q=paged&per_page=20")
+        .await;
+    assert_eq!(page.texts("#tasks tbody tr").len(), 20);
+    assert_eq!(
+        page.value("#f-per-page option[selected]"),
+        Some("20".into())
+    );
+    let matching: Vec<i64> = page
+        .html()
+        .select(&scraper::Selector::parse("#select-matching").unwrap())
+        .next()
+        .expect("select all matching is offered")
+        .value()
+        .attr("data-select-ids")
+        .unwrap()
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let mut sorted = matching.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, tasks, "every match, across both pages");
+    let fifty = alice
+        .get("/workspaces/demo/task-release/tasks?q=paged&per_page=50")
+        .await;
+    assert_eq!(fifty.texts("#tasks tbody tr").len(), 30);
+    assert!(!fifty.has("#select-matching"), "all on one page");
+    assert!(
+        alice
+            .get("/workspaces/demo/task-release/tasks?q=paged&per_page=10")
+            .await
+            .html()
+            .select(&scraper::Selector::parse(".pagination a").unwrap())
+            .all(|a| a.value().attr("href").unwrap().contains("per_page=10")),
+        "the pager keeps the page size"
+    );
+
+    // Released without a reviewer: refused, and the selection comes back, page 1 checked and
+    // the rest carried.
+    let ids: Vec<String> = tasks.iter().map(|t| t.to_string()).collect();
+    let mut form: Vec<(&str, &str)> = ids.iter().map(|t| ("task_ids", t.as_str())).collect();
+    form.push(("back", "q=paged&per_page=20&page=1"));
+    let refused = alice
+        .post("/workspaces/demo/task-release/release", &form)
+        .await;
+    assert_eq!(refused.status, 422);
+    let checked = refused
+        .html()
+        .select(&scraper::Selector::parse("#tasks input[name=task_ids][checked]").unwrap())
+        .count();
+    let carried = refused
+        .html()
+        .select(&scraper::Selector::parse("[data-selection-carry] input[name=task_ids]").unwrap())
+        .count();
+    assert_eq!(
+        checked + carried,
+        30,
+        "{checked} checked, {carried} carried"
+    );
+    assert!(carried > 0);
+}
+
 on_both_backends!(
+    the_tasks_tab_pages_by_choice_and_keeps_a_selection_across_pages,
     developer_submits_versions_and_gets_release_tasks,
     developer_release_needs_an_eligible_reviewer_other_than_themselves,
     approval_releases_the_package_to_production,

@@ -137,9 +137,39 @@ struct TasksPage {
     can_revoke_any: bool,
     needs_approval: bool,
     form: ReleaseForm,
+    /// Every selectable task matching the filters, when there are more than this page shows
+    /// and at most 100 (one package's worth): "Select all N matching".
+    matching: Vec<i64>,
+}
+
+/// Whether the Tasks tab offers a checkbox for `t`: releasable, or revocable by this person.
+fn selectable(t: &TaskRow, can_revoke_any: bool, me: i64) -> bool {
+    t.status().can_release()
+        || (t.status().can_revoke() && (can_revoke_any || t.submitted_by_id == Some(me)))
 }
 
 impl TasksPage {
+    /// The page sizes offered (any of 1 to 200 works in the address).
+    fn page_sizes(&self) -> [i64; 3] {
+        [20, 50, 100]
+    }
+    /// `matching` as the button's `data-select-ids`.
+    fn matching_ids(&self) -> String {
+        self.matching
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+    /// Selected tasks that are not on this page (a re-rendered form keeps them).
+    fn carried(&self) -> Vec<i64> {
+        self.form
+            .selected
+            .iter()
+            .copied()
+            .filter(|id| !self.tasks.iter().any(|t| t.id == *id))
+            .collect()
+    }
     fn statuses(&self) -> &'static [TaskStatus] {
         TaskStatus::ALL
     }
@@ -185,9 +215,9 @@ impl TasksPage {
     fn is_reviewer_chosen(&self, id: &i64) -> bool {
         self.form.reviewers.contains(id)
     }
-    /// Whether the current user may revoke this task.
-    fn may_revoke(&self, t: &TaskRow) -> bool {
-        t.status().can_revoke() && (self.can_revoke_any || t.submitted_by_id == Some(self.me))
+    /// Whether the current user may select this task (to release or revoke it).
+    fn may_select(&self, t: &TaskRow) -> bool {
+        selectable(t, self.can_revoke_any, self.me)
     }
 }
 
@@ -227,6 +257,29 @@ async fn tasks_page(
             view.paging.offset(),
         )?;
         view.paging.set_total(total);
+        let can_release = access.can(Permission::Develop);
+        let can_revoke_any = access.can(Permission::Deploy);
+        let me = viewer.user.id;
+        let matching = if can_release
+            && !view.paging.more
+            && view.paging.total <= releases::MAX_TASKS_PER_PACKAGE as i64
+            && view.paging.total > tasks.len() as i64
+        {
+            releases::list_tasks(
+                conn,
+                workspace.id,
+                &filter,
+                releases::MAX_TASKS_PER_PACKAGE as i64,
+                0,
+            )?
+            .0
+            .iter()
+            .filter(|t| selectable(t, can_revoke_any, me))
+            .map(|t| t.id)
+            .collect()
+        } else {
+            Vec::new()
+        };
         let members = if is_htmx {
             Vec::new()
         } else {
@@ -244,12 +297,13 @@ async fn tasks_page(
             tasks,
             submitters: members,
             reviewers,
-            me: viewer.user.id,
-            can_release: access.can(Permission::Develop),
-            can_revoke_any: access.can(Permission::Deploy),
+            me,
+            can_release,
+            can_revoke_any,
             needs_approval: releases::needs_approval(policy, &access),
             form,
             workspace,
+            matching,
         })
     })
     .await?;
