@@ -1460,7 +1460,59 @@ async fn the_worker_never_deploys_past_an_undecided_checkpoint(app: TestApp) {
     );
 }
 
+/// Issue 25, item 2: the task list's Operation column starts a release (seed 001): Execute for
+/// deployers on a task that can run, opening the task with its Execute dialog; never for a
+/// developer, nor on a running task.
+async fn the_task_list_offers_execute_in_its_operation_column(app: TestApp) {
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let (alice, bob) = (app.signed_in("alice").await, app.signed_in("bob").await);
+    let task = create_task(
+        &bob,
+        "from the list",
+        Operation::Deploy,
+        false,
+        &[
+            (StepKind::Approval, None, vec![], vec![fx.carol]),
+            (StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![]),
+        ],
+    )
+    .await;
+    let execute = format!("/workspaces/rr/region-release/tasks/{task}?execute=1");
+    let link = format!("#region-tasks a[href='{execute}']");
+    let list = bob.get("/workspaces/rr/region-release/tasks").await;
+    assert!(list.has(&link), "{}", list.body);
+    assert!(
+        !alice
+            .get("/workspaces/rr/region-release/tasks")
+            .await
+            .has(&link),
+        "developers do not execute"
+    );
+    let page = bob.get(&execute).await;
+    assert!(page.has("#execute-dialog[data-open-on-load]"));
+    assert!(
+        !bob.get(&format!("/workspaces/rr/region-release/tasks/{task}"))
+            .await
+            .has("#execute-dialog[data-open-on-load]")
+    );
+    bob.post(
+        &format!("/workspaces/rr/region-release/tasks/{task}/execute"),
+        &[],
+    )
+    .await;
+    assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+    assert!(
+        !bob.get("/workspaces/rr/region-release/tasks")
+            .await
+            .has(&link),
+        "not while it runs"
+    );
+}
+
 on_both_backends!(
+    the_task_list_offers_execute_in_its_operation_column,
     execute_cannot_start_after_an_undecided_checkpoint,
     execute_cannot_override_a_rejected_checkpoint,
     checkpoint_agreements_across_suspend_failure_and_rollback,

@@ -1113,7 +1113,41 @@ async fn the_tasks_tab_pages_by_choice_and_keeps_a_selection_across_pages(app: T
     assert!(carried > 0);
 }
 
+/// Issue 25, item 2: the Packages list's Operation column opens View Details and Compare
+/// Version (seed 000), and Compare Version says why when there is nothing to compare with.
+async fn the_packages_list_offers_details_and_compare_version(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    let list = alice.get("/workspaces/demo/task-release/packages").await;
+    let hrefs: Vec<String> = list
+        .html()
+        .select(&scraper::Selector::parse("#packages tbody tr:first-child td.actions a").unwrap())
+        .map(|a| a.value().attr("href").unwrap().to_owned())
+        .collect();
+    assert_eq!(hrefs.len(), 2, "{hrefs:?}");
+    assert!(hrefs[1].ends_with("#compare") && hrefs[1].starts_with(&hrefs[0]));
+    assert_eq!(
+        list.texts("#packages tbody tr:first-child td.actions a"),
+        vec!["View Details", "Compare Version"]
+    );
+    let bob = app.signed_in("bob").await;
+    let (_, task) = new_script(&bob, "etl/alone.sql", "SELECT 1;").await;
+    let released = bob
+        .post(
+            "/workspaces/demo/task-release/release",
+            &[("task_ids", &task.to_string())],
+        )
+        .await;
+    let package = package_id_from(&released);
+    let page = bob
+        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
+        .await;
+    assert!(page.has("#compare"));
+    assert!(page.texts("#compare-none")[0].contains("no other package releases"));
+}
+
 on_both_backends!(
+    the_packages_list_offers_details_and_compare_version,
     the_tasks_tab_pages_by_choice_and_keeps_a_selection_across_pages,
     developer_submits_versions_and_gets_release_tasks,
     developer_release_needs_an_eligible_reviewer_other_than_themselves,

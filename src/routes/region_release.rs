@@ -49,6 +49,8 @@ struct ListPage {
     creator: String,
     paging: Paging,
     can_develop: bool,
+    /// Whether the Operation column offers Execute.
+    can_deploy: bool,
 }
 
 impl ListPage {
@@ -115,6 +117,7 @@ pub async fn index(
     let is_htmx = ctx.current.is_htmx;
     let viewer = Viewer::of(&ctx.current);
     let can_develop = ctx.access.can(Permission::Develop);
+    let can_deploy = ctx.access.can(Permission::Deploy);
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_read_conn(&state, move |conn| {
         let layout = Layout::build(
@@ -144,6 +147,7 @@ pub async fn index(
             creator,
             paging,
             can_develop,
+            can_deploy,
         })
     })
     .await?;
@@ -537,6 +541,8 @@ struct DetailPage {
     tab: String,
     can_develop: bool,
     can_deploy: bool,
+    /// The Execute dialog opens with the page (the list's Operation column links here).
+    open_execute: bool,
     /// Where the viewer's Execute may start, and why later steps are not offered.
     starts: region_release::Starts,
 }
@@ -592,6 +598,8 @@ impl DetailPage {
 #[derive(Deserialize)]
 pub struct DetailQuery {
     tab: Option<String>,
+    /// Present (`?execute=1`): open the Execute dialog, as the list's Execute link asks.
+    execute: Option<String>,
 }
 
 async fn detail(
@@ -601,6 +609,7 @@ async fn detail(
     tab: String,
     status: StatusCode,
     process_only: bool,
+    open_execute: bool,
 ) -> Result<HttpResponse, AppError> {
     let viewer = Viewer::of(&ctx.current);
     let can_develop = ctx.access.can(Permission::Develop);
@@ -700,6 +709,7 @@ async fn detail(
             tab,
             can_develop,
             can_deploy,
+            open_execute,
             starts,
         })
     })
@@ -732,7 +742,17 @@ pub async fn show(
         Some("history") => "history",
         Some(_) => return Err(AppError::bad_request("tab is process, info or history.")),
     };
-    detail(&state, ctx, id, tab.into(), StatusCode::OK, false).await
+    let open_execute = query.execute.is_some();
+    detail(
+        &state,
+        ctx,
+        id,
+        tab.into(),
+        StatusCode::OK,
+        false,
+        open_execute,
+    )
+    .await
 }
 
 /// `GET /workspaces/{ws}/region-release/tasks/{id}/process`: the live pipeline fragment.
@@ -742,7 +762,16 @@ pub async fn process(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
-    detail(&state, ctx, id, "process".into(), StatusCode::OK, true).await
+    detail(
+        &state,
+        ctx,
+        id,
+        "process".into(),
+        StatusCode::OK,
+        true,
+        false,
+    )
+    .await
 }
 
 fn back(ctx: &WorkspaceCtx, id: i64) -> HttpResponse {
@@ -770,7 +799,7 @@ async fn respond(
         Err(e) => return Err(e),
     };
     session::flash(&ctx.current.session, FlashKind::Error, message.clone());
-    let page = detail(state, ctx, id, "process".into(), status, false).await?;
+    let page = detail(state, ctx, id, "process".into(), status, false, false).await?;
     Ok(refusal(page, message))
 }
 
