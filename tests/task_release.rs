@@ -1146,7 +1146,35 @@ async fn the_packages_list_offers_details_and_compare_version(app: TestApp) {
     assert!(page.texts("#compare-none")[0].contains("no other package releases"));
 }
 
+/// Issue 25, item 3: the release dialog links the reviewer information for a release that
+/// needs approval, and a direct release gets a dialog with the package name and a comment.
+async fn the_release_dialog_explains_reviewers_and_direct_releases(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = app
+        .signed_in("alice")
+        .await
+        .get("/workspaces/demo/task-release/tasks")
+        .await;
+    assert_eq!(alice.texts("#release-h"), vec!["Release for approval"]);
+    let info = alice.texts("#reviewer-info li").join(" ");
+    assert!(info.contains("carol") && info.contains("bob"), "{info}");
+    assert!(!info.contains("alice"), "never the applicant");
+    let bob = app
+        .signed_in("bob")
+        .await
+        .get("/workspaces/demo/task-release/tasks")
+        .await;
+    assert_eq!(bob.texts("#release-h"), vec!["Release to production"]);
+    assert!(bob.has("#release-dialog #r-name") && bob.has("#release-dialog #r-comment"));
+    assert!(!bob.has("#release-dialog input[name=reviewers]"));
+    assert_eq!(
+        bob.texts("#release-dialog button[type=submit]"),
+        vec!["Release now"]
+    );
+}
+
 on_both_backends!(
+    the_release_dialog_explains_reviewers_and_direct_releases,
     the_packages_list_offers_details_and_compare_version,
     the_tasks_tab_pages_by_choice_and_keeps_a_selection_across_pages,
     developer_submits_versions_and_gets_release_tasks,
