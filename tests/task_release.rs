@@ -1173,7 +1173,67 @@ async fn the_release_dialog_explains_reviewers_and_direct_releases(app: TestApp)
     );
 }
 
+/// Issue 25, item 7: a finished package shows no stale review state: a reviewer who did not
+/// need to decide is not "waiting", and a revoked package shows no progress.
+async fn finished_packages_show_no_waiting_reviewers_nor_progress(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    let (carol_id, bob_id) = (id_of(&app, "carol").await, id_of(&app, "bob").await);
+    let release = |task: i64| {
+        let alice = &alice;
+        async move {
+            package_id_from(
+                &alice
+                    .post(
+                        "/workspaces/demo/task-release/release",
+                        &[
+                            ("task_ids", &task.to_string()),
+                            ("reviewers", &carol_id.to_string()),
+                            ("reviewers", &bob_id.to_string()),
+                        ],
+                    )
+                    .await,
+            )
+        }
+    };
+    let (_, task) = new_script(&alice, "etl/one_of_two.sql", "SELECT 1;").await;
+    let package = release(task).await;
+    let path = format!("/workspaces/demo/task-release/packages/{package}");
+    let pending = alice.get(&path).await;
+    assert_eq!(pending.texts("#reviewers .badge-warn").len(), 2);
+    app.signed_in("carol")
+        .await
+        .post(&format!("{path}/decision"), &[("decision", "approve")])
+        .await;
+    assert_eq!(wait_until_released(&app, package).await, "released");
+    let done = alice.get(&path).await;
+    assert!(
+        done.texts("#reviewers .badge-warn").is_empty(),
+        "nobody waits"
+    );
+    assert_eq!(
+        done.texts("#reviewers .badge-muted"),
+        vec!["no decision needed"]
+    );
+
+    let (_, task) = new_script(&alice, "etl/withdrawn.sql", "SELECT 2;").await;
+    let package = release(task).await;
+    alice
+        .post(
+            "/workspaces/demo/task-release/revoke",
+            &[("task_ids", &task.to_string())],
+        )
+        .await;
+    let revoked = alice
+        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
+        .await;
+    assert!(!revoked.has("#progress progress"), "no progress bar");
+    assert!(revoked.texts("#progress-text")[0].starts_with("Withdrawn"));
+    assert!(revoked.texts("#reviewers .badge-warn").is_empty());
+}
+
 on_both_backends!(
+    finished_packages_show_no_waiting_reviewers_nor_progress,
     the_release_dialog_explains_reviewers_and_direct_releases,
     the_packages_list_offers_details_and_compare_version,
     the_tasks_tab_pages_by_choice_and_keeps_a_selection_across_pages,
