@@ -66,7 +66,8 @@ impl RegionTaskStatus {
         }
     }
     pub fn css(self) -> &'static str {
-        // Nine distinct looks: colour says good/bad/busy, the rollback states are outlined.
+        // Nine distinct looks: colour says good/bad/busy, a glyph says the same without colour
+        // (static/app.css), and the rollback states are outlined with an arrow.
         match self {
             RegionTaskStatus::ToRelease => "badge-info",
             RegionTaskStatus::Releasing => "badge-run",
@@ -75,8 +76,8 @@ impl RegionTaskStatus {
             RegionTaskStatus::ReleaseFailed => "badge-bad",
             RegionTaskStatus::RollbackFailed => "badge-bad badge-rollback",
             RegionTaskStatus::RolledBack => "badge-muted badge-rollback",
-            RegionTaskStatus::Suspending => "badge-warn badge-run",
-            RegionTaskStatus::Suspended => "badge-warn",
+            RegionTaskStatus::Suspending => "badge-pausing",
+            RegionTaskStatus::Suspended => "badge-paused",
         }
     }
 }
