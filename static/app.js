@@ -318,8 +318,8 @@ if (document.readyState === 'loading') {
   openDialogsOnLoad();
 }
 
-// form[data-max-selected=N][data-max-selected-name=NAME]: refuse to submit with no box or more
-// than N boxes named NAME checked, and say why in the form's [data-selection-error]. Runs on
+// form[data-max-selected=N][data-max-selected-name=NAME][data-selection-noun=WORD]: refuse to
+// submit with no box or more than N boxes named NAME checked, and say why in the form's [data-selection-error]. Runs on
 // window in the capture phase, before the confirmation dialog and htmx see the submit.
 window.addEventListener('submit', function (event) {
   var form = event.target;
@@ -328,8 +328,9 @@ window.addEventListener('submit', function (event) {
   var name = form.getAttribute('data-max-selected-name');
   var checked = form.querySelectorAll('input[type=checkbox][name="' + name + '"]:checked, [data-selection-carry] input[name="' + name + '"]').length;
   var message = null;
-  if (checked === 0) message = 'Select at least one task first.';
-  else if (checked > max) message = 'You selected ' + checked + ' tasks; at most ' + max + ' can be released or revoked at a time.';
+  var noun = form.getAttribute('data-selection-noun') || 'task';
+  if (checked === 0) message = 'Select at least one ' + noun + ' first.';
+  else if (checked > max) message = 'You selected ' + checked + ' ' + noun + 's; at most ' + max + ' can be handled at a time.';
   var box = form.querySelector('[data-selection-error]');
   if (message) {
     event.preventDefault();

@@ -405,6 +405,26 @@ async fn developer_releases_and_reviewer_approves() {
     assert_eq!(text(&client, "nav.nav .count").await, "3");
     client.goto(&app.url("/reviews")).await.unwrap();
     screenshot(&client, "reviews").await;
+    // Nothing selected: the page says so at once instead of asking to confirm, then failing.
+    client
+        .find(Locator::Css("#review-form button[value=approve]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(
+        &client,
+        "#review-form [data-selection-error]",
+        "Select at least one package first.",
+    )
+    .await;
+    assert!(
+        client
+            .find(Locator::Css("#confirm-dialog[open]"))
+            .await
+            .is_err()
+    );
     client.goto(package_url.as_str()).await.unwrap();
     wait_css(&client, "#decision-form").await;
     screenshot(&client, "package-pending").await;

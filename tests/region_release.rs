@@ -1003,6 +1003,11 @@ async fn rejecting_either_checkpoint_fails_the_release(app: TestApp) {
         let page = carol.get(&path).await;
         assert!(page.texts("#step-1").join(" ").contains("not today"));
         assert!(
+            !page.has("button[data-dialog-open=rollback-dialog]"),
+            "nothing deployed, so nothing to roll back"
+        );
+        assert!(page.has("button[data-dialog-open=execute-dialog]"));
+        assert!(
             app.db(
                 move |c| releasedesk::db::models::regions::current_inventory(c, fx.eu)
                     .unwrap()

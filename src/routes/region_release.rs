@@ -543,6 +543,8 @@ struct DetailPage {
     can_deploy: bool,
     /// The Execute dialog opens with the page (the list's Operation column links here).
     open_execute: bool,
+    /// Rollback is offered: the state allows it and a release changed something to restore.
+    can_roll_back: bool,
     /// Where the viewer's Execute may start, and why later steps are not offered.
     starts: region_release::Starts,
 }
@@ -643,6 +645,9 @@ async fn detail(
         let (creator, released_by) = (name_of(task.created_by), name_of(task.released_by));
         let steps = region_release::steps(conn, task.id)?;
         let starts = region_release::starts_for(conn, &task, &steps, me)?;
+        let can_roll_back = can_deploy
+            && task.status().can_roll_back()
+            && region_release::changed_anything(conn, task.id)?;
         let comments = region_release::comments(conn, task.id)?;
         let executor = region_release::running_execution(conn, task.id)?.and_then(|(_, by)| by);
         // One query for every region name the cards and the header show.
@@ -710,6 +715,7 @@ async fn detail(
             can_develop,
             can_deploy,
             open_execute,
+            can_roll_back,
             starts,
         })
     })

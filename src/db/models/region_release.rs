@@ -1034,6 +1034,19 @@ pub fn comment(
     })
 }
 
+/// Whether a release of the task changed some region's inventory (else there is nothing to
+/// roll back).
+pub fn changed_anything(conn: &mut DbConn, task_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        execution_results::table
+            .inner_join(region_executions::table)
+            .filter(region_executions::task_id.eq(task_id))
+            .filter(region_executions::kind.eq("release"))
+            .filter(execution_results::new_entry_id.is_not_null()),
+    ))
+    .get_result(conn)
+}
+
 /// Rolls back a released or failed task (deployers, admins): restores each region's previous
 /// inventory entry for the components the task changed.
 pub fn rollback(
@@ -1059,14 +1072,7 @@ pub fn rollback(
                 task.status().label().to_lowercase()
             )));
         }
-        let changed: i64 = execution_results::table
-            .inner_join(region_executions::table)
-            .filter(region_executions::task_id.eq(task_id))
-            .filter(region_executions::kind.eq("release"))
-            .filter(execution_results::new_entry_id.is_not_null())
-            .count()
-            .get_result(conn)?;
-        if changed == 0 {
+        if !changed_anything(conn, task_id)? {
             return Err(AppError::conflict(
                 "This task changed nothing yet, so there is nothing to roll back.",
             ));
