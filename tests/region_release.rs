@@ -1076,6 +1076,11 @@ async fn re_executing_a_failed_step_skips_what_it_already_deployed(app: TestApp)
     let path = format!("/workspaces/rr/region-release/tasks/{task}");
     bob.post(&format!("{path}/execute"), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "release_failed");
+    let card = bob.get(&path).await.texts("#step-2").join(" ");
+    assert!(
+        card.contains("1 of 1 component failed; first api: HTTP 500"),
+        "the card says why: {card}"
+    );
     receiver
         .fail
         .store(false, std::sync::atomic::Ordering::SeqCst);

@@ -403,6 +403,38 @@ fn run_deploy_step(
         count_results(conn, exec.id, step.id, "failed")?,
     );
     let failed_any = failed > 0;
+    let components = |n: i64| if n == 1 { "component" } else { "components" };
+    // The card says why, not only how many: the first failure's component and reason (a short
+    // reason: a webhook's answer body is kept apart, for admins).
+    let first_failure: Option<(String, String)> = if failed_any {
+        execution_results::table
+            .inner_join(crate::db::schema::components::table)
+            .filter(execution_results::execution_id.eq(exec.id))
+            .filter(execution_results::step_id.eq(step.id))
+            .filter(execution_results::status.eq("failed"))
+            .order(execution_results::id)
+            .select((
+                crate::db::schema::components::name,
+                execution_results::message,
+            ))
+            .first(conn)
+            .optional()?
+    } else {
+        None
+    };
+    let message = match first_failure {
+        Some((name, why)) => format!(
+            "{failed} of {} {} failed; first {name}: {why}",
+            ok + failed,
+            components(ok + failed)
+        ),
+        None if failed_any => format!(
+            "{failed} of {} {} failed",
+            ok + failed,
+            components(ok + failed)
+        ),
+        None => format!("{ok} {} deployed", components(ok)),
+    };
     write_tx(conn, |conn| {
         diesel::update(region_task_steps::table.find(step.id))
             .set((
@@ -413,11 +445,7 @@ fn run_deploy_step(
                 }
                 .as_str()),
                 region_task_steps::finished_at.eq(Some(now())),
-                region_task_steps::message.eq(if failed_any {
-                    format!("{failed} of {} component(s) failed", ok + failed)
-                } else {
-                    format!("{ok} component(s) deployed")
-                }),
+                region_task_steps::message.eq(&message),
             ))
             .execute(conn)?;
         Ok::<_, AppError>(())
@@ -657,7 +685,14 @@ fn run_rollback(
                 } else {
                     "region_task.rolled_back"
                 },
-                &format!("{failed} component(s) failed"),
+                &format!(
+                    "{failed} {} failed",
+                    if failed == 1 {
+                        "component"
+                    } else {
+                        "components"
+                    }
+                ),
             )?;
         }
         Ok::<_, AppError>(())
