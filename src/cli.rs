@@ -207,7 +207,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { db } => {
             let pool = db::connect(&db.database_url, 1)?;
             let applied = db::migrate(&mut *pool.get()?)?;
-            println!("{applied} migration(s) applied");
+            println!(
+                "{} applied",
+                crate::domain::count(applied as i64, "migration", "migrations")
+            );
             Ok(())
         }
         Command::Backup { db, path } => {

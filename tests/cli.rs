@@ -23,7 +23,7 @@ fn migrate_then_add_a_user_with_the_password_from_stdin() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("migration(s) applied"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("migrations applied"));
 
     let mut child = releasedesk()
         .args(["user", "add", "--username", "Ops", "--tenant-admin"])

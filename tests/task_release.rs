@@ -332,7 +332,7 @@ async fn approval_releases_the_package_to_production(app: TestApp) {
     );
     let timeline = details.texts("#timeline li").join("\n");
     assert!(
-        timeline.contains("package.approved") && timeline.contains("package.released"),
+        timeline.contains("approved") && timeline.contains("released it to production"),
         "{timeline}"
     );
 }
@@ -706,8 +706,7 @@ async fn losing_the_role_removes_pending_reviews_visibly(app: TestApp) {
     assert!(
         page.texts("#timeline li")
             .iter()
-            .any(|l| l.contains("package.reviewer_removed")
-                && l.contains("role changed to developer"))
+            .any(|l| l.contains("removed a reviewer") && l.contains("role changed to developer"))
     );
 }
 

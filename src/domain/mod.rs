@@ -41,3 +41,9 @@ pub use settings::{ApprovalPolicy, Quorum, WorkspaceMode};
 pub use webhook::{
     Internal, PrivateDestinations, Refusal, UrlProblem, check_address, check_url, internal,
 };
+
+/// `1 task`, `2 tasks`: a count with its noun, never "task(s)".
+pub fn count(n: impl Into<i64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}

@@ -403,7 +403,6 @@ fn run_deploy_step(
         count_results(conn, exec.id, step.id, "failed")?,
     );
     let failed_any = failed > 0;
-    let components = |n: i64| if n == 1 { "component" } else { "components" };
     // The card says why, not only how many: the first failure's component and reason (a short
     // reason: a webhook's answer body is kept apart, for admins).
     let first_failure: Option<(String, String)> = if failed_any {
@@ -422,18 +421,14 @@ fn run_deploy_step(
     } else {
         None
     };
+    let total = crate::domain::count(ok + failed, "component", "components");
     let message = match first_failure {
-        Some((name, why)) => format!(
-            "{failed} of {} {} failed; first {name}: {why}",
-            ok + failed,
-            components(ok + failed)
+        Some((name, why)) => format!("{failed} of {total} failed; first {name}: {why}"),
+        None if failed_any => format!("{failed} of {total} failed"),
+        None => format!(
+            "{} deployed",
+            crate::domain::count(ok, "component", "components")
         ),
-        None if failed_any => format!(
-            "{failed} of {} {} failed",
-            ok + failed,
-            components(ok + failed)
-        ),
-        None => format!("{ok} {} deployed", components(ok)),
     };
     write_tx(conn, |conn| {
         diesel::update(region_task_steps::table.find(step.id))
@@ -504,7 +499,10 @@ fn finish_release(conn: &mut DbConn, exec: &Execution, steps: &[Step]) -> Result
                 if failed > 0 { "failed" } else { "succeeded" },
             )?;
             let comment = if failed > 0 {
-                format!("{failed} step(s) failed (best effort)")
+                format!(
+                    "{} failed (best effort)",
+                    crate::domain::count(failed as i64, "step", "steps")
+                )
             } else {
                 "all steps succeeded".into()
             };

@@ -314,9 +314,9 @@ pub fn import(
                 target_id: Some(workspace_id),
                 target_label: &ws.slug,
                 comment: &format!(
-                    "{} script(s): {} release task(s), {} released, {} sent for review{package}, {} unchanged",
-                    entries.len(),
-                    done.tasks,
+                    "{}: {}, {} released, {} sent for review{package}, {} unchanged",
+                    crate::domain::count(entries.len() as i64, "script", "scripts"),
+                    crate::domain::count(done.tasks as i64, "release task", "release tasks"),
                     done.released,
                     done.for_review,
                     done.unchanged

@@ -433,7 +433,11 @@ pub fn create(
             "region_task.created",
             id,
             input.name.trim(),
-            &format!("{} step(s), {}", input.steps.len(), input.operation.label()),
+            &format!(
+                "{}, {}",
+                crate::domain::count(input.steps.len() as i64, "step", "steps"),
+                input.operation.label()
+            ),
         )?;
         find(conn, workspace_id, id)?.ok_or(AppError::NotFound)
     })

@@ -575,8 +575,8 @@ pub fn release(
                 target_id: Some(package_id),
                 target_label: &name,
                 comment: &format!(
-                    "{} task(s){}",
-                    tasks.len(),
+                    "{}{}",
+                    crate::domain::count(tasks.len() as i64, "task", "tasks"),
                     if req.comment.trim().is_empty() {
                         String::new()
                     } else {
