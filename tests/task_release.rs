@@ -959,29 +959,53 @@ async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
             )
         })
         .await;
-    app.db(move |c| {
-        // The doomed worker claims the job and releases exactly one task, then "dies".
-        let job = releasedesk::db::models::jobs::claim(
-            c,
-            releasedesk::db::models::jobs::RELEASE_PACKAGE,
-            "doomed",
-            60,
-        )
-        .unwrap()
-        .unwrap();
-        assert!(releasedesk::worker::step(c, package).unwrap());
-        // Nothing else can take the job while its lease runs.
-        assert!(
-            releasedesk::db::models::jobs::claim(
+    let job = app
+        .db(move |c| {
+            // The doomed worker claims the job and releases exactly one task, then "dies".
+            let job = releasedesk::db::models::jobs::claim(
                 c,
                 releasedesk::db::models::jobs::RELEASE_PACKAGE,
-                "other",
+                "doomed",
                 60,
             )
             .unwrap()
-            .is_none()
-        );
-        diesel::update(jobs::table.find(job.id))
+            .unwrap();
+            assert!(releasedesk::worker::step(c, package).unwrap());
+            // Nothing else can take the job while its lease runs.
+            assert!(
+                releasedesk::db::models::jobs::claim(
+                    c,
+                    releasedesk::db::models::jobs::RELEASE_PACKAGE,
+                    "other",
+                    60,
+                )
+                .unwrap()
+                .is_none()
+            );
+            job.id
+        })
+        .await;
+    // Issue 25, item 8: while it is stuck, the package page says the release resumes, and when.
+    let bob = app.signed_in("bob").await;
+    let path = format!("/workspaces/demo/task-release/packages/{package}");
+    assert!(!bob.get(&path).await.has("#package-stall"), "not yet quiet");
+    app.db(move |c| {
+        diesel::update(jobs::table.find(job))
+            .set(
+                jobs::updated_at.eq(chrono::Utc::now().naive_utc() - chrono::Duration::seconds(20)),
+            )
+            .execute(c)
+            .unwrap()
+    })
+    .await;
+    let stalled = bob.get(&path).await.texts("#package-stall").join(" ");
+    assert!(
+        stalled.contains("No progress for 2")
+            && stalled.contains("resumes where it stopped within"),
+        "{stalled}"
+    );
+    app.db(move |c| {
+        diesel::update(jobs::table.find(job))
             .set(
                 jobs::locked_until
                     .eq(chrono::Utc::now().naive_utc() - chrono::Duration::seconds(1)),

@@ -16,8 +16,8 @@ use crate::db::models::releases::{
     self, Decision, PackageFilter, PackageRow, PackageTaskRow, ReleaseRequest, ReviewerRow,
     TaskFilter, TaskRow, TaskSort,
 };
-use crate::db::models::scripts;
 use crate::db::models::workspaces::{self, Person, Workspace};
+use crate::db::models::{jobs, scripts};
 use crate::diff::{TextDiff, diff_texts};
 use crate::domain::{PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
@@ -693,6 +693,8 @@ struct PackagePage {
     workspace: Workspace,
     package: PackageRow,
     tasks: Vec<PackageTaskRow>,
+    /// Why a releasing package is not moving (its job waits for a retry or a worker).
+    stall: Option<jobs::Stall>,
     reviewers: Vec<ReviewerRow>,
     timeline: Vec<AuditRow>,
     can_decide: bool,
@@ -728,6 +730,12 @@ async fn package_page(
     let page = with_read_conn(state, move |conn| {
         let package = releases::find_package(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
         let tasks = releases::package_tasks(conn, id)?;
+        // Only a releasing package has a job to wait for.
+        let stall = if package.status() == PackageStatus::Releasing {
+            jobs::stall(conn, jobs::RELEASE_PACKAGE, &id.to_string())?
+        } else {
+            None
+        };
         if progress_only {
             let layout = Layout::bare("");
             return Ok(PackagePage {
@@ -735,6 +743,7 @@ async fn package_page(
                 workspace,
                 package,
                 tasks,
+                stall,
                 reviewers: vec![],
                 timeline: vec![],
                 can_decide: false,
@@ -765,6 +774,7 @@ async fn package_page(
             workspace,
             package,
             tasks,
+            stall,
             reviewers,
             timeline,
             can_decide,

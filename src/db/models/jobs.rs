@@ -93,7 +93,7 @@ pub fn heartbeat(
             .filter(jobs::locked_by.eq(worker))
             .filter(jobs::status.eq("running")),
     )
-    .set(jobs::locked_until.eq(until))
+    .set((jobs::locked_until.eq(until), jobs::updated_at.eq(now())))
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -156,4 +156,73 @@ pub fn any_due_or_running(conn: &mut DbConn) -> QueryResult<bool> {
         ),
     ))
     .get_result(conn)
+}
+
+/// Why a job that should be making progress is not, as a page tells its user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stall {
+    /// Retrying after a failed attempt (`attempt` of `max`), in `in_seconds`.
+    Retrying {
+        attempt: i32,
+        max: i32,
+        in_seconds: i64,
+    },
+    /// Due, but no worker has taken it for a while (none running, or all busy).
+    Unclaimed { since_seconds: i64 },
+    /// Its worker has not reported for `seconds`; if it stopped, another takes over within
+    /// `in_seconds` (when its lease ends).
+    Silent { seconds: i64, in_seconds: i64 },
+}
+
+/// How long a job may go without a sign of life before a page says so.
+const QUIET_SECONDS: i64 = 10;
+
+/// The stall of the unfinished job of `queue` with `payload`, if it has one now.
+pub fn stall(conn: &mut DbConn, queue: &str, payload: &str) -> QueryResult<Option<Stall>> {
+    let job: Option<(
+        String,
+        chrono::NaiveDateTime,
+        i32,
+        i32,
+        Option<chrono::NaiveDateTime>,
+        chrono::NaiveDateTime,
+    )> = jobs::table
+        .filter(jobs::queue.eq(queue))
+        .filter(jobs::payload.eq(payload))
+        .filter(jobs::status.eq_any(["queued", "running"]))
+        .order(jobs::id.desc())
+        .select((
+            jobs::status,
+            jobs::run_at,
+            jobs::attempts,
+            jobs::max_attempts,
+            jobs::locked_until,
+            jobs::updated_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let ts = now();
+    Ok(match job {
+        Some((status, run_at, attempts, max, _, _)) if status == "queued" && run_at > ts => {
+            Some(Stall::Retrying {
+                attempt: attempts + 1,
+                max,
+                in_seconds: (run_at - ts).num_seconds().max(1),
+            })
+        }
+        Some((status, run_at, ..)) if status == "queued" => {
+            let since = (ts - run_at).num_seconds();
+            (since >= QUIET_SECONDS).then_some(Stall::Unclaimed {
+                since_seconds: since,
+            })
+        }
+        Some((_, _, _, _, Some(until), seen)) => {
+            let quiet = (ts - seen).num_seconds();
+            (quiet >= QUIET_SECONDS).then_some(Stall::Silent {
+                seconds: quiet,
+                in_seconds: (until - ts).num_seconds().max(0),
+            })
+        }
+        _ => None,
+    })
 }
