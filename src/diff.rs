@@ -1,20 +1,69 @@
-//! Line diffs of two texts with word-level highlights, shaped for `templates/_diff.html`.
+//! Line diffs of two texts with word-level highlights, shaped for `templates/_diff.html`, and
+//! the same diffs as plain unified-diff text for download.
 //!
 //! Used to show a script's change against its previous version and against production, and to
 //! compare two packages script by script. Everything here is plain text: segments are strings the
 //! template escapes, never HTML.
 //!
-//! Bounded work: the line diff and the word refinement run under deadlines (past them similar
-//! returns a coarser but correct diff), very large replaced blocks skip word refinement, and at
-//! most [`MAX_ROWS`] rows are rendered ([`TextDiff::truncated`] says when more existed).
+//! Bounded work and memory: the line diff and the word refinement run under deadlines (past them
+//! similar returns a coarser but correct diff), very large replaced blocks skip word refinement,
+//! and a rendered diff stops at a [`Budget`] of rows and bytes: [`SCRIPT_BUDGET`] for one
+//! script, [`PAGE_BUDGET`] for a page of several. What is left out is counted
+//! ([`TextDiff::hidden_rows`]) so the page can say so and link to the full diff, which
+//! [`unified`] writes one script at a time.
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use similar::{Algorithm, ChangeTag, DiffOp, DiffTag, InlineChange};
 
-/// The most rows (context, added and removed lines) a diff renders; the rest is cut off.
-pub const MAX_ROWS: usize = 5_000;
+/// How much of a diff may be rendered: rows (context, added and removed lines) and bytes of
+/// line text. A page's HTML, and the memory that builds it, grow with both: rows bound the
+/// markup, bytes the text (one 1 MiB line is one row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub rows: usize,
+    pub bytes: usize,
+}
+
+/// What one script's diff renders at most. 2,000 rows is a long review; 256 KiB of text is
+/// 2,000 lines of 128 bytes. Past it the diff says how many lines it left out and links to
+/// the full diff.
+pub const SCRIPT_BUDGET: Budget = Budget {
+    rows: 2_000,
+    bytes: 256 * 1024,
+};
+
+/// What one page renders at most over all its diffs (Compare Version): five scripts at their
+/// own budget, or many more small changes. The scripts after it are counted, not diffed.
+/// A row costs about 500 bytes while the page is built (its diff row, then its HTML, then
+/// actix's copy of the body), so 10,000 rows are about 5 MiB a request; with 20,000, three
+/// Compare Versions beside three exports and four CSVs passed 64 MiB (docs/RELIABILITY.md).
+pub const PAGE_BUDGET: Budget = Budget {
+    rows: 10_000,
+    bytes: 1024 * 1024,
+};
+
+impl Budget {
+    /// The smaller of two budgets, field by field.
+    pub fn min(self, other: Budget) -> Budget {
+        Budget {
+            rows: self.rows.min(other.rows),
+            bytes: self.bytes.min(other.bytes),
+        }
+    }
+
+    /// Takes what `diff` rendered out of this budget.
+    pub fn spend(&mut self, diff: &TextDiff) {
+        self.rows = self.rows.saturating_sub(diff.shown_rows);
+        self.bytes = self.bytes.saturating_sub(diff.shown_bytes);
+    }
+
+    /// Nothing more can be rendered.
+    pub fn is_spent(&self) -> bool {
+        self.rows == 0 || self.bytes == 0
+    }
+}
 
 /// Time the line diff may take before similar falls back to a coarser result.
 const LINE_DIFF_TIMEOUT: Duration = Duration::from_millis(1_000);
@@ -29,31 +78,42 @@ const INLINE_MAX_LINES: usize = 400;
 /// A line diff of two texts with word-level highlights, ready for a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextDiff {
-    /// The changed regions with their context, in order.
+    /// The changed regions with their context, in order, as far as the budget went.
     pub hunks: Vec<Hunk>,
-    /// Lines added in the whole diff (also the ones cut off by truncation).
+    /// Lines added in the whole diff (also the ones left out).
     pub added: usize,
-    /// Lines removed in the whole diff (also the ones cut off by truncation).
+    /// Lines removed in the whole diff (also the ones left out).
     pub removed: usize,
     /// No line differs. A missing newline at the end of either text is not a difference.
     pub identical: bool,
-    /// too large: only the first [`MAX_ROWS`] rows are shown
+    /// Not all of the diff is shown: rows were left out, or the last row shown is cut short.
     pub truncated: bool,
+    /// Rows of the whole diff (with its context) that were left out.
+    pub hidden_rows: usize,
+    /// Rows shown, and bytes of their text: what the diff took of its [`Budget`].
+    pub shown_rows: usize,
+    pub shown_bytes: usize,
     /// Number of lines of the old text.
     pub old_lines: usize,
     /// Number of lines of the new text.
     pub new_lines: usize,
 }
 
-/// One changed region and the unchanged lines around it, in two layouts.
+/// One changed region and the unchanged lines around it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hunk {
     /// The unified-diff header of the rows shown, e.g. `@@ -12,7 +12,9 @@`.
     pub header: String,
     /// Inline view: one row per line, removed lines before the added lines that replace them.
     pub rows: Vec<Row>,
-    /// Side-by-side view: old lines on the left, new lines on the right.
-    pub side: Vec<SideRow>,
+}
+
+impl Hunk {
+    /// Side-by-side view: old lines on the left, new lines on the right. Made when the template
+    /// asks, so a diff shown inline does not hold its text twice.
+    pub fn side(&self) -> Vec<SideRow> {
+        side_by_side(&self.rows)
+    }
 }
 
 /// A line of the inline view.
@@ -66,6 +126,34 @@ pub struct Row {
     pub new_no: Option<usize>,
     /// The line's text without its line ending.
     pub segments: Vec<Segment>,
+    /// The text is cut short: the budget ran out inside this line.
+    pub cut: bool,
+}
+
+impl Row {
+    fn text_len(&self) -> usize {
+        self.segments.iter().map(|s| s.text.len()).sum()
+    }
+
+    /// Keeps the first `bytes` bytes of the text (fewer, to end on a character boundary).
+    fn cut_to(&mut self, bytes: usize) {
+        let mut keep = bytes;
+        self.segments.retain_mut(|s| {
+            if keep == 0 {
+                return false;
+            }
+            if s.text.len() > keep {
+                let mut end = keep;
+                while !s.text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                s.text.truncate(end);
+            }
+            keep -= s.text.len();
+            !s.text.is_empty()
+        });
+        self.cut = true;
+    }
 }
 
 /// What happened to a line.
@@ -101,6 +189,8 @@ pub struct Cell {
     pub no: usize,
     pub kind: RowKind,
     pub segments: Vec<Segment>,
+    /// The text is cut short (see [`Row::cut`]).
+    pub cut: bool,
 }
 
 /// A run of a line's text; `emphasized` marks the words that changed inside a replaced line.
@@ -110,9 +200,16 @@ pub struct Segment {
     pub emphasized: bool,
 }
 
-/// Diffs `old` against `new` line by line, keeping `context` unchanged lines around each change
-/// and merging hunks whose gap is at most `2 * context` lines.
+/// Diffs `old` against `new` line by line within one script's budget ([`SCRIPT_BUDGET`]),
+/// keeping `context` unchanged lines around each change and merging hunks whose gap is at most
+/// `2 * context` lines.
 pub fn diff_texts(old: &str, new: &str, context: usize) -> TextDiff {
+    diff_within(old, new, context, SCRIPT_BUDGET)
+}
+
+/// [`diff_texts`] rendering at most `budget`; the rows past it are counted in
+/// [`TextDiff::hidden_rows`].
+pub fn diff_within(old: &str, new: &str, context: usize, budget: Budget) -> TextDiff {
     let old = with_final_newline(old);
     let new = with_final_newline(new);
     let diff = similar::TextDiff::configure()
@@ -131,41 +228,79 @@ pub fn diff_texts(old: &str, new: &str, context: usize) -> TextDiff {
 
     let inline_deadline = Instant::now() + INLINE_TIMEOUT;
     let mut hunks = Vec::new();
-    let mut budget = MAX_ROWS;
-    let mut truncated = false;
+    let mut left = budget;
+    let (mut all_rows, mut shown_rows, mut shown_bytes) = (0, 0, 0);
+    let mut cut = false;
     for group in diff.grouped_ops(context) {
+        all_rows += group.iter().map(rows_of).sum::<usize>();
+        if left.is_spent() {
+            // Past the budget the rest is only counted.
+            continue;
+        }
         let mut rows = Vec::new();
         'ops: for op in &group {
             for change in changes(&diff, op, inline_deadline) {
-                if budget == 0 {
-                    truncated = true;
+                if left.is_spent() {
                     break 'ops;
                 }
-                budget -= 1;
-                rows.push(row(&change));
+                let mut row = row(&change);
+                if row.text_len() > left.bytes {
+                    row.cut_to(left.bytes);
+                    cut = true;
+                }
+                let bytes = row.text_len();
+                left.rows -= 1;
+                // A cut row takes the rest of the bytes, so nothing follows it.
+                left.bytes = if row.cut { 0 } else { left.bytes - bytes };
+                shown_rows += 1;
+                shown_bytes += bytes;
+                rows.push(row);
             }
         }
         if !rows.is_empty() {
             hunks.push(Hunk {
                 header: header(&rows, group.first()),
-                side: side_by_side(&rows),
                 rows,
             });
         }
-        if truncated {
-            break;
-        }
     }
+    let hidden_rows = all_rows - shown_rows;
 
     TextDiff {
         hunks,
         added,
         removed,
         identical: added == 0 && removed == 0,
-        truncated,
+        truncated: hidden_rows > 0 || cut,
+        hidden_rows,
+        shown_rows,
+        shown_bytes,
         old_lines: diff.old_len(),
         new_lines: diff.new_len(),
     }
+}
+
+/// The rows `op` renders: a replaced line shows as removed and as added.
+fn rows_of(op: &DiffOp) -> usize {
+    match op.tag() {
+        DiffTag::Equal | DiffTag::Delete => op.old_range().len(),
+        DiffTag::Insert => op.new_range().len(),
+        DiffTag::Replace => op.old_range().len() + op.new_range().len(),
+    }
+}
+
+/// `old` → `new` as a unified diff with three lines of context, under `--- {old_label}` and
+/// `+++ {new_label}`: the whole diff, for download. Empty when the texts are equal. The texts
+/// are taken as they are, so a missing final newline shows as `\ No newline at end of file`.
+pub fn unified(old: &str, new: &str, old_label: &str, new_label: &str) -> String {
+    similar::TextDiff::configure()
+        .algorithm(Algorithm::Patience)
+        .timeout(LINE_DIFF_TIMEOUT)
+        .diff_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_label, new_label)
+        .to_string()
 }
 
 /// Ends a non-empty text with a newline, so that a missing one at the end does not turn the last
@@ -203,6 +338,7 @@ fn row(change: &InlineChange<'_, str>) -> Row {
         old_no: change.old_index().map(|i| i + 1),
         new_no: change.new_index().map(|i| i + 1),
         segments: segments(change.values()),
+        cut: false,
     }
 }
 
@@ -270,6 +406,7 @@ fn side_by_side(rows: &[Row]) -> Vec<SideRow> {
             no,
             kind: row.kind,
             segments: row.segments.clone(),
+            cut: row.cut,
         })
     }
     fn flush(side: &mut Vec<SideRow>, left: &mut Vec<Cell>, right: &mut Vec<Cell>) {
@@ -420,7 +557,7 @@ mod tests {
         );
         type Half = Option<(usize, RowKind, String)>;
         let side: Vec<(Half, Half)> = d.hunks[0]
-            .side
+            .side()
             .iter()
             .map(|r| {
                 let half =
@@ -490,7 +627,7 @@ mod tests {
                 .iter()
                 .all(|r| emphasized(&r.segments).is_empty())
         );
-        assert!(d.hunks[0].side.iter().all(|r| r.left.is_none()));
+        assert!(d.hunks[0].side().iter().all(|r| r.left.is_none()));
 
         let d = diff_texts("one\ntwo\n", "", 3);
         assert_eq!(d.hunks[0].header, "@@ -1,2 +0,0 @@");
@@ -508,13 +645,95 @@ mod tests {
         assert!(d.truncated);
         assert_eq!((d.added, d.removed), (6_000, 6_000));
         let shown: usize = d.hunks.iter().map(|h| h.rows.len()).sum();
-        assert_eq!(shown, MAX_ROWS);
+        assert_eq!(shown, SCRIPT_BUDGET.rows);
+        assert_eq!(d.shown_rows, SCRIPT_BUDGET.rows);
+        assert_eq!(d.hidden_rows, 12_000 - SCRIPT_BUDGET.rows);
 
         // Exactly at the limit nothing is cut off.
-        let old = numbered_lines(MAX_ROWS / 2);
+        let old = numbered_lines(SCRIPT_BUDGET.rows / 2);
         let new: Vec<String> = old.iter().map(|l| format!("{l} edited")).collect();
         let d = diff_texts(&text(&old), &text(&new), 3);
         assert!(!d.truncated);
+        assert_eq!(d.hidden_rows, 0);
+    }
+
+    #[test]
+    fn hidden_rows_count_the_context_of_hunks_left_out() {
+        // Three far-apart one-line changes: 8 rows each with 3 lines of context.
+        let old = numbered_lines(100);
+        let mut new = old.clone();
+        for i in [10, 50, 90] {
+            new[i] = format!("changed {i}");
+        }
+        let budget = Budget {
+            rows: 10,
+            bytes: usize::MAX,
+        };
+        let d = diff_within(&text(&old), &text(&new), 3, budget);
+        assert_eq!(d.shown_rows, 10);
+        assert_eq!(d.hidden_rows, 3 * 8 - 10);
+        assert_eq!(
+            d.hunks.len(),
+            2,
+            "the second hunk is begun, the third left out"
+        );
+        assert!(d.truncated);
+    }
+
+    #[test]
+    fn the_byte_budget_cuts_a_long_line_on_a_character_boundary() {
+        // One 100 KiB line of two-byte characters: the budget ends inside it.
+        let long = "é".repeat(50 * 1024);
+        let budget = Budget {
+            rows: 100,
+            bytes: 1001,
+        };
+        let d = diff_within("short\n", &format!("short\n{long}\nafter\n"), 3, budget);
+        let rows = &d.hunks[0].rows;
+        assert_eq!(
+            rows.len(),
+            2,
+            "the context line and the cut line, nothing after"
+        );
+        assert!(rows[1].cut && !rows[0].cut);
+        assert_eq!(plain(&rows[1].segments), "é".repeat(498));
+        assert_eq!(d.shown_bytes, 5 + 996);
+        assert_eq!(d.hidden_rows, 1);
+        assert!(d.truncated);
+        assert!(d.hunks[0].side()[1].right.as_ref().is_some_and(|c| c.cut));
+
+        // A page's budget is spent diff by diff.
+        let mut page = Budget {
+            rows: 3,
+            bytes: 10_000,
+        };
+        page.spend(&d);
+        assert_eq!(
+            page,
+            Budget {
+                rows: 1,
+                bytes: 10_000 - 1001
+            }
+        );
+        assert!(!page.is_spent());
+        page.spend(&d);
+        assert!(page.is_spent());
+        assert_eq!(SCRIPT_BUDGET.min(page), page);
+    }
+
+    #[test]
+    fn the_download_is_a_unified_diff_of_the_whole_texts() {
+        let old = numbered_lines(6_000);
+        let new: Vec<String> = old.iter().map(|l| format!("{l} edited")).collect();
+        let out = unified(&text(&old), &text(&new), "a/x.sql\tv1", "b/x.sql\tv2");
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("--- a/x.sql\tv1"));
+        assert_eq!(lines.next(), Some("+++ b/x.sql\tv2"));
+        assert_eq!(lines.next(), Some("@@ -1,6000 +1,6000 @@"));
+        assert_eq!(out.lines().filter(|l| l.starts_with('+')).count(), 6_001);
+        assert_eq!(out.lines().filter(|l| l.starts_with('-')).count(), 6_001);
+        assert_eq!(unified("same\n", "same\n", "a", "b"), "");
+        assert!(unified("a", "b\n", "x", "y").contains("\\ No newline at end of file"));
     }
 
     #[test]

@@ -27,6 +27,7 @@ const CASES: u32 = 20;
 const PARAMS: &[&str] = &[
     "action",
     "actor",
+    "against",
     "applicant",
     "applied_from",
     "applied_to",

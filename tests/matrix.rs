@@ -54,8 +54,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/workspaces/{ws}/scripts/{id}"),
     ("POST", "/workspaces/{ws}/scripts/{id}"),
     ("POST", "/workspaces/{ws}/scripts/{id}/submit"),
+    ("GET", "/workspaces/{ws}/scripts/{id}/diff"),
     ("GET", "/workspaces/{ws}/task-release/tasks"),
     ("GET", "/workspaces/{ws}/task-release/tasks/{id}"),
+    ("GET", "/workspaces/{ws}/task-release/tasks/{id}/diff"),
     ("POST", "/workspaces/{ws}/task-release/release"),
     ("POST", "/workspaces/{ws}/task-release/revoke"),
     ("GET", "/workspaces/{ws}/task-release/packages"),
@@ -69,6 +71,10 @@ const ROUTES: &[(&str, &str)] = &[
         "/workspaces/{ws}/task-release/packages/{id}/decision",
     ),
     ("GET", "/workspaces/{ws}/task-release/packages/{id}/compare"),
+    (
+        "GET",
+        "/workspaces/{ws}/task-release/packages/{id}/compare.diff",
+    ),
     ("GET", "/workspaces/{ws}/production"),
     ("GET", "/workspaces/{ws}/region-release/tasks"),
     ("POST", "/workspaces/{ws}/region-release/tasks"),
@@ -466,6 +472,24 @@ fn rows(f: &Fixture) -> Vec<Row> {
             )),
             MEMBERS,
         ),
+        get(
+            "/workspaces/{ws}/task-release/packages/{id}/compare.diff",
+            ws(&format!(
+                "/task-release/packages/{p}/compare.diff?with={}",
+                f.other_package
+            )),
+            MEMBERS,
+        ),
+        get(
+            "/workspaces/{ws}/task-release/tasks/{id}/diff",
+            ws(&format!("/task-release/tasks/{t}/diff?against=production")),
+            MEMBERS,
+        ),
+        get(
+            "/workspaces/{ws}/scripts/{id}/diff",
+            ws(&format!("/scripts/{s}/diff?from=1&to=draft")),
+            MEMBERS,
+        ),
         get("/workspaces/{ws}/production", ws("/production"), MEMBERS),
         get(
             "/workspaces/{ws}/region-release/tasks",
@@ -531,6 +555,24 @@ fn rows(f: &Fixture) -> Vec<Row> {
                 "/task-release/packages/{p}/compare?with={}",
                 f.other_package
             )),
+            NOT_FOUND,
+        ),
+        get(
+            "/workspaces/{ws}/task-release/packages/{id}/compare.diff",
+            foreign(format!(
+                "/task-release/packages/{p}/compare.diff?with={}",
+                f.other_package
+            )),
+            NOT_FOUND,
+        ),
+        get(
+            "/workspaces/{ws}/task-release/tasks/{id}/diff",
+            foreign(format!("/task-release/tasks/{t}/diff")),
+            NOT_FOUND,
+        ),
+        get(
+            "/workspaces/{ws}/scripts/{id}/diff",
+            foreign(format!("/scripts/{s}/diff?from=1&to=draft")),
             NOT_FOUND,
         ),
         get(

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod download;
 pub mod health;
 pub mod layout;
 pub mod region_release;
@@ -68,12 +69,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/{ws}/scripts/{id}", web::post().to(scripts::save))
                 .route("/{ws}/scripts/{id}/submit", web::post().to(scripts::submit))
                 .route(
+                    "/{ws}/scripts/{id}/diff",
+                    web::get().to(scripts::version_diff),
+                )
+                .route(
                     "/{ws}/task-release/tasks",
                     web::get().to(task_release::tasks),
                 )
                 .route(
                     "/{ws}/task-release/tasks/{id}",
                     web::get().to(task_release::task),
+                )
+                .route(
+                    "/{ws}/task-release/tasks/{id}/diff",
+                    web::get().to(task_release::task_diff),
                 )
                 .route(
                     "/{ws}/task-release/release",
@@ -102,6 +111,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/{ws}/task-release/packages/{id}/compare",
                     web::get().to(task_release::compare),
+                )
+                .route(
+                    "/{ws}/task-release/packages/{id}/compare.diff",
+                    web::get().to(task_release::compare_diff),
                 )
                 .route(
                     "/{ws}/production",
@@ -370,7 +383,7 @@ impl Paging {
 }
 
 /// 1234567 → "1,234,567".
-fn thousands(n: i64) -> String {
+pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if n < 0 {

@@ -728,22 +728,94 @@ async fn refused(
     import_page(state, ctx, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
-/// `GET /workspaces/{ws}/scripts/export`: the workspace's scripts as a bundle to download.
+/// `GET /workspaces/{ws}/scripts/export`: the workspace's scripts as a bundle to download,
+/// streamed a page of scripts at a time (`bundle::Export`), so the server's memory does not
+/// grow with the workspace.
 pub async fn export(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-) -> Result<HttpResponse, AppError> {
+    req: actix_web::HttpRequest,
+) -> HttpResponse {
     let (ws_id, slug) = (ctx.workspace.id, ctx.workspace.slug.clone());
-    let bundle = with_conn(&state, move |conn| {
-        crate::db::models::bundle::export(conn, ws_id)
+    let mut builder = HttpResponse::Ok();
+    builder.content_type("application/json").insert_header((
+        "Content-Disposition",
+        format!("attachment; filename=\"{slug}-scripts.json\""),
+    ));
+    crate::routes::download::respond(
+        builder,
+        &req,
+        &state,
+        "scripts export",
+        crate::db::models::bundle::Export::new(ws_id),
+        |conn, mut export| Ok(export.next_page(conn)?.map(|page| (page, export))),
+    )
+}
+
+impl EditorPage {
+    /// Where the comparison `c` is downloaded whole (`version_diff`).
+    fn diff_download(&self, c: &Compare) -> String {
+        let query = serde_urlencoded::to_string([
+            ("from", c.from_label.trim_start_matches('v')),
+            ("to", c.to_label.trim_start_matches('v')),
+        ])
+        .unwrap_or_default();
+        format!(
+            "/workspaces/{}/scripts/{}/diff?{query}",
+            self.workspace.slug, self.script.id
+        )
+    }
+}
+
+/// `GET /workspaces/{ws}/scripts/{id}/diff?from=&to=`: the editor's comparison of two versions
+/// (or a version and the draft) as a unified diff, whole (one pair of contents in memory).
+pub async fn version_diff(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    query: web::Query<CompareQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    let (Some(from), Some(to)) = (
+        parse_side(query.from.as_deref())?,
+        parse_side(query.to.as_deref())?,
+    ) else {
+        return Err(AppError::bad_request("Choose both versions to compare."));
+    };
+    let ws_id = ctx.workspace.id;
+    let (script_path, text) = with_conn(&state, move |conn| {
+        let script = scripts::find(conn, ws_id, id)?.ok_or(AppError::NotFound)?;
+        let mut side = |which: Option<i32>| -> Result<(String, String), AppError> {
+            match which {
+                None => Ok(("draft".to_owned(), script.draft_content.clone())),
+                Some(n) => {
+                    let v = scripts::version(conn, script.id, n)?.ok_or_else(|| {
+                        AppError::bad_request(format!("{} has no v{n}.", script.path))
+                    })?;
+                    Ok((format!("v{n}"), v.content))
+                }
+            }
+        };
+        let (old_label, old) = side(from)?;
+        let (new_label, new) = side(to)?;
+        let (a, b) =
+            crate::routes::download::diff_labels(&script.path, Some(old_label), Some(new_label));
+        Ok((
+            script.path.clone(),
+            crate::diff::unified(&old, &new, &a, &b),
+        ))
     })
     .await?;
-    let body = serde_json::to_string_pretty(&bundle).map_err(AppError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{slug}-scripts.json\""),
+    let what = format!(
+        "{}-{}",
+        from.map_or("draft".to_owned(), |n| format!("v{n}")),
+        to.map_or("draft".to_owned(), |n| format!("v{n}"))
+    );
+    Ok(
+        crate::routes::download::diff_file(&crate::routes::download::diff_filename(
+            &script_path,
+            &what,
         ))
-        .body(body))
+        .body(text),
+    )
 }

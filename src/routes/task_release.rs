@@ -18,13 +18,13 @@ use crate::db::models::releases::{
 };
 use crate::db::models::workspaces::{self, Person, Workspace};
 use crate::db::models::{jobs, scripts};
-use crate::diff::{TextDiff, diff_texts};
+use crate::diff::{self, TextDiff, diff_texts};
 use crate::domain::{PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
 use crate::routes::{
-    FormErrors, Paging, fragment, refusal, render, see_other, with_conn, with_read_conn,
+    FormErrors, Paging, download, fragment, refusal, render, see_other, with_conn, with_read_conn,
 };
 use crate::search::NameSearch;
 use crate::startup::AppState;
@@ -465,6 +465,17 @@ struct TaskPage {
     side: bool,
 }
 
+impl TaskPage {
+    /// Where this task's change against `against` (`previous` or `production`) is downloaded
+    /// whole (`task_diff`).
+    fn diff_download(&self, against: &str) -> String {
+        format!(
+            "/workspaces/{}/task-release/tasks/{}/diff?against={against}",
+            self.workspace.slug, self.task.id
+        )
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ViewQuery {
     view: Option<String>,
@@ -521,6 +532,54 @@ pub async fn task(
     })
     .await?;
     render(&page, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct TaskDiffQuery {
+    against: Option<String>,
+}
+
+/// `GET /workspaces/{ws}/task-release/tasks/{id}/diff?against=previous|production`: the whole
+/// change of the task's page as a unified diff (one script: one pair of contents in memory).
+pub async fn task_diff(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    query: web::Query<TaskDiffQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    let against_production = match query.against.as_deref().map(str::trim) {
+        None | Some("" | "previous") => false,
+        Some("production") => true,
+        Some(_) => return Err(AppError::bad_request("against is previous or production.")),
+    };
+    let ws_id = ctx.workspace.id;
+    let (name, text) = with_conn(&state, move |conn| {
+        let task = releases::find_task(conn, ws_id, id)?.ok_or(AppError::NotFound)?;
+        let this = scripts::version(conn, task.script_id, task.version_number)?
+            .ok_or(AppError::NotFound)?;
+        let (old, old_label) = if against_production {
+            match production::live_version(conn, task.script_id)? {
+                Some((n, content, ..)) => (content, Some(format!("v{n} in production"))),
+                None => (String::new(), None),
+            }
+        } else {
+            match scripts::version(conn, task.script_id, task.version_number - 1)? {
+                Some(p) => (p.content, Some(format!("v{}", p.number))),
+                None => (String::new(), None),
+            }
+        };
+        let (a, b) =
+            download::diff_labels(&task.name, old_label, Some(format!("v{}", this.number)));
+        Ok((task.name, diff::unified(&old, &this.content, &a, &b)))
+    })
+    .await?;
+    let which = if against_production {
+        "production"
+    } else {
+        "previous"
+    };
+    Ok(download::diff_file(&download::diff_filename(&name, which)).body(text))
 }
 
 /// Query string of the Packages tab.
@@ -944,6 +1003,64 @@ pub async fn decide(
     }
 }
 
+/// A script of either of two compared packages, with its version in each (`None`: not in that
+/// package).
+struct ComparedScript {
+    name: String,
+    from: Option<(i32, i64)>,
+    to: Option<(i32, i64)>,
+}
+
+impl ComparedScript {
+    /// The old and new contents (empty where the package lacks the script): one pair in
+    /// memory at a time.
+    fn contents(&self, conn: &mut crate::db::DbConn) -> Result<(String, String), AppError> {
+        let mut content = |version: Option<(i32, i64)>| -> Result<String, AppError> {
+            Ok(match version {
+                Some((_, id)) => scripts::version_by_id(conn, id)?.content,
+                None => String::new(),
+            })
+        };
+        Ok((content(self.from)?, content(self.to)?))
+    }
+}
+
+/// Package `id` and package `other_id` of a workspace, and their scripts by name: `other`'s
+/// version → `id`'s version.
+fn compared(
+    conn: &mut crate::db::DbConn,
+    workspace_id: i64,
+    id: i64,
+    other_id: i64,
+) -> Result<(PackageRow, PackageRow, Vec<ComparedScript>), AppError> {
+    let package = releases::find_package(conn, workspace_id, id)?.ok_or(AppError::NotFound)?;
+    let other = releases::find_package(conn, workspace_id, other_id)?.ok_or(AppError::NotFound)?;
+    let mine = releases::package_tasks(conn, id)?;
+    let theirs = releases::package_tasks(conn, other_id)?;
+    let mut names: Vec<(i64, String)> = mine
+        .iter()
+        .chain(theirs.iter())
+        .map(|t| (t.script_id, t.name.clone()))
+        .collect();
+    names.sort_by(|a, b| a.1.cmp(&b.1));
+    names.dedup_by_key(|n| n.0);
+    let version = |tasks: &[PackageTaskRow], script_id: i64| {
+        tasks
+            .iter()
+            .find(|t| t.script_id == script_id)
+            .map(|t| (t.version_number, t.version_id))
+    };
+    let scripts = names
+        .into_iter()
+        .map(|(script_id, name)| ComparedScript {
+            name,
+            from: version(&theirs, script_id),
+            to: version(&mine, script_id),
+        })
+        .collect();
+    Ok((package, other, scripts))
+}
+
 /// One script's difference between two packages.
 struct ScriptComparison {
     name: String,
@@ -959,7 +1076,26 @@ struct ComparePage {
     workspace: Workspace,
     package: PackageRow,
     other: PackageRow,
+    /// The scripts shown, in name order, until the page's budget ran out.
     scripts: Vec<ScriptComparison>,
+    /// Scripts after those, left out because the page's budget was spent.
+    not_shown: usize,
+    /// The address of the whole comparison as a unified diff.
+    full: String,
+}
+
+impl ComparePage {
+    fn total(&self) -> usize {
+        self.scripts.len() + self.not_shown
+    }
+    /// The most lines a page shows, as "10,000".
+    fn page_rows(&self) -> String {
+        crate::routes::thousands(diff::PAGE_BUDGET.rows as i64)
+    }
+    /// Something is left out: a script's lines or whole scripts.
+    fn cut(&self) -> bool {
+        self.not_shown > 0 || self.scripts.iter().any(|s| s.diff.truncated)
+    }
 }
 
 #[derive(Deserialize)]
@@ -968,7 +1104,8 @@ pub struct CompareQuery {
 }
 
 /// `GET /workspaces/{ws}/task-release/packages/{id}/compare?with={other}`: script by script, the
-/// other package's version → this package's version.
+/// other package's version → this package's version, within `diff::PAGE_BUDGET`; what is left
+/// out is counted and the whole comparison is a download (`compare_diff`).
 pub async fn compare(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
@@ -982,9 +1119,7 @@ pub async fn compare(
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_conn(&state, move |conn| {
-        let package = releases::find_package(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
-        let other =
-            releases::find_package(conn, workspace.id, other_id)?.ok_or(AppError::NotFound)?;
+        let (package, other, compared) = compared(conn, workspace.id, id, other_id)?;
         let layout = Layout::build(
             conn,
             &viewer,
@@ -992,45 +1127,82 @@ pub async fn compare(
             "packages",
             Some((&workspace, &access)),
         )?;
-        let mine = releases::package_tasks(conn, id)?;
-        let theirs = releases::package_tasks(conn, other_id)?;
-        let mut names: Vec<(i64, String)> = mine
-            .iter()
-            .chain(theirs.iter())
-            .map(|t| (t.script_id, t.name.clone()))
-            .collect();
-        names.sort_by(|a, b| a.1.cmp(&b.1));
-        names.dedup_by_key(|n| n.0);
-        let mut out = Vec::new();
-        for (script_id, name) in names {
-            let to = mine.iter().find(|t| t.script_id == script_id);
-            let from = theirs.iter().find(|t| t.script_id == script_id);
-            let content = |conn: &mut crate::db::DbConn,
-                           t: Option<&PackageTaskRow>|
-             -> Result<String, AppError> {
-                Ok(match t {
-                    Some(t) => scripts::version_by_id(conn, t.version_id)?.content,
-                    None => String::new(),
-                })
-            };
-            let (old, new) = (content(conn, from)?, content(conn, to)?);
-            out.push(ScriptComparison {
-                name,
-                from: from.map(|t| t.version_number),
-                to: to.map(|t| t.version_number),
-                diff: diff_texts(&old, &new, 3),
+        let mut budget = diff::PAGE_BUDGET;
+        let mut scripts = Vec::new();
+        let mut not_shown = 0;
+        for script in compared {
+            if budget.is_spent() {
+                // Not even read: the page says how many and links to the download.
+                not_shown += 1;
+                continue;
+            }
+            let (old, new) = script.contents(conn)?;
+            let diff = diff::diff_within(&old, &new, 3, diff::SCRIPT_BUDGET.min(budget));
+            budget.spend(&diff);
+            scripts.push(ScriptComparison {
+                name: script.name,
+                from: script.from.map(|(n, _)| n),
+                to: script.to.map(|(n, _)| n),
+                diff,
             });
         }
+        let full = format!(
+            "/workspaces/{}/task-release/packages/{id}/compare.diff?with={other_id}",
+            workspace.slug
+        );
         Ok(ComparePage {
             layout,
             workspace,
             package,
             other,
-            scripts: out,
+            scripts,
+            not_shown,
+            full,
         })
     })
     .await?;
-    render(&page, StatusCode::OK)
+    let response = render(&page, StatusCode::OK);
+    drop(page);
+    actix_web::rt::task::spawn_blocking(download::return_freed_memory);
+    response
+}
+
+/// `GET /workspaces/{ws}/task-release/packages/{id}/compare.diff?with={other}`: the whole
+/// comparison as a unified diff, streamed one script at a time (one pair of contents in memory).
+pub async fn compare_diff(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    query: web::Query<CompareQuery>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    let other_id = query
+        .with
+        .ok_or_else(|| AppError::bad_request("Choose a package to compare with."))?;
+    let ws_id = ctx.workspace.id;
+    let (package, other, compared) =
+        with_conn(&state, move |conn| compared(conn, ws_id, id, other_id)).await?;
+    let (old_name, new_name) = (other.name, package.name);
+    Ok(download::respond(
+        download::diff_file(&format!("compare-{other_id}-{id}.diff")),
+        &req,
+        &state,
+        "package comparison",
+        std::collections::VecDeque::from(compared),
+        move |conn, mut rest| {
+            let Some(script) = rest.pop_front() else {
+                return Ok(None);
+            };
+            let (old, new) = script.contents(conn)?;
+            let (a, b) = download::diff_labels(
+                &script.name,
+                script.from.map(|(n, _)| format!("v{n} in {old_name}")),
+                script.to.map(|(n, _)| format!("v{n} in {new_name}")),
+            );
+            Ok(Some((diff::unified(&old, &new, &a, &b).into_bytes(), rest)))
+        },
+    ))
 }
 
 #[derive(Template)]

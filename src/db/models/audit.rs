@@ -56,6 +56,32 @@ pub struct AuditFilter {
     pub actor: Option<String>,
 }
 
+/// The audit rows of a workspace (or, with `None`, the tenant's own) that pass `filter`.
+type Filtered<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::LeftJoin<audit_log::table, users::table>,
+    crate::db::MultiBackend,
+>;
+
+fn filtered<'a>(workspace_id: Option<i64>, filter: &AuditFilter) -> Filtered<'a> {
+    let mut q = audit_log::table.left_join(users::table).into_boxed();
+    q = match workspace_id {
+        Some(ws) => q.filter(audit_log::workspace_id.eq(ws)),
+        None => q.filter(audit_log::workspace_id.is_null()),
+    };
+    if let Some(action) = &filter.action {
+        q = q.filter(
+            audit_log::action
+                .like(format!("{}%", escape_like(action)))
+                .escape('\\'),
+        );
+    }
+    if let Some(actor) = &filter.actor {
+        q = q.filter(users::username.eq(actor.clone()));
+    }
+    q
+}
+
 /// Newest first, one page plus the total count.
 pub fn list(
     conn: &mut DbConn,
@@ -64,45 +90,89 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<AuditRow>, i64)> {
-    let base = || {
-        let mut q = audit_log::table.left_join(users::table).into_boxed();
-        q = match workspace_id {
-            Some(ws) => q.filter(audit_log::workspace_id.eq(ws)),
-            None => q.filter(audit_log::workspace_id.is_null()),
-        };
-        if let Some(action) = &filter.action {
-            q = q.filter(
-                audit_log::action
-                    .like(format!("{}%", escape_like(action)))
-                    .escape('\\'),
-            );
-        }
-        if let Some(actor) = &filter.actor {
-            q = q.filter(users::username.eq(actor.clone()));
-        }
-        q
-    };
     let total = count::capped(
         conn,
-        base()
+        filtered(workspace_id, filter)
             .select(audit_log::id)
             .limit(count::count_limit(limit, offset)),
     )?;
-    let rows = base()
-        .select((
-            audit_log::id,
-            audit_log::action,
-            audit_log::target_type,
-            audit_log::target_label,
-            audit_log::comment,
-            audit_log::created_at,
-            users::username.nullable(),
-        ))
+    let rows = filtered(workspace_id, filter)
+        .select(audit_row())
         .order((audit_log::created_at.desc(), audit_log::id.desc()))
         .limit(limit)
         .offset(offset)
         .load(conn)?;
     Ok((rows, total))
+}
+
+/// The columns of an [`AuditRow`].
+type AuditRowColumns = (
+    audit_log::id,
+    audit_log::action,
+    audit_log::target_type,
+    audit_log::target_label,
+    audit_log::comment,
+    audit_log::created_at,
+    diesel::dsl::Nullable<users::username>,
+);
+
+fn audit_row() -> AuditRowColumns {
+    (
+        audit_log::id,
+        audit_log::action,
+        audit_log::target_type,
+        audit_log::target_label,
+        audit_log::comment,
+        audit_log::created_at,
+        users::username.nullable(),
+    )
+}
+
+/// Rows one page of an audit download (the CSV) reads.
+pub const DOWNLOAD_PAGE_ROWS: i64 = 500;
+
+/// Where a page of an audit download starts: after the row with this time and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditKey {
+    pub created_at: NaiveDateTime,
+    pub id: i64,
+}
+
+impl AuditRow {
+    pub fn key(&self) -> AuditKey {
+        AuditKey {
+            created_at: self.created_at,
+            id: self.id,
+        }
+    }
+}
+
+/// Newest first like [`list`], the `limit` rows after `after` (keyset on time and id, so a
+/// page costs the same however deep the download is, and rows recorded meanwhile, newer than
+/// the first page, do not shift it).
+pub fn page_after(
+    conn: &mut DbConn,
+    workspace_id: Option<i64>,
+    filter: &AuditFilter,
+    after: Option<AuditKey>,
+    limit: i64,
+) -> QueryResult<Vec<AuditRow>> {
+    let mut q = filtered(workspace_id, filter);
+    if let Some(k) = after {
+        // `created_at <= t` alone bounds the index range; the rest drops the rows of time `t`
+        // already written.
+        q = q.filter(
+            audit_log::created_at.le(k.created_at).and(
+                audit_log::created_at
+                    .lt(k.created_at)
+                    .or(audit_log::id.lt(k.id)),
+            ),
+        );
+    }
+    q.select(audit_row())
+        .order((audit_log::created_at.desc(), audit_log::id.desc()))
+        .limit(limit)
+        .load(conn)
 }
 
 /// Escapes `%`, `_` and `\` so user text is matched literally by `LIKE … ESCAPE '\'`.

@@ -11,7 +11,7 @@ use super::audit::{self, AuditEntry};
 use super::releases::{self, ReleaseRequest};
 use super::scripts::{self, AfterSubmit, Script, ScriptDraft, ScriptVersion};
 use super::{production, workspaces};
-use crate::db::schema::{release_tasks, scripts as scripts_t};
+use crate::db::schema::{production_scripts, release_tasks, script_versions, scripts as scripts_t};
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{
     ApprovalPolicy, Permission, ScriptPath, ScriptType, TaskStatus, WorkspaceAccess, WorkspaceMode,
@@ -466,33 +466,228 @@ fn send_for_review(
     )
 }
 
-/// Every versioned script of a workspace in bundle form: its latest version, `released` when
-/// that version is live, else `submitted`.
-pub fn export(conn: &mut DbConn, workspace_id: i64) -> Result<Bundle, AppError> {
-    let rows = scripts::list(conn, workspace_id)?;
-    let mut out = Vec::new();
-    for row in rows.into_iter().filter(|r| r.latest_version > 0) {
-        let v = scripts::version(conn, row.id, row.latest_version)?.ok_or(AppError::NotFound)?;
-        let script = scripts::find(conn, workspace_id, row.id)?.ok_or(AppError::NotFound)?;
-        out.push(BundleScript {
-            path: row.path,
-            script_type: v.script_type,
-            schedule: v.schedule,
-            description: script.description,
-            content: v.content,
-            state: if row.live_version == Some(row.latest_version) {
-                "released"
-            } else {
-                "submitted"
+/// Scripts one page of a streamed export reads at most.
+pub const EXPORT_PAGE_SCRIPTS: i64 = 500;
+
+/// Bytes of script content one page of a streamed export holds at most (but always one
+/// script): scripts are up to 1 MiB, so 500 of them could otherwise be 500 MiB.
+pub const EXPORT_PAGE_BYTES: i64 = 1024 * 1024;
+
+/// An export in progress: every versioned script of a workspace, by path, in bundle form (its
+/// latest version, `released` when that version is live, else `submitted`), written page by
+/// page so memory stays one page whatever the workspace's size. The bytes are exactly
+/// `serde_json::to_string_pretty(&Bundle)` of the whole export.
+///
+/// Pages are read in path order after the last path written (keyset), each in its own
+/// statement: a script created during an export is in it when its path comes later. Versions
+/// never change, so a page's content is the version its listing named.
+pub struct Export {
+    workspace_id: i64,
+    /// Listed but not yet written: what the last listing read past the byte budget.
+    listed: std::collections::VecDeque<Listed>,
+    /// The path of the last script listed, where the next listing starts.
+    after: Option<String>,
+    /// The listing found no more scripts.
+    listed_all: bool,
+    /// Scripts written so far (the first needs no comma).
+    written: usize,
+    state: ExportState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExportState {
+    Start,
+    Scripts,
+    Done,
+}
+
+/// One script of an export, before its content is read.
+#[derive(Debug, Queryable)]
+struct Listed {
+    path: String,
+    description: String,
+    version_id: i64,
+    latest_version: i32,
+    live_version: Option<i32>,
+    content_bytes: i32,
+}
+
+diesel::define_sql_function! {
+    /// SQL `octet_length(text)`: a text's size in bytes, read from the row without its value
+    /// (SQLite 3.43 and later, PostgreSQL).
+    fn octet_length(x: diesel::sql_types::Text) -> diesel::sql_types::Integer;
+}
+
+impl Export {
+    pub fn new(workspace_id: i64) -> Self {
+        Export {
+            workspace_id,
+            listed: Default::default(),
+            after: None,
+            listed_all: false,
+            written: 0,
+            state: ExportState::Start,
+        }
+    }
+
+    /// The next piece of the bundle's JSON, or `None` once all of it was returned.
+    pub fn next_page(&mut self, conn: &mut DbConn) -> Result<Option<Vec<u8>>, AppError> {
+        let mut out = Vec::new();
+        match self.state {
+            ExportState::Done => return Ok(None),
+            ExportState::Start => {
+                json::open(&mut out)?;
+                self.state = ExportState::Scripts;
             }
-            .into(),
-            message: v.message,
+            ExportState::Scripts => {}
+        }
+        let page = self.read_page(conn)?;
+        if page.is_empty() {
+            json::close(&mut out, self.written);
+            self.state = ExportState::Done;
+            return Ok(Some(out));
+        }
+        let mut scratch = Vec::new();
+        for script in &page {
+            json::entry(&mut out, &mut scratch, self.written, script)?;
+            self.written += 1;
+        }
+        Ok(Some(out))
+    }
+
+    /// The next scripts in path order with their contents, up to [`EXPORT_PAGE_BYTES`] of
+    /// content (at least one script); empty at the end.
+    fn read_page(&mut self, conn: &mut DbConn) -> Result<Vec<BundleScript>, AppError> {
+        if self.listed.is_empty() && !self.listed_all {
+            self.list_more(conn)?;
+        }
+        let mut take = 0;
+        let mut bytes = 0i64;
+        for script in &self.listed {
+            bytes += i64::from(script.content_bytes);
+            if take > 0 && bytes > EXPORT_PAGE_BYTES {
+                break;
+            }
+            take += 1;
+        }
+        let page: Vec<Listed> = self.listed.drain(..take).collect();
+        let ids: Vec<i64> = page.iter().map(|s| s.version_id).collect();
+        let mut versions: std::collections::HashMap<i64, (String, String, String, String)> =
+            script_versions::table
+                .filter(script_versions::id.eq_any(&ids))
+                .select((
+                    script_versions::id,
+                    (
+                        script_versions::content,
+                        script_versions::message,
+                        script_versions::script_type,
+                        script_versions::schedule,
+                    ),
+                ))
+                .load::<(i64, (String, String, String, String))>(conn)?
+                .into_iter()
+                .collect();
+        page.into_iter()
+            .map(|s| {
+                let (content, message, script_type, schedule) =
+                    versions.remove(&s.version_id).ok_or(AppError::NotFound)?;
+                Ok(BundleScript {
+                    path: s.path,
+                    script_type,
+                    schedule,
+                    description: s.description,
+                    content,
+                    state: if s.live_version == Some(s.latest_version) {
+                        "released"
+                    } else {
+                        "submitted"
+                    }
+                    .into(),
+                    message,
+                })
+            })
+            .collect()
+    }
+
+    /// Lists the next [`EXPORT_PAGE_SCRIPTS`] versioned scripts after the last one listed.
+    fn list_more(&mut self, conn: &mut DbConn) -> QueryResult<()> {
+        let mut q = scripts_t::table
+            .inner_join(
+                script_versions::table.on(script_versions::script_id
+                    .eq(scripts_t::id)
+                    .and(script_versions::number.eq(scripts_t::latest_version))),
+            )
+            .left_join(production_scripts::table)
+            .filter(scripts_t::workspace_id.eq(self.workspace_id))
+            .filter(scripts_t::latest_version.gt(0))
+            .into_boxed();
+        if let Some(after) = &self.after {
+            q = q.filter(scripts_t::path.gt(after.clone()));
+        }
+        let rows: Vec<Listed> = q
+            .select((
+                scripts_t::path,
+                scripts_t::description,
+                script_versions::id,
+                scripts_t::latest_version,
+                production_scripts::version_number.nullable(),
+                octet_length(script_versions::content),
+            ))
+            .order(scripts_t::path.asc())
+            .limit(EXPORT_PAGE_SCRIPTS)
+            .load(conn)?;
+        self.listed_all = rows.len() < EXPORT_PAGE_SCRIPTS as usize;
+        if let Some(last) = rows.last() {
+            self.after = Some(last.path.clone());
+        }
+        self.listed.extend(rows);
+        Ok(())
+    }
+}
+
+/// The pieces of `serde_json::to_string_pretty(&Bundle)`, written one script at a time.
+mod json {
+    use super::{BundleScript, FORMAT};
+    use crate::error::AppError;
+
+    /// Up to the opening bracket of `scripts`.
+    pub fn open(out: &mut Vec<u8>) -> Result<(), AppError> {
+        out.extend_from_slice(b"{\n  \"format\": ");
+        serde_json::to_writer(&mut *out, FORMAT).map_err(AppError::internal)?;
+        out.extend_from_slice(b",\n  \"scripts\": [");
+        Ok(())
+    }
+
+    /// Script number `index` (0-based), indented two levels as inside the whole bundle.
+    /// `scratch` is reused from one script to the next.
+    pub fn entry(
+        out: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+        index: usize,
+        script: &BundleScript,
+    ) -> Result<(), AppError> {
+        out.extend_from_slice(if index == 0 { b"\n" } else { b",\n" });
+        scratch.clear();
+        serde_json::to_writer_pretty(&mut *scratch, script).map_err(AppError::internal)?;
+        // JSON strings escape their line breaks, so every newline is the pretty printer's.
+        out.extend_from_slice(b"    ");
+        for &byte in scratch.iter() {
+            out.push(byte);
+            if byte == b'\n' {
+                out.extend_from_slice(b"    ");
+            }
+        }
+        Ok(())
+    }
+
+    /// From the closing bracket of `scripts`, after `written` scripts.
+    pub fn close(out: &mut Vec<u8>, written: usize) {
+        out.extend_from_slice(if written == 0 {
+            b"]\n}".as_slice()
+        } else {
+            b"\n  ]\n}".as_slice()
         });
     }
-    Ok(Bundle {
-        format: FORMAT.into(),
-        scripts: out,
-    })
 }
 
 #[cfg(test)]
@@ -546,5 +741,38 @@ mod tests {
         );
         assert!(check("{").is_err());
         assert!(check(r#"{"format":"other","scripts":[]}"#).is_err());
+    }
+
+    #[test]
+    fn a_bundle_written_script_by_script_is_the_pretty_printed_bundle() {
+        let script = |i: usize| BundleScript {
+            path: format!("etl/s_{i}.sql"),
+            script_type: "sql".into(),
+            schedule: if i.is_multiple_of(2) {
+                "0 4 * * *".into()
+            } else {
+                String::new()
+            },
+            description: "a \"quoted\"\nline, \u{2028} and é".into(),
+            content: format!("SELECT {i};\n\t-- tab\r\n\u{1}\\ end"),
+            state: "submitted".into(),
+            message: String::new(),
+        };
+        for n in 0..4 {
+            let scripts: Vec<BundleScript> = (0..n).map(script).collect();
+            let mut out = Vec::new();
+            json::open(&mut out).unwrap();
+            let mut scratch = Vec::new();
+            for (i, s) in scripts.iter().enumerate() {
+                json::entry(&mut out, &mut scratch, i, s).unwrap();
+            }
+            json::close(&mut out, n);
+            let whole = serde_json::to_string_pretty(&Bundle {
+                format: FORMAT.into(),
+                scripts,
+            })
+            .unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), whole, "{n} scripts");
+        }
     }
 }
