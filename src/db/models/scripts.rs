@@ -103,11 +103,6 @@ pub fn find_by_path(
         .optional()
 }
 
-/// Every script of a workspace with its latest and live version, by path (export).
-pub fn list(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<ScriptRow>> {
-    Ok(page(conn, workspace_id, None, i64::MAX, 0)?.0)
-}
-
 /// One page of a workspace's scripts and the total: by path, or with a search by relevance
 /// (tier, then path; the typo-tolerant score when no path contains every word), served by
 /// `scripts_fts` / pg_trgm like the Tasks tab.
