@@ -1097,7 +1097,20 @@ async fn re_executing_a_failed_step_skips_what_it_already_deployed(app: TestApp)
         .await;
     assert_eq!(eu_entries, 1);
     let history = bob.get(&format!("{path}?tab=history")).await;
-    assert!(history.body.contains("already deployed by release #"));
+    assert!(history.body.contains("already deployed by release #1"));
+    let mut runs = history.texts("#release-history h2");
+    runs.sort();
+    assert_eq!(
+        runs,
+        vec!["Release #1", "Release #2"],
+        "numbered within the task"
+    );
+    assert!(
+        history
+            .texts("#release-history .badge")
+            .iter()
+            .any(|b| b == "Succeeded")
+    );
 }
 
 async fn checkpoints_name_only_people_who_may_act(app: TestApp) {

@@ -569,6 +569,13 @@ impl DetailPage {
     fn polls(&self) -> bool {
         self.is_live() && !self.cards.iter().any(|c| c.can_decide)
     }
+    /// A run's number within this task (its first run is #1), not its global id.
+    fn run_number(&self, execution_id: &i64) -> usize {
+        self.executions
+            .iter()
+            .filter(|e| e.id <= *execution_id)
+            .count()
+    }
     fn results_of(&self, execution_id: &i64) -> Vec<&ResultRow> {
         self.results
             .iter()

@@ -295,6 +295,12 @@ fn run_deploy_step(
         if let Some((earlier_exec, Some(entry))) = earlier
             && previous.as_ref().is_some_and(|p| p.0 == entry)
         {
+            // Numbered within the task, as Release History numbers its runs.
+            let earlier_run: i64 = region_executions::table
+                .filter(region_executions::task_id.eq(task.id))
+                .filter(region_executions::id.le(earlier_exec))
+                .count()
+                .get_result(conn)?;
             write_tx(conn, |conn| {
                 diesel::insert_into(execution_results::table)
                     .values((
@@ -306,7 +312,7 @@ fn run_deploy_step(
                         execution_results::started_at.eq(started),
                         execution_results::finished_at.eq(now()),
                         execution_results::message
-                            .eq(format!("already deployed by release #{earlier_exec}")),
+                            .eq(format!("already deployed by release #{earlier_run}")),
                         execution_results::previous_entry_id.eq(Some(entry)),
                         execution_results::new_entry_id.eq(None::<i64>),
                     ))
