@@ -678,31 +678,8 @@ async fn a_selection_survives_paging_and_releases_as_one_package() {
         .unwrap()
         .with_demo()
         .await;
-    let ws = app
-        .db(|c| {
-            releasedesk::db::models::workspaces::find_by_slug(c, "demo")
-                .unwrap()
-                .unwrap()
-                .id
-        })
+    app.db(|c| support::submitted_tasks(c, "alice", "paged/s_", 25))
         .await;
-    app.db(move |c| {
-        use releasedesk::db::models::{scripts, users};
-        let alice = users::find_by_username(c, "alice").unwrap().unwrap().id;
-        for i in 0..25 {
-            let path =
-                releasedesk::domain::ScriptPath::parse(&format!("paged/s_{i:02}.sql")).unwrap();
-            let draft = scripts::ScriptDraft {
-                script_type: releasedesk::domain::ScriptType::Sql,
-                schedule: String::new(),
-                description: String::new(),
-                content: format!("SELECT {i};"),
-            };
-            let s = scripts::create(c, alice, ws, &path, &draft).unwrap();
-            scripts::submit_version(c, alice, ws, s.id, "paged").unwrap();
-        }
-    })
-    .await;
     let (_driver, client) = start_browser().await;
     sign_in(&client, &app, "alice").await;
     client

@@ -439,29 +439,8 @@ async fn rejection_needs_a_comment_and_the_tasks_can_be_released_again(app: Test
 
 async fn at_most_100_tasks_per_release(app: TestApp) {
     let app = app.with_demo().await;
-    let ws = demo(&app).await;
-    let bob_id = id_of(&app, "bob").await;
-    let tasks: Vec<i64> = app
-        .db(move |c| {
-            (0..101)
-                .map(|i| {
-                    let path =
-                        releasedesk::domain::ScriptPath::parse(&format!("bulk/s_{i:03}.sql"))
-                            .unwrap();
-                    let draft = scripts::ScriptDraft {
-                        script_type: releasedesk::domain::ScriptType::Sql,
-                        schedule: String::new(),
-                        description: String::new(),
-                        content: format!("SELECT {i};"),
-                    };
-                    let s = scripts::create(c, bob_id, ws, &path, &draft).unwrap();
-                    scripts::submit_version(c, bob_id, ws, s.id, "bulk")
-                        .unwrap()
-                        .task_id
-                        .unwrap()
-                })
-                .collect()
-        })
+    let tasks = app
+        .db(|c| support::submitted_tasks(c, "bob", "bulk/s_", 101))
         .await;
     let bob = app.signed_in("bob").await;
     let ids: Vec<String> = tasks.iter().map(|t| t.to_string()).collect();
@@ -1049,29 +1028,8 @@ async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
 /// a release refused with a message keeps the selection of other pages as hidden inputs.
 async fn the_tasks_tab_pages_by_choice_and_keeps_a_selection_across_pages(app: TestApp) {
     let app = app.with_demo().await;
-    let ws = demo(&app).await;
-    let alice_id = id_of(&app, "alice").await;
-    let tasks: Vec<i64> = app
-        .db(move |c| {
-            (0..30)
-                .map(|i| {
-                    let path =
-                        releasedesk::domain::ScriptPath::parse(&format!("paged/s_{i:02}.sql"))
-                            .unwrap();
-                    let draft = scripts::ScriptDraft {
-                        script_type: releasedesk::domain::ScriptType::Sql,
-                        schedule: String::new(),
-                        description: String::new(),
-                        content: format!("SELECT {i};"),
-                    };
-                    let s = scripts::create(c, alice_id, ws, &path, &draft).unwrap();
-                    scripts::submit_version(c, alice_id, ws, s.id, "paged")
-                        .unwrap()
-                        .task_id
-                        .unwrap()
-                })
-                .collect()
-        })
+    let tasks = app
+        .db(|c| support::submitted_tasks(c, "alice", "paged/s_", 30))
         .await;
     let alice = app.signed_in("alice").await;
     let page = alice

@@ -625,7 +625,6 @@ async fn detail(
     let can_deploy = ctx.access.can(Permission::Deploy);
     // A webhook receiver's answer can hold what a service should not have said (a token, a
     // stack trace): workspace admins see it, other members see the status and a short reason.
-    let can_read_answers = ctx.access.can(Permission::Manage);
     let me = ctx.user().id;
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_read_conn(state, move |conn| {
@@ -700,11 +699,10 @@ async fn detail(
         // Only the history tab shows them (the process view, polled every 2 s while a release
         // runs, read a long history's every result for nothing).
         let (executions, results) = if tab == "history" && !process_only {
-            let mut results = region_release::results(conn, task.id)?;
-            if !can_read_answers {
-                results.iter_mut().for_each(|r| r.response_body = None);
-            }
-            (region_release::executions(conn, task.id)?, results)
+            (
+                region_release::executions(conn, task.id)?,
+                region_release::results(conn, task.id, &access)?,
+            )
         } else {
             (Vec::new(), Vec::new())
         };

@@ -373,3 +373,28 @@ pub fn sign_in_for(path: &str) -> String {
         None => "/login".to_owned(),
     }
 }
+
+/// `n` new scripts `{prefix}{i:03}.sql` in `demo`, each with one version submitted by
+/// `username`: their release tasks (pending), in order.
+pub fn submitted_tasks(c: &mut DbConn, username: &str, prefix: &str, n: usize) -> Vec<i64> {
+    use releasedesk::db::models::{scripts, users, workspaces};
+    let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
+    let user = users::find_by_username(c, username).unwrap().unwrap().id;
+    (0..n)
+        .map(|i| {
+            let path =
+                releasedesk::domain::ScriptPath::parse(&format!("{prefix}{i:03}.sql")).unwrap();
+            let draft = scripts::ScriptDraft {
+                script_type: releasedesk::domain::ScriptType::Sql,
+                schedule: String::new(),
+                description: String::new(),
+                content: format!("SELECT {i};"),
+            };
+            let s = scripts::create(c, user, ws, &path, &draft).unwrap();
+            scripts::submit_version(c, user, ws, s.id, "submitted")
+                .unwrap()
+                .task_id
+                .unwrap()
+        })
+        .collect()
+}

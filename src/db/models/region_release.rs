@@ -17,7 +17,9 @@ use crate::db::schema::{
     regions as regions_t, step_comments, step_components, step_people, users as users_t,
 };
 use crate::db::{Const, DbConn, now, write_tx};
-use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind, StepStatus};
+use crate::domain::{
+    Operation, Permission, RegionTaskStatus, StepKind, StepStatus, WorkspaceAccess,
+};
 use crate::error::AppError;
 use crate::search::{self, ListQueries, NameMatch, NameSearch, NameTier, Target};
 
@@ -1261,12 +1263,19 @@ pub struct ResultRow {
     pub started_at: NaiveDateTime,
     pub finished_at: NaiveDateTime,
     pub message: String,
-    /// The webhook receiver's answer: for workspace admins only (pages clear it for others).
+    /// The webhook receiver's answer: read for workspace admins only (`results`).
     pub response_body: Option<String>,
 }
 
-pub fn results(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<ResultRow>> {
-    execution_results::table
+/// Every per-component result of a task's runs. A webhook receiver's answer can hold what the
+/// receiver should not have said, so only those who manage the workspace (who configured the
+/// region) get it; for everyone else it is `None`.
+pub fn results(
+    conn: &mut DbConn,
+    task_id: i64,
+    viewer: &WorkspaceAccess,
+) -> QueryResult<Vec<ResultRow>> {
+    let mut rows: Vec<ResultRow> = execution_results::table
         .inner_join(region_executions::table)
         .inner_join(components::table)
         .inner_join(regions_t::table.on(regions_t::id.eq(execution_results::region_id)))
@@ -1282,7 +1291,11 @@ pub fn results(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<ResultRow>> {
             execution_results::response_body,
         ))
         .order(execution_results::id)
-        .load(conn)
+        .load(conn)?;
+    if !viewer.can(Permission::Manage) {
+        rows.iter_mut().for_each(|r| r.response_body = None);
+    }
+    Ok(rows)
 }
 
 /// Checkpoints waiting for `user_id`, in any workspace (the Reviews page).
