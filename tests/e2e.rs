@@ -1,176 +1,24 @@
-//! Browser tests: headless Debian Chromium, driven through chromedriver (fantoccini), against the
-//! real server with demo data. Screenshots land in `target/screenshots/` to be looked at.
-//!
-//! Without chromium/chromedriver these tests say so and pass, unless
-//! `RELEASEDESK_REQUIRE_BROWSER=1` (set by `.ci/run`) makes their absence a failure.
+//! Browser tests: a user's clicks through the real server with demo data, on both backends
+//! (`support::browser`). Screenshots land in `target/screenshots/` to be looked at.
 
 mod support;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use support::{Backend, PASSWORD, TestApp};
+use fantoccini::Locator;
+use support::TestApp;
+use support::browser::*;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// A chromedriver child process, killed on drop.
-struct Driver {
-    child: Child,
-    url: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn browser_available() -> bool {
-    let present =
-        std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
-    if !present {
-        if std::env::var("RELEASEDESK_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-            panic!("RELEASEDESK_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing");
-        }
-        eprintln!("skipped: install chromium and chromium-driver to run the browser tests");
-    }
-    present
-}
-
-async fn start_browser() -> (Driver, Client) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let profile = tempfile::tempdir().unwrap();
-    let driver = Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        _profile: profile,
-    };
-    let caps = serde_json::json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1280,900",
-                format!("--user-data-dir={}", driver._profile.path().display()),
-            ]
-        }
-    });
-    let caps = caps.as_object().unwrap().clone();
-    let mut last_error = None;
-    for _ in 0..50 {
-        match ClientBuilder::native()
-            .capabilities(caps.clone())
-            .connect(&driver.url)
-            .await
-        {
-            Ok(client) => return (driver, client),
-            Err(e) => {
-                last_error = Some(e);
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
-    panic!("chromedriver did not start: {last_error:?}");
-}
-
-async fn screenshot(client: &Client, name: &str) {
-    let png = client.screenshot().await.expect("screenshot");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
-}
-
-async fn wait_css(client: &Client, css: &str) -> fantoccini::elements::Element {
-    client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
-}
-
-async fn text(client: &Client, css: &str) -> String {
-    wait_css(client, css).await.text().await.unwrap()
-}
-
-/// Waits until an element matching `css` contains `needle` (the page may still be the old one).
-async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
-    for _ in 0..100 {
-        if let Ok(el) = client.find(Locator::Css(css)).await
-            && let Ok(t) = el.text().await
-            && t.contains(needle)
-        {
-            return t;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no {css} containing {needle:?}");
-}
-
-async fn sign_in(client: &Client, app: &TestApp, username: &str) {
-    client.goto(&app.url("/login")).await.unwrap();
-    wait_css(client, "#username")
-        .await
-        .send_keys(username)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_css(client, ".user-menu").await;
-}
-
-async fn sign_out(client: &Client) {
-    client
-        .find(Locator::Css(".user-menu button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_css(client, "#username").await;
-}
+in_the_browser!(
+    admin_changes_settings_and_viewer_cannot,
+    developer_releases_and_reviewer_approves,
+    region_release_with_a_checkpoint_and_rollback,
+    a_selection_survives_paging_and_releases_as_one_package,
+);
 
 /// Carol (workspace admin) changes the approval policy, demotes a reviewer with the role select,
 /// removes a member through the confirmation dialog; Victor (viewer) then sees no settings.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_changes_settings_and_viewer_cannot() {
-    if !browser_available() {
-        return;
-    }
-    let app = TestApp::spawn(Backend::Sqlite)
-        .await
-        .unwrap()
-        .with_demo()
-        .await;
+async fn admin_changes_settings_and_viewer_cannot(app: TestApp) {
     let (_driver, client) = start_browser().await;
 
     sign_in(&client, &app, "carol").await;
@@ -316,16 +164,7 @@ async fn admin_changes_settings_and_viewer_cannot() {
 
 /// Alice releases a pending task for approval, choosing Carol in the dialog; Carol approves it
 /// from her Reviews page and watches the package go live without reloading.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn developer_releases_and_reviewer_approves() {
-    if !browser_available() {
-        return;
-    }
-    let app = TestApp::spawn(Backend::Sqlite)
-        .await
-        .unwrap()
-        .with_demo()
-        .await;
+async fn developer_releases_and_reviewer_approves(app: TestApp) {
     let (_driver, client) = start_browser().await;
 
     sign_in(&client, &app, "alice").await;
@@ -478,16 +317,7 @@ async fn developer_releases_and_reviewer_approves() {
 
 /// Bob creates a region release task with a Manual Approval for Carol, executes it; Carol agrees
 /// from her Reviews page; the pipeline finishes live; Bob rolls it back.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn region_release_with_a_checkpoint_and_rollback() {
-    if !browser_available() {
-        return;
-    }
-    let app = TestApp::spawn(Backend::Sqlite)
-        .await
-        .unwrap()
-        .with_demo()
-        .await;
+async fn region_release_with_a_checkpoint_and_rollback(app: TestApp) {
     let (_driver, client) = start_browser().await;
 
     sign_in(&client, &app, "bob").await;
@@ -668,16 +498,7 @@ async fn region_release_with_a_checkpoint_and_rollback() {
 
 /// Issue 25, item 1: a developer selects tasks on two pages (the selection survives paging),
 /// then "select all" of the matches, and releases them all as one package.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_selection_survives_paging_and_releases_as_one_package() {
-    if !browser_available() {
-        return;
-    }
-    let app = TestApp::spawn(Backend::Sqlite)
-        .await
-        .unwrap()
-        .with_demo()
-        .await;
+async fn a_selection_survives_paging_and_releases_as_one_package(app: TestApp) {
     app.db(|c| support::submitted_tasks(c, "alice", "paged/s_", 25))
         .await;
     let (_driver, client) = start_browser().await;
@@ -747,8 +568,4 @@ async fn a_selection_survives_paging_and_releases_as_one_package() {
         .unwrap();
     wait_text(&client, ".toast-ok", "sent for approval").await;
     assert!(text(&client, "main").await.contains("0 of 25 released"));
-}
-
-fn url_with(app: &TestApp, path: &str) -> url::Url {
-    url::Url::parse(&app.url(path)).unwrap()
 }
