@@ -172,7 +172,7 @@ fn every_route_takes_hostile_parameters(backend: Backend) {
         return;
     };
     let app = rt.block_on(app.with_demo());
-    let tara = rt.block_on(app.signed_in("tara"));
+    let tara = rt.block_on(app.signed_in_on_fresh_connections("tara"));
     let token = rt.block_on(tara.csrf());
     let victor = rt.block_on(app.db(|c| users::find_by_username(c, "victor").unwrap().unwrap().id));
     let mut requests = 0;

@@ -160,7 +160,11 @@ impl TestApp {
 
     /// A browser-like client with its own cookie jar that does not follow redirects.
     pub fn client(&self) -> Client {
-        let http = reqwest::Client::builder()
+        self.client_from(reqwest::Client::builder())
+    }
+
+    fn client_from(&self, builder: reqwest::ClientBuilder) -> Client {
+        let http = builder
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -173,7 +177,19 @@ impl TestApp {
 
     /// A client signed in as `username`.
     pub async fn signed_in(&self, username: &str) -> Client {
-        let client = self.client();
+        self.sign_in(self.client(), username).await
+    }
+
+    /// A client signed in as `username` that opens a new connection for every request. For
+    /// thousands of hostile requests in a row: a reused keep-alive connection that the server
+    /// closes as the next request goes out fails that request on the client side
+    /// (`IncompleteMessage`), which says nothing about the server's answer.
+    pub async fn signed_in_on_fresh_connections(&self, username: &str) -> Client {
+        let builder = reqwest::Client::builder().pool_max_idle_per_host(0);
+        self.sign_in(self.client_from(builder), username).await
+    }
+
+    async fn sign_in(&self, client: Client, username: &str) -> Client {
         let resp = client.login(username, PASSWORD).await;
         assert_eq!(
             resp.status, 303,
