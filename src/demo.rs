@@ -124,6 +124,7 @@ pub fn seed(conn: &mut DbConn, hasher: &Hasher, password: &str) -> anyhow::Resul
         find("alice"),
         Some(Role::Deployer),
         Role::Developer,
+        true,
     )
     .map_err(err)?;
     seed_task_release(conn, demo.id, &find).map_err(err)?;

@@ -70,6 +70,14 @@ const ROUTES: &[(&str, &str)] = &[
         "POST",
         "/workspaces/{ws}/task-release/packages/{id}/decision",
     ),
+    (
+        "POST",
+        "/workspaces/{ws}/task-release/packages/{id}/reviewers",
+    ),
+    (
+        "POST",
+        "/workspaces/{ws}/task-release/packages/{id}/withdraw",
+    ),
     ("GET", "/workspaces/{ws}/task-release/packages/{id}/compare"),
     (
         "GET",
@@ -218,6 +226,8 @@ struct Fixture {
     /// alice's package waiting for rita's approval (no matrix caller may decide it).
     package: i64,
     other_package: i64,
+    /// A package of the demo that is decided (not waiting any more), applied for by alice.
+    decided_package: i64,
     region: i64,
     /// A region task waiting at a Manual Approval that names bob (who executed it) and rita.
     waiting: i64,
@@ -293,6 +303,13 @@ async fn fixture(app: &TestApp) -> Fixture {
             .select(release_packages::id)
             .first::<i64>(c)
             .unwrap();
+        let decided_package = release_packages::table
+            .filter(release_packages::workspace_id.eq(ws))
+            .filter(release_packages::status.ne("pending_approval"))
+            .filter(release_packages::applicant_id.eq(alice))
+            .select(release_packages::id)
+            .first::<i64>(c)
+            .unwrap();
         let (region, component) = regions::table
             .filter(regions::workspace_id.eq(ws))
             .select(regions::id)
@@ -349,6 +366,7 @@ async fn fixture(app: &TestApp) -> Fixture {
             task,
             package,
             other_package,
+            decided_package,
             region,
             waiting,
             step,
@@ -704,6 +722,23 @@ fn rows(f: &Fixture) -> Vec<Row> {
             &[("decision", "approve")],
             [403, 403, 403, 403, 403, 404, IN, IN],
         ),
+        // Victor cannot review: the applicant and admins are told so, others may not add.
+        post(
+            "/workspaces/{ws}/task-release/packages/{id}/reviewers",
+            ws(&format!("/task-release/packages/{p}/reviewers")),
+            &[("reviewers", &victor)],
+            [403, 422, 403, 422, 422, 404, IN, IN],
+        ),
+        // Decided already: nobody withdraws it, viewers may not try.
+        post(
+            "/workspaces/{ws}/task-release/packages/{id}/withdraw",
+            ws(&format!(
+                "/task-release/packages/{}/withdraw",
+                f.decided_package
+            )),
+            &[],
+            [403, 409, 409, 409, 409, 404, IN, IN],
+        ),
         post(
             "/workspaces/{ws}/region-release/tasks",
             ws("/region-release/tasks"),
@@ -825,6 +860,18 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/workspaces/{ws}/task-release/packages/{id}/decision",
             foreign(format!("/task-release/packages/{p}/decision")),
             &[("decision", "approve")],
+            [404, 404, 404, 404, 404, 404, IN, IN],
+        ),
+        post(
+            "/workspaces/{ws}/task-release/packages/{id}/reviewers",
+            foreign(format!("/task-release/packages/{p}/reviewers")),
+            &[("reviewers", &victor)],
+            [404, 404, 404, 404, 404, 404, IN, IN],
+        ),
+        post(
+            "/workspaces/{ws}/task-release/packages/{id}/withdraw",
+            foreign(format!("/task-release/packages/{p}/withdraw")),
+            &[],
             [404, 404, 404, 404, 404, 404, IN, IN],
         ),
         post(

@@ -305,12 +305,12 @@ async fn data_layer_refuses_actors_without_the_role(app: TestApp) {
         .unwrap_err();
     assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
     let err = app
-        .db(move |c| workspaces::change_role(c, bob, demo, alice, None, Role::Admin))
+        .db(move |c| workspaces::change_role(c, bob, demo, alice, None, Role::Admin, true))
         .await
         .unwrap_err();
     assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
     // The tenant administrator may, without being a member.
-    app.db(move |c| workspaces::change_role(c, tara, demo, alice, None, Role::Deployer))
+    app.db(move |c| workspaces::change_role(c, tara, demo, alice, None, Role::Deployer, true))
         .await
         .unwrap();
     app.db(move |c| workspaces::add_reviewer(c, tara, demo, alice))
@@ -322,7 +322,7 @@ async fn data_layer_refuses_actors_without_the_role(app: TestApp) {
             .unwrap()
     );
     // Demoting a reviewer below deployer takes them off the list.
-    app.db(move |c| workspaces::change_role(c, tara, demo, alice, None, Role::Viewer))
+    app.db(move |c| workspaces::change_role(c, tara, demo, alice, None, Role::Viewer, true))
         .await
         .unwrap();
     assert!(
@@ -428,7 +428,7 @@ async fn concurrent_role_changes_yield_one_transition(app: TestApp) {
                 .unwrap()
                 .role();
             if now != want {
-                workspaces::change_role(c, tara, demo, alice, None, want).unwrap();
+                workspaces::change_role(c, tara, demo, alice, None, want, true).unwrap();
             }
         })
         .await;
@@ -447,7 +447,7 @@ async fn two_admins_demoting_each_other_leave_one_admin(app: TestApp) {
     for round in 0..5 {
         app.db(move |c| {
             for (who, role) in [(carol, Role::Admin), (bob, Role::Admin)] {
-                let _ = workspaces::change_role(c, tara, demo, who, None, role);
+                let _ = workspaces::change_role(c, tara, demo, who, None, role, true);
             }
         })
         .await;

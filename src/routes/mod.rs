@@ -109,6 +109,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::post().to(task_release::decide),
                 )
                 .route(
+                    "/{ws}/task-release/packages/{id}/reviewers",
+                    web::post().to(task_release::add_reviewers),
+                )
+                .route(
+                    "/{ws}/task-release/packages/{id}/withdraw",
+                    web::post().to(task_release::withdraw),
+                )
+                .route(
                     "/{ws}/task-release/packages/{id}/compare",
                     web::get().to(task_release::compare),
                 )

@@ -13,7 +13,9 @@ use serde::Deserialize;
 use crate::auth::WorkspaceCtx;
 use crate::auth::session::{self, FlashKind};
 use crate::db::models::audit::{self, AuditFilter, AuditRow};
-use crate::db::models::workspaces::{self, Member, SettingsUpdate, Workspace};
+use crate::db::models::workspaces::{
+    self, Member, ReviewsAtStake, RoleOutcome, SettingsUpdate, Workspace,
+};
 use crate::domain::{ApprovalPolicy, Permission, Quorum, Role, WorkspaceMode, WorkspaceName};
 use crate::error::AppError;
 use crate::filters;
@@ -61,6 +63,8 @@ enum Submitted {
     General(GeneralForm, FormErrors),
     AddMember(AddMemberForm, FormErrors),
     Reviewer(FormErrors),
+    /// A role change held back: member id and the reviews it would remove.
+    ConfirmRole(i64, ReviewsAtStake),
 }
 
 #[derive(Template)]
@@ -75,6 +79,7 @@ struct SettingsPage {
     add: AddMemberForm,
     add_errors: FormErrors,
     reviewer_errors: FormErrors,
+    confirm_role: Option<(i64, ReviewsAtStake)>,
 }
 
 impl SettingsPage {
@@ -143,6 +148,7 @@ async fn settings_page(
             },
             add_errors: FormErrors::default(),
             reviewer_errors: FormErrors::default(),
+            confirm_role: None,
         };
         match submitted {
             Submitted::None => {}
@@ -151,6 +157,7 @@ async fn settings_page(
             }
             Submitted::AddMember(form, errors) => (page.add, page.add_errors) = (form, errors),
             Submitted::Reviewer(errors) => page.reviewer_errors = errors,
+            Submitted::ConfirmRole(user_id, stake) => page.confirm_role = Some((user_id, stake)),
         }
         Ok(page)
     })
@@ -312,6 +319,8 @@ pub struct RoleForm {
     role: String,
     /// The role the admin saw when they chose the new one.
     expected: Option<String>,
+    /// Present when the admin confirmed a change that removes pending reviews.
+    confirm: Option<String>,
 }
 
 /// `POST /workspaces/{ws}/settings/members/{user_id}/role`.
@@ -325,11 +334,20 @@ pub async fn change_role(
     let (_, user_id) = path.into_inner();
     let to = Role::parse(&form.role).ok_or_else(|| AppError::bad_request("Unknown role."))?;
     let expected = form.expected.as_deref().and_then(Role::parse);
+    let confirmed = form.confirm.is_some();
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
     let outcome = with_conn(&state, move |conn| {
-        workspaces::change_role(conn, actor, ws_id, user_id, expected, to)
+        workspaces::change_role(conn, actor, ws_id, user_id, expected, to, confirmed)
     })
     .await;
+    let outcome = match outcome {
+        Ok(RoleOutcome::Confirm(stake)) => {
+            let asked = Submitted::ConfirmRole(user_id, stake);
+            return settings_page(&state, ctx, asked, StatusCode::OK).await;
+        }
+        Ok(RoleOutcome::Changed(change)) => Ok(change),
+        Err(e) => Err(e),
+    };
     respond(
         &state,
         ctx,

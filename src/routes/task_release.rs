@@ -757,6 +757,11 @@ struct PackagePage {
     reviewers: Vec<ReviewerRow>,
     timeline: Vec<AuditRow>,
     can_decide: bool,
+    /// Who may still be added as a reviewer, when the viewer may add one (applicant, admin).
+    can_add_reviewers: bool,
+    candidates: Vec<Person>,
+    /// The applicant, a deployer or an admin, while the package waits.
+    can_withdraw: bool,
     others: Vec<(i64, String)>,
     errors: FormErrors,
     comment: String,
@@ -806,6 +811,9 @@ async fn package_page(
                 reviewers: vec![],
                 timeline: vec![],
                 can_decide: false,
+                can_add_reviewers: false,
+                candidates: vec![],
+                can_withdraw: false,
                 others: vec![],
                 errors,
                 comment,
@@ -826,6 +834,22 @@ async fn package_page(
                 .iter()
                 .any(|r| r.reviewer_id == me && r.decision.is_none())
             && workspaces::is_eligible_reviewer(conn, workspace.id, me)?;
+        let waiting = package.status() == PackageStatus::PendingApproval;
+        let mine = package.applicant_id == me;
+        let can_add_reviewers = waiting && (mine || access.can(Permission::Manage));
+        let can_withdraw = waiting && (mine || access.can(Permission::Deploy));
+        let candidates = if can_add_reviewers {
+            let mut people = workspaces::people(conn, workspace.id)?;
+            people.retain(|p| {
+                p.is_reviewer()
+                    && p.may_review()
+                    && p.user_id != package.applicant_id
+                    && !reviewers.iter().any(|r| r.reviewer_id == p.user_id)
+            });
+            people
+        } else {
+            Vec::new()
+        };
         let timeline = audit::package_timeline(conn, workspace.id, id)?;
         let others = releases::packages_sharing_scripts(conn, workspace.id, id)?;
         Ok(PackagePage {
@@ -837,6 +861,9 @@ async fn package_page(
             reviewers,
             timeline,
             can_decide,
+            can_add_reviewers,
+            candidates,
+            can_withdraw,
             others,
             errors,
             comment,
@@ -1101,6 +1128,106 @@ impl ComparePage {
 #[derive(Deserialize)]
 pub struct CompareQuery {
     with: Option<i64>,
+}
+
+/// `POST /workspaces/{ws}/task-release/packages/{id}/reviewers`: the applicant or an admin adds
+/// reviewers to a package that waits for approval.
+pub async fn add_reviewers(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    let reviewers = ids(&form.into_inner(), "reviewers")?;
+    let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
+    let outcome = with_conn(&state, move |conn| {
+        releases::add_reviewers(conn, actor, ws_id, id, &reviewers)
+    })
+    .await;
+    package_outcome(&state, ctx, id, outcome, |added| {
+        format!(
+            "{} added as {}; the package waits for their review.",
+            added.join(", "),
+            if added.len() == 1 {
+                "reviewer"
+            } else {
+                "reviewers"
+            }
+        )
+    })
+    .await
+}
+
+/// `POST /workspaces/{ws}/task-release/packages/{id}/withdraw`: the applicant (or a deployer or
+/// admin) takes a waiting package back; its tasks return to pending.
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (_, id) = path.into_inner();
+    let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
+    let outcome = with_conn(&state, move |conn| {
+        releases::withdraw_package(conn, actor, ws_id, id)
+    })
+    .await;
+    package_outcome(&state, ctx, id, outcome, |(name, n)| {
+        format!(
+            "“{name}” withdrawn: {} back to pending, to be released again.",
+            crate::domain::count(n as i64, "task", "tasks")
+        )
+    })
+    .await
+}
+
+/// The answer to a change on the package page: back to it with a message, or the page again
+/// with the refusal (422 beside the field, 409 when the package moved on).
+async fn package_outcome<T>(
+    state: &web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    id: i64,
+    outcome: Result<T, AppError>,
+    success: impl FnOnce(T) -> String,
+) -> Result<HttpResponse, AppError> {
+    match outcome {
+        Ok(value) => {
+            session::flash(&ctx.current.session, FlashKind::Ok, success(value));
+            Ok(see_other(&format!(
+                "/workspaces/{}/task-release/packages/{id}",
+                ctx.workspace.slug
+            )))
+        }
+        Err(AppError::Field { field, message }) => {
+            let mut errors = FormErrors::default();
+            errors.add(field, message);
+            package_page(
+                state,
+                ctx,
+                id,
+                errors,
+                String::new(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                false,
+            )
+            .await
+        }
+        Err(AppError::Conflict(message)) => {
+            session::flash(&ctx.current.session, FlashKind::Error, message.clone());
+            let page = package_page(
+                state,
+                ctx,
+                id,
+                FormErrors::default(),
+                String::new(),
+                StatusCode::CONFLICT,
+                false,
+            )
+            .await?;
+            Ok(refusal(page, message))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `GET /workspaces/{ws}/task-release/packages/{id}/compare?with={other}`: script by script, the

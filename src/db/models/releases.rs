@@ -632,6 +632,8 @@ pub fn decide(
     }
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::View)?;
+        // Before anything is read: a reviewer added meanwhile counts towards quorum `all`.
+        lock_package(conn, workspace_id, package_id)?;
         let package = find_package(conn, workspace_id, package_id)?.ok_or(AppError::NotFound)?;
         if package.applicant_id == actor_id {
             return Err(AppError::forbidden(
@@ -1131,6 +1133,232 @@ pub fn awaiting_review_count(conn: &mut DbConn, user_id: i64) -> QueryResult<i64
         .get_result(conn)
 }
 
+/// The packages of a workspace that wait for `user_id`'s decision (id, name), by name: what a
+/// role change or a removal would take away from them.
+pub fn pending_reviews_of(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    user_id: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    package_reviewers::table
+        .inner_join(release_packages::table)
+        .filter(release_packages::workspace_id.eq(workspace_id))
+        .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str()))
+        .filter(package_reviewers::reviewer_id.eq(user_id))
+        .filter(package_reviewers::decision.is_null())
+        .select((release_packages::id, release_packages::name))
+        .order(release_packages::name)
+        .load(conn)
+}
+
+/// Locks a package's row until the transaction ends (an update that changes nothing), or says
+/// `NotFound` when the workspace has no such package. On PostgreSQL a decision, a reviewer added
+/// and a withdrawal of the same package then run one after the other, each seeing what the one
+/// before committed; SQLite's write transactions are serial already.
+fn lock_package(conn: &mut DbConn, workspace_id: i64, package_id: i64) -> Result<(), AppError> {
+    let found = diesel::update(
+        release_packages::table
+            .find(package_id)
+            .filter(release_packages::workspace_id.eq(workspace_id)),
+    )
+    .set(release_packages::status.eq(release_packages::status))
+    .execute(conn)?;
+    if found == 1 {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Who may add reviewers to a waiting package, or withdraw it.
+fn may_manage_package(
+    package: &PackageRow,
+    actor_id: i64,
+    access: &WorkspaceAccess,
+    permission: Permission,
+) -> bool {
+    package.applicant_id == actor_id || access.can(permission)
+}
+
+/// Adds reviewers to a package waiting for approval, so a package whose reviewers lost their
+/// seat is not stranded: its applicant or a workspace admin may. Each must be an eligible
+/// reviewer now, not the applicant, and not on the package already. Under quorum `all` each one
+/// added is one more approval the package waits for. Returns the usernames added.
+pub fn add_reviewers(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    package_id: i64,
+    reviewers: &[i64],
+) -> Result<Vec<String>, AppError> {
+    let mut reviewers = reviewers.to_vec();
+    reviewers.sort_unstable();
+    reviewers.dedup();
+    if reviewers.is_empty() {
+        return Err(AppError::field(
+            "reviewers",
+            "Choose at least one reviewer to add.",
+        ));
+    }
+    if reviewers.len() > MAX_TASKS_PER_PACKAGE {
+        return Err(AppError::field(
+            "reviewers",
+            "Choose at most 100 reviewers at a time.",
+        ));
+    }
+    write_tx(conn, |conn| {
+        let access = workspaces::require(conn, workspace_id, actor_id, Permission::View)?;
+        lock_package(conn, workspace_id, package_id)?;
+        let package = find_package(conn, workspace_id, package_id)?.ok_or(AppError::NotFound)?;
+        if !may_manage_package(&package, actor_id, &access, Permission::Manage) {
+            return Err(AppError::forbidden(format!(
+                "Only {} (who applied) or a workspace admin can add reviewers to this package.",
+                package.applicant
+            )));
+        }
+        if package.status() != PackageStatus::PendingApproval {
+            return Err(AppError::conflict(format!(
+                "This package is {} now: reviewers can be added only while it waits for approval.",
+                package.status().label().to_lowercase()
+            )));
+        }
+        let on_it: Vec<i64> = package_reviewers::table
+            .filter(package_reviewers::package_id.eq(package_id))
+            .select(package_reviewers::reviewer_id)
+            .load(conn)?;
+        let mut added = Vec::with_capacity(reviewers.len());
+        for r in &reviewers {
+            let who =
+                super::users::find(conn, *r)?.map_or_else(|| format!("user {r}"), |u| u.username);
+            if *r == package.applicant_id {
+                return Err(AppError::field(
+                    "reviewers",
+                    format!(
+                        "{who} applied for this release and cannot review it; choose someone else."
+                    ),
+                ));
+            }
+            if on_it.contains(r) {
+                return Err(AppError::field(
+                    "reviewers",
+                    format!("{who} already reviews this package."),
+                ));
+            }
+            if !workspaces::is_eligible_reviewer(conn, workspace_id, *r)? {
+                return Err(AppError::field(
+                    "reviewers",
+                    format!(
+                        "{who} is not on this workspace's reviewer list (or lost the role to review)."
+                    ),
+                ));
+            }
+            diesel::insert_into(package_reviewers::table)
+                .values((
+                    package_reviewers::package_id.eq(package_id),
+                    package_reviewers::applicant_id.eq(package.applicant_id),
+                    package_reviewers::reviewer_id.eq(r),
+                ))
+                .execute(conn)?;
+            audit::record(
+                conn,
+                AuditEntry {
+                    workspace_id: Some(workspace_id),
+                    actor_id: Some(actor_id),
+                    action: "package.reviewer_added",
+                    target_type: "package",
+                    target_id: Some(package_id),
+                    target_label: &package.name,
+                    comment: &who,
+                },
+            )?;
+            added.push(who);
+        }
+        Ok(added)
+    })
+}
+
+/// Withdraws a package waiting for approval in one step: its tasks go back to pending (to be
+/// released again, with other reviewers) and the package ends revoked. Its applicant may, and
+/// deployers and admins (who may revoke any task).
+pub fn withdraw_package(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    package_id: i64,
+) -> Result<(String, usize), AppError> {
+    write_tx(conn, |conn| {
+        let access = workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
+        lock_package(conn, workspace_id, package_id)?;
+        let package = find_package(conn, workspace_id, package_id)?.ok_or(AppError::NotFound)?;
+        if !may_manage_package(&package, actor_id, &access, Permission::Deploy) {
+            return Err(AppError::forbidden(format!(
+                "Only {} (who applied), a deployer or an admin can withdraw this package.",
+                package.applicant
+            )));
+        }
+        if package.status() != PackageStatus::PendingApproval {
+            return Err(AppError::conflict(format!(
+                "This package is {} now and can no longer be withdrawn.",
+                package.status().label().to_lowercase()
+            )));
+        }
+        let ts = now();
+        let back = diesel::update(
+            release_tasks::table
+                .filter(release_tasks::package_id.eq(package_id))
+                .filter(release_tasks::status.eq(TaskStatus::InReview.as_str())),
+        )
+        .set((
+            release_tasks::status.eq(TaskStatus::Pending.as_str()),
+            release_tasks::package_id.eq(None::<i64>),
+            release_tasks::status_reason.eq(format!("package {} withdrawn", package.name)),
+            release_tasks::updated_at.eq(ts),
+        ))
+        .execute(conn)?;
+        diesel::update(
+            package_tasks::table
+                .filter(package_tasks::package_id.eq(package_id))
+                .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting.as_str())),
+        )
+        .set((
+            package_tasks::release_status.eq(ReleaseStatus::Withdrawn.as_str()),
+            package_tasks::message.eq("package withdrawn"),
+        ))
+        .execute(conn)?;
+        let moved = diesel::update(
+            release_packages::table
+                .find(package_id)
+                .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str())),
+        )
+        .set((
+            release_packages::status.eq(PackageStatus::Revoked.as_str()),
+            release_packages::task_count.eq(0),
+        ))
+        .execute(conn)?;
+        if moved != 1 {
+            return Err(AppError::conflict(
+                "Someone acted on this package at the same moment; reload to see the outcome.",
+            ));
+        }
+        audit::record(
+            conn,
+            AuditEntry {
+                workspace_id: Some(workspace_id),
+                actor_id: Some(actor_id),
+                action: "package.withdrawn",
+                target_type: "package",
+                target_id: Some(package_id),
+                target_label: &package.name,
+                comment: &format!(
+                    "{} back to pending",
+                    crate::domain::count(back as i64, "task", "tasks")
+                ),
+            },
+        )?;
+        Ok((package.name, back))
+    })
+}
+
 /// Takes a person who lost the right to review out of the pending reviews of a workspace.
 /// Called by the transaction that took the right away.
 pub(crate) fn drop_pending_reviews(
@@ -1140,14 +1368,7 @@ pub(crate) fn drop_pending_reviews(
     user_id: i64,
     reason: &str,
 ) -> Result<usize, AppError> {
-    let pending: Vec<(i64, String)> = package_reviewers::table
-        .inner_join(release_packages::table)
-        .filter(release_packages::workspace_id.eq(workspace_id))
-        .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str()))
-        .filter(package_reviewers::reviewer_id.eq(user_id))
-        .filter(package_reviewers::decision.is_null())
-        .select((release_packages::id, release_packages::name))
-        .load(conn)?;
+    let pending = pending_reviews_of(conn, workspace_id, user_id)?;
     for (package_id, name) in &pending {
         diesel::delete(package_reviewers::table.find((package_id, user_id))).execute(conn)?;
         // Under quorum `all`, the reviewers left may all have approved already: release it.

@@ -424,8 +424,28 @@ pub struct RoleChange {
     pub removed_from_reviewers: bool,
 }
 
+/// A role change that would take a member off packages waiting for their review, held back
+/// until the admin confirms it.
+#[derive(Debug)]
+pub struct ReviewsAtStake {
+    pub username: String,
+    pub from: Role,
+    pub to: Role,
+    /// The packages (id, name) that would lose this reviewer.
+    pub packages: Vec<(i64, String)>,
+}
+
+/// What `change_role` did.
+#[derive(Debug)]
+pub enum RoleOutcome {
+    Changed(RoleChange),
+    /// Nothing changed: say which reviews the change removes, and ask again with `confirmed`.
+    Confirm(ReviewsAtStake),
+}
+
 /// Changes a member's role. The update is guarded on the role the admin saw (`expected`), so
-/// two admins changing the same member at once yield one change and one clear message.
+/// two admins changing the same member at once yield one change and one clear message. A role
+/// that cannot review, given to someone packages wait for, changes only when `confirmed`.
 pub fn change_role(
     conn: &mut DbConn,
     actor_id: i64,
@@ -433,7 +453,8 @@ pub fn change_role(
     user_id: i64,
     expected: Option<Role>,
     to: Role,
-) -> Result<RoleChange, AppError> {
+    confirmed: bool,
+) -> Result<RoleOutcome, AppError> {
     write_tx(conn, |conn| {
         require(conn, workspace_id, actor_id, Permission::Manage)?;
         let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
@@ -456,6 +477,17 @@ pub fn change_role(
             return Err(AppError::conflict(
                 "A workspace keeps at least one admin: make someone else admin first.",
             ));
+        }
+        if !confirmed && !to.may_review() && !user.is_tenant_admin {
+            let packages = super::releases::pending_reviews_of(conn, workspace_id, user_id)?;
+            if !packages.is_empty() {
+                return Ok(RoleOutcome::Confirm(ReviewsAtStake {
+                    username: user.username,
+                    from,
+                    to,
+                    packages,
+                }));
+            }
         }
         let changed = diesel::update(
             memberships::table
@@ -493,12 +525,12 @@ pub fn change_role(
             user_id,
             &format!("role changed to {}", to.as_str()),
         )?;
-        Ok(RoleChange {
+        Ok(RoleOutcome::Changed(RoleChange {
             username: user.username,
             from,
             to,
             removed_from_reviewers: removed > 0,
-        })
+        }))
     })
 }
 
