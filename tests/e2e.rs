@@ -14,6 +14,7 @@ in_the_browser!(
     developer_releases_and_reviewer_approves,
     region_release_with_a_checkpoint_and_rollback,
     a_selection_survives_paging_and_releases_as_one_package,
+    a_stranded_package_gets_a_reviewer_and_another_is_withdrawn,
 );
 
 /// Carol (workspace admin) changes the approval policy, demotes a reviewer with the role select,
@@ -61,11 +62,21 @@ async fn admin_changes_settings_and_viewer_cannot(app: TestApp) {
         "the saved policy is shown"
     );
 
-    // Demote bob with the role select: the page reloads and says he left the reviewer list.
+    // Demote bob with the role select: a package waits for his review, so the page first says
+    // which one he would leave (issue 25, item 6); confirmed, he leaves the reviewer list.
     let bob_row = "#member-table tr[data-user=bob] select";
     wait_css(&client, bob_row)
         .await
         .select_by_value("developer")
+        .await
+        .unwrap();
+    wait_text(&client, "#role-confirm", "customer-dimension").await;
+    screenshot(&client, "settings-role-confirm").await;
+    client
+        .find(Locator::Css("#role-confirm-ok"))
+        .await
+        .unwrap()
+        .click()
         .await
         .unwrap();
     wait_text(&client, ".toast-ok", "removed from the reviewer list").await;
@@ -267,13 +278,7 @@ async fn developer_releases_and_reviewer_approves(app: TestApp) {
     client.goto(package_url.as_str()).await.unwrap();
     wait_css(&client, "#decision-form").await;
     screenshot(&client, "package-pending").await;
-    client
-        .find(Locator::Css("#decision-form button[value=approve]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#decision-form button[value=approve]").await;
     wait_text(&client, ".toast-ok", "approved").await;
     // The progress block polls until the worker is done.
     wait_text(&client, "#package-status", "Released").await;
@@ -568,4 +573,118 @@ async fn a_selection_survives_paging_and_releases_as_one_package(app: TestApp) {
         .unwrap();
     wait_text(&client, ".toast-ok", "sent for approval").await;
     assert!(text(&client, "main").await.contains("0 of 25 released"));
+}
+
+/// Issue 25, item 6: bob, the only reviewer of alice's package, loses the role; alice sees that
+/// no reviewer is left, adds carol from the package page, and carol approves. Alice withdraws a
+/// second package in one click (through the confirmation dialog); its tasks are pending again.
+async fn a_stranded_package_gets_a_reviewer_and_another_is_withdrawn(app: TestApp) {
+    let (stranded, withdrawn) = app
+        .db(|c| {
+            use releasedesk::db::models::{releases, users, workspaces};
+            let tasks = support::submitted_tasks(c, "alice", "stranded/s_", 3);
+            let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
+            let mut id = |n: &str| users::find_by_username(c, n).unwrap().unwrap().id;
+            let (alice, bob, carol) = (id("alice"), id("bob"), id("carol"));
+            let mut release = |tasks: Vec<i64>, name: &str| {
+                releases::release(
+                    c,
+                    alice,
+                    ws,
+                    &releases::ReleaseRequest {
+                        task_ids: tasks,
+                        name: name.into(),
+                        comment: String::new(),
+                        reviewers: vec![bob],
+                    },
+                )
+                .unwrap()
+                .package_id
+            };
+            let stranded = release(tasks[..2].to_vec(), "stranded-package");
+            let withdrawn = release(tasks[2..].to_vec(), "second-thoughts");
+            workspaces::change_role(
+                c,
+                carol,
+                ws,
+                bob,
+                None,
+                releasedesk::domain::Role::Developer,
+                true,
+            )
+            .unwrap();
+            (stranded, withdrawn)
+        })
+        .await;
+    let (_driver, client) = start_browser().await;
+    sign_in(&client, &app, "alice").await;
+    client
+        .goto(&app.url(&format!(
+            "/workspaces/demo/task-release/packages/{stranded}"
+        )))
+        .await
+        .unwrap();
+    wait_text(&client, "#no-reviewer", "No reviewer left").await;
+    client
+        .find(Locator::XPath(
+            "//details[@id='add-reviewers']//label[contains(., 'carol')]/input",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    screenshot(&client, "package-add-reviewer").await;
+    client
+        .find(Locator::Css("#add-reviewers button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".toast-ok", "carol added as reviewer").await;
+    assert!(text(&client, "#reviewers").await.contains("carol"));
+
+    client
+        .goto(&app.url(&format!(
+            "/workspaces/demo/task-release/packages/{withdrawn}"
+        )))
+        .await
+        .unwrap();
+    wait_css(&client, "#withdraw-form button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(
+        &client,
+        "#confirm-dialog [data-confirm-message]",
+        "back to pending",
+    )
+    .await;
+    client
+        .find(Locator::Css("#confirm-dialog [data-confirm-ok]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".toast-ok", "withdrawn").await;
+    wait_text(&client, "#package-status", "Revoked").await;
+    sign_out(&client).await;
+
+    sign_in(&client, &app, "carol").await;
+    client
+        .goto(&app.url(&format!(
+            "/workspaces/demo/task-release/packages/{stranded}"
+        )))
+        .await
+        .unwrap();
+    wait_css(&client, "#decision-form button[value=approve]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".toast-ok", "approved").await;
+    client.close().await.unwrap();
 }

@@ -664,7 +664,11 @@ async fn losing_the_role_removes_pending_reviews_visibly(app: TestApp) {
     carol
         .post(
             &format!("/workspaces/demo/settings/members/{bob_id}/role"),
-            &[("role", "developer"), ("expected", "deployer")],
+            &[
+                ("role", "developer"),
+                ("expected", "deployer"),
+                ("confirm", "1"),
+            ],
         )
         .await;
     let bob = app.signed_in("bob").await;

@@ -110,6 +110,20 @@ pub async fn text(client: &Client, css: &str) -> String {
     wait_css(client, css).await.text().await.unwrap()
 }
 
+/// Scrolls the element matching `css` to the middle of the window, then clicks it. A button that
+/// chromedriver scrolls to the window's bottom edge itself was sometimes not clicked at all.
+pub async fn click(client: &Client, css: &str) {
+    let el = wait_css(client, css).await;
+    client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&el).unwrap()],
+        )
+        .await
+        .unwrap();
+    el.click().await.unwrap();
+}
+
 /// Waits until an element matching `css` contains `needle` (the page may still be the old one).
 pub async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
     for _ in 0..100 {
@@ -121,7 +135,18 @@ pub async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no {css} containing {needle:?}");
+    // What the page showed instead, to see why.
+    screenshot(client, "failed-wait").await;
+    let url = client
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let main = match client.find(Locator::Css("main")).await {
+        Ok(el) => el.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    panic!("no {css} containing {needle:?} on {url}; the page says:\n{main}");
 }
 
 pub async fn sign_in(client: &Client, app: &TestApp, username: &str) {
