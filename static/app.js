@@ -448,3 +448,189 @@ document.addEventListener('change', function (event) {
   document.addEventListener('htmx:after:swap', sync);
   window.addEventListener('pageshow', sync);
 })();
+
+// The region step builder (templates/region_release/form.html), [data-step-builder]:
+//   [data-step-list] holds the step cards [data-step]; template[data-step-template] is a blank
+//   card; button[data-step-add=KIND] adds one, [data-step-remove] and [data-step-move=up|down]
+//   edit the list. Without JS those buttons post the form and the server does the same. After
+//   every change the cards are renumbered: names step{i}_*, ids s{i}-*, the step titles,
+//   aria-labels and the buttons' values, and the hidden [data-step-rows] count, so the server
+//   reads the steps in the order shown.
+//   select[data-step-kind] shows the fields of its type ([data-step-for=deploy|checkpoint]).
+// Searchable multi-selects, fieldset[data-picker]: input[data-picker-filter] hides the
+//   [data-picker-option] labels that do not contain the typed text; [data-picker-count] says
+//   how many boxes are ticked (hidden ones count too, and are still posted).
+(function () {
+  function fieldsFor(kind) { return kind === 'deploy' ? 'deploy' : 'checkpoint'; }
+
+  function showKind(card) {
+    var select = card.querySelector('[data-step-kind]');
+    if (!select) return;
+    var wanted = fieldsFor(select.value);
+    card.querySelectorAll('[data-step-for]').forEach(function (el) {
+      el.classList.toggle('step-off', el.getAttribute('data-step-for') !== wanted);
+    });
+  }
+
+  function countPicker(picker) {
+    var count = picker.querySelector('[data-picker-count]');
+    if (count) count.textContent = picker.querySelectorAll('input[type=checkbox]:checked').length + ' selected';
+  }
+
+  function filterPicker(picker, text) {
+    var query = text.trim().toLowerCase();
+    var shown = 0;
+    picker.querySelectorAll('[data-picker-option]').forEach(function (option) {
+      var match = query === '' || option.textContent.toLowerCase().indexOf(query) !== -1;
+      option.hidden = !match;
+      if (match) shown++;
+    });
+    var empty = picker.querySelector('[data-picker-empty]');
+    if (empty) empty.hidden = shown > 0;
+  }
+
+  function setUp(scope) {
+    scope.querySelectorAll('[data-picker-filter]').forEach(function (input) { input.hidden = false; });
+    scope.querySelectorAll('[data-picker]').forEach(countPicker);
+    scope.querySelectorAll('[data-step]').forEach(showKind);
+    if (scope.matches('[data-step]')) showKind(scope);
+  }
+
+  function renumber(builder) {
+    var cards = Array.from(builder.querySelectorAll('[data-step-list] > [data-step]'));
+    cards.forEach(function (card, i) {
+      var n = String(i + 1);
+      card.querySelectorAll('*').forEach(function (el) { rename(el, i, n); });
+      rename(card, i, n);
+      var num = card.querySelector('[data-step-num]');
+      if (num) num.textContent = n;
+      var title = card.querySelector('[data-step-title]');
+      if (title) title.textContent = 'Step ' + n;
+      card.querySelectorAll('[data-step-remove], [data-step-move]').forEach(function (b) { b.value = String(i); });
+      var up = card.querySelector('[data-step-move=up]');
+      var down = card.querySelector('[data-step-move=down]');
+      if (up) up.disabled = i === 0;
+      if (down) down.disabled = i === cards.length - 1;
+    });
+    var rows = builder.closest('form').querySelector('[data-step-rows]');
+    if (rows) rows.value = String(cards.length);
+    var empty = builder.querySelector('[data-steps-empty]');
+    if (empty) empty.hidden = cards.length > 0;
+  }
+
+  function rename(el, i, n) {
+    if (el.name) el.name = el.name.replace(/^step\d+_/, 'step' + i + '_');
+    ['id', 'for', 'aria-describedby'].forEach(function (attr) {
+      var v = el.getAttribute(attr);
+      if (v) el.setAttribute(attr, v.replace(/\bs\d+-/g, 's' + i + '-'));
+    });
+    var label = el.getAttribute('aria-label');
+    if (label) el.setAttribute('aria-label', label.replace(/\b([Ss]tep) \d+/, '$1 ' + n));
+  }
+
+  function say(builder, message) {
+    var status = builder.querySelector('[data-step-status]');
+    if (status) status.textContent = message;
+  }
+
+  function kindLabel(builder, kind) {
+    var button = builder.querySelector('[data-step-add="' + kind + '"]');
+    return button ? button.textContent.replace('+', '').trim() : kind;
+  }
+
+  document.addEventListener('click', function (e) {
+    var button = e.target instanceof Element ? e.target.closest('[data-step-add], [data-step-remove], [data-step-move]') : null;
+    var builder = button && button.closest('[data-step-builder]');
+    if (!builder) return;
+    var list = builder.querySelector('[data-step-list]');
+    var template = builder.querySelector('template[data-step-template]');
+    if (!list || !template) return;
+    e.preventDefault();
+    var card = button.closest('[data-step]');
+
+    if (button.hasAttribute('data-step-add')) {
+      var kind = button.getAttribute('data-step-add');
+      var fresh = template.content.firstElementChild.cloneNode(true);
+      var select = fresh.querySelector('[data-step-kind]');
+      if (select) select.value = kind;
+      list.appendChild(fresh);
+      setUp(fresh);
+      renumber(builder);
+      fresh.querySelector('[data-step-kind]').focus();
+      fresh.scrollIntoView({ block: 'nearest' });
+      say(builder, kindLabel(builder, kind) + ' added as step ' + list.children.length + '.');
+    } else if (button.hasAttribute('data-step-remove')) {
+      var cards = Array.from(list.children);
+      var at = cards.indexOf(card);
+      card.remove();
+      renumber(builder);
+      var next = list.children[at] || list.children[at - 1];
+      var focus = next ? next.querySelector('[data-step-remove]') : builder.querySelector('[data-step-add]');
+      if (focus) focus.focus();
+      say(builder, 'Step ' + (at + 1) + ' removed.');
+    } else {
+      var up = button.getAttribute('data-step-move') === 'up';
+      var other = up ? card.previousElementSibling : card.nextElementSibling;
+      if (!other) return;
+      if (up) list.insertBefore(card, other); else list.insertBefore(other, card);
+      renumber(builder);
+      // Keep focus on the moved card; at the top or bottom its button is now disabled.
+      var same = card.querySelector('[data-step-move=' + (up ? 'up' : 'down') + ']');
+      var opposite = card.querySelector('[data-step-move=' + (up ? 'down' : 'up') + ']');
+      (same && !same.disabled ? same : opposite).focus();
+      say(builder, 'Moved to step ' + (Array.from(list.children).indexOf(card) + 1) + '.');
+    }
+  });
+
+  document.addEventListener('change', function (e) {
+    var el = e.target;
+    if (!(el instanceof Element)) return;
+    if (el.matches('[data-step-kind]')) {
+      var card = el.closest('[data-step]');
+      if (card) showKind(card);
+    }
+    var picker = el.closest('[data-picker]');
+    if (picker && el.matches('input[type=checkbox]')) countPicker(picker);
+  });
+
+  document.addEventListener('input', function (e) {
+    var el = e.target;
+    if (!(el instanceof Element) || !el.matches('[data-picker-filter]')) return;
+    var picker = el.closest('[data-picker]');
+    if (picker) filterPicker(picker, el.value);
+  });
+
+  // In a filter box Enter must not submit the form: it ticks the only option left, if one is.
+  // Escape clears the filter.
+  document.addEventListener('keydown', function (e) {
+    var el = e.target;
+    if (!(el instanceof HTMLInputElement) || !el.matches('[data-picker-filter]')) return;
+    var picker = el.closest('[data-picker]');
+    if (!picker) return;
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      var shown = Array.from(picker.querySelectorAll('[data-picker-option]')).filter(function (o) { return !o.hidden; });
+      if (shown.length === 1) {
+        var box = shown[0].querySelector('input[type=checkbox]');
+        box.checked = !box.checked;
+        box.dispatchEvent(new Event('change', { bubbles: true }));
+      }
+    } else if (e.key === 'Escape' && el.value !== '') {
+      e.preventDefault();
+      el.value = '';
+      filterPicker(picker, '');
+    }
+  });
+
+  function init() { document.querySelectorAll('[data-step-builder]').forEach(setUp); }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+  // Back/forward restores the typed filters and ticks: show the page as it is.
+  window.addEventListener('pageshow', function () {
+    document.querySelectorAll('[data-picker]').forEach(function (p) {
+      var f = p.querySelector('[data-picker-filter]');
+      filterPicker(p, f ? f.value : '');
+      countPicker(p);
+    });
+  });
+})();

@@ -358,18 +358,22 @@ async fn region_release_with_a_checkpoint_and_rollback(app: TestApp) {
         .select_by_value("approval")
         .await
         .unwrap();
+    // Step builder cards (templates/region_release/form.html): people and components are
+    // checkbox pickers; "+ Deploy" adds the second card.
     client
-        .find(Locator::Css("#s0-people"))
+        .find(Locator::XPath(
+            "//li[@id='s0-card']//label[@data-picker-option][contains(., 'carol')]",
+        ))
         .await
         .unwrap()
-        .select_by_label("carol")
+        .click()
         .await
         .unwrap();
     client
-        .find(Locator::Css("#s1-kind"))
+        .find(Locator::Css("[data-step-add=deploy]"))
         .await
         .unwrap()
-        .select_by_value("deploy")
+        .click()
         .await
         .unwrap();
     client
@@ -380,10 +384,12 @@ async fn region_release_with_a_checkpoint_and_rollback(app: TestApp) {
         .await
         .unwrap();
     client
-        .find(Locator::Css("#s1-comp"))
+        .find(Locator::XPath(
+            "//li[@id='s1-card']//label[@data-picker-option][contains(., 'notification-gw')]",
+        ))
         .await
         .unwrap()
-        .select_by_label("notification-gw 3.1.0")
+        .click()
         .await
         .unwrap();
     screenshot(&client, "region-task-form").await;

@@ -157,13 +157,29 @@ pub async fn index(
     render(&page, StatusCode::OK)
 }
 
-/// One step row of the form, as typed.
+/// One step card of the form, as typed, with what is wrong with it.
 #[derive(Clone, Debug, Default)]
 struct StepRow {
     kind: String,
     region: String,
     components: Vec<String>,
     people: Vec<String>,
+    error: Option<String>,
+}
+
+impl StepRow {
+    fn of_kind(kind: &str) -> Self {
+        StepRow {
+            kind: kind.to_owned(),
+            ..Default::default()
+        }
+    }
+    fn is_deploy(&self) -> bool {
+        StepKind::parse(&self.kind).is_none_or(|k| k == StepKind::Deploy)
+    }
+    fn is_checkpoint(&self) -> bool {
+        StepKind::parse(&self.kind).is_none_or(StepKind::is_checkpoint)
+    }
 }
 
 /// The create/edit form, as typed.
@@ -177,8 +193,67 @@ struct TaskForm {
     steps: Vec<StepRow>,
 }
 
-const DEFAULT_ROWS: usize = 6;
+/// The most step cards a form holds (the data layer's limit on steps).
 const MAX_ROWS: usize = 50;
+
+/// A step builder button pressed without JavaScript: the server edits the list and shows the
+/// form again (with JavaScript, `static/app.js` does the same in the page).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum StepEdit {
+    Add(StepKind),
+    Remove(usize),
+    MoveUp(usize),
+    MoveDown(usize),
+}
+
+impl StepEdit {
+    fn from_fields(fields: &[(String, String)]) -> Option<Self> {
+        let index = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim().parse::<usize>().ok())
+        };
+        if let Some((_, kind)) = fields.iter().find(|(k, _)| k == "add") {
+            return Some(StepEdit::Add(
+                StepKind::parse(kind).unwrap_or(StepKind::Deploy),
+            ));
+        }
+        // "More steps", the button of the earlier fixed-row form.
+        if fields.iter().any(|(k, _)| k == "more") {
+            return Some(StepEdit::Add(StepKind::Deploy));
+        }
+        // A button with a hostile value still answers with the form, unchanged.
+        let none = Some(StepEdit::Remove(usize::MAX));
+        if let Some(i) = index("remove") {
+            return i.map(StepEdit::Remove).or(none);
+        }
+        if let Some(i) = index("move_up") {
+            return i.map(StepEdit::MoveUp).or(none);
+        }
+        if let Some(i) = index("move_down") {
+            return i.map(StepEdit::MoveDown).or(none);
+        }
+        None
+    }
+
+    /// Applies the edit; indices out of range change nothing.
+    fn apply(self, steps: &mut Vec<StepRow>, errors: &mut FormErrors) {
+        let n = steps.len();
+        match self {
+            StepEdit::Add(_) if n >= MAX_ROWS => {
+                errors.add("steps", format!("A task has at most {MAX_ROWS} steps."));
+            }
+            StepEdit::Add(kind) => steps.push(StepRow::of_kind(kind.as_str())),
+            StepEdit::Remove(i) if i < n => {
+                steps.remove(i);
+            }
+            StepEdit::MoveUp(i) if i > 0 && i < n => steps.swap(i - 1, i),
+            StepEdit::MoveDown(i) if i + 1 < n => steps.swap(i, i + 1),
+            _ => {}
+        }
+    }
+}
 
 impl TaskForm {
     fn from_fields(fields: &[(String, String)]) -> Self {
@@ -189,25 +264,28 @@ impl TaskForm {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
+        let all = |k: &str| -> Vec<String> {
+            fields
+                .iter()
+                .filter(|(f, _)| f == k)
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
         let rows = get("rows")
+            .trim()
             .parse::<usize>()
-            .unwrap_or(DEFAULT_ROWS)
-            .clamp(1, MAX_ROWS);
+            .unwrap_or(1)
+            .min(MAX_ROWS);
+        // A row without a type is an unused row of an older form: left out.
         let steps = (0..rows)
             .map(|i| StepRow {
-                kind: get(&format!("step{i}_kind")),
+                kind: get(&format!("step{i}_kind")).trim().to_owned(),
                 region: get(&format!("step{i}_region")),
-                components: fields
-                    .iter()
-                    .filter(|(k, _)| *k == format!("step{i}_components"))
-                    .map(|(_, v)| v.clone())
-                    .collect(),
-                people: fields
-                    .iter()
-                    .filter(|(k, _)| *k == format!("step{i}_people"))
-                    .map(|(_, v)| v.clone())
-                    .collect(),
+                components: all(&format!("step{i}_components")),
+                people: all(&format!("step{i}_people")),
+                error: None,
             })
+            .filter(|row| !row.kind.is_empty())
             .collect();
         TaskForm {
             name: get("name"),
@@ -220,10 +298,6 @@ impl TaskForm {
     }
 
     fn of(task: &RegionTask, steps: Vec<StepRow>) -> Self {
-        let mut steps = steps;
-        while steps.len() < DEFAULT_ROWS {
-            steps.push(StepRow::default());
-        }
         TaskForm {
             name: task.name.clone(),
             description: task.description.clone(),
@@ -237,8 +311,32 @@ impl TaskForm {
         }
     }
 
-    fn input(&self, errors: &mut FormErrors) -> Option<TaskInput> {
-        let name = self.name.trim();
+    /// Says on the card of step `n` (counted from 1) what is wrong with it.
+    fn mark_step(&mut self, n: usize, message: &str) {
+        if let Some(row) = n.checked_sub(1).and_then(|i| self.steps.get_mut(i)) {
+            let msg = message.trim_end_matches('.').to_owned() + ".";
+            row.error = Some(match row.error.take() {
+                Some(e) => format!("{e} {msg}"),
+                None => msg,
+            });
+        }
+    }
+
+    /// Puts a data-layer message about the steps ("Step 2: …") on the card it names too.
+    fn mark_from_message(&mut self, message: &str) {
+        let digits: String = message
+            .strip_prefix("Step ")
+            .unwrap_or_default()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if let Ok(n) = digits.parse::<usize>() {
+            self.mark_step(n, message);
+        }
+    }
+
+    fn input(&mut self, errors: &mut FormErrors) -> Option<TaskInput> {
+        let name = self.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 120 || name.chars().any(char::is_control) {
             errors.add("name", "Enter a name of 1 to 120 characters.");
         }
@@ -253,24 +351,45 @@ impl TaskForm {
             );
         }
         let id = |s: &str| s.trim().parse::<i64>().ok();
+        // What each card lacks, all at once; the data layer checks the rest (and these again).
+        let mut wrong = Vec::new();
         let mut steps = Vec::new();
         for (i, row) in self.steps.iter().enumerate() {
-            if row.kind.is_empty() {
-                continue;
-            }
+            let n = i + 1;
             let Some(kind) = StepKind::parse(&row.kind) else {
-                errors.add("steps", format!("Row {}: unknown step type.", i + 1));
+                wrong.push((n, "Unknown step type."));
                 continue;
             };
-            steps.push(StepInput {
+            let step = StepInput {
                 kind,
                 region_id: id(&row.region),
                 component_ids: row.components.iter().filter_map(|c| id(c)).collect(),
                 people: row.people.iter().filter_map(|p| id(p)).collect(),
-            });
+            };
+            if kind == StepKind::Deploy && step.region_id.is_none() {
+                wrong.push((n, "Choose the region to deploy to."));
+            }
+            if kind == StepKind::Deploy && step.component_ids.is_empty() {
+                wrong.push((n, "Choose at least one component."));
+            }
+            if kind.is_checkpoint() && step.people.is_empty() {
+                wrong.push((n, "Name at least one person."));
+            }
+            steps.push(step);
+        }
+        if !wrong.is_empty() {
+            let summary = wrong
+                .iter()
+                .map(|(n, m)| format!("Step {n}: {}{}", m[..1].to_lowercase(), &m[1..]))
+                .collect::<Vec<_>>()
+                .join(" ");
+            errors.add("steps", summary);
+            for (n, m) in wrong {
+                self.mark_step(n, m);
+            }
         }
         Some(TaskInput {
-            name: name.to_owned(),
+            name,
             description: self.description.clone(),
             operation: operation?,
             source_region_id: id(&self.source_region),
@@ -306,6 +425,29 @@ impl FormPage {
     }
     fn has(&self, list: &[String], id: &i64) -> bool {
         list.iter().any(|v| v == &id.to_string())
+    }
+    /// How many of the components shown a card has ticked.
+    fn chosen_components(&self, row: &StepRow) -> usize {
+        let ids = self.components.iter().map(|c| c.id);
+        ids.filter(|id| self.has(&row.components, id)).count()
+    }
+    /// How many of the people shown a card has ticked.
+    fn chosen_people(&self, row: &StepRow) -> usize {
+        let ids = self.people.iter().map(|p| p.user_id);
+        ids.filter(|id| self.has(&row.people, id)).count()
+    }
+    /// The card the page's `<template>` holds, for app.js to copy when a step is added.
+    fn blank(&self) -> StepRow {
+        StepRow::of_kind(StepKind::Deploy.as_str())
+    }
+    fn action(&self) -> String {
+        match self.editing {
+            Some(id) => format!(
+                "/workspaces/{}/region-release/tasks/{id}/edit",
+                self.workspace.slug
+            ),
+            None => format!("/workspaces/{}/region-release/tasks", self.workspace.slug),
+        }
     }
 }
 
@@ -345,13 +487,14 @@ async fn form_page(
                             .iter()
                             .map(|(id, _)| id.to_string())
                             .collect(),
+                        error: None,
                     });
                 }
                 TaskForm::of(&task, rows)
             }
             (None, None) => TaskForm {
                 operation: Operation::Deploy.as_str().into(),
-                steps: vec![StepRow::default(); DEFAULT_ROWS],
+                steps: vec![StepRow::of_kind(StepKind::Deploy.as_str())],
                 ..Default::default()
             },
         };
@@ -430,21 +573,11 @@ async fn save(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Develop)?;
     let mut form = TaskForm::from_fields(&fields);
-    if fields.iter().any(|(k, _)| k == "more") {
-        // "More steps": the same form with four more empty rows.
-        let n = (form.steps.len() + 4).min(MAX_ROWS);
-        form.steps.resize(n, StepRow::default());
-        return form_page(
-            &state,
-            ctx,
-            editing,
-            Some(form),
-            FormErrors::default(),
-            StatusCode::OK,
-        )
-        .await;
-    }
     let mut errors = FormErrors::default();
+    if let Some(edit) = StepEdit::from_fields(&fields) {
+        edit.apply(&mut form.steps, &mut errors);
+        return form_page(&state, ctx, editing, Some(form), errors, StatusCode::OK).await;
+    }
     let Some(input) = form.input(&mut errors) else {
         return form_page(
             &state,
@@ -475,6 +608,9 @@ async fn save(
             )))
         }
         Err(AppError::Field { field, message }) => {
+            if field == "steps" {
+                form.mark_from_message(&message);
+            }
             errors.add(field, message);
             form_page(
                 &state,
