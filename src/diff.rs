@@ -44,6 +44,11 @@ pub const PAGE_BUDGET: Budget = Budget {
     bytes: 1024 * 1024,
 };
 
+/// The script text a page of several diffs may hold at once to diff them (the package page
+/// reads the texts of all the diffs it shows in one statement): both sides of each. Two diffs
+/// of the largest scripts (1 MiB a side), or hundreds of ordinary ones; the rest are linked.
+pub const PAGE_TEXT_BYTES: usize = 4 * 1024 * 1024;
+
 impl Budget {
     /// The smaller of two budgets, field by field.
     pub fn min(self, other: Budget) -> Budget {

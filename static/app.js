@@ -633,4 +633,96 @@ document.addEventListener('change', function (event) {
       countPicker(p);
     });
   });
+
+// -----------------------------------------------------------------------------------------
+// form[data-warn-unsaved]: edits not yet sent (the script editor). While a field of the form
+// (also one linked with form="…", except [data-unsaved-ignore]) differs from what the page
+// arrived with, or the page arrived with unsaved input (data-dirty="true", a form re-rendered
+// with a message): [data-unsaved-hint="FORM-ID"] shows, the form's
+// button[data-enable-when-unsaved] is enabled, and leaving the page asks first (beforeunload).
+// Submitting the form ends the warning: what it holds is being sent.
+// input[data-enter-clicks="ID"]: Enter clicks button #ID (a field linked to a form whose
+// default button is another one).
+// -----------------------------------------------------------------------------------------
+(() => {
+  "use strict";
+  const initial = new WeakMap(); // form → its fields as the page arrived
+  const sent = new WeakSet(); // forms being submitted
+
+  const fields = (form) =>
+    Array.from(form.elements)
+      .filter((el) => el.name && el.type !== "hidden" && !(el instanceof HTMLButtonElement))
+      .filter((el) => !el.hasAttribute("data-unsaved-ignore"))
+      .map((el) => `${el.name}=${el.value}`)
+      .join("\u0000");
+
+  const dirty = (form) =>
+    form.getAttribute("data-dirty") === "true" || fields(form) !== initial.get(form);
+
+  function update(form) {
+    const edited = dirty(form);
+    document
+      .querySelectorAll(`[data-unsaved-hint="${CSS.escape(form.id)}"]`)
+      .forEach((hint) => { hint.hidden = !edited; });
+    for (const button of form.elements) {
+      if (!(button instanceof HTMLButtonElement) || !button.hasAttribute("data-enable-when-unsaved")) continue;
+      if (!button.hasAttribute("data-was-disabled")) {
+        button.setAttribute("data-was-disabled", String(button.disabled));
+        button.setAttribute("data-was-title", button.title);
+      }
+      const locked = !edited && button.getAttribute("data-was-disabled") === "true";
+      button.disabled = locked;
+      button.title = locked ? button.getAttribute("data-was-title") : "";
+    }
+  }
+
+  function start() {
+    document.querySelectorAll("form[data-warn-unsaved]").forEach((form) => {
+      if (!initial.has(form)) initial.set(form, fields(form));
+      update(form);
+    });
+  }
+
+  const watched = (el) => {
+    const form = el instanceof Element ? el.form || null : null;
+    return form && form.hasAttribute("data-warn-unsaved") ? form : null;
+  };
+  for (const type of ["input", "change"]) {
+    document.addEventListener(type, (e) => {
+      const form = watched(e.target);
+      if (form) update(form);
+    });
+  }
+  document.addEventListener("submit", (e) => {
+    if (e.target instanceof HTMLFormElement && e.target.hasAttribute("data-warn-unsaved")) {
+      sent.add(e.target);
+    }
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" || !(e.target instanceof HTMLInputElement)) return;
+    const id = e.target.getAttribute("data-enter-clicks");
+    if (!id) return;
+    e.preventDefault();
+    const button = document.getElementById(id);
+    if (button instanceof HTMLButtonElement && !button.disabled) button.click();
+  });
+  window.addEventListener("beforeunload", (e) => {
+    for (const form of document.querySelectorAll("form[data-warn-unsaved]")) {
+      if (!sent.has(form) && dirty(form)) {
+        e.preventDefault();
+        e.returnValue = ""; // older browsers show the dialog only when this is set
+        return;
+      }
+    }
+  });
+  // Back to this page from the history: it may be shown again as it was left.
+  window.addEventListener("pageshow", (e) => {
+    if (e.persisted) {
+      document.querySelectorAll("form[data-warn-unsaved]").forEach((form) => sent.delete(form));
+      start();
+    }
+  });
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

@@ -260,6 +260,8 @@ struct EditorPage {
     compare: Option<Compare>,
     /// The saved draft differs from the latest version (there is something to submit).
     draft_changed: bool,
+    /// The form holds edits that are not saved (it is re-rendered with the user's input).
+    unsaved: bool,
 }
 
 /// A diff between two versions (or a version and the draft) shown under the history.
@@ -361,9 +363,17 @@ async fn editor_page(
             }
             None => true,
         };
+        let saved = ScriptForm::of(&script);
+        let unsaved = form.as_ref().is_some_and(|f| {
+            f.content.replace("\r\n", "\n") != saved.content
+                || f.script_type != saved.script_type
+                || f.schedule != saved.schedule
+                || f.description != saved.description
+        });
         Ok(EditorPage {
             layout,
-            form: form.unwrap_or_else(|| ScriptForm::of(&script)),
+            unsaved,
+            form: form.unwrap_or(saved),
             workspace,
             script,
             errors,
@@ -445,9 +455,31 @@ pub async fn save(
 pub struct SubmitForm {
     #[serde(default)]
     message: String,
+    /// The editor's fields: its Submit button posts the draft form, so what is submitted is
+    /// what the editor holds, unsaved edits included. Without `content` (an older form, a
+    /// script), the saved draft is submitted.
+    script_type: Option<String>,
+    schedule: Option<String>,
+    description: Option<String>,
+    content: Option<String>,
 }
 
-/// `POST /workspaces/{ws}/scripts/{id}/submit`: the draft becomes the next version.
+impl SubmitForm {
+    /// The editor's fields, when they were posted.
+    fn editor(&mut self) -> Option<ScriptForm> {
+        let content = self.content.take()?;
+        Some(ScriptForm {
+            path: String::new(),
+            script_type: self.script_type.take().unwrap_or_default(),
+            schedule: self.schedule.take().unwrap_or_default(),
+            description: self.description.take().unwrap_or_default(),
+            content,
+        })
+    }
+}
+
+/// `POST /workspaces/{ws}/scripts/{id}/submit`: the draft becomes the next version — the
+/// editor's content as posted (saved in the same transaction), or the saved draft.
 pub async fn submit(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
@@ -456,19 +488,22 @@ pub async fn submit(
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Develop)?;
     let (_, id) = path.into_inner();
-    let message = form.into_inner().message;
+    let mut form = form.into_inner();
+    let editor = form.editor();
+    let message = form.message;
     let mut errors = FormErrors::default();
     if message.trim().is_empty() {
         errors.add("message", "Describe the change in a few words.");
     } else if message.chars().count() > 500 {
         errors.add("message", "A message has at most 500 characters.");
     }
+    let draft = editor.as_ref().and_then(|f| f.draft(&mut errors));
     if !errors.is_empty() {
         return editor_page(
             &state,
             ctx,
             id,
-            None,
+            editor,
             errors,
             message,
             (None, None, false),
@@ -478,8 +513,9 @@ pub async fn submit(
     }
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
     let msg = message.clone();
-    match with_conn(&state, move |conn| {
-        scripts::submit_version(conn, actor, ws_id, id, &msg)
+    match with_conn(&state, move |conn| match draft {
+        Some(draft) => scripts::submit_edited(conn, actor, ws_id, id, &draft, &msg),
+        None => scripts::submit_version(conn, actor, ws_id, id, &msg),
     })
     .await
     {
@@ -509,11 +545,26 @@ pub async fn submit(
                 &state,
                 ctx,
                 id,
-                None,
+                editor,
                 errors,
                 message,
                 (None, None, false),
                 StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(AppError::Conflict(m)) if editor.is_some() => {
+            // Someone submitted first: keep the editor's unsaved text on the page.
+            errors.add("message", m);
+            editor_page(
+                &state,
+                ctx,
+                id,
+                editor,
+                errors,
+                message,
+                (None, None, false),
+                StatusCode::CONFLICT,
             )
             .await
         }

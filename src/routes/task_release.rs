@@ -1,6 +1,7 @@
 //! Task Release: the Tasks tab (filters, fuzzy search, sorting, pagination, Release and Revoke
-//! on selected tasks), a task's diffs, the Packages tab, package details with live progress,
-//! review decisions, package comparison, and the Production page.
+//! on selected tasks), a task's diffs, the Packages tab, package details with live progress and
+//! each task's change against production, review decisions, package comparison, and the
+//! Production page.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -17,7 +18,7 @@ use crate::db::models::releases::{
     TaskFilter, TaskRow, TaskSort,
 };
 use crate::db::models::workspaces::{self, Person, Workspace};
-use crate::db::models::{jobs, scripts};
+use crate::db::models::{jobs, package_changes, scripts};
 use crate::diff::{self, TextDiff, diff_texts};
 use crate::domain::{PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
@@ -763,11 +764,124 @@ struct PackagePage {
     /// The applicant, a deployer or an admin, while the package waits.
     can_withdraw: bool,
     others: Vec<(i64, String)>,
+    /// Each task's change against production, in the package's order (empty while polling).
+    changes: Vec<TaskChange>,
     errors: FormErrors,
     comment: String,
 }
 
+/// How many of a package's diffs are open when the page loads; the rest are one click away.
+const OPEN_DIFFS: usize = 3;
+
+/// One task of a package and its change against what production runs now (as on the task
+/// page), for `templates/task_release/_package_changes.html`.
+struct TaskChange {
+    task_id: i64,
+    name: String,
+    version_number: i32,
+    /// The version production runs, if the script is live.
+    live: Option<i32>,
+    shown: Shown,
+    /// Open when the page loads (the first few diffs with changes).
+    open: bool,
+}
+
+/// What the package page shows of a task's change.
+enum Shown {
+    Diff(TextDiff),
+    /// Production runs this very version: nothing to show.
+    Live,
+    /// Not diffed: the texts of the diffs before it took what a page reads
+    /// (`diff::PAGE_TEXT_BYTES`), or their lines what a page shows (`diff::PAGE_BUDGET`).
+    TooLarge,
+    PageFull,
+}
+
+/// The changes of package `package_id`'s `tasks` against production, within the page's
+/// budgets: two statements (sizes, then the texts that fit) and at most
+/// `diff::PAGE_TEXT_BYTES` of script text in memory, however large the package.
+fn package_changes(
+    conn: &mut crate::db::DbConn,
+    package_id: i64,
+    tasks: &[PackageTaskRow],
+) -> Result<Vec<TaskChange>, AppError> {
+    let sizes: std::collections::HashMap<i64, package_changes::ChangeSize> =
+        package_changes::sizes(conn, package_id)?
+            .into_iter()
+            .map(|s| (s.task_id, s))
+            .collect();
+    let mut text_left = diff::PAGE_TEXT_BYTES;
+    let mut wanted = Vec::new();
+    for t in tasks {
+        if let Some(size) = sizes.get(&t.task_id)
+            && !size.is_live()
+            && size.diff_bytes() <= text_left
+        {
+            text_left -= size.diff_bytes();
+            wanted.push(t.task_id);
+        }
+    }
+    let mut texts: std::collections::HashMap<i64, package_changes::ChangeTexts> =
+        package_changes::contents(conn, package_id, &wanted)?
+            .into_iter()
+            .map(|t| (t.task_id, t))
+            .collect();
+    let mut budget = diff::PAGE_BUDGET;
+    let mut opened = 0;
+    let mut changes = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let size = sizes.get(&t.task_id);
+        let mut live = size.and_then(|s| s.live_version_number);
+        let shown = match texts.remove(&t.task_id) {
+            _ if size.is_some_and(|s| s.is_live()) => Shown::Live,
+            Some(_) if budget.is_spent() => Shown::PageFull,
+            Some(texts) => {
+                // The texts were read after the sizes: label the diff with what was diffed.
+                live = texts.live_version_number;
+                let d = diff::diff_within(
+                    texts.live_content.as_deref().unwrap_or(""),
+                    &texts.content,
+                    3,
+                    diff::SCRIPT_BUDGET.min(budget),
+                );
+                budget.spend(&d);
+                Shown::Diff(d)
+            }
+            None => Shown::TooLarge,
+        };
+        let open = matches!(&shown, Shown::Diff(d) if !d.identical) && opened < OPEN_DIFFS;
+        opened += usize::from(open);
+        changes.push(TaskChange {
+            task_id: t.task_id,
+            name: t.name.clone(),
+            version_number: t.version_number,
+            live,
+            shown,
+            open,
+        });
+    }
+    Ok(changes)
+}
+
 impl PackagePage {
+    /// The page shows fewer lines of changes than this, over all its tasks (as "10,000").
+    fn page_rows(&self) -> String {
+        crate::routes::thousands(diff::PAGE_BUDGET.rows as i64)
+    }
+    /// The task page, which shows a task's change against production at its own budget.
+    fn task_link(&self, task_id: &i64) -> String {
+        format!(
+            "/workspaces/{}/task-release/tasks/{task_id}",
+            self.workspace.slug
+        )
+    }
+    /// A task's whole change against production, as a unified diff (`task_diff`).
+    fn task_download(&self, task_id: &i64) -> String {
+        format!(
+            "/workspaces/{}/task-release/tasks/{task_id}/diff?against=production",
+            self.workspace.slug
+        )
+    }
     fn is_live(&self) -> bool {
         self.package.status() == PackageStatus::Releasing
     }
@@ -791,7 +905,7 @@ async fn package_page(
 ) -> Result<HttpResponse, AppError> {
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let page = with_read_conn(state, move |conn| {
+    let build = move |conn: &mut crate::db::DbConn| {
         let package = releases::find_package(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
         let tasks = releases::package_tasks(conn, id)?;
         // Only a releasing package has a job to wait for.
@@ -815,6 +929,7 @@ async fn package_page(
                 candidates: vec![],
                 can_withdraw: false,
                 others: vec![],
+                changes: vec![],
                 errors,
                 comment,
             });
@@ -852,6 +967,7 @@ async fn package_page(
         };
         let timeline = audit::package_timeline(conn, workspace.id, id)?;
         let others = releases::packages_sharing_scripts(conn, workspace.id, id)?;
+        let changes = package_changes(conn, id, &tasks)?;
         Ok(PackagePage {
             layout,
             workspace,
@@ -865,11 +981,18 @@ async fn package_page(
             candidates,
             can_withdraw,
             others,
+            changes,
             errors,
             comment,
         })
-    })
-    .await?;
+    };
+    // The polled progress is a few small reads; the whole page diffs, which is not for the
+    // inline reader (`with_read_conn`).
+    let page = if progress_only {
+        with_read_conn(state, build).await?
+    } else {
+        with_conn(state, build).await?
+    };
     if progress_only {
         let mut resp = fragment(&page.as_progress())?;
         if !page.is_live() {
@@ -881,7 +1004,17 @@ async fn package_page(
         }
         return Ok(resp);
     }
-    render(&page, status)
+    let response = render(&page, status);
+    let diffed = page
+        .changes
+        .iter()
+        .any(|c| matches!(c.shown, Shown::Diff(_)));
+    drop(page);
+    if diffed {
+        // As after Compare Version: the diffs' memory goes back to the system.
+        actix_web::rt::task::spawn_blocking(download::return_freed_memory);
+    }
+    response
 }
 
 /// `GET /workspaces/{ws}/task-release/packages/{id}`.

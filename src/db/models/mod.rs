@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bundle;
 pub mod jobs;
 pub mod login_failures;
+pub mod package_changes;
 pub mod production;
 pub mod region_release;
 pub mod regions;

@@ -280,24 +280,34 @@ pub fn save_draft(
 ) -> Result<Script, AppError> {
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
-        let changed = diesel::update(
-            scripts::table
-                .filter(scripts::workspace_id.eq(workspace_id))
-                .filter(scripts::id.eq(script_id)),
-        )
-        .set((
-            scripts::script_type.eq(draft.script_type.as_str()),
-            scripts::draft_content.eq(&draft.content),
-            scripts::schedule.eq(&draft.schedule),
-            scripts::description.eq(draft.description.trim()),
-            scripts::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        if changed == 0 {
-            return Err(AppError::NotFound);
-        }
-        find(conn, workspace_id, script_id)?.ok_or(AppError::NotFound)
+        write_draft(conn, workspace_id, script_id, draft)
     })
+}
+
+/// The body of saving a draft, inside the caller's transaction: the script as saved.
+fn write_draft(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    script_id: i64,
+    draft: &ScriptDraft,
+) -> Result<Script, AppError> {
+    let changed = diesel::update(
+        scripts::table
+            .filter(scripts::workspace_id.eq(workspace_id))
+            .filter(scripts::id.eq(script_id)),
+    )
+    .set((
+        scripts::script_type.eq(draft.script_type.as_str()),
+        scripts::draft_content.eq(&draft.content),
+        scripts::schedule.eq(&draft.schedule),
+        scripts::description.eq(draft.description.trim()),
+        scripts::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        return Err(AppError::NotFound);
+    }
+    find(conn, workspace_id, script_id)?.ok_or(AppError::NotFound)
 }
 
 /// What submitting a version did.
@@ -322,24 +332,47 @@ pub fn submit_version(
 ) -> Result<Submitted, AppError> {
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
-        let ws = workspaces::get(conn, workspace_id)?;
         let script = find(conn, workspace_id, script_id)?.ok_or(AppError::NotFound)?;
-        let then = match ws.mode() {
-            WorkspaceMode::Simple => AfterSubmit::Live(
-                production::Authority::SimpleMode { actor_id },
-                "simple mode: live at once",
-            ),
-            WorkspaceMode::Enterprise => AfterSubmit::Task,
-        };
-        submit_in_tx(
-            conn,
-            actor_id,
-            then,
-            &script,
-            &script.draft_content,
-            message,
-        )
+        submit_draft(conn, actor_id, &script, message)
     })
+}
+
+/// Saves `draft` and submits it as the next version in one transaction: the editor's Submit
+/// with unsaved edits. The same rules as [`save_draft`] then [`submit_version`]; when the
+/// submission is refused (nothing changed, a concurrent submission) the draft is not saved
+/// either.
+pub fn submit_edited(
+    conn: &mut DbConn,
+    actor_id: i64,
+    workspace_id: i64,
+    script_id: i64,
+    draft: &ScriptDraft,
+    message: &str,
+) -> Result<Submitted, AppError> {
+    write_tx(conn, |conn| {
+        workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
+        let script = write_draft(conn, workspace_id, script_id, draft)?;
+        submit_draft(conn, actor_id, &script, message)
+    })
+}
+
+/// Submits `script`'s saved draft, inside the caller's transaction: a task or, in simple mode,
+/// live at once.
+fn submit_draft(
+    conn: &mut DbConn,
+    actor_id: i64,
+    script: &Script,
+    message: &str,
+) -> Result<Submitted, AppError> {
+    let ws = workspaces::get(conn, script.workspace_id)?;
+    let then = match ws.mode() {
+        WorkspaceMode::Simple => AfterSubmit::Live(
+            production::Authority::SimpleMode { actor_id },
+            "simple mode: live at once",
+        ),
+        WorkspaceMode::Enterprise => AfterSubmit::Task,
+    };
+    submit_in_tx(conn, actor_id, then, script, &script.draft_content, message)
 }
 
 /// What a submission does once its version is written.
