@@ -102,7 +102,45 @@ async fn visit(client: &Client, app: &TestApp, path: &str, out: &mut Vec<String>
     // htmx-loaded parts (lazy diffs, polled progress) settle first.
     tokio::time::sleep(Duration::from_millis(150)).await;
     out.extend(axe_violations(client, &format!("{tag} {path}")).await);
+    // Each kind of dialog the page opens, checked while open.
+    let dialogs = client
+        .execute(
+            "return [...new Set([...document.querySelectorAll('[data-dialog-open]')].filter(b => b.getClientRects().length).map(b => b.getAttribute('data-dialog-open')))].slice(0, 3);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for id in dialogs.as_array().unwrap().iter().filter_map(Value::as_str) {
+        let opened = client
+            .execute(
+                "const b = document.querySelector(`[data-dialog-open=\"${arguments[0]}\"]`); b.click(); return document.getElementById(arguments[0]).open;",
+                vec![json!(id)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(opened, json!(true), "{path}: dialog {id} opens");
+        // Past the 0.15 s fade-in, or axe measures contrast through the half-opaque dialog.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        out.extend(axe_violations(client, &format!("{tag} {path} (dialog {id})")).await);
+        client
+            .execute(
+                "document.getElementById(arguments[0]).close();",
+                vec![json!(id)],
+            )
+            .await
+            .unwrap();
+    }
+    *PAGES
+        .lock()
+        .unwrap()
+        .get_or_insert_default()
+        .entry(app.base.clone())
+        .or_default() += 1;
 }
+
+/// Pages checked, per app (the two backends' tests run side by side).
+static PAGES: std::sync::Mutex<Option<std::collections::HashMap<String, usize>>> =
+    std::sync::Mutex::new(None);
 
 /// The pages a role sees: the fixed ones plus the first item of each list.
 async fn pages_of(client: &Client, app: &TestApp, who: &str, out: &mut Vec<String>, tag: &str) {
@@ -212,6 +250,8 @@ async fn no_serious_axe_violation_on_any_page(app: TestApp) {
     let mut found = every_page(&client, &app, "1280").await;
     client.set_window_size(390, 844).await.unwrap();
     found.extend(every_page(&client, &app, "390").await);
+    let pages = PAGES.lock().unwrap().as_ref().unwrap()[&app.base];
+    assert!(pages > 80, "only {pages} pages were checked");
     found.dedup();
     assert!(
         found.is_empty(),
