@@ -17,6 +17,7 @@ use support::browser::*;
 in_the_browser!(
     no_serious_axe_violation_on_any_page,
     the_confirm_dialog_traps_and_returns_focus,
+    the_layout_fits_a_laptop_and_a_phone,
 );
 
 const AXE: &str = include_str!("vendor/axe.min.js");
@@ -378,4 +379,71 @@ async fn the_confirm_dialog_traps_and_returns_focus(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(open, json!(false), "Escape closes the dialog");
+}
+
+async fn js_f64(client: &Client, script: &str) -> f64 {
+    client
+        .execute(script, vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap_or_else(|| panic!("a number from {script}"))
+}
+
+/// Screenshots of the main pages at 1280×800 and 390×844 (`target/screenshots/layout-*`), and
+/// the layout facts of issue 25, item 15 that can be measured.
+async fn the_layout_fits_a_laptop_and_a_phone(app: TestApp) {
+    let (_driver, client) = start_browser().await;
+    sign_in(&client, &app, "carol").await;
+    let ws = "/workspaces/demo";
+    client
+        .goto(&app.url(&format!("{ws}/task-release/packages")))
+        .await
+        .unwrap();
+    let package = first_href(&client, "td a[href*='/task-release/packages/']")
+        .await
+        .unwrap();
+    client
+        .goto(&app.url(&format!("{ws}/scripts")))
+        .await
+        .unwrap();
+    let script = first_href(&client, "td a[href*='/scripts/']")
+        .await
+        .unwrap();
+    client
+        .goto(&app.url(&format!("{ws}/region-release/tasks")))
+        .await
+        .unwrap();
+    let region_task = all_hrefs(
+        &client,
+        "td a[href*='/region-release/tasks/']:not([href*='?'])",
+    )
+    .await
+    .last()
+    .cloned()
+    .unwrap();
+    let pages = [
+        ("tasks", format!("{ws}/task-release/tasks")),
+        ("packages", format!("{ws}/task-release/packages")),
+        ("package", package),
+        ("script", script),
+        ("production", format!("{ws}/production")),
+        ("region-tasks", format!("{ws}/region-release/tasks")),
+        ("history", format!("{region_task}?tab=history")),
+        ("reviews", "/reviews".to_owned()),
+        ("settings", format!("{ws}/settings")),
+        (
+            "bad-request",
+            format!("{ws}/task-release/tasks?status=bogus"),
+        ),
+    ];
+    for (w, h) in [(1280, 800), (390, 844)] {
+        client.set_window_size(w, h).await.unwrap();
+        for (name, path) in &pages {
+            client.goto(&app.url(path)).await.unwrap();
+            wait_css(&client, "main").await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            screenshot(&client, &format!("layout-{w}-{name}")).await;
+        }
+    }
 }
