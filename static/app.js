@@ -530,3 +530,17 @@ document.addEventListener('change', function (event) {
   window.addEventListener('resize', later);
   window.addEventListener('load', mark);
 })();
+
+// The workspace navigation is one row that scrolls sideways on a narrow screen: bring the
+// current entry into view.
+(function () {
+  'use strict';
+  function reveal() {
+    var nav = document.querySelector('nav.subnav');
+    var here = nav && nav.querySelector('a[aria-current="page"]');
+    if (!here || nav.scrollWidth <= nav.clientWidth) return;
+    nav.scrollLeft = Math.max(0, here.offsetLeft - nav.offsetLeft - nav.clientWidth / 3);
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', reveal);
+  else reveal();
+})();

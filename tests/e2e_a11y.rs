@@ -444,6 +444,35 @@ async fn the_layout_fits_a_laptop_and_a_phone(app: TestApp) {
             wait_css(&client, "main").await;
             tokio::time::sleep(Duration::from_millis(200)).await;
             screenshot(&client, &format!("layout-{w}-{name}")).await;
+            let rows = js_f64(
+                &client,
+                "return new Set([...document.querySelectorAll('nav.subnav a')].map(a => a.offsetTop)).size;",
+            )
+            .await;
+            assert!(
+                rows <= 1.0,
+                "{w} {name}: the workspace navigation is one row"
+            );
+            if w == 390 {
+                let top = js_f64(
+                    &client,
+                    "return document.querySelector('main').getBoundingClientRect().top;",
+                )
+                .await;
+                assert!(top < 140.0, "{name}: header and navigation take {top}px");
+            }
+            if *name == "script" {
+                let title = js_f64(
+                    &client,
+                    "return parseFloat(getComputedStyle(document.querySelector('h1')).fontSize);",
+                )
+                .await;
+                let sub = js_f64(&client, "return parseFloat(getComputedStyle(document.querySelector('.subtitle')).fontSize);").await;
+                assert!(
+                    title > sub,
+                    "{w}: the script's title ({title}px) is larger than its subtitle ({sub}px)"
+                );
+            }
         }
     }
 }
