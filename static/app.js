@@ -544,3 +544,25 @@ document.addEventListener('change', function (event) {
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', reveal);
   else reveal();
 })();
+
+// details[data-open-wide]: collapsed filters, open on screens wider than a phone; the number of
+// filters set ([data-active-filters] inside the summary) follows the user's changes.
+(function () {
+  'use strict';
+  function openWide() {
+    if (!window.matchMedia('(min-width: 761px)').matches) return;
+    document.querySelectorAll('details[data-open-wide]').forEach(function (d) { d.open = true; });
+  }
+  function recount(e) {
+    var details = e.target instanceof Element ? e.target.closest('details[data-open-wide]') : null;
+    var out = details && details.querySelector('[data-active-filters]');
+    if (!out) return;
+    var n = 0;
+    details.querySelectorAll('input, select').forEach(function (f) { if (f.value.trim() !== '') n += 1; });
+    out.textContent = String(n);
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', openWide);
+  else openWide();
+  document.addEventListener('change', recount);
+  document.addEventListener('input', recount);
+})();

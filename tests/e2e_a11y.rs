@@ -461,6 +461,20 @@ async fn the_layout_fits_a_laptop_and_a_phone(app: TestApp) {
                 .await;
                 assert!(top < 140.0, "{name}: header and navigation take {top}px");
             }
+            if *name == "packages" {
+                let open = client
+                    .execute(
+                        "return document.querySelector('details.filter-more').open;",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    open,
+                    json!(w > 760),
+                    "{w}: the filters are collapsed on a phone only"
+                );
+            }
             if *name == "script" {
                 let title = js_f64(
                     &client,

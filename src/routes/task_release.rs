@@ -659,6 +659,22 @@ impl PackagesView {
     fn value<'a>(&'a self, v: &'a Option<String>) -> &'a str {
         v.as_deref().unwrap_or("")
     }
+    /// How many filters besides the search are set (the collapsed filters say so).
+    fn active_filters(&self) -> usize {
+        let r = &self.raw;
+        [
+            &r.applicant,
+            &r.released_by,
+            &r.status,
+            &r.applied_from,
+            &r.applied_to,
+            &r.released_from,
+            &r.released_to,
+        ]
+        .into_iter()
+        .filter(|v| v.as_deref().is_some_and(|v| !v.trim().is_empty()))
+        .count()
+    }
     fn page_link(&self, page: i64) -> String {
         let mut raw = self.raw.clone();
         raw.page = Some(page.to_string());
