@@ -444,6 +444,32 @@ async fn the_layout_fits_a_laptop_and_a_phone(app: TestApp) {
             wait_css(&client, "main").await;
             tokio::time::sleep(Duration::from_millis(200)).await;
             screenshot(&client, &format!("layout-{w}-{name}")).await;
+            let scrolled = client
+                .execute(
+                    "const t = document.querySelector('main table.data'); if (t) { t.scrollIntoView(); return window.scrollY > 0; } return false;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            if scrolled == json!(true) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                screenshot(&client, &format!("layout-{w}-{name}-table")).await;
+                client
+                    .execute("window.scrollTo(0, 0);", vec![])
+                    .await
+                    .unwrap();
+            }
+            if w == 390 {
+                let wide = js_f64(
+                    &client,
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                )
+                .await;
+                assert!(
+                    wide <= 0.0,
+                    "{name}: the page scrolls sideways by {wide}px on a phone"
+                );
+            }
             let rows = js_f64(
                 &client,
                 "return new Set([...document.querySelectorAll('nav.subnav a')].map(a => a.offsetTop)).size;",
