@@ -1227,12 +1227,18 @@ struct ProductionPage {
     layout: Layout,
     workspace: Workspace,
     live: Vec<LiveScript>,
+    /// The script path search, as typed.
+    q: String,
     paging: Paging,
 }
 
 impl ProductionPage {
     fn page_link(&self, page: i64) -> String {
-        let mut q: Vec<(&str, String)> = vec![("page", page.to_string())];
+        let mut q: Vec<(&str, String)> = Vec::new();
+        if !self.q.is_empty() {
+            q.push(("q", self.q.clone()));
+        }
+        q.push(("page", page.to_string()));
         if self.paging.per_page != 50 {
             q.push(("per_page", self.paging.per_page.to_string()));
         }
@@ -1243,6 +1249,7 @@ impl ProductionPage {
 /// Query string of the Production page.
 #[derive(Debug, Deserialize)]
 pub struct ProductionQuery {
+    q: Option<String>,
     page: Option<String>,
     per_page: Option<String>,
 }
@@ -1254,6 +1261,7 @@ pub async fn production_page(
     query: web::Query<ProductionQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut paging = Paging::new(query.page.as_deref(), query.per_page.as_deref(), 50)?;
+    let q = clean(query.q.clone(), 200, "A search")?.unwrap_or_default();
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_read_conn(&state, move |conn| {
@@ -1264,12 +1272,20 @@ pub async fn production_page(
             "production",
             Some((&workspace, &access)),
         )?;
-        let (live, total) = production::list(conn, workspace.id, paging.per_page, paging.offset())?;
+        let search = NameSearch::parse(&q);
+        let (live, total) = production::list(
+            conn,
+            workspace.id,
+            search.as_ref(),
+            paging.per_page,
+            paging.offset(),
+        )?;
         paging.set_total(total);
         Ok(ProductionPage {
             layout,
             workspace,
             live,
+            q,
             paging,
         })
     })
