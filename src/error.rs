@@ -126,6 +126,23 @@ impl From<actix_web::error::BlockingError> for AppError {
 #[derive(Clone, Debug)]
 pub struct ErrorMessage(pub String);
 
+/// The heading of an error page, kept on the response beside `ErrorMessage` so that
+/// `middleware::error_pages` can draw the page again inside the viewer's navigation.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorHeading(pub &'static str);
+
+/// An error page inside `layout` (the full navigation when the viewer is known).
+pub fn error_page(layout: Layout, code: u16, heading: &str, message: String) -> Option<String> {
+    ErrorPage {
+        layout,
+        code,
+        heading,
+        message,
+    }
+    .render()
+    .ok()
+}
+
 #[derive(Template)]
 #[template(path = "errors/error.html")]
 struct ErrorPage<'a> {
@@ -178,6 +195,7 @@ impl ResponseError for AppError {
         }
         let mut resp = resp.body(body);
         resp.extensions_mut().insert(ErrorMessage(message));
+        resp.extensions_mut().insert(ErrorHeading(self.title()));
         resp
     }
 }

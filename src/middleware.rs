@@ -12,7 +12,7 @@ use actix_web::{Error, HttpResponse, web};
 use askama::Template;
 
 use crate::auth::next::SafeNext;
-use crate::error::ErrorMessage;
+use crate::error::{ErrorHeading, ErrorMessage};
 
 /// Strict CSP: no inline script or style, no eval, nothing from other origins, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -110,6 +110,72 @@ pub async fn htmx_errors(
         }
         _ => Ok(res),
     }
+}
+
+/// Draws a client-error page (400, 403, 404, 409, …) of a page request again inside the signed-in
+/// viewer's navigation (and the workspace's, when the path names one the viewer may open), so an
+/// error never strands them on a bare page. Sits inside the session middleware, which it needs;
+/// for anyone not signed in, for server errors and for htmx requests the page stays as it was.
+pub async fn error_pages(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    use actix_web::FromRequest;
+
+    let is_htmx = req.headers().contains_key("hx-request");
+    let res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    if is_htmx || !status.is_client_error() {
+        return Ok(res);
+    }
+    let (Some(ErrorMessage(message)), Some(ErrorHeading(heading))) = (
+        res.response().extensions().get::<ErrorMessage>().cloned(),
+        res.response().extensions().get::<ErrorHeading>().copied(),
+    ) else {
+        return Ok(res);
+    };
+    let http = res.request().clone();
+    let Ok(current) = crate::auth::CurrentUser::extract(&http).await else {
+        return Ok(res);
+    };
+    let Ok(state) = crate::auth::extract::state(&http) else {
+        return Ok(res);
+    };
+    let slug = http
+        .path()
+        .strip_prefix("/workspaces/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|s| !s.is_empty() && *s != "switch")
+        .map(str::to_owned);
+    let viewer = crate::routes::layout::Viewer::of(&current);
+    let layout = crate::routes::with_read_conn(&state, move |conn| {
+        let ws = slug
+            .and_then(|slug| crate::db::models::workspaces::access(conn, &viewer.user, &slug).ok());
+        crate::routes::layout::Layout::build(
+            conn,
+            &viewer,
+            heading,
+            "",
+            ws.as_ref().map(|(w, a)| (w, a)),
+        )
+    })
+    .await;
+    let Some(html) = layout.ok().and_then(|layout| {
+        crate::error::error_page(layout, status.as_u16(), heading, message.clone())
+    }) else {
+        return Ok(res);
+    };
+    let (req, old) = res.into_parts();
+    let mut resp = HttpResponse::build(status);
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_LENGTH {
+            resp.append_header((name.clone(), value.clone()));
+        }
+    }
+    let mut resp = resp.body(html);
+    resp.extensions_mut().insert(ErrorMessage(message));
+    resp.extensions_mut().insert(ErrorHeading(heading));
+    Ok(ServiceResponse::new(req, resp))
 }
 
 /// Request counters by status class, exported by `/metrics`.

@@ -116,6 +116,7 @@ impl Application {
                 .configure(routes::configure)
                 // Outermost last: logging and counters see every answer, the session wraps CSRF.
                 .wrap(from_fn(csrf::guard))
+                .wrap(from_fn(mw::error_pages))
                 .wrap(session)
                 .wrap(from_fn(mw::htmx_errors))
                 .wrap(mw::security_headers(secure))

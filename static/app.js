@@ -42,6 +42,50 @@
   });
 
   // ---------------------------------------------------------------------------------------
+  // Modal dialogs keep keyboard focus: Tab and Shift+Tab wrap inside the open modal (the
+  // browser alone lets Tab leave it for the address bar), and closing it hands focus back to
+  // the control that had it before (the opener), whichever way the dialog was opened.
+  // ---------------------------------------------------------------------------------------
+  const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), ' +
+    'select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex="-1"])';
+  let lastOutsideFocus = null; // the last element focused outside any open modal
+  const openModal = () => [...document.querySelectorAll("dialog[open]")].find((d) => d.matches(":modal"));
+
+  document.addEventListener("focusin", (e) => {
+    const el = targetEl(e);
+    if (el && !el.closest("dialog")) lastOutsideFocus = el;
+  });
+
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Tab") return;
+    const dialog = openModal();
+    if (!dialog) return;
+    const items = [...dialog.querySelectorAll(FOCUSABLE)].filter((el) => el.getClientRects().length > 0);
+    if (items.length === 0) return;
+    const first = items[0];
+    const last = items[items.length - 1];
+    const here = document.activeElement;
+    if (e.shiftKey && (here === first || !dialog.contains(here))) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && (here === last || !dialog.contains(here))) {
+      e.preventDefault();
+      first.focus();
+    }
+  });
+
+  document.addEventListener("close", (e) => {
+    if (!(e.target instanceof HTMLDialogElement)) return;
+    const back = lastOutsideFocus;
+    // After the dialog's own handlers (which may submit or navigate) have run.
+    setTimeout(() => {
+      const here = document.activeElement;
+      const lost = !here || here === document.body || e.target.contains(here);
+      if (lost && back?.isConnected && !openModal()) back.focus();
+    }, 0);
+  }, true);
+
+  // ---------------------------------------------------------------------------------------
   // Confirmation, using the shared <dialog id="confirm-dialog"> from base.html.
   // It contains <p data-confirm-message>, button[data-confirm-ok] and button[data-confirm-cancel].
   //
@@ -449,6 +493,80 @@ document.addEventListener('change', function (event) {
   window.addEventListener('pageshow', sync);
 })();
 
+// A region that scrolls sideways (a wide table, a diff) must be reachable by keyboard to be
+// scrolled: each one that overflows gets tabindex="0" and a name, and loses them when it fits
+// again (a wider window, or the card rows of narrow screens).
+(function () {
+  'use strict';
+  var SCROLLERS = '.table-wrap, .diff-wrap';
+  function mark() {
+    document.querySelectorAll(SCROLLERS).forEach(function (el) {
+      var overflows = el.scrollWidth > el.clientWidth + 1;
+      if (overflows && !el.hasAttribute('tabindex')) {
+        el.setAttribute('tabindex', '0');
+        el.setAttribute('data-scroll-focus', '');
+        if (!el.hasAttribute('aria-label')) {
+          el.setAttribute('role', 'region');
+          el.setAttribute('aria-label', 'Scrollable content');
+        }
+      } else if (!overflows && el.hasAttribute('data-scroll-focus')) {
+        el.removeAttribute('tabindex');
+        el.removeAttribute('data-scroll-focus');
+        if (el.getAttribute('aria-label') === 'Scrollable content') {
+          el.removeAttribute('role');
+          el.removeAttribute('aria-label');
+        }
+      }
+    });
+  }
+  var pending = null;
+  function later() {
+    if (pending) clearTimeout(pending);
+    pending = setTimeout(mark, 100);
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mark);
+  else mark();
+  document.addEventListener('htmx:after:swap', later);
+  window.addEventListener('resize', later);
+  window.addEventListener('load', mark);
+})();
+
+// The workspace navigation is one row that scrolls sideways on a narrow screen: bring the
+// current entry into view.
+(function () {
+  'use strict';
+  function reveal() {
+    var nav = document.querySelector('nav.subnav');
+    var here = nav && nav.querySelector('a[aria-current="page"]');
+    if (!here || nav.scrollWidth <= nav.clientWidth) return;
+    nav.scrollLeft = Math.max(0, here.offsetLeft - nav.offsetLeft - nav.clientWidth / 3);
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', reveal);
+  else reveal();
+})();
+
+// details[data-open-wide]: collapsed filters, open on screens wider than a phone; the number of
+// filters set ([data-active-filters] inside the summary) follows the user's changes.
+(function () {
+  'use strict';
+  function openWide() {
+    if (!window.matchMedia('(min-width: 761px)').matches) return;
+    document.querySelectorAll('details[data-open-wide]').forEach(function (d) { d.open = true; });
+  }
+  function recount(e) {
+    var details = e.target instanceof Element ? e.target.closest('details[data-open-wide]') : null;
+    var out = details && details.querySelector('[data-active-filters]');
+    if (!out) return;
+    var n = 0;
+    details.querySelectorAll('input, select').forEach(function (f) { if (f.value.trim() !== '') n += 1; });
+    out.textContent = String(n);
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', openWide);
+  else openWide();
+  document.addEventListener('change', recount);
+  document.addEventListener('input', recount);
+})();
+
 // The region step builder (templates/region_release/form.html), [data-step-builder]:
 //   [data-step-list] holds the step cards [data-step]; template[data-step-template] is a blank
 //   card; button[data-step-add=KIND] adds one, [data-step-remove] and [data-step-move=up|down]
@@ -633,6 +751,7 @@ document.addEventListener('change', function (event) {
       countPicker(p);
     });
   });
+})();
 
 // -----------------------------------------------------------------------------------------
 // form[data-warn-unsaved]: edits not yet sent (the script editor). While a field of the form

@@ -660,6 +660,22 @@ impl PackagesView {
     fn value<'a>(&'a self, v: &'a Option<String>) -> &'a str {
         v.as_deref().unwrap_or("")
     }
+    /// How many filters besides the search are set (the collapsed filters say so).
+    fn active_filters(&self) -> usize {
+        let r = &self.raw;
+        [
+            &r.applicant,
+            &r.released_by,
+            &r.status,
+            &r.applied_from,
+            &r.applied_to,
+            &r.released_from,
+            &r.released_to,
+        ]
+        .into_iter()
+        .filter(|v| v.as_deref().is_some_and(|v| !v.trim().is_empty()))
+        .count()
+    }
     fn page_link(&self, page: i64) -> String {
         let mut raw = self.raw.clone();
         raw.page = Some(page.to_string());
@@ -1471,12 +1487,18 @@ struct ProductionPage {
     layout: Layout,
     workspace: Workspace,
     live: Vec<LiveScript>,
+    /// The script path search, as typed.
+    q: String,
     paging: Paging,
 }
 
 impl ProductionPage {
     fn page_link(&self, page: i64) -> String {
-        let mut q: Vec<(&str, String)> = vec![("page", page.to_string())];
+        let mut q: Vec<(&str, String)> = Vec::new();
+        if !self.q.is_empty() {
+            q.push(("q", self.q.clone()));
+        }
+        q.push(("page", page.to_string()));
         if self.paging.per_page != 50 {
             q.push(("per_page", self.paging.per_page.to_string()));
         }
@@ -1487,6 +1509,7 @@ impl ProductionPage {
 /// Query string of the Production page.
 #[derive(Debug, Deserialize)]
 pub struct ProductionQuery {
+    q: Option<String>,
     page: Option<String>,
     per_page: Option<String>,
 }
@@ -1498,6 +1521,7 @@ pub async fn production_page(
     query: web::Query<ProductionQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut paging = Paging::new(query.page.as_deref(), query.per_page.as_deref(), 50)?;
+    let q = clean(query.q.clone(), 200, "A search")?.unwrap_or_default();
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_read_conn(&state, move |conn| {
@@ -1508,12 +1532,20 @@ pub async fn production_page(
             "production",
             Some((&workspace, &access)),
         )?;
-        let (live, total) = production::list(conn, workspace.id, paging.per_page, paging.offset())?;
+        let search = NameSearch::parse(&q);
+        let (live, total) = production::list(
+            conn,
+            workspace.id,
+            search.as_ref(),
+            paging.per_page,
+            paging.offset(),
+        )?;
         paging.set_total(total);
         Ok(ProductionPage {
             layout,
             workspace,
             live,
+            q,
             paging,
         })
     })

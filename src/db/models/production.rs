@@ -12,6 +12,7 @@ use crate::db::schema::{production_history, production_scripts, release_packages
 use crate::db::{DbConn, now};
 use crate::domain::{StartupStatus, validate_schedule};
 use crate::error::AppError;
+use crate::search::{NameSearch, Target};
 
 /// A live script as the Production page shows it.
 #[derive(Debug, Queryable)]
@@ -261,17 +262,31 @@ pub fn live_version(
 pub fn list(
     conn: &mut DbConn,
     workspace_id: i64,
+    search: Option<&NameSearch>,
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<LiveScript>, i64)> {
+    // A search keeps the live scripts whose path contains every word, through the scripts'
+    // own name index (`scripts_fts` / pg_trgm, as the Scripts list): the live row joins its
+    // script for that.
+    let matches = search
+        .map(|s| s.read_matches(conn, Target::Scripts))
+        .transpose()?;
+    let mut counted = production_scripts::table
+        .inner_join(scripts::table.on(scripts::id.eq(production_scripts::script_id)))
+        .filter(production_scripts::workspace_id.eq(workspace_id))
+        .into_boxed();
+    if let Some(m) = matches.clone() {
+        counted = counted.filter(m);
+    }
     let total = count::capped(
         conn,
-        production_scripts::table
-            .filter(production_scripts::workspace_id.eq(workspace_id))
+        counted
             .select(production_scripts::script_id)
             .limit(count::count_limit(limit, offset)),
     )?;
-    let rows = production_scripts::table
+    let mut q = production_scripts::table
+        .inner_join(scripts::table.on(scripts::id.eq(production_scripts::script_id)))
         .left_join(
             release_packages::table.on(release_packages::id
                 .nullable()
@@ -279,6 +294,11 @@ pub fn list(
         )
         .left_join(users::table.on(users::id.nullable().eq(production_scripts::released_by)))
         .filter(production_scripts::workspace_id.eq(workspace_id))
+        .into_boxed();
+    if let Some(m) = matches {
+        q = q.filter(m);
+    }
+    let rows = q
         .select((
             production_scripts::script_id,
             production_scripts::path,
