@@ -845,3 +845,46 @@ document.addEventListener('change', function (event) {
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
+
+// time[datetime] (UTC from the server, "2026-12-06 14:39 UTC" as text without JavaScript): shown
+// in the viewer's time zone. The text becomes relative ("3 min ago", "yesterday") for the last
+// week and the local date and time before that; hovering shows the exact local time with its
+// zone. time[data-exact] keeps the exact local time as its text (durations are read from it).
+// Refreshed every 30 s and after htmx swaps.
+(function () {
+  var lang = document.documentElement.lang || undefined;
+  var exact = new Intl.DateTimeFormat(lang, {
+    year: 'numeric', month: 'short', day: 'numeric',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short'
+  });
+  var dated = new Intl.DateTimeFormat(lang, {
+    year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit'
+  });
+  var relative = typeof Intl.RelativeTimeFormat === 'function'
+    ? new Intl.RelativeTimeFormat(lang, { numeric: 'auto' }) : null;
+
+  function ago(date, now) {
+    var seconds = Math.round((date.getTime() - now) / 1000);
+    var abs = Math.abs(seconds);
+    if (!relative || abs >= 7 * 86400) return dated.format(date);
+    if (abs < 45) return seconds <= 0 ? 'just now' : 'in a moment';
+    if (abs < 3600) return relative.format(Math.round(seconds / 60), 'minute');
+    if (abs < 86400) return relative.format(Math.round(seconds / 3600), 'hour');
+    return relative.format(Math.round(seconds / 86400), 'day');
+  }
+
+  function localize(root) {
+    var now = Date.now();
+    (root || document).querySelectorAll('time[datetime]').forEach(function (el) {
+      var date = new Date(el.getAttribute('datetime'));
+      if (isNaN(date.getTime())) return;
+      el.title = exact.format(date);
+      el.textContent = el.hasAttribute('data-exact') ? exact.format(date) : ago(date, now);
+    });
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', function () { localize(); });
+  else localize();
+  document.addEventListener('htmx:after:swap', function () { localize(); });
+  window.setInterval(localize, 30000);
+})();

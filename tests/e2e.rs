@@ -631,6 +631,18 @@ async fn a_stranded_package_gets_a_reviewer_and_another_is_withdrawn(app: TestAp
         .await
         .unwrap();
     wait_text(&client, "#no-reviewer", "No reviewer left").await;
+    // Item 14: times read relative, with the exact time in the viewer's zone on hover.
+    let applied = wait_css(&client, ".subtitle time").await;
+    let shown = applied.text().await.unwrap();
+    assert!(
+        shown == "just now" || shown.contains("ago"),
+        "relative time, not {shown:?}"
+    );
+    let exact = applied.attr("title").await.unwrap().unwrap_or_default();
+    assert!(
+        exact.contains("GMT+1") || exact.contains("CET"),
+        "exact time in {VIEWER_TZ}: {exact:?}"
+    );
     client
         .find(Locator::XPath(
             "//details[@id='add-reviewers']//label[contains(., 'carol')]/input",

@@ -13,6 +13,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 use super::{PASSWORD, TestApp};
 
+/// The browser's time zone (one hour ahead of UTC in December).
+pub const VIEWER_TZ: &str = "Europe/Berlin";
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -50,6 +53,8 @@ pub async fn start_browser() -> (Driver, Client) {
         .port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        // Not the server's UTC: pages show times in the viewer's zone.
+        .env("TZ", VIEWER_TZ)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
