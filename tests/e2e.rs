@@ -15,6 +15,7 @@ in_the_browser!(
     region_release_with_a_checkpoint_and_rollback,
     a_selection_survives_paging_and_releases_as_one_package,
     a_stranded_package_gets_a_reviewer_and_another_is_withdrawn,
+    tasks_are_selected_with_a_thumb_on_a_phone,
 );
 
 /// Carol (workspace admin) changes the approval policy, demotes a reviewer with the role select,
@@ -704,5 +705,34 @@ async fn a_stranded_package_gets_a_reviewer_and_another_is_withdrawn(app: TestAp
         .await
         .unwrap();
     wait_text(&client, ".toast-ok", "approved").await;
+    client.close().await.unwrap();
+}
+
+/// On a phone the Tasks tab's rows are cards; their select boxes take a tap (a card's name cell
+/// once lay over the box and swallowed it). Screenshots of the tab at 1280×800 and 390×844.
+async fn tasks_are_selected_with_a_thumb_on_a_phone(app: TestApp) {
+    let (_driver, client) = start_browser().await;
+    client.set_window_size(1280, 800).await.unwrap();
+    sign_in(&client, &app, "alice").await;
+    client
+        .goto(&app.url("/workspaces/demo/task-release/tasks"))
+        .await
+        .unwrap();
+    click(&client, "#tasks tbody tr:nth-child(1) input[name=task_ids]").await;
+    wait_text(&client, ".toolbar [data-selected-count=task_ids]", "1").await;
+    client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
+    screenshot(&client, "tasks-1280").await;
+    client.set_window_size(390, 844).await.unwrap();
+    client.refresh().await.unwrap();
+    click(&client, "#tasks tbody tr:nth-child(2) input[name=task_ids]").await;
+    wait_text(&client, ".toolbar [data-selected-count=task_ids]", "2").await;
+    client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
+    screenshot(&client, "tasks-390").await;
     client.close().await.unwrap();
 }
