@@ -286,6 +286,40 @@ async fn developer_releases_and_reviewer_approves(app: TestApp) {
     wait_text(&client, "#progress-text", "1 of 1 released").await;
     screenshot(&client, "package-released").await;
 
+    // Seed 000's Compare Version, from the Packages list's Operation column (issue 25, item 2):
+    // the demo's "daily-orders-first" released the same script.
+    client
+        .goto(&app.url("/workspaces/demo/task-release/packages"))
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath(
+            "//table[@id='packages']//tbody/tr[1]//td[contains(@class, 'ops')]/a[.='Compare Version']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(&client, "#cmp-with")
+        .await
+        .select_by_label("daily-orders-first")
+        .await
+        .unwrap();
+    click(&client, "#compare button[type=submit]").await;
+    wait_css(&client, "#full-diff").await;
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/compare"),
+        "on the comparison"
+    );
+    assert!(text(&client, "main").await.contains("etl/daily_orders.sql"));
+    screenshot(&client, "package-compare").await;
+
     client
         .goto(&app.url("/workspaces/demo/production"))
         .await
@@ -403,8 +437,15 @@ async fn region_release_with_a_checkpoint_and_rollback(app: TestApp) {
         .unwrap();
     wait_text(&client, ".toast-ok", "saved").await;
 
+    // Seed 001 starts a release from the list's Operation column (issue 25, item 2).
     client
-        .find(Locator::Css("button[data-dialog-open=execute-dialog]"))
+        .goto(&app.url("/workspaces/demo/region-release/tasks"))
+        .await
+        .unwrap();
+    client
+        .find(Locator::XPath(
+            "//table[@id='region-tasks']//tr[contains(., 'Roll out notification-gw to us-east-1')]//td[contains(@class, 'ops')]/a[.='Execute']",
+        ))
         .await
         .unwrap()
         .click()

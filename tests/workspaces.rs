@@ -242,11 +242,35 @@ async fn reviewer_list_holds_only_eligible_people(app: TestApp) {
         vec!["bob", "carol"]
     );
 
-    // Bob is demoted to developer: he leaves the reviewer list in the same transaction.
+    // Bob is demoted to developer. A demo package waits for his review, so the page first asks
+    // (naming it) and changes nothing; confirmed, he leaves the reviewer list in the same
+    // transaction.
+    let path = format!("/workspaces/demo/settings/members/{bob}/role");
+    let asked = carol
+        .post(&path, &[("role", "developer"), ("expected", "deployer")])
+        .await;
+    assert_eq!(asked.status, 200);
+    assert!(
+        asked
+            .texts("#role-confirm")
+            .join(" ")
+            .contains("customer-dimension")
+    );
+    assert_eq!(
+        carol
+            .get("/workspaces/demo/settings")
+            .await
+            .texts("#reviewer-table tbody tr td:first-child .mono"),
+        vec!["bob", "carol"]
+    );
     let resp = carol
         .post(
-            &format!("/workspaces/demo/settings/members/{bob}/role"),
-            &[("role", "developer"), ("expected", "deployer")],
+            &path,
+            &[
+                ("role", "developer"),
+                ("expected", "deployer"),
+                ("confirm", "1"),
+            ],
         )
         .await;
     assert_eq!(resp.status, 303);
@@ -456,7 +480,11 @@ async fn two_admins_demoting_each_other_leave_one_admin(app: TestApp) {
             format!("/workspaces/demo/settings/members/{bob}/role"),
             format!("/workspaces/demo/settings/members/{carol}/role"),
         );
-        let fields = [("role", "developer"), ("expected", "admin")];
+        let fields = [
+            ("role", "developer"),
+            ("expected", "admin"),
+            ("confirm", "1"),
+        ];
         let (a, b) = tokio::join!(
             carol_c.post(&to_bob, &fields),
             bob_c.post(&to_carol, &fields)
