@@ -245,7 +245,40 @@ async fn viewers_see_only_what_failed_and_admins_who_are_not_members_see_the_pag
     assert!(tara.texts(WAITING).is_empty());
 }
 
+/// The card's statements do not grow with its rows: alice's overview runs as many with one
+/// package of each kind as with more than fit, and the lists stop at their cap with a "see all".
+async fn the_card_runs_a_fixed_number_of_statements_and_stops_at_the_cap(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    let count = |resp: &Resp| resp.texts(STUCK).len() + resp.texts(FAILED).len();
+    let measure = || async {
+        let warm = alice.get("/workspaces/demo").await;
+        assert_eq!(warm.status, 200);
+        let before = app.queries.get();
+        let resp = alice.get("/workspaces/demo").await;
+        (app.queries.get() - before, resp)
+    };
+    let (few, small) = measure().await;
+    app.db(|c| {
+        for i in 0..7 {
+            package(c, "demo", "alice", &format!("pending-{i}"), &["carol"]);
+            let failed = package(c, "demo", "alice", &format!("failed-{i}"), &["carol"]);
+            fail(c, failed, 1);
+        }
+    })
+    .await;
+    let (many, large) = measure().await;
+    assert!(count(&large) > count(&small));
+    assert_eq!(few, many, "statements with few rows vs many");
+    assert_eq!(large.texts(FAILED).len(), 5);
+    // Seven pending packages and weekly-report: five rows in all, pending ones first.
+    assert_eq!(large.texts(STUCK).len(), 5);
+    assert!(large.has("#attention-failed a[href$='/task-release/packages?status=failed']"));
+    assert!(large.has("#attention-stuck a[href$='/task-release/packages?applicant=alice']"));
+}
+
 on_both_backends!(
+    the_card_runs_a_fixed_number_of_statements_and_stops_at_the_cap,
     the_card_lists_what_waits_what_is_stuck_and_what_failed,
     a_package_whose_reviewers_lost_the_role_says_no_reviewer_left,
     viewers_see_only_what_failed_and_admins_who_are_not_members_see_the_page,

@@ -225,9 +225,11 @@ pub async fn overview(
         let now = crate::db::now();
         // Viewers have nothing to review or release: only what failed concerns them.
         let (waiting_packages, waiting_checkpoints, stuck) = if access.can(Permission::Develop) {
+            let (packages, checkpoints) =
+                attention::waiting(conn, workspace.id, me, access.may_review())?;
             (
-                attention::waiting_packages(conn, workspace.id, me, access.may_review())?,
-                attention::waiting_checkpoints(conn, workspace.id, me)?,
+                packages,
+                checkpoints,
                 attention::stuck(conn, workspace.id, me)?,
             )
         } else {

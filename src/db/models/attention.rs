@@ -43,6 +43,14 @@ impl<T> Capped<T> {
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
+    /// Keeps at most `n` rows (saying there are more when some are cut): how many are kept.
+    fn keep(&mut self, n: usize) -> usize {
+        if self.rows.len() > n {
+            self.rows.truncate(n);
+            self.more = true;
+        }
+        self.rows.len()
+    }
 }
 
 /// A package of the workspace waiting for the viewer's decision.
@@ -54,10 +62,25 @@ pub struct WaitingPackage {
     pub applied_at: NaiveDateTime,
 }
 
+/// What waits for the viewer in this workspace: packages first, then checkpoints, `CAP` rows
+/// together.
+pub fn waiting(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    user_id: i64,
+    may_review: bool,
+) -> QueryResult<(Capped<WaitingPackage>, Capped<WaitingCheckpoint>)> {
+    let mut packages = waiting_packages(conn, workspace_id, user_id, may_review)?;
+    let mut checkpoints = waiting_checkpoints(conn, workspace_id, user_id)?;
+    let left = CAP - packages.keep(CAP);
+    checkpoints.keep(left);
+    Ok((packages, checkpoints))
+}
+
 /// Packages of this workspace waiting for `user_id`'s decision while they may still review
 /// here (a seat on the reviewer list; `may_review` is the role half of eligibility, which the
 /// caller knows), oldest first.
-pub fn waiting_packages(
+fn waiting_packages(
     conn: &mut DbConn,
     workspace_id: i64,
     user_id: i64,
@@ -108,7 +131,7 @@ impl WaitingCheckpoint {
 /// The workspace's checkpoints waiting for `user_id`: the Reviews page's rule
 /// (`region_release::awaiting`) in one statement — a task releasing, its step waiting, the user
 /// named on it, and never the Manual Approval of a release the user executed.
-pub fn waiting_checkpoints(
+fn waiting_checkpoints(
     conn: &mut DbConn,
     workspace_id: i64,
     user_id: i64,
@@ -172,8 +195,9 @@ pub enum Stuck {
     },
 }
 
-/// The viewer's stuck items in this workspace: up to `CAP` of each kind (their packages pending
-/// approval, their rejected packages, their stuck region tasks), at most six statements.
+/// The viewer's stuck items in this workspace, `CAP` rows together: their packages pending
+/// approval, then their rejected packages, then their stuck region tasks; a kind cut short says
+/// so (`more`) for its "see all" link. At most six statements.
 #[derive(Debug)]
 pub struct StuckLists {
     pub pending: Capped<Stuck>,
@@ -203,11 +227,16 @@ impl StuckLists {
 }
 
 pub fn stuck(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<StuckLists> {
-    Ok(StuckLists {
+    let mut lists = StuckLists {
         pending: stuck_pending(conn, workspace_id, user_id)?,
         rejected: stuck_rejected(conn, workspace_id, user_id)?,
         region: stuck_region(conn, workspace_id, user_id)?,
-    })
+    };
+    let mut left = CAP;
+    left -= lists.pending.keep(left);
+    left -= lists.rejected.keep(left);
+    lists.region.keep(left);
+    Ok(lists)
 }
 
 fn stuck_pending(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<Capped<Stuck>> {
@@ -547,5 +576,9 @@ mod tests {
         assert_eq!(c.rows.len(), CAP);
         assert!(c.more);
         assert!(!Capped::of(vec![1]).more);
+        let mut c = Capped::of(vec![1, 2, 3]);
+        assert_eq!(c.keep(2), 2);
+        assert!(c.more);
+        assert_eq!(c.keep(0), 0);
     }
 }
