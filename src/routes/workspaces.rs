@@ -8,6 +8,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::{CurrentUser, WorkspaceCtx, session};
+use crate::db::models::attention::{
+    self, Capped, Failed, FailedList, Stuck, StuckLists, WaitingCheckpoint, WaitingPackage,
+};
 use crate::db::models::audit::{self, AuditFilter, AuditRow};
 use crate::db::models::workspaces::{self, Member, Workspace, WorkspaceSummary};
 use crate::domain::{Permission, WorkspaceAccess, WorkspaceName, WorkspaceSlug};
@@ -166,9 +169,27 @@ struct OverviewPage {
     access: WorkspaceAccess,
     members: Vec<Member>,
     recent: Vec<AuditRow>,
+    /// "Needs your attention": empty for viewers, who only see what failed.
+    waiting_packages: Capped<WaitingPackage>,
+    waiting_checkpoints: Capped<WaitingCheckpoint>,
+    stuck: StuckLists,
+    failed: FailedList,
+    /// The viewer's username, for the "see all" links of their own items.
+    me: String,
+    now: chrono::NaiveDateTime,
 }
 
 impl OverviewPage {
+    fn age(&self, since: &chrono::NaiveDateTime) -> String {
+        attention::age(*since, self.now)
+    }
+    fn nothing_waits(&self) -> bool {
+        self.waiting_packages.is_empty() && self.waiting_checkpoints.is_empty()
+    }
+    /// Query string of a "see all" link, the value URL-encoded.
+    fn query(&self, key: &str, value: &str) -> String {
+        serde_urlencoded::to_string([(key, value)]).unwrap_or_default()
+    }
     fn can(&self, what: &str) -> bool {
         let permission = match what {
             "develop" => Permission::Develop,
@@ -200,12 +221,33 @@ pub async fn overview(
         )?;
         let members = workspaces::members(conn, workspace.id)?;
         let (recent, _) = audit::list(conn, Some(workspace.id), &AuditFilter::default(), 8, 0)?;
+        let me = viewer.user.id;
+        let now = crate::db::now();
+        // Viewers have nothing to review or release: only what failed concerns them.
+        let (waiting_packages, waiting_checkpoints, stuck) = if access.can(Permission::Develop) {
+            let (packages, checkpoints) =
+                attention::waiting(conn, workspace.id, me, access.may_review())?;
+            (
+                packages,
+                checkpoints,
+                attention::stuck(conn, workspace.id, me)?,
+            )
+        } else {
+            (Capped::empty(), Capped::empty(), StuckLists::empty())
+        };
+        let failed = attention::failed_recently(conn, workspace.id, now)?;
         Ok(OverviewPage {
             layout,
             workspace,
             access,
             members,
             recent,
+            waiting_packages,
+            waiting_checkpoints,
+            stuck,
+            failed,
+            me: viewer.user.username.clone(),
+            now,
         })
     })
     .await?;

@@ -2,6 +2,7 @@
 //! Each function takes `&mut DbConn` and either returns `QueryResult<T>` (plain reads) or
 //! `Result<T, AppError>` when it enforces a rule inside its own write transaction.
 
+pub mod attention;
 pub mod audit;
 pub mod bundle;
 pub mod jobs;
