@@ -1095,8 +1095,9 @@ fn decided_message(d: &releases::Decided, decision: Decision) -> String {
             d.package_name
         ),
         (_, PackageStatus::PendingApproval) => format!(
-            "Approved. “{}” waits for {} more approval(s).",
-            d.package_name, d.waiting_for
+            "Approved. “{}” waits for {} more.",
+            d.package_name,
+            crate::domain::count(d.waiting_for as i64, "approval", "approvals")
         ),
         _ => format!(
             "“{}” approved and being released to production.",
@@ -1129,54 +1130,16 @@ pub async fn decide(
         )
         .await;
     }
-    let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
+    let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
     let comment = form.comment.clone();
-    match with_conn(&state, move |conn| {
+    let outcome = with_conn(&state, move |conn| {
         releases::decide(conn, actor, ws_id, id, decision, &comment)
     })
+    .await;
+    package_outcome(&state, ctx, id, outcome, form.comment, |d| {
+        decided_message(&d, decision)
+    })
     .await
-    {
-        Ok(d) => {
-            session::flash(
-                &ctx.current.session,
-                FlashKind::Ok,
-                decided_message(&d, decision),
-            );
-            Ok(see_other(&format!(
-                "/workspaces/{slug}/task-release/packages/{id}"
-            )))
-        }
-        Err(AppError::Field { field, message }) => {
-            let mut errors = FormErrors::default();
-            errors.add(field, message);
-            package_page(
-                &state,
-                ctx,
-                id,
-                errors,
-                form.comment,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                false,
-            )
-            .await
-        }
-        Err(AppError::Conflict(message)) => {
-            // Someone decided first, or the package moved on: 409 with the package as it is.
-            session::flash(&ctx.current.session, FlashKind::Error, message.clone());
-            let page = package_page(
-                &state,
-                ctx,
-                id,
-                FormErrors::default(),
-                String::new(),
-                StatusCode::CONFLICT,
-                false,
-            )
-            .await?;
-            Ok(refusal(page, message))
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// A script of either of two compared packages, with its version in each (`None`: not in that
@@ -1294,7 +1257,7 @@ pub async fn add_reviewers(
         releases::add_reviewers(conn, actor, ws_id, id, &reviewers)
     })
     .await;
-    package_outcome(&state, ctx, id, outcome, |added| {
+    package_outcome(&state, ctx, id, outcome, String::new(), |added| {
         format!(
             "{} added as {}; the package waits for their review.",
             added.join(", "),
@@ -1321,7 +1284,7 @@ pub async fn withdraw(
         releases::withdraw_package(conn, actor, ws_id, id)
     })
     .await;
-    package_outcome(&state, ctx, id, outcome, |(name, n)| {
+    package_outcome(&state, ctx, id, outcome, String::new(), |(name, n)| {
         format!(
             "“{name}” withdrawn: {} back to pending, to be released again.",
             crate::domain::count(n as i64, "task", "tasks")
@@ -1337,6 +1300,7 @@ async fn package_outcome<T>(
     ctx: WorkspaceCtx,
     id: i64,
     outcome: Result<T, AppError>,
+    comment: String,
     success: impl FnOnce(T) -> String,
 ) -> Result<HttpResponse, AppError> {
     match outcome {
@@ -1355,7 +1319,7 @@ async fn package_outcome<T>(
                 ctx,
                 id,
                 errors,
-                String::new(),
+                comment,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 false,
             )

@@ -1170,14 +1170,43 @@ fn lock_package(conn: &mut DbConn, workspace_id: i64, package_id: i64) -> Result
     }
 }
 
-/// Who may add reviewers to a waiting package, or withdraw it.
-fn may_manage_package(
-    package: &PackageRow,
+/// A change to a package that waits for approval: who may make it besides the applicant.
+struct WaitingChange {
+    /// What the actor needs in the workspace at all.
+    needs: Permission,
+    /// Who else may, besides the applicant: the permission and how the message names it.
+    others: (Permission, &'static str),
+    /// "withdraw", "add reviewers to": what the messages say is refused.
+    doing: &'static str,
+}
+
+/// Locks and reads a package for `change`: 404 outside the workspace, 403 unless the actor is
+/// the applicant or has the other permission, 409 once it no longer waits for approval.
+fn waiting_package(
+    conn: &mut DbConn,
     actor_id: i64,
-    access: &WorkspaceAccess,
-    permission: Permission,
-) -> bool {
-    package.applicant_id == actor_id || access.can(permission)
+    workspace_id: i64,
+    package_id: i64,
+    change: WaitingChange,
+) -> Result<PackageRow, AppError> {
+    let access = workspaces::require(conn, workspace_id, actor_id, change.needs)?;
+    lock_package(conn, workspace_id, package_id)?;
+    let package = find_package(conn, workspace_id, package_id)?.ok_or(AppError::NotFound)?;
+    let (others, named) = change.others;
+    if package.applicant_id != actor_id && !access.can(others) {
+        return Err(AppError::forbidden(format!(
+            "Only {} (who applied) or {named} can {} this package.",
+            package.applicant, change.doing
+        )));
+    }
+    if package.status() != PackageStatus::PendingApproval {
+        return Err(AppError::conflict(format!(
+            "This package is {} now: you can {} a package only while it waits for approval.",
+            package.status().label().to_lowercase(),
+            change.doing
+        )));
+    }
+    Ok(package)
 }
 
 /// Adds reviewers to a package waiting for approval, so a package whose reviewers lost their
@@ -1207,21 +1236,12 @@ pub fn add_reviewers(
         ));
     }
     write_tx(conn, |conn| {
-        let access = workspaces::require(conn, workspace_id, actor_id, Permission::View)?;
-        lock_package(conn, workspace_id, package_id)?;
-        let package = find_package(conn, workspace_id, package_id)?.ok_or(AppError::NotFound)?;
-        if !may_manage_package(&package, actor_id, &access, Permission::Manage) {
-            return Err(AppError::forbidden(format!(
-                "Only {} (who applied) or a workspace admin can add reviewers to this package.",
-                package.applicant
-            )));
-        }
-        if package.status() != PackageStatus::PendingApproval {
-            return Err(AppError::conflict(format!(
-                "This package is {} now: reviewers can be added only while it waits for approval.",
-                package.status().label().to_lowercase()
-            )));
-        }
+        let change = WaitingChange {
+            needs: Permission::View,
+            others: (Permission::Manage, "a workspace admin"),
+            doing: "add reviewers to",
+        };
+        let package = waiting_package(conn, actor_id, workspace_id, package_id, change)?;
         let on_it: Vec<i64> = package_reviewers::table
             .filter(package_reviewers::package_id.eq(package_id))
             .select(package_reviewers::reviewer_id)
@@ -1287,21 +1307,12 @@ pub fn withdraw_package(
     package_id: i64,
 ) -> Result<(String, usize), AppError> {
     write_tx(conn, |conn| {
-        let access = workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
-        lock_package(conn, workspace_id, package_id)?;
-        let package = find_package(conn, workspace_id, package_id)?.ok_or(AppError::NotFound)?;
-        if !may_manage_package(&package, actor_id, &access, Permission::Deploy) {
-            return Err(AppError::forbidden(format!(
-                "Only {} (who applied), a deployer or an admin can withdraw this package.",
-                package.applicant
-            )));
-        }
-        if package.status() != PackageStatus::PendingApproval {
-            return Err(AppError::conflict(format!(
-                "This package is {} now and can no longer be withdrawn.",
-                package.status().label().to_lowercase()
-            )));
-        }
+        let change = WaitingChange {
+            needs: Permission::Develop,
+            others: (Permission::Deploy, "a deployer or admin"),
+            doing: "withdraw",
+        };
+        let package = waiting_package(conn, actor_id, workspace_id, package_id, change)?;
         let ts = now();
         let back = diesel::update(
             release_tasks::table
