@@ -632,8 +632,6 @@ pub fn decide(
     }
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::View)?;
-        // Before anything is read: a reviewer added meanwhile counts towards quorum `all`.
-        lock_package(conn, workspace_id, package_id)?;
         let package = find_package(conn, workspace_id, package_id)?.ok_or(AppError::NotFound)?;
         if package.applicant_id == actor_id {
             return Err(AppError::forbidden(
@@ -1151,25 +1149,6 @@ pub fn pending_reviews_of(
         .load(conn)
 }
 
-/// Locks a package's row until the transaction ends (an update that changes nothing), or says
-/// `NotFound` when the workspace has no such package. On PostgreSQL a decision, a reviewer added
-/// and a withdrawal of the same package then run one after the other, each seeing what the one
-/// before committed; SQLite's write transactions are serial already.
-fn lock_package(conn: &mut DbConn, workspace_id: i64, package_id: i64) -> Result<(), AppError> {
-    let found = diesel::update(
-        release_packages::table
-            .find(package_id)
-            .filter(release_packages::workspace_id.eq(workspace_id)),
-    )
-    .set(release_packages::status.eq(release_packages::status))
-    .execute(conn)?;
-    if found == 1 {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
 /// A change to a package that waits for approval: who may make it besides the applicant.
 struct WaitingChange {
     /// What the actor needs in the workspace at all.
@@ -1180,7 +1159,7 @@ struct WaitingChange {
     doing: &'static str,
 }
 
-/// Locks and reads a package for `change`: 404 outside the workspace, 403 unless the actor is
+/// Reads a package for `change`: 404 outside the workspace, 403 unless the actor is
 /// the applicant or has the other permission, 409 once it no longer waits for approval.
 fn waiting_package(
     conn: &mut DbConn,
@@ -1189,8 +1168,9 @@ fn waiting_package(
     package_id: i64,
     change: WaitingChange,
 ) -> Result<PackageRow, AppError> {
+    // `require` locks the workspace: on PostgreSQL a decision, an addition and a withdrawal of
+    // one package take turns, each reading what the one before committed.
     let access = workspaces::require(conn, workspace_id, actor_id, change.needs)?;
-    lock_package(conn, workspace_id, package_id)?;
     let package = find_package(conn, workspace_id, package_id)?.ok_or(AppError::NotFound)?;
     let (others, named) = change.others;
     if package.applicant_id != actor_id && !access.can(others) {
