@@ -60,7 +60,7 @@ impl Settings {
 }
 
 /// The pool size on SQLite when none is set: its connections are open files in this process,
-/// and reads run on the HTTP workers while one is free (`routes::with_read_conn`); 4 gave a
+/// and reads run on the HTTP workers while one is free (`state::with_read_conn`); 4 gave a
 /// worse p99 than 8 there (docs/BENCHMARKS.md).
 pub const SQLITE_POOL_SIZE: u32 = 8;
 

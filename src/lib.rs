@@ -30,5 +30,7 @@ pub mod routes;
 pub mod search;
 /// Builds the actix `App`: every route, middleware and shared state.
 pub mod startup;
+/// `AppState` and the connection helpers every handler and extractor uses.
+pub mod state;
 /// The durable background worker that releases approved packages to production.
 pub mod worker;

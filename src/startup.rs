@@ -21,20 +21,7 @@ use crate::db::{self, Pool};
 use crate::domain::PrivateDestinations;
 use crate::middleware::{self as mw, Metrics};
 use crate::routes;
-
-/// Shared by every handler.
-pub struct AppState {
-    pub pool: Pool,
-    pub hasher: Hasher,
-    /// Statements run by the pool's connections (`/metrics`).
-    pub queries: db::QueryCounter,
-    /// Whether bounded reads may run on the HTTP worker thread itself (SQLite: see
-    /// `routes::with_read_conn`).
-    pub inline_reads: bool,
-    /// Whether webhooks may go to internal addresses (`--allow-private-webhooks`), for the
-    /// region form's check.
-    pub private_webhooks: PrivateDestinations,
-}
+use crate::state::AppState;
 
 pub struct Application {
     server: Server,

@@ -21,7 +21,7 @@ use futures_util::Stream;
 
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// How a download is sent. It is gzipped here, page by page on the blocking pool, rather than
 /// by actix's `Compress`: that one picks brotli for a browser, whose encoder keeps a 4 MiB

@@ -21,10 +21,9 @@ use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{
-    FormErrors, Paging, fragment, refusal, render, see_other, with_conn, with_read_conn,
-};
-use crate::startup::AppState;
+use crate::routes::{FormErrors, Paging, fragment, refusal, render, see_other};
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ListQuery {

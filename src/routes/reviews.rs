@@ -12,8 +12,9 @@ use crate::db::models::releases::{self, Decision, ReviewRequest};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{render, see_other, with_conn, with_read_conn};
-use crate::startup::AppState;
+use crate::routes::{render, see_other};
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 #[derive(Template)]
 #[template(path = "reviews.html")]

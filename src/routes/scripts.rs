@@ -14,15 +14,14 @@ use crate::db::models::scripts::{self, Script, ScriptDraft, ScriptRow, VersionRo
 use crate::db::models::workspaces::{self, Person};
 use crate::db::models::{production, workspaces::Workspace};
 use crate::diff::{TextDiff, diff_texts};
+use crate::domain::limits::MAX_SCRIPT_BYTES;
 use crate::domain::{Permission, ScriptPath, ScriptType, WorkspaceMode, validate_schedule};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, Paging, render, see_other, with_conn, with_read_conn};
-use crate::startup::AppState;
-
-/// The largest script accepted (bytes).
-pub const MAX_SCRIPT_BYTES: usize = 1024 * 1024;
+use crate::routes::{FormErrors, Paging, render, see_other};
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ScriptForm {

@@ -24,11 +24,10 @@ use crate::domain::{PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{
-    FormErrors, Paging, download, fragment, refusal, render, see_other, with_conn, with_read_conn,
-};
+use crate::routes::{FormErrors, Paging, download, fragment, refusal, render, see_other};
 use crate::search::NameSearch;
-use crate::startup::AppState;
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 fn clean(s: Option<String>, max: usize, what: &str) -> Result<Option<String>, AppError> {
     match s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {

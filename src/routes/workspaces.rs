@@ -17,8 +17,9 @@ use crate::domain::{Permission, WorkspaceAccess, WorkspaceName, WorkspaceSlug};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, Paging, render, see_other, with_conn, with_read_conn};
-use crate::startup::AppState;
+use crate::routes::{FormErrors, Paging, render, see_other};
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 /// `GET /`: signed-in people go to their workspaces, everyone else to sign-in.
 pub async fn home(session: Session) -> HttpResponse {

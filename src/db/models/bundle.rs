@@ -101,7 +101,7 @@ fn check(json: &str) -> Result<Vec<Entry>, AppError> {
                 )));
             }
         };
-        if s.content.len() > crate::routes::scripts::MAX_SCRIPT_BYTES {
+        if s.content.len() > crate::domain::limits::MAX_SCRIPT_BYTES {
             return Err(at("the content is larger than 1 MiB".into()));
         }
         let message = if s.message.trim().is_empty() {
