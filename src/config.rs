@@ -51,7 +51,7 @@ impl Settings {
             session_key: None,
             public_origin: None,
             workers: None,
-            argon2_memory_kib: crate::auth::password::DEFAULT_MEMORY_KIB,
+            argon2_memory_kib: crate::password::DEFAULT_MEMORY_KIB,
             run_worker: true,
             job_lease_seconds: crate::db::models::jobs::LEASE_SECONDS,
             allow_private_webhooks: false,

@@ -24,6 +24,8 @@ pub mod error;
 pub mod filters;
 /// Security headers and htmx-aware error rendering.
 pub mod middleware;
+/// Password hashing (argon2id) and its cost settings.
+pub mod password;
 /// HTTP handlers, one module per area.
 pub mod routes;
 /// Fuzzy name search with the same ranking on both backends.

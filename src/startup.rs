@@ -15,11 +15,11 @@ use anyhow::Context;
 use base64::Engine;
 
 use crate::auth::csrf::{self, AllowedOrigin};
-use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::domain::PrivateDestinations;
 use crate::middleware::{self as mw, Metrics};
+use crate::password::Hasher;
 use crate::routes;
 use crate::state::AppState;
 

@@ -6,10 +6,10 @@
 
 use actix_web::web;
 
-use crate::auth::password::Hasher;
 use crate::db::{self, Pool};
 use crate::domain::PrivateDestinations;
 use crate::error::AppError;
+use crate::password::Hasher;
 
 /// Shared by every handler.
 pub struct AppState {

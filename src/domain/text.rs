@@ -22,11 +22,23 @@ macro_rules! bounded_text {
                 }
                 Ok(Self(text.to_owned()))
             }
+            /// Trimmed and cut to the limit: for text from a file, where refusing the whole
+            /// import over a long description would help nobody.
+            pub fn truncated(raw: &str) -> Self {
+                Self(raw.trim().chars().take($max).collect::<String>().trim_end().to_owned())
+            }
             pub fn as_str(&self) -> &str {
                 &self.0
             }
             pub fn is_empty(&self) -> bool {
                 self.0.is_empty()
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = FieldError;
+            fn from_str(raw: &str) -> Result<Self, FieldError> {
+                Self::parse(raw)
             }
         }
     };

@@ -215,7 +215,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         web::Data::new(AppState {
             pool: crate::db::connect(&url, 1).expect("pool"),
-            hasher: crate::auth::password::Hasher::new(8),
+            hasher: crate::password::Hasher::new(8),
             queries: Default::default(),
             inline_reads: false,
             private_webhooks: crate::domain::PrivateDestinations::Refused,

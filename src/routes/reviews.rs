@@ -9,10 +9,11 @@ use crate::auth::CurrentUser;
 use crate::auth::session::{self, FlashKind};
 use crate::db::models::region_release::{self, CheckpointRequest};
 use crate::db::models::releases::{self, Decision, ReviewRequest};
+use crate::domain::Comment;
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{render, see_other};
+use crate::routes::{refusal, render, see_other};
 use crate::state::AppState;
 use crate::state::{with_conn, with_read_conn};
 
@@ -30,8 +31,16 @@ pub async fn page(
     state: web::Data<AppState>,
     current: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    let viewer = Viewer::of(&current);
-    let page = with_read_conn(&state, move |conn| {
+    reviews_page(&state, &current, StatusCode::OK).await
+}
+
+async fn reviews_page(
+    state: &web::Data<AppState>,
+    current: &CurrentUser,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::of(current);
+    let page = with_read_conn(state, move |conn| {
         let requests = releases::awaiting_review(conn, viewer.user.id)?;
         let checkpoints = region_release::awaiting(conn, viewer.user.id)?;
         // The navigation counts exactly these lists (the same filters), so they are its count.
@@ -44,7 +53,19 @@ pub async fn page(
         })
     })
     .await?;
-    render(&page, StatusCode::OK)
+    render(&page, status)
+}
+
+/// A refused form (nothing decided): the page again with 422 and the message, answered like
+/// every other refusal (`routes::refusal`).
+async fn refused(
+    state: &web::Data<AppState>,
+    current: &CurrentUser,
+    message: String,
+) -> Result<HttpResponse, AppError> {
+    session::flash(&current.session, FlashKind::Error, message.clone());
+    let page = reviews_page(state, current, StatusCode::UNPROCESSABLE_ENTITY).await?;
+    Ok(refusal(page, message))
 }
 
 /// `POST /reviews`: `package_ids` (several), `decision` approve|reject, `comment`.
@@ -75,22 +96,17 @@ pub async fn decide(
         "reject" => Decision::Reject,
         _ => return Err(AppError::bad_request("decision is approve or reject.")),
     };
-    let comment = get("comment");
-    if comment.chars().count() > 2000 {
-        session::flash(
-            &current.session,
-            FlashKind::Error,
-            "A comment has at most 2000 characters.",
-        );
-        return Ok(see_other("/reviews"));
-    }
+    let comment = match Comment::parse(&get("comment")) {
+        Ok(comment) => comment,
+        Err(e) => return refused(&state, &current, e.0).await,
+    };
     if package_ids.is_empty() || package_ids.len() > 100 {
-        session::flash(
-            &current.session,
-            FlashKind::Error,
-            "Select between 1 and 100 packages.",
-        );
-        return Ok(see_other("/reviews"));
+        return refused(
+            &state,
+            &current,
+            "Select between 1 and 100 packages.".into(),
+        )
+        .await;
     }
     let actor = current.user.id;
     let outcomes = with_conn(&state, move |conn| {

@@ -15,7 +15,9 @@ use crate::db::models::workspaces::{self, Person};
 use crate::db::models::{production, workspaces::Workspace};
 use crate::diff::{TextDiff, diff_texts};
 use crate::domain::limits::MAX_SCRIPT_BYTES;
-use crate::domain::{Permission, ScriptPath, ScriptType, WorkspaceMode, validate_schedule};
+use crate::domain::{
+    Description, Permission, ScriptPath, ScriptType, WorkspaceMode, validate_schedule,
+};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
@@ -55,16 +57,14 @@ impl ScriptForm {
             errors.add("script_type", "Choose the script's type.");
         }
         let schedule = errors.check("schedule", validate_schedule(&self.schedule));
-        if self.description.chars().count() > 2000 {
-            errors.add("description", "A description has at most 2000 characters.");
-        }
+        let description = errors.check("description", Description::parse(&self.description));
         if self.content.len() > MAX_SCRIPT_BYTES {
             errors.add("content", "A script has at most 1 MiB.");
         }
         Some(ScriptDraft {
             script_type: script_type?,
             schedule: schedule?,
-            description: self.description.clone(),
+            description: description?,
             content: self.content.replace("\r\n", "\n"),
         })
         .filter(|_| errors.is_empty())
@@ -552,8 +552,8 @@ pub async fn submit(
             )
             .await
         }
-        Err(AppError::Conflict(m)) if editor.is_some() => {
-            // Someone submitted first: keep the editor's unsaved text on the page.
+        Err(AppError::Conflict(m)) => {
+            // Someone submitted first: 409 with the editor, keeping its unsaved text if any.
             errors.add("message", m);
             editor_page(
                 &state,
@@ -566,10 +566,6 @@ pub async fn submit(
                 StatusCode::CONFLICT,
             )
             .await
-        }
-        Err(AppError::Conflict(m)) => {
-            session::flash(&ctx.current.session, FlashKind::Error, m);
-            Ok(see_other(&format!("/workspaces/{slug}/scripts/{id}")))
         }
         Err(e) => Err(e),
     }

@@ -20,7 +20,7 @@ use crate::db::models::releases::{
 use crate::db::models::workspaces::{self, Person, Workspace};
 use crate::db::models::{jobs, package_changes, scripts};
 use crate::diff::{self, TextDiff, diff_texts};
-use crate::domain::{PackageStatus, Permission, TaskStatus};
+use crate::domain::{Comment, PackageName, PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
@@ -361,21 +361,15 @@ pub async fn release(
     };
     let view =
         TasksView::parse(serde_urlencoded::from_str(&field(&fields, "back")).unwrap_or_default())?;
-    if rf.name.chars().count() > 120 {
-        rf.errors
-            .add("name", "A package name has at most 120 characters.");
-    }
-    if rf.comment.chars().count() > 2000 {
-        rf.errors
-            .add("comment", "A comment has at most 2000 characters.");
-    }
-    if !rf.errors.is_empty() {
+    let name = rf.errors.check("name", PackageName::parse(&rf.name));
+    let comment = rf.errors.check("comment", Comment::parse(&rf.comment));
+    let (Some(name), Some(comment)) = (name, comment) else {
         return tasks_page(&state, ctx, view, rf, StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
+    };
     let req = ReleaseRequest {
         task_ids: rf.selected.clone(),
-        name: rf.name.clone(),
-        comment: rf.comment.clone(),
+        name,
+        comment,
         reviewers: rf.reviewers.clone(),
     };
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
@@ -958,12 +952,11 @@ async fn package_page(
         )?;
         let reviewers = releases::package_reviewers(conn, id)?;
         let me = viewer.user.id;
-        let can_decide = package.status() == PackageStatus::PendingApproval
-            && package.applicant_id != me
-            && reviewers
-                .iter()
-                .any(|r| r.reviewer_id == me && r.decision.is_none())
-            && workspaces::is_eligible_reviewer(conn, workspace.id, me)?;
+        let can_decide = match releases::may_decide(conn, workspace.id, &package, &reviewers, me) {
+            Ok(()) => true,
+            Err(AppError::Internal(e)) => return Err(AppError::Internal(e)),
+            Err(_) => false,
+        };
         let waiting = package.status() == PackageStatus::PendingApproval;
         let mine = package.applicant_id == me;
         let can_add_reviewers = waiting && (mine || access.can(Permission::Manage));
@@ -1115,9 +1108,8 @@ pub async fn decide(
     let (_, id) = path.into_inner();
     let form = form.into_inner();
     let decision = parse_decision(&form.decision)?;
-    if form.comment.chars().count() > 2000 {
-        let mut errors = FormErrors::default();
-        errors.add("comment", "A comment has at most 2000 characters.");
+    let mut errors = FormErrors::default();
+    let Some(comment) = errors.check("comment", Comment::parse(&form.comment)) else {
         return package_page(
             &state,
             ctx,
@@ -1128,9 +1120,8 @@ pub async fn decide(
             false,
         )
         .await;
-    }
+    };
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
-    let comment = form.comment.clone();
     let outcome = with_conn(&state, move |conn| {
         releases::decide(conn, actor, ws_id, id, decision, &comment)
     })

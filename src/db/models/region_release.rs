@@ -18,7 +18,8 @@ use crate::db::schema::{
 };
 use crate::db::{Const, DbConn, now, write_tx};
 use crate::domain::{
-    Operation, Permission, RegionTaskStatus, StepKind, StepStatus, WorkspaceAccess,
+    Comment, Description, Operation, Permission, RegionTaskStatus, StepKind, StepStatus,
+    WorkspaceAccess,
 };
 use crate::error::AppError;
 use crate::search::{self, ListQueries, NameMatch, NameSearch, NameTier, Target};
@@ -89,7 +90,7 @@ pub struct StepInput {
 #[derive(Clone, Debug)]
 pub struct TaskInput {
     pub name: String,
-    pub description: String,
+    pub description: Description,
     pub operation: Operation,
     pub source_region_id: Option<i64>,
     pub best_effort: bool,
@@ -414,7 +415,7 @@ pub fn create(
             .values((
                 region_tasks::workspace_id.eq(workspace_id),
                 region_tasks::name.eq(input.name.trim()),
-                region_tasks::description.eq(input.description.trim()),
+                region_tasks::description.eq(input.description.as_str()),
                 region_tasks::operation.eq(input.operation.as_str()),
                 region_tasks::source_region_id.eq(input
                     .source_region_id
@@ -464,7 +465,7 @@ pub fn update(
         )
         .set((
             region_tasks::name.eq(input.name.trim()),
-            region_tasks::description.eq(input.description.trim()),
+            region_tasks::description.eq(input.description.as_str()),
             region_tasks::operation.eq(input.operation.as_str()),
             region_tasks::source_region_id.eq(input
                 .source_region_id
@@ -875,6 +876,44 @@ pub enum CheckpointDecision {
     Reject,
 }
 
+/// Who may decide a checkpoint now: a deployer named on it, and for a Manual Approval never
+/// the person who executed the release, while it waits in a releasing task. The one statement
+/// of the rule: `decide_checkpoint` checks it inside its transaction and the task page asks it
+/// whether to offer the decision. `Err` is the refusal `decide_checkpoint` answers.
+pub fn may_decide_checkpoint(
+    access: &WorkspaceAccess,
+    task: &RegionTask,
+    step: &Step,
+    people: &[(i64, String)],
+    executor: Option<i64>,
+    actor_id: i64,
+) -> Result<(), AppError> {
+    if !step.kind().is_checkpoint() {
+        return Err(AppError::bad_request(
+            "Only checkpoint steps take decisions.",
+        ));
+    }
+    let named = people.iter().any(|(id, _)| *id == actor_id);
+    if !named || !access.can(Permission::Deploy) {
+        return Err(AppError::forbidden(format!(
+            "Only the people named on this {} can decide it.",
+            step.kind().label()
+        )));
+    }
+    if step.kind() == StepKind::Approval && executor == Some(actor_id) {
+        return Err(AppError::forbidden(
+            "You executed this release: someone else must approve it.",
+        ));
+    }
+    if step.status() != StepStatus::Waiting || task.status() != RegionTaskStatus::Releasing {
+        return Err(AppError::conflict(format!(
+            "This checkpoint is not waiting for a decision (it is {}); yours was not recorded.",
+            step.status().label().to_lowercase()
+        )));
+    }
+    Ok(())
+}
+
 /// Decides a waiting checkpoint: only the people named on it, and for a Manual Approval never
 /// the person who executed the release. Reject needs a comment and fails the release; Agree
 /// lets it continue. Two people deciding at once yield one decision.
@@ -885,9 +924,9 @@ pub fn decide_checkpoint(
     task_id: i64,
     step_id: i64,
     decision: CheckpointDecision,
-    comment: &str,
+    comment: &Comment,
 ) -> Result<StepStatus, AppError> {
-    let comment = comment.trim();
+    let comment = comment.as_str();
     if decision == CheckpointDecision::Reject && comment.is_empty() {
         return Err(AppError::field("comment", "Say why you reject it."));
     }
@@ -901,32 +940,9 @@ pub fn decide_checkpoint(
             .first(conn)
             .optional()?
             .ok_or(AppError::NotFound)?;
-        if !step.kind().is_checkpoint() {
-            return Err(AppError::bad_request(
-                "Only checkpoint steps take decisions.",
-            ));
-        }
-        let named = step_people_list(conn, step_id)?
-            .iter()
-            .any(|(id, _)| *id == actor_id);
-        if !named || !access.can(Permission::Deploy) {
-            return Err(AppError::forbidden(format!(
-                "Only the people named on this {} can decide it.",
-                step.kind().label()
-            )));
-        }
+        let people = step_people_list(conn, step_id)?;
         let executor = running_execution(conn, task_id)?.and_then(|(_, by)| by);
-        if step.kind() == StepKind::Approval && executor == Some(actor_id) {
-            return Err(AppError::forbidden(
-                "You executed this release: someone else must approve it.",
-            ));
-        }
-        if step.status() != StepStatus::Waiting || task.status() != RegionTaskStatus::Releasing {
-            return Err(AppError::conflict(format!(
-                "This checkpoint is not waiting for a decision (it is {}); yours was not recorded.",
-                step.status().label().to_lowercase()
-            )));
-        }
+        may_decide_checkpoint(&access, &task, &step, &people, executor, actor_id)?;
         let to = match decision {
             CheckpointDecision::Agree => StepStatus::Agreed,
             CheckpointDecision::Reject => StepStatus::Rejected,
@@ -1007,14 +1023,11 @@ pub fn comment(
     workspace_id: i64,
     task_id: i64,
     step_id: i64,
-    text: &str,
+    text: &Comment,
 ) -> Result<(), AppError> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > 2000 {
-        return Err(AppError::field(
-            "comment",
-            "A comment has 1 to 2000 characters.",
-        ));
+    let text = text.as_str();
+    if text.is_empty() {
+        return Err(AppError::field("comment", "Write the comment first."));
     }
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
@@ -1060,14 +1073,11 @@ pub fn rollback(
     actor_id: i64,
     workspace_id: i64,
     task_id: i64,
-    reason: &str,
+    reason: &Comment,
 ) -> Result<i64, AppError> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 2000 {
-        return Err(AppError::field(
-            "reason",
-            "Say why you roll back (1 to 2000 characters).",
-        ));
+    let reason = reason.as_str();
+    if reason.is_empty() {
+        return Err(AppError::field("reason", "Say why you roll back."));
     }
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Deploy)?;
