@@ -325,6 +325,7 @@ pub struct DeployStep<'a> {
     pub components: Vec<Component>,
 }
 
+/// Reads where a deploy step deploys (the task's clone source too) and its components.
 pub fn deploy_step<'a>(
     conn: &mut DbConn,
     exec: &'a Execution,
@@ -646,6 +647,7 @@ pub struct Restore {
     pub current: Option<i64>,
 }
 
+/// Reads what undoing `change` restores, and the entry now in place.
 pub fn prepare_restore(
     conn: &mut DbConn,
     task: &RegionTask,
