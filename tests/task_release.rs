@@ -953,7 +953,7 @@ async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
             )
             .unwrap()
             .unwrap();
-            assert!(releasedesk::worker::step(c, package).unwrap());
+            assert!(releasedesk::db::models::releases::release_next_task(c, package).unwrap());
             // Nothing else can take the job while its lease runs.
             assert!(
                 releasedesk::db::models::jobs::claim(

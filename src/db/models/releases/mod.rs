@@ -1,8 +1,29 @@
 //! Release tasks and release packages: listing, releasing (with or without approval), revoking,
-//! reviewing, and the per-task outcome the worker writes. Every transition is a guarded update
-//! inside `write_tx`, with the reviewer rules checked in the same transaction:
+//! reviewing, and (`applying`) the release job's steps the worker runs. Every transition is a
+//! guarded update inside `write_tx`, with the reviewer rules checked in the same transaction:
 //! a reviewer is chosen from the workspace's eligible reviewers, is never the applicant (also a
 //! CHECK constraint on `package_reviewers`), and must still be eligible when they decide.
+//!
+//! Every state change of Task Release, and the function that makes it:
+//!
+//! | what                       | from                          | to                                  | by |
+//! |----------------------------|-------------------------------|-------------------------------------|----|
+//! | package                    | (new)                         | `pending_approval` or `releasing`   | `release` (`releasing` enqueues the job) |
+//! | package                    | `pending_approval`            | `releasing`                         | `decide` (approve; under quorum `all` the last), `drop_pending_reviews` (the reviewers left all approved) |
+//! | package                    | `pending_approval`            | `rejected`                          | `decide` (reject) |
+//! | package                    | `pending_approval`            | `revoked`                           | `withdraw_package`; `withdraw` when its last task goes |
+//! | package                    | `releasing`                   | `released`, `partially_failed`, `failed` | `finish_package`, `give_up` |
+//! | task                       | (new)                         | `pending`                           | `scripts::submit_in_tx` |
+//! | task                       | `pending`, `rejected`         | `in_review` or `releasing`          | `release` |
+//! | task                       | `in_review`                   | `releasing`                         | `decide`, `drop_pending_reviews` |
+//! | task                       | `in_review`                   | `rejected`                          | `decide` (reject) |
+//! | task                       | `in_review`                   | `pending`                           | `withdraw_package` |
+//! | task                       | `pending`, `rejected`, `in_review` | `revoked` / `superseded`       | `revoke` / a newer version (`withdraw`) |
+//! | task                       | `releasing`                   | `released` or `failed`              | `release_next_task`; `give_up` (failed) |
+//! | package task               | (new)                         | `waiting`                           | `release` |
+//! | package task               | `waiting`                     | `released` or `failed`              | `release_next_task`; `give_up` (failed) |
+//! | package task               | `waiting`                     | `withdrawn`                         | `withdraw`, `decide` (reject), `withdraw_package` |
+//! | reviewer's decision        | none                          | `approved` or `rejected`            | `decide`; the row goes in `drop_pending_reviews` |
 
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
@@ -20,6 +41,9 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::search::{self, ListQueries, NameMatch, NameSearch, NameTier, Target};
+
+mod applying;
+pub use applying::{finish_package, give_up, release_next_task};
 
 /// The most tasks one package may hold.
 pub const MAX_TASKS_PER_PACKAGE: usize = 100;

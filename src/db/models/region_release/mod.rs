@@ -1,7 +1,36 @@
 //! Region release tasks: their ordered steps (deploy steps and Manual Approval / Manual Trigger
 //! checkpoints), the state machine of seed 002 (execute, suspend, resume, checkpoint decisions,
 //! rollback), executions and their per-component results. Every transition is a guarded update
-//! in `write_tx`; the work itself is done by the worker (`crate::worker::region`).
+//! in `write_tx`; what the worker does to a running execution is in `execution`, which the
+//! worker (`crate::worker::region`) calls between its drivers' calls.
+//!
+//! Every state change of a region task, its steps and executions, and the function making it
+//! (`x::` is `execution::`):
+//!
+//! | what      | from                                   | to                                  | by |
+//! |-----------|----------------------------------------|-------------------------------------|----|
+//! | task      | (new)                                  | `to_release`                        | `create` |
+//! | task      | not running                            | `releasing`                         | `execute` |
+//! | task      | `releasing`                            | `suspending` / `suspended`          | `suspend` (a step runs / at a checkpoint) |
+//! | task      | `suspending`                           | `suspended`                         | `x::mark_suspended` |
+//! | task      | `releasing`                            | `release_failed`                    | `decide_checkpoint` (reject) |
+//! | task      | `releasing`, `suspending`              | `release_failed`                    | `x::begin_deploy_step` (checkpoint rule), `x::fail_after_step` |
+//! | task      | `releasing`, `suspending`              | `released` / `release_failed`       | `x::finish_release` (a best-effort step failed) |
+//! | task      | `released`, `*_failed`                 | `rolling_back`                      | `rollback` |
+//! | task      | `rolling_back`                         | `rolled_back` / `rollback_failed`   | `x::finish_rollback` |
+//! | task      | `releasing`, `suspending`, `rolling_back` | `release_failed` / `rollback_failed` | `x::give_up` (the job's last attempt failed) |
+//! | step      | (new)                                  | `pending`                           | `create`, `update` (replaces the steps) |
+//! | step      | any, from the start step on            | `pending`                           | `execute` |
+//! | step      | `pending`                              | `waiting`                           | `x::wait_at_checkpoint` |
+//! | step      | `waiting`                              | `agreed` / `rejected`               | `decide_checkpoint` |
+//! | step      | `waiting`                              | `pending`                           | `suspend` |
+//! | step      | `pending`, `running`                   | `running` / `failed` (not run)      | `x::begin_deploy_step` |
+//! | step      | `running`                              | `succeeded` / `failed`              | `x::finish_deploy_step` |
+//! | execution | (new)                                  | `running`                           | `execute`, `rollback` |
+//! | execution | `running`                              | `succeeded` / `failed` / `suspended` | with the task leaving its running state (`finish_running_execution`) |
+//! | result    | (new)                                  | `succeeded` / `failed`              | `x::prepare_deploy` (already deployed), `x::record_deployed`, `x::record_rolled_back` |
+
+pub mod execution;
 
 use std::collections::HashMap;
 
@@ -784,11 +813,7 @@ pub fn suspend(
     })
 }
 
-pub(crate) fn finish_running_execution(
-    conn: &mut DbConn,
-    task_id: i64,
-    status: &str,
-) -> QueryResult<()> {
+fn finish_running_execution(conn: &mut DbConn, task_id: i64, status: &str) -> QueryResult<()> {
     diesel::update(
         region_executions::table
             .filter(region_executions::task_id.eq(task_id))
@@ -800,73 +825,6 @@ pub(crate) fn finish_running_execution(
     ))
     .execute(conn)?;
     Ok(())
-}
-
-/// The worker is about to deploy `step` for execution `execution_id`: marks it running, unless
-/// the checkpoint rule (`starts`, for the person who started the execution) says the release
-/// may not run past an earlier checkpoint; then the release fails with the reason instead.
-/// Execute already refuses such a start, so this holds the rule for any path that forgets it.
-/// Returns whether the step may run.
-pub fn begin_deploy_step(
-    conn: &mut DbConn,
-    execution_id: i64,
-    step: &Step,
-) -> Result<bool, AppError> {
-    write_tx(conn, |conn| {
-        let started_by: Option<i64> = region_executions::table
-            .find(execution_id)
-            .select(region_executions::started_by)
-            .first(conn)?;
-        let task: RegionTask = region_tasks::table
-            .find(step.task_id)
-            .select(RegionTask::as_select())
-            .first(conn)?;
-        let all = steps(conn, task.id)?;
-        // A missing starter (never the case for a release) matches nobody's agreement.
-        let allowed = starts_for(conn, &task, &all, started_by.unwrap_or(-1))?;
-        if allowed.allows(step.position) {
-            diesel::update(region_task_steps::table.find(step.id))
-                .set((
-                    region_task_steps::status.eq(StepStatus::Running.as_str()),
-                    region_task_steps::started_at.eq(Some(now())),
-                ))
-                .execute(conn)?;
-            return Ok(true);
-        }
-        let why = allowed.limit.unwrap_or_default();
-        let ts = now();
-        diesel::update(region_task_steps::table.find(step.id))
-            .set((
-                region_task_steps::status.eq(StepStatus::Failed.as_str()),
-                region_task_steps::finished_at.eq(Some(ts)),
-                region_task_steps::message.eq(format!("not run: {why}")),
-            ))
-            .execute(conn)?;
-        let moved = diesel::update(region_tasks::table.find(task.id).filter(
-            region_tasks::status.eq_any([
-                RegionTaskStatus::Releasing.as_str(),
-                RegionTaskStatus::Suspending.as_str(),
-            ]),
-        ))
-        .set((
-            region_tasks::status.eq(RegionTaskStatus::ReleaseFailed.as_str()),
-            region_tasks::updated_at.eq(ts),
-        ))
-        .execute(conn)?;
-        if moved == 1 {
-            finish_running_execution(conn, task.id, "failed")?;
-            record(
-                conn,
-                task.workspace_id,
-                None,
-                "region_task.release_failed",
-                task.id,
-                &task.name,
-                &format!("step {} not run: {why}", step.position),
-            )?;
-        }
-        Ok(false)
-    })
 }
 
 /// Agree or Reject at a checkpoint.
