@@ -671,7 +671,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/admin/users/{id}/password",
             format!("/admin/users/{victor}/password"),
             &[("password", "short")],
-            [403, 403, 403, 403, 303, 403, IN, IN],
+            [403, 403, 403, 403, 422, 403, IN, IN],
         ),
         post(
             "/workspaces",

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod auth;
 pub mod download;
 pub mod error_page;
+pub mod form;
 pub mod health;
 pub mod layout;
 pub mod region_release;

@@ -20,6 +20,7 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::filters;
+use crate::routes::form::Form;
 use crate::routes::layout::{Layout, Viewer};
 use crate::routes::{FormErrors, Paging, render, see_other};
 use crate::state::AppState;
@@ -648,29 +649,11 @@ pub async fn import_form(
 
 /// The import form: the bundle text and the chosen reviewers (a repeated field), kept for
 /// re-rendering with a message.
-#[derive(Debug, Default)]
-struct ImportForm {
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ImportForm {
     bundle: String,
     reviewers: Vec<i64>,
-}
-
-impl ImportForm {
-    fn parse(fields: Vec<(String, String)>) -> Result<Self, AppError> {
-        let mut form = ImportForm::default();
-        for (name, value) in fields {
-            match name.as_str() {
-                "bundle" => form.bundle = value,
-                "reviewers" => form.reviewers.push(
-                    value
-                        .trim()
-                        .parse()
-                        .map_err(|_| AppError::bad_request("reviewers must be numbers."))?,
-                ),
-                _ => {}
-            }
-        }
-        Ok(form)
-    }
 }
 
 /// `POST /workspaces/{ws}/scripts/import`: all or nothing; a bad bundle is refused whole with
@@ -680,10 +663,10 @@ impl ImportForm {
 pub async fn import(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    fields: web::Form<Vec<(String, String)>>,
+    form: Form<ImportForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Manage)?;
-    let form = ImportForm::parse(fields.into_inner())?;
+    let form = form.into_inner();
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
     let (json, reviewers) = (form.bundle.clone(), form.reviewers.clone());
     match with_conn(&state, move |conn| {
