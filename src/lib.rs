@@ -24,6 +24,8 @@ pub mod error;
 pub mod filters;
 /// Security headers and htmx-aware error rendering.
 pub mod middleware;
+/// Every address of the app, for redirects, templates and tests.
+pub mod paths;
 /// HTTP handlers, one module per area.
 pub mod routes;
 /// Fuzzy name search with the same ranking on both backends.

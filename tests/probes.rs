@@ -16,7 +16,7 @@ async fn every_post_route_needs_the_csrf_token(app: TestApp) {
     let app = app.with_demo().await;
     let tara = app.signed_in("tara").await;
     let token = tara.csrf().await;
-    let posts: Vec<String> = support::routes::in_source()
+    let posts: Vec<String> = support::routes::all()
         .into_iter()
         .filter(|(method, _)| method == "POST")
         .map(|(_, pattern)| support::routes::example_path(&pattern))

@@ -173,7 +173,7 @@ pub async fn create_user(
                     user.username
                 ),
             );
-            Ok(see_other("/admin/users"))
+            Ok(see_other(crate::paths::admin_users()))
         }
         Err(AppError::Field { field, message }) => {
             errors.add(field, message);
@@ -217,7 +217,7 @@ fn back(
         }
         Err(e) => return Err(e),
     }
-    Ok(see_other("/admin/users"))
+    Ok(see_other(crate::paths::admin_users()))
 }
 
 /// `POST /admin/users/{id}/active` with `value=true|false`.
@@ -295,7 +295,7 @@ pub async fn reset_password(
             FlashKind::Error,
             format!("Password for {} not changed: {e}", target.username),
         );
-        return Ok(see_other("/admin/users"));
+        return Ok(see_other(crate::paths::admin_users()));
     }
     let password = form.into_inner().password;
     let hasher = state.hasher.clone();

@@ -81,7 +81,7 @@ pub async fn decide(
             FlashKind::Error,
             "A comment has at most 2000 characters.",
         );
-        return Ok(see_other("/reviews"));
+        return Ok(see_other(crate::paths::reviews()));
     }
     if package_ids.is_empty() || package_ids.len() > 100 {
         session::flash(
@@ -89,7 +89,7 @@ pub async fn decide(
             FlashKind::Error,
             "Select between 1 and 100 packages.",
         );
-        return Ok(see_other("/reviews"));
+        return Ok(see_other(crate::paths::reviews()));
     }
     let actor = current.user.id;
     let outcomes = with_conn(&state, move |conn| {
@@ -139,5 +139,5 @@ pub async fn decide(
             format!("Nothing decided. {}", failed.join("; ")),
         );
     }
-    Ok(see_other("/reviews"))
+    Ok(see_other(crate::paths::reviews()))
 }

@@ -392,10 +392,7 @@ pub async fn release(
                 format!("Package “{}” is being released to production.", done.name)
             };
             session::flash(&ctx.current.session, FlashKind::Ok, text);
-            Ok(see_other(&format!(
-                "/workspaces/{slug}/task-release/packages/{}",
-                done.package_id
-            )))
+            Ok(see_other(&crate::paths::package(&slug, done.package_id)))
         }
         Err(AppError::Field { field, message }) => {
             rf.errors.add(field, message);
@@ -422,7 +419,8 @@ pub async fn revoke(
         TasksView::parse(serde_urlencoded::from_str(&field(&fields, "back")).unwrap_or_default())?;
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
     let back = format!(
-        "/workspaces/{slug}/task-release/tasks?{}",
+        "{}?{}",
+        crate::paths::tasks(&slug),
         view.query_string(view.paging.page, None)
     );
     let ids2 = selected.clone();
@@ -471,8 +469,8 @@ impl TaskPage {
     /// whole (`task_diff`).
     fn diff_download(&self, against: &str) -> String {
         format!(
-            "/workspaces/{}/task-release/tasks/{}/diff?against={against}",
-            self.workspace.slug, self.task.id
+            "{}?against={against}",
+            crate::paths::task_diff(&self.workspace.slug, self.task.id)
         )
     }
 }
@@ -886,16 +884,13 @@ impl PackagePage {
     }
     /// The task page, which shows a task's change against production at its own budget.
     fn task_link(&self, task_id: &i64) -> String {
-        format!(
-            "/workspaces/{}/task-release/tasks/{task_id}",
-            self.workspace.slug
-        )
+        crate::paths::task(&self.workspace.slug, task_id)
     }
     /// A task's whole change against production, as a unified diff (`task_diff`).
     fn task_download(&self, task_id: &i64) -> String {
         format!(
-            "/workspaces/{}/task-release/tasks/{task_id}/diff?against=production",
-            self.workspace.slug
+            "{}?against=production",
+            crate::paths::task_diff(&self.workspace.slug, task_id)
         )
     }
     fn is_live(&self) -> bool {
@@ -1306,10 +1301,7 @@ async fn package_outcome<T>(
     match outcome {
         Ok(value) => {
             session::flash(&ctx.current.session, FlashKind::Ok, success(value));
-            Ok(see_other(&format!(
-                "/workspaces/{}/task-release/packages/{id}",
-                ctx.workspace.slug
-            )))
+            Ok(see_other(&crate::paths::package(&ctx.workspace.slug, id)))
         }
         Err(AppError::Field { field, message }) => {
             let mut errors = FormErrors::default();
@@ -1387,8 +1379,8 @@ pub async fn compare(
             });
         }
         let full = format!(
-            "/workspaces/{}/task-release/packages/{id}/compare.diff?with={other_id}",
-            workspace.slug
+            "{}?with={other_id}",
+            crate::paths::package_compare_diff(&workspace.slug, id)
         );
         Ok(ComparePage {
             layout,
