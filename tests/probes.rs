@@ -10,6 +10,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use releasedesk::paths;
 use support::{PASSWORD, TestApp};
 
 async fn every_post_route_needs_the_csrf_token(app: TestApp) {
@@ -239,7 +240,7 @@ async fn no_secret_reaches_the_logs_or_the_pages() {
     );
     let region = tara
         .post(
-            "/workspaces/demo/regions",
+            &paths::regions("demo"),
             &[
                 ("name", "probe-1"),
                 ("driver", "webhook"),
