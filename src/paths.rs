@@ -337,17 +337,4 @@ mod tests {
             );
         }
     }
-
-    #[test]
-    fn ids_pass_through_references() {
-        let id = 7_i64;
-        assert_eq!(
-            package("demo", &&id),
-            "/workspaces/demo/task-release/packages/7"
-        );
-        assert_eq!(
-            region_step_decision("demo", 3, &id),
-            "/workspaces/demo/region-release/tasks/3/steps/7/decision"
-        );
-    }
 }

@@ -736,18 +736,18 @@ async fn stored_markup_renders_inert(app: TestApp) {
     let mut checked = 1;
     for path in [
         "/workspaces".to_owned(),
-        "/workspaces/demo".to_owned(),
-        "/workspaces/demo/settings".to_owned(),
-        "/workspaces/demo/audit".to_owned(),
-        "/workspaces/demo/scripts".to_owned(),
+        paths::workspace("demo"),
+        paths::settings("demo"),
+        paths::audit("demo"),
+        paths::scripts("demo"),
         script.clone(),
         paths::task("demo", task),
         format!("/workspaces/demo/task-release/tasks/{task}?view=side"),
-        "/workspaces/demo/task-release/tasks".to_owned(),
-        "/workspaces/demo/task-release/packages".to_owned(),
+        paths::tasks("demo"),
+        paths::packages("demo"),
         package.clone(),
-        "/workspaces/demo/production".to_owned(),
-        "/workspaces/demo/components".to_owned(),
+        paths::production("demo"),
+        paths::components("demo"),
         "/reviews".to_owned(),
     ] {
         let page = carol.get(&path).await;

@@ -1028,12 +1028,12 @@ async fn memory_soak() {
     );
 
     let paths = [
-        ("export", "/workspaces/demo/scripts/export".to_owned()),
+        ("export", paths::scripts_export("demo")),
         (
             "compare",
             format!("/workspaces/demo/task-release/packages/{b}/compare?with={a}"),
         ),
-        ("audit.csv", "/workspaces/demo/audit.csv".to_owned()),
+        ("audit.csv", paths::audit_csv("demo")),
     ];
     let times = |counts: [usize; 3]| -> Vec<String> {
         paths
