@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-use crate::auth::password::{DEFAULT_MEMORY_KIB, Hasher};
 use crate::config::Settings;
 use crate::db;
 use crate::db::models::users::{self, NewUser};
 use crate::domain::{DisplayName, Username, validate_new_password};
+use crate::password::{DEFAULT_MEMORY_KIB, Hasher};
 
 #[derive(Parser)]
 #[command(name = "releasedesk", version, about = "A self-hosted release console")]

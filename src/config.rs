@@ -51,7 +51,7 @@ impl Settings {
             session_key: None,
             public_origin: None,
             workers: None,
-            argon2_memory_kib: crate::auth::password::DEFAULT_MEMORY_KIB,
+            argon2_memory_kib: crate::password::DEFAULT_MEMORY_KIB,
             run_worker: true,
             job_lease_seconds: crate::db::models::jobs::LEASE_SECONDS,
             allow_private_webhooks: false,
@@ -60,7 +60,7 @@ impl Settings {
 }
 
 /// The pool size on SQLite when none is set: its connections are open files in this process,
-/// and reads run on the HTTP workers while one is free (`routes::with_read_conn`); 4 gave a
+/// and reads run on the HTTP workers while one is free (`state::with_read_conn`); 4 gave a
 /// worse p99 than 8 there (docs/BENCHMARKS.md).
 pub const SQLITE_POOL_SIZE: u32 = 8;
 
@@ -68,9 +68,9 @@ impl Settings {
     /// The pool size: the one set, or the backend's default. On PostgreSQL every connection is
     /// a server process that wants a core while it works, so the default is twice this
     /// machine's cores, HikariCP's pool-sizing rule (cores × 2 + spindles) for a database on the
-    /// same machine. On 2 cores, 8 connections put 8 backends, the server's threads and the
-    /// clients on the run queue, and p99 was 25-45 % above what 4 gave at the same throughput
-    /// (docs/BENCHMARKS.md). With the database on its own machine, set twice *its* cores.
+    /// same machine. More connections than that only queue backends, the server's threads and
+    /// the clients for the cores, at a worse p99 for the same throughput (docs/BENCHMARKS.md).
+    /// With the database on its own machine, set twice *its* cores.
     pub fn pool_size(&self) -> u32 {
         self.pool_size
             .unwrap_or_else(|| match crate::db::DatabaseUrl::parse(&self.database_url) {

@@ -3,14 +3,12 @@
 //! audit log tells the story of how the workspace was set up).
 
 use base64::Engine;
-use diesel::prelude::*;
 
-use crate::auth::password::Hasher;
 use crate::db::DbConn;
 use crate::db::models::users::{self, NewUser};
 use crate::db::models::workspaces;
-use crate::db::schema::users as users_t;
 use crate::domain::{DisplayName, Role, Username, WorkspaceName, WorkspaceSlug};
+use crate::password::Hasher;
 
 /// (username, display name, tenant admin, role in `demo`, role in `payments`).
 type DemoUser = (&'static str, &'static str, bool, Option<Role>, Option<Role>);
@@ -47,8 +45,7 @@ fn err(e: impl std::fmt::Display) -> anyhow::Error {
 
 /// Seeds the demo into an empty database. Returns `false` (and changes nothing) when users exist.
 pub fn seed(conn: &mut DbConn, hasher: &Hasher, password: &str) -> anyhow::Result<bool> {
-    let existing: i64 = users_t::table.count().get_result(conn)?;
-    if existing > 0 {
+    if users::any(conn)? {
         return Ok(false);
     }
     let hash = hasher.hash(password)?;
@@ -83,7 +80,7 @@ pub fn seed(conn: &mut DbConn, hasher: &Hasher, password: &str) -> anyhow::Resul
         Some(tara),
         &WorkspaceSlug::parse("demo").map_err(err)?,
         &WorkspaceName::parse("Demo Data Platform").map_err(err)?,
-        "ETL scripts and services of the demo team, released through review.",
+        &text("ETL scripts and services of the demo team, released through review."),
         Some(find("carol")),
     )
     .map_err(err)?;
@@ -92,7 +89,7 @@ pub fn seed(conn: &mut DbConn, hasher: &Hasher, password: &str) -> anyhow::Resul
         Some(tara),
         &WorkspaceSlug::parse("payments").map_err(err)?,
         &WorkspaceName::parse("Payments").map_err(err)?,
-        "Payment services rolled out region by region.",
+        &text("Payment services rolled out region by region."),
         Some(find("bob")),
     )
     .map_err(err)?;
@@ -198,7 +195,7 @@ fn seed_task_release(
         let draft = ScriptDraft {
             script_type: kind,
             schedule: schedule.into(),
-            description: String::new(),
+            description: Default::default(),
             content: content.into(),
         };
         let s = scripts::create(conn, who, ws, &path, &draft)?;
@@ -269,8 +266,8 @@ fn seed_task_release(
         ws,
         &ReleaseRequest {
             task_ids: ids(orders_v1),
-            name: "daily-orders-first".into(),
-            comment: "First run of the daily orders job".into(),
+            name: text("daily-orders-first"),
+            comment: text("First run of the daily orders job"),
             reviewers: vec![],
         },
     )?;
@@ -281,8 +278,8 @@ fn seed_task_release(
         ws,
         &ReleaseRequest {
             task_ids: ids(agg_v1),
-            name: "orders-aggregate".into(),
-            comment: "Adds the regional aggregate".into(),
+            name: text("orders-aggregate"),
+            comment: text("Adds the regional aggregate"),
             reviewers: vec![carol],
         },
     )?;
@@ -292,7 +289,7 @@ fn seed_task_release(
         ws,
         approved.package_id,
         Decision::Approve,
-        "Looks good",
+        &text("Looks good"),
     )?;
     let rejected = releases::release(
         conn,
@@ -300,8 +297,8 @@ fn seed_task_release(
         ws,
         &ReleaseRequest {
             task_ids: ids(weekly_v1),
-            name: "weekly-report".into(),
-            comment: String::new(),
+            name: text("weekly-report"),
+            comment: Default::default(),
             reviewers: vec![bob],
         },
     )?;
@@ -311,7 +308,7 @@ fn seed_task_release(
         ws,
         rejected.package_id,
         Decision::Reject,
-        "week is not a column of mart.daily_orders; use date_trunc",
+        &text("week is not a column of mart.daily_orders; use date_trunc"),
     )?;
     releases::release(
         conn,
@@ -319,8 +316,8 @@ fn seed_task_release(
         ws,
         &ReleaseRequest {
             task_ids: ids(customer_v1),
-            name: "customer-dimension".into(),
-            comment: "Please review before Friday".into(),
+            name: text("customer-dimension"),
+            comment: text("Please review before Friday"),
             reviewers: vec![carol, bob],
         },
     )?;
@@ -359,8 +356,8 @@ fn seed_task_release(
             ws,
             &ReleaseRequest {
                 task_ids: both,
-                name: "nightly-batch".into(),
-                comment: String::new(),
+                name: text("nightly-batch"),
+                comment: Default::default(),
                 reviewers: vec![],
             },
         )?;
@@ -379,7 +376,7 @@ fn seed_task_release(
         let draft = ScriptDraft {
             script_type: kind,
             schedule: schedule.into(),
-            description: String::new(),
+            description: Default::default(),
             content,
         };
         scripts::save_draft(conn, who, ws, id, &draft)?;
@@ -488,7 +485,7 @@ fn seed_region_release(
         |conn: &mut DbConn, name: &str, op: Operation, best_effort: bool, steps: Vec<StepInput>| {
             let input = TaskInput {
                 name: name.into(),
-                description: String::new(),
+                description: Default::default(),
                 operation: op,
                 source_region_id: None,
                 best_effort,
@@ -538,7 +535,7 @@ fn seed_region_release(
         bob,
         ws,
         undone,
-        "Duplicate postings seen in eu-west-1",
+        &text("Duplicate postings seen in eu-west-1"),
     )?;
     crate::worker::drain(conn)?;
 
@@ -593,7 +590,7 @@ fn seed_region_release(
         rejected,
         step,
         CheckpointDecision::Reject,
-        "Freeze: quarter-end close runs this week",
+        &text("Freeze: quarter-end close runs this week"),
     )?;
 
     // suspended at a checkpoint.
@@ -647,7 +644,7 @@ fn seed_region_release(
         bob,
         ws,
         ap_rollout,
-        "Latency regression in ap-southeast-1",
+        &text("Latency regression in ap-southeast-1"),
     )?;
     crate::worker::drain(conn)?;
 
@@ -681,7 +678,8 @@ fn seed_region_release(
     // One transaction, so that a region worker already running (the tests seed a running app)
     // cannot take the queued jobs before they are delayed.
     crate::db::write_tx(conn, |conn| {
-        let rollback_exec = rr::rollback(conn, bob, ws, back, "Queue lag after the upgrade")?;
+        let rollback_exec =
+            rr::rollback(conn, bob, ws, back, &text("Queue lag after the upgrade"))?;
         let going_exec = rr::execute(conn, bob, ws, going, None)?;
         rr::suspend(conn, bob, ws, going)?;
         delay_jobs(conn, &[rollback_exec, going_exec])
@@ -690,14 +688,19 @@ fn seed_region_release(
 
 /// Pushes the region jobs of these executions an hour into the future (demo only).
 fn delay_jobs(conn: &mut DbConn, executions: &[i64]) -> Result<(), crate::error::AppError> {
-    use crate::db::schema::jobs;
     let payloads: Vec<String> = executions.iter().map(i64::to_string).collect();
-    diesel::update(
-        jobs::table
-            .filter(jobs::queue.eq(crate::db::models::region_release::QUEUE))
-            .filter(jobs::payload.eq_any(payloads)),
-    )
-    .set(jobs::run_at.eq(crate::db::now() + chrono::Duration::hours(1)))
-    .execute(conn)?;
+    let later = crate::db::now() + chrono::Duration::hours(1);
+    crate::db::models::jobs::delay(
+        conn,
+        crate::db::models::region_release::QUEUE,
+        &payloads,
+        later,
+    )?;
     Ok(())
+}
+
+/// A demo comment, reason or name: the seed's own text, always within its limit.
+fn text<T: std::str::FromStr>(s: &str) -> T {
+    s.parse()
+        .unwrap_or_else(|_| panic!("demo text {s:?} is within its limit"))
 }

@@ -1,16 +1,9 @@
 //! `AppError`: the error type of handlers *and* of the rule-holding data functions in `db::models`
 //! (a refused transition is an `AppError::Conflict` or `Forbidden` raised inside the transaction).
 //!
-//! Every variant renders as a full error page in the product's look. The `htmx_errors`
-//! middleware turns it into a toast for htmx requests (see `middleware.rs`), using the
-//! `ErrorMessage` extension set here. Internal errors are logged with their cause and shown
-//! without it.
-
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, ResponseError};
-use askama::Template;
-
-use crate::routes::layout::Layout;
+//! It says what went wrong, not how to show it: the HTTP side (status codes, the error page, the
+//! toast for htmx requests) lives in `routes::error_page`, so the data layer depends on nothing
+//! above it.
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -40,7 +33,7 @@ pub enum AppError {
         "This form has expired or did not come from releasedesk. Reload the page and try again."
     )]
     Csrf,
-    /// A request body over its limit (forms: `auth::csrf::MAX_FORM_BYTES`).
+    /// A request body over its limit (forms: `domain::limits::MAX_FORM_BYTES`).
     #[error("{0}")]
     TooLarge(String),
     /// Too many failed sign-ins.
@@ -65,7 +58,7 @@ impl AppError {
     pub fn form_too_large() -> Self {
         AppError::TooLarge(format!(
             "The form is too large: at most {} MiB can be sent at once.",
-            crate::auth::csrf::MAX_FORM_BYTES / (1024 * 1024)
+            crate::domain::limits::MAX_FORM_BYTES / (1024 * 1024)
         ))
     }
     pub fn field(field: &'static str, message: impl Into<String>) -> Self {
@@ -76,20 +69,6 @@ impl AppError {
     }
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         AppError::Internal(e.into())
-    }
-
-    fn title(&self) -> &'static str {
-        match self {
-            AppError::NotFound => "Not found",
-            AppError::Unauthenticated => "Sign in",
-            AppError::Forbidden(_) | AppError::Csrf => "Not allowed",
-            AppError::BadRequest(_) => "Bad request",
-            AppError::TooLarge(_) => "Too large",
-            AppError::Field { .. } => "Please check the form",
-            AppError::Conflict(_) => "Could not complete",
-            AppError::TooManyAttempts { .. } => "Too many attempts",
-            AppError::Internal(_) => "Server error",
-        }
     }
 }
 
@@ -119,83 +98,5 @@ impl From<diesel::r2d2::PoolError> for AppError {
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         AppError::Internal(anyhow::anyhow!("blocking task: {e}"))
-    }
-}
-
-/// The message of an error response, for the htmx middleware to show as a toast.
-#[derive(Clone, Debug)]
-pub struct ErrorMessage(pub String);
-
-/// The heading of an error page, kept on the response beside `ErrorMessage` so that
-/// `middleware::error_pages` can draw the page again inside the viewer's navigation.
-#[derive(Clone, Copy, Debug)]
-pub struct ErrorHeading(pub &'static str);
-
-/// An error page inside `layout` (the full navigation when the viewer is known).
-pub fn error_page(layout: Layout, code: u16, heading: &str, message: String) -> Option<String> {
-    ErrorPage {
-        layout,
-        code,
-        heading,
-        message,
-    }
-    .render()
-    .ok()
-}
-
-#[derive(Template)]
-#[template(path = "errors/error.html")]
-struct ErrorPage<'a> {
-    layout: Layout,
-    code: u16,
-    heading: &'a str,
-    message: String,
-}
-
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Unauthenticated => StatusCode::SEE_OTHER,
-            AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let AppError::Internal(cause) = self {
-            tracing::error!(error = %format!("{cause:#}"), "internal error");
-        }
-        if let AppError::Unauthenticated = self {
-            // The htmx middleware turns this into `HX-Redirect` for fragment requests.
-            return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
-                .finish();
-        }
-        let status = self.status_code();
-        let message = self.to_string();
-        let page = ErrorPage {
-            layout: Layout::bare(self.title()).for_error(),
-            code: status.as_u16(),
-            heading: self.title(),
-            message: message.clone(),
-        };
-        let body = page
-            .render()
-            .unwrap_or_else(|_| format!("{} {}", status.as_u16(), self.title()));
-        let mut resp = HttpResponse::build(status);
-        resp.content_type("text/html; charset=utf-8");
-        if let AppError::TooManyAttempts { retry_after_secs } = self {
-            resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
-        }
-        let mut resp = resp.body(body);
-        resp.extensions_mut().insert(ErrorMessage(message));
-        resp.extensions_mut().insert(ErrorHeading(self.title()));
-        resp
     }
 }

@@ -24,6 +24,8 @@ pub mod error;
 pub mod filters;
 /// Security headers and htmx-aware error rendering.
 pub mod middleware;
+/// Password hashing (argon2id) and its cost settings.
+pub mod password;
 /// Every address of the app, for redirects, templates and tests.
 pub mod paths;
 /// HTTP handlers, one module per area.
@@ -32,5 +34,7 @@ pub mod routes;
 pub mod search;
 /// Builds the actix `App`: every route, middleware and shared state.
 pub mod startup;
+/// `AppState` and the connection helpers every handler and extractor uses.
+pub mod state;
 /// The durable background worker that releases approved packages to production.
 pub mod worker;

@@ -12,7 +12,7 @@ use actix_web::{Error, HttpResponse, web};
 use askama::Template;
 
 use crate::auth::next::SafeNext;
-use crate::error::{ErrorHeading, ErrorMessage};
+use crate::routes::error_page::{ErrorHeading, ErrorMessage};
 
 /// Strict CSP: no inline script or style, no eval, nothing from other origins, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -148,7 +148,7 @@ pub async fn error_pages(
         .filter(|s| !s.is_empty() && *s != "switch")
         .map(str::to_owned);
     let viewer = crate::routes::layout::Viewer::of(&current);
-    let layout = crate::routes::with_read_conn(&state, move |conn| {
+    let layout = crate::state::with_read_conn(&state, move |conn| {
         let ws = slug
             .and_then(|slug| crate::db::models::workspaces::access(conn, &viewer.user, &slug).ok());
         crate::routes::layout::Layout::build(
@@ -161,7 +161,7 @@ pub async fn error_pages(
     })
     .await;
     let Some(html) = layout.ok().and_then(|layout| {
-        crate::error::error_page(layout, status.as_u16(), heading, message.clone())
+        crate::routes::error_page::error_page(layout, status.as_u16(), heading, message.clone())
     }) else {
         return Ok(res);
     };

@@ -15,26 +15,13 @@ use anyhow::Context;
 use base64::Engine;
 
 use crate::auth::csrf::{self, AllowedOrigin};
-use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::domain::PrivateDestinations;
 use crate::middleware::{self as mw, Metrics};
+use crate::password::Hasher;
 use crate::routes;
-
-/// Shared by every handler.
-pub struct AppState {
-    pub pool: Pool,
-    pub hasher: Hasher,
-    /// Statements run by the pool's connections (`/metrics`).
-    pub queries: db::QueryCounter,
-    /// Whether bounded reads may run on the HTTP worker thread itself (SQLite: see
-    /// `routes::with_read_conn`).
-    pub inline_reads: bool,
-    /// Whether webhooks may go to internal addresses (`--allow-private-webhooks`), for the
-    /// region form's check.
-    pub private_webhooks: PrivateDestinations,
-}
+use crate::state::AppState;
 
 pub struct Application {
     server: Server,
@@ -135,8 +122,8 @@ impl Application {
         );
         // Database work runs on each worker's blocking pool, 512 threads by default. With more
         // threads than pooled connections the extra ones only wait in r2d2, and 32 requests in
-        // flight kept ~32 threads switching and contending for malloc's arenas; sized to the
-        // connection pool, the Production page served 10-15% more (docs/BENCHMARKS.md).
+        // flight kept as many threads switching and contending for malloc's arenas; sized to
+        // the connection pool, pages serve more (docs/BENCHMARKS.md).
         let blocking = (pool_size as usize).div_ceil(workers).max(2);
         server = server
             .workers(workers)

@@ -144,8 +144,9 @@ async fn reset_password_signs_the_user_out(app: TestApp) {
             &[("password", "bob")],
         )
         .await;
-    assert_eq!(weak.status, 303);
-    assert!(tara.get("/admin/users").await.texts(".toast-error")[0].contains("not changed"));
+    // Refused like every other refusal: the list again, 422, with the message.
+    assert_eq!(weak.status, 422);
+    assert!(weak.texts(".toast-error")[0].contains("not changed"));
     assert_eq!(
         bob.get("/workspaces").await.status,
         200,
@@ -187,25 +188,29 @@ async fn deactivating_a_reviewer_takes_them_off_every_list(app: TestApp) {
             .iter()
             .any(|l| l.contains("bob removed — user deactivated"))
     );
-    // Twice is a clear conflict, not an error page.
-    tara.post(
-        &format!("/admin/users/{bob_id}/active"),
-        &[("value", "false")],
-    )
-    .await;
+    // Twice is a clear conflict (409 with the list), not an error page.
+    let twice = tara
+        .post(
+            &format!("/admin/users/{bob_id}/active"),
+            &[("value", "false")],
+        )
+        .await;
+    assert_eq!(twice.status, 409);
     assert_eq!(
-        tara.get("/admin/users").await.texts(".toast-error"),
+        twice.texts(".toast-error"),
         vec!["bob is already deactivated. ×"]
     );
     // Nobody deactivates or demotes themselves.
     let tara_id = id_of(&app, "tara").await;
-    tara.post(
-        &format!("/admin/users/{tara_id}/active"),
-        &[("value", "false")],
-    )
-    .await;
+    let own = tara
+        .post(
+            &format!("/admin/users/{tara_id}/active"),
+            &[("value", "false")],
+        )
+        .await;
+    assert_eq!(own.status, 409);
     assert_eq!(
-        tara.get("/admin/users").await.texts(".toast-error"),
+        own.texts(".toast-error"),
         vec!["You cannot deactivate your own account. ×"]
     );
     assert_eq!(

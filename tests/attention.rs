@@ -33,7 +33,7 @@ fn package(c: &mut DbConn, ws: &str, applicant: &str, name: &str, reviewers: &[&
     let draft = scripts::ScriptDraft {
         script_type: ScriptType::Sql,
         schedule: String::new(),
-        description: String::new(),
+        description: Default::default(),
         content: "SELECT 1;".into(),
     };
     let s = scripts::create(c, user, ws, &path, &draft).unwrap();
@@ -51,8 +51,8 @@ fn package(c: &mut DbConn, ws: &str, applicant: &str, name: &str, reviewers: &[&
         ws,
         &ReleaseRequest {
             task_ids: vec![task],
-            name: name.into(),
-            comment: String::new(),
+            name: name.parse().unwrap(),
+            comment: Default::default(),
             reviewers,
         },
     )
@@ -194,7 +194,7 @@ async fn the_card_lists_what_waits_what_is_stuck_and_what_failed(app: TestApp) {
             .select(release_packages::id)
             .first(c)
             .unwrap();
-        releases::decide(c, carol, ws, id, Decision::Approve, "ok").unwrap();
+        releases::decide(c, carol, ws, id, Decision::Approve, &"ok".parse().unwrap()).unwrap();
     })
     .await;
     let carol = overview(&app, "carol").await;

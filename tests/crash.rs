@@ -146,7 +146,7 @@ async fn a_killed_package_release_resumes_and_applies_each_task_once(app: TestAp
             let draft = scripts::ScriptDraft {
                 script_type: releasedesk::domain::ScriptType::Sql,
                 schedule: String::new(),
-                description: String::new(),
+                description: Default::default(),
                 content: format!("SELECT {i};\n"),
             };
             let s = scripts::create(c, bob, ws, &path.unwrap(), &draft).unwrap();
@@ -156,8 +156,8 @@ async fn a_killed_package_release_resumes_and_applies_each_task_once(app: TestAp
         // A deployer releases without review: the package is releasing with its job queued.
         let req = releases::ReleaseRequest {
             task_ids: task_ids.clone(),
-            name: "killed mid-release".into(),
-            comment: String::new(),
+            name: "killed mid-release".parse().unwrap(),
+            comment: Default::default(),
             reviewers: vec![],
         };
         let package = releases::release(c, bob, ws, &req).unwrap().package_id;
@@ -374,7 +374,7 @@ fn executed_region_task(c: &mut DbConn, hook_url: &str, tag: &str) -> (i64, i64,
         ws,
         &region_release::TaskInput {
             name: format!("{tag} rollout"),
-            description: String::new(),
+            description: Default::default(),
             operation: Operation::Deploy,
             source_region_id: None,
             best_effort: false,

@@ -642,8 +642,8 @@ async fn a_stranded_package_gets_a_reviewer_and_another_is_withdrawn(app: TestAp
                     ws,
                     &releases::ReleaseRequest {
                         task_ids: tasks,
-                        name: name.into(),
-                        comment: String::new(),
+                        name: name.parse().unwrap(),
+                        comment: Default::default(),
                         reviewers: vec![bob],
                     },
                 )

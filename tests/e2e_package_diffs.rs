@@ -34,7 +34,7 @@ async fn package_for_carol(app: &TestApp) -> String {
             let draft = scripts::ScriptDraft {
                 script_type: ScriptType::Sql,
                 schedule: agg.schedule.clone(),
-                description: String::new(),
+                description: Default::default(),
                 content: "SELECT region, sum(revenue), avg(avg_order)\nFROM mart.daily_orders\nGROUP BY region;\n".into(),
             };
             scripts::save_draft(c, alice, ws, agg.id, &draft).unwrap();
@@ -53,8 +53,8 @@ async fn package_for_carol(app: &TestApp) -> String {
                 ws,
                 &ReleaseRequest {
                     task_ids: tasks,
-                    name: "orders-average".into(),
-                    comment: "Average order value, end to end".into(),
+                    name: "orders-average".parse().unwrap(),
+                    comment: "Average order value, end to end".parse().unwrap(),
                     reviewers: vec![carol],
                 },
             )

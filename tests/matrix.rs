@@ -13,12 +13,12 @@ mod support;
 use std::collections::BTreeSet;
 
 use diesel::prelude::*;
-use releasedesk::auth::password::Hasher;
 use releasedesk::db::models::{region_release, releases, scripts, users, workspaces};
 use releasedesk::db::schema::{region_task_steps, region_tasks, regions, release_packages};
 use releasedesk::domain::{
     DisplayName, Operation, Role, ScriptPath, ScriptType, StepKind, Username,
 };
+use releasedesk::password::Hasher;
 use support::{PASSWORD, TestApp};
 
 /// Every route of the route table: (method, path pattern with the table's `{…}` segments).
@@ -268,7 +268,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         let draft = scripts::ScriptDraft {
             script_type: ScriptType::Sql,
             schedule: String::new(),
-            description: String::new(),
+            description: Default::default(),
             content: "SELECT 42;\n".into(),
         };
         let script = scripts::create(
@@ -290,8 +290,8 @@ async fn fixture(app: &TestApp) -> Fixture {
             ws,
             &releases::ReleaseRequest {
                 task_ids: vec![task],
-                name: "matrix package".into(),
-                comment: String::new(),
+                name: "matrix package".parse().unwrap(),
+                comment: Default::default(),
                 reviewers: vec![rita],
             },
         )
@@ -326,7 +326,7 @@ async fn fixture(app: &TestApp) -> Fixture {
             .unwrap();
         let input = |name: &str| region_release::TaskInput {
             name: name.into(),
-            description: String::new(),
+            description: Default::default(),
             operation: Operation::Deploy,
             source_region_id: None,
             best_effort: false,
@@ -671,7 +671,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/admin/users/{id}/password",
             format!("/admin/users/{victor}/password"),
             &[("password", "short")],
-            [403, 403, 403, 403, 303, 403, IN, IN],
+            [403, 403, 403, 403, 422, 403, IN, IN],
         ),
         post(
             "/workspaces",

@@ -546,7 +546,7 @@ fn two_packages(
     let draft = |content: String| scripts::ScriptDraft {
         script_type: ScriptType::Sql,
         schedule: String::new(),
-        description: String::new(),
+        description: Default::default(),
         content,
     };
     let mut ids = Vec::new();
@@ -576,8 +576,8 @@ fn two_packages(
             ws,
             &releases::ReleaseRequest {
                 task_ids: tasks,
-                name: name.into(),
-                comment: String::new(),
+                name: name.parse().unwrap(),
+                comment: Default::default(),
                 reviewers: vec![carol],
             },
         )

@@ -26,7 +26,7 @@ fn draft(content: &str) -> scripts::ScriptDraft {
     scripts::ScriptDraft {
         script_type: ScriptType::Sql,
         schedule: String::new(),
-        description: String::new(),
+        description: Default::default(),
         content: content.into(),
     }
 }
@@ -73,8 +73,8 @@ fn package(
         ws,
         &ReleaseRequest {
             task_ids: tasks.to_vec(),
-            name: String::new(),
-            comment: String::new(),
+            name: Default::default(),
+            comment: Default::default(),
             reviewers,
         },
     )

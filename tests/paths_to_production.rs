@@ -181,8 +181,8 @@ async fn the_worker_never_releases_a_package_without_its_approval(app: TestApp) 
                 ws,
                 &releases::ReleaseRequest {
                     task_ids: vec![task],
-                    name: String::new(),
-                    comment: String::new(),
+                    name: Default::default(),
+                    comment: Default::default(),
                     reviewers: vec![carol_id],
                 },
             )

@@ -5,8 +5,8 @@
 
 mod support;
 
-use releasedesk::auth::password::Hasher;
 use releasedesk::bench_seed::{self, BenchSpec};
+use releasedesk::password::Hasher;
 use support::{Backend, Client, PASSWORD, TestApp};
 
 async fn seeded(backend: Backend, tasks: usize, packages: usize) -> Option<TestApp> {

@@ -68,7 +68,7 @@ fn tasks(c: &mut DbConn, prefix: &str, n: usize) -> Vec<i64> {
             let draft = scripts::ScriptDraft {
                 script_type: ScriptType::Sql,
                 schedule: String::new(),
-                description: String::new(),
+                description: Default::default(),
                 content: format!("SELECT {i};\n"),
             };
             let path = ScriptPath::parse(&format!("race/{prefix}_{i}.sql")).unwrap();
@@ -94,8 +94,8 @@ fn packages(c: &mut DbConn, prefix: &str, n: usize) -> Vec<i64> {
                 ws,
                 &releases::ReleaseRequest {
                     task_ids: vec![task],
-                    name: String::new(),
-                    comment: String::new(),
+                    name: Default::default(),
+                    comment: Default::default(),
                     reviewers: reviewers.clone(),
                 },
             )
@@ -129,7 +129,7 @@ fn region_tasks(c: &mut DbConn, prefix: &str, n: usize, run: bool) -> Vec<(i64, 
                 ws,
                 &region_release::TaskInput {
                     name: format!("{prefix} {i}"),
-                    description: String::new(),
+                    description: Default::default(),
                     operation: Operation::Deploy,
                     source_region_id: None,
                     best_effort: false,

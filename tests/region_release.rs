@@ -293,7 +293,7 @@ mod flows {
                 Some(tara),
                 &releasedesk::domain::WorkspaceSlug::parse("rr").unwrap(),
                 &releasedesk::domain::WorkspaceName::parse("Regions").unwrap(),
-                "",
+                &Default::default(),
                 Some(carol),
             )
             .unwrap()

@@ -894,7 +894,7 @@ async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
                 let draft = scripts::ScriptDraft {
                     script_type: releasedesk::domain::ScriptType::Sql,
                     schedule: String::new(),
-                    description: String::new(),
+                    description: Default::default(),
                     content: format!("SELECT {i};"),
                 };
                 let s = scripts::create(c, bob_id, ws, &path, &draft).unwrap();
@@ -907,8 +907,8 @@ async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
             }
             let req = releases::ReleaseRequest {
                 task_ids: tasks.clone(),
-                name: "crash".into(),
-                comment: String::new(),
+                name: "crash".parse().unwrap(),
+                comment: Default::default(),
                 reviewers: vec![],
             };
             (
@@ -928,7 +928,7 @@ async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
             )
             .unwrap()
             .unwrap();
-            assert!(releasedesk::worker::step(c, package).unwrap());
+            assert!(releasedesk::db::models::releases::release_next_task(c, package).unwrap());
             // Nothing else can take the job while its lease runs.
             assert!(
                 releasedesk::db::models::jobs::claim(

@@ -633,7 +633,7 @@ async fn audit_log_filters_and_swaps_rows_for_htmx(app: TestApp) {
 async fn members_and_pickers_are_listed_by_username(app: TestApp) {
     let app = app.with_demo().await;
     app.db(|c| {
-        let hash = releasedesk::auth::password::Hasher::new(256)
+        let hash = releasedesk::password::Hasher::new(256)
             .hash("aaron-password-1")
             .unwrap();
         users::create(

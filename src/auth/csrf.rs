@@ -18,10 +18,8 @@ use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 use subtle::ConstantTimeEq;
 
+use crate::domain::limits::MAX_FORM_BYTES;
 use crate::error::AppError;
-
-/// Largest url-encoded form body the guard will read to find the token.
-pub const MAX_FORM_BYTES: usize = 4 * 1024 * 1024;
 
 /// The configured public origin (`RELEASEDESK_PUBLIC_ORIGIN`), if any.
 #[derive(Clone, Debug, Default)]

@@ -16,8 +16,8 @@ use crate::db::models::users::User;
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{Permission, WorkspaceAccess};
 use crate::error::AppError;
-use crate::routes::{with_conn, with_read_conn};
-use crate::startup::AppState;
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 use super::session::{self, SessionIdentity};
 

@@ -18,11 +18,13 @@ macro_rules! text_enum {
     };
 }
 
+pub mod limits;
 mod names;
 mod region;
 mod release;
 mod role;
 mod settings;
+mod text;
 mod webhook;
 
 pub use names::{
@@ -38,6 +40,7 @@ pub use release::{
 };
 pub use role::{Permission, Role, WorkspaceAccess};
 pub use settings::{ApprovalPolicy, Quorum, WorkspaceMode};
+pub use text::{Comment, Description, PackageName};
 pub use webhook::{
     Internal, PrivateDestinations, Refusal, UrlProblem, check_address, check_url, internal,
 };

@@ -17,8 +17,9 @@ use crate::domain::validate_new_password;
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, render, see_other, with_conn, with_read_conn};
-use crate::startup::AppState;
+use crate::routes::{FormErrors, render, see_other};
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 #[derive(Template)]
 #[template(path = "account/page.html")]

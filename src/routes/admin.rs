@@ -14,8 +14,9 @@ use crate::domain::{DisplayName, Username, validate_new_password};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, render, see_other, with_conn, with_read_conn};
-use crate::startup::AppState;
+use crate::routes::{FormErrors, refusal, render, see_other};
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 fn require_tenant_admin(current: &CurrentUser) -> Result<(), AppError> {
     if current.user.is_tenant_admin {
@@ -205,19 +206,43 @@ fn parse_flag(form: &FlagForm) -> Result<bool, AppError> {
     }
 }
 
-/// Success and state conflicts go back to the list with a message.
-fn back(
+/// Success goes back to the list with a message (303). A conflict is answered like every
+/// other refusal: the list as it now is, 409, with the message (`refused`).
+async fn back(
+    state: &web::Data<AppState>,
     current: &CurrentUser,
     outcome: Result<String, AppError>,
 ) -> Result<HttpResponse, AppError> {
     match outcome {
-        Ok(message) => session::flash(&current.session, FlashKind::Ok, message),
-        Err(AppError::Conflict(message)) => {
-            session::flash(&current.session, FlashKind::Error, message)
+        Ok(message) => {
+            session::flash(&current.session, FlashKind::Ok, message);
+            Ok(see_other(crate::paths::admin_users()))
         }
-        Err(e) => return Err(e),
+        Err(AppError::Conflict(message)) => {
+            refused(state, current, StatusCode::CONFLICT, message).await
+        }
+        Err(e) => Err(e),
     }
-    Ok(see_other(crate::paths::admin_users()))
+}
+
+/// The users list again with `status` and the message as its flash (a toast for htmx).
+async fn refused(
+    state: &web::Data<AppState>,
+    current: &CurrentUser,
+    status: StatusCode,
+    message: String,
+) -> Result<HttpResponse, AppError> {
+    session::flash(&current.session, FlashKind::Error, message.clone());
+    let page = users_page(
+        state,
+        current,
+        String::new(),
+        NewUserForm::default(),
+        FormErrors::default(),
+        status,
+    )
+    .await?;
+    Ok(refusal(page, message))
 }
 
 /// `POST /admin/users/{id}/active` with `value=true|false`.
@@ -244,7 +269,7 @@ pub async fn set_active(
             )
         }
     });
-    back(&current, outcome)
+    back(&state, &current, outcome).await
 }
 
 /// `POST /admin/users/{id}/tenant-admin` with `value=true|false`.
@@ -268,7 +293,7 @@ pub async fn set_tenant_admin(
             format!("{} is no longer a tenant administrator.", u.username)
         }
     });
-    back(&current, outcome)
+    back(&state, &current, outcome).await
 }
 
 #[derive(Deserialize)]
@@ -290,12 +315,8 @@ pub async fn reset_password(
         .await?
         .ok_or(AppError::NotFound)?;
     if let Err(e) = validate_new_password(&form.password, &target.username) {
-        session::flash(
-            &current.session,
-            FlashKind::Error,
-            format!("Password for {} not changed: {e}", target.username),
-        );
-        return Ok(see_other(crate::paths::admin_users()));
+        let message = format!("Password for {} not changed: {e}", target.username);
+        return refused(&state, &current, StatusCode::UNPROCESSABLE_ENTITY, message).await;
     }
     let password = form.into_inner().password;
     let hasher = state.hasher.clone();
@@ -313,5 +334,5 @@ pub async fn reset_password(
             u.username
         )
     });
-    back(&current, outcome)
+    back(&state, &current, outcome).await
 }

@@ -12,8 +12,9 @@ use crate::db::models::{login_failures, sessions, users};
 use crate::domain::Username;
 use crate::error::AppError;
 use crate::routes::layout::Layout;
-use crate::routes::{render, see_other, with_conn};
-use crate::startup::AppState;
+use crate::routes::{render, see_other};
+use crate::state::AppState;
+use crate::state::with_conn;
 
 #[derive(Template)]
 #[template(path = "auth/login.html")]

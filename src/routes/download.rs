@@ -21,7 +21,7 @@ use futures_util::Stream;
 
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// How a download is sent. It is gzipped here, page by page on the blocking pool, rather than
 /// by actix's `Compress`: that one picks brotli for a browser, whose encoder keeps a 4 MiB
@@ -215,7 +215,7 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         web::Data::new(AppState {
             pool: crate::db::connect(&url, 1).expect("pool"),
-            hasher: crate::auth::password::Hasher::new(8),
+            hasher: crate::password::Hasher::new(8),
             queries: Default::default(),
             inline_reads: false,
             private_webhooks: crate::domain::PrivateDestinations::Refused,

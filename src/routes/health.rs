@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use diesel::RunQueryDsl;
 
 use crate::middleware::Metrics;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `GET /healthz`: runs `SELECT 1`; 503 when the database does not answer.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {

@@ -6,6 +6,8 @@ pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod download;
+pub mod error_page;
+pub mod form;
 pub mod health;
 pub mod layout;
 pub mod region_release;
@@ -139,7 +141,7 @@ async fn not_found() -> Result<HttpResponse, AppError> {
 /// Malformed forms answer 400 with what was wrong, forms over the limit 413; never 500.
 pub fn form_config() -> web::FormConfig {
     web::FormConfig::default()
-        .limit(crate::auth::csrf::MAX_FORM_BYTES)
+        .limit(crate::domain::limits::MAX_FORM_BYTES)
         .error_handler(|err, _| match err {
             actix_web::error::UrlencodedError::Overflow { .. } => AppError::form_too_large().into(),
             err => AppError::bad_request(format!("The form could not be read: {err}")).into(),
@@ -179,49 +181,8 @@ pub fn see_other(location: &str) -> HttpResponse {
 /// answer to their own request rather than after a redirect.
 pub fn refusal(mut resp: HttpResponse, message: String) -> HttpResponse {
     resp.extensions_mut()
-        .insert(crate::error::ErrorMessage(message));
+        .insert(error_page::ErrorMessage(message));
     resp
-}
-
-/// Runs `f` with a pooled connection on the blocking thread pool.
-pub async fn with_conn<T: Send + 'static>(
-    state: &web::Data<crate::startup::AppState>,
-    f: impl FnOnce(&mut crate::db::DbConn) -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    let pool = state.pool.clone();
-    web::block(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
-    })
-    .await?
-}
-
-/// Runs `f`, a bounded read (a page of a list, one item's details, who is asking), with a
-/// pooled connection. On SQLite, when a connection is free right now, `f` runs here on the
-/// HTTP worker thread; otherwise, and always on PostgreSQL, on the blocking pool (`with_conn`).
-///
-/// Why: with every request handed to the blocking pool, 8 database threads and 2 HTTP workers
-/// shared two cores, and a worker with answers to render and send waited its turn behind the
-/// database threads: p99 was 2-3x p50 on every page. Run in place, a page is read, rendered
-/// and sent by one thread without a hand-off: the fragment search's p99 fell from 49 to 26 ms
-/// and the Tasks tab's from 21 to 13 ms at the same throughput (docs/BENCHMARKS.md). A WAL
-/// reader never waits for a writer and `try_get` never waits for a connection, so the worker
-/// is held up only by the read itself. PostgreSQL reads are network round trips to another
-/// process, which a worker must not sit out.
-///
-/// Not for writes (a writer may wait for SQLite's write lock, up to the busy timeout, stalling
-/// every connection of this worker) nor for unbounded work such as diffs and exports: those
-/// use `with_conn`.
-pub async fn with_read_conn<T: Send + 'static>(
-    state: &web::Data<crate::startup::AppState>,
-    f: impl FnOnce(&mut crate::db::DbConn) -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    if state.inline_reads
-        && let Some(mut conn) = state.pool.try_get()
-    {
-        return f(&mut conn);
-    }
-    with_conn(state, f).await
 }
 
 /// One page of a list: `page` is 1-based.

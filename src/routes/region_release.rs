@@ -17,14 +17,13 @@ use crate::db::models::region_release::{
 };
 use crate::db::models::regions::{self, Component, Region};
 use crate::db::models::workspaces::{self, Person, Workspace};
-use crate::domain::{Operation, Permission, RegionTaskStatus, StepKind};
+use crate::domain::{Comment, Description, Operation, Permission, RegionTaskStatus, StepKind};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{
-    FormErrors, Paging, fragment, refusal, render, see_other, with_conn, with_read_conn,
-};
-use crate::startup::AppState;
+use crate::routes::{FormErrors, Paging, fragment, refusal, render, see_other};
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -340,9 +339,7 @@ impl TaskForm {
         if name.is_empty() || name.chars().count() > 120 || name.chars().any(char::is_control) {
             errors.add("name", "Enter a name of 1 to 120 characters.");
         }
-        if self.description.chars().count() > 2000 {
-            errors.add("description", "A description has at most 2000 characters.");
-        }
+        let description = errors.check("description", Description::parse(&self.description));
         let operation = Operation::parse(&self.operation);
         if operation.is_none() {
             errors.add(
@@ -390,7 +387,7 @@ impl TaskForm {
         }
         Some(TaskInput {
             name,
-            description: self.description.clone(),
+            description: description?,
             operation: operation?,
             source_region_id: id(&self.source_region),
             best_effort: self.best_effort,
@@ -802,10 +799,9 @@ async fn detail(
             let region = step.region_id.and_then(|r| region_names.get(&r).cloned());
             let components = step_components.remove(&step.id).unwrap_or_default();
             let people = step_people.remove(&step.id).unwrap_or_default();
-            let can_decide = step.status() == crate::domain::StepStatus::Waiting
-                && can_deploy
-                && people.iter().any(|(uid, _)| *uid == me)
-                && !(step.kind() == StepKind::Approval && executor == Some(me));
+            let can_decide =
+                region_release::may_decide_checkpoint(&access, &task, &step, &people, executor, me)
+                    .is_ok();
             let step_comments = comments
                 .iter()
                 .filter(|c| c.step_id == step.id)
@@ -1008,7 +1004,10 @@ pub async fn rollback(
     ctx.require(Permission::Deploy)?;
     let (_, id) = path.into_inner();
     let (actor, ws) = (ctx.user().id, ctx.workspace.id);
-    let reason = form.into_inner().reason;
+    let reason = match Comment::parse(&form.into_inner().reason) {
+        Ok(reason) => reason,
+        Err(e) => return respond(&state, ctx, id, Err(AppError::field("reason", e.0))).await,
+    };
     let outcome = with_conn(&state, move |conn| {
         region_release::rollback(conn, actor, ws, id, &reason)
     })
@@ -1034,18 +1033,10 @@ pub async fn decide(
 ) -> Result<HttpResponse, AppError> {
     let (_, id, step) = path.into_inner();
     let form = form.into_inner();
-    if form.comment.chars().count() > 2000 {
-        return respond(
-            &state,
-            ctx,
-            id,
-            Err(AppError::field(
-                "comment",
-                "A comment has at most 2000 characters.",
-            )),
-        )
-        .await;
-    }
+    let comment = match Comment::parse(&form.comment) {
+        Ok(comment) => comment,
+        Err(e) => return respond(&state, ctx, id, Err(AppError::field("comment", e.0))).await,
+    };
     let (actor, ws) = (ctx.user().id, ctx.workspace.id);
     let outcome = match form.decision.as_str() {
         "agree" | "reject" => {
@@ -1055,7 +1046,7 @@ pub async fn decide(
                 CheckpointDecision::Reject
             };
             with_conn(&state, move |conn| {
-                region_release::decide_checkpoint(conn, actor, ws, id, step, d, &form.comment)
+                region_release::decide_checkpoint(conn, actor, ws, id, step, d, &comment)
             })
             .await
             .map(|_| {
@@ -1067,7 +1058,7 @@ pub async fn decide(
             })
         }
         "comment" => with_conn(&state, move |conn| {
-            region_release::comment(conn, actor, ws, id, step, &form.comment)
+            region_release::comment(conn, actor, ws, id, step, &comment)
         })
         .await
         .map(|_| "Comment added.".to_owned()),

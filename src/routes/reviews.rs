@@ -4,16 +4,20 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
 
 use crate::auth::CurrentUser;
 use crate::auth::session::{self, FlashKind};
 use crate::db::models::region_release::{self, CheckpointRequest};
 use crate::db::models::releases::{self, Decision, ReviewRequest};
+use crate::domain::Comment;
 use crate::error::AppError;
 use crate::filters;
+use crate::routes::form::Form;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{render, see_other, with_conn, with_read_conn};
-use crate::startup::AppState;
+use crate::routes::{refusal, render, see_other};
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 #[derive(Template)]
 #[template(path = "reviews.html")]
@@ -29,8 +33,16 @@ pub async fn page(
     state: web::Data<AppState>,
     current: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    let viewer = Viewer::of(&current);
-    let page = with_read_conn(&state, move |conn| {
+    reviews_page(&state, &current, StatusCode::OK).await
+}
+
+async fn reviews_page(
+    state: &web::Data<AppState>,
+    current: &CurrentUser,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::of(current);
+    let page = with_read_conn(state, move |conn| {
         let requests = releases::awaiting_review(conn, viewer.user.id)?;
         let checkpoints = region_release::awaiting(conn, viewer.user.id)?;
         // The navigation counts exactly these lists (the same filters), so they are its count.
@@ -43,53 +55,54 @@ pub async fn page(
         })
     })
     .await?;
-    render(&page, StatusCode::OK)
+    render(&page, status)
+}
+
+/// A refused form (nothing decided): the page again with 422 and the message, answered like
+/// every other refusal (`routes::refusal`).
+async fn refused(
+    state: &web::Data<AppState>,
+    current: &CurrentUser,
+    message: String,
+) -> Result<HttpResponse, AppError> {
+    session::flash(&current.session, FlashKind::Error, message.clone());
+    let page = reviews_page(state, current, StatusCode::UNPROCESSABLE_ENTITY).await?;
+    Ok(refusal(page, message))
+}
+
+/// The Reviews page's form: the checked packages, approve|reject, one comment for all.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReviewsForm {
+    package_ids: Vec<i64>,
+    decision: String,
+    comment: String,
 }
 
 /// `POST /reviews`: `package_ids` (several), `decision` approve|reject, `comment`.
 pub async fn decide(
     state: web::Data<AppState>,
     current: CurrentUser,
-    form: web::Form<Vec<(String, String)>>,
+    form: Form<ReviewsForm>,
 ) -> Result<HttpResponse, AppError> {
-    let fields = form.into_inner();
-    let mut package_ids = Vec::new();
-    for (k, v) in &fields {
-        if k == "package_ids" {
-            package_ids.push(
-                v.parse::<i64>()
-                    .map_err(|_| AppError::bad_request("package_ids must be numbers."))?,
-            );
-        }
-    }
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let decision = match get("decision").as_str() {
+    let form = form.into_inner();
+    let package_ids = form.package_ids;
+    let decision = match form.decision.as_str() {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject,
         _ => return Err(AppError::bad_request("decision is approve or reject.")),
     };
-    let comment = get("comment");
-    if comment.chars().count() > 2000 {
-        session::flash(
-            &current.session,
-            FlashKind::Error,
-            "A comment has at most 2000 characters.",
-        );
-        return Ok(see_other(crate::paths::reviews()));
-    }
+    let comment = match Comment::parse(&form.comment) {
+        Ok(comment) => comment,
+        Err(e) => return refused(&state, &current, e.0).await,
+    };
     if package_ids.is_empty() || package_ids.len() > 100 {
-        session::flash(
-            &current.session,
-            FlashKind::Error,
-            "Select between 1 and 100 packages.",
-        );
-        return Ok(see_other(crate::paths::reviews()));
+        return refused(
+            &state,
+            &current,
+            "Select between 1 and 100 packages.".into(),
+        )
+        .await;
     }
     let actor = current.user.id;
     let outcomes = with_conn(&state, move |conn| {

@@ -14,15 +14,17 @@ use crate::db::models::scripts::{self, Script, ScriptDraft, ScriptRow, VersionRo
 use crate::db::models::workspaces::{self, Person};
 use crate::db::models::{production, workspaces::Workspace};
 use crate::diff::{TextDiff, diff_texts};
-use crate::domain::{Permission, ScriptPath, ScriptType, WorkspaceMode, validate_schedule};
+use crate::domain::limits::MAX_SCRIPT_BYTES;
+use crate::domain::{
+    Description, Permission, ScriptPath, ScriptType, WorkspaceMode, validate_schedule,
+};
 use crate::error::AppError;
 use crate::filters;
+use crate::routes::form::Form;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, Paging, render, see_other, with_conn, with_read_conn};
-use crate::startup::AppState;
-
-/// The largest script accepted (bytes).
-pub const MAX_SCRIPT_BYTES: usize = 1024 * 1024;
+use crate::routes::{FormErrors, Paging, render, see_other};
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ScriptForm {
@@ -56,16 +58,14 @@ impl ScriptForm {
             errors.add("script_type", "Choose the script's type.");
         }
         let schedule = errors.check("schedule", validate_schedule(&self.schedule));
-        if self.description.chars().count() > 2000 {
-            errors.add("description", "A description has at most 2000 characters.");
-        }
+        let description = errors.check("description", Description::parse(&self.description));
         if self.content.len() > MAX_SCRIPT_BYTES {
             errors.add("content", "A script has at most 1 MiB.");
         }
         Some(ScriptDraft {
             script_type: script_type?,
             schedule: schedule?,
-            description: self.description.clone(),
+            description: description?,
             content: self.content.replace("\r\n", "\n"),
         })
         .filter(|_| errors.is_empty())
@@ -550,8 +550,8 @@ pub async fn submit(
             )
             .await
         }
-        Err(AppError::Conflict(m)) if editor.is_some() => {
-            // Someone submitted first: keep the editor's unsaved text on the page.
+        Err(AppError::Conflict(m)) => {
+            // Someone submitted first: 409 with the editor, keeping its unsaved text if any.
             errors.add("message", m);
             editor_page(
                 &state,
@@ -564,10 +564,6 @@ pub async fn submit(
                 StatusCode::CONFLICT,
             )
             .await
-        }
-        Err(AppError::Conflict(m)) => {
-            session::flash(&ctx.current.session, FlashKind::Error, m);
-            Ok(see_other(&crate::paths::script(&slug, id)))
         }
         Err(e) => Err(e),
     }
@@ -650,29 +646,11 @@ pub async fn import_form(
 
 /// The import form: the bundle text and the chosen reviewers (a repeated field), kept for
 /// re-rendering with a message.
-#[derive(Debug, Default)]
-struct ImportForm {
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ImportForm {
     bundle: String,
     reviewers: Vec<i64>,
-}
-
-impl ImportForm {
-    fn parse(fields: Vec<(String, String)>) -> Result<Self, AppError> {
-        let mut form = ImportForm::default();
-        for (name, value) in fields {
-            match name.as_str() {
-                "bundle" => form.bundle = value,
-                "reviewers" => form.reviewers.push(
-                    value
-                        .trim()
-                        .parse()
-                        .map_err(|_| AppError::bad_request("reviewers must be numbers."))?,
-                ),
-                _ => {}
-            }
-        }
-        Ok(form)
-    }
 }
 
 /// `POST /workspaces/{ws}/scripts/import`: all or nothing; a bad bundle is refused whole with
@@ -682,10 +660,10 @@ impl ImportForm {
 pub async fn import(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    fields: web::Form<Vec<(String, String)>>,
+    form: Form<ImportForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Manage)?;
-    let form = ImportForm::parse(fields.into_inner())?;
+    let form = form.into_inner();
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
     let (json, reviewers) = (form.bundle.clone(), form.reviewers.clone());
     match with_conn(&state, move |conn| {

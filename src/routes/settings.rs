@@ -16,12 +16,15 @@ use crate::db::models::audit::{self, AuditFilter, AuditRow};
 use crate::db::models::workspaces::{
     self, Member, ReviewsAtStake, RoleOutcome, SettingsUpdate, Workspace,
 };
-use crate::domain::{ApprovalPolicy, Permission, Quorum, Role, WorkspaceMode, WorkspaceName};
+use crate::domain::{
+    ApprovalPolicy, Description, Permission, Quorum, Role, WorkspaceMode, WorkspaceName,
+};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, refusal, render, see_other, with_conn, with_read_conn};
-use crate::startup::AppState;
+use crate::routes::{FormErrors, refusal, render, see_other};
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct GeneralForm {
@@ -236,11 +239,9 @@ pub async fn general(
     if quorum.is_none() {
         errors.add("quorum", "Choose any or all reviewers.");
     }
-    if form.description.chars().count() > 2000 {
-        errors.add("description", "A description has at most 2000 characters.");
-    }
-    let (Some(name), Some(mode), Some(approval_policy), Some(quorum), true) =
-        (name, mode, policy, quorum, errors.is_empty())
+    let description = errors.check("description", Description::parse(&form.description));
+    let (Some(name), Some(description), Some(mode), Some(approval_policy), Some(quorum), true) =
+        (name, description, mode, policy, quorum, errors.is_empty())
     else {
         return settings_page(
             &state,
@@ -252,7 +253,7 @@ pub async fn general(
     };
     let update = SettingsUpdate {
         name,
-        description: form.description.clone(),
+        description,
         mode,
         approval_policy,
         quorum,

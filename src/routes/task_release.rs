@@ -20,15 +20,15 @@ use crate::db::models::releases::{
 use crate::db::models::workspaces::{self, Person, Workspace};
 use crate::db::models::{jobs, package_changes, scripts};
 use crate::diff::{self, TextDiff, diff_texts};
-use crate::domain::{PackageStatus, Permission, TaskStatus};
+use crate::domain::{Comment, PackageName, PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
 use crate::filters;
+use crate::routes::form::Form;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{
-    FormErrors, Paging, download, fragment, refusal, render, see_other, with_conn, with_read_conn,
-};
+use crate::routes::{FormErrors, Paging, download, fragment, refusal, render, see_other};
 use crate::search::NameSearch;
-use crate::startup::AppState;
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 fn clean(s: Option<String>, max: usize, what: &str) -> Result<Option<String>, AppError> {
     match s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
@@ -324,59 +324,56 @@ pub async fn tasks(
     tasks_page(&state, ctx, view, ReleaseForm::default(), StatusCode::OK).await
 }
 
-/// Reads repeated form fields (`task_ids=1&task_ids=2`).
-fn ids(fields: &[(String, String)], name: &str) -> Result<Vec<i64>, AppError> {
-    fields
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| {
-            v.trim()
-                .parse::<i64>()
-                .map_err(|_| AppError::bad_request(format!("{name} must be numbers.")))
-        })
-        .collect()
+/// The Tasks tab's selection form (release and revoke): the checked tasks, the release's
+/// fields, and `back`, the tab's query string to return to.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SelectionForm {
+    task_ids: Vec<i64>,
+    reviewers: Vec<i64>,
+    name: String,
+    comment: String,
+    back: String,
 }
 
-fn field(fields: &[(String, String)], name: &str) -> String {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
+impl SelectionForm {
+    fn view(&self) -> Result<TasksView, AppError> {
+        TasksView::parse(serde_urlencoded::from_str(&self.back).unwrap_or_default())
+    }
+}
+
+/// `reviewers=3&reviewers=5`: the people added to a waiting package.
+#[derive(Deserialize)]
+pub struct ReviewersForm {
+    #[serde(default)]
+    reviewers: Vec<i64>,
 }
 
 /// `POST /workspaces/{ws}/task-release/release`: selected tasks → a package.
 pub async fn release(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    form: web::Form<Vec<(String, String)>>,
+    form: Form<SelectionForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Develop)?;
-    let fields = form.into_inner();
+    let form = form.into_inner();
+    let view = form.view()?;
     let mut rf = ReleaseForm {
-        selected: ids(&fields, "task_ids")?,
-        reviewers: ids(&fields, "reviewers")?,
-        name: field(&fields, "name"),
-        comment: field(&fields, "comment"),
+        selected: form.task_ids,
+        reviewers: form.reviewers,
+        name: form.name,
+        comment: form.comment,
         ..Default::default()
     };
-    let view =
-        TasksView::parse(serde_urlencoded::from_str(&field(&fields, "back")).unwrap_or_default())?;
-    if rf.name.chars().count() > 120 {
-        rf.errors
-            .add("name", "A package name has at most 120 characters.");
-    }
-    if rf.comment.chars().count() > 2000 {
-        rf.errors
-            .add("comment", "A comment has at most 2000 characters.");
-    }
-    if !rf.errors.is_empty() {
+    let name = rf.errors.check("name", PackageName::parse(&rf.name));
+    let comment = rf.errors.check("comment", Comment::parse(&rf.comment));
+    let (Some(name), Some(comment)) = (name, comment) else {
         return tasks_page(&state, ctx, view, rf, StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
+    };
     let req = ReleaseRequest {
         task_ids: rf.selected.clone(),
-        name: rf.name.clone(),
-        comment: rf.comment.clone(),
+        name,
+        comment,
         reviewers: rf.reviewers.clone(),
     };
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
@@ -410,13 +407,12 @@ pub async fn release(
 pub async fn revoke(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    form: web::Form<Vec<(String, String)>>,
+    form: Form<SelectionForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Develop)?;
-    let fields = form.into_inner();
-    let selected = ids(&fields, "task_ids")?;
-    let view =
-        TasksView::parse(serde_urlencoded::from_str(&field(&fields, "back")).unwrap_or_default())?;
+    let form = form.into_inner();
+    let view = form.view()?;
+    let selected = form.task_ids;
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
     let back = format!(
         "{}?{}",
@@ -954,12 +950,11 @@ async fn package_page(
         )?;
         let reviewers = releases::package_reviewers(conn, id)?;
         let me = viewer.user.id;
-        let can_decide = package.status() == PackageStatus::PendingApproval
-            && package.applicant_id != me
-            && reviewers
-                .iter()
-                .any(|r| r.reviewer_id == me && r.decision.is_none())
-            && workspaces::is_eligible_reviewer(conn, workspace.id, me)?;
+        let can_decide = match releases::may_decide(conn, workspace.id, &package, &reviewers, me) {
+            Ok(()) => true,
+            Err(AppError::Internal(e)) => return Err(AppError::Internal(e)),
+            Err(_) => false,
+        };
         let waiting = package.status() == PackageStatus::PendingApproval;
         let mine = package.applicant_id == me;
         let can_add_reviewers = waiting && (mine || access.can(Permission::Manage));
@@ -1111,9 +1106,8 @@ pub async fn decide(
     let (_, id) = path.into_inner();
     let form = form.into_inner();
     let decision = parse_decision(&form.decision)?;
-    if form.comment.chars().count() > 2000 {
-        let mut errors = FormErrors::default();
-        errors.add("comment", "A comment has at most 2000 characters.");
+    let mut errors = FormErrors::default();
+    let Some(comment) = errors.check("comment", Comment::parse(&form.comment)) else {
         return package_page(
             &state,
             ctx,
@@ -1124,9 +1118,8 @@ pub async fn decide(
             false,
         )
         .await;
-    }
+    };
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
-    let comment = form.comment.clone();
     let outcome = with_conn(&state, move |conn| {
         releases::decide(conn, actor, ws_id, id, decision, &comment)
     })
@@ -1243,10 +1236,10 @@ pub async fn add_reviewers(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
     path: web::Path<(String, i64)>,
-    form: web::Form<Vec<(String, String)>>,
+    form: Form<ReviewersForm>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
-    let reviewers = ids(&form.into_inner(), "reviewers")?;
+    let reviewers = form.into_inner().reviewers;
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
     let outcome = with_conn(&state, move |conn| {
         releases::add_reviewers(conn, actor, ws_id, id, &reviewers)

@@ -13,12 +13,13 @@ use crate::db::models::attention::{
 };
 use crate::db::models::audit::{self, AuditFilter, AuditRow};
 use crate::db::models::workspaces::{self, Member, Workspace, WorkspaceSummary};
-use crate::domain::{Permission, WorkspaceAccess, WorkspaceName, WorkspaceSlug};
+use crate::domain::{Description, Permission, WorkspaceAccess, WorkspaceName, WorkspaceSlug};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
-use crate::routes::{FormErrors, Paging, render, see_other, with_conn, with_read_conn};
-use crate::startup::AppState;
+use crate::routes::{FormErrors, Paging, render, see_other};
+use crate::state::AppState;
+use crate::state::{with_conn, with_read_conn};
 
 /// `GET /`: signed-in people go to their workspaces, everyone else to sign-in.
 pub async fn home(session: Session) -> HttpResponse {
@@ -102,10 +103,10 @@ pub async fn create(
     let mut errors = FormErrors::default();
     let slug = errors.check("slug", WorkspaceSlug::parse(&form.slug));
     let name = errors.check("name", WorkspaceName::parse(&form.name));
-    if form.description.chars().count() > 2000 {
-        errors.add("description", "A description has at most 2000 characters.");
-    }
-    let (Some(slug), Some(name), true) = (slug, name, errors.is_empty()) else {
+    let description = errors.check("description", Description::parse(&form.description));
+    let (Some(slug), Some(name), Some(description), true) =
+        (slug, name, description, errors.is_empty())
+    else {
         return workspaces_page(
             &state,
             &current,
@@ -116,7 +117,6 @@ pub async fn create(
         .await;
     };
     let actor = current.user.id;
-    let description = form.description.clone();
     let created = with_conn(&state, move |conn| {
         workspaces::create(conn, Some(actor), &slug, &name, &description, None)
     })

@@ -10,9 +10,9 @@ pub mod routes;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use releasedesk::auth::password::Hasher;
 use releasedesk::config::Settings;
 use releasedesk::db::{DbConn, Pool};
+use releasedesk::password::Hasher;
 use releasedesk::startup::Application;
 
 pub const PASSWORD: &str = "demo-password-1";
@@ -404,7 +404,7 @@ pub fn submitted_tasks(c: &mut DbConn, username: &str, prefix: &str, n: usize) -
             let draft = scripts::ScriptDraft {
                 script_type: releasedesk::domain::ScriptType::Sql,
                 schedule: String::new(),
-                description: String::new(),
+                description: Default::default(),
                 content: format!("SELECT {i};"),
             };
             let s = scripts::create(c, user, ws, &path, &draft).unwrap();

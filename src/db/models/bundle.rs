@@ -14,8 +14,8 @@ use super::{production, workspaces};
 use crate::db::schema::{production_scripts, release_tasks, script_versions, scripts as scripts_t};
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{
-    ApprovalPolicy, Permission, ScriptPath, ScriptType, TaskStatus, WorkspaceAccess, WorkspaceMode,
-    validate_schedule,
+    ApprovalPolicy, Comment, Description, PackageName, Permission, ScriptPath, ScriptType,
+    TaskStatus, WorkspaceAccess, WorkspaceMode, validate_schedule,
 };
 use crate::error::AppError;
 use diesel::prelude::*;
@@ -101,7 +101,7 @@ fn check(json: &str) -> Result<Vec<Entry>, AppError> {
                 )));
             }
         };
-        if s.content.len() > crate::routes::scripts::MAX_SCRIPT_BYTES {
+        if s.content.len() > crate::domain::limits::MAX_SCRIPT_BYTES {
             return Err(at("the content is larger than 1 MiB".into()));
         }
         let message = if s.message.trim().is_empty() {
@@ -114,7 +114,7 @@ fn check(json: &str) -> Result<Vec<Entry>, AppError> {
             draft: ScriptDraft {
                 script_type,
                 schedule,
-                description: s.description.chars().take(2000).collect(),
+                description: Description::truncated(&s.description),
                 content: s.content,
             },
             released,
@@ -361,7 +361,7 @@ fn upsert_script(
             scripts_t::script_type.eq(e.draft.script_type.as_str()),
             scripts_t::draft_content.eq(&e.draft.content),
             scripts_t::schedule.eq(&e.draft.schedule),
-            scripts_t::description.eq(e.draft.description.trim()),
+            scripts_t::description.eq(e.draft.description.as_str()),
         ))
         .execute(conn)?;
     scripts::find(conn, workspace_id, script.id)?.ok_or(AppError::NotFound)
@@ -459,8 +459,10 @@ fn send_for_review(
         workspace_id,
         &ReleaseRequest {
             task_ids,
-            name: format!("import-{}", now().format("%Y%m%d-%H%M%S")),
-            comment: "Imported from a script bundle (released entries).".into(),
+            name: PackageName::parse(&format!("import-{}", now().format("%Y%m%d-%H%M%S")))
+                .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?,
+            comment: Comment::parse("Imported from a script bundle (released entries).")
+                .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?,
             reviewers: reviewers.to_vec(),
         },
     )

@@ -226,3 +226,20 @@ pub fn stall(conn: &mut DbConn, queue: &str, payload: &str) -> QueryResult<Optio
         _ => None,
     })
 }
+
+/// Moves the queued jobs of `queue` with these payloads to `run_at` (the demo parks its region
+/// jobs an hour ahead so the pages show them mid-flight).
+pub fn delay(
+    conn: &mut DbConn,
+    queue: &str,
+    payloads: &[String],
+    run_at: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        jobs::table
+            .filter(jobs::queue.eq(queue))
+            .filter(jobs::payload.eq_any(payloads)),
+    )
+    .set(jobs::run_at.eq(run_at))
+    .execute(conn)
+}

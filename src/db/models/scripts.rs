@@ -10,7 +10,7 @@ use super::{production, releases, workspaces};
 use crate::db::count;
 use crate::db::schema::{production_scripts, release_tasks, script_versions, scripts, users};
 use crate::db::{DbConn, now, write_tx};
-use crate::domain::{Permission, ScriptPath, ScriptType, TaskStatus, WorkspaceMode};
+use crate::domain::{Description, Permission, ScriptPath, ScriptType, TaskStatus, WorkspaceMode};
 use crate::error::AppError;
 use crate::search::{NameMatch, NameSearch, Target};
 
@@ -66,7 +66,7 @@ pub struct ScriptDraft {
     pub script_type: ScriptType,
     /// A validated cron expression or empty.
     pub schedule: String,
-    pub description: String,
+    pub description: Description,
     pub content: String,
 }
 
@@ -235,7 +235,7 @@ pub fn create(
                 scripts::script_type.eq(draft.script_type.as_str()),
                 scripts::draft_content.eq(&draft.content),
                 scripts::schedule.eq(&draft.schedule),
-                scripts::description.eq(draft.description.trim()),
+                scripts::description.eq(draft.description.as_str()),
                 scripts::owner_id.eq(Some(actor_id)),
                 scripts::latest_version.eq(0),
                 scripts::created_by.eq(Some(actor_id)),
@@ -300,7 +300,7 @@ fn write_draft(
         scripts::script_type.eq(draft.script_type.as_str()),
         scripts::draft_content.eq(&draft.content),
         scripts::schedule.eq(&draft.schedule),
-        scripts::description.eq(draft.description.trim()),
+        scripts::description.eq(draft.description.as_str()),
         scripts::updated_at.eq(now()),
     ))
     .execute(conn)?;

@@ -416,3 +416,8 @@ pub fn change_own_password(
         Ok(user)
     })
 }
+
+/// Whether any user exists (the demo seeds only an empty database).
+pub fn any(conn: &mut DbConn) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result(conn)
+}

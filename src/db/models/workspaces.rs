@@ -14,8 +14,8 @@ use super::users::{self, User};
 use crate::db::schema::{memberships, users as users_t, workspace_reviewers, workspaces};
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{
-    ApprovalPolicy, Permission, Quorum, Role, WorkspaceAccess, WorkspaceMode, WorkspaceName,
-    WorkspaceSlug,
+    ApprovalPolicy, Description, Permission, Quorum, Role, WorkspaceAccess, WorkspaceMode,
+    WorkspaceName, WorkspaceSlug,
 };
 use crate::error::AppError;
 
@@ -100,7 +100,7 @@ impl std::ops::Deref for Member {
 /// The new values of the settings form, already parsed.
 pub struct SettingsUpdate {
     pub name: WorkspaceName,
-    pub description: String,
+    pub description: Description,
     pub mode: WorkspaceMode,
     pub approval_policy: ApprovalPolicy,
     pub quorum: Quorum,
@@ -281,7 +281,7 @@ pub fn create(
     actor_id: Option<i64>,
     slug: &WorkspaceSlug,
     name: &WorkspaceName,
-    description: &str,
+    description: &Description,
     first_admin: Option<i64>,
 ) -> Result<Workspace, AppError> {
     write_tx(conn, |conn| {
@@ -293,7 +293,7 @@ pub fn create(
             .values((
                 workspaces::slug.eq(slug.as_str()),
                 workspaces::name.eq(name.as_str()),
-                workspaces::description.eq(description.trim()),
+                workspaces::description.eq(description.as_str()),
                 workspaces::mode.eq(WorkspaceMode::Enterprise.as_str()),
                 workspaces::approval_policy.eq(ApprovalPolicy::Developers.as_str()),
                 workspaces::quorum.eq(Quorum::Any.as_str()),
@@ -814,7 +814,7 @@ pub fn update_settings(
         diesel::update(workspaces::table.find(workspace_id))
             .set((
                 workspaces::name.eq(update.name.as_str()),
-                workspaces::description.eq(update.description.trim()),
+                workspaces::description.eq(update.description.as_str()),
                 workspaces::mode.eq(update.mode.as_str()),
                 workspaces::approval_policy.eq(update.approval_policy.as_str()),
                 workspaces::quorum.eq(update.quorum.as_str()),

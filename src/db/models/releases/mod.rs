@@ -1,8 +1,29 @@
 //! Release tasks and release packages: listing, releasing (with or without approval), revoking,
-//! reviewing, and the per-task outcome the worker writes. Every transition is a guarded update
-//! inside `write_tx`, with the reviewer rules checked in the same transaction:
+//! reviewing, and (`applying`) the release job's steps the worker runs. Every transition is a
+//! guarded update inside `write_tx`, with the reviewer rules checked in the same transaction:
 //! a reviewer is chosen from the workspace's eligible reviewers, is never the applicant (also a
 //! CHECK constraint on `package_reviewers`), and must still be eligible when they decide.
+//!
+//! Every state change of Task Release, and the function that makes it:
+//!
+//! | what                       | from                          | to                                  | by |
+//! |----------------------------|-------------------------------|-------------------------------------|----|
+//! | package                    | (new)                         | `pending_approval` or `releasing`   | `release` (`releasing` enqueues the job) |
+//! | package                    | `pending_approval`            | `releasing`                         | `decide` (approve; under quorum `all` the last), `drop_pending_reviews` (the reviewers left all approved) |
+//! | package                    | `pending_approval`            | `rejected`                          | `decide` (reject) |
+//! | package                    | `pending_approval`            | `revoked`                           | `withdraw_package`; `withdraw` when its last task goes |
+//! | package                    | `releasing`                   | `released`, `partially_failed`, `failed` | `finish_package`, `give_up` |
+//! | task                       | (new)                         | `pending`                           | `scripts::submit_in_tx` |
+//! | task                       | `pending`, `rejected`         | `in_review` or `releasing`          | `release` |
+//! | task                       | `in_review`                   | `releasing`                         | `decide`, `drop_pending_reviews` |
+//! | task                       | `in_review`                   | `rejected`                          | `decide` (reject) |
+//! | task                       | `in_review`                   | `pending`                           | `withdraw_package` |
+//! | task                       | `pending`, `rejected`, `in_review` | `revoked` / `superseded`       | `revoke` / a newer version (`withdraw`) |
+//! | task                       | `releasing`                   | `released` or `failed`              | `release_next_task`; `give_up` (failed) |
+//! | package task               | (new)                         | `waiting`                           | `release` |
+//! | package task               | `waiting`                     | `released` or `failed`              | `release_next_task`; `give_up` (failed) |
+//! | package task               | `waiting`                     | `withdrawn`                         | `withdraw`, `decide` (reject), `withdraw_package` |
+//! | reviewer's decision        | none                          | `approved` or `rejected`            | `decide`; the row goes in `drop_pending_reviews` |
 
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
@@ -15,11 +36,14 @@ use crate::db::count;
 use crate::db::schema::{package_reviewers, package_tasks, release_packages, release_tasks, users};
 use crate::db::{Const, DbConn, now, sql, write_tx};
 use crate::domain::{
-    ApprovalPolicy, PackageStatus, Permission, Quorum, ReleaseStatus, Role, StartupStatus,
-    TaskStatus, WorkspaceAccess,
+    ApprovalPolicy, Comment, PackageName, PackageStatus, Permission, Quorum, ReleaseStatus, Role,
+    StartupStatus, TaskStatus, WorkspaceAccess,
 };
 use crate::error::AppError;
 use crate::search::{self, ListQueries, NameMatch, NameSearch, NameTier, Target};
+
+mod applying;
+pub use applying::{finish_package, give_up, release_next_task};
 
 /// The most tasks one package may hold.
 pub const MAX_TASKS_PER_PACKAGE: usize = 100;
@@ -396,8 +420,8 @@ pub fn needs_approval(policy: ApprovalPolicy, access: &WorkspaceAccess) -> bool 
 /// What the Release dialog sends.
 pub struct ReleaseRequest {
     pub task_ids: Vec<i64>,
-    pub name: String,
-    pub comment: String,
+    pub name: PackageName,
+    pub comment: Comment,
     pub reviewers: Vec<i64>,
 }
 
@@ -485,18 +509,18 @@ pub fn release(
         } else {
             PackageStatus::Releasing
         };
-        let name = if req.name.trim().is_empty() {
+        let name = if req.name.is_empty() {
             let who = super::users::find(conn, actor_id)?.map_or_else(String::new, |u| u.username);
             format!("{who}-{}", ts.format("%Y%m%d-%H%M%S"))
         } else {
-            req.name.trim().to_owned()
+            req.name.as_str().to_owned()
         };
         let package_id = diesel::insert_into(release_packages::table)
             .values((
                 release_packages::workspace_id.eq(workspace_id),
                 release_packages::name.eq(&name),
                 release_packages::applicant_id.eq(actor_id),
-                release_packages::comment.eq(req.comment.trim()),
+                release_packages::comment.eq(req.comment.as_str()),
                 release_packages::status.eq(status.as_str()),
                 release_packages::needs_approval.eq(approval),
                 release_packages::quorum.eq(ws.quorum().as_str()),
@@ -577,10 +601,10 @@ pub fn release(
                 comment: &format!(
                     "{}{}",
                     crate::domain::count(tasks.len() as i64, "task", "tasks"),
-                    if req.comment.trim().is_empty() {
+                    if req.comment.is_empty() {
                         String::new()
                     } else {
-                        format!(": {}", req.comment.trim())
+                        format!(": {}", req.comment.as_str())
                     }
                 ),
             },
@@ -612,6 +636,49 @@ pub struct Decided {
     pub waiting_for: usize,
 }
 
+/// Who may decide a package now: a reviewer named on it who has not decided yet, is not its
+/// applicant and is still an eligible reviewer of the workspace, while it waits for review.
+/// The one statement of the rule: `decide` checks it inside its transaction and the package page
+/// asks it whether to offer Approve/Reject. `Err` is the refusal `decide` answers.
+pub fn may_decide(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    package: &PackageRow,
+    reviewers: &[ReviewerRow],
+    actor_id: i64,
+) -> Result<(), AppError> {
+    if package.applicant_id == actor_id {
+        return Err(AppError::forbidden(
+            "You applied for this release: someone else must review it.",
+        ));
+    }
+    let Some(seat) = reviewers.iter().find(|r| r.reviewer_id == actor_id) else {
+        return Err(AppError::forbidden(
+            "You are not a reviewer of this package.",
+        ));
+    };
+    if package.status() != PackageStatus::PendingApproval {
+        return Err(AppError::conflict(format!(
+            "This package is already {}{}; your decision was not recorded.",
+            package.status().label().to_lowercase(),
+            package
+                .decided_by_name
+                .as_deref()
+                .map(|n| format!(" (by {n})"))
+                .unwrap_or_default()
+        )));
+    }
+    if !workspaces::is_eligible_reviewer(conn, workspace_id, actor_id)? {
+        return Err(AppError::forbidden(
+            "You are no longer on this workspace's reviewer list (or lost the role to review).",
+        ));
+    }
+    if seat.decision.is_some() {
+        return Err(AppError::conflict("You already decided on this package."));
+    }
+    Ok(())
+}
+
 /// Approves or rejects a pending package as one of its chosen reviewers. Rejecting needs a
 /// comment. Under quorum `any` the first approval releases it; under `all` the last one does.
 /// Two reviewers deciding at once yield one transition; the second is told what happened.
@@ -621,9 +688,9 @@ pub fn decide(
     workspace_id: i64,
     package_id: i64,
     decision: Decision,
-    comment: &str,
+    comment: &Comment,
 ) -> Result<Decided, AppError> {
-    let comment = comment.trim();
+    let comment = comment.as_str();
     if decision == Decision::Reject && comment.is_empty() {
         return Err(AppError::field(
             "comment",
@@ -633,38 +700,8 @@ pub fn decide(
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::View)?;
         let package = find_package(conn, workspace_id, package_id)?.ok_or(AppError::NotFound)?;
-        if package.applicant_id == actor_id {
-            return Err(AppError::forbidden(
-                "You applied for this release: someone else must review it.",
-            ));
-        }
-        let is_named: bool = diesel::select(diesel::dsl::exists(
-            package_reviewers::table
-                .filter(package_reviewers::package_id.eq(package_id))
-                .filter(package_reviewers::reviewer_id.eq(actor_id)),
-        ))
-        .get_result(conn)?;
-        if !is_named {
-            return Err(AppError::forbidden(
-                "You are not a reviewer of this package.",
-            ));
-        }
-        if !workspaces::is_eligible_reviewer(conn, workspace_id, actor_id)? {
-            return Err(AppError::forbidden(
-                "You are no longer on this workspace's reviewer list (or lost the role to review).",
-            ));
-        }
-        if package.status() != PackageStatus::PendingApproval {
-            return Err(AppError::conflict(format!(
-                "This package is already {}{}; your decision was not recorded.",
-                package.status().label().to_lowercase(),
-                package
-                    .decided_by_name
-                    .as_deref()
-                    .map(|n| format!(" (by {n})"))
-                    .unwrap_or_default()
-            )));
-        }
+        let reviewers = package_reviewers(conn, package_id)?;
+        may_decide(conn, workspace_id, &package, &reviewers, actor_id)?;
         let ts = now();
         let recorded = diesel::update(
             package_reviewers::table

@@ -1,7 +1,36 @@
 //! Region release tasks: their ordered steps (deploy steps and Manual Approval / Manual Trigger
 //! checkpoints), the state machine of seed 002 (execute, suspend, resume, checkpoint decisions,
 //! rollback), executions and their per-component results. Every transition is a guarded update
-//! in `write_tx`; the work itself is done by the worker (`crate::worker::region`).
+//! in `write_tx`; what the worker does to a running execution is in `execution`, which the
+//! worker (`crate::worker::region`) calls between its drivers' calls.
+//!
+//! Every state change of a region task, its steps and executions, and the function making it
+//! (`x::` is `execution::`):
+//!
+//! | what      | from                                   | to                                  | by |
+//! |-----------|----------------------------------------|-------------------------------------|----|
+//! | task      | (new)                                  | `to_release`                        | `create` |
+//! | task      | not running                            | `releasing`                         | `execute` |
+//! | task      | `releasing`                            | `suspending` / `suspended`          | `suspend` (a step runs / at a checkpoint) |
+//! | task      | `suspending`                           | `suspended`                         | `x::mark_suspended` |
+//! | task      | `releasing`                            | `release_failed`                    | `decide_checkpoint` (reject) |
+//! | task      | `releasing`, `suspending`              | `release_failed`                    | `x::begin_deploy_step` (checkpoint rule), `x::fail_after_step` |
+//! | task      | `releasing`, `suspending`              | `released` / `release_failed`       | `x::finish_release` (a best-effort step failed) |
+//! | task      | `released`, `*_failed`                 | `rolling_back`                      | `rollback` |
+//! | task      | `rolling_back`                         | `rolled_back` / `rollback_failed`   | `x::finish_rollback` |
+//! | task      | `releasing`, `suspending`, `rolling_back` | `release_failed` / `rollback_failed` | `x::give_up` (the job's last attempt failed) |
+//! | step      | (new)                                  | `pending`                           | `create`, `update` (replaces the steps) |
+//! | step      | any, from the start step on            | `pending`                           | `execute` |
+//! | step      | `pending`                              | `waiting`                           | `x::wait_at_checkpoint` |
+//! | step      | `waiting`                              | `agreed` / `rejected`               | `decide_checkpoint` |
+//! | step      | `waiting`                              | `pending`                           | `suspend` |
+//! | step      | `pending`, `running`                   | `running` / `failed` (not run)      | `x::begin_deploy_step` |
+//! | step      | `running`                              | `succeeded` / `failed`              | `x::finish_deploy_step` |
+//! | execution | (new)                                  | `running`                           | `execute`, `rollback` |
+//! | execution | `running`                              | `succeeded` / `failed` / `suspended` | with the task leaving its running state (`finish_running_execution`) |
+//! | result    | (new)                                  | `succeeded` / `failed`              | `x::prepare_deploy` (already deployed), `x::record_deployed`, `x::record_rolled_back` |
+
+pub mod execution;
 
 use std::collections::HashMap;
 
@@ -18,7 +47,8 @@ use crate::db::schema::{
 };
 use crate::db::{Const, DbConn, now, write_tx};
 use crate::domain::{
-    Operation, Permission, RegionTaskStatus, StepKind, StepStatus, WorkspaceAccess,
+    Comment, Description, Operation, Permission, RegionTaskStatus, StepKind, StepStatus,
+    WorkspaceAccess,
 };
 use crate::error::AppError;
 use crate::search::{self, ListQueries, NameMatch, NameSearch, NameTier, Target};
@@ -89,7 +119,7 @@ pub struct StepInput {
 #[derive(Clone, Debug)]
 pub struct TaskInput {
     pub name: String,
-    pub description: String,
+    pub description: Description,
     pub operation: Operation,
     pub source_region_id: Option<i64>,
     pub best_effort: bool,
@@ -414,7 +444,7 @@ pub fn create(
             .values((
                 region_tasks::workspace_id.eq(workspace_id),
                 region_tasks::name.eq(input.name.trim()),
-                region_tasks::description.eq(input.description.trim()),
+                region_tasks::description.eq(input.description.as_str()),
                 region_tasks::operation.eq(input.operation.as_str()),
                 region_tasks::source_region_id.eq(input
                     .source_region_id
@@ -464,7 +494,7 @@ pub fn update(
         )
         .set((
             region_tasks::name.eq(input.name.trim()),
-            region_tasks::description.eq(input.description.trim()),
+            region_tasks::description.eq(input.description.as_str()),
             region_tasks::operation.eq(input.operation.as_str()),
             region_tasks::source_region_id.eq(input
                 .source_region_id
@@ -783,11 +813,7 @@ pub fn suspend(
     })
 }
 
-pub(crate) fn finish_running_execution(
-    conn: &mut DbConn,
-    task_id: i64,
-    status: &str,
-) -> QueryResult<()> {
+fn finish_running_execution(conn: &mut DbConn, task_id: i64, status: &str) -> QueryResult<()> {
     diesel::update(
         region_executions::table
             .filter(region_executions::task_id.eq(task_id))
@@ -801,78 +827,49 @@ pub(crate) fn finish_running_execution(
     Ok(())
 }
 
-/// The worker is about to deploy `step` for execution `execution_id`: marks it running, unless
-/// the checkpoint rule (`starts`, for the person who started the execution) says the release
-/// may not run past an earlier checkpoint; then the release fails with the reason instead.
-/// Execute already refuses such a start, so this holds the rule for any path that forgets it.
-/// Returns whether the step may run.
-pub fn begin_deploy_step(
-    conn: &mut DbConn,
-    execution_id: i64,
-    step: &Step,
-) -> Result<bool, AppError> {
-    write_tx(conn, |conn| {
-        let started_by: Option<i64> = region_executions::table
-            .find(execution_id)
-            .select(region_executions::started_by)
-            .first(conn)?;
-        let task: RegionTask = region_tasks::table
-            .find(step.task_id)
-            .select(RegionTask::as_select())
-            .first(conn)?;
-        let all = steps(conn, task.id)?;
-        // A missing starter (never the case for a release) matches nobody's agreement.
-        let allowed = starts_for(conn, &task, &all, started_by.unwrap_or(-1))?;
-        if allowed.allows(step.position) {
-            diesel::update(region_task_steps::table.find(step.id))
-                .set((
-                    region_task_steps::status.eq(StepStatus::Running.as_str()),
-                    region_task_steps::started_at.eq(Some(now())),
-                ))
-                .execute(conn)?;
-            return Ok(true);
-        }
-        let why = allowed.limit.unwrap_or_default();
-        let ts = now();
-        diesel::update(region_task_steps::table.find(step.id))
-            .set((
-                region_task_steps::status.eq(StepStatus::Failed.as_str()),
-                region_task_steps::finished_at.eq(Some(ts)),
-                region_task_steps::message.eq(format!("not run: {why}")),
-            ))
-            .execute(conn)?;
-        let moved = diesel::update(region_tasks::table.find(task.id).filter(
-            region_tasks::status.eq_any([
-                RegionTaskStatus::Releasing.as_str(),
-                RegionTaskStatus::Suspending.as_str(),
-            ]),
-        ))
-        .set((
-            region_tasks::status.eq(RegionTaskStatus::ReleaseFailed.as_str()),
-            region_tasks::updated_at.eq(ts),
-        ))
-        .execute(conn)?;
-        if moved == 1 {
-            finish_running_execution(conn, task.id, "failed")?;
-            record(
-                conn,
-                task.workspace_id,
-                None,
-                "region_task.release_failed",
-                task.id,
-                &task.name,
-                &format!("step {} not run: {why}", step.position),
-            )?;
-        }
-        Ok(false)
-    })
-}
-
 /// Agree or Reject at a checkpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CheckpointDecision {
     Agree,
     Reject,
+}
+
+/// Who may decide a checkpoint now: a deployer named on it, and for a Manual Approval never
+/// the person who executed the release, while it waits in a releasing task. The one statement
+/// of the rule: `decide_checkpoint` checks it inside its transaction and the task page asks it
+/// whether to offer the decision. `Err` is the refusal `decide_checkpoint` answers.
+pub fn may_decide_checkpoint(
+    access: &WorkspaceAccess,
+    task: &RegionTask,
+    step: &Step,
+    people: &[(i64, String)],
+    executor: Option<i64>,
+    actor_id: i64,
+) -> Result<(), AppError> {
+    if !step.kind().is_checkpoint() {
+        return Err(AppError::bad_request(
+            "Only checkpoint steps take decisions.",
+        ));
+    }
+    let named = people.iter().any(|(id, _)| *id == actor_id);
+    if !named || !access.can(Permission::Deploy) {
+        return Err(AppError::forbidden(format!(
+            "Only the people named on this {} can decide it.",
+            step.kind().label()
+        )));
+    }
+    if step.kind() == StepKind::Approval && executor == Some(actor_id) {
+        return Err(AppError::forbidden(
+            "You executed this release: someone else must approve it.",
+        ));
+    }
+    if step.status() != StepStatus::Waiting || task.status() != RegionTaskStatus::Releasing {
+        return Err(AppError::conflict(format!(
+            "This checkpoint is not waiting for a decision (it is {}); yours was not recorded.",
+            step.status().label().to_lowercase()
+        )));
+    }
+    Ok(())
 }
 
 /// Decides a waiting checkpoint: only the people named on it, and for a Manual Approval never
@@ -885,9 +882,9 @@ pub fn decide_checkpoint(
     task_id: i64,
     step_id: i64,
     decision: CheckpointDecision,
-    comment: &str,
+    comment: &Comment,
 ) -> Result<StepStatus, AppError> {
-    let comment = comment.trim();
+    let comment = comment.as_str();
     if decision == CheckpointDecision::Reject && comment.is_empty() {
         return Err(AppError::field("comment", "Say why you reject it."));
     }
@@ -901,32 +898,9 @@ pub fn decide_checkpoint(
             .first(conn)
             .optional()?
             .ok_or(AppError::NotFound)?;
-        if !step.kind().is_checkpoint() {
-            return Err(AppError::bad_request(
-                "Only checkpoint steps take decisions.",
-            ));
-        }
-        let named = step_people_list(conn, step_id)?
-            .iter()
-            .any(|(id, _)| *id == actor_id);
-        if !named || !access.can(Permission::Deploy) {
-            return Err(AppError::forbidden(format!(
-                "Only the people named on this {} can decide it.",
-                step.kind().label()
-            )));
-        }
+        let people = step_people_list(conn, step_id)?;
         let executor = running_execution(conn, task_id)?.and_then(|(_, by)| by);
-        if step.kind() == StepKind::Approval && executor == Some(actor_id) {
-            return Err(AppError::forbidden(
-                "You executed this release: someone else must approve it.",
-            ));
-        }
-        if step.status() != StepStatus::Waiting || task.status() != RegionTaskStatus::Releasing {
-            return Err(AppError::conflict(format!(
-                "This checkpoint is not waiting for a decision (it is {}); yours was not recorded.",
-                step.status().label().to_lowercase()
-            )));
-        }
+        may_decide_checkpoint(&access, &task, &step, &people, executor, actor_id)?;
         let to = match decision {
             CheckpointDecision::Agree => StepStatus::Agreed,
             CheckpointDecision::Reject => StepStatus::Rejected,
@@ -1007,14 +981,11 @@ pub fn comment(
     workspace_id: i64,
     task_id: i64,
     step_id: i64,
-    text: &str,
+    text: &Comment,
 ) -> Result<(), AppError> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > 2000 {
-        return Err(AppError::field(
-            "comment",
-            "A comment has 1 to 2000 characters.",
-        ));
+    let text = text.as_str();
+    if text.is_empty() {
+        return Err(AppError::field("comment", "Write the comment first."));
     }
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
@@ -1060,14 +1031,11 @@ pub fn rollback(
     actor_id: i64,
     workspace_id: i64,
     task_id: i64,
-    reason: &str,
+    reason: &Comment,
 ) -> Result<i64, AppError> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 2000 {
-        return Err(AppError::field(
-            "reason",
-            "Say why you roll back (1 to 2000 characters).",
-        ));
+    let reason = reason.as_str();
+    if reason.is_empty() {
+        return Err(AppError::field("reason", "Say why you roll back."));
     }
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Deploy)?;
