@@ -152,5 +152,5 @@ pub async fn decide(
             format!("Nothing decided. {}", failed.join("; ")),
         );
     }
-    Ok(see_other("/reviews"))
+    Ok(see_other(crate::paths::reviews()))
 }

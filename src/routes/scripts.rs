@@ -222,10 +222,7 @@ pub async fn create(
                     script.path
                 ),
             );
-            Ok(see_other(&format!(
-                "/workspaces/{slug}/scripts/{}",
-                script.id
-            )))
+            Ok(see_other(&crate::paths::script(&slug, script.id)))
         }
         Err(AppError::Field { field, message }) => {
             errors.add(field, message);
@@ -448,7 +445,7 @@ pub async fn save(
         FlashKind::Ok,
         format!("Draft of {} saved.", script.path),
     );
-    Ok(see_other(&format!("/workspaces/{slug}/scripts/{id}")))
+    Ok(see_other(&crate::paths::script(&slug, id)))
 }
 
 #[derive(Deserialize)]
@@ -537,7 +534,7 @@ pub async fn submit(
                 ));
             }
             session::flash(&ctx.current.session, FlashKind::Ok, text);
-            Ok(see_other(&format!("/workspaces/{slug}/scripts/{id}")))
+            Ok(see_other(&crate::paths::script(&slug, id)))
         }
         Err(AppError::Field { field, message: m }) => {
             errors.add(field, m);
@@ -679,14 +676,11 @@ pub async fn import(
             match done.package {
                 Some(package) => {
                     session::flash(&ctx.current.session, FlashKind::Ok, summary);
-                    Ok(see_other(&format!(
-                        "/workspaces/{slug}/task-release/packages/{}",
-                        package.package_id
-                    )))
+                    Ok(see_other(&crate::paths::package(&slug, package.package_id)))
                 }
                 None => {
                     session::flash(&ctx.current.session, FlashKind::Ok, summary);
-                    Ok(see_other(&format!("/workspaces/{slug}/scripts")))
+                    Ok(see_other(&crate::paths::scripts(&slug)))
                 }
             }
         }
@@ -790,8 +784,8 @@ impl EditorPage {
         ])
         .unwrap_or_default();
         format!(
-            "/workspaces/{}/scripts/{}/diff?{query}",
-            self.workspace.slug, self.script.id
+            "{}?{query}",
+            crate::paths::script_diff(&self.workspace.slug, self.script.id)
         )
     }
 }

@@ -389,10 +389,7 @@ pub async fn release(
                 format!("Package “{}” is being released to production.", done.name)
             };
             session::flash(&ctx.current.session, FlashKind::Ok, text);
-            Ok(see_other(&format!(
-                "/workspaces/{slug}/task-release/packages/{}",
-                done.package_id
-            )))
+            Ok(see_other(&crate::paths::package(&slug, done.package_id)))
         }
         Err(AppError::Field { field, message }) => {
             rf.errors.add(field, message);
@@ -418,7 +415,8 @@ pub async fn revoke(
     let selected = form.task_ids;
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
     let back = format!(
-        "/workspaces/{slug}/task-release/tasks?{}",
+        "{}?{}",
+        crate::paths::tasks(&slug),
         view.query_string(view.paging.page, None)
     );
     let ids2 = selected.clone();
@@ -467,8 +465,8 @@ impl TaskPage {
     /// whole (`task_diff`).
     fn diff_download(&self, against: &str) -> String {
         format!(
-            "/workspaces/{}/task-release/tasks/{}/diff?against={against}",
-            self.workspace.slug, self.task.id
+            "{}?against={against}",
+            crate::paths::task_diff(&self.workspace.slug, self.task.id)
         )
     }
 }
@@ -882,16 +880,13 @@ impl PackagePage {
     }
     /// The task page, which shows a task's change against production at its own budget.
     fn task_link(&self, task_id: &i64) -> String {
-        format!(
-            "/workspaces/{}/task-release/tasks/{task_id}",
-            self.workspace.slug
-        )
+        crate::paths::task(&self.workspace.slug, task_id)
     }
     /// A task's whole change against production, as a unified diff (`task_diff`).
     fn task_download(&self, task_id: &i64) -> String {
         format!(
-            "/workspaces/{}/task-release/tasks/{task_id}/diff?against=production",
-            self.workspace.slug
+            "{}?against=production",
+            crate::paths::task_diff(&self.workspace.slug, task_id)
         )
     }
     fn is_live(&self) -> bool {
@@ -1299,10 +1294,7 @@ async fn package_outcome<T>(
     match outcome {
         Ok(value) => {
             session::flash(&ctx.current.session, FlashKind::Ok, success(value));
-            Ok(see_other(&format!(
-                "/workspaces/{}/task-release/packages/{id}",
-                ctx.workspace.slug
-            )))
+            Ok(see_other(&crate::paths::package(&ctx.workspace.slug, id)))
         }
         Err(AppError::Field { field, message }) => {
             let mut errors = FormErrors::default();
@@ -1380,8 +1372,8 @@ pub async fn compare(
             });
         }
         let full = format!(
-            "/workspaces/{}/task-release/packages/{id}/compare.diff?with={other_id}",
-            workspace.slug
+            "{}?with={other_id}",
+            crate::paths::package_compare_diff(&workspace.slug, id)
         );
         Ok(ComparePage {
             layout,
