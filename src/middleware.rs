@@ -13,6 +13,7 @@ use askama::Template;
 
 use crate::auth::next::SafeNext;
 use crate::error::{ErrorHeading, ErrorMessage};
+use crate::routes::download::Coding;
 
 /// Strict CSP: no inline script or style, no eval, nothing from other origins, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -207,70 +208,25 @@ pub async fn count_requests(
 const GZIP_MIN_BYTES: u64 = 1024;
 const GZIP_MAX_BYTES: u64 = 4 << 20;
 
-/// Whether an `Accept-Encoding` value accepts gzip (and does not refuse it with `q=0`).
-fn accepts_gzip(accept: &str) -> bool {
-    accept.split(',').any(|part| {
-        let mut fields = part.split(';').map(str::trim);
-        let coding = fields.next().unwrap_or_default();
-        let refused = fields.any(|f| {
-            f.strip_prefix("q=")
-                .and_then(|q| q.parse::<f32>().ok())
-                .is_some_and(|q| q <= 0.0)
-        });
-        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-    })
-}
-
-thread_local! {
-    /// One deflate state per worker thread, reset for each body: a fresh one allocates and
-    /// clears about 300 KiB of tables, which a profile of the Tasks tab put at 5% of the
-    /// server's time.
-    static DEFLATE: std::cell::RefCell<flate2::Compress> =
-        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
-}
-
-/// `bytes` as a gzip member (RFC 1952: header, raw deflate, CRC-32 and length).
-fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
-    const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-    let len = u32::try_from(bytes.len()).ok()?;
-    DEFLATE.with(|deflate| {
-        let mut deflate = deflate.borrow_mut();
-        deflate.reset();
-        let mut out = Vec::with_capacity(bytes.len() / 3 + 64);
-        out.extend_from_slice(&HEADER);
-        loop {
-            let read = usize::try_from(deflate.total_in()).ok()?;
-            match deflate
-                .compress_vec(&bytes[read..], &mut out, flate2::FlushCompress::Finish)
-                .ok()?
-            {
-                flate2::Status::StreamEnd => break,
-                // The output is full: give it room and go on.
-                _ => out.reserve(out.capacity().max(4096)),
-            }
-        }
-        let mut crc = flate2::Crc::new();
-        crc.update(bytes);
-        out.extend_from_slice(&crc.sum().to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        Some(out)
-    })
+/// `bytes` as one gzip member, at the fast level.
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let out = Vec::with_capacity(bytes.len() / 3 + 64);
+    let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+    encoder.write_all(bytes)?;
+    encoder.finish()
 }
 
 /// Gzips a whole text body (pages, fragments, CSV, JSON) on the worker thread, at the fast
-/// level. actix's `Compress` hands every chunk over 1 KiB to the blocking pool and back; on the
-/// Tasks tab that cost a third of the throughput (1,279 req/s plain, 809 gzipped, measured in
-/// docs/BENCHMARKS.md). `Compress`, outside this, still handles what this leaves: streams,
+/// level. actix's `Compress` hands every chunk over 1 KiB to the blocking pool and back, which
+/// cost the Tasks tab a third of its throughput (docs/BENCHMARKS.md, *gzip on the worker
+/// thread*). `Compress`, outside this, still handles what this leaves: streams,
 /// brotli/zstd-only clients. A response that already has a `Content-Encoding` is left alone.
 pub async fn gzip_whole_bodies(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let wants = req
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(accepts_gzip);
+    let wants = Coding::accepted_by(&req) == Coding::Gzip;
     let res = next.call(req).await?;
     let text = res
         .headers()
@@ -300,7 +256,7 @@ pub async fn gzip_whole_bodies(
             ));
         }
     };
-    let Some(gzipped) = gzip(&bytes) else {
+    let Ok(gzipped) = gzip(&bytes) else {
         return Ok(ServiceResponse::new(
             req,
             head.set_body(BoxBody::new(bytes)),
@@ -317,10 +273,8 @@ pub async fn gzip_whole_bodies(
 
 #[cfg(test)]
 mod tests {
-    use super::accepts_gzip;
-
     #[test]
-    fn gzip_bodies_decode_to_the_original_with_a_reused_state() {
+    fn gzip_bodies_decode_to_the_original() {
         use std::io::Read as _;
         let page = "<tr><td>etl/daily_orders_001234.sql</td></tr>\n".repeat(2000);
         let noise: String = (0..200_000u32)
@@ -334,15 +288,5 @@ mod tests {
                 .unwrap();
             assert_eq!(back, body);
         }
-    }
-
-    #[test]
-    fn gzip_is_accepted_unless_refused() {
-        assert!(accepts_gzip("gzip, deflate, br"));
-        assert!(accepts_gzip("br;q=1.0, GZIP;q=0.5"));
-        assert!(accepts_gzip("*"));
-        assert!(!accepts_gzip("br, zstd"));
-        assert!(!accepts_gzip("gzip;q=0, br"));
-        assert!(!accepts_gzip(""));
     }
 }

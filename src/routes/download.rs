@@ -15,7 +15,7 @@ use std::io::Write;
 
 use actix_web::http::header::{self, AcceptEncoding, Encoding, Header};
 use actix_web::web::{self, Bytes};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
 use flate2::write::GzEncoder;
 use futures_util::Stream;
 
@@ -34,8 +34,9 @@ pub enum Coding {
 }
 
 impl Coding {
-    /// Gzip when the request's `Accept-Encoding` takes it (and does not refuse it with `q=0`).
-    pub fn accepted_by(req: &HttpRequest) -> Coding {
+    /// Gzip when the request's `Accept-Encoding` takes it (and does not refuse it with `q=0`,
+    /// or prefer `identity`).
+    pub fn accepted_by(req: &impl HttpMessage) -> Coding {
         let gzip = AcceptEncoding::parse(req).is_ok_and(|accept| {
             accept.negotiate([Encoding::gzip(), Encoding::identity()].iter())
                 == Some(Encoding::gzip())
@@ -220,6 +221,21 @@ mod tests {
             inline_reads: false,
             private_webhooks: crate::domain::PrivateDestinations::Refused,
         })
+    }
+
+    #[test]
+    fn gzip_is_accepted_unless_refused() {
+        let coding = |accept: &str| {
+            let req = actix_web::test::TestRequest::default()
+                .insert_header((header::ACCEPT_ENCODING, accept))
+                .to_http_request();
+            Coding::accepted_by(&req)
+        };
+        assert_eq!(coding("gzip, deflate, br"), Coding::Gzip);
+        assert_eq!(coding("br;q=1.0, GZIP;q=0.5"), Coding::Gzip);
+        assert_eq!(coding("br, zstd"), Coding::Identity);
+        assert_eq!(coding("gzip;q=0, br"), Coding::Identity);
+        assert_eq!(coding(""), Coding::Identity);
     }
 
     #[actix_web::test]
