@@ -1,14 +1,12 @@
 //! Cross-cutting response handling: security headers on every response, htmx-aware error
 //! rendering (a toast instead of a full page, `HX-Redirect` instead of a 303 to sign-in),
-//! gzip of whole text bodies, and the request counters behind `/metrics`.
-
-use std::sync::atomic::{AtomicU64, Ordering};
+//! and gzip of whole text bodies.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpResponse};
 use askama::Template;
 
 use crate::auth::next::SafeNext;
@@ -177,31 +175,6 @@ pub async fn error_pages(
     resp.extensions_mut().insert(ErrorMessage(message));
     resp.extensions_mut().insert(ErrorHeading(heading));
     Ok(ServiceResponse::new(req, resp))
-}
-
-/// Request counters by status class, exported by `/metrics`.
-#[derive(Default)]
-pub struct Metrics {
-    pub requests: [AtomicU64; 5],
-}
-
-impl Metrics {
-    pub fn count(&self, status: u16) {
-        let class = usize::from(status / 100).clamp(1, 5) - 1;
-        self.requests[class].fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-pub async fn count_requests(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let res = next.call(req).await?;
-    if let Some(m) = metrics {
-        m.count(res.status().as_u16());
-    }
-    Ok(res)
 }
 
 /// Smallest and largest whole bodies `gzip_whole_bodies` compresses.
