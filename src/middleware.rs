@@ -181,13 +181,29 @@ pub async fn error_pages(
 const GZIP_MIN_BYTES: u64 = 1024;
 const GZIP_MAX_BYTES: u64 = 4 << 20;
 
-/// `bytes` as one gzip member, at the fast level.
-fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    use std::io::Write as _;
-    let out = Vec::with_capacity(bytes.len() / 3 + 64);
-    let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
-    encoder.write_all(bytes)?;
-    encoder.finish()
+thread_local! {
+    /// One gzip stream per worker thread, reset for each body: a fresh one allocates and clears
+    /// its tables for every response, a measurable share of a gzipped page's CPU
+    /// (docs/BENCHMARKS.md, *crates for inline gzip and `/metrics`*).
+    static GZIP: std::cell::RefCell<flate2::Compress> =
+        std::cell::RefCell::new(flate2::Compress::new_gzip(flate2::Compression::fast(), 15));
+}
+
+/// `bytes` as one gzip member (header, deflate and trailer all written by zlib-rs).
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>, flate2::CompressError> {
+    GZIP.with_borrow_mut(|gzip| {
+        gzip.reset();
+        let mut out = Vec::with_capacity(bytes.len() / 3 + 64);
+        loop {
+            let read = usize::try_from(gzip.total_in()).unwrap_or(usize::MAX);
+            let rest = bytes.get(read..).unwrap_or_default();
+            match gzip.compress_vec(rest, &mut out, flate2::FlushCompress::Finish)? {
+                flate2::Status::StreamEnd => return Ok(out),
+                // The output is full: give it room and go on.
+                _ => out.reserve(out.capacity().max(4096)),
+            }
+        }
+    })
 }
 
 /// Gzips a whole text body (pages, fragments, CSV, JSON) on the worker thread, at the fast
@@ -247,7 +263,7 @@ pub async fn gzip_whole_bodies(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn gzip_bodies_decode_to_the_original() {
+    fn gzip_bodies_decode_to_the_original_with_a_reused_state() {
         use std::io::Read as _;
         let page = "<tr><td>etl/daily_orders_001234.sql</td></tr>\n".repeat(2000);
         let noise: String = (0..200_000u32)
