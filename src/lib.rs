@@ -22,7 +22,9 @@ pub mod domain;
 pub mod error;
 /// Askama filters shared by all templates.
 pub mod filters;
-/// Security headers and htmx-aware error rendering.
+/// What `/metrics` exports: request counts and durations, the pool, job queues, outcomes.
+pub mod metrics;
+/// Security headers, htmx-aware error rendering and inline gzip of whole bodies.
 pub mod middleware;
 /// Password hashing (argon2id) and its cost settings.
 pub mod password;

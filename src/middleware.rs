@@ -1,17 +1,16 @@
 //! Cross-cutting response handling: security headers on every response, htmx-aware error
 //! rendering (a toast instead of a full page, `HX-Redirect` instead of a 303 to sign-in),
-//! gzip of whole text bodies, and the request counters behind `/metrics`.
-
-use std::sync::atomic::{AtomicU64, Ordering};
+//! and gzip of whole text bodies.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpResponse};
 use askama::Template;
 
 use crate::auth::next::SafeNext;
+use crate::routes::download::Coding;
 use crate::routes::error_page::{ErrorHeading, ErrorMessage};
 
 /// Strict CSP: no inline script or style, no eval, nothing from other origins, no framing.
@@ -178,99 +177,45 @@ pub async fn error_pages(
     Ok(ServiceResponse::new(req, resp))
 }
 
-/// Request counters by status class, exported by `/metrics`.
-#[derive(Default)]
-pub struct Metrics {
-    pub requests: [AtomicU64; 5],
-}
-
-impl Metrics {
-    pub fn count(&self, status: u16) {
-        let class = usize::from(status / 100).clamp(1, 5) - 1;
-        self.requests[class].fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-pub async fn count_requests(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let res = next.call(req).await?;
-    if let Some(m) = metrics {
-        m.count(res.status().as_u16());
-    }
-    Ok(res)
-}
-
 /// Smallest and largest whole bodies `gzip_whole_bodies` compresses.
 const GZIP_MIN_BYTES: u64 = 1024;
 const GZIP_MAX_BYTES: u64 = 4 << 20;
 
-/// Whether an `Accept-Encoding` value accepts gzip (and does not refuse it with `q=0`).
-fn accepts_gzip(accept: &str) -> bool {
-    accept.split(',').any(|part| {
-        let mut fields = part.split(';').map(str::trim);
-        let coding = fields.next().unwrap_or_default();
-        let refused = fields.any(|f| {
-            f.strip_prefix("q=")
-                .and_then(|q| q.parse::<f32>().ok())
-                .is_some_and(|q| q <= 0.0)
-        });
-        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-    })
-}
-
 thread_local! {
-    /// One deflate state per worker thread, reset for each body: a fresh one allocates and
-    /// clears about 300 KiB of tables, which a profile of the Tasks tab put at 5% of the
-    /// server's time.
-    static DEFLATE: std::cell::RefCell<flate2::Compress> =
-        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
+    /// One gzip stream per worker thread, reset for each body: a fresh one allocates and clears
+    /// its tables for every response, a measurable share of a gzipped page's CPU
+    /// (docs/BENCHMARKS.md, *crates for inline gzip and `/metrics`*).
+    static GZIP: std::cell::RefCell<flate2::Compress> =
+        std::cell::RefCell::new(flate2::Compress::new_gzip(flate2::Compression::fast(), 15));
 }
 
-/// `bytes` as a gzip member (RFC 1952: header, raw deflate, CRC-32 and length).
-fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
-    const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-    let len = u32::try_from(bytes.len()).ok()?;
-    DEFLATE.with(|deflate| {
-        let mut deflate = deflate.borrow_mut();
-        deflate.reset();
+/// `bytes` as one gzip member (header, deflate and trailer all written by zlib-rs).
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>, flate2::CompressError> {
+    GZIP.with_borrow_mut(|gzip| {
+        gzip.reset();
         let mut out = Vec::with_capacity(bytes.len() / 3 + 64);
-        out.extend_from_slice(&HEADER);
         loop {
-            let read = usize::try_from(deflate.total_in()).ok()?;
-            match deflate
-                .compress_vec(&bytes[read..], &mut out, flate2::FlushCompress::Finish)
-                .ok()?
-            {
-                flate2::Status::StreamEnd => break,
+            let read = usize::try_from(gzip.total_in()).unwrap_or(usize::MAX);
+            let rest = bytes.get(read..).unwrap_or_default();
+            match gzip.compress_vec(rest, &mut out, flate2::FlushCompress::Finish)? {
+                flate2::Status::StreamEnd => return Ok(out),
                 // The output is full: give it room and go on.
                 _ => out.reserve(out.capacity().max(4096)),
             }
         }
-        let mut crc = flate2::Crc::new();
-        crc.update(bytes);
-        out.extend_from_slice(&crc.sum().to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        Some(out)
     })
 }
 
 /// Gzips a whole text body (pages, fragments, CSV, JSON) on the worker thread, at the fast
-/// level. actix's `Compress` hands every chunk over 1 KiB to the blocking pool and back; on the
-/// Tasks tab that cost a third of the throughput (1,279 req/s plain, 809 gzipped, measured in
-/// docs/BENCHMARKS.md). `Compress`, outside this, still handles what this leaves: streams,
+/// level. actix's `Compress` hands every chunk over 1 KiB to the blocking pool and back, which
+/// cost the Tasks tab a third of its throughput (docs/BENCHMARKS.md, *gzip on the worker
+/// thread*). `Compress`, outside this, still handles what this leaves: streams,
 /// brotli/zstd-only clients. A response that already has a `Content-Encoding` is left alone.
 pub async fn gzip_whole_bodies(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let wants = req
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(accepts_gzip);
+    let wants = Coding::accepted_by(&req) == Coding::Gzip;
     let res = next.call(req).await?;
     let text = res
         .headers()
@@ -300,7 +245,7 @@ pub async fn gzip_whole_bodies(
             ));
         }
     };
-    let Some(gzipped) = gzip(&bytes) else {
+    let Ok(gzipped) = gzip(&bytes) else {
         return Ok(ServiceResponse::new(
             req,
             head.set_body(BoxBody::new(bytes)),
@@ -317,8 +262,6 @@ pub async fn gzip_whole_bodies(
 
 #[cfg(test)]
 mod tests {
-    use super::accepts_gzip;
-
     #[test]
     fn gzip_bodies_decode_to_the_original_with_a_reused_state() {
         use std::io::Read as _;
@@ -334,15 +277,5 @@ mod tests {
                 .unwrap();
             assert_eq!(back, body);
         }
-    }
-
-    #[test]
-    fn gzip_is_accepted_unless_refused() {
-        assert!(accepts_gzip("gzip, deflate, br"));
-        assert!(accepts_gzip("br;q=1.0, GZIP;q=0.5"));
-        assert!(accepts_gzip("*"));
-        assert!(!accepts_gzip("br, zstd"));
-        assert!(!accepts_gzip("gzip;q=0, br"));
-        assert!(!accepts_gzip(""));
     }
 }

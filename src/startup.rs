@@ -18,7 +18,8 @@ use crate::auth::csrf::{self, AllowedOrigin};
 use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::domain::PrivateDestinations;
-use crate::middleware::{self as mw, Metrics};
+use crate::metrics::{self, Metrics};
+use crate::middleware as mw;
 use crate::password::Hasher;
 use crate::routes;
 use crate::state::AppState;
@@ -109,7 +110,7 @@ impl Application {
                 .wrap(mw::security_headers(secure))
                 .wrap(from_fn(mw::gzip_whole_bodies))
                 .wrap(Compress::default())
-                .wrap(from_fn(mw::count_requests))
+                .wrap(from_fn(metrics::observe_requests))
                 // Paths only: query strings can carry search terms people consider private.
                 .wrap(Logger::new("%a %U %s %b %Dms").exclude("/healthz"))
         })

@@ -17,7 +17,17 @@ const LAYERS: &[(&str, &[&str])] = &[
     // What drives the data layer without a request: the release worker and the seeders.
     ("jobs", &["worker", "demo", "bench_seed"]),
     // HTTP: handlers, extractors, middleware, the page frame and its filters.
-    ("web", &["state", "auth", "middleware", "routes", "filters"]),
+    (
+        "web",
+        &[
+            "state",
+            "auth",
+            "middleware",
+            "metrics",
+            "routes",
+            "filters",
+        ],
+    ),
     // The binary: flags, settings, start-up.
     ("app", &["startup", "cli", "config", "main", "lib"]),
 ];

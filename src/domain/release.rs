@@ -174,50 +174,53 @@ impl ScriptPath {
     }
 }
 
-/// Checks a five-field cron expression (`minute hour day-of-month month day-of-week`); empty
-/// means "no schedule". Each field is `*`, a number in range, a range `a-b`, a list `a,b`, or a
-/// step `*/n` / `a-b/n`.
+/// Checks a five-field cron expression (`minute hour day-of-month month day-of-week`) with
+/// `croner`; empty means "no schedule". Each field is `*`, a number in range, a range `a-b`, a
+/// list `a,b`, a step `*/n` / `a-b/n`, or one of croner's names and extensions (`MON-FRI`,
+/// `JAN`, `L`, `5#2`). A refusal names the first field croner refuses on its own.
 pub fn validate_schedule(raw: &str) -> Result<String, FieldError> {
+    const FIELDS: [(&str, &str); 5] = [
+        ("minute", "0–59"),
+        ("hour", "0–23"),
+        ("day of month", "1–31"),
+        ("month", "1–12"),
+        ("day of week", "0–7"),
+    ];
     let s = raw.split_whitespace().collect::<Vec<_>>();
     if s.is_empty() {
         return Ok(String::new());
     }
-    const FIELDS: [(&str, u32, u32); 5] = [
-        ("minute", 0, 59),
-        ("hour", 0, 23),
-        ("day of month", 1, 31),
-        ("month", 1, 12),
-        ("day of week", 0, 7),
-    ];
     if s.len() != 5 {
         return Err(FieldError(format!(
             "A schedule has 5 fields (minute hour day month weekday), e.g. `0 2 * * *`; this has {}.",
             s.len()
         )));
     }
-    for (field, (name, lo, hi)) in s.iter().zip(FIELDS) {
-        let ok = field.split(',').all(|part| {
-            let (range, step) = match part.split_once('/') {
-                Some((r, st)) => (r, Some(st)),
-                None => (part, None),
-            };
-            let step_ok =
-                step.is_none_or(|st| st.parse::<u32>().is_ok_and(|n| n >= 1 && n <= hi.max(1)));
-            let in_range = |v: &str| v.parse::<u32>().is_ok_and(|n| (lo..=hi).contains(&n));
-            let range_ok = range == "*"
-                || in_range(range)
-                || range.split_once('-').is_some_and(|(a, b)| {
-                    in_range(a) && in_range(b) && a.parse::<u32>().ok() <= b.parse::<u32>().ok()
-                });
-            step_ok && range_ok
-        });
-        if !ok {
-            return Err(FieldError(format!(
-                "The {name} field `{field}` is not valid (allowed {lo}–{hi}, *, a-b, a,b, */n)."
-            )));
-        }
+    let parser = croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Disallowed)
+        .year(croner::parser::Year::Disallowed)
+        .build();
+    let schedule = s.join(" ");
+    if parser.parse(&schedule).is_ok() {
+        return Ok(schedule);
     }
-    Ok(s.join(" "))
+    let alone = |i: usize| {
+        let mut only = ["*"; 5];
+        only[i] = s[i];
+        parser.parse(&only.join(" ")).is_ok()
+    };
+    let message = match (0..5).find(|&i| !alone(i)) {
+        Some(i) => {
+            let (name, range) = FIELDS[i];
+            format!(
+                "The {name} field `{}` is not valid (allowed {range}, *, a-b, a,b, */n).",
+                s[i]
+            )
+        }
+        // Each field is valid alone, and together they never match a day (`0 0 31 2 *`).
+        None => format!("The schedule `{schedule}` is not valid."),
+    };
+    Err(FieldError(message))
 }
 
 #[cfg(test)]
@@ -267,5 +270,15 @@ mod tests {
         assert!(validate_schedule("0 25 * * *").is_err());
         assert!(validate_schedule("0 2 * *").is_err());
         assert!(validate_schedule("a b c d e").is_err());
+        assert!(validate_schedule("0 2 * * MON-FRI").is_ok());
+        assert!(validate_schedule("0 2 * * 7").is_ok());
+        assert!(validate_schedule("*/0 * * * *").is_err());
+        assert!(validate_schedule("0 2 5-1 * *").is_err());
+        assert!(validate_schedule("@daily").is_err());
+        assert!(validate_schedule("0 0 * * * *").is_err());
+        let refused = |raw: &str| validate_schedule(raw).unwrap_err().0;
+        assert!(refused("99 * * * *").starts_with("The minute field `99`"));
+        assert!(refused("0 2 * 13 *").starts_with("The month field `13`"));
+        assert!(refused("0 2 * * 8").starts_with("The day of week field `8`"));
     }
 }

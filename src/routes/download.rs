@@ -15,8 +15,11 @@ use std::io::Write;
 
 use actix_web::http::header::{self, AcceptEncoding, Encoding, Header};
 use actix_web::web::{self, Bytes};
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
 use flate2::write::GzEncoder;
+
+/// A download's gzip stream, boxed: it moves from page to page inside the stream's state.
+type Gzip = Box<GzEncoder<Vec<u8>>>;
 use futures_util::Stream;
 
 use crate::db::DbConn;
@@ -34,8 +37,9 @@ pub enum Coding {
 }
 
 impl Coding {
-    /// Gzip when the request's `Accept-Encoding` takes it (and does not refuse it with `q=0`).
-    pub fn accepted_by(req: &HttpRequest) -> Coding {
+    /// Gzip when the request's `Accept-Encoding` takes it (and does not refuse it with `q=0`,
+    /// or prefer `identity`).
+    pub fn accepted_by(req: &impl HttpMessage) -> Coding {
         let gzip = AcceptEncoding::parse(req).is_ok_and(|accept| {
             accept.negotiate([Encoding::gzip(), Encoding::identity()].iter())
                 == Some(Encoding::gzip())
@@ -47,7 +51,7 @@ impl Coding {
 /// Where a download is: the next page to read (with the gzip stream, when it is gzipped), or
 /// finished.
 enum Step<C> {
-    Next(C, Option<GzEncoder<Vec<u8>>>),
+    Next(C, Option<Gzip>),
     Done,
 }
 
@@ -93,8 +97,8 @@ where
 {
     let pool = state.pool.clone();
     let next = std::sync::Arc::new(next);
-    let gzip =
-        (coding == Coding::Gzip).then(|| GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+    let gzip = (coding == Coding::Gzip)
+        .then(|| Box::new(GzEncoder::new(Vec::new(), flate2::Compression::fast())));
     futures_util::stream::unfold(Step::Next(first, gzip), move |step| {
         let (pool, next) = (pool.clone(), next.clone());
         async move {
@@ -139,15 +143,12 @@ where
 
 /// A page as sent: its bytes (gzipped when `gzip` is there) and what comes after it.
 enum Encoded<C> {
-    Page(Vec<u8>, C, Option<GzEncoder<Vec<u8>>>),
+    Page(Vec<u8>, C, Option<Gzip>),
     /// The end: what the gzip stream still held, and its trailer.
     Last(Vec<u8>),
 }
 
-fn encode<C>(
-    page: Option<(Vec<u8>, C)>,
-    gzip: Option<GzEncoder<Vec<u8>>>,
-) -> Result<Encoded<C>, AppError> {
+fn encode<C>(page: Option<(Vec<u8>, C)>, gzip: Option<Gzip>) -> Result<Encoded<C>, AppError> {
     Ok(match (page, gzip) {
         (Some((bytes, after)), None) => Encoded::Page(bytes, after, None),
         (Some((bytes, after)), Some(mut gz)) => {
@@ -220,6 +221,21 @@ mod tests {
             inline_reads: false,
             private_webhooks: crate::domain::PrivateDestinations::Refused,
         })
+    }
+
+    #[test]
+    fn gzip_is_accepted_unless_refused() {
+        let coding = |accept: &str| {
+            let req = actix_web::test::TestRequest::default()
+                .insert_header((header::ACCEPT_ENCODING, accept))
+                .to_http_request();
+            Coding::accepted_by(&req)
+        };
+        assert_eq!(coding("gzip, deflate, br"), Coding::Gzip);
+        assert_eq!(coding("br;q=1.0, GZIP;q=0.5"), Coding::Gzip);
+        assert_eq!(coding("br, zstd"), Coding::Identity);
+        assert_eq!(coding("gzip;q=0, br"), Coding::Identity);
+        assert_eq!(coding(""), Coding::Identity);
     }
 
     #[actix_web::test]

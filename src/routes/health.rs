@@ -1,12 +1,12 @@
 //! Operations: `/healthz` (200 when the database answers) and `/metrics` (Prometheus text).
 
-use std::sync::atomic::Ordering;
-
 use actix_web::{HttpResponse, web};
 use diesel::RunQueryDsl;
 
-use crate::middleware::Metrics;
-use crate::state::AppState;
+use crate::db::models::{jobs, outcomes};
+use crate::error::AppError;
+use crate::metrics::{Metrics, Scrape};
+use crate::state::{AppState, with_conn};
 
 /// `GET /healthz`: runs `SELECT 1`; 503 when the database does not answer.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
@@ -28,36 +28,27 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// `GET /metrics`.
-pub async fn metrics(state: web::Data<AppState>, metrics: web::Data<Metrics>) -> HttpResponse {
+/// `GET /metrics`: this process's series and the figures of the pool and the database
+/// (`crate::metrics`). The counts run on the blocking pool with a connection of their own.
+pub async fn metrics(
+    state: web::Data<AppState>,
+    metrics: web::Data<Metrics>,
+) -> Result<HttpResponse, AppError> {
     let pool = state.pool.state();
-    let mut out = String::new();
-    out.push_str("# HELP releasedesk_http_requests_total HTTP responses by status class.\n");
-    out.push_str("# TYPE releasedesk_http_requests_total counter\n");
-    for (i, counter) in metrics.requests.iter().enumerate() {
-        out.push_str(&format!(
-            "releasedesk_http_requests_total{{class=\"{}xx\"}} {}\n",
-            i + 1,
-            counter.load(Ordering::Relaxed)
-        ));
-    }
-    out.push_str("# HELP releasedesk_db_pool_connections Pooled database connections.\n");
-    out.push_str("# TYPE releasedesk_db_pool_connections gauge\n");
-    out.push_str(&format!(
-        "releasedesk_db_pool_connections{{state=\"idle\"}} {}\n",
-        pool.idle_connections
-    ));
-    out.push_str(&format!(
-        "releasedesk_db_pool_connections{{state=\"in_use\"}} {}\n",
-        pool.connections - pool.idle_connections
-    ));
-    out.push_str("# HELP releasedesk_db_queries_total Statements started by pooled connections.\n");
-    out.push_str("# TYPE releasedesk_db_queries_total counter\n");
-    out.push_str(&format!(
-        "releasedesk_db_queries_total {}\n",
-        state.queries.get()
-    ));
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(out)
+    let queries = state.queries.get();
+    let scrape = with_conn(&state, move |conn| {
+        Ok(Scrape {
+            pool_idle: pool.idle_connections,
+            pool_in_use: pool.connections - pool.idle_connections,
+            queries,
+            queues: jobs::load(conn)?,
+            packages: outcomes::packages(conn)?,
+            region_tasks: outcomes::region_tasks(conn)?,
+        })
+    })
+    .await?;
+    let body = metrics.encode(scrape).map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(body))
 }

@@ -370,15 +370,14 @@ pub async fn audit(
     render(&page, StatusCode::OK)
 }
 
-/// One CSV field: quoted, quotes doubled, and a leading `= + - @` (or tab/CR) defused with an
-/// apostrophe so a spreadsheet never runs it as a formula.
-fn csv_field(value: &str) -> String {
-    let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
+/// A cell as written to the CSV: a leading `= + - @` (or tab/CR) defused with an apostrophe
+/// so a spreadsheet never runs it as a formula (the `csv` crate quotes, it does not defuse).
+fn defused(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}").into()
     } else {
-        value.to_owned()
-    };
-    format!("\"{}\"", defused.replace('"', "\"\""))
+        value.into()
+    }
 }
 
 /// The CSV's first line.
@@ -399,10 +398,10 @@ fn csv_page(
     filter: &AuditFilter,
     at: CsvAt,
 ) -> Result<Option<(Vec<u8>, CsvAt)>, AppError> {
-    let (mut out, after) = match at {
+    let (header, after) = match at {
         CsvAt::End => return Ok(None),
-        CsvAt::Start => (CSV_HEADER.to_owned(), None),
-        CsvAt::After(key) => (String::new(), Some(key)),
+        CsvAt::Start => (CSV_HEADER, None),
+        CsvAt::After(key) => ("", Some(key)),
     };
     let rows = audit::page_after(
         conn,
@@ -415,25 +414,27 @@ fn csv_page(
         Some(last) if rows.len() as i64 == audit::DOWNLOAD_PAGE_ROWS => CsvAt::After(last.key()),
         _ => CsvAt::End,
     };
+    // Every field quoted, so a cell's type never depends on its content.
+    let mut out = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(header.as_bytes().to_vec());
     for r in rows {
+        let time = r.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let actor = r.actor.unwrap_or_else(|| "system".into());
         let fields = [
-            r.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            r.actor.unwrap_or_else(|| "system".into()),
-            r.action,
-            r.target_type,
-            r.target_label,
-            r.comment,
+            &time,
+            &actor,
+            &r.action,
+            &r.target_type,
+            &r.target_label,
+            &r.comment,
         ];
-        out.push_str(
-            &fields
-                .iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push('\n');
+        out.write_record(fields.map(|f| defused(f)).iter().map(|f| f.as_bytes()))
+            .map_err(AppError::internal)?;
     }
-    Ok(Some((out.into_bytes(), next)))
+    let out = out.into_inner().map_err(AppError::internal)?;
+    Ok(Some((out, next)))
 }
 
 /// `GET /workspaces/{ws}/audit.csv`: the filtered audit log as CSV (newest first), streamed a
@@ -467,13 +468,13 @@ pub async fn audit_csv(
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use super::defused;
 
     #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "\"plain\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
-        assert_eq!(csv_field("a,b\nc"), "\"a,b\nc\"");
+    fn formulas_are_defused() {
+        assert_eq!(defused("plain"), "plain");
+        assert_eq!(defused("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(defused("-2"), "'-2");
+        assert_eq!(defused("a=b"), "a=b");
     }
 }

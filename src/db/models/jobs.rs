@@ -243,3 +243,53 @@ pub fn delay(
     .set(jobs::run_at.eq(run_at))
     .execute(conn)
 }
+
+/// Every queue the worker serves, for the figures of [`load`].
+pub const QUEUES: [&str; 2] = [RELEASE_PACKAGE, super::region_release::QUEUE];
+
+/// How much work one queue holds now (`/metrics`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueLoad {
+    pub queue: &'static str,
+    /// Jobs waiting for a worker, including those waiting out a retry's backoff.
+    pub queued: i64,
+    /// Jobs a worker has claimed (a holder that died still counts until another takes over).
+    pub running: i64,
+    /// How long the longest-waiting due job has been due; zero when none is.
+    pub oldest_due_seconds: f64,
+}
+
+/// The load of every queue in [`QUEUES`], in that order. One grouped read of the unfinished
+/// jobs, which the claim index (`queue, status, run_at`) finds without reading the done ones.
+pub fn load(conn: &mut DbConn) -> QueryResult<Vec<QueueLoad>> {
+    use diesel::dsl::{count_star, min};
+    let rows: Vec<(String, String, i64, Option<chrono::NaiveDateTime>)> = jobs::table
+        .filter(jobs::queue.eq_any(QUEUES))
+        .filter(jobs::status.eq_any(["queued", "running"]))
+        .group_by((jobs::queue, jobs::status))
+        .select((jobs::queue, jobs::status, count_star(), min(jobs::run_at)))
+        .load(conn)?;
+    let ts = now();
+    Ok(QUEUES
+        .map(|queue| {
+            let mut load = QueueLoad {
+                queue,
+                queued: 0,
+                running: 0,
+                oldest_due_seconds: 0.0,
+            };
+            for (q, status, n, first_run_at) in &rows {
+                match status.as_str() {
+                    _ if q != queue => {}
+                    "queued" => {
+                        load.queued = *n;
+                        load.oldest_due_seconds = first_run_at
+                            .map_or(0.0, |at| (ts - at).num_milliseconds().max(0) as f64 / 1e3);
+                    }
+                    _ => load.running = *n,
+                }
+            }
+            load
+        })
+        .to_vec())
+}

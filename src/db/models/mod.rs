@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bundle;
 pub mod jobs;
 pub mod login_failures;
+pub mod outcomes;
 pub mod package_changes;
 pub mod production;
 pub mod region_release;
