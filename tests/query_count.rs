@@ -414,9 +414,9 @@ async fn a_connection_that_just_answered_is_handed_out_without_a_ping() {
         let pool =
             db::connect_watched(&url, 1, queries.clone(), Duration::from_secs(3600)).unwrap();
         let pings = |checkout: &dyn Fn() -> db::PooledConn| {
-            let before = queries.get();
+            let before = queries.pings();
             let conn = checkout();
-            (queries.get() - before, conn)
+            (queries.pings() - before, conn)
         };
         let get = || pool.get().expect("checkout");
 
