@@ -68,9 +68,9 @@ impl Settings {
     /// The pool size: the one set, or the backend's default. On PostgreSQL every connection is
     /// a server process that wants a core while it works, so the default is twice this
     /// machine's cores, HikariCP's pool-sizing rule (cores × 2 + spindles) for a database on the
-    /// same machine. On 2 cores, 8 connections put 8 backends, the server's threads and the
-    /// clients on the run queue, and p99 was 25-45 % above what 4 gave at the same throughput
-    /// (docs/BENCHMARKS.md). With the database on its own machine, set twice *its* cores.
+    /// same machine. More connections than that only queue backends, the server's threads and
+    /// the clients for the cores, at a worse p99 for the same throughput (docs/BENCHMARKS.md).
+    /// With the database on its own machine, set twice *its* cores.
     pub fn pool_size(&self) -> u32 {
         self.pool_size
             .unwrap_or_else(|| match crate::db::DatabaseUrl::parse(&self.database_url) {

@@ -26,6 +26,8 @@ pub mod filters;
 pub mod middleware;
 /// Password hashing (argon2id) and its cost settings.
 pub mod password;
+/// Every address of the app, for redirects, templates and tests.
+pub mod paths;
 /// HTTP handlers, one module per area.
 pub mod routes;
 /// Fuzzy name search with the same ranking on both backends.

@@ -122,8 +122,8 @@ impl Application {
         );
         // Database work runs on each worker's blocking pool, 512 threads by default. With more
         // threads than pooled connections the extra ones only wait in r2d2, and 32 requests in
-        // flight kept ~32 threads switching and contending for malloc's arenas; sized to the
-        // connection pool, the Production page served 10-15% more (docs/BENCHMARKS.md).
+        // flight kept as many threads switching and contending for malloc's arenas; sized to
+        // the connection pool, pages serve more (docs/BENCHMARKS.md).
         let blocking = (pool_size as usize).div_ceil(workers).max(2);
         server = server
             .workers(workers)

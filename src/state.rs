@@ -44,9 +44,9 @@ pub async fn with_conn<T: Send + 'static>(
 ///
 /// Why: with every request handed to the blocking pool, 8 database threads and 2 HTTP workers
 /// shared two cores, and a worker with answers to render and send waited its turn behind the
-/// database threads: p99 was 2-3x p50 on every page. Run in place, a page is read, rendered
-/// and sent by one thread without a hand-off: the fragment search's p99 fell from 49 to 26 ms
-/// and the Tasks tab's from 21 to 13 ms at the same throughput (docs/BENCHMARKS.md). A WAL
+/// database threads, and p99 suffered on every page. Run in place, a page is read, rendered
+/// and sent by one thread without a hand-off (figures: docs/BENCHMARKS.md, "Bounded reads run
+/// on the HTTP worker"). A WAL
 /// reader never waits for a writer and `try_get` never waits for a connection, so the worker
 /// is held up only by the read itself. PostgreSQL reads are network round trips to another
 /// process, which a worker must not sit out.

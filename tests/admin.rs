@@ -3,6 +3,7 @@
 mod support;
 
 use releasedesk::db::models::users;
+use releasedesk::paths;
 use support::{PASSWORD, TestApp};
 
 async fn id_of(app: &TestApp, username: &'static str) -> i64 {
@@ -176,7 +177,7 @@ async fn deactivating_a_reviewer_takes_them_off_every_list(app: TestApp) {
         &[("value", "false")],
     )
     .await;
-    let settings = tara.get("/workspaces/demo/settings").await;
+    let settings = tara.get(&paths::settings("demo")).await;
     assert_eq!(
         settings.texts("#reviewer-table tbody td:first-child .mono"),
         vec!["carol"]

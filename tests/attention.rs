@@ -10,6 +10,7 @@ use releasedesk::db::models::releases::{self, Decision, ReleaseRequest};
 use releasedesk::db::models::{scripts, users, workspaces};
 use releasedesk::db::schema::release_packages;
 use releasedesk::domain::{Role, ScriptPath, ScriptType};
+use releasedesk::paths;
 use support::{Backend, Resp, TestApp};
 
 const WAITING: &str = "#attention-waiting li";
@@ -78,7 +79,11 @@ fn any_contains(texts: &[String], needle: &str) -> bool {
 }
 
 async fn overview(app: &TestApp, user: &str) -> Resp {
-    let resp = app.signed_in(user).await.get("/workspaces/demo").await;
+    let resp = app
+        .signed_in(user)
+        .await
+        .get(&paths::workspace("demo"))
+        .await;
     assert_eq!(resp.status, 200, "{user}: {}", resp.body);
     resp
 }
@@ -256,10 +261,10 @@ async fn the_card_runs_a_fixed_number_of_statements_and_stops_at_the_cap(backend
     let alice = app.signed_in("alice").await;
     let count = |resp: &Resp| resp.texts(STUCK).len() + resp.texts(FAILED).len();
     let measure = || async {
-        let warm = alice.get("/workspaces/demo").await;
+        let warm = alice.get(&paths::workspace("demo")).await;
         assert_eq!(warm.status, 200);
         let before = app.queries.get();
-        let resp = alice.get("/workspaces/demo").await;
+        let resp = alice.get(&paths::workspace("demo")).await;
         (app.queries.get() - before, resp)
     };
     let (few, small) = measure().await;

@@ -2,6 +2,7 @@
 
 mod support;
 
+use releasedesk::paths;
 use support::{PASSWORD, TestApp};
 
 async fn sign_in_and_sign_out(app: TestApp) {
@@ -51,7 +52,7 @@ async fn sign_in_follows_only_local_next(app: TestApp) {
             &[],
         )
         .await;
-    assert_eq!(resp.location(), Some("/workspaces/demo"));
+    assert_eq!(resp.location(), Some(paths::workspace("demo").as_str()));
 
     let other = app.client();
     let page = other.get("/login").await;
@@ -175,7 +176,7 @@ async fn the_session_cookie_is_sent_only_when_it_changes(app: TestApp) {
     }
     let created = alice
         .post(
-            "/workspaces/demo/scripts",
+            &paths::scripts("demo"),
             &[
                 ("path", "etl/cookie_check.sql"),
                 ("script_type", "sql"),
@@ -216,7 +217,7 @@ async fn state_changes_without_a_csrf_token_are_refused(app: TestApp) {
         ("quorum", "all"),
     ];
     let resp = carol
-        .post_raw("/workspaces/demo/settings/general", &fields, &[])
+        .post_raw(&paths::settings_general("demo"), &fields, &[])
         .await;
     assert_eq!(resp.status, 403);
     assert!(
@@ -229,7 +230,7 @@ async fn state_changes_without_a_csrf_token_are_refused(app: TestApp) {
     wrong.push(("csrf_token", "forged"));
     assert_eq!(
         carol
-            .post_raw("/workspaces/demo/settings/general", &wrong, &[])
+            .post_raw(&paths::settings_general("demo"), &wrong, &[])
             .await
             .status,
         403
@@ -238,7 +239,7 @@ async fn state_changes_without_a_csrf_token_are_refused(app: TestApp) {
     // htmx requests carry it as a header; a wrong header is refused with a toast.
     let htmx = carol
         .post_raw(
-            "/workspaces/demo/settings/general",
+            &paths::settings_general("demo"),
             &fields,
             &[("X-CSRF-Token", "forged"), ("HX-Request", "true")],
         )
@@ -261,7 +262,7 @@ async fn state_changes_without_a_csrf_token_are_refused(app: TestApp) {
     let token = carol.csrf().await;
     let ok = carol
         .post_raw(
-            "/workspaces/demo/settings/general",
+            &paths::settings_general("demo"),
             &fields,
             &[("X-CSRF-Token", token.as_str())],
         )

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use releasedesk::db::models::login_failures::MAX_PER_USERNAME;
 use releasedesk::db::models::sessions::MAX_PER_USER;
 use releasedesk::db::schema::{audit_log, login_failures, user_sessions, users};
+use releasedesk::paths;
 use support::{Client, PASSWORD, Resp, TestApp};
 
 const FIREFOX_ON_LINUX: &str =
@@ -186,7 +187,7 @@ async fn a_hostile_next_never_leaves_the_site_nor_fails(app: TestApp) {
     // The sign-in redirect of a signed-out page request uses the same rule.
     let signed_out = app.client();
     assert_eq!(
-        signed_out.get("/workspaces/demo").await.location(),
+        signed_out.get(&paths::workspace("demo")).await.location(),
         Some("/login?next=%2Fworkspaces%2Fdemo")
     );
     assert_eq!(
@@ -376,7 +377,7 @@ async fn last_seen_is_written_at_most_once_a_minute(app: TestApp) {
     assert_eq!(seen().await, recent, "seen 30 s ago: not written again");
 
     set(120).await;
-    assert_eq!(alice.get("/workspaces/demo").await.status, 200);
+    assert_eq!(alice.get(&paths::workspace("demo")).await.status, 200);
     let written = seen().await;
     assert!(
         Utc::now().naive_utc() - written < Duration::seconds(10),

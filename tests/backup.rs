@@ -9,6 +9,7 @@ use std::process::Command;
 use diesel::QueryableByName;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
+use releasedesk::paths;
 use support::{Backend, TestApp};
 
 fn releasedesk() -> Command {
@@ -62,7 +63,7 @@ async fn a_backup_taken_while_serving_restores_every_row() {
     let carol = app.signed_in("carol").await;
     let created = carol
         .post(
-            "/workspaces/demo/scripts",
+            &paths::scripts("demo"),
             &[
                 ("path", "backup/kept.sql"),
                 ("script_type", "sql"),
@@ -81,7 +82,7 @@ async fn a_backup_taken_while_serving_restores_every_row() {
     let target = dir.path().join("copy.db");
     let reader = tokio::spawn(async move {
         for _ in 0..20 {
-            assert_eq!(victor.get("/workspaces/demo/audit").await.status, 200);
+            assert_eq!(victor.get(&paths::audit("demo")).await.status, 200);
         }
     });
     let out = tokio::task::spawn_blocking({
@@ -124,7 +125,7 @@ async fn a_backup_taken_while_serving_restores_every_row() {
     let after = restored.db(row_counts).await;
     assert_eq!(after, before, "every table, every row");
     let carol = restored.signed_in("carol").await;
-    let scripts = carol.get("/workspaces/demo/scripts").await;
+    let scripts = carol.get(&paths::scripts("demo")).await;
     assert!(scripts.body.contains("backup/kept.sql"));
     eprintln!(
         "backup: {} tables, {} rows restored",
@@ -164,7 +165,7 @@ async fn the_wal_is_checkpointed_and_truncated() {
     for i in 0..5 {
         let resp = carol
             .post(
-                "/workspaces/demo/scripts",
+                &paths::scripts("demo"),
                 &[
                     ("path", &format!("wal/s{i}.sql")),
                     ("script_type", "sql"),

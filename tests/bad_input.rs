@@ -17,6 +17,7 @@ use releasedesk::db::models::users;
 use releasedesk::db::schema::{
     audit_log, production_scripts, release_tasks, script_versions, scripts,
 };
+use releasedesk::paths;
 use support::{Backend, Resp, TestApp};
 
 /// Cases per route.
@@ -180,7 +181,7 @@ fn every_route_takes_hostile_parameters(backend: Backend) {
     let token = rt.block_on(tara.csrf());
     let victor = rt.block_on(app.db(|c| users::find_by_username(c, "victor").unwrap().unwrap().id));
     let mut requests = 0;
-    for (method, pattern) in support::routes::in_source() {
+    for (method, pattern) in support::routes::all() {
         if pattern == "/logout" {
             continue; // Would end the session the other requests use.
         }
@@ -252,7 +253,7 @@ fn every_route_takes_hostile_parameters(backend: Backend) {
         Just("9223372036854775807".to_owned()),
         Just("9223372036854775808".to_owned()),
     ];
-    let id_routes: Vec<(String, String)> = support::routes::in_source()
+    let id_routes: Vec<(String, String)> = support::routes::all()
         .into_iter()
         .filter(|(_, p)| p.contains("{id}") || p.contains("{step}") || p.contains("{user_id}"))
         .collect();
@@ -404,7 +405,7 @@ fn malformed_bundles_change_nothing(backend: Backend) {
     runner
         .run(&broken_bundles(), |bundle| {
             let resp =
-                rt.block_on(carol.post("/workspaces/demo/scripts/import", &[("bundle", &bundle)]));
+                rt.block_on(carol.post(&paths::scripts_import("demo"), &[("bundle", &bundle)]));
             check("import", &resp)?;
             prop_assert!(
                 matches!(resp.status, 400 | 413 | 422),
@@ -416,7 +417,7 @@ fn malformed_bundles_change_nothing(backend: Backend) {
         })
         .unwrap();
     // The unbroken bundle does import: the refusals above were about the damage.
-    let ok = rt.block_on(carol.post("/workspaces/demo/scripts/import", &[("bundle", BUNDLE)]));
+    let ok = rt.block_on(carol.post(&paths::scripts_import("demo"), &[("bundle", BUNDLE)]));
     assert_eq!(ok.status, 303, "{}", ok.body);
 }
 
@@ -607,9 +608,7 @@ async fn bodies_over_the_limit_are_refused_with_a_message(app: TestApp) {
     let ids: Vec<String> = (1..=101).map(|i| i.to_string()).collect();
     let mut form: Vec<(&str, &str)> = ids.iter().map(|i| ("task_ids", i.as_str())).collect();
     form.push(("csrf_token", &token));
-    let resp = carol
-        .post_raw("/workspaces/demo/task-release/release", &form, &[])
-        .await;
+    let resp = carol.post_raw(&paths::release("demo"), &form, &[]).await;
     assert_eq!(resp.status, 422, "{}", resp.body);
     assert!(resp.texts("#release-alert").concat().contains("100"));
 }
@@ -634,14 +633,14 @@ async fn stored_markup_renders_inert(app: TestApp) {
     assert_eq!(resp.status, 303, "{}", resp.body);
     let resp = carol
         .post(
-            "/workspaces/demo/settings/members",
+            &paths::settings_members("demo"),
             &[("username", "mallory"), ("role", "developer")],
         )
         .await;
     assert_eq!(resp.status, 303, "{}", resp.body);
     let resp = carol
         .post(
-            "/workspaces/demo/settings/general",
+            &paths::settings_general("demo"),
             &[
                 ("name", "Demo <b>bold</b>"),
                 ("description", X),
@@ -654,7 +653,7 @@ async fn stored_markup_renders_inert(app: TestApp) {
     assert!(resp.status == 303 || resp.status == 422, "{}", resp.status);
     let created = carol
         .post(
-            "/workspaces/demo/scripts",
+            &paths::scripts("demo"),
             &[
                 ("path", "xss/payload.sql"),
                 ("script_type", "sql"),
@@ -695,7 +694,7 @@ async fn stored_markup_renders_inert(app: TestApp) {
         .await;
     let released = carol
         .post(
-            "/workspaces/demo/task-release/release",
+            &paths::release("demo"),
             &[("task_ids", &task.to_string()), ("name", X), ("comment", X)],
         )
         .await;
@@ -703,7 +702,7 @@ async fn stored_markup_renders_inert(app: TestApp) {
     let package = released.location().unwrap().to_owned();
     let component = carol
         .post(
-            "/workspaces/demo/components",
+            &paths::components("demo"),
             &[
                 ("name", "xss-api"),
                 ("artifact", "registry.example.com/xss"),
@@ -718,7 +717,7 @@ async fn stored_markup_renders_inert(app: TestApp) {
     assert_eq!(component.status, 303, "{}", component.body);
     let task_form = carol
         .post(
-            "/workspaces/demo/region-release/tasks",
+            &paths::region_tasks("demo"),
             &[
                 ("name", X),
                 ("description", X),
@@ -737,18 +736,18 @@ async fn stored_markup_renders_inert(app: TestApp) {
     let mut checked = 1;
     for path in [
         "/workspaces".to_owned(),
-        "/workspaces/demo".to_owned(),
-        "/workspaces/demo/settings".to_owned(),
-        "/workspaces/demo/audit".to_owned(),
-        "/workspaces/demo/scripts".to_owned(),
+        paths::workspace("demo"),
+        paths::settings("demo"),
+        paths::audit("demo"),
+        paths::scripts("demo"),
         script.clone(),
-        format!("/workspaces/demo/task-release/tasks/{task}"),
+        paths::task("demo", task),
         format!("/workspaces/demo/task-release/tasks/{task}?view=side"),
-        "/workspaces/demo/task-release/tasks".to_owned(),
-        "/workspaces/demo/task-release/packages".to_owned(),
+        paths::tasks("demo"),
+        paths::packages("demo"),
         package.clone(),
-        "/workspaces/demo/production".to_owned(),
-        "/workspaces/demo/components".to_owned(),
+        paths::production("demo"),
+        paths::components("demo"),
         "/reviews".to_owned(),
     ] {
         let page = carol.get(&path).await;

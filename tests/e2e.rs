@@ -6,6 +6,7 @@ mod support;
 use std::time::Duration;
 
 use fantoccini::Locator;
+use releasedesk::paths;
 use support::TestApp;
 use support::browser::*;
 
@@ -41,7 +42,7 @@ async fn admin_changes_settings_and_viewer_cannot(app: TestApp) {
     screenshot(&client, "overview").await;
 
     client
-        .goto(&app.url("/workspaces/demo/settings"))
+        .goto(&app.url(&paths::settings("demo")))
         .await
         .unwrap();
     wait_css(&client, "input[name=approval_policy][value=everyone]")
@@ -112,10 +113,7 @@ async fn admin_changes_settings_and_viewer_cannot(app: TestApp) {
     wait_text(&client, ".toast-ok", "victor was removed").await;
 
     // The audit log filter swaps the rows with htmx and puts the filter in the address.
-    client
-        .goto(&app.url("/workspaces/demo/audit"))
-        .await
-        .unwrap();
+    client.goto(&app.url(&paths::audit("demo"))).await.unwrap();
     wait_css(&client, "#f-action")
         .await
         .send_keys("reviewer.")
@@ -144,7 +142,7 @@ async fn admin_changes_settings_and_viewer_cannot(app: TestApp) {
     // Victor is no longer a member: the workspace answers 404 in the product's look.
     sign_in(&client, &app, "victor").await;
     client
-        .goto(&app.url("/workspaces/demo/settings"))
+        .goto(&app.url(&paths::settings("demo")))
         .await
         .unwrap();
     assert_eq!(text(&client, ".error-code").await, "404");
@@ -162,7 +160,10 @@ async fn admin_changes_settings_and_viewer_cannot(app: TestApp) {
     wait_css(&client, ".user-menu").await;
     sign_out(&client).await;
     sign_in(&client, &app, "alice").await;
-    client.goto(&app.url("/workspaces/demo")).await.unwrap();
+    client
+        .goto(&app.url(&paths::workspace("demo")))
+        .await
+        .unwrap();
     wait_css(&client, "#members").await;
     let nav = text(&client, "nav.subnav").await;
     assert!(
@@ -289,7 +290,7 @@ async fn developer_releases_and_reviewer_approves(app: TestApp) {
     // Seed 000's Compare Version, from the Packages list's Operation column (issue 25, item 2):
     // the demo's "daily-orders-first" released the same script.
     client
-        .goto(&app.url("/workspaces/demo/task-release/packages"))
+        .goto(&app.url(&paths::packages("demo")))
         .await
         .unwrap();
     client
@@ -321,7 +322,7 @@ async fn developer_releases_and_reviewer_approves(app: TestApp) {
     screenshot(&client, "package-compare").await;
 
     client
-        .goto(&app.url("/workspaces/demo/production"))
+        .goto(&app.url(&paths::production("demo")))
         .await
         .unwrap();
     let row = text(&client, "#production tbody").await;
@@ -332,7 +333,7 @@ async fn developer_releases_and_reviewer_approves(app: TestApp) {
     screenshot(&client, "production").await;
 
     client
-        .goto(&app.url("/workspaces/demo/scripts"))
+        .goto(&app.url(&paths::scripts("demo")))
         .await
         .unwrap();
     client
@@ -362,7 +363,7 @@ async fn region_release_with_a_checkpoint_and_rollback(app: TestApp) {
 
     sign_in(&client, &app, "bob").await;
     client
-        .goto(&app.url("/workspaces/demo/region-release/tasks"))
+        .goto(&app.url(&paths::region_tasks("demo")))
         .await
         .unwrap();
     wait_css(&client, "#region-tasks").await;
@@ -439,7 +440,7 @@ async fn region_release_with_a_checkpoint_and_rollback(app: TestApp) {
 
     // Seed 001 starts a release from the list's Operation column (issue 25, item 2).
     client
-        .goto(&app.url("/workspaces/demo/region-release/tasks"))
+        .goto(&app.url(&paths::region_tasks("demo")))
         .await
         .unwrap();
     client
@@ -667,9 +668,7 @@ async fn a_stranded_package_gets_a_reviewer_and_another_is_withdrawn(app: TestAp
     let (_driver, client) = start_browser().await;
     sign_in(&client, &app, "alice").await;
     client
-        .goto(&app.url(&format!(
-            "/workspaces/demo/task-release/packages/{stranded}"
-        )))
+        .goto(&app.url(&paths::package("demo", stranded)))
         .await
         .unwrap();
     wait_text(&client, "#no-reviewer", "No reviewer left").await;
@@ -706,9 +705,7 @@ async fn a_stranded_package_gets_a_reviewer_and_another_is_withdrawn(app: TestAp
     assert!(text(&client, "#reviewers").await.contains("carol"));
 
     client
-        .goto(&app.url(&format!(
-            "/workspaces/demo/task-release/packages/{withdrawn}"
-        )))
+        .goto(&app.url(&paths::package("demo", withdrawn)))
         .await
         .unwrap();
     wait_css(&client, "#withdraw-form button")
@@ -735,9 +732,7 @@ async fn a_stranded_package_gets_a_reviewer_and_another_is_withdrawn(app: TestAp
 
     sign_in(&client, &app, "carol").await;
     client
-        .goto(&app.url(&format!(
-            "/workspaces/demo/task-release/packages/{stranded}"
-        )))
+        .goto(&app.url(&paths::package("demo", stranded)))
         .await
         .unwrap();
     wait_css(&client, "#decision-form button[value=approve]")
@@ -755,10 +750,7 @@ async fn tasks_are_selected_with_a_thumb_on_a_phone(app: TestApp) {
     let (_driver, client) = start_browser().await;
     client.set_window_size(1280, 800).await.unwrap();
     sign_in(&client, &app, "alice").await;
-    client
-        .goto(&app.url("/workspaces/demo/task-release/tasks"))
-        .await
-        .unwrap();
+    client.goto(&app.url(&paths::tasks("demo"))).await.unwrap();
     click(&client, "#tasks tbody tr:nth-child(1) input[name=task_ids]").await;
     wait_text(&client, ".toolbar [data-selected-count=task_ids]", "1").await;
     client

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use fantoccini::actions::InputSource;
 use fantoccini::{Client, Locator};
+use releasedesk::paths;
 use serde_json::{Value, json};
 use support::TestApp;
 use support::browser::*;
@@ -294,7 +295,7 @@ async fn the_confirm_dialog_traps_and_returns_focus(app: TestApp) {
     let (_driver, client) = start_browser().await;
     sign_in(&client, &app, "carol").await;
     client
-        .goto(&app.url("/workspaces/demo/settings"))
+        .goto(&app.url(&paths::settings("demo")))
         .await
         .unwrap();
     let opener = wait_css(

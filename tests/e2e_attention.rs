@@ -4,6 +4,7 @@
 
 mod support;
 
+use releasedesk::paths;
 use support::TestApp;
 use support::browser::*;
 
@@ -15,7 +16,10 @@ async fn the_attention_card_as_carol_and_alice(app: TestApp) {
         sign_in(&client, &app, user).await;
         for (w, h) in [(1280, 800), (390, 844)] {
             client.set_window_size(w, h).await.unwrap();
-            client.goto(&app.url("/workspaces/demo")).await.unwrap();
+            client
+                .goto(&app.url(&paths::workspace("demo")))
+                .await
+                .unwrap();
             wait_text(&client, "#attention h2", "Needs your attention").await;
             let overflow = client
                 .execute(

@@ -10,6 +10,7 @@ use releasedesk::db::models::releases::{self, ReleaseRequest};
 use releasedesk::db::models::{scripts, users, workspaces};
 use releasedesk::db::schema::release_tasks;
 use releasedesk::domain::ScriptType;
+use releasedesk::paths;
 use support::TestApp;
 use support::browser::*;
 
@@ -61,7 +62,7 @@ async fn package_for_carol(app: &TestApp) -> String {
             .package_id
         })
         .await;
-    format!("/workspaces/demo/task-release/packages/{id}")
+    paths::package("demo", id)
 }
 
 /// Carol opens the pending package: the three diffs are on the page, the first ones open, with

@@ -7,6 +7,7 @@ mod support;
 
 use fantoccini::Locator;
 use releasedesk::db::models::{scripts, workspaces};
+use releasedesk::paths;
 use support::TestApp;
 use support::browser::*;
 
@@ -63,7 +64,7 @@ async fn typed_edits_are_submitted_and_not_lost(app: TestApp) {
     let (_driver, client) = start_browser().await;
     client.set_window_size(1280, 800).await.unwrap();
     sign_in(&client, &app, "alice").await;
-    let editor = format!("/workspaces/demo/scripts/{id}");
+    let editor = paths::script("demo", id);
     client.goto(&app.url(&editor)).await.unwrap();
     wait_css(&client, "#e-content").await;
     assert!(!hint_shown(&client).await);

@@ -6,6 +6,7 @@ mod support;
 
 use fantoccini::Locator;
 use fantoccini::key::Key;
+use releasedesk::paths;
 use support::TestApp;
 use support::browser::*;
 
@@ -52,7 +53,7 @@ async fn a_deployer_builds_reorders_and_edits_the_steps(app: TestApp) {
     client.set_window_size(1280, 800).await.unwrap();
     sign_in(&client, &app, "bob").await;
     client
-        .goto(&app.url("/workspaces/demo/region-release/tasks"))
+        .goto(&app.url(&paths::region_tasks("demo")))
         .await
         .unwrap();
     client

@@ -11,6 +11,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 use releasedesk::db::models::{production, releases, scripts, users, workspaces};
 use releasedesk::db::schema::{audit_log, package_reviewers, release_packages, release_tasks};
+use releasedesk::paths;
 use support::{Client, Resp, TestApp};
 
 const IMPORT: &str = "/workspaces/demo/scripts/import";
@@ -43,7 +44,7 @@ fn bundle(entries: &[(&str, &str, &str)]) -> String {
 async fn set_policy(carol: &Client, mode: &str, policy: &str) {
     let resp = carol
         .post(
-            "/workspaces/demo/settings/general",
+            &paths::settings_general("demo"),
             &[
                 ("name", "Demo"),
                 ("mode", mode),
@@ -191,9 +192,7 @@ async fn admin_import_under_everyone_waits_for_review(app: TestApp) {
         Some((1, "SELECT 1;\n".into())),
         "production did not move"
     );
-    let shown = carol
-        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
-        .await;
+    let shown = carol.get(&paths::package("demo", package)).await;
     let toast = shown.texts(".toast-ok").join(" ");
     assert!(toast.contains("waiting for review in package"), "{toast}");
 
@@ -245,7 +244,7 @@ async fn admin_import_under_everyone_waits_for_review(app: TestApp) {
     let bob = app.signed_in("bob").await;
     let approved = bob
         .post(
-            &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+            &paths::package_decision("demo", package),
             &[("decision", "approve")],
         )
         .await;
@@ -353,7 +352,7 @@ async fn developers_policy_admin_import_goes_live_directly(app: TestApp) {
     assert_eq!(resp.status, 303, "{}", resp.body);
     assert_eq!(
         resp.location(),
-        Some("/workspaces/demo/scripts"),
+        Some(paths::scripts("demo").as_str()),
         "no package to show"
     );
     assert_eq!(
@@ -412,7 +411,7 @@ async fn released_entry_equal_to_production_needs_no_review(app: TestApp) {
         )
         .await;
     assert_eq!(resp.status, 303, "{}", resp.body);
-    assert_eq!(resp.location(), Some("/workspaces/demo/scripts"));
+    assert_eq!(resp.location(), Some(paths::scripts("demo").as_str()));
     assert_eq!(package_count(&app).await, packages);
     assert_eq!(
         live(&app, "imp/orders.sql").await,
@@ -473,10 +472,7 @@ async fn released_entry_equal_to_a_revoked_version_is_refused(app: TestApp) {
         })
         .await;
     let revoked = carol
-        .post(
-            "/workspaces/demo/task-release/revoke",
-            &[("task_ids", &task.to_string())],
-        )
+        .post(&paths::revoke("demo"), &[("task_ids", &task.to_string())])
         .await;
     assert_eq!(revoked.status, 303, "{}", revoked.body);
     set_policy(&carol, "enterprise", "everyone").await;

@@ -24,6 +24,7 @@ use releasedesk::db::models::{audit, releases, scripts, users, workspaces};
 use releasedesk::db::schema::{script_versions, scripts as scripts_t};
 use releasedesk::diff;
 use releasedesk::domain::{ScriptPath, ScriptType};
+use releasedesk::paths;
 use support::TestApp;
 
 fn demo_ws(c: &mut DbConn) -> i64 {
@@ -315,7 +316,7 @@ async fn an_export_page_holds_at_most_its_byte_budget(app: TestApp) {
             .all(|p| p.len() < 2 * bundle::EXPORT_PAGE_BYTES as usize)
     );
     let victor = app.signed_in("victor").await;
-    let body = victor.get("/workspaces/demo/scripts/export").await.body;
+    let body = victor.get(&paths::scripts_export("demo")).await.body;
     assert_eq!(pages.concat(), body.as_bytes());
     let bundle: Bundle = serde_json::from_str(&body).unwrap();
     assert_eq!(serde_json::to_string_pretty(&bundle).unwrap(), body);
@@ -377,7 +378,7 @@ async fn a_download_cut_by_a_database_error_ends_without_its_closing_bytes(app: 
     })
     .await;
     assert_eq!(victor.get("/healthz").await.status, 200);
-    let whole = victor.get("/workspaces/demo/scripts/export").await;
+    let whole = victor.get(&paths::scripts_export("demo")).await;
     assert_eq!(whole.status, 200);
     assert!(whole.body.ends_with("\n  ]\n}"));
 }
@@ -708,7 +709,7 @@ async fn a_task_and_a_script_diff_stop_at_their_budget_with_the_full_diff_linked
     let victor = app.signed_in("victor").await;
     for (page_path, full) in [
         (
-            format!("/workspaces/demo/task-release/tasks/{task}"),
+            paths::task("demo", task),
             format!("/workspaces/demo/task-release/tasks/{task}/diff?against=previous"),
         ),
         (
@@ -1027,12 +1028,12 @@ async fn memory_soak() {
     );
 
     let paths = [
-        ("export", "/workspaces/demo/scripts/export".to_owned()),
+        ("export", paths::scripts_export("demo")),
         (
             "compare",
             format!("/workspaces/demo/task-release/packages/{b}/compare?with={a}"),
         ),
-        ("audit.csv", "/workspaces/demo/audit.csv".to_owned()),
+        ("audit.csv", paths::audit_csv("demo")),
     ];
     let times = |counts: [usize; 3]| -> Vec<String> {
         paths

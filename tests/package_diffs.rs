@@ -11,6 +11,7 @@ use releasedesk::db::models::releases::{self, ReleaseRequest};
 use releasedesk::db::models::{scripts, users, workspaces};
 use releasedesk::diff;
 use releasedesk::domain::{ScriptPath, ScriptType};
+use releasedesk::paths;
 use support::TestApp;
 
 /// (workspace, user) ids of a demo workspace and user.
@@ -133,7 +134,7 @@ async fn the_package_page_shows_each_tasks_change_above_the_decision(app: TestAp
             package(c, "demo", "alice", Some("carol"), &[v2, fresh])
         })
         .await;
-    let url = format!("/workspaces/demo/task-release/packages/{package}");
+    let url = paths::package("demo", package);
 
     let carol = app.signed_in("carol").await;
     let page = carol.get(&url).await;
@@ -219,9 +220,7 @@ async fn a_huge_change_is_capped_with_a_show_all_link(app: TestApp) {
         .db(move |c| package(c, "demo", "alice", Some("carol"), &all))
         .await;
     let carol = app.signed_in("carol").await;
-    let page = carol
-        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
-        .await;
+    let page = carol.get(&paths::package("demo", package)).await;
     assert_eq!(page.status, 200);
     let details = page.texts("#changes details");
     assert_eq!(details.len(), 7);
@@ -230,7 +229,7 @@ async fn a_huge_change_is_capped_with_a_show_all_link(app: TestApp) {
         diff::PAGE_BUDGET.rows,
         "the page shows its budget of lines, no more"
     );
-    let link = |task: i64| format!("/workspaces/demo/task-release/tasks/{task}");
+    let link = |task: i64| paths::task("demo", task);
     let show_all: Vec<String> = {
         let html = page.html();
         let sel = scraper::Selector::parse("#changes a.diff-show-all").unwrap();
@@ -298,9 +297,7 @@ async fn scripts_too_large_to_read_together_are_linked(app: TestApp) {
         })
         .await;
     let carol = app.signed_in("carol").await;
-    let page = carol
-        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
-        .await;
+    let page = carol.get(&paths::package("demo", package)).await;
     assert_eq!(page.status, 200);
     let details = page.texts("#changes details");
     assert_eq!(details.len(), 3);
@@ -322,7 +319,7 @@ async fn a_member_of_another_workspace_gets_404(app: TestApp) {
             package(c, "payments", "alice", Some("bob"), &[task])
         })
         .await;
-    let url = format!("/workspaces/payments/task-release/packages/{package}");
+    let url = paths::package("payments", package);
     let bob = app.signed_in("bob").await;
     assert!(bob.get(&url).await.has("#changes details"));
     let victor = app.signed_in("victor").await;
@@ -330,9 +327,7 @@ async fn a_member_of_another_workspace_gets_404(app: TestApp) {
     assert_eq!(refused.status, 404);
     assert!(!refused.body.contains("etl/ledger.sql"));
     // Nor through a workspace he belongs to.
-    let other = victor
-        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
-        .await;
+    let other = victor.get(&paths::package("demo", package)).await;
     assert_eq!(other.status, 404);
 }
 

@@ -7,6 +7,7 @@ mod support;
 
 use releasedesk::db::models::{releases, users, workspaces};
 use releasedesk::domain::Quorum;
+use releasedesk::paths;
 use support::{Client, Resp, TestApp};
 
 async fn user_id(app: &TestApp, username: &'static str) -> i64 {
@@ -20,9 +21,7 @@ async fn release(alice: &Client, tasks: &[i64], reviewers: &[i64]) -> i64 {
     let reviewers: Vec<String> = reviewers.iter().map(i64::to_string).collect();
     let mut form: Vec<(&str, &str)> = tasks.iter().map(|t| ("task_ids", t.as_str())).collect();
     form.extend(reviewers.iter().map(|r| ("reviewers", r.as_str())));
-    let resp = alice
-        .post("/workspaces/demo/task-release/release", &form)
-        .await;
+    let resp = alice.post(&paths::release("demo"), &form).await;
     assert_eq!(resp.status, 303, "{}", resp.body);
     resp.location()
         .and_then(|l| l.rsplit('/').next())
@@ -31,7 +30,7 @@ async fn release(alice: &Client, tasks: &[i64], reviewers: &[i64]) -> i64 {
 }
 
 fn package(id: i64) -> String {
-    format!("/workspaces/demo/task-release/packages/{id}")
+    paths::package("demo", id)
 }
 
 async fn status_of(app: &TestApp, id: i64) -> String {
@@ -64,10 +63,7 @@ async fn role_change(carol: &Client, bob: i64, to: &str, confirm: bool) -> Resp 
         form.push(("confirm", "1"));
     }
     carol
-        .post(
-            &format!("/workspaces/demo/settings/members/{bob}/role"),
-            &form,
-        )
+        .post(&paths::settings_member_role("demo", bob), &form)
         .await
 }
 

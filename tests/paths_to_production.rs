@@ -13,6 +13,7 @@ use releasedesk::db::models::{jobs, releases, scripts, users, workspaces};
 use releasedesk::db::schema::{release_packages, workspaces as workspaces_t};
 use releasedesk::db::write_tx;
 use releasedesk::error::AppError;
+use releasedesk::paths;
 use support::{Client, TestApp};
 
 async fn id_of(app: &TestApp, username: &'static str) -> i64 {
@@ -29,7 +30,7 @@ async fn demo(app: &TestApp) -> i64 {
 async fn submitted(client: &Client, path: &str) -> (i64, i64) {
     let created = client
         .post(
-            "/workspaces/demo/scripts",
+            &paths::scripts("demo"),
             &[
                 ("path", path),
                 ("script_type", "sql"),
@@ -50,13 +51,13 @@ async fn submitted(client: &Client, path: &str) -> (i64, i64) {
         .unwrap();
     let sent = client
         .post(
-            &format!("/workspaces/demo/scripts/{script}/submit"),
+            &paths::script_submit("demo", script),
             &[("message", "first")],
         )
         .await;
     assert_eq!(sent.status, 303, "{}", sent.body);
     let task = client
-        .get(&format!("/workspaces/demo/scripts/{script}"))
+        .get(&paths::script("demo", script))
         .await
         .texts(".toast-ok")
         .join(" ")
@@ -130,7 +131,7 @@ async fn production_refuses_a_version_without_its_authority(app: TestApp) {
     // A package waiting for review is not released, nor one forged into `releasing`.
     let released = alice
         .post(
-            "/workspaces/demo/task-release/release",
+            &paths::release("demo"),
             &[
                 ("task_ids", &task.to_string()),
                 ("reviewers", &carol_id.to_string()),
@@ -217,9 +218,7 @@ async fn the_worker_never_releases_a_package_without_its_approval(app: TestApp) 
     }
     assert_eq!(status, "failed");
     assert!(!live(&app, script).await, "nothing went live");
-    let page = alice
-        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
-        .await;
+    let page = alice.get(&paths::package("demo", package)).await;
     assert!(page.body.contains("lacks the approval"), "the reason shows");
 }
 

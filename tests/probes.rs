@@ -10,13 +10,14 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use releasedesk::paths;
 use support::{PASSWORD, TestApp};
 
 async fn every_post_route_needs_the_csrf_token(app: TestApp) {
     let app = app.with_demo().await;
     let tara = app.signed_in("tara").await;
     let token = tara.csrf().await;
-    let posts: Vec<String> = support::routes::in_source()
+    let posts: Vec<String> = support::routes::all()
         .into_iter()
         .filter(|(method, _)| method == "POST")
         .map(|(_, pattern)| support::routes::example_path(&pattern))
@@ -239,7 +240,7 @@ async fn no_secret_reaches_the_logs_or_the_pages() {
     );
     let region = tara
         .post(
-            "/workspaces/demo/regions",
+            &paths::regions("demo"),
             &[
                 ("name", "probe-1"),
                 ("driver", "webhook"),

@@ -4,6 +4,7 @@
 
 mod support;
 
+use releasedesk::paths;
 use support::TestApp;
 
 on_both_backends!(
@@ -110,7 +111,7 @@ async fn error_pages_keep_the_navigation(app: TestApp) {
     );
 
     // A workspace alice may not open: the main navigation only, nothing of that workspace.
-    let elsewhere = alice.get("/workspaces/nowhere/production").await;
+    let elsewhere = alice.get(&paths::production("nowhere")).await;
     assert_eq!(elsewhere.status, 404);
     assert!(elsewhere.has("nav.nav"));
     assert!(!elsewhere.has("nav.subnav"));

@@ -16,6 +16,7 @@ use releasedesk::db::schema::{
     release_tasks, step_comments,
 };
 use releasedesk::domain::{Operation, ScriptPath, ScriptType, StepKind};
+use releasedesk::paths;
 use support::{Backend, Client, Resp, TestApp};
 
 const PAIRS: usize = 100;
@@ -237,7 +238,7 @@ async fn races(backend: Backend) {
         Signed::new(&app, "carol").await,
         Signed::new(&app, "tara").await,
     );
-    let pkg = |p: i64| format!("/workspaces/demo/task-release/packages/{p}/decision");
+    let pkg = |p: i64| paths::package_decision("demo", p);
     let rt = |t: i64, what: &str| format!("/workspaces/demo/region-release/tasks/{t}/{what}");
     let mut counts = Vec::new();
 
@@ -320,9 +321,10 @@ async fn races(backend: Backend) {
         let (bob, alice) = (&bob, &alice);
         async move {
             let (release, revoke) = ([("task_ids", t.as_str())], [("task_ids", t.as_str())]);
+            let (release_url, revoke_url) = (paths::release("demo"), paths::revoke("demo"));
             tokio::join!(
-                bob.post("/workspaces/demo/task-release/release", &release),
-                alice.post("/workspaces/demo/task-release/revoke", &revoke),
+                bob.post(&release_url, &release),
+                alice.post(&revoke_url, &revoke),
             )
         }
     })

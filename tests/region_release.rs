@@ -3,6 +3,7 @@
 
 mod support;
 
+use releasedesk::paths;
 use support::TestApp;
 
 async fn admins_manage_regions_and_secrets_are_never_shown(app: TestApp) {
@@ -10,7 +11,7 @@ async fn admins_manage_regions_and_secrets_are_never_shown(app: TestApp) {
     let bob = app.signed_in("bob").await;
     assert_eq!(
         bob.post(
-            "/workspaces/demo/regions",
+            &paths::regions("demo"),
             &[("name", "eu-west-1"), ("driver", "inventory")]
         )
         .await
@@ -20,7 +21,7 @@ async fn admins_manage_regions_and_secrets_are_never_shown(app: TestApp) {
     let carol = app.signed_in("carol").await;
     let bad = carol
         .post(
-            "/workspaces/demo/regions",
+            &paths::regions("demo"),
             &[
                 ("name", "EU West!"),
                 ("driver", "webhook"),
@@ -52,7 +53,7 @@ async fn admins_manage_regions_and_secrets_are_never_shown(app: TestApp) {
 
     let no_secret = carol
         .post(
-            "/workspaces/demo/regions",
+            &paths::regions("demo"),
             &[
                 ("name", "sa-east-1"),
                 ("driver", "webhook"),
@@ -67,7 +68,7 @@ async fn admins_manage_regions_and_secrets_are_never_shown(app: TestApp) {
     let secret = "a-very-secret-signing-key";
     let ok = carol
         .post(
-            "/workspaces/demo/regions",
+            &paths::regions("demo"),
             &[
                 ("name", "sa-east-1"),
                 ("display_order", "5"),
@@ -96,7 +97,7 @@ async fn admins_manage_regions_and_secrets_are_never_shown(app: TestApp) {
     assert_eq!(saved.status, 303, "{}", saved.body);
     let dup = carol
         .post(
-            "/workspaces/demo/regions",
+            &paths::regions("demo"),
             &[("name", "sa-east-1"), ("driver", "inventory")],
         )
         .await;
@@ -107,7 +108,7 @@ async fn admins_manage_regions_and_secrets_are_never_shown(app: TestApp) {
     let list = app
         .signed_in("victor")
         .await
-        .get("/workspaces/demo/regions")
+        .get(&paths::regions("demo"))
         .await;
     assert!(
         list.texts("#regions td a")
@@ -120,7 +121,7 @@ async fn components_are_validated(app: TestApp) {
     let victor = app.signed_in("victor").await;
     assert_eq!(
         victor
-            .post("/workspaces/demo/components", &[("name", "x")])
+            .post(&paths::components("demo"), &[("name", "x")])
             .await
             .status,
         403
@@ -128,7 +129,7 @@ async fn components_are_validated(app: TestApp) {
     let alice = app.signed_in("alice").await;
     let bad = alice
         .post(
-            "/workspaces/demo/components",
+            &paths::components("demo"),
             &[
                 ("name", "9api"),
                 ("artifact", ""),
@@ -155,7 +156,7 @@ async fn components_are_validated(app: TestApp) {
     assert_eq!(bad.texts("#c-env"), vec!["lower=1"], "input kept");
     let ok = alice
         .post(
-            "/workspaces/demo/components",
+            &paths::components("demo"),
             &[
                 ("name", "billing-api"),
                 ("artifact", "registry.example.com/billing-api"),
@@ -168,7 +169,7 @@ async fn components_are_validated(app: TestApp) {
         )
         .await;
     assert_eq!(ok.status, 303, "{}", ok.body);
-    let list = alice.get("/workspaces/demo/components").await;
+    let list = alice.get(&paths::components("demo")).await;
     let row = list
         .texts("#components tbody tr")
         .into_iter()
@@ -190,6 +191,7 @@ mod flows {
 
     use releasedesk::db::models::{region_release, regions, users, workspaces};
     use releasedesk::domain::{Driver, Operation, StepKind};
+    use releasedesk::paths;
 
     use super::support::{Client, TestApp};
 
@@ -428,9 +430,7 @@ mod flows {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let resp = client
-            .post("/workspaces/rr/region-release/tasks", &refs)
-            .await;
+        let resp = client.post(&paths::region_tasks("rr"), &refs).await;
         assert_eq!(resp.status, 303, "{}", resp.body);
         resp.location()
             .unwrap()
@@ -471,7 +471,7 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
         ],
     )
     .await;
-    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    let path = paths::region_task("rr", task);
     assert_eq!(
         alice.post(&format!("{path}/execute"), &[]).await.status,
         403,
@@ -626,11 +626,7 @@ async fn best_effort_decides_whether_a_failure_stops_the_others(app: TestApp) {
             ],
         )
         .await;
-        bob.post(
-            &format!("/workspaces/rr/region-release/tasks/{task}/execute"),
-            &[],
-        )
-        .await;
+        bob.post(&paths::region_task_execute("rr", task), &[]).await;
         assert_eq!(settle(&app, fx.ws, task).await, "release_failed", "{name}");
         let steps = app
             .db(move |c| releasedesk::db::models::region_release::steps(c, task).unwrap())
@@ -673,7 +669,7 @@ async fn best_effort_decides_whether_a_failure_stops_the_others(app: TestApp) {
         if best_effort {
             let again = bob
                 .post(
-                    "/workspaces/rr/region-release/tasks",
+                    &paths::region_tasks("rr"),
                     &[
                         ("name", "again"),
                         ("operation", "deploy"),
@@ -710,7 +706,7 @@ async fn suspend_then_execute_resumes(app: TestApp) {
         ],
     )
     .await;
-    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    let path = paths::region_task("rr", task);
     bob.post(&format!("{path}/execute"), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     bob.post(&format!("{path}/suspend"), &[]).await;
@@ -765,7 +761,7 @@ async fn two_people_deciding_one_checkpoint_yield_one_decision(app: TestApp) {
         ],
     )
     .await;
-    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    let path = paths::region_task("rr", task);
     bob.post(&format!("{path}/execute"), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     let tara = app.signed_in("tara").await;
@@ -871,7 +867,7 @@ async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
     // Upgrade needs the component running; Clone needs it in the source region.
     let refused = bob
         .post(
-            "/workspaces/rr/region-release/tasks",
+            &paths::region_tasks("rr"),
             &[
                 ("name", "up"),
                 ("operation", "upgrade"),
@@ -893,15 +889,12 @@ async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
         &[(StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![])],
     )
     .await;
-    bob.post(
-        &format!("/workspaces/rr/region-release/tasks/{deploy}/execute"),
-        &[],
-    )
-    .await;
+    bob.post(&paths::region_task_execute("rr", deploy), &[])
+        .await;
     assert_eq!(settle(&app, fx.ws, deploy).await, "released");
     let no_source = bob
         .post(
-            "/workspaces/rr/region-release/tasks",
+            &paths::region_tasks("rr"),
             &[
                 ("name", "clone"),
                 ("operation", "clone"),
@@ -918,7 +911,7 @@ async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
     );
     let clone = bob
         .post(
-            "/workspaces/rr/region-release/tasks",
+            &paths::region_tasks("rr"),
             &[
                 ("name", "clone api"),
                 ("operation", "clone"),
@@ -939,11 +932,8 @@ async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
         .unwrap()
         .parse()
         .unwrap();
-    bob.post(
-        &format!("/workspaces/rr/region-release/tasks/{clone_id}/execute"),
-        &[],
-    )
-    .await;
+    bob.post(&paths::region_task_execute("rr", clone_id), &[])
+        .await;
     assert_eq!(settle(&app, fx.ws, clone_id).await, "released");
     let body = receiver.seen.lock().unwrap().last().unwrap().1.clone();
     assert!(
@@ -953,7 +943,7 @@ async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
     let facts = app
         .signed_in("carol")
         .await
-        .get(&format!("/workspaces/rr/region-release/tasks/{clone_id}"))
+        .get(&paths::region_task("rr", clone_id))
         .await
         .texts("#task-facts dd");
     assert!(facts[0].ends_with("from eu-west-1"), "{facts:?}");
@@ -967,11 +957,8 @@ async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
         &[(StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![])],
     )
     .await;
-    bob.post(
-        &format!("/workspaces/rr/region-release/tasks/{upgrade}/execute"),
-        &[],
-    )
-    .await;
+    bob.post(&paths::region_task_execute("rr", upgrade), &[])
+        .await;
     assert_eq!(settle(&app, fx.ws, upgrade).await, "released");
 }
 
@@ -992,7 +979,7 @@ async fn rejecting_either_checkpoint_fails_the_release(app: TestApp) {
             ],
         )
         .await;
-        let path = format!("/workspaces/rr/region-release/tasks/{task}");
+        let path = paths::region_task("rr", task);
         bob.post(&format!("{path}/execute"), &[]).await;
         assert_eq!(settle(&app, fx.ws, task).await, "waiting");
         let step = app
@@ -1041,7 +1028,7 @@ async fn a_rollback_the_driver_refuses_ends_rollback_failed(app: TestApp) {
         &[(StepKind::Deploy, Some(fx.us), vec![fx.api], vec![])],
     )
     .await;
-    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    let path = paths::region_task("rr", task);
     bob.post(&format!("{path}/execute"), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "released");
     receiver
@@ -1082,7 +1069,7 @@ async fn re_executing_a_failed_step_skips_what_it_already_deployed(app: TestApp)
         ],
     )
     .await;
-    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    let path = paths::region_task("rr", task);
     bob.post(&format!("{path}/execute"), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "release_failed");
     let card = bob.get(&path).await.texts("#step-2").join(" ");
@@ -1137,7 +1124,7 @@ async fn checkpoints_name_only_people_who_may_act(app: TestApp) {
     let bob = app.signed_in("bob").await;
     let refused = bob
         .post(
-            "/workspaces/rr/region-release/tasks",
+            &paths::region_tasks("rr"),
             &[
                 ("name", "x"),
                 ("operation", "deploy"),
@@ -1164,11 +1151,7 @@ async fn checkpoints_name_only_people_who_may_act(app: TestApp) {
         ],
     )
     .await;
-    bob.post(
-        &format!("/workspaces/rr/region-release/tasks/{task}/execute"),
-        &[],
-    )
-    .await;
+    bob.post(&paths::region_task_execute("rr", task), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     assert!(
         !bob.get("/reviews")
@@ -1180,18 +1163,12 @@ async fn checkpoints_name_only_people_who_may_act(app: TestApp) {
     // Another workspace's ids answer 404.
     let victor = app.signed_in("victor").await;
     assert_eq!(
-        victor
-            .get(&format!("/workspaces/rr/region-release/tasks/{task}"))
-            .await
-            .status,
+        victor.get(&paths::region_task("rr", task)).await.status,
         404
     );
     let carol = app.signed_in("carol").await;
     assert_eq!(
-        carol
-            .get(&format!("/workspaces/demo/region-release/tasks/{task}"))
-            .await
-            .status,
+        carol.get(&paths::region_task("demo", task)).await.status,
         404,
         "the id under another workspace"
     );
@@ -1245,7 +1222,7 @@ async fn execute_cannot_start_after_an_undecided_checkpoint(app: TestApp) {
             ],
         )
         .await;
-        let path = format!("/workspaces/rr/region-release/tasks/{task}");
+        let path = paths::region_task("rr", task);
         let page = bob.get(&path).await;
         assert_eq!(
             page.texts("#ex-start option"),
@@ -1299,7 +1276,7 @@ async fn execute_cannot_override_a_rejected_checkpoint(app: TestApp) {
         ],
     )
     .await;
-    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    let path = paths::region_task("rr", task);
     bob.post(&format!("{path}/execute"), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     let steps = step_ids(&app, task).await;
@@ -1363,7 +1340,7 @@ async fn checkpoint_agreements_across_suspend_failure_and_rollback(app: TestApp)
         ],
     )
     .await;
-    let path = format!("/workspaces/rr/region-release/tasks/{task}");
+    let path = paths::region_task("rr", task);
     let steps = step_ids(&app, task).await;
 
     // Suspended while waiting: the checkpoint is undecided again.
@@ -1482,9 +1459,7 @@ async fn the_worker_never_deploys_past_an_undecided_checkpoint(app: TestApp) {
     .await;
     assert_eq!(settle(&app, fx.ws, task).await, "release_failed");
     assert_eq!(eu_inventory_len(&app, fx.eu).await, 0, "nothing deployed");
-    let page = bob
-        .get(&format!("/workspaces/rr/region-release/tasks/{task}"))
-        .await;
+    let page = bob.get(&paths::region_task("rr", task)).await;
     assert!(
         page.texts("#step-2").join(" ").contains("not run"),
         "{:?}",
@@ -1513,32 +1488,23 @@ async fn the_task_list_offers_execute_in_its_operation_column(app: TestApp) {
     .await;
     let execute = format!("/workspaces/rr/region-release/tasks/{task}?execute=1");
     let link = format!("#region-tasks a[href='{execute}']");
-    let list = bob.get("/workspaces/rr/region-release/tasks").await;
+    let list = bob.get(&paths::region_tasks("rr")).await;
     assert!(list.has(&link), "{}", list.body);
     assert!(
-        !alice
-            .get("/workspaces/rr/region-release/tasks")
-            .await
-            .has(&link),
+        !alice.get(&paths::region_tasks("rr")).await.has(&link),
         "developers do not execute"
     );
     let page = bob.get(&execute).await;
     assert!(page.has("#execute-dialog[data-open-on-load]"));
     assert!(
-        !bob.get(&format!("/workspaces/rr/region-release/tasks/{task}"))
+        !bob.get(&paths::region_task("rr", task))
             .await
             .has("#execute-dialog[data-open-on-load]")
     );
-    bob.post(
-        &format!("/workspaces/rr/region-release/tasks/{task}/execute"),
-        &[],
-    )
-    .await;
+    bob.post(&paths::region_task_execute("rr", task), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     assert!(
-        !bob.get("/workspaces/rr/region-release/tasks")
-            .await
-            .has(&link),
+        !bob.get(&paths::region_tasks("rr")).await.has(&link),
         "not while it runs"
     );
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 use releasedesk::db::models::{releases, scripts, users, workspaces};
 use releasedesk::db::schema::{jobs, production_history, release_tasks};
+use releasedesk::paths;
 use support::{Client, TestApp};
 
 async fn id_of(app: &TestApp, username: &'static str) -> i64 {
@@ -24,7 +25,7 @@ async fn demo(app: &TestApp) -> i64 {
 async fn new_script(client: &Client, path: &str, content: &str) -> (i64, i64) {
     let resp = client
         .post(
-            "/workspaces/demo/scripts",
+            &paths::scripts("demo"),
             &[
                 ("path", path),
                 ("script_type", "sql"),
@@ -39,7 +40,7 @@ async fn new_script(client: &Client, path: &str, content: &str) -> (i64, i64) {
     let script_id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
     let submitted = client
         .post(
-            &format!("/workspaces/demo/scripts/{script_id}/submit"),
+            &paths::script_submit("demo", script_id),
             &[("message", "first")],
         )
         .await;
@@ -95,7 +96,7 @@ async fn wait_until_released(app: &TestApp, package_id: i64) -> String {
 async fn release_for(client: &Client, task: i64, reviewer: &str) -> support::Resp {
     client
         .post(
-            "/workspaces/demo/task-release/release",
+            &paths::release("demo"),
             &[("task_ids", &task.to_string()), ("reviewers", reviewer)],
         )
         .await
@@ -116,7 +117,7 @@ async fn developer_submits_versions_and_gets_release_tasks(app: TestApp) {
 
     let again = alice
         .post(
-            &format!("/workspaces/demo/scripts/{script}/submit"),
+            &paths::script_submit("demo", script),
             &[("message", "again")],
         )
         .await;
@@ -128,7 +129,7 @@ async fn developer_submits_versions_and_gets_release_tasks(app: TestApp) {
 
     let bad = alice
         .post(
-            &format!("/workspaces/demo/scripts/{script}"),
+            &paths::script("demo", script),
             &[
                 ("script_type", "sql"),
                 ("schedule", "99 * * * *"),
@@ -146,7 +147,7 @@ async fn developer_submits_versions_and_gets_release_tasks(app: TestApp) {
 
     alice
         .post(
-            &format!("/workspaces/demo/scripts/{script}"),
+            &paths::script("demo", script),
             &[
                 ("script_type", "sql"),
                 ("schedule", "0 4 * * *"),
@@ -156,7 +157,7 @@ async fn developer_submits_versions_and_gets_release_tasks(app: TestApp) {
         .await;
     alice
         .post(
-            &format!("/workspaces/demo/scripts/{script}/submit"),
+            &paths::script_submit("demo", script),
             &[("message", "second")],
         )
         .await;
@@ -177,7 +178,7 @@ async fn developer_submits_versions_and_gets_release_tasks(app: TestApp) {
     let viewer = app.signed_in("victor").await;
     let refused = viewer
         .post(
-            "/workspaces/demo/scripts",
+            &paths::scripts("demo"),
             &[("path", "x/y.sql"), ("script_type", "sql"), ("content", "")],
         )
         .await;
@@ -190,7 +191,7 @@ async fn developer_release_needs_an_eligible_reviewer_other_than_themselves(app:
     let (_, task) = new_script(&alice, "etl/ledger.sql", "SELECT * FROM ledger;\n").await;
     let t = task.to_string();
     let none = alice
-        .post("/workspaces/demo/task-release/release", &[("task_ids", &t)])
+        .post(&paths::release("demo"), &[("task_ids", &t)])
         .await;
     assert_eq!(none.status, 422);
     assert_eq!(
@@ -205,7 +206,7 @@ async fn developer_release_needs_an_eligible_reviewer_other_than_themselves(app:
     let me = id_of(&app, "alice").await.to_string();
     let own = alice
         .post(
-            "/workspaces/demo/task-release/release",
+            &paths::release("demo"),
             &[("task_ids", &t), ("reviewers", &me)],
         )
         .await;
@@ -216,7 +217,7 @@ async fn developer_release_needs_an_eligible_reviewer_other_than_themselves(app:
     let victor = id_of(&app, "victor").await.to_string();
     let viewer = alice
         .post(
-            "/workspaces/demo/task-release/release",
+            &paths::release("demo"),
             &[("task_ids", &t), ("reviewers", &victor)],
         )
         .await;
@@ -226,7 +227,7 @@ async fn developer_release_needs_an_eligible_reviewer_other_than_themselves(app:
     let carol = id_of(&app, "carol").await.to_string();
     let ok = alice
         .post(
-            "/workspaces/demo/task-release/release",
+            &paths::release("demo"),
             &[
                 ("task_ids", &t),
                 ("reviewers", &carol),
@@ -240,13 +241,11 @@ async fn developer_release_needs_an_eligible_reviewer_other_than_themselves(app:
     assert_eq!(task_status(&app, task).await, "in_review");
 
     // The applicant never sees Approve and the server refuses it anyway.
-    let page = alice
-        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
-        .await;
+    let page = alice.get(&paths::package("demo", package)).await;
     assert!(!page.has("#decision-form"));
     let forced = alice
         .post(
-            &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+            &paths::package_decision("demo", package),
             &[("decision", "approve")],
         )
         .await;
@@ -278,10 +277,10 @@ async fn approval_releases_the_package_to_production(app: TestApp) {
             .first()
             .map_or(0, |n| n.parse::<i32>().unwrap())
     };
-    let before = waiting(carol.get("/workspaces/demo").await);
+    let before = waiting(carol.get(&paths::workspace("demo")).await);
     let resp = alice
         .post(
-            "/workspaces/demo/task-release/release",
+            &paths::release("demo"),
             &[("task_ids", &task.to_string()), ("reviewers", &carol_id)],
         )
         .await;
@@ -295,11 +294,14 @@ async fn approval_releases_the_package_to_production(app: TestApp) {
             .any(|n| n.starts_with("alice-")),
         "in Carol's reviews"
     );
-    assert_eq!(waiting(carol.get("/workspaces/demo").await), before + 1);
+    assert_eq!(
+        waiting(carol.get(&paths::workspace("demo")).await),
+        before + 1
+    );
 
     let no_comment = carol
         .post(
-            &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+            &paths::package_decision("demo", package),
             &[("decision", "reject")],
         )
         .await;
@@ -308,25 +310,23 @@ async fn approval_releases_the_package_to_production(app: TestApp) {
 
     let approved = carol
         .post(
-            &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+            &paths::package_decision("demo", package),
             &[("decision", "approve"), ("comment", "ok")],
         )
         .await;
     assert_eq!(approved.status, 303);
     assert_eq!(wait_until_released(&app, package).await, "released");
     assert_eq!(task_status(&app, task).await, "released");
-    assert_eq!(waiting(carol.get("/workspaces/demo").await), before);
+    assert_eq!(waiting(carol.get(&paths::workspace("demo")).await), before);
 
-    let production = carol.get("/workspaces/demo/production").await;
+    let production = carol.get(&paths::production("demo")).await;
     let row = production
         .texts("#production tbody tr")
         .into_iter()
         .find(|r| r.contains("etl/fx_rates.sql"))
         .unwrap();
     assert!(row.contains("v1") && row.contains("Started"), "{row}");
-    let details = carol
-        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
-        .await;
+    let details = carol.get(&paths::package("demo", package)).await;
     assert_eq!(details.texts("#progress-text"), vec!["1 of 1 released"]);
     assert!(
         !details.has("#progress[hx-trigger]"),
@@ -357,9 +357,7 @@ async fn deployers_release_directly_and_the_worker_applies_each_task_once(app: T
     let ids: Vec<String> = tasks.iter().map(|t| t.to_string()).collect();
     let mut form: Vec<(&str, &str)> = ids.iter().map(|t| ("task_ids", t.as_str())).collect();
     form.push(("name", "batch"));
-    let resp = bob
-        .post("/workspaces/demo/task-release/release", &form)
-        .await;
+    let resp = bob.post(&paths::release("demo"), &form).await;
     let package = package_id_from(&resp);
     assert_eq!(wait_until_released(&app, package).await, "released");
     let applied: i64 = app
@@ -382,16 +380,14 @@ async fn rejection_needs_a_comment_and_the_tasks_can_be_released_again(app: Test
     let package = package_id_from(&release_for(&alice, task, &bob_id).await);
     let bob = app.signed_in("bob").await;
     bob.post(
-        &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+        &paths::package_decision("demo", package),
         &[("decision", "reject"), ("comment", "wrong table")],
     )
     .await;
     assert_eq!(package_status(&app, package).await, "rejected");
     assert_eq!(task_status(&app, task).await, "rejected");
     // Nothing of a rejected package will be released: its rows say so instead of "Waiting".
-    let details = alice
-        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
-        .await;
+    let details = alice.get(&paths::package("demo", package)).await;
     assert_eq!(
         details.texts("#package-tasks tbody td:nth-child(3)"),
         vec!["Withdrawn"]
@@ -412,7 +408,7 @@ async fn rejection_needs_a_comment_and_the_tasks_can_be_released_again(app: Test
         let alice = &alice;
         async move {
             alice
-                .get(&format!("/workspaces/demo/task-release/packages/{id}"))
+                .get(&paths::package("demo", id))
                 .await
                 .html()
                 .select(&scraper::Selector::parse("#cmp-with option").unwrap())
@@ -447,17 +443,13 @@ async fn at_most_100_tasks_per_release(app: TestApp) {
     let bob = app.signed_in("bob").await;
     let ids: Vec<String> = tasks.iter().map(|t| t.to_string()).collect();
     let form: Vec<(&str, &str)> = ids.iter().map(|t| ("task_ids", t.as_str())).collect();
-    let refused = bob
-        .post("/workspaces/demo/task-release/release", &form)
-        .await;
+    let refused = bob.post(&paths::release("demo"), &form).await;
     assert_eq!(refused.status, 422);
     assert_eq!(
         refused.texts("#release-alert"),
         vec!["101 tasks are selected; at most 100 can be released or revoked at a time."]
     );
-    let ok = bob
-        .post("/workspaces/demo/task-release/release", &form[..100])
-        .await;
+    let ok = bob.post(&paths::release("demo"), &form[..100]).await;
     assert_eq!(ok.status, 303);
 }
 
@@ -475,7 +467,7 @@ async fn two_reviewers_approving_at_once_release_once(app: TestApp) {
         let package = package_id_from(
             &alice
                 .post(
-                    "/workspaces/demo/task-release/release",
+                    &paths::release("demo"),
                     &[
                         ("task_ids", &t),
                         ("reviewers", &reviewers[0]),
@@ -484,7 +476,7 @@ async fn two_reviewers_approving_at_once_release_once(app: TestApp) {
                 )
                 .await,
         );
-        let path = format!("/workspaces/demo/task-release/packages/{package}/decision");
+        let path = paths::package_decision("demo", package);
         let (a, b) = tokio::join!(
             carol.post(&path, &[("decision", "approve")]),
             bob.post(&path, &[("decision", "approve")])
@@ -538,39 +530,27 @@ async fn developers_revoke_only_their_own_tasks(app: TestApp) {
     let (_, bobs) = new_script(&bob, "ops/bob_task.sql", "SELECT 1;\n").await;
     let (_, alices) = new_script(&alice, "ops/alice_task.sql", "SELECT 2;\n").await;
     let refused = alice
-        .post(
-            "/workspaces/demo/task-release/revoke",
-            &[("task_ids", &bobs.to_string())],
-        )
+        .post(&paths::revoke("demo"), &[("task_ids", &bobs.to_string())])
         .await;
     assert_eq!(refused.status, 422);
     assert!(refused.texts("#release-alert")[0].contains("developers revoke only their own tasks"));
     assert_eq!(task_status(&app, bobs).await, "pending");
     assert_eq!(
         alice
-            .post(
-                "/workspaces/demo/task-release/revoke",
-                &[("task_ids", &alices.to_string())]
-            )
+            .post(&paths::revoke("demo"), &[("task_ids", &alices.to_string())])
             .await
             .status,
         303
     );
     assert_eq!(
-        bob.post(
-            "/workspaces/demo/task-release/revoke",
-            &[("task_ids", &bobs.to_string())]
-        )
-        .await
-        .status,
+        bob.post(&paths::revoke("demo"), &[("task_ids", &bobs.to_string())])
+            .await
+            .status,
         303
     );
     assert_eq!(task_status(&app, alices).await, "revoked");
     let again = bob
-        .post(
-            "/workspaces/demo/task-release/revoke",
-            &[("task_ids", &bobs.to_string())],
-        )
+        .post(&paths::revoke("demo"), &[("task_ids", &bobs.to_string())])
         .await;
     assert!(again.texts("#release-alert")[0].contains("can no longer be revoked"));
 }
@@ -580,7 +560,7 @@ async fn quorum_all_waits_for_every_reviewer(app: TestApp) {
     let carol = app.signed_in("carol").await;
     carol
         .post(
-            "/workspaces/demo/settings/general",
+            &paths::settings_general("demo"),
             &[
                 ("name", "Demo"),
                 ("mode", "enterprise"),
@@ -593,10 +573,7 @@ async fn quorum_all_waits_for_every_reviewer(app: TestApp) {
     let (_, task) = new_script(&bob, "etl/q_all.sql", "SELECT 1;\n").await;
     // Under "everyone", even a deployer needs approval.
     let direct = bob
-        .post(
-            "/workspaces/demo/task-release/release",
-            &[("task_ids", &task.to_string())],
-        )
+        .post(&paths::release("demo"), &[("task_ids", &task.to_string())])
         .await;
     assert_eq!(direct.status, 422);
     let carol_id = id_of(&app, "carol").await.to_string();
@@ -617,7 +594,7 @@ async fn quorum_all_waits_for_every_reviewer(app: TestApp) {
     let tara_s = tara_id.to_string();
     let package = package_id_from(
         &bob.post(
-            "/workspaces/demo/task-release/release",
+            &paths::release("demo"),
             &[
                 ("task_ids", &task.to_string()),
                 ("reviewers", &carol_id),
@@ -628,7 +605,7 @@ async fn quorum_all_waits_for_every_reviewer(app: TestApp) {
     );
     carol
         .post(
-            &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+            &paths::package_decision("demo", package),
             &[("decision", "approve")],
         )
         .await;
@@ -639,7 +616,7 @@ async fn quorum_all_waits_for_every_reviewer(app: TestApp) {
     );
     let tara = app.signed_in("tara").await;
     tara.post(
-        &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+        &paths::package_decision("demo", package),
         &[("decision", "approve")],
     )
     .await;
@@ -654,7 +631,7 @@ async fn losing_the_role_removes_pending_reviews_visibly(app: TestApp) {
     let package = package_id_from(
         &alice
             .post(
-                "/workspaces/demo/task-release/release",
+                &paths::release("demo"),
                 &[
                     ("task_ids", &task.to_string()),
                     ("reviewers", &bob_id.to_string()),
@@ -665,7 +642,7 @@ async fn losing_the_role_removes_pending_reviews_visibly(app: TestApp) {
     let carol = app.signed_in("carol").await;
     carol
         .post(
-            &format!("/workspaces/demo/settings/members/{bob_id}/role"),
+            &paths::settings_member_role("demo", bob_id),
             &[
                 ("role", "developer"),
                 ("expected", "deployer"),
@@ -680,14 +657,12 @@ async fn losing_the_role_removes_pending_reviews_visibly(app: TestApp) {
     );
     let refused = bob
         .post(
-            &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+            &paths::package_decision("demo", package),
             &[("decision", "approve")],
         )
         .await;
     assert_eq!(refused.status, 403);
-    let page = alice
-        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
-        .await;
+    let page = alice.get(&paths::package("demo", package)).await;
     assert!(
         page.texts("#timeline li")
             .iter()
@@ -700,7 +675,7 @@ async fn simple_mode_puts_a_submitted_version_live_at_once(app: TestApp) {
     let carol = app.signed_in("carol").await;
     carol
         .post(
-            "/workspaces/demo/settings/general",
+            &paths::settings_general("demo"),
             &[
                 ("name", "Demo"),
                 ("mode", "simple"),
@@ -712,7 +687,7 @@ async fn simple_mode_puts_a_submitted_version_live_at_once(app: TestApp) {
     let alice = app.signed_in("alice").await;
     let resp = alice
         .post(
-            "/workspaces/demo/scripts",
+            &paths::scripts("demo"),
             &[
                 ("path", "simple/now.sql"),
                 ("script_type", "sql"),
@@ -725,7 +700,7 @@ async fn simple_mode_puts_a_submitted_version_live_at_once(app: TestApp) {
         .post(&format!("{location}/submit"), &[("message", "go")])
         .await;
     assert!(alice.get(&location).await.texts(".toast-ok")[0].contains("live in production"));
-    let production = alice.get("/workspaces/demo/production").await;
+    let production = alice.get(&paths::production("demo")).await;
     assert!(
         production
             .texts("#production td a")
@@ -774,7 +749,7 @@ async fn tasks_tab_searches_filters_and_sorts(app: TestApp) {
     );
     assert!(
         !victor
-            .get("/workspaces/demo/task-release/tasks")
+            .get(&paths::tasks("demo"))
             .await
             .has("input[name=task_ids]"),
         "viewers select nothing"
@@ -972,7 +947,7 @@ async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
         .await;
     // Issue 25, item 8: while it is stuck, the package page says the release resumes, and when.
     let bob = app.signed_in("bob").await;
-    let path = format!("/workspaces/demo/task-release/packages/{package}");
+    let path = paths::package("demo", package);
     assert!(!bob.get(&path).await.has("#package-stall"), "not yet quiet");
     app.db(move |c| {
         diesel::update(jobs::table.find(job))
@@ -1080,9 +1055,7 @@ async fn the_tasks_tab_pages_by_choice_and_keeps_a_selection_across_pages(app: T
     let ids: Vec<String> = tasks.iter().map(|t| t.to_string()).collect();
     let mut form: Vec<(&str, &str)> = ids.iter().map(|t| ("task_ids", t.as_str())).collect();
     form.push(("back", "q=paged&per_page=20&page=1"));
-    let refused = alice
-        .post("/workspaces/demo/task-release/release", &form)
-        .await;
+    let refused = alice.post(&paths::release("demo"), &form).await;
     assert_eq!(refused.status, 422);
     let checked = refused
         .html()
@@ -1105,7 +1078,7 @@ async fn the_tasks_tab_pages_by_choice_and_keeps_a_selection_across_pages(app: T
 async fn the_packages_list_offers_details_and_compare_version(app: TestApp) {
     let app = app.with_demo().await;
     let alice = app.signed_in("alice").await;
-    let list = alice.get("/workspaces/demo/task-release/packages").await;
+    let list = alice.get(&paths::packages("demo")).await;
     let hrefs: Vec<String> = list
         .html()
         .select(&scraper::Selector::parse("#packages tbody tr:first-child td.actions a").unwrap())
@@ -1120,15 +1093,10 @@ async fn the_packages_list_offers_details_and_compare_version(app: TestApp) {
     let bob = app.signed_in("bob").await;
     let (_, task) = new_script(&bob, "etl/alone.sql", "SELECT 1;").await;
     let released = bob
-        .post(
-            "/workspaces/demo/task-release/release",
-            &[("task_ids", &task.to_string())],
-        )
+        .post(&paths::release("demo"), &[("task_ids", &task.to_string())])
         .await;
     let package = package_id_from(&released);
-    let page = bob
-        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
-        .await;
+    let page = bob.get(&paths::package("demo", package)).await;
     assert!(page.has("#compare"));
     assert!(page.texts("#compare-none")[0].contains("no other package releases"));
 }
@@ -1140,17 +1108,13 @@ async fn the_release_dialog_explains_reviewers_and_direct_releases(app: TestApp)
     let alice = app
         .signed_in("alice")
         .await
-        .get("/workspaces/demo/task-release/tasks")
+        .get(&paths::tasks("demo"))
         .await;
     assert_eq!(alice.texts("#release-h"), vec!["Release for approval"]);
     let info = alice.texts("#reviewer-info li").join(" ");
     assert!(info.contains("carol") && info.contains("bob"), "{info}");
     assert!(!info.contains("alice"), "never the applicant");
-    let bob = app
-        .signed_in("bob")
-        .await
-        .get("/workspaces/demo/task-release/tasks")
-        .await;
+    let bob = app.signed_in("bob").await.get(&paths::tasks("demo")).await;
     assert_eq!(bob.texts("#release-h"), vec!["Release to production"]);
     assert!(bob.has("#release-dialog #r-name") && bob.has("#release-dialog #r-comment"));
     assert!(!bob.has("#release-dialog input[name=reviewers]"));
@@ -1172,7 +1136,7 @@ async fn finished_packages_show_no_waiting_reviewers_nor_progress(app: TestApp) 
             package_id_from(
                 &alice
                     .post(
-                        "/workspaces/demo/task-release/release",
+                        &paths::release("demo"),
                         &[
                             ("task_ids", &task.to_string()),
                             ("reviewers", &carol_id.to_string()),
@@ -1185,7 +1149,7 @@ async fn finished_packages_show_no_waiting_reviewers_nor_progress(app: TestApp) 
     };
     let (_, task) = new_script(&alice, "etl/one_of_two.sql", "SELECT 1;").await;
     let package = release(task).await;
-    let path = format!("/workspaces/demo/task-release/packages/{package}");
+    let path = paths::package("demo", package);
     let pending = alice.get(&path).await;
     assert_eq!(pending.texts("#reviewers .badge-warn").len(), 2);
     app.signed_in("carol")
@@ -1206,14 +1170,9 @@ async fn finished_packages_show_no_waiting_reviewers_nor_progress(app: TestApp) 
     let (_, task) = new_script(&alice, "etl/withdrawn.sql", "SELECT 2;").await;
     let package = release(task).await;
     alice
-        .post(
-            "/workspaces/demo/task-release/revoke",
-            &[("task_ids", &task.to_string())],
-        )
+        .post(&paths::revoke("demo"), &[("task_ids", &task.to_string())])
         .await;
-    let revoked = alice
-        .get(&format!("/workspaces/demo/task-release/packages/{package}"))
-        .await;
+    let revoked = alice.get(&paths::package("demo", package)).await;
     assert!(!revoked.has("#progress progress"), "no progress bar");
     assert!(revoked.texts("#progress-text")[0].starts_with("Withdrawn"));
     assert!(revoked.texts("#reviewers .badge-warn").is_empty());
@@ -1251,12 +1210,12 @@ mod import_export {
         let app = app.with_demo().await;
         let bob = app.signed_in("bob").await;
         assert_eq!(
-            bob.get("/workspaces/demo/scripts/import").await.status,
+            bob.get(&paths::scripts_import("demo")).await.status,
             403,
             "deployers do not import"
         );
         assert_eq!(
-            bob.post("/workspaces/demo/scripts/import", &[("bundle", BUNDLE)])
+            bob.post(&paths::scripts_import("demo"), &[("bundle", BUNDLE)])
                 .await
                 .status,
             403
@@ -1265,7 +1224,7 @@ mod import_export {
         let carol = app.signed_in("carol").await;
         let broken = BUNDLE.replace("\"released\"}", "\"deployed\"}");
         let refused = carol
-            .post("/workspaces/demo/scripts/import", &[("bundle", &broken)])
+            .post(&paths::scripts_import("demo"), &[("bundle", &broken)])
             .await;
         assert_eq!(refused.status, 422);
         assert_eq!(
@@ -1286,11 +1245,11 @@ mod import_export {
         assert!(none.is_none(), "the good entry was not half-imported");
 
         let ok = carol
-            .post("/workspaces/demo/scripts/import", &[("bundle", BUNDLE)])
+            .post(&paths::scripts_import("demo"), &[("bundle", BUNDLE)])
             .await;
         assert_eq!(ok.status, 303, "{}", ok.body);
         let toast = carol
-            .get("/workspaces/demo/scripts")
+            .get(&paths::scripts("demo"))
             .await
             .texts(".toast-ok")
             .join(" ");
@@ -1305,7 +1264,7 @@ mod import_export {
             tasks.texts("#tasks tbody td.mono"),
             vec!["imp/new_task.sql"]
         );
-        let production = carol.get("/workspaces/demo/production").await;
+        let production = carol.get(&paths::production("demo")).await;
         assert!(
             production
                 .texts("#production td a")
@@ -1320,7 +1279,7 @@ mod import_export {
             "released: no task"
         );
 
-        let export = carol.get("/workspaces/demo/scripts/export").await;
+        let export = carol.get(&paths::scripts_export("demo")).await;
         let bundle: serde_json::Value = serde_json::from_str(&export.body).unwrap();
         let entries = bundle["scripts"].as_array().unwrap();
         let live = entries
@@ -1335,10 +1294,7 @@ mod import_export {
         assert_eq!(pending["state"], "submitted");
         // The export imports cleanly again (nothing changed).
         let again = carol
-            .post(
-                "/workspaces/demo/scripts/import",
-                &[("bundle", &export.body)],
-            )
+            .post(&paths::scripts_import("demo"), &[("bundle", &export.body)])
             .await;
         assert_eq!(again.status, 303);
     }
@@ -1380,17 +1336,14 @@ mod refusals_and_races {
         let package = package_id_from(
             &alice
                 .post(
-                    "/workspaces/demo/task-release/release",
+                    &paths::release("demo"),
                     &[("task_ids", &task.to_string()), ("reviewers", &carol_id)],
                 )
                 .await,
         );
         assert_eq!(
             alice
-                .post(
-                    "/workspaces/demo/task-release/revoke",
-                    &[("task_ids", &task.to_string())]
-                )
+                .post(&paths::revoke("demo"), &[("task_ids", &task.to_string())])
                 .await
                 .status,
             303
@@ -1403,7 +1356,7 @@ mod refusals_and_races {
         let carol = app.signed_in("carol").await;
         let late = carol
             .post(
-                &format!("/workspaces/demo/task-release/packages/{package}/decision"),
+                &paths::package_decision("demo", package),
                 &[("decision", "approve")],
             )
             .await;
@@ -1424,10 +1377,8 @@ mod refusals_and_races {
             let (_, task) = new_script(&bob, &format!("race/rr_{round}.sql"), "SELECT 1;\n").await;
             let t = task.to_string();
             let fields = [("task_ids", t.as_str())];
-            let (a, b) = tokio::join!(
-                bob.post("/workspaces/demo/task-release/release", &fields),
-                carol.post("/workspaces/demo/task-release/revoke", &fields),
-            );
+            let (release, revoke) = (paths::release("demo"), paths::revoke("demo"));
+            let (a, b) = tokio::join!(bob.post(&release, &fields), carol.post(&revoke, &fields));
             let status = task_status(&app, task).await;
             let released = a.status == 303;
             let revoked = b.status == 303;

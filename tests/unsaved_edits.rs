@@ -6,6 +6,7 @@
 mod support;
 
 use releasedesk::db::models::{scripts, workspaces};
+use releasedesk::paths;
 use support::{Client, TestApp};
 
 /// (script id, saved draft, latest version number, saved description) of a demo script.
@@ -31,7 +32,7 @@ async fn version_content(app: &TestApp, script: i64, number: i32) -> Option<Stri
 async fn submit(client: &Client, script: i64, content: &str, schedule: &str) -> support::Resp {
     client
         .post(
-            &format!("/workspaces/demo/scripts/{script}/submit"),
+            &paths::script_submit("demo", script),
             &[
                 ("script_type", "sql"),
                 ("schedule", schedule),
@@ -50,8 +51,8 @@ async fn submit_sends_the_editors_unsaved_content(app: TestApp) {
     assert_ne!(description, "Daily order totals", "submit() changes it");
 
     // The page's Submit button posts the draft form, to /submit.
-    let page = alice.get(&format!("/workspaces/demo/scripts/{id}")).await;
-    let submit_path = format!("/workspaces/demo/scripts/{id}/submit");
+    let page = alice.get(&paths::script("demo", id)).await;
+    let submit_path = paths::script_submit("demo", id);
     assert!(page.has(&format!(
         "button#submit-version[form=draft-form][formaction='{submit_path}']"
     )));

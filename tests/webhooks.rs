@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use releasedesk::db::DbConn;
 use releasedesk::db::models::{region_release, regions, users, workspaces};
 use releasedesk::domain::{Driver, PrivateDestinations};
+use releasedesk::paths;
 use support::{Client, TestApp};
 
 /// What the receiver answers: these bodies look like secrets a loopback service might reply.
@@ -194,9 +195,7 @@ async fn deploy(app: &TestApp, name: &str, region: i64, components: &[i64]) -> (
     for c in &components {
         fields.push(("step0_components", c.as_str()));
     }
-    let created = bob
-        .post("/workspaces/demo/region-release/tasks", &fields)
-        .await;
+    let created = bob.post(&paths::region_tasks("demo"), &fields).await;
     assert_eq!(created.status, 303, "{}", created.body);
     let path = created.location().unwrap().to_owned();
     let task: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
@@ -269,7 +268,7 @@ async fn private_webhook_urls_are_refused_when_a_region_is_saved(app: TestApp) {
         let name = format!("private-{i}");
         let refused = carol
             .post(
-                "/workspaces/demo/regions",
+                &paths::regions("demo"),
                 &[
                     ("name", &name),
                     ("driver", "webhook"),
@@ -301,7 +300,7 @@ async fn private_webhook_urls_are_refused_when_a_region_is_saved(app: TestApp) {
         .await;
     let changed = carol
         .post(
-            &format!("/workspaces/demo/regions/{eu}"),
+            &paths::region("demo", eu),
             &[
                 ("name", "eu-west-1"),
                 ("driver", "webhook"),
@@ -357,7 +356,7 @@ async fn private_webhook_urls_are_refused_when_a_region_is_saved(app: TestApp) {
     // A public destination is still accepted.
     let public = carol
         .post(
-            "/workspaces/demo/regions",
+            &paths::regions("demo"),
             &[
                 ("name", "public-1"),
                 ("driver", "webhook"),
@@ -379,7 +378,7 @@ async fn private_webhook_urls_are_accepted_when_an_operator_allows_them(app: Tes
         let name = format!("allowed-{i}");
         let saved = carol
             .post(
-                "/workspaces/demo/regions",
+                &paths::regions("demo"),
                 &[
                     ("name", &name),
                     ("driver", "webhook"),

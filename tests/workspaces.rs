@@ -5,6 +5,7 @@ mod support;
 use releasedesk::db::models::{audit, users, workspaces};
 use releasedesk::domain::Role;
 use releasedesk::error::AppError;
+use releasedesk::paths;
 use support::TestApp;
 
 async fn user_id(app: &TestApp, username: &'static str) -> i64 {
@@ -43,7 +44,7 @@ async fn each_role_gets_exactly_its_pages(app: TestApp) {
             checked += 1;
         }
         // The navigation offers Settings only to those who may use it.
-        let overview_page = client.get("/workspaces/demo").await;
+        let overview_page = client.get(&paths::workspace("demo")).await;
         let nav = overview_page.texts("header nav a, nav.subnav a");
         assert_eq!(
             nav.contains(&"Settings".to_owned()),
@@ -72,7 +73,7 @@ async fn only_admins_change_workspace_settings(app: TestApp) {
         let client = app.signed_in(user).await;
         assert_eq!(
             client
-                .post("/workspaces/demo/settings/general", &fields)
+                .post(&paths::settings_general("demo"), &fields)
                 .await
                 .status,
             403,
@@ -81,7 +82,7 @@ async fn only_admins_change_workspace_settings(app: TestApp) {
         assert_eq!(
             client
                 .post(
-                    "/workspaces/demo/settings/members",
+                    &paths::settings_members("demo"),
                     &[("username", "tara"), ("role", "admin")]
                 )
                 .await
@@ -92,7 +93,7 @@ async fn only_admins_change_workspace_settings(app: TestApp) {
     let victor = app.signed_in("victor").await;
     assert_eq!(
         victor
-            .post("/workspaces/payments/settings/general", &fields)
+            .post(&paths::settings_general("payments"), &fields)
             .await
             .status,
         404,
@@ -100,11 +101,9 @@ async fn only_admins_change_workspace_settings(app: TestApp) {
     );
 
     let carol = app.signed_in("carol").await;
-    let resp = carol
-        .post("/workspaces/demo/settings/general", &fields)
-        .await;
+    let resp = carol.post(&paths::settings_general("demo"), &fields).await;
     assert_eq!(resp.location(), Some("/workspaces/demo/settings#general"));
-    let page = carol.get("/workspaces/demo/settings").await;
+    let page = carol.get(&paths::settings("demo")).await;
     assert_eq!(page.texts(".toast-ok"), vec!["Settings saved. ×"]);
     assert_eq!(page.value("#g-name").as_deref(), Some("Renamed"));
     assert!(page.has("input[name=approval_policy][value=everyone][checked]"));
@@ -121,7 +120,7 @@ async fn bad_settings_input_re_renders_with_messages_and_values(app: TestApp) {
     let carol = app.signed_in("carol").await;
     let resp = carol
         .post(
-            "/workspaces/demo/settings/general",
+            &paths::settings_general("demo"),
             &[
                 ("name", "  "),
                 ("description", "kept <b>text</b>"),
@@ -148,7 +147,7 @@ async fn bad_settings_input_re_renders_with_messages_and_values(app: TestApp) {
 
     let add = carol
         .post(
-            "/workspaces/demo/settings/members",
+            &paths::settings_members("demo"),
             &[("username", "ghost"), ("role", "developer")],
         )
         .await;
@@ -160,7 +159,7 @@ async fn bad_settings_input_re_renders_with_messages_and_values(app: TestApp) {
     assert_eq!(add.value("#add-username").as_deref(), Some("ghost"));
     let dup = carol
         .post(
-            "/workspaces/demo/settings/members",
+            &paths::settings_members("demo"),
             &[("username", "alice"), ("role", "admin")],
         )
         .await;
@@ -170,7 +169,7 @@ async fn bad_settings_input_re_renders_with_messages_and_values(app: TestApp) {
     );
     let role = carol
         .post(
-            "/workspaces/demo/settings/members",
+            &paths::settings_members("demo"),
             &[("username", "tara"), ("role", "owner")],
         )
         .await;
@@ -220,7 +219,7 @@ async fn reviewer_list_holds_only_eligible_people(app: TestApp) {
 
     let refused = carol
         .post(
-            "/workspaces/demo/settings/reviewers",
+            &paths::settings_reviewers("demo"),
             &[("user_id", &alice.to_string())],
         )
         .await;
@@ -229,7 +228,7 @@ async fn reviewer_list_holds_only_eligible_people(app: TestApp) {
         refused.texts("#reviewer-error"),
         vec!["alice is a developer; only deployers, admins and tenant administrators can review."]
     );
-    let page = carol.get("/workspaces/demo/settings").await;
+    let page = carol.get(&paths::settings("demo")).await;
     let options = page.texts("#add-reviewer option");
     assert!(
         !options
@@ -245,7 +244,7 @@ async fn reviewer_list_holds_only_eligible_people(app: TestApp) {
     // Bob is demoted to developer. A demo package waits for his review, so the page first asks
     // (naming it) and changes nothing; confirmed, he leaves the reviewer list in the same
     // transaction.
-    let path = format!("/workspaces/demo/settings/members/{bob}/role");
+    let path = paths::settings_member_role("demo", bob);
     let asked = carol
         .post(&path, &[("role", "developer"), ("expected", "deployer")])
         .await;
@@ -258,7 +257,7 @@ async fn reviewer_list_holds_only_eligible_people(app: TestApp) {
     );
     assert_eq!(
         carol
-            .get("/workspaces/demo/settings")
+            .get(&paths::settings("demo"))
             .await
             .texts("#reviewer-table tbody tr td:first-child .mono"),
         vec!["bob", "carol"]
@@ -274,7 +273,7 @@ async fn reviewer_list_holds_only_eligible_people(app: TestApp) {
         )
         .await;
     assert_eq!(resp.status, 303);
-    let page = carol.get("/workspaces/demo/settings").await;
+    let page = carol.get(&paths::settings("demo")).await;
     let toast = page.texts(".toast-ok").join(" ");
     assert!(
         toast.contains("bob is now developer") && toast.contains("removed from the reviewer list"),
@@ -362,7 +361,7 @@ async fn a_workspace_keeps_at_least_one_admin(app: TestApp) {
     let carol_id = user_id(&app, "carol").await;
     let resp = carol
         .post(
-            &format!("/workspaces/demo/settings/members/{carol_id}/role"),
+            &paths::settings_member_role("demo", carol_id),
             &[("role", "developer"), ("expected", "admin")],
         )
         .await;
@@ -372,10 +371,7 @@ async fn a_workspace_keeps_at_least_one_admin(app: TestApp) {
         vec!["A workspace keeps at least one admin: make someone else admin first. ×"]
     );
     let remove = carol
-        .post(
-            &format!("/workspaces/demo/settings/members/{carol_id}/remove"),
-            &[],
-        )
+        .post(&paths::settings_member_remove("demo", carol_id), &[])
         .await;
     assert_eq!(remove.status, 409);
     assert!(remove.texts(".toast-error")[0].contains("at least one admin"));
@@ -387,7 +383,7 @@ async fn concurrent_role_changes_yield_one_transition(app: TestApp) {
     let first = app.signed_in("carol").await;
     let second = app.signed_in("tara").await;
     let alice = user_id(&app, "alice").await;
-    let path = format!("/workspaces/demo/settings/members/{alice}/role");
+    let path = paths::settings_member_role("demo", alice);
     let (t1, t2) = (first.csrf().await, second.csrf().await);
     for round in 0..5 {
         let (from, to1, to2) = if round % 2 == 0 {
@@ -477,8 +473,8 @@ async fn two_admins_demoting_each_other_leave_one_admin(app: TestApp) {
         .await;
         let (carol_c, bob_c) = (app.signed_in("carol").await, app.signed_in("bob").await);
         let (to_bob, to_carol) = (
-            format!("/workspaces/demo/settings/members/{bob}/role"),
-            format!("/workspaces/demo/settings/members/{carol}/role"),
+            paths::settings_member_role("demo", bob),
+            paths::settings_member_role("demo", carol),
         );
         let fields = [
             ("role", "developer"),
@@ -539,8 +535,8 @@ async fn tenant_admin_creates_workspaces_with_valid_slugs(app: TestApp) {
             ],
         )
         .await;
-    assert_eq!(ok.location(), Some("/workspaces/search/settings"));
-    assert_eq!(tara.get("/workspaces/search/settings").await.status, 200);
+    assert_eq!(ok.location(), Some(paths::settings("search").as_str()));
+    assert_eq!(tara.get(&paths::settings("search")).await.status, 200);
 
     let carol = app.signed_in("carol").await;
     assert_eq!(
@@ -551,7 +547,7 @@ async fn tenant_admin_creates_workspaces_with_valid_slugs(app: TestApp) {
         403
     );
     assert_eq!(
-        carol.get("/workspaces/search").await.status,
+        carol.get(&paths::workspace("search")).await.status,
         404,
         "not a member"
     );
@@ -656,17 +652,17 @@ async fn members_and_pickers_are_listed_by_username(app: TestApp) {
     let carol = app.signed_in("carol").await;
     let add = carol
         .post(
-            "/workspaces/demo/settings/members",
+            &paths::settings_members("demo"),
             &[("username", "aaron"), ("role", "developer")],
         )
         .await;
     assert_eq!(add.status, 303);
     let overview = carol
-        .get("/workspaces/demo")
+        .get(&paths::workspace("demo"))
         .await
         .texts("#members tbody td.mono");
     let submitters = carol
-        .get("/workspaces/demo/task-release/tasks")
+        .get(&paths::tasks("demo"))
         .await
         .texts("#f-submitter option:not([value=\"\"])");
     assert_eq!(

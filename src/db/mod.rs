@@ -215,15 +215,15 @@ impl ManageConnection for Manager {
 /// Why: without it SQLite lets a bound value steer the plan and then re-prepares the statement
 /// whenever that parameter is rebound. diesel binds every `LIMIT`/`OFFSET` (also `first()`'s
 /// `LIMIT 1`), and the bundled SQLite is built with STAT4, so after an `ANALYZE` nearly every
-/// cached statement was re-parsed on every run: a perf profile of the Tasks tab at 100k tasks
-/// showed 14% of the server's time in `sqlite3Reprepare` (docs/BENCHMARKS.md). With QPSG a
+/// cached statement was re-parsed on every run, which a perf profile of the Tasks tab showed
+/// as `sqlite3Reprepare` (docs/BENCHMARKS.md). With QPSG a
 /// statement keeps the plan it was prepared with and diesel's statement cache works.
 ///
 /// Before that, it turns off SQLite's memory statistics (`SQLITE_CONFIG_MEMSTATUS`), which the
 /// bundled build keeps on: they put one process-wide mutex around every allocation of every
-/// connection. Under wrk the broad search allocates in FTS5 on 8 connections at once; a perf
-/// profile (`--call-graph dwarf`) put 27% of the server's time in the kernel waking and parking
-/// threads on that mutex (docs/BENCHMARKS.md). Nothing here reads those statistics.
+/// connection. Under load the broad search allocates in FTS5 on every connection at once, and
+/// a perf profile showed the kernel waking and parking threads on that mutex
+/// (docs/BENCHMARKS.md). Nothing here reads those statistics.
 fn sqlite_process_settings() {
     use libsqlite3_sys as ffi;
     use std::os::raw::{c_char, c_int};

@@ -10,7 +10,7 @@ use super::MultiBackend;
 /// A text constant written into the statement's SQL instead of bound, for a skewed value
 /// (a state, a kind) in a statement planned generically (one bound through [`Opaque`]): a
 /// generic plan cannot see a bound value, so it plans `status = $1` for an average state and
-/// the navigation's checkpoint query scanned every step at 1M tasks (1.95 ms against 0.01 ms).
+/// the navigation's checkpoint query scanned every step at 1M tasks (docs/BENCHMARKS.md).
 /// The statement is cached by its SQL text (no static query id), one per constant.
 #[derive(Debug, Clone, Copy)]
 pub struct Const(&'static str);
@@ -66,10 +66,9 @@ impl<DB: diesel::backend::Backend> QueryFragment<DB> for Const {
 /// For the statements every page runs for its navigation (the switcher's workspaces, the
 /// reviews and checkpoints waiting for the viewer): lookups by the viewer's id whose best plan
 /// does not depend on who the viewer is. With a plain bind PostgreSQL planned two of them on
-/// every run (0.15 ms each), because the custom plan for a viewer who reviews nothing looks
-/// cheaper than the generic one; the session setting `plan_cache_mode` fixed that at the cost
-/// of two round trips a page to set and reset it, each about 33 µs of a 0.7 ms Production
-/// request (docs/BENCHMARKS.md). In a sub-select the value is hidden from the custom plans
+/// every run, because the custom plan for a viewer who reviews nothing looks cheaper than the
+/// generic one; the session setting `plan_cache_mode` fixed that at the cost of two round
+/// trips a page to set and reset it (docs/BENCHMARKS.md). In a sub-select the value is hidden from the custom plans
 /// too, so both cost the same and PostgreSQL settles on the generic one. A value whose
 /// selectivity decides the plan must not be bound so: states and kinds are written in with
 /// [`Const`]. SQLite runs the sub-select as it is.

@@ -53,10 +53,8 @@ macro_rules! text_sql {
             String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
         {
             fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-                let s = <String as diesel::deserialize::FromSql<
-                                                                    diesel::sql_types::Text,
-                                                                    DB,
-                                                                >>::from_sql(bytes)?;
+                use diesel::deserialize::FromSql;
+                let s: String = FromSql::<diesel::sql_types::Text, DB>::from_sql(bytes)?;
                 $name::parse(&s).ok_or_else(|| {
                     format!(
                         concat!("unknown ", stringify!($name), " {:?} in the database"),

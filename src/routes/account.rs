@@ -142,7 +142,7 @@ pub async fn change_password(
         FlashKind::Ok,
         "Password changed. Your other sessions were signed out.",
     );
-    Ok(see_other("/account"))
+    Ok(see_other(crate::paths::account()))
 }
 
 /// `POST /account/sessions/{id}/end`: ends one of the caller's own sessions, named by its handle
@@ -161,7 +161,7 @@ pub async fn end_session(
     match ended {
         Ended::Current => {
             session::sign_out(&current.session);
-            Ok(see_other("/login"))
+            Ok(see_other(crate::paths::login()))
         }
         Ended::Other => {
             session::flash(
@@ -169,7 +169,7 @@ pub async fn end_session(
                 FlashKind::Ok,
                 "Session ended. That browser is signed out.",
             );
-            Ok(see_other("/account"))
+            Ok(see_other(crate::paths::account()))
         }
     }
 }

@@ -174,7 +174,7 @@ pub async fn create_user(
                     user.username
                 ),
             );
-            Ok(see_other("/admin/users"))
+            Ok(see_other(crate::paths::admin_users()))
         }
         Err(AppError::Field { field, message }) => {
             errors.add(field, message);
@@ -216,7 +216,7 @@ async fn back(
     match outcome {
         Ok(message) => {
             session::flash(&current.session, FlashKind::Ok, message);
-            Ok(see_other("/admin/users"))
+            Ok(see_other(crate::paths::admin_users()))
         }
         Err(AppError::Conflict(message)) => {
             refused(state, current, StatusCode::CONFLICT, message).await

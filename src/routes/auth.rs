@@ -211,5 +211,5 @@ pub async fn logout(
         .await?;
     }
     session::sign_out(&session);
-    Ok(see_other("/login"))
+    Ok(see_other(crate::paths::login()))
 }

@@ -63,7 +63,7 @@ impl ResponseError for AppError {
         if let AppError::Unauthenticated = self {
             // The htmx middleware turns this into `HX-Redirect` for fragment requests.
             return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
+                .insert_header((header::LOCATION, crate::paths::login()))
                 .finish();
         }
         let status = self.status_code();

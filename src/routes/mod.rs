@@ -1,5 +1,5 @@
 //! HTTP handlers, one module per area. Each handler extracts, authorises, makes one call into
-//! `db::models` (on the blocking pool) and renders a template. `configure` is the route table.
+//! `db::models` (on the blocking pool) and renders a template. `routes!` below is the route table.
 
 pub mod account;
 pub mod admin;
@@ -7,6 +7,7 @@ pub mod assets;
 pub mod auth;
 pub mod download;
 pub mod error_page;
+pub mod form;
 pub mod health;
 pub mod layout;
 pub mod region_release;
@@ -17,192 +18,120 @@ pub mod settings;
 pub mod task_release;
 pub mod workspaces;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::error::AppError;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(workspaces::home))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/metrics", web::get().to(health::metrics))
-        .route("/static/{path:.*}", web::get().to(assets::serve))
-        .route("/login", web::get().to(auth::login_page))
-        .route("/login", web::post().to(auth::login))
-        .route("/logout", web::post().to(auth::logout))
-        .route("/reviews", web::get().to(reviews::page))
-        .route("/reviews", web::post().to(reviews::decide))
-        .service(
-            web::scope("/account")
-                .route("", web::get().to(account::page))
-                .route("/password", web::post().to(account::change_password))
-                .route("/sessions/{id}/end", web::post().to(account::end_session)),
-        )
-        .service(
-            web::scope("/admin")
-                .route("/users", web::get().to(admin::users))
-                .route("/users", web::post().to(admin::create_user))
-                .route("/users/{id}/active", web::post().to(admin::set_active))
-                .route(
-                    "/users/{id}/tenant-admin",
-                    web::post().to(admin::set_tenant_admin),
+/// Declares the route table once: `configure` registers it on the app and `ROUTES` lists it,
+/// so tests that must cover every route (the role × action matrix, the CSRF walk) and
+/// `paths`' own test read the table the app serves. `top` holds the routes outside any area,
+/// then one `scope` per area; actix tries routes in the order written, the method included.
+macro_rules! routes {
+    (
+        top { $( $method:ident $path:literal => $handler:path, )* }
+        $( scope $prefix:literal { $( $smethod:ident $spath:literal => $shandler:path, )* } )*
+    ) => {
+        /// Every route as (method, full path pattern), in the order they are tried.
+        pub const ROUTES: &[(&str, &str)] = &[
+            $( (stringify!($method), $path), )*
+            $( $( (stringify!($smethod), concat!($prefix, $spath)), )* )*
+        ];
+
+        /// Registers `ROUTES` on the app; any other address answers 404.
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            cfg $( .route($path, web::method(Method::$method).to($handler)) )*
+            $(
+                .service(
+                    web::scope($prefix)
+                    $( .route($spath, web::method(Method::$smethod).to($shandler)) )*
                 )
-                .route(
-                    "/users/{id}/password",
-                    web::post().to(admin::reset_password),
-                ),
-        )
-        .service(
-            web::scope("/workspaces")
-                .route("", web::get().to(workspaces::index))
-                .route("", web::post().to(workspaces::create))
-                .route("/switch", web::get().to(workspaces::switch))
-                .route("/{ws}", web::get().to(workspaces::overview))
-                .route("/{ws}/audit", web::get().to(workspaces::audit))
-                .route("/{ws}/audit.csv", web::get().to(workspaces::audit_csv))
-                .route("/{ws}/scripts", web::get().to(scripts::index))
-                .route("/{ws}/scripts", web::post().to(scripts::create))
-                .route("/{ws}/scripts/import", web::get().to(scripts::import_form))
-                .route("/{ws}/scripts/import", web::post().to(scripts::import))
-                .route("/{ws}/scripts/export", web::get().to(scripts::export))
-                .route("/{ws}/scripts/{id}", web::get().to(scripts::edit))
-                .route("/{ws}/scripts/{id}", web::post().to(scripts::save))
-                .route("/{ws}/scripts/{id}/submit", web::post().to(scripts::submit))
-                .route(
-                    "/{ws}/scripts/{id}/diff",
-                    web::get().to(scripts::version_diff),
-                )
-                .route(
-                    "/{ws}/task-release/tasks",
-                    web::get().to(task_release::tasks),
-                )
-                .route(
-                    "/{ws}/task-release/tasks/{id}",
-                    web::get().to(task_release::task),
-                )
-                .route(
-                    "/{ws}/task-release/tasks/{id}/diff",
-                    web::get().to(task_release::task_diff),
-                )
-                .route(
-                    "/{ws}/task-release/release",
-                    web::post().to(task_release::release),
-                )
-                .route(
-                    "/{ws}/task-release/revoke",
-                    web::post().to(task_release::revoke),
-                )
-                .route(
-                    "/{ws}/task-release/packages",
-                    web::get().to(task_release::packages),
-                )
-                .route(
-                    "/{ws}/task-release/packages/{id}",
-                    web::get().to(task_release::package),
-                )
-                .route(
-                    "/{ws}/task-release/packages/{id}/progress",
-                    web::get().to(task_release::progress),
-                )
-                .route(
-                    "/{ws}/task-release/packages/{id}/decision",
-                    web::post().to(task_release::decide),
-                )
-                .route(
-                    "/{ws}/task-release/packages/{id}/reviewers",
-                    web::post().to(task_release::add_reviewers),
-                )
-                .route(
-                    "/{ws}/task-release/packages/{id}/withdraw",
-                    web::post().to(task_release::withdraw),
-                )
-                .route(
-                    "/{ws}/task-release/packages/{id}/compare",
-                    web::get().to(task_release::compare),
-                )
-                .route(
-                    "/{ws}/task-release/packages/{id}/compare.diff",
-                    web::get().to(task_release::compare_diff),
-                )
-                .route(
-                    "/{ws}/production",
-                    web::get().to(task_release::production_page),
-                )
-                .route(
-                    "/{ws}/region-release/tasks",
-                    web::get().to(region_release::index),
-                )
-                .route(
-                    "/{ws}/region-release/tasks",
-                    web::post().to(region_release::create),
-                )
-                .route(
-                    "/{ws}/region-release/tasks/new",
-                    web::get().to(region_release::new_form),
-                )
-                .route(
-                    "/{ws}/region-release/tasks/{id}",
-                    web::get().to(region_release::show),
-                )
-                .route(
-                    "/{ws}/region-release/tasks/{id}/edit",
-                    web::get().to(region_release::edit_form),
-                )
-                .route(
-                    "/{ws}/region-release/tasks/{id}/edit",
-                    web::post().to(region_release::update),
-                )
-                .route(
-                    "/{ws}/region-release/tasks/{id}/process",
-                    web::get().to(region_release::process),
-                )
-                .route(
-                    "/{ws}/region-release/tasks/{id}/execute",
-                    web::post().to(region_release::execute),
-                )
-                .route(
-                    "/{ws}/region-release/tasks/{id}/suspend",
-                    web::post().to(region_release::suspend),
-                )
-                .route(
-                    "/{ws}/region-release/tasks/{id}/rollback",
-                    web::post().to(region_release::rollback),
-                )
-                .route(
-                    "/{ws}/region-release/tasks/{id}/steps/{step}/decision",
-                    web::post().to(region_release::decide),
-                )
-                .route("/{ws}/regions", web::get().to(regions::index))
-                .route("/{ws}/regions", web::post().to(regions::create))
-                .route("/{ws}/regions/{id}", web::get().to(regions::show))
-                .route("/{ws}/regions/{id}", web::post().to(regions::update))
-                .route("/{ws}/components", web::get().to(regions::components))
-                .route("/{ws}/components", web::post().to(regions::save_component))
-                .route("/{ws}/settings", web::get().to(settings::page))
-                .route("/{ws}/settings/general", web::post().to(settings::general))
-                .route(
-                    "/{ws}/settings/members",
-                    web::post().to(settings::add_member),
-                )
-                .route(
-                    "/{ws}/settings/members/{user_id}/role",
-                    web::post().to(settings::change_role),
-                )
-                .route(
-                    "/{ws}/settings/members/{user_id}/remove",
-                    web::post().to(settings::remove_member),
-                )
-                .route(
-                    "/{ws}/settings/reviewers",
-                    web::post().to(settings::add_reviewer),
-                )
-                .route(
-                    "/{ws}/settings/reviewers/{user_id}/remove",
-                    web::post().to(settings::remove_reviewer),
-                ),
-        )
-        .default_service(web::to(not_found));
+            )*
+            .default_service(web::to(not_found));
+        }
+    };
+}
+
+routes! {
+    top {
+        GET  "/" => workspaces::home,
+        GET  "/healthz" => health::healthz,
+        GET  "/metrics" => health::metrics,
+        GET  "/static/{path:.*}" => assets::serve,
+        GET  "/login" => auth::login_page,
+        POST "/login" => auth::login,
+        POST "/logout" => auth::logout,
+        GET  "/reviews" => reviews::page,
+        POST "/reviews" => reviews::decide,
+    }
+    scope "/account" {
+        GET  "" => account::page,
+        POST "/password" => account::change_password,
+        POST "/sessions/{id}/end" => account::end_session,
+    }
+    scope "/admin" {
+        GET  "/users" => admin::users,
+        POST "/users" => admin::create_user,
+        POST "/users/{id}/active" => admin::set_active,
+        POST "/users/{id}/tenant-admin" => admin::set_tenant_admin,
+        POST "/users/{id}/password" => admin::reset_password,
+    }
+    scope "/workspaces" {
+        GET  "" => workspaces::index,
+        POST "" => workspaces::create,
+        GET  "/switch" => workspaces::switch,
+        GET  "/{ws}" => workspaces::overview,
+        GET  "/{ws}/audit" => workspaces::audit,
+        GET  "/{ws}/audit.csv" => workspaces::audit_csv,
+        GET  "/{ws}/scripts" => scripts::index,
+        POST "/{ws}/scripts" => scripts::create,
+        GET  "/{ws}/scripts/import" => scripts::import_form,
+        POST "/{ws}/scripts/import" => scripts::import,
+        GET  "/{ws}/scripts/export" => scripts::export,
+        GET  "/{ws}/scripts/{id}" => scripts::edit,
+        POST "/{ws}/scripts/{id}" => scripts::save,
+        POST "/{ws}/scripts/{id}/submit" => scripts::submit,
+        GET  "/{ws}/scripts/{id}/diff" => scripts::version_diff,
+        GET  "/{ws}/task-release/tasks" => task_release::tasks,
+        GET  "/{ws}/task-release/tasks/{id}" => task_release::task,
+        GET  "/{ws}/task-release/tasks/{id}/diff" => task_release::task_diff,
+        POST "/{ws}/task-release/release" => task_release::release,
+        POST "/{ws}/task-release/revoke" => task_release::revoke,
+        GET  "/{ws}/task-release/packages" => task_release::packages,
+        GET  "/{ws}/task-release/packages/{id}" => task_release::package,
+        GET  "/{ws}/task-release/packages/{id}/progress" => task_release::progress,
+        POST "/{ws}/task-release/packages/{id}/decision" => task_release::decide,
+        POST "/{ws}/task-release/packages/{id}/reviewers" => task_release::add_reviewers,
+        POST "/{ws}/task-release/packages/{id}/withdraw" => task_release::withdraw,
+        GET  "/{ws}/task-release/packages/{id}/compare" => task_release::compare,
+        GET  "/{ws}/task-release/packages/{id}/compare.diff" => task_release::compare_diff,
+        GET  "/{ws}/production" => task_release::production_page,
+        GET  "/{ws}/region-release/tasks" => region_release::index,
+        POST "/{ws}/region-release/tasks" => region_release::create,
+        GET  "/{ws}/region-release/tasks/new" => region_release::new_form,
+        GET  "/{ws}/region-release/tasks/{id}" => region_release::show,
+        GET  "/{ws}/region-release/tasks/{id}/edit" => region_release::edit_form,
+        POST "/{ws}/region-release/tasks/{id}/edit" => region_release::update,
+        GET  "/{ws}/region-release/tasks/{id}/process" => region_release::process,
+        POST "/{ws}/region-release/tasks/{id}/execute" => region_release::execute,
+        POST "/{ws}/region-release/tasks/{id}/suspend" => region_release::suspend,
+        POST "/{ws}/region-release/tasks/{id}/rollback" => region_release::rollback,
+        POST "/{ws}/region-release/tasks/{id}/steps/{step}/decision" => region_release::decide,
+        GET  "/{ws}/regions" => regions::index,
+        POST "/{ws}/regions" => regions::create,
+        GET  "/{ws}/regions/{id}" => regions::show,
+        POST "/{ws}/regions/{id}" => regions::update,
+        GET  "/{ws}/components" => regions::components,
+        POST "/{ws}/components" => regions::save_component,
+        GET  "/{ws}/settings" => settings::page,
+        POST "/{ws}/settings/general" => settings::general,
+        POST "/{ws}/settings/members" => settings::add_member,
+        POST "/{ws}/settings/members/{user_id}/role" => settings::change_role,
+        POST "/{ws}/settings/members/{user_id}/remove" => settings::remove_member,
+        POST "/{ws}/settings/reviewers" => settings::add_reviewer,
+        POST "/{ws}/settings/reviewers/{user_id}/remove" => settings::remove_reviewer,
+    }
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

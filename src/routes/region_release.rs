@@ -439,11 +439,8 @@ impl FormPage {
     }
     fn action(&self) -> String {
         match self.editing {
-            Some(id) => format!(
-                "/workspaces/{}/region-release/tasks/{id}/edit",
-                self.workspace.slug
-            ),
-            None => format!("/workspaces/{}/region-release/tasks", self.workspace.slug),
+            Some(id) => crate::paths::region_task_edit(&self.workspace.slug, id),
+            None => crate::paths::region_tasks(&self.workspace.slug),
         }
     }
 }
@@ -599,10 +596,7 @@ async fn save(
                 FlashKind::Ok,
                 format!("“{}” saved. Execute it when you are ready.", task.name),
             );
-            Ok(see_other(&format!(
-                "/workspaces/{slug}/region-release/tasks/{}",
-                task.id
-            )))
+            Ok(see_other(&crate::paths::region_task(&slug, task.id)))
         }
         Err(AppError::Field { field, message }) => {
             if field == "steps" {
@@ -918,10 +912,7 @@ pub async fn process(
 }
 
 fn back(ctx: &WorkspaceCtx, id: i64) -> HttpResponse {
-    see_other(&format!(
-        "/workspaces/{}/region-release/tasks/{id}",
-        ctx.workspace.slug
-    ))
+    see_other(&crate::paths::region_task(&ctx.workspace.slug, id))
 }
 
 /// Success goes back to the task with a message. A refusal (the state changed, someone else

@@ -236,7 +236,7 @@ pub async fn create(
                 FlashKind::Ok,
                 format!("Region {} created.", r.name),
             );
-            Ok(see_other(&format!("/workspaces/{slug}/regions/{}", r.id)))
+            Ok(see_other(&crate::paths::region(&slug, r.id)))
         }
         Err(AppError::Field { field, message }) => {
             errors.add(field, message);
@@ -349,7 +349,7 @@ pub async fn update(
                 FlashKind::Ok,
                 format!("Region {} saved.", r.name),
             );
-            Ok(see_other(&format!("/workspaces/{slug}/regions/{id}")))
+            Ok(see_other(&crate::paths::region(&slug, id)))
         }
         Err(AppError::Field { field, message }) => {
             errors.add(field, message);
@@ -557,7 +557,7 @@ pub async fn save_component(
                 FlashKind::Ok,
                 format!("Component {} saved ({}:{}).", c.name, c.artifact, c.version),
             );
-            Ok(see_other(&format!("/workspaces/{slug}/components")))
+            Ok(see_other(&crate::paths::components(&slug)))
         }
         Err(AppError::Field { field, message }) => {
             errors.add(field, message);

@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
 
 use crate::auth::CurrentUser;
 use crate::auth::session::{self, FlashKind};
@@ -12,6 +13,7 @@ use crate::db::models::releases::{self, Decision, ReviewRequest};
 use crate::domain::Comment;
 use crate::error::AppError;
 use crate::filters;
+use crate::routes::form::Form;
 use crate::routes::layout::{Layout, Viewer};
 use crate::routes::{refusal, render, see_other};
 use crate::state::AppState;
@@ -68,35 +70,29 @@ async fn refused(
     Ok(refusal(page, message))
 }
 
+/// The Reviews page's form: the checked packages, approve|reject, one comment for all.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReviewsForm {
+    package_ids: Vec<i64>,
+    decision: String,
+    comment: String,
+}
+
 /// `POST /reviews`: `package_ids` (several), `decision` approve|reject, `comment`.
 pub async fn decide(
     state: web::Data<AppState>,
     current: CurrentUser,
-    form: web::Form<Vec<(String, String)>>,
+    form: Form<ReviewsForm>,
 ) -> Result<HttpResponse, AppError> {
-    let fields = form.into_inner();
-    let mut package_ids = Vec::new();
-    for (k, v) in &fields {
-        if k == "package_ids" {
-            package_ids.push(
-                v.parse::<i64>()
-                    .map_err(|_| AppError::bad_request("package_ids must be numbers."))?,
-            );
-        }
-    }
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let decision = match get("decision").as_str() {
+    let form = form.into_inner();
+    let package_ids = form.package_ids;
+    let decision = match form.decision.as_str() {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject,
         _ => return Err(AppError::bad_request("decision is approve or reject.")),
     };
-    let comment = match Comment::parse(&get("comment")) {
+    let comment = match Comment::parse(&form.comment) {
         Ok(comment) => comment,
         Err(e) => return refused(&state, &current, e.0).await,
     };
@@ -156,5 +152,5 @@ pub async fn decide(
             format!("Nothing decided. {}", failed.join("; ")),
         );
     }
-    Ok(see_other("/reviews"))
+    Ok(see_other(crate::paths::reviews()))
 }

@@ -20,6 +20,7 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::filters;
+use crate::routes::form::Form;
 use crate::routes::layout::{Layout, Viewer};
 use crate::routes::{FormErrors, Paging, render, see_other};
 use crate::state::AppState;
@@ -221,10 +222,7 @@ pub async fn create(
                     script.path
                 ),
             );
-            Ok(see_other(&format!(
-                "/workspaces/{slug}/scripts/{}",
-                script.id
-            )))
+            Ok(see_other(&crate::paths::script(&slug, script.id)))
         }
         Err(AppError::Field { field, message }) => {
             errors.add(field, message);
@@ -447,7 +445,7 @@ pub async fn save(
         FlashKind::Ok,
         format!("Draft of {} saved.", script.path),
     );
-    Ok(see_other(&format!("/workspaces/{slug}/scripts/{id}")))
+    Ok(see_other(&crate::paths::script(&slug, id)))
 }
 
 #[derive(Deserialize)]
@@ -536,7 +534,7 @@ pub async fn submit(
                 ));
             }
             session::flash(&ctx.current.session, FlashKind::Ok, text);
-            Ok(see_other(&format!("/workspaces/{slug}/scripts/{id}")))
+            Ok(see_other(&crate::paths::script(&slug, id)))
         }
         Err(AppError::Field { field, message: m }) => {
             errors.add(field, m);
@@ -648,29 +646,11 @@ pub async fn import_form(
 
 /// The import form: the bundle text and the chosen reviewers (a repeated field), kept for
 /// re-rendering with a message.
-#[derive(Debug, Default)]
-struct ImportForm {
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ImportForm {
     bundle: String,
     reviewers: Vec<i64>,
-}
-
-impl ImportForm {
-    fn parse(fields: Vec<(String, String)>) -> Result<Self, AppError> {
-        let mut form = ImportForm::default();
-        for (name, value) in fields {
-            match name.as_str() {
-                "bundle" => form.bundle = value,
-                "reviewers" => form.reviewers.push(
-                    value
-                        .trim()
-                        .parse()
-                        .map_err(|_| AppError::bad_request("reviewers must be numbers."))?,
-                ),
-                _ => {}
-            }
-        }
-        Ok(form)
-    }
 }
 
 /// `POST /workspaces/{ws}/scripts/import`: all or nothing; a bad bundle is refused whole with
@@ -680,10 +660,10 @@ impl ImportForm {
 pub async fn import(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    fields: web::Form<Vec<(String, String)>>,
+    form: Form<ImportForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Manage)?;
-    let form = ImportForm::parse(fields.into_inner())?;
+    let form = form.into_inner();
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
     let (json, reviewers) = (form.bundle.clone(), form.reviewers.clone());
     match with_conn(&state, move |conn| {
@@ -696,14 +676,11 @@ pub async fn import(
             match done.package {
                 Some(package) => {
                     session::flash(&ctx.current.session, FlashKind::Ok, summary);
-                    Ok(see_other(&format!(
-                        "/workspaces/{slug}/task-release/packages/{}",
-                        package.package_id
-                    )))
+                    Ok(see_other(&crate::paths::package(&slug, package.package_id)))
                 }
                 None => {
                     session::flash(&ctx.current.session, FlashKind::Ok, summary);
-                    Ok(see_other(&format!("/workspaces/{slug}/scripts")))
+                    Ok(see_other(&crate::paths::scripts(&slug)))
                 }
             }
         }
@@ -807,8 +784,8 @@ impl EditorPage {
         ])
         .unwrap_or_default();
         format!(
-            "/workspaces/{}/scripts/{}/diff?{query}",
-            self.workspace.slug, self.script.id
+            "{}?{query}",
+            crate::paths::script_diff(&self.workspace.slug, self.script.id)
         )
     }
 }

@@ -170,8 +170,8 @@ async fn settings_page(
 
 fn back(ctx: &WorkspaceCtx, anchor: &str) -> HttpResponse {
     see_other(&format!(
-        "/workspaces/{}/settings#{anchor}",
-        ctx.workspace.slug
+        "{}#{anchor}",
+        crate::paths::settings(&ctx.workspace.slug)
     ))
 }
 

@@ -23,6 +23,7 @@ use crate::diff::{self, TextDiff, diff_texts};
 use crate::domain::{Comment, PackageName, PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
 use crate::filters;
+use crate::routes::form::Form;
 use crate::routes::layout::{Layout, Viewer};
 use crate::routes::{FormErrors, Paging, download, fragment, refusal, render, see_other};
 use crate::search::NameSearch;
@@ -323,44 +324,47 @@ pub async fn tasks(
     tasks_page(&state, ctx, view, ReleaseForm::default(), StatusCode::OK).await
 }
 
-/// Reads repeated form fields (`task_ids=1&task_ids=2`).
-fn ids(fields: &[(String, String)], name: &str) -> Result<Vec<i64>, AppError> {
-    fields
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| {
-            v.trim()
-                .parse::<i64>()
-                .map_err(|_| AppError::bad_request(format!("{name} must be numbers.")))
-        })
-        .collect()
+/// The Tasks tab's selection form (release and revoke): the checked tasks, the release's
+/// fields, and `back`, the tab's query string to return to.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SelectionForm {
+    task_ids: Vec<i64>,
+    reviewers: Vec<i64>,
+    name: String,
+    comment: String,
+    back: String,
 }
 
-fn field(fields: &[(String, String)], name: &str) -> String {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
+impl SelectionForm {
+    fn view(&self) -> Result<TasksView, AppError> {
+        TasksView::parse(serde_urlencoded::from_str(&self.back).unwrap_or_default())
+    }
+}
+
+/// `reviewers=3&reviewers=5`: the people added to a waiting package.
+#[derive(Deserialize)]
+pub struct ReviewersForm {
+    #[serde(default)]
+    reviewers: Vec<i64>,
 }
 
 /// `POST /workspaces/{ws}/task-release/release`: selected tasks → a package.
 pub async fn release(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    form: web::Form<Vec<(String, String)>>,
+    form: Form<SelectionForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Develop)?;
-    let fields = form.into_inner();
+    let form = form.into_inner();
+    let view = form.view()?;
     let mut rf = ReleaseForm {
-        selected: ids(&fields, "task_ids")?,
-        reviewers: ids(&fields, "reviewers")?,
-        name: field(&fields, "name"),
-        comment: field(&fields, "comment"),
+        selected: form.task_ids,
+        reviewers: form.reviewers,
+        name: form.name,
+        comment: form.comment,
         ..Default::default()
     };
-    let view =
-        TasksView::parse(serde_urlencoded::from_str(&field(&fields, "back")).unwrap_or_default())?;
     let name = rf.errors.check("name", PackageName::parse(&rf.name));
     let comment = rf.errors.check("comment", Comment::parse(&rf.comment));
     let (Some(name), Some(comment)) = (name, comment) else {
@@ -385,10 +389,7 @@ pub async fn release(
                 format!("Package “{}” is being released to production.", done.name)
             };
             session::flash(&ctx.current.session, FlashKind::Ok, text);
-            Ok(see_other(&format!(
-                "/workspaces/{slug}/task-release/packages/{}",
-                done.package_id
-            )))
+            Ok(see_other(&crate::paths::package(&slug, done.package_id)))
         }
         Err(AppError::Field { field, message }) => {
             rf.errors.add(field, message);
@@ -406,16 +407,16 @@ pub async fn release(
 pub async fn revoke(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    form: web::Form<Vec<(String, String)>>,
+    form: Form<SelectionForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Develop)?;
-    let fields = form.into_inner();
-    let selected = ids(&fields, "task_ids")?;
-    let view =
-        TasksView::parse(serde_urlencoded::from_str(&field(&fields, "back")).unwrap_or_default())?;
+    let form = form.into_inner();
+    let view = form.view()?;
+    let selected = form.task_ids;
     let (actor, ws_id, slug) = (ctx.user().id, ctx.workspace.id, ctx.workspace.slug.clone());
     let back = format!(
-        "/workspaces/{slug}/task-release/tasks?{}",
+        "{}?{}",
+        crate::paths::tasks(&slug),
         view.query_string(view.paging.page, None)
     );
     let ids2 = selected.clone();
@@ -464,8 +465,8 @@ impl TaskPage {
     /// whole (`task_diff`).
     fn diff_download(&self, against: &str) -> String {
         format!(
-            "/workspaces/{}/task-release/tasks/{}/diff?against={against}",
-            self.workspace.slug, self.task.id
+            "{}?against={against}",
+            crate::paths::task_diff(&self.workspace.slug, self.task.id)
         )
     }
 }
@@ -879,16 +880,13 @@ impl PackagePage {
     }
     /// The task page, which shows a task's change against production at its own budget.
     fn task_link(&self, task_id: &i64) -> String {
-        format!(
-            "/workspaces/{}/task-release/tasks/{task_id}",
-            self.workspace.slug
-        )
+        crate::paths::task(&self.workspace.slug, task_id)
     }
     /// A task's whole change against production, as a unified diff (`task_diff`).
     fn task_download(&self, task_id: &i64) -> String {
         format!(
-            "/workspaces/{}/task-release/tasks/{task_id}/diff?against=production",
-            self.workspace.slug
+            "{}?against=production",
+            crate::paths::task_diff(&self.workspace.slug, task_id)
         )
     }
     fn is_live(&self) -> bool {
@@ -1238,10 +1236,10 @@ pub async fn add_reviewers(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
     path: web::Path<(String, i64)>,
-    form: web::Form<Vec<(String, String)>>,
+    form: Form<ReviewersForm>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
-    let reviewers = ids(&form.into_inner(), "reviewers")?;
+    let reviewers = form.into_inner().reviewers;
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
     let outcome = with_conn(&state, move |conn| {
         releases::add_reviewers(conn, actor, ws_id, id, &reviewers)
@@ -1296,10 +1294,7 @@ async fn package_outcome<T>(
     match outcome {
         Ok(value) => {
             session::flash(&ctx.current.session, FlashKind::Ok, success(value));
-            Ok(see_other(&format!(
-                "/workspaces/{}/task-release/packages/{id}",
-                ctx.workspace.slug
-            )))
+            Ok(see_other(&crate::paths::package(&ctx.workspace.slug, id)))
         }
         Err(AppError::Field { field, message }) => {
             let mut errors = FormErrors::default();
@@ -1377,8 +1372,8 @@ pub async fn compare(
             });
         }
         let full = format!(
-            "/workspaces/{}/task-release/packages/{id}/compare.diff?with={other_id}",
-            workspace.slug
+            "{}?with={other_id}",
+            crate::paths::package_compare_diff(&workspace.slug, id)
         );
         Ok(ComparePage {
             layout,

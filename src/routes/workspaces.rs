@@ -24,9 +24,9 @@ use crate::state::{with_conn, with_read_conn};
 /// `GET /`: signed-in people go to their workspaces, everyone else to sign-in.
 pub async fn home(session: Session) -> HttpResponse {
     if session::identity(&session).is_some() {
-        see_other("/workspaces")
+        see_other(crate::paths::workspaces())
     } else {
-        see_other("/login")
+        see_other(crate::paths::login())
     }
 }
 
@@ -128,7 +128,7 @@ pub async fn create(
                 session::FlashKind::Ok,
                 format!("Workspace “{}” created. Add its members here.", ws.name),
             );
-            Ok(see_other(&format!("/workspaces/{}/settings", ws.slug)))
+            Ok(see_other(&crate::paths::settings(&ws.slug)))
         }
         Err(AppError::Field { field, message }) => {
             let mut errors = FormErrors::default();
@@ -158,7 +158,7 @@ pub async fn switch(
     query: web::Query<SwitchQuery>,
 ) -> Result<HttpResponse, AppError> {
     let slug = WorkspaceSlug::parse(&query.ws).map_err(|_| AppError::NotFound)?;
-    Ok(see_other(&format!("/workspaces/{}", slug.as_str())))
+    Ok(see_other(&crate::paths::workspace(slug.as_str())))
 }
 
 #[derive(Template)]

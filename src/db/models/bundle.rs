@@ -377,7 +377,7 @@ fn supersede_older(
 ) -> Result<usize, AppError> {
     let older: Vec<i64> = release_tasks::table
         .filter(release_tasks::script_id.eq(script.id))
-        .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE.map(TaskStatus::as_str)))
+        .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE))
         .select(release_tasks::id)
         .load(conn)?;
     releases::withdraw(

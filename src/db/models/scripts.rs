@@ -474,7 +474,7 @@ pub(crate) fn submit_in_tx(
     // backwards by releasing a stale one.
     let older: Vec<i64> = release_tasks::table
         .filter(release_tasks::script_id.eq(script.id))
-        .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE.map(TaskStatus::as_str)))
+        .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE))
         .select(release_tasks::id)
         .load(conn)?;
     let superseded = releases::withdraw(
