@@ -388,7 +388,12 @@ fn executed_region_task(c: &mut DbConn, hook_url: &str, tag: &str) -> (i64, i64,
 }
 
 fn task_status(c: &mut DbConn, ws: i64, task: i64) -> String {
-    region_release::find(c, ws, task).unwrap().unwrap().status
+    region_release::find(c, ws, task)
+        .unwrap()
+        .unwrap()
+        .status
+        .as_str()
+        .to_owned()
 }
 
 /// Every component of both steps has exactly one result in `exec`, all succeeded; one new

@@ -94,10 +94,10 @@ async fn put_live(app: &TestApp, tasks: Vec<i64>) {
                 releases::find_package(c, ws, id).unwrap().unwrap().status
             })
             .await;
-        if status == "released" {
+        if status.as_str() == "released" {
             return;
         }
-        assert_eq!(status, "releasing");
+        assert_eq!(status.as_str(), "releasing");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("package {id} still releasing after 20 s");

@@ -36,7 +36,12 @@ fn package(id: i64) -> String {
 async fn status_of(app: &TestApp, id: i64) -> String {
     app.db(move |c| {
         let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
-        releases::find_package(c, ws, id).unwrap().unwrap().status
+        releases::find_package(c, ws, id)
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str()
+            .to_owned()
     })
     .await
 }

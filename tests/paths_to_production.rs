@@ -207,6 +207,8 @@ async fn the_worker_never_releases_a_package_without_its_approval(app: TestApp) 
                     .unwrap()
                     .unwrap()
                     .status
+                    .as_str()
+                    .to_owned()
             })
             .await;
         if status != "releasing" {

@@ -162,7 +162,11 @@ fn region_tasks(c: &mut DbConn, prefix: &str, n: usize, run: bool) -> Vec<(i64, 
         releasedesk::worker::drain(c).unwrap();
         for (task, _) in &out {
             let steps = region_release::steps(c, *task).unwrap();
-            assert_eq!(steps[0].status, "waiting", "task {task} at its checkpoint");
+            assert_eq!(
+                steps[0].status.as_str(),
+                "waiting",
+                "task {task} at its checkpoint"
+            );
         }
     }
     out

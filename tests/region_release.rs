@@ -360,8 +360,15 @@ mod flows {
     }
 
     pub async fn status(app: &TestApp, ws: i64, task: i64) -> String {
-        app.db(move |c| region_release::find(c, ws, task).unwrap().unwrap().status)
-            .await
+        app.db(move |c| {
+            region_release::find(c, ws, task)
+                .unwrap()
+                .unwrap()
+                .status
+                .as_str()
+                .to_owned()
+        })
+        .await
     }
 
     /// Waits (bounded) until the task leaves `from`.
@@ -377,7 +384,7 @@ mod flows {
                     region_release::steps(c, task)
                         .unwrap()
                         .iter()
-                        .any(|s| s.status == "waiting")
+                        .any(|s| s.status.as_str() == "waiting")
                 })
                 .await;
             if waiting {
@@ -626,12 +633,14 @@ async fn best_effort_decides_whether_a_failure_stops_the_others(app: TestApp) {
             .await;
         if best_effort {
             assert_eq!(
-                steps[1].status, "succeeded",
+                steps[1].status.as_str(),
+                "succeeded",
                 "the other region still got it"
             );
         } else {
             assert_eq!(
-                steps[1].status, "pending",
+                steps[1].status.as_str(),
+                "pending",
                 "the first failure stopped the task"
             );
         }

@@ -74,6 +74,8 @@ async fn package_status(app: &TestApp, package_id: i64) -> String {
             .unwrap()
             .unwrap()
             .status
+            .as_str()
+            .to_owned()
     })
     .await
 }

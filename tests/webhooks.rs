@@ -205,7 +205,12 @@ async fn deploy(app: &TestApp, name: &str, region: i64, components: &[i64]) -> (
         let status = app
             .db(move |c| {
                 let ws = demo_ws(c);
-                region_release::find(c, ws, task).unwrap().unwrap().status
+                region_release::find(c, ws, task)
+                    .unwrap()
+                    .unwrap()
+                    .status
+                    .as_str()
+                    .to_owned()
             })
             .await;
         if !matches!(status.as_str(), "releasing" | "rolling_back" | "suspending") {
@@ -313,7 +318,7 @@ async fn private_webhook_urls_are_refused_when_a_region_is_saved(app: TestApp) {
             let names: Vec<(String, String)> = regions::list_regions(c, ws)
                 .unwrap()
                 .into_iter()
-                .map(|r| (r.name, r.driver))
+                .map(|r| (r.name, r.driver.as_str().to_owned()))
                 .collect();
             let refused = regions::save_region(
                 c,

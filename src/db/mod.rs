@@ -580,6 +580,51 @@ mod tests {
         assert!(DatabaseUrl::parse("sqlite://").is_err());
     }
 
+    /// A `text_enum!` value goes to the database as its word and comes back as itself through
+    /// `DbConn`; a stored word the enum does not know fails the query, naming the word.
+    #[test]
+    fn text_enums_are_text_and_refuse_unknown_words() {
+        use super::DbConn;
+        use crate::domain::{PackageStatus, Role};
+        use diesel::dsl::sql;
+        use diesel::prelude::*;
+        use diesel::sql_types::{Nullable, Text};
+
+        let mut conn = DbConn::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        for status in PackageStatus::ALL {
+            let back: PackageStatus = diesel::select(status.into_sql::<Text>())
+                .get_result(&mut conn)
+                .unwrap();
+            assert_eq!(back, *status);
+        }
+        let word: String = diesel::select(Role::Deployer.into_sql::<Text>())
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(word, "deployer");
+        let none: Option<Role> = diesel::select(sql::<Nullable<Text>>("NULL"))
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(none, None);
+        let err = diesel::select(sql::<Text>("'paused'"))
+            .get_result::<PackageStatus>(&mut conn)
+            .unwrap_err();
+        assert!(
+            matches!(err, diesel::result::Error::DeserializationError(_)),
+            "{err:?}"
+        );
+        // diesel names the field; the cause below it names the word.
+        let mut chain = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(e) = cause {
+            chain.push_str(&format!(": {e}"));
+            cause = e.source();
+        }
+        assert!(
+            chain.contains(r#"unknown PackageStatus "paused""#),
+            "{chain}"
+        );
+    }
+
     /// A write transaction inside another is a savepoint: its failure undoes only its own
     /// writes, and everything commits with the outer one.
     #[test]

@@ -2,11 +2,13 @@
 //! become these types at the edge (`Username::parse`), so the inside never sees raw strings.
 
 /// A closed set of values stored as text: `as_str` (the stored value), `label` (for people),
-/// `parse`, and `ALL`.
+/// `parse`, and `ALL`. The type is also a diesel `Text` value ([`text_sql!`]), so rows and
+/// filters hold the enum itself.
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal : $label:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         pub enum $name { $($(#[$vdoc])* $variant),+ }
 
         impl $name {
@@ -15,8 +17,56 @@ macro_rules! text_enum {
             pub fn label(self) -> &'static str { match self { $($name::$variant => $label),+ } }
             pub fn parse(s: &str) -> Option<Self> { Self::ALL.iter().copied().find(|v| v.as_str() == s) }
         }
+
+        $crate::domain::text_sql!($name);
     };
 }
+pub(crate) use text_enum;
+
+/// Stores a type with `as_str`/`parse` as `Text` on every backend the crate speaks (SQLite,
+/// PostgreSQL, and the `MultiConnection` over both), by way of `str` and `String`. A stored
+/// value the type does not know is a deserialization error naming it, never a default: the
+/// CHECK constraints keep such values out, so one means the schema and the code disagree.
+/// The type must derive `diesel::AsExpression` and `diesel::FromSqlRow` with
+/// `#[diesel(sql_type = diesel::sql_types::Text)]`.
+macro_rules! text_sql {
+    ($name:ident) => {
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                use diesel::deserialize::FromSql;
+                let s: String = FromSql::<diesel::sql_types::Text, DB>::from_sql(bytes)?;
+                $name::parse(&s).ok_or_else(|| {
+                    format!(
+                        concat!("unknown ", stringify!($name), " {:?} in the database"),
+                        s
+                    )
+                    .into()
+                })
+            }
+        }
+    };
+}
+pub(crate) use text_sql;
 
 pub mod limits;
 mod names;
@@ -31,8 +81,9 @@ pub use names::{
     DisplayName, FieldError, Username, WorkspaceName, WorkspaceSlug, validate_new_password,
 };
 pub use region::{
-    Driver, Operation, RegionTaskStatus, StepKind, StepStatus, format_cpu, format_memory,
-    parse_cpu, parse_env, parse_memory, validate_component_name, validate_region_name,
+    Driver, ExecutionKind, ExecutionStatus, Operation, RegionTaskStatus, ResultStatus, StepKind,
+    StepStatus, format_cpu, format_memory, parse_cpu, parse_env, parse_memory,
+    validate_component_name, validate_region_name,
 };
 pub use release::{
     PackageStatus, ReleaseStatus, ScriptPath, ScriptType, StartupStatus, TaskStatus,

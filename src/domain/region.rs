@@ -136,6 +136,52 @@ impl StepStatus {
 }
 
 text_enum!(
+    /// What an execution of a region task does: run the steps, or undo a release.
+    ExecutionKind {
+        Release = "release": "Release",
+        Rollback = "rollback": "Rollback",
+    }
+);
+
+text_enum!(
+    /// An execution's state: it runs until the task leaves its running state.
+    ExecutionStatus {
+        Running = "running": "Running",
+        Succeeded = "succeeded": "Succeeded",
+        Failed = "failed": "Failed",
+        Suspended = "suspended": "Suspended",
+    }
+);
+
+impl ExecutionStatus {
+    pub fn css(self) -> &'static str {
+        match self {
+            ExecutionStatus::Running => "badge-run",
+            ExecutionStatus::Succeeded => "badge-ok",
+            ExecutionStatus::Failed => "badge-bad",
+            ExecutionStatus::Suspended => "badge-warn",
+        }
+    }
+}
+
+text_enum!(
+    /// The outcome of one component in one step of an execution.
+    ResultStatus {
+        Succeeded = "succeeded": "Succeeded",
+        Failed = "failed": "Failed",
+    }
+);
+
+impl ResultStatus {
+    pub fn css(self) -> &'static str {
+        match self {
+            ResultStatus::Succeeded => "badge-ok",
+            ResultStatus::Failed => "badge-bad",
+        }
+    }
+}
+
+text_enum!(
     /// How a region is deployed to.
     Driver {
         Inventory = "inventory": "Inventory (record the new state)",

@@ -2,8 +2,20 @@
 
 use std::fmt;
 
-/// A per-workspace role, lowest to highest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A per-workspace role, lowest to highest. Stored as its `as_str` text.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Role {
     Viewer,
     Developer,
@@ -65,6 +77,8 @@ impl Role {
         self >= Role::Deployer
     }
 }
+
+super::text_sql!(Role);
 
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -300,7 +300,7 @@ impl TaskForm {
         TaskForm {
             name: task.name.clone(),
             description: task.description.clone(),
-            operation: task.operation.clone(),
+            operation: task.operation.as_str().into(),
             source_region: task
                 .source_region_id
                 .map(|r| r.to_string())
@@ -467,7 +467,7 @@ async fn form_page(
                 let mut rows = Vec::new();
                 for s in region_release::steps(conn, id)? {
                     rows.push(StepRow {
-                        kind: s.kind.clone(),
+                        kind: s.kind.as_str().into(),
                         region: s.region_id.map(|r| r.to_string()).unwrap_or_default(),
                         components: components
                             .remove(&s.id)
@@ -808,7 +808,7 @@ async fn detail(
                 .map(|c| CommentRow {
                     step_id: c.step_id,
                     username: c.username.clone(),
-                    decision: c.decision.clone(),
+                    decision: c.decision,
                     comment: c.comment.clone(),
                     created_at: c.created_at,
                 })

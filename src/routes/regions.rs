@@ -47,7 +47,7 @@ impl RegionForm {
         RegionForm {
             name: r.name.clone(),
             display_order: r.display_order.to_string(),
-            driver: r.driver.clone(),
+            driver: r.driver.as_str().into(),
             webhook_url: r.webhook_url.clone(),
             secret: String::new(),
             timeout_ms: r.timeout_ms.to_string(),

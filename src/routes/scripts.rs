@@ -44,7 +44,7 @@ impl ScriptForm {
     fn of(script: &Script) -> Self {
         ScriptForm {
             path: script.path.clone(),
-            script_type: script.script_type.clone(),
+            script_type: script.script_type.as_str().into(),
             schedule: script.schedule.clone(),
             description: script.description.clone(),
             content: script.draft_content.clone(),

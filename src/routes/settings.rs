@@ -45,9 +45,9 @@ impl GeneralForm {
         GeneralForm {
             name: ws.name.clone(),
             description: ws.description.clone(),
-            mode: ws.mode.clone(),
-            approval_policy: ws.approval_policy.clone(),
-            quorum: ws.quorum.clone(),
+            mode: ws.mode.as_str().into(),
+            approval_policy: ws.approval_policy.as_str().into(),
+            quorum: ws.quorum.as_str().into(),
         }
     }
 }

@@ -7,12 +7,15 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::releases::Decision;
 use crate::db::schema::{
     memberships, package_reviewers, region_executions, region_task_steps, region_tasks,
     release_packages, release_tasks, step_people, users, workspace_reviewers,
 };
 use crate::db::{Const, DbConn};
-use crate::domain::{PackageStatus, RegionTaskStatus, Role, StepKind, StepStatus, TaskStatus};
+use crate::domain::{
+    ExecutionStatus, PackageStatus, RegionTaskStatus, Role, StepKind, StepStatus, TaskStatus,
+};
 
 /// Rows shown per list.
 pub const CAP: usize = 5;
@@ -117,14 +120,15 @@ fn waiting_packages(
 pub struct WaitingCheckpoint {
     pub task_id: i64,
     pub task_name: String,
-    pub kind: String,
+    pub kind: StepKind,
     pub position: i32,
     pub since: Option<NaiveDateTime>,
 }
 
+// A getter for the template, which calls it.
 impl WaitingCheckpoint {
     pub fn kind(&self) -> StepKind {
-        StepKind::parse(&self.kind).unwrap_or(StepKind::Approval)
+        self.kind
     }
 }
 
@@ -137,7 +141,7 @@ fn waiting_checkpoints(
     user_id: i64,
 ) -> QueryResult<Capped<WaitingCheckpoint>> {
     let executed_by_user = region_executions::table
-        .filter(region_executions::status.eq(Const::text("running")))
+        .filter(region_executions::status.eq(Const::text(ExecutionStatus::Running.as_str())))
         .filter(region_executions::started_by.eq(user_id))
         .select(region_executions::task_id);
     step_people::table
@@ -257,7 +261,7 @@ fn stuck_pending(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryRes
     // The undecided reviewers of those packages who may still review (`workspaces::
     // is_eligible_reviewer`: a seat on the list, a member who may review, active). The role is
     // checked here, by `Role::may_review`, rather than spelled again in SQL.
-    let left: Vec<(i64, String, String, bool, bool)> = if ids.is_empty() {
+    let left: Vec<(i64, String, Role, bool, bool)> = if ids.is_empty() {
         Vec::new()
     } else {
         package_reviewers::table
@@ -297,9 +301,7 @@ fn stuck_pending(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryRes
                 reviewers_left: left
                     .iter()
                     .filter(|(p, _, role, tenant, active)| {
-                        *p == id
-                            && *active
-                            && (*tenant || Role::parse(role).is_some_and(Role::may_review))
+                        *p == id && *active && (*tenant || role.may_review())
                     })
                     .map(|(_, username, ..)| username.clone())
                     .collect(),
@@ -341,7 +343,7 @@ fn stuck_rejected(
         package_reviewers::table
             .inner_join(users::table.on(users::id.eq(package_reviewers::reviewer_id)))
             .filter(package_reviewers::package_id.eq_any(&ids))
-            .filter(package_reviewers::decision.eq("rejected"))
+            .filter(package_reviewers::decision.eq(Decision::Reject))
             .select((
                 package_reviewers::package_id,
                 users::username,
@@ -378,7 +380,7 @@ fn stuck_region(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResu
         .filter(step_people::user_id.eq(user_id))
         .filter(region_task_steps::status.eq(Const::text(StepStatus::Waiting.as_str())))
         .select(region_task_steps::task_id);
-    let tasks: Vec<(i64, String, String, NaiveDateTime)> = region_tasks::table
+    let tasks: Vec<(i64, String, RegionTaskStatus, NaiveDateTime)> = region_tasks::table
         .filter(region_tasks::workspace_id.eq(workspace_id))
         .filter(region_tasks::created_by.eq(user_id))
         .filter(
@@ -418,24 +420,20 @@ fn stuck_region(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResu
         rows: tasks
             .rows
             .into_iter()
-            .map(|(id, name, status, since)| {
-                let status =
-                    RegionTaskStatus::parse(&status).unwrap_or(RegionTaskStatus::Suspended);
-                Stuck::Region {
-                    id,
-                    name,
-                    status,
-                    since,
-                    waiting_for: if status == RegionTaskStatus::Releasing {
-                        people
-                            .iter()
-                            .filter(|(t, _)| *t == id)
-                            .map(|(_, u)| u.clone())
-                            .collect()
-                    } else {
-                        Vec::new()
-                    },
-                }
+            .map(|(id, name, status, since)| Stuck::Region {
+                id,
+                name,
+                status,
+                since,
+                waiting_for: if status == RegionTaskStatus::Releasing {
+                    people
+                        .iter()
+                        .filter(|(t, _)| *t == id)
+                        .map(|(_, u)| u.clone())
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             })
             .collect(),
     })
@@ -483,13 +481,13 @@ pub fn failed_recently(
     now: NaiveDateTime,
 ) -> QueryResult<FailedList> {
     let since = now - chrono::Duration::days(FAILED_DAYS);
-    let packages: Vec<(i64, String, String, Option<NaiveDateTime>, i32, i32)> =
+    let packages: Vec<(i64, String, PackageStatus, Option<NaiveDateTime>, i32, i32)> =
         release_packages::table
             .filter(release_packages::workspace_id.eq(workspace_id))
-            .filter(release_packages::status.eq_any([
-                PackageStatus::Failed.as_str(),
-                PackageStatus::PartiallyFailed.as_str(),
-            ]))
+            .filter(
+                release_packages::status
+                    .eq_any([PackageStatus::Failed, PackageStatus::PartiallyFailed]),
+            )
             .filter(release_packages::released_at.ge(since))
             .select((
                 release_packages::id,
@@ -523,7 +521,7 @@ pub fn failed_recently(
         .map(|(id, name, status, at, failed, total)| Failed::Package {
             id,
             name,
-            status: PackageStatus::parse(&status).unwrap_or(PackageStatus::Failed),
+            status,
             at: at.unwrap_or(since),
             failed,
             total,

@@ -342,7 +342,7 @@ fn upsert_script(
                 .values((
                     scripts_t::workspace_id.eq(workspace_id),
                     scripts_t::path.eq(e.path.as_str()),
-                    scripts_t::script_type.eq(e.draft.script_type.as_str()),
+                    scripts_t::script_type.eq(e.draft.script_type),
                     scripts_t::draft_content.eq(""),
                     scripts_t::schedule.eq(""),
                     scripts_t::description.eq(""),
@@ -358,7 +358,7 @@ fn upsert_script(
     };
     diesel::update(scripts_t::table.find(script.id))
         .set((
-            scripts_t::script_type.eq(e.draft.script_type.as_str()),
+            scripts_t::script_type.eq(e.draft.script_type),
             scripts_t::draft_content.eq(&e.draft.content),
             scripts_t::schedule.eq(&e.draft.schedule),
             scripts_t::description.eq(e.draft.description.as_str()),
@@ -377,7 +377,7 @@ fn supersede_older(
 ) -> Result<usize, AppError> {
     let older: Vec<i64> = release_tasks::table
         .filter(release_tasks::script_id.eq(script.id))
-        .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE.map(TaskStatus::as_str)))
+        .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE))
         .select(release_tasks::id)
         .load(conn)?;
     releases::withdraw(
@@ -409,15 +409,13 @@ fn latest_for_release(
     if live {
         return Ok(Latest::Live);
     }
-    let task: Option<(i64, String)> = release_tasks::table
+    let task = release_tasks::table
         .filter(release_tasks::version_id.eq(latest.id))
         .order(release_tasks::id.desc())
         .select((release_tasks::id, release_tasks::status))
         .first(conn)
         .optional()?;
-    Ok(Latest::NotLive {
-        task: task.map(|(id, s)| (id, TaskStatus::parse(&s).unwrap_or(TaskStatus::Pending))),
-    })
+    Ok(Latest::NotLive { task })
 }
 
 /// Releases the import's tasks as one package awaiting review, through the Tasks tab's

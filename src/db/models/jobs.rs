@@ -10,6 +10,18 @@ use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 use crate::db::schema::jobs;
 use crate::db::{DbConn, now};
 
+crate::domain::text_enum!(
+    /// A job's state: `queued` until a worker claims it, `running` while its lease holds, then
+    /// `done`, or `queued` again to retry, or `dead` after its last attempt. (`claim` writes the
+    /// same words in its SQL.)
+    JobStatus {
+        Queued = "queued": "Queued",
+        Running = "running": "Running",
+        Done = "done": "Done",
+        Dead = "dead": "Dead",
+    }
+);
+
 /// Queue of package releases; the payload is the package id.
 pub const RELEASE_PACKAGE: &str = "release_package";
 /// How long a claimed job is reserved for its worker before others may take it over, unless the
@@ -22,7 +34,7 @@ pub fn enqueue(conn: &mut DbConn, queue: &str, payload: &str) -> QueryResult<i64
         .values((
             jobs::queue.eq(queue),
             jobs::payload.eq(payload),
-            jobs::status.eq("queued"),
+            jobs::status.eq(JobStatus::Queued),
             jobs::run_at.eq(ts),
             jobs::attempts.eq(0),
             jobs::max_attempts.eq(5),
@@ -91,7 +103,7 @@ pub fn heartbeat(
         jobs::table
             .find(id)
             .filter(jobs::locked_by.eq(worker))
-            .filter(jobs::status.eq("running")),
+            .filter(jobs::status.eq(JobStatus::Running)),
     )
     .set((jobs::locked_until.eq(until), jobs::updated_at.eq(now())))
     .execute(conn)?;
@@ -101,7 +113,7 @@ pub fn heartbeat(
 pub fn complete(conn: &mut DbConn, id: i64) -> QueryResult<()> {
     diesel::update(jobs::table.find(id))
         .set((
-            jobs::status.eq("done"),
+            jobs::status.eq(JobStatus::Done),
             jobs::locked_by.eq(None::<String>),
             jobs::updated_at.eq(now()),
         ))
@@ -120,7 +132,11 @@ pub fn fail(conn: &mut DbConn, id: i64, attempts: i32, error: &str) -> QueryResu
     let backoff = Duration::seconds(2i64.pow(attempts.clamp(0, 10) as u32));
     diesel::update(jobs::table.find(id))
         .set((
-            jobs::status.eq(if dead { "dead" } else { "queued" }),
+            jobs::status.eq(if dead {
+                JobStatus::Dead
+            } else {
+                JobStatus::Queued
+            }),
             jobs::run_at.eq(now() + backoff),
             jobs::locked_by.eq(None::<String>),
             jobs::last_error.eq(error.chars().take(2000).collect::<String>()),
@@ -135,7 +151,7 @@ pub fn fail(conn: &mut DbConn, id: i64, attempts: i32, error: &str) -> QueryResu
 pub fn hand_back(conn: &mut DbConn, id: i64) -> QueryResult<()> {
     diesel::update(jobs::table.find(id))
         .set((
-            jobs::status.eq("queued"),
+            jobs::status.eq(JobStatus::Queued),
             jobs::attempts.eq(jobs::attempts - 1),
             jobs::run_at.eq(now()),
             jobs::locked_by.eq(None::<String>),
@@ -151,8 +167,8 @@ pub fn any_due_or_running(conn: &mut DbConn) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         jobs::table.filter(
             jobs::status
-                .eq("running")
-                .or(jobs::status.eq("queued").and(jobs::run_at.le(ts))),
+                .eq(JobStatus::Running)
+                .or(jobs::status.eq(JobStatus::Queued).and(jobs::run_at.le(ts))),
         ),
     ))
     .get_result(conn)
@@ -180,7 +196,7 @@ const QUIET_SECONDS: i64 = 10;
 /// The stall of the unfinished job of `queue` with `payload`, if it has one now.
 pub fn stall(conn: &mut DbConn, queue: &str, payload: &str) -> QueryResult<Option<Stall>> {
     let job: Option<(
-        String,
+        JobStatus,
         chrono::NaiveDateTime,
         i32,
         i32,
@@ -189,7 +205,7 @@ pub fn stall(conn: &mut DbConn, queue: &str, payload: &str) -> QueryResult<Optio
     )> = jobs::table
         .filter(jobs::queue.eq(queue))
         .filter(jobs::payload.eq(payload))
-        .filter(jobs::status.eq_any(["queued", "running"]))
+        .filter(jobs::status.eq_any([JobStatus::Queued, JobStatus::Running]))
         .order(jobs::id.desc())
         .select((
             jobs::status,
@@ -203,14 +219,14 @@ pub fn stall(conn: &mut DbConn, queue: &str, payload: &str) -> QueryResult<Optio
         .optional()?;
     let ts = now();
     Ok(match job {
-        Some((status, run_at, attempts, max, _, _)) if status == "queued" && run_at > ts => {
+        Some((JobStatus::Queued, run_at, attempts, max, _, _)) if run_at > ts => {
             Some(Stall::Retrying {
                 attempt: attempts + 1,
                 max,
                 in_seconds: (run_at - ts).num_seconds().max(1),
             })
         }
-        Some((status, run_at, ..)) if status == "queued" => {
+        Some((JobStatus::Queued, run_at, ..)) => {
             let since = (ts - run_at).num_seconds();
             (since >= QUIET_SECONDS).then_some(Stall::Unclaimed {
                 since_seconds: since,

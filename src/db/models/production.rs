@@ -10,7 +10,7 @@ use super::scripts::ScriptVersion;
 use crate::db::count;
 use crate::db::schema::{production_history, production_scripts, release_packages, scripts, users};
 use crate::db::{DbConn, now};
-use crate::domain::{StartupStatus, validate_schedule};
+use crate::domain::{ScriptType, StartupStatus, validate_schedule};
 use crate::error::AppError;
 use crate::search::{NameSearch, Target};
 
@@ -20,19 +20,19 @@ pub struct LiveScript {
     pub script_id: i64,
     pub path: String,
     pub version_number: i32,
-    pub script_type: String,
+    pub script_type: ScriptType,
     pub schedule: String,
     pub released_at: NaiveDateTime,
     pub package_id: Option<i64>,
     pub package_name: Option<String>,
     pub released_by: Option<String>,
-    pub startup_status: String,
+    pub startup_status: StartupStatus,
     pub startup_message: String,
 }
 
 impl LiveScript {
     pub fn startup(&self) -> StartupStatus {
-        StartupStatus::parse(&self.startup_status).unwrap_or(StartupStatus::NotStarted)
+        self.startup_status
     }
 }
 
@@ -86,7 +86,7 @@ fn authorise(
     workspace_id: i64,
     authority: Authority,
 ) -> Result<(Option<i64>, Option<i64>), AppError> {
-    use super::releases;
+    use super::releases::{self, Decision};
     use super::workspaces;
     use crate::db::schema::package_reviewers;
     use crate::db::schema::release_packages;
@@ -99,9 +99,9 @@ fn authorise(
     match authority {
         Authority::Package(package_id) => {
             let (status, needs_approval, quorum, applicant_id, released_by): (
-                String,
+                PackageStatus,
                 bool,
-                String,
+                Quorum,
                 i64,
                 Option<i64>,
             ) = release_packages::table
@@ -117,20 +117,20 @@ fn authorise(
                 .first(conn)
                 .optional()?
                 .ok_or(AppError::NotFound)?;
-            if status != PackageStatus::Releasing.as_str() {
+            if status != PackageStatus::Releasing {
                 return refuse("the package is not releasing");
             }
             if needs_approval {
-                let decisions: Vec<(i64, Option<String>)> = package_reviewers::table
+                let decisions: Vec<(i64, Option<Decision>)> = package_reviewers::table
                     .filter(package_reviewers::package_id.eq(package_id))
                     .select((package_reviewers::reviewer_id, package_reviewers::decision))
                     .load(conn)?;
-                let approved = |d: &Option<String>| d.as_deref() == Some("approved");
+                let approved = |d: &Option<Decision>| *d == Some(Decision::Approve);
                 let by_others = decisions
                     .iter()
                     .any(|(who, d)| approved(d) && *who != applicant_id);
                 let all = decisions.iter().all(|(_, d)| approved(d));
-                if !by_others || (Quorum::parse(&quorum) == Some(Quorum::All) && !all) {
+                if !by_others || (quorum == Quorum::All && !all) {
                     return refuse("the package lacks the approval its quorum asks for");
                 }
             }
@@ -199,12 +199,12 @@ pub fn apply(
         production_scripts::version_id.eq(version.id),
         production_scripts::version_number.eq(version.number),
         production_scripts::content.eq(&version.content),
-        production_scripts::script_type.eq(&version.script_type),
+        production_scripts::script_type.eq(version.script_type),
         production_scripts::schedule.eq(&version.schedule),
         production_scripts::package_id.eq(package_id),
         production_scripts::released_by.eq(actor_id),
         production_scripts::released_at.eq(ts),
-        production_scripts::startup_status.eq(started.startup.as_str()),
+        production_scripts::startup_status.eq(started.startup),
         production_scripts::startup_message.eq(&started.message),
     );
     if live.is_some() {
@@ -243,7 +243,7 @@ pub fn apply(
 pub fn live_version(
     conn: &mut DbConn,
     script_id: i64,
-) -> QueryResult<Option<(i32, String, String, String)>> {
+) -> QueryResult<Option<(i32, String, ScriptType, String)>> {
     production_scripts::table
         .find(script_id)
         .select((

@@ -23,7 +23,7 @@ pub struct Region {
     pub workspace_id: i64,
     pub name: String,
     pub display_order: i32,
-    pub driver: String,
+    pub driver: Driver,
     pub webhook_url: String,
     pub webhook_secret: String,
     pub timeout_ms: i32,
@@ -34,7 +34,7 @@ pub struct Region {
 
 impl Region {
     pub fn driver(&self) -> Driver {
-        Driver::parse(&self.driver).unwrap_or(Driver::Inventory)
+        self.driver
     }
     pub fn has_secret(&self) -> bool {
         !self.webhook_secret.is_empty()
@@ -112,7 +112,7 @@ impl Component {
 struct RegionChanges<'a> {
     name: &'a str,
     display_order: i32,
-    driver: &'a str,
+    driver: Driver,
     webhook_url: &'a str,
     webhook_secret: &'a str,
     timeout_ms: i32,
@@ -211,7 +211,7 @@ pub fn save_region(
         let changes = RegionChanges {
             name: &input.name,
             display_order: input.display_order,
-            driver: input.driver.as_str(),
+            driver: input.driver,
             webhook_url: &input.webhook_url,
             webhook_secret: &secret,
             timeout_ms: input.timeout_ms,

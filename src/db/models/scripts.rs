@@ -20,7 +20,7 @@ pub struct Script {
     pub id: i64,
     pub workspace_id: i64,
     pub path: String,
-    pub script_type: String,
+    pub script_type: ScriptType,
     pub draft_content: String,
     pub schedule: String,
     pub description: String,
@@ -31,12 +31,6 @@ pub struct Script {
     pub updated_at: NaiveDateTime,
 }
 
-impl Script {
-    pub fn script_type(&self) -> ScriptType {
-        ScriptType::parse(&self.script_type).unwrap_or(ScriptType::Sql)
-    }
-}
-
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = script_versions)]
 pub struct ScriptVersion {
@@ -45,7 +39,7 @@ pub struct ScriptVersion {
     pub number: i32,
     pub content: String,
     pub message: String,
-    pub script_type: String,
+    pub script_type: ScriptType,
     pub schedule: String,
     pub submitted_by: Option<i64>,
     pub submitted_at: NaiveDateTime,
@@ -75,7 +69,7 @@ pub struct ScriptDraft {
 pub struct ScriptRow {
     pub id: i64,
     pub path: String,
-    pub script_type: String,
+    pub script_type: ScriptType,
     pub latest_version: i32,
     pub updated_at: NaiveDateTime,
     pub live_version: Option<i32>,
@@ -232,7 +226,7 @@ pub fn create(
             .values((
                 scripts::workspace_id.eq(workspace_id),
                 scripts::path.eq(path.as_str()),
-                scripts::script_type.eq(draft.script_type.as_str()),
+                scripts::script_type.eq(draft.script_type),
                 scripts::draft_content.eq(&draft.content),
                 scripts::schedule.eq(&draft.schedule),
                 scripts::description.eq(draft.description.as_str()),
@@ -297,7 +291,7 @@ fn write_draft(
             .filter(scripts::id.eq(script_id)),
     )
     .set((
-        scripts::script_type.eq(draft.script_type.as_str()),
+        scripts::script_type.eq(draft.script_type),
         scripts::draft_content.eq(&draft.content),
         scripts::schedule.eq(&draft.schedule),
         scripts::description.eq(draft.description.as_str()),
@@ -432,7 +426,7 @@ pub(crate) fn submit_in_tx(
             script_versions::number.eq(number),
             script_versions::content.eq(content),
             script_versions::message.eq(message.trim()),
-            script_versions::script_type.eq(&script.script_type),
+            script_versions::script_type.eq(script.script_type),
             script_versions::schedule.eq(&script.schedule),
             script_versions::submitted_by.eq(Some(actor_id)),
             script_versions::submitted_at.eq(ts),
@@ -480,7 +474,7 @@ pub(crate) fn submit_in_tx(
     // backwards by releasing a stale one.
     let older: Vec<i64> = release_tasks::table
         .filter(release_tasks::script_id.eq(script.id))
-        .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE.map(TaskStatus::as_str)))
+        .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE))
         .select(release_tasks::id)
         .load(conn)?;
     let superseded = releases::withdraw(
@@ -510,7 +504,7 @@ pub(crate) fn submit_in_tx(
             release_tasks::version_id.eq(version_id),
             release_tasks::name.eq(&script.path),
             release_tasks::version_number.eq(number),
-            release_tasks::status.eq(TaskStatus::Pending.as_str()),
+            release_tasks::status.eq(TaskStatus::Pending),
             release_tasks::submitted_by.eq(Some(actor_id)),
             release_tasks::submitted_at.eq(ts),
             release_tasks::updated_at.eq(ts),

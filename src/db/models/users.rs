@@ -170,7 +170,7 @@ pub(crate) fn drop_ineligible_reviewer_seats(
     reason: &str,
 ) -> Result<usize, AppError> {
     let user = find(conn, user_id)?.ok_or(AppError::NotFound)?;
-    let seats: Vec<(i64, String)> = workspace_reviewers::table
+    let seats: Vec<(i64, Role)> = workspace_reviewers::table
         .inner_join(
             memberships::table.on(memberships::workspace_id
                 .eq(workspace_reviewers::workspace_id)
@@ -181,8 +181,7 @@ pub(crate) fn drop_ineligible_reviewer_seats(
         .load(conn)?;
     let mut removed = 0;
     for (workspace_id, role) in seats {
-        let role_may_review = Role::parse(&role).is_some_and(Role::may_review);
-        let eligible = user.is_active && (user.is_tenant_admin || role_may_review);
+        let eligible = user.is_active && (user.is_tenant_admin || role.may_review());
         if eligible {
             continue;
         }

@@ -26,23 +26,23 @@ pub struct Workspace {
     pub slug: String,
     pub name: String,
     pub description: String,
-    pub mode: String,
-    pub approval_policy: String,
-    pub quorum: String,
+    pub mode: WorkspaceMode,
+    pub approval_policy: ApprovalPolicy,
+    pub quorum: Quorum,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
+// Getters for the templates, which call them.
 impl Workspace {
-    // The CHECK constraints keep these columns to known values; the fallbacks are the defaults.
     pub fn mode(&self) -> WorkspaceMode {
-        WorkspaceMode::parse(&self.mode).unwrap_or(WorkspaceMode::Enterprise)
+        self.mode
     }
     pub fn approval_policy(&self) -> ApprovalPolicy {
-        ApprovalPolicy::parse(&self.approval_policy).unwrap_or(ApprovalPolicy::Developers)
+        self.approval_policy
     }
     pub fn quorum(&self) -> Quorum {
-        Quorum::parse(&self.quorum).unwrap_or(Quorum::Any)
+        self.quorum
     }
 }
 
@@ -64,14 +64,14 @@ pub struct Person {
     pub display_name: String,
     pub is_tenant_admin: bool,
     pub is_active: bool,
-    pub role: String,
+    pub role: Role,
     /// Set when the person is on the workspace's reviewer list.
     reviewer: Option<i64>,
 }
 
 impl Person {
     pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Viewer)
+        self.role
     }
     pub fn is_reviewer(&self) -> bool {
         self.reviewer.is_some()
@@ -115,12 +115,11 @@ pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Workspa
 }
 
 fn role_of(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<Option<Role>> {
-    let role: Option<String> = memberships::table
+    memberships::table
         .find((workspace_id, user_id))
         .select(memberships::role)
         .first(conn)
-        .optional()?;
-    Ok(role.as_deref().and_then(Role::parse))
+        .optional()
 }
 
 /// The workspace named by `slug` and what `user` may do there. A workspace the user is not a
@@ -131,7 +130,7 @@ pub fn access(
     slug: &str,
 ) -> Result<(Workspace, WorkspaceAccess), AppError> {
     // One statement (every workspace page asks): the workspace and the user's membership row.
-    let (ws, role): (Workspace, Option<String>) = workspaces::table
+    let (ws, role): (Workspace, Option<Role>) = workspaces::table
         .left_join(
             memberships::table.on(memberships::workspace_id
                 .eq(workspaces::id)
@@ -142,7 +141,6 @@ pub fn access(
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
-    let role = role.as_deref().and_then(Role::parse);
     let access = WorkspaceAccess {
         role,
         tenant_admin: user.is_tenant_admin,
@@ -244,7 +242,7 @@ pub fn list_for_user(conn: &mut DbConn, user: &User) -> QueryResult<Vec<Workspac
         .select(Workspace::as_select())
         .order(workspaces::name)
         .load(conn)?;
-    let mine: Vec<(i64, String)> = memberships::table
+    let mine: Vec<(i64, Role)> = memberships::table
         .filter(memberships::user_id.eq(user.id))
         .select((memberships::workspace_id, memberships::role))
         .load(conn)?;
@@ -255,10 +253,7 @@ pub fn list_for_user(conn: &mut DbConn, user: &User) -> QueryResult<Vec<Workspac
     Ok(all
         .into_iter()
         .filter_map(|ws| {
-            let role = mine
-                .iter()
-                .find(|(id, _)| *id == ws.id)
-                .and_then(|(_, r)| Role::parse(r));
+            let role = mine.iter().find(|(id, _)| *id == ws.id).map(|(_, r)| *r);
             if role.is_none() && !user.is_tenant_admin {
                 return None;
             }
@@ -294,9 +289,9 @@ pub fn create(
                 workspaces::slug.eq(slug.as_str()),
                 workspaces::name.eq(name.as_str()),
                 workspaces::description.eq(description.as_str()),
-                workspaces::mode.eq(WorkspaceMode::Enterprise.as_str()),
-                workspaces::approval_policy.eq(ApprovalPolicy::Developers.as_str()),
-                workspaces::quorum.eq(Quorum::Any.as_str()),
+                workspaces::mode.eq(WorkspaceMode::Enterprise),
+                workspaces::approval_policy.eq(ApprovalPolicy::Developers),
+                workspaces::quorum.eq(Quorum::Any),
                 workspaces::created_at.eq(ts),
                 workspaces::updated_at.eq(ts),
             ))
@@ -348,7 +343,7 @@ fn insert_member(
         .values((
             memberships::workspace_id.eq(ws.id),
             memberships::user_id.eq(user_id),
-            memberships::role.eq(role.as_str()),
+            memberships::role.eq(role),
             memberships::created_at.eq(ts),
             memberships::updated_at.eq(ts),
         ))
@@ -408,7 +403,7 @@ pub fn add_member(
 fn admin_count_without(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<i64> {
     memberships::table
         .filter(memberships::workspace_id.eq(workspace_id))
-        .filter(memberships::role.eq(Role::Admin.as_str()))
+        .filter(memberships::role.eq(Role::Admin))
         .filter(memberships::user_id.ne(user_id))
         .count()
         .get_result(conn)
@@ -493,12 +488,9 @@ pub fn change_role(
             memberships::table
                 .filter(memberships::workspace_id.eq(workspace_id))
                 .filter(memberships::user_id.eq(user_id))
-                .filter(memberships::role.eq(from.as_str())),
+                .filter(memberships::role.eq(from)),
         )
-        .set((
-            memberships::role.eq(to.as_str()),
-            memberships::updated_at.eq(now()),
-        ))
+        .set((memberships::role.eq(to), memberships::updated_at.eq(now())))
         .execute(conn)?;
         if changed != 1 {
             // Another transaction changed the role between our read and this guarded update.
@@ -777,7 +769,7 @@ pub fn is_eligible_reviewer(
     workspace_id: i64,
     user_id: i64,
 ) -> QueryResult<bool> {
-    let row: Option<(bool, bool, String)> = workspace_reviewers::table
+    let row: Option<(bool, bool, Role)> = workspace_reviewers::table
         .inner_join(users_t::table)
         .inner_join(
             memberships::table.on(memberships::workspace_id
@@ -793,9 +785,7 @@ pub fn is_eligible_reviewer(
         ))
         .first(conn)
         .optional()?;
-    Ok(row.is_some_and(|(active, tenant, role)| {
-        active && (tenant || Role::parse(&role).is_some_and(Role::may_review))
-    }))
+    Ok(row.is_some_and(|(active, tenant, role)| active && (tenant || role.may_review())))
 }
 
 /// Saves name, description, mode, approval policy and quorum.
@@ -815,9 +805,9 @@ pub fn update_settings(
             .set((
                 workspaces::name.eq(update.name.as_str()),
                 workspaces::description.eq(update.description.as_str()),
-                workspaces::mode.eq(update.mode.as_str()),
-                workspaces::approval_policy.eq(update.approval_policy.as_str()),
-                workspaces::quorum.eq(update.quorum.as_str()),
+                workspaces::mode.eq(update.mode),
+                workspaces::approval_policy.eq(update.approval_policy),
+                workspaces::quorum.eq(update.quorum),
                 workspaces::updated_at.eq(now()),
             ))
             .execute(conn)?;
@@ -827,14 +817,14 @@ pub fn update_settings(
             .first(conn)?;
         let mut changes = Vec::new();
         for (what, old, new) in [
-            ("name", &before.name, &after.name),
-            ("mode", &before.mode, &after.mode),
+            ("name", before.name.as_str(), after.name.as_str()),
+            ("mode", before.mode.as_str(), after.mode.as_str()),
             (
                 "approval policy",
-                &before.approval_policy,
-                &after.approval_policy,
+                before.approval_policy.as_str(),
+                after.approval_policy.as_str(),
             ),
-            ("quorum", &before.quorum, &after.quorum),
+            ("quorum", before.quorum.as_str(), after.quorum.as_str()),
         ] {
             if old != new {
                 changes.push(format!("{what}: {old} → {new}"));

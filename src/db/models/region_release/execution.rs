@@ -16,26 +16,27 @@ use crate::db::schema::{
     region_tasks,
 };
 use crate::db::{DbConn, now, write_tx};
-use crate::domain::{Operation, RegionTaskStatus, StepStatus};
+use crate::domain::{
+    ExecutionKind, ExecutionStatus, Operation, RegionTaskStatus, ResultStatus, StepStatus,
+};
 use crate::error::AppError;
 
 /// An execution: a release from step `start`, or a rollback.
 pub struct Execution {
     pub id: i64,
     pub task_id: i64,
-    /// `release` or `rollback`.
-    pub kind: String,
+    pub kind: ExecutionKind,
     pub start: i32,
 }
 
 impl Execution {
     pub fn is_rollback(&self) -> bool {
-        self.kind == "rollback"
+        self.kind == ExecutionKind::Rollback
     }
 }
 
 pub fn load_execution(conn: &mut DbConn, id: i64) -> QueryResult<Execution> {
-    let (task_id, kind, start): (i64, String, i32) = region_executions::table
+    let (task_id, kind, start): (i64, ExecutionKind, i32) = region_executions::table
         .find(id)
         .select((
             region_executions::task_id,
@@ -84,16 +85,16 @@ fn end_run(
     task: &RegionTask,
     from: &[RegionTaskStatus],
     to: RegionTaskStatus,
-    outcome: &str,
+    outcome: ExecutionStatus,
     (action, comment): (&str, &str),
 ) -> QueryResult<()> {
     let moved = diesel::update(
         region_tasks::table
             .find(task.id)
-            .filter(region_tasks::status.eq_any(from.iter().map(|s| s.as_str()))),
+            .filter(region_tasks::status.eq_any(from)),
     )
     .set((
-        region_tasks::status.eq(to.as_str()),
+        region_tasks::status.eq(to),
         region_tasks::updated_at.eq(now()),
     ))
     .execute(conn)?;
@@ -122,7 +123,7 @@ pub fn give_up(conn: &mut DbConn, execution_id: i64, reason: &str) -> Result<(),
             RegionTaskStatus::RollingBack,
         ];
         let audit = ("region_task.worker_gave_up", reason);
-        end_run(conn, &task, &from, to, "failed", audit)?;
+        end_run(conn, &task, &from, to, ExecutionStatus::Failed, audit)?;
         Ok(())
     })
 }
@@ -137,7 +138,7 @@ pub fn mark_suspended(conn: &mut DbConn, task: &RegionTask) -> Result<(), AppErr
             task,
             &from,
             RegionTaskStatus::Suspended,
-            "suspended",
+            ExecutionStatus::Suspended,
             audit,
         )?;
         Ok(())
@@ -155,10 +156,10 @@ pub fn wait_at_checkpoint(
         diesel::update(
             region_task_steps::table
                 .find(step.id)
-                .filter(region_task_steps::status.eq(StepStatus::Pending.as_str())),
+                .filter(region_task_steps::status.eq(StepStatus::Pending)),
         )
         .set((
-            region_task_steps::status.eq(StepStatus::Waiting.as_str()),
+            region_task_steps::status.eq(StepStatus::Waiting),
             region_task_steps::started_at.eq(Some(now())),
         ))
         .execute(conn)?;
@@ -194,7 +195,7 @@ pub fn begin_deploy_step(
         if allowed.allows(step.position) {
             diesel::update(region_task_steps::table.find(step.id))
                 .set((
-                    region_task_steps::status.eq(StepStatus::Running.as_str()),
+                    region_task_steps::status.eq(StepStatus::Running),
                     region_task_steps::started_at.eq(Some(now())),
                 ))
                 .execute(conn)?;
@@ -203,7 +204,7 @@ pub fn begin_deploy_step(
         let why = allowed.limit.unwrap_or_default();
         diesel::update(region_task_steps::table.find(step.id))
             .set((
-                region_task_steps::status.eq(StepStatus::Failed.as_str()),
+                region_task_steps::status.eq(StepStatus::Failed),
                 region_task_steps::finished_at.eq(Some(now())),
                 region_task_steps::message.eq(format!("not run: {why}")),
             ))
@@ -215,7 +216,7 @@ pub fn begin_deploy_step(
             &task,
             &RUNNING,
             RegionTaskStatus::ReleaseFailed,
-            "failed",
+            ExecutionStatus::Failed,
             audit,
         )?;
         Ok(false)
@@ -232,7 +233,7 @@ pub fn fail_after_step(conn: &mut DbConn, task: &RegionTask, step: &Step) -> Res
             task,
             &RUNNING,
             RegionTaskStatus::ReleaseFailed,
-            "failed",
+            ExecutionStatus::Failed,
             audit,
         )?;
         Ok(())
@@ -255,10 +256,10 @@ pub fn finish_release(conn: &mut DbConn, exec: &Execution, steps: &[Step]) -> Re
         let moved = diesel::update(
             region_tasks::table
                 .find(task.id)
-                .filter(region_tasks::status.eq_any(RUNNING.map(RegionTaskStatus::as_str))),
+                .filter(region_tasks::status.eq_any(RUNNING)),
         )
         .set((
-            region_tasks::status.eq(to.as_str()),
+            region_tasks::status.eq(to),
             // A partly failed release (best effort) is not released: no Released time.
             region_tasks::released_at.eq(if failed > 0 {
                 task.released_at
@@ -272,7 +273,11 @@ pub fn finish_release(conn: &mut DbConn, exec: &Execution, steps: &[Step]) -> Re
             finish_running_execution(
                 conn,
                 task.id,
-                if failed > 0 { "failed" } else { "succeeded" },
+                if failed > 0 {
+                    ExecutionStatus::Failed
+                } else {
+                    ExecutionStatus::Succeeded
+                },
             )?;
             let comment = if failed > 0 {
                 format!(
@@ -360,7 +365,7 @@ struct NewResult<'a> {
     step_id: i64,
     region_id: i64,
     component_id: i64,
-    status: &'a str,
+    status: ResultStatus,
     started_at: NaiveDateTime,
     finished_at: NaiveDateTime,
     message: &'a str,
@@ -398,10 +403,10 @@ pub fn prepare_deploy(
     let earlier: Option<(i64, Option<i64>)> = execution_results::table
         .inner_join(region_executions::table)
         .filter(region_executions::task_id.eq(task.id))
-        .filter(region_executions::kind.eq("release"))
+        .filter(region_executions::kind.eq(ExecutionKind::Release))
         .filter(execution_results::step_id.eq(step.id))
         .filter(execution_results::component_id.eq(c.id))
-        .filter(execution_results::status.eq("succeeded"))
+        .filter(execution_results::status.eq(ResultStatus::Succeeded))
         .order(execution_results::id.desc())
         .select((
             execution_results::execution_id,
@@ -425,7 +430,7 @@ pub fn prepare_deploy(
                     step_id: step.id,
                     region_id: region.id,
                     component_id: c.id,
-                    status: "succeeded",
+                    status: ResultStatus::Succeeded,
                     started_at: started,
                     finished_at: now(),
                     message: &format!("already deployed by release #{earlier_run}"),
@@ -495,9 +500,9 @@ pub fn record_deployed(
                     Some(exec.id),
                     task.operation().label(),
                 )?;
-                ("succeeded", answer, Some(entry))
+                (ResultStatus::Succeeded, answer, Some(entry))
             }
-            Err(answer) => ("failed", answer, None),
+            Err(answer) => (ResultStatus::Failed, answer, None),
         };
         diesel::insert_into(execution_results::table)
             .values(NewResult {
@@ -517,7 +522,7 @@ pub fn record_deployed(
         audit_task(
             conn,
             task,
-            if status == "succeeded" {
+            if status == ResultStatus::Succeeded {
                 "region_task.component_deployed"
             } else {
                 "region_task.component_failed"
@@ -533,8 +538,8 @@ pub fn record_deployed(
 pub fn finish_deploy_step(conn: &mut DbConn, at: &DeployStep) -> Result<bool, AppError> {
     let (exec, step) = (at.exec, at.step);
     let (ok, failed): (i64, i64) = (
-        count_results(conn, exec.id, step.id, "succeeded")?,
-        count_results(conn, exec.id, step.id, "failed")?,
+        count_results(conn, exec.id, step.id, ResultStatus::Succeeded)?,
+        count_results(conn, exec.id, step.id, ResultStatus::Failed)?,
     );
     let failed_any = failed > 0;
     // The card says why, not only how many: the first failure's component and reason (a short
@@ -544,7 +549,7 @@ pub fn finish_deploy_step(conn: &mut DbConn, at: &DeployStep) -> Result<bool, Ap
             .inner_join(components::table)
             .filter(execution_results::execution_id.eq(exec.id))
             .filter(execution_results::step_id.eq(step.id))
-            .filter(execution_results::status.eq("failed"))
+            .filter(execution_results::status.eq(ResultStatus::Failed))
             .order(execution_results::id)
             .select((components::name, execution_results::message))
             .first(conn)
@@ -568,8 +573,7 @@ pub fn finish_deploy_step(conn: &mut DbConn, at: &DeployStep) -> Result<bool, Ap
                     StepStatus::Failed
                 } else {
                     StepStatus::Succeeded
-                }
-                .as_str()),
+                }),
                 region_task_steps::finished_at.eq(Some(now())),
                 region_task_steps::message.eq(&message),
             ))
@@ -583,7 +587,7 @@ fn count_results(
     conn: &mut DbConn,
     execution_id: i64,
     step_id: i64,
-    status: &str,
+    status: ResultStatus,
 ) -> QueryResult<i64> {
     execution_results::table
         .filter(execution_results::execution_id.eq(execution_id))
@@ -608,7 +612,7 @@ pub fn changes_to_undo(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<Chang
     let changes: Vec<(i64, i64, i64, Option<i64>)> = execution_results::table
         .inner_join(region_executions::table)
         .filter(region_executions::task_id.eq(task_id))
-        .filter(region_executions::kind.eq("release"))
+        .filter(region_executions::kind.eq(ExecutionKind::Release))
         .filter(execution_results::new_entry_id.is_not_null())
         .select((
             execution_results::step_id,
@@ -713,9 +717,9 @@ pub fn record_rolled_back(
                     Some(exec.id),
                     &note,
                 )?;
-                ("succeeded", answer, Some(entry))
+                (ResultStatus::Succeeded, answer, Some(entry))
             }
-            Err(answer) => ("failed", answer, None),
+            Err(answer) => (ResultStatus::Failed, answer, None),
         };
         diesel::insert_into(execution_results::table)
             .values(NewResult {
@@ -735,7 +739,7 @@ pub fn record_rolled_back(
         audit_task(
             conn,
             task,
-            if status == "succeeded" {
+            if status == ResultStatus::Succeeded {
                 "region_task.component_rolled_back"
             } else {
                 "region_task.component_rollback_failed"
@@ -758,20 +762,20 @@ pub fn finish_rollback(
 ) -> Result<(), AppError> {
     let failed: i64 = execution_results::table
         .filter(execution_results::execution_id.eq(exec.id))
-        .filter(execution_results::status.eq("failed"))
+        .filter(execution_results::status.eq(ResultStatus::Failed))
         .count()
         .get_result(conn)?;
     write_tx(conn, |conn| {
         let (to, outcome, action) = if failed > 0 {
             (
                 RegionTaskStatus::RollbackFailed,
-                "failed",
+                ExecutionStatus::Failed,
                 "region_task.rollback_failed",
             )
         } else {
             (
                 RegionTaskStatus::RolledBack,
-                "succeeded",
+                ExecutionStatus::Succeeded,
                 "region_task.rolled_back",
             )
         };

@@ -47,8 +47,8 @@ use crate::db::schema::{
 };
 use crate::db::{Const, DbConn, now, write_tx};
 use crate::domain::{
-    Comment, Description, Operation, Permission, RegionTaskStatus, StepKind, StepStatus,
-    WorkspaceAccess,
+    Comment, Description, ExecutionKind, ExecutionStatus, Operation, Permission, RegionTaskStatus,
+    ResultStatus, StepKind, StepStatus, WorkspaceAccess,
 };
 use crate::error::AppError;
 use crate::search::{self, ListQueries, NameMatch, NameSearch, NameTier, Target};
@@ -63,10 +63,10 @@ pub struct RegionTask {
     pub workspace_id: i64,
     pub name: String,
     pub description: String,
-    pub operation: String,
+    pub operation: Operation,
     pub source_region_id: Option<i64>,
     pub best_effort: bool,
-    pub status: String,
+    pub status: RegionTaskStatus,
     pub created_by: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -74,12 +74,13 @@ pub struct RegionTask {
     pub released_at: Option<NaiveDateTime>,
 }
 
+// Getters for the templates, which call them.
 impl RegionTask {
     pub fn status(&self) -> RegionTaskStatus {
-        RegionTaskStatus::parse(&self.status).unwrap_or(RegionTaskStatus::ToRelease)
+        self.status
     }
     pub fn operation(&self) -> Operation {
-        Operation::parse(&self.operation).unwrap_or(Operation::Deploy)
+        self.operation
     }
 }
 
@@ -89,20 +90,21 @@ pub struct Step {
     pub id: i64,
     pub task_id: i64,
     pub position: i32,
-    pub kind: String,
+    pub kind: StepKind,
     pub region_id: Option<i64>,
-    pub status: String,
+    pub status: StepStatus,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
     pub message: String,
 }
 
+// Getters for the templates, which call them.
 impl Step {
     pub fn kind(&self) -> StepKind {
-        StepKind::parse(&self.kind).unwrap_or(StepKind::Deploy)
+        self.kind
     }
     pub fn status(&self) -> StepStatus {
-        StepStatus::parse(&self.status).unwrap_or(StepStatus::Pending)
+        self.status
     }
 }
 
@@ -212,7 +214,7 @@ pub fn task_step_people(
 pub struct CommentRow {
     pub step_id: i64,
     pub username: String,
-    pub decision: Option<String>,
+    pub decision: Option<CheckpointDecision>,
     pub comment: String,
     pub created_at: NaiveDateTime,
 }
@@ -370,13 +372,13 @@ fn insert_steps(conn: &mut DbConn, task_id: i64, steps: &[StepInput]) -> QueryRe
             .values((
                 region_task_steps::task_id.eq(task_id),
                 region_task_steps::position.eq(i as i32 + 1),
-                region_task_steps::kind.eq(s.kind.as_str()),
+                region_task_steps::kind.eq(s.kind),
                 region_task_steps::region_id.eq(if s.kind == StepKind::Deploy {
                     s.region_id
                 } else {
                     None
                 }),
-                region_task_steps::status.eq(StepStatus::Pending.as_str()),
+                region_task_steps::status.eq(StepStatus::Pending),
             ))
             .returning(region_task_steps::id)
             .get_result(conn)?;
@@ -445,12 +447,12 @@ pub fn create(
                 region_tasks::workspace_id.eq(workspace_id),
                 region_tasks::name.eq(input.name.trim()),
                 region_tasks::description.eq(input.description.as_str()),
-                region_tasks::operation.eq(input.operation.as_str()),
+                region_tasks::operation.eq(input.operation),
                 region_tasks::source_region_id.eq(input
                     .source_region_id
                     .filter(|_| input.operation == Operation::Clone)),
                 region_tasks::best_effort.eq(input.best_effort),
-                region_tasks::status.eq(RegionTaskStatus::ToRelease.as_str()),
+                region_tasks::status.eq(RegionTaskStatus::ToRelease),
                 region_tasks::created_by.eq(Some(actor_id)),
                 region_tasks::created_at.eq(ts),
                 region_tasks::updated_at.eq(ts),
@@ -490,12 +492,12 @@ pub fn update(
             region_tasks::table
                 .filter(region_tasks::workspace_id.eq(workspace_id))
                 .filter(region_tasks::id.eq(task_id))
-                .filter(region_tasks::status.eq(RegionTaskStatus::ToRelease.as_str())),
+                .filter(region_tasks::status.eq(RegionTaskStatus::ToRelease)),
         )
         .set((
             region_tasks::name.eq(input.name.trim()),
             region_tasks::description.eq(input.description.as_str()),
-            region_tasks::operation.eq(input.operation.as_str()),
+            region_tasks::operation.eq(input.operation),
             region_tasks::source_region_id.eq(input
                 .source_region_id
                 .filter(|_| input.operation == Operation::Clone)),
@@ -542,7 +544,7 @@ pub fn agreed_by(conn: &mut DbConn, task_id: i64) -> QueryResult<HashMap<i64, i6
     let rows: Vec<(i64, i64)> = step_comments::table
         .inner_join(region_task_steps::table)
         .filter(region_task_steps::task_id.eq(task_id))
-        .filter(step_comments::decision.eq("agree"))
+        .filter(step_comments::decision.eq(CheckpointDecision::Agree))
         .select((step_comments::step_id, step_comments::user_id))
         .order(step_comments::id)
         .load(conn)?;
@@ -665,10 +667,10 @@ pub fn execute(
         let moved = diesel::update(
             region_tasks::table
                 .filter(region_tasks::id.eq(task_id))
-                .filter(region_tasks::status.eq(task.status.as_str())),
+                .filter(region_tasks::status.eq(task.status)),
         )
         .set((
-            region_tasks::status.eq(RegionTaskStatus::Releasing.as_str()),
+            region_tasks::status.eq(RegionTaskStatus::Releasing),
             region_tasks::released_by.eq(Some(actor_id)),
             region_tasks::updated_at.eq(ts),
         ))
@@ -685,13 +687,14 @@ pub fn execute(
                 .filter(region_task_steps::position.ge(start)),
         )
         .set((
-            region_task_steps::status.eq(StepStatus::Pending.as_str()),
+            region_task_steps::status.eq(StepStatus::Pending),
             region_task_steps::started_at.eq(None::<NaiveDateTime>),
             region_task_steps::finished_at.eq(None::<NaiveDateTime>),
             region_task_steps::message.eq(""),
         ))
         .execute(conn)?;
-        let execution_id = new_execution(conn, task_id, "release", start, actor_id, "")?;
+        let execution_id =
+            new_execution(conn, task_id, ExecutionKind::Release, start, actor_id, "")?;
         jobs::enqueue(conn, QUEUE, &execution_id.to_string())?;
         record(
             conn,
@@ -709,7 +712,7 @@ pub fn execute(
 fn new_execution(
     conn: &mut DbConn,
     task_id: i64,
-    kind: &str,
+    kind: ExecutionKind,
     start: i32,
     actor_id: i64,
     reason: &str,
@@ -721,7 +724,7 @@ fn new_execution(
             region_executions::start_position.eq(start),
             region_executions::started_by.eq(Some(actor_id)),
             region_executions::reason.eq(reason),
-            region_executions::status.eq("running"),
+            region_executions::status.eq(ExecutionStatus::Running),
             region_executions::started_at.eq(now()),
         ))
         .returning(region_executions::id)
@@ -735,7 +738,7 @@ pub fn running_execution(
 ) -> QueryResult<Option<(i64, Option<i64>)>> {
     region_executions::table
         .filter(region_executions::task_id.eq(task_id))
-        .filter(region_executions::status.eq("running"))
+        .filter(region_executions::status.eq(ExecutionStatus::Running))
         .order(region_executions::id.desc())
         .select((region_executions::id, region_executions::started_by))
         .first(conn)
@@ -761,7 +764,7 @@ pub fn suspend(
         }
         let waiting = region_task_steps::table
             .filter(region_task_steps::task_id.eq(task_id))
-            .filter(region_task_steps::status.eq(StepStatus::Waiting.as_str()))
+            .filter(region_task_steps::status.eq(StepStatus::Waiting))
             .count()
             .get_result::<i64>(conn)?
             > 0;
@@ -773,10 +776,10 @@ pub fn suspend(
         let moved = diesel::update(
             region_tasks::table
                 .find(task_id)
-                .filter(region_tasks::status.eq(RegionTaskStatus::Releasing.as_str())),
+                .filter(region_tasks::status.eq(RegionTaskStatus::Releasing)),
         )
         .set((
-            region_tasks::status.eq(to.as_str()),
+            region_tasks::status.eq(to),
             region_tasks::updated_at.eq(now()),
         ))
         .execute(conn)?;
@@ -790,11 +793,11 @@ pub fn suspend(
             diesel::update(
                 region_task_steps::table
                     .filter(region_task_steps::task_id.eq(task_id))
-                    .filter(region_task_steps::status.eq(StepStatus::Waiting.as_str())),
+                    .filter(region_task_steps::status.eq(StepStatus::Waiting)),
             )
-            .set(region_task_steps::status.eq(StepStatus::Pending.as_str()))
+            .set(region_task_steps::status.eq(StepStatus::Pending))
             .execute(conn)?;
-            finish_running_execution(conn, task_id, "suspended")?;
+            finish_running_execution(conn, task_id, ExecutionStatus::Suspended)?;
         }
         record(
             conn,
@@ -813,11 +816,15 @@ pub fn suspend(
     })
 }
 
-fn finish_running_execution(conn: &mut DbConn, task_id: i64, status: &str) -> QueryResult<()> {
+fn finish_running_execution(
+    conn: &mut DbConn,
+    task_id: i64,
+    status: ExecutionStatus,
+) -> QueryResult<()> {
     diesel::update(
         region_executions::table
             .filter(region_executions::task_id.eq(task_id))
-            .filter(region_executions::status.eq("running")),
+            .filter(region_executions::status.eq(ExecutionStatus::Running)),
     )
     .set((
         region_executions::status.eq(status),
@@ -827,11 +834,21 @@ fn finish_running_execution(conn: &mut DbConn, task_id: i64, status: &str) -> Qu
     Ok(())
 }
 
-/// Agree or Reject at a checkpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CheckpointDecision {
-    Agree,
-    Reject,
+crate::domain::text_enum!(
+    /// Agree or Reject at a checkpoint, stored in `step_comments.decision`.
+    CheckpointDecision {
+        Agree = "agree": "Agree",
+        Reject = "reject": "Reject",
+    }
+);
+
+impl CheckpointDecision {
+    pub fn css(self) -> &'static str {
+        match self {
+            CheckpointDecision::Agree => "badge-ok",
+            CheckpointDecision::Reject => "badge-bad",
+        }
+    }
 }
 
 /// Who may decide a checkpoint now: a deployer named on it, and for a Manual Approval never
@@ -909,10 +926,10 @@ pub fn decide_checkpoint(
         let moved = diesel::update(
             region_task_steps::table
                 .find(step_id)
-                .filter(region_task_steps::status.eq(StepStatus::Waiting.as_str())),
+                .filter(region_task_steps::status.eq(StepStatus::Waiting)),
         )
         .set((
-            region_task_steps::status.eq(to.as_str()),
+            region_task_steps::status.eq(to),
             region_task_steps::finished_at.eq(Some(ts)),
         ))
         .execute(conn)?;
@@ -925,10 +942,7 @@ pub fn decide_checkpoint(
             .values((
                 step_comments::step_id.eq(step_id),
                 step_comments::user_id.eq(actor_id),
-                step_comments::decision.eq(Some(match decision {
-                    CheckpointDecision::Agree => "agree",
-                    CheckpointDecision::Reject => "reject",
-                })),
+                step_comments::decision.eq(Some(decision)),
                 step_comments::comment.eq(comment),
                 step_comments::created_at.eq(ts),
             ))
@@ -957,17 +971,17 @@ pub fn decide_checkpoint(
                 diesel::update(
                     region_tasks::table
                         .find(task_id)
-                        .filter(region_tasks::status.eq(RegionTaskStatus::Releasing.as_str())),
+                        .filter(region_tasks::status.eq(RegionTaskStatus::Releasing)),
                 )
                 .set((
-                    region_tasks::status.eq(RegionTaskStatus::ReleaseFailed.as_str()),
+                    region_tasks::status.eq(RegionTaskStatus::ReleaseFailed),
                     region_tasks::updated_at.eq(ts),
                 ))
                 .execute(conn)?;
                 diesel::update(region_task_steps::table.find(step_id))
                     .set(region_task_steps::message.eq(format!("rejected: {comment}")))
                     .execute(conn)?;
-                finish_running_execution(conn, task_id, "failed")?;
+                finish_running_execution(conn, task_id, ExecutionStatus::Failed)?;
             }
         }
         Ok(to)
@@ -1002,7 +1016,7 @@ pub fn comment(
             .values((
                 step_comments::step_id.eq(step_id),
                 step_comments::user_id.eq(actor_id),
-                step_comments::decision.eq(None::<String>),
+                step_comments::decision.eq(None::<CheckpointDecision>),
                 step_comments::comment.eq(text),
                 step_comments::created_at.eq(now()),
             ))
@@ -1018,7 +1032,7 @@ pub fn changed_anything(conn: &mut DbConn, task_id: i64) -> QueryResult<bool> {
         execution_results::table
             .inner_join(region_executions::table)
             .filter(region_executions::task_id.eq(task_id))
-            .filter(region_executions::kind.eq("release"))
+            .filter(region_executions::kind.eq(ExecutionKind::Release))
             .filter(execution_results::new_entry_id.is_not_null()),
     ))
     .get_result(conn)
@@ -1054,10 +1068,10 @@ pub fn rollback(
         let moved = diesel::update(
             region_tasks::table
                 .find(task_id)
-                .filter(region_tasks::status.eq(task.status.as_str())),
+                .filter(region_tasks::status.eq(task.status)),
         )
         .set((
-            region_tasks::status.eq(RegionTaskStatus::RollingBack.as_str()),
+            region_tasks::status.eq(RegionTaskStatus::RollingBack),
             region_tasks::updated_at.eq(now()),
         ))
         .execute(conn)?;
@@ -1066,7 +1080,8 @@ pub fn rollback(
                 "The task changed meanwhile; reload to see its state.",
             ));
         }
-        let execution_id = new_execution(conn, task_id, "rollback", 1, actor_id, reason)?;
+        let execution_id =
+            new_execution(conn, task_id, ExecutionKind::Rollback, 1, actor_id, reason)?;
         jobs::enqueue(conn, QUEUE, &execution_id.to_string())?;
         record(
             conn,
@@ -1086,20 +1101,21 @@ pub fn rollback(
 pub struct TaskRow {
     pub id: i64,
     pub name: String,
-    pub operation: String,
-    pub status: String,
+    pub operation: Operation,
+    pub status: RegionTaskStatus,
     pub best_effort: bool,
     pub created_at: NaiveDateTime,
     pub created_by: Option<String>,
     pub released_at: Option<NaiveDateTime>,
 }
 
+// Getters for the templates, which call them.
 impl TaskRow {
     pub fn status(&self) -> RegionTaskStatus {
-        RegionTaskStatus::parse(&self.status).unwrap_or(RegionTaskStatus::ToRelease)
+        self.status
     }
     pub fn operation(&self) -> Operation {
-        Operation::parse(&self.operation).unwrap_or(Operation::Deploy)
+        self.operation
     }
 }
 
@@ -1132,10 +1148,10 @@ pub fn list(
             q = q.filter(m);
         }
         if let Some(s) = filter.status {
-            q = q.filter(region_tasks::status.eq(s.as_str()));
+            q = q.filter(region_tasks::status.eq(s));
         }
         if let Some(o) = filter.operation {
-            q = q.filter(region_tasks::operation.eq(o.as_str()));
+            q = q.filter(region_tasks::operation.eq(o));
         }
         if let Some(c) = &filter.creator {
             q = q.filter(users_t::username.eq(c.clone()));
@@ -1194,11 +1210,11 @@ pub fn list(
 #[derive(Debug, Queryable)]
 pub struct ExecutionRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: ExecutionKind,
     pub start_position: i32,
     pub started_by: Option<String>,
     pub reason: String,
-    pub status: String,
+    pub status: ExecutionStatus,
     pub started_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
 }
@@ -1227,7 +1243,7 @@ pub struct ResultRow {
     pub execution_id: i64,
     pub region: String,
     pub component: String,
-    pub status: String,
+    pub status: ResultStatus,
     pub started_at: NaiveDateTime,
     pub finished_at: NaiveDateTime,
     pub message: String,
@@ -1273,13 +1289,14 @@ pub struct CheckpointRequest {
     pub task_name: String,
     pub workspace_slug: String,
     pub workspace_name: String,
-    pub kind: String,
+    pub kind: StepKind,
     pub position: i32,
 }
 
+// A getter for the template, which calls it.
 impl CheckpointRequest {
     pub fn kind(&self) -> StepKind {
-        StepKind::parse(&self.kind).unwrap_or(StepKind::Approval)
+        self.kind
     }
 }
 
@@ -1310,7 +1327,7 @@ pub fn awaiting(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<CheckpointRe
     if !task_ids.is_empty() {
         let running: Vec<(i64, Option<i64>)> = region_executions::table
             .filter(region_executions::task_id.eq_any(&task_ids))
-            .filter(region_executions::status.eq(Const::text("running")))
+            .filter(region_executions::status.eq(Const::text(ExecutionStatus::Running.as_str())))
             .order((region_executions::task_id, region_executions::id.desc()))
             .select((region_executions::task_id, region_executions::started_by))
             .load(conn)?;

@@ -20,7 +20,7 @@ use crate::error::AppError;
 /// releasing).
 pub fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, AppError> {
     write_tx(conn, |conn| {
-        let (workspace_id, status, name): (i64, String, String) = release_packages::table
+        let (workspace_id, status, name): (i64, PackageStatus, String) = release_packages::table
             .find(package_id)
             .select((
                 release_packages::workspace_id,
@@ -28,13 +28,13 @@ pub fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, App
                 release_packages::name,
             ))
             .first(conn)?;
-        if status != PackageStatus::Releasing.as_str() {
+        if status != PackageStatus::Releasing {
             return Ok(false);
         }
         let next: Option<(i64, i64, i64)> = package_tasks::table
             .inner_join(release_tasks::table)
             .filter(package_tasks::package_id.eq(package_id))
-            .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting.as_str()))
+            .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting))
             .select((
                 package_tasks::task_id,
                 release_tasks::version_id,
@@ -47,14 +47,13 @@ pub fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, App
             return Ok(false);
         };
         let version = scripts::version_by_id(conn, version_id)?;
-        let (release_status, task_status, startup, message, counter) =
+        let (release_status, task_status, startup, message) =
             match production::apply(conn, workspace_id, &version, Authority::Package(package_id)) {
                 Ok(applied) => (
                     ReleaseStatus::Released,
                     TaskStatus::Released,
                     applied.startup,
                     applied.message,
-                    "done",
                 ),
                 // A newer live version (Conflict), or a package without the approval it needs
                 // (Forbidden: no path should enqueue one, but the rule holds here too).
@@ -63,7 +62,6 @@ pub fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, App
                     TaskStatus::Failed,
                     StartupStatus::NotStarted,
                     reason,
-                    "failed",
                 ),
                 Err(e) => return Err(e),
             };
@@ -71,11 +69,11 @@ pub fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, App
         let claimed = diesel::update(
             package_tasks::table
                 .find((package_id, task_id))
-                .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting.as_str())),
+                .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting)),
         )
         .set((
-            package_tasks::release_status.eq(release_status.as_str()),
-            package_tasks::startup_status.eq(startup.as_str()),
+            package_tasks::release_status.eq(release_status),
+            package_tasks::startup_status.eq(startup),
             package_tasks::message.eq(&message),
             package_tasks::finished_at.eq(Some(ts)),
         ))
@@ -88,7 +86,7 @@ pub fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, App
         }
         diesel::update(release_tasks::table.find(task_id))
             .set((
-                release_tasks::status.eq(task_status.as_str()),
+                release_tasks::status.eq(task_status),
                 release_tasks::status_reason.eq(if task_status == TaskStatus::Failed {
                     message.as_str()
                 } else {
@@ -98,7 +96,7 @@ pub fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, App
             ))
             .execute(conn)?;
         let counters = diesel::update(release_packages::table.find(package_id));
-        if counter == "done" {
+        if release_status == ReleaseStatus::Released {
             counters
                 .set(release_packages::done_count.eq(release_packages::done_count + 1))
                 .execute(conn)?;
@@ -146,21 +144,21 @@ pub fn give_up(conn: &mut DbConn, package_id: i64, reason: &str) -> Result<(), A
     write_tx(conn, |conn| {
         let waiting: Vec<i64> = package_tasks::table
             .filter(package_tasks::package_id.eq(package_id))
-            .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting.as_str()))
+            .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting))
             .select(package_tasks::task_id)
             .load(conn)?;
         let ts = now();
         for task_id in &waiting {
             diesel::update(package_tasks::table.find((package_id, task_id)))
                 .set((
-                    package_tasks::release_status.eq(ReleaseStatus::Failed.as_str()),
+                    package_tasks::release_status.eq(ReleaseStatus::Failed),
                     package_tasks::message.eq(reason),
                     package_tasks::finished_at.eq(Some(ts)),
                 ))
                 .execute(conn)?;
             diesel::update(release_tasks::table.find(task_id))
                 .set((
-                    release_tasks::status.eq(TaskStatus::Failed.as_str()),
+                    release_tasks::status.eq(TaskStatus::Failed),
                     release_tasks::status_reason.eq(reason),
                     release_tasks::updated_at.eq(ts),
                 ))
@@ -196,10 +194,10 @@ fn finish(conn: &mut DbConn, package_id: i64) -> Result<(), AppError> {
     let moved = diesel::update(
         release_packages::table
             .find(package_id)
-            .filter(release_packages::status.eq(PackageStatus::Releasing.as_str())),
+            .filter(release_packages::status.eq(PackageStatus::Releasing)),
     )
     .set((
-        release_packages::status.eq(outcome.as_str()),
+        release_packages::status.eq(outcome),
         release_packages::released_at.eq(Some(now())),
     ))
     .execute(conn)?;

@@ -55,7 +55,7 @@ pub struct TaskRow {
     pub script_id: i64,
     pub name: String,
     pub version_number: i32,
-    pub status: String,
+    pub status: TaskStatus,
     pub submitted_by_id: Option<i64>,
     pub submitted_by: Option<String>,
     pub submitted_at: NaiveDateTime,
@@ -65,7 +65,7 @@ pub struct TaskRow {
 
 impl TaskRow {
     pub fn status(&self) -> TaskStatus {
-        TaskStatus::parse(&self.status).unwrap_or(TaskStatus::Pending)
+        self.status
     }
 }
 
@@ -167,7 +167,7 @@ pub fn list_tasks(
             q = q.filter(release_tasks::submitted_by.eq(id));
         }
         if let Some(status) = filter.status {
-            q = q.filter(release_tasks::status.eq(status.as_str()));
+            q = q.filter(release_tasks::status.eq(status));
         }
         q
     };
@@ -254,7 +254,7 @@ pub(crate) fn withdraw(
     }
     let in_packages: Vec<(i64, i64)> = release_tasks::table
         .filter(release_tasks::id.eq_any(task_ids))
-        .filter(release_tasks::status.eq(TaskStatus::InReview.as_str()))
+        .filter(release_tasks::status.eq(TaskStatus::InReview))
         .filter(release_tasks::package_id.is_not_null())
         .select((
             release_tasks::id,
@@ -265,10 +265,10 @@ pub(crate) fn withdraw(
         release_tasks::table
             .filter(release_tasks::workspace_id.eq(workspace_id))
             .filter(release_tasks::id.eq_any(task_ids))
-            .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE.map(TaskStatus::as_str))),
+            .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE)),
     )
     .set((
-        release_tasks::status.eq(to.as_str()),
+        release_tasks::status.eq(to),
         release_tasks::status_reason.eq(reason),
         release_tasks::updated_at.eq(now()),
     ))
@@ -279,7 +279,7 @@ pub(crate) fn withdraw(
     for (task_id, package_id) in &in_packages {
         diesel::update(package_tasks::table.find((package_id, task_id)))
             .set((
-                package_tasks::release_status.eq(ReleaseStatus::Withdrawn.as_str()),
+                package_tasks::release_status.eq(ReleaseStatus::Withdrawn),
                 package_tasks::message.eq(reason),
             ))
             .execute(conn)?;
@@ -297,9 +297,9 @@ pub(crate) fn withdraw(
             let revoked = diesel::update(
                 release_packages::table
                     .find(package_id)
-                    .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str())),
+                    .filter(release_packages::status.eq(PackageStatus::PendingApproval)),
             )
-            .set(release_packages::status.eq(PackageStatus::Revoked.as_str()))
+            .set(release_packages::status.eq(PackageStatus::Revoked))
             .execute(conn)?;
             if revoked == 1 {
                 let name: String = release_packages::table
@@ -334,7 +334,7 @@ pub fn revoke(
     check_count(task_ids)?;
     write_tx(conn, |conn| {
         let access = workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
-        let tasks: Vec<(i64, String, i32, String, Option<i64>)> = release_tasks::table
+        let tasks: Vec<(i64, String, i32, TaskStatus, Option<i64>)> = release_tasks::table
             .filter(release_tasks::workspace_id.eq(workspace_id))
             .filter(release_tasks::id.eq_any(task_ids))
             .select((
@@ -349,7 +349,6 @@ pub fn revoke(
             return Err(AppError::NotFound);
         }
         for (_, name, v, status, submitter) in &tasks {
-            let status = TaskStatus::parse(status).unwrap_or(TaskStatus::Pending);
             if !status.can_revoke() {
                 return Err(AppError::conflict(format!(
                     "{name} v{v} is {} and can no longer be revoked; nothing was revoked.",
@@ -478,7 +477,7 @@ pub fn release(
                 }
             }
         }
-        let tasks: Vec<(i64, String, i32, String, i64)> = release_tasks::table
+        let tasks: Vec<(i64, String, i32, TaskStatus, i64)> = release_tasks::table
             .filter(release_tasks::workspace_id.eq(workspace_id))
             .filter(release_tasks::id.eq_any(&ids))
             .select((
@@ -493,14 +492,10 @@ pub fn release(
         if tasks.len() != ids.len() {
             return Err(AppError::NotFound);
         }
-        if let Some((_, name, v, status, _)) = tasks
-            .iter()
-            .find(|t| !TaskStatus::parse(&t.3).is_some_and(TaskStatus::can_release))
-        {
-            let status = TaskStatus::parse(status).map_or("changed", |s| s.label());
+        if let Some((_, name, v, status, _)) = tasks.iter().find(|t| !t.3.can_release()) {
             return Err(AppError::conflict(format!(
                 "{name} v{v} is {} and cannot be released now; nothing was released.",
-                status.to_lowercase()
+                status.label().to_lowercase()
             )));
         }
         let ts = now();
@@ -521,9 +516,9 @@ pub fn release(
                 release_packages::name.eq(&name),
                 release_packages::applicant_id.eq(actor_id),
                 release_packages::comment.eq(req.comment.as_str()),
-                release_packages::status.eq(status.as_str()),
+                release_packages::status.eq(status),
                 release_packages::needs_approval.eq(approval),
-                release_packages::quorum.eq(ws.quorum().as_str()),
+                release_packages::quorum.eq(ws.quorum),
                 release_packages::applied_at.eq(ts),
                 release_packages::task_count.eq(tasks.len() as i32),
                 release_packages::released_by.eq((!approval).then_some(actor_id)),
@@ -539,12 +534,10 @@ pub fn release(
         let moved = diesel::update(
             release_tasks::table
                 .filter(release_tasks::id.eq_any(&ids))
-                .filter(
-                    release_tasks::status.eq_any(TaskStatus::RELEASABLE.map(TaskStatus::as_str)),
-                ),
+                .filter(release_tasks::status.eq_any(TaskStatus::RELEASABLE)),
         )
         .set((
-            release_tasks::status.eq(task_status.as_str()),
+            release_tasks::status.eq(task_status),
             release_tasks::package_id.eq(Some(package_id)),
             release_tasks::status_reason.eq(""),
             release_tasks::updated_at.eq(ts),
@@ -620,12 +613,13 @@ pub fn release(
     })
 }
 
-/// A reviewer's decision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
-    Approve,
-    Reject,
-}
+crate::domain::text_enum!(
+    /// A reviewer's decision, stored in `package_reviewers.decision`.
+    Decision {
+        Approve = "approved": "Approved",
+        Reject = "rejected": "Rejected",
+    }
+);
 
 /// What a decision did to the package.
 #[derive(Debug)]
@@ -710,10 +704,7 @@ pub fn decide(
                 .filter(package_reviewers::decision.is_null()),
         )
         .set((
-            package_reviewers::decision.eq(Some(match decision {
-                Decision::Approve => "approved",
-                Decision::Reject => "rejected",
-            })),
+            package_reviewers::decision.eq(Some(decision)),
             package_reviewers::comment.eq(comment),
             package_reviewers::decided_at.eq(Some(ts)),
         ))
@@ -742,10 +733,10 @@ pub fn decide(
                 diesel::update(
                     release_tasks::table
                         .filter(release_tasks::package_id.eq(package_id))
-                        .filter(release_tasks::status.eq(TaskStatus::InReview.as_str())),
+                        .filter(release_tasks::status.eq(TaskStatus::InReview)),
                 )
                 .set((
-                    release_tasks::status.eq(TaskStatus::Rejected.as_str()),
+                    release_tasks::status.eq(TaskStatus::Rejected),
                     release_tasks::status_reason.eq(format!("rejected: {comment}")),
                     release_tasks::updated_at.eq(ts),
                 ))
@@ -754,10 +745,10 @@ pub fn decide(
                 diesel::update(
                     package_tasks::table
                         .filter(package_tasks::package_id.eq(package_id))
-                        .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting.as_str())),
+                        .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting)),
                 )
                 .set((
-                    package_tasks::release_status.eq(ReleaseStatus::Withdrawn.as_str()),
+                    package_tasks::release_status.eq(ReleaseStatus::Withdrawn),
                     package_tasks::message.eq("rejected"),
                 ))
                 .execute(conn)?;
@@ -804,10 +795,10 @@ fn transition(
     let moved = diesel::update(
         release_packages::table
             .find(package_id)
-            .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str())),
+            .filter(release_packages::status.eq(PackageStatus::PendingApproval)),
     )
     .set((
-        release_packages::status.eq(to.as_str()),
+        release_packages::status.eq(to),
         release_packages::decided_by.eq(Some(actor_id)),
         release_packages::decided_at.eq(Some(ts)),
     ))
@@ -838,10 +829,10 @@ fn start_release(
     diesel::update(
         release_tasks::table
             .filter(release_tasks::package_id.eq(package_id))
-            .filter(release_tasks::status.eq(TaskStatus::InReview.as_str())),
+            .filter(release_tasks::status.eq(TaskStatus::InReview)),
     )
     .set((
-        release_tasks::status.eq(TaskStatus::Releasing.as_str()),
+        release_tasks::status.eq(TaskStatus::Releasing),
         release_tasks::updated_at.eq(ts),
     ))
     .execute(conn)?;
@@ -858,9 +849,9 @@ pub struct PackageRow {
     pub applicant_id: i64,
     pub applicant: String,
     pub comment: String,
-    pub status: String,
+    pub status: PackageStatus,
     pub needs_approval: bool,
-    pub quorum: String,
+    pub quorum: Quorum,
     pub applied_at: NaiveDateTime,
     pub decided_by_name: Option<String>,
     pub decided_at: Option<NaiveDateTime>,
@@ -874,10 +865,10 @@ pub struct PackageRow {
 
 impl PackageRow {
     pub fn status(&self) -> PackageStatus {
-        PackageStatus::parse(&self.status).unwrap_or(PackageStatus::PendingApproval)
+        self.status
     }
     pub fn quorum(&self) -> Quorum {
-        Quorum::parse(&self.quorum).unwrap_or(Quorum::Any)
+        self.quorum
     }
     /// Tasks finished (released or failed) out of all.
     pub fn finished(&self) -> i32 {
@@ -986,7 +977,7 @@ pub fn list_packages(
             q = q.filter(releaser.field(users::username).eq(r.clone()));
         }
         if let Some(s) = filter.status {
-            q = q.filter(release_packages::status.eq(s.as_str()));
+            q = q.filter(release_packages::status.eq(s));
         }
         if let Some(t) = filter.applied_from {
             q = q.filter(release_packages::applied_at.ge(t));
@@ -1057,7 +1048,7 @@ pub fn list_packages(
 pub struct ReviewerRow {
     pub reviewer_id: i64,
     pub username: String,
-    pub decision: Option<String>,
+    pub decision: Option<Decision>,
     pub comment: String,
     pub decided_at: Option<NaiveDateTime>,
 }
@@ -1085,18 +1076,18 @@ pub struct PackageTaskRow {
     pub name: String,
     pub version_number: i32,
     pub version_id: i64,
-    pub release_status: String,
-    pub startup_status: String,
+    pub release_status: ReleaseStatus,
+    pub startup_status: StartupStatus,
     pub message: String,
     pub finished_at: Option<NaiveDateTime>,
 }
 
 impl PackageTaskRow {
     pub fn release(&self) -> ReleaseStatus {
-        ReleaseStatus::parse(&self.release_status).unwrap_or(ReleaseStatus::Waiting)
+        self.release_status
     }
     pub fn startup(&self) -> StartupStatus {
-        StartupStatus::parse(&self.startup_status).unwrap_or(StartupStatus::NotStarted)
+        self.startup_status
     }
 }
 
@@ -1141,7 +1132,7 @@ pub fn awaiting_review(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<Revie
         .inner_join(users::table.on(users::id.eq(release_packages::applicant_id)))
         .filter(package_reviewers::reviewer_id.eq(user_id))
         .filter(package_reviewers::decision.is_null())
-        .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str()))
+        .filter(release_packages::status.eq(PackageStatus::PendingApproval))
         .select((
             release_packages::id,
             release_packages::name,
@@ -1178,7 +1169,7 @@ pub fn pending_reviews_of(
     package_reviewers::table
         .inner_join(release_packages::table)
         .filter(release_packages::workspace_id.eq(workspace_id))
-        .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str()))
+        .filter(release_packages::status.eq(PackageStatus::PendingApproval))
         .filter(package_reviewers::reviewer_id.eq(user_id))
         .filter(package_reviewers::decision.is_null())
         .select((release_packages::id, release_packages::name))
@@ -1334,10 +1325,10 @@ pub fn withdraw_package(
         let back = diesel::update(
             release_tasks::table
                 .filter(release_tasks::package_id.eq(package_id))
-                .filter(release_tasks::status.eq(TaskStatus::InReview.as_str())),
+                .filter(release_tasks::status.eq(TaskStatus::InReview)),
         )
         .set((
-            release_tasks::status.eq(TaskStatus::Pending.as_str()),
+            release_tasks::status.eq(TaskStatus::Pending),
             release_tasks::package_id.eq(None::<i64>),
             release_tasks::status_reason.eq(format!("package {} withdrawn", package.name)),
             release_tasks::updated_at.eq(ts),
@@ -1346,20 +1337,20 @@ pub fn withdraw_package(
         diesel::update(
             package_tasks::table
                 .filter(package_tasks::package_id.eq(package_id))
-                .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting.as_str())),
+                .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting)),
         )
         .set((
-            package_tasks::release_status.eq(ReleaseStatus::Withdrawn.as_str()),
+            package_tasks::release_status.eq(ReleaseStatus::Withdrawn),
             package_tasks::message.eq("package withdrawn"),
         ))
         .execute(conn)?;
         let moved = diesel::update(
             release_packages::table
                 .find(package_id)
-                .filter(release_packages::status.eq(PackageStatus::PendingApproval.as_str())),
+                .filter(release_packages::status.eq(PackageStatus::PendingApproval)),
         )
         .set((
-            release_packages::status.eq(PackageStatus::Revoked.as_str()),
+            release_packages::status.eq(PackageStatus::Revoked),
             release_packages::task_count.eq(0),
         ))
         .execute(conn)?;
@@ -1408,7 +1399,7 @@ pub(crate) fn drop_pending_reviews(
                 .get_result(conn)?,
             package_reviewers::table
                 .filter(package_reviewers::package_id.eq(package_id))
-                .filter(package_reviewers::decision.eq("approved"))
+                .filter(package_reviewers::decision.eq(Decision::Approve))
                 .count()
                 .get_result(conn)?,
         );
