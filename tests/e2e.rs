@@ -462,11 +462,8 @@ async fn region_release_with_a_checkpoint_and_rollback(app: TestApp) {
             .len(),
         1
     );
-    assert!(
-        text(&client, "#ex-start-limit")
-            .await
-            .contains("Steps after 1 are not offered")
-    );
+    // Polled: while the dialog fades in, WebDriver reads its text as empty.
+    wait_text(&client, "#ex-start-limit", "Steps after 1 are not offered").await;
     screenshot(&client, "region-execute-dialog").await;
     client
         .find(Locator::Css("#execute-dialog button[type=submit]"))
