@@ -630,6 +630,21 @@ pub struct Decided {
     pub waiting_for: usize,
 }
 
+/// Nothing of a package that will not be released (rejected, withdrawn) goes out: its rows
+/// that still wait are marked withdrawn, with `why`. Call inside the transaction that stops it.
+fn stop_waiting(conn: &mut DbConn, package_id: i64, why: &str) -> QueryResult<usize> {
+    diesel::update(
+        package_tasks::table
+            .filter(package_tasks::package_id.eq(package_id))
+            .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting)),
+    )
+    .set((
+        package_tasks::release_status.eq(ReleaseStatus::Withdrawn),
+        package_tasks::message.eq(why),
+    ))
+    .execute(conn)
+}
+
 /// Who may decide a package now: a reviewer named on it who has not decided yet, is not its
 /// applicant and is still an eligible reviewer of the workspace, while it waits for review.
 /// The one statement of the rule: `decide` checks it inside its transaction and the package page
@@ -741,17 +756,7 @@ pub fn decide(
                     release_tasks::updated_at.eq(ts),
                 ))
                 .execute(conn)?;
-                // Nothing of a rejected package will be released: its rows stop "waiting".
-                diesel::update(
-                    package_tasks::table
-                        .filter(package_tasks::package_id.eq(package_id))
-                        .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting)),
-                )
-                .set((
-                    package_tasks::release_status.eq(ReleaseStatus::Withdrawn),
-                    package_tasks::message.eq("rejected"),
-                ))
-                .execute(conn)?;
+                stop_waiting(conn, package_id, "rejected")?;
                 Decided {
                     package_name: package.name.clone(),
                     status: PackageStatus::Rejected,
@@ -1334,16 +1339,7 @@ pub fn withdraw_package(
             release_tasks::updated_at.eq(ts),
         ))
         .execute(conn)?;
-        diesel::update(
-            package_tasks::table
-                .filter(package_tasks::package_id.eq(package_id))
-                .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting)),
-        )
-        .set((
-            package_tasks::release_status.eq(ReleaseStatus::Withdrawn),
-            package_tasks::message.eq("package withdrawn"),
-        ))
-        .execute(conn)?;
+        stop_waiting(conn, package_id, "package withdrawn")?;
         let moved = diesel::update(
             release_packages::table
                 .find(package_id)
