@@ -261,13 +261,10 @@ async fn a_huge_change_is_capped_with_a_show_all_link(app: TestApp) {
     assert!(details[5].contains("Not shown here"), "{}", details[5]);
     assert!(details[6].contains("Not shown here"), "{}", details[6]);
     // The task page and the download carry the whole change.
-    let task_page = carol.get(&link((tasks[5]).get())).await;
+    let task_page = carol.get(&link(tasks[5])).await;
     assert_eq!(task_page.status, 200);
     let full = carol
-        .get(&format!(
-            "{}/diff?against=production",
-            link((tasks[5]).get())
-        ))
+        .get(&format!("{}/diff?against=production", link(tasks[5])))
         .await;
     assert_eq!(
         full.body
