@@ -28,7 +28,7 @@ impl<T: Id + ?Sized> Id for &T {
 pub fn home() -> &'static str {
     "/"
 }
-pub fn login() -> &'static str {
+pub const fn login() -> &'static str {
     "/login"
 }
 pub fn logout() -> &'static str {
@@ -63,7 +63,7 @@ pub fn admin_user_password(user: impl Id) -> String {
     format!("/admin/users/{}/password", user.id())
 }
 
-pub fn workspaces() -> &'static str {
+pub const fn workspaces() -> &'static str {
     "/workspaces"
 }
 /// The header's workspace picker (`?ws=slug`).
