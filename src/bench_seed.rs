@@ -244,9 +244,8 @@ pub fn seed(conn: &mut DbConn, spec: &BenchSpec) -> Result<BenchReport, AppError
             .execute(conn)?;
         }
         // VACUUM, not only ANALYZE: a bulk load leaves the pg_trgm GIN indexes' pending lists
-        // full and the visibility map empty, which autovacuum would fix minutes later. Measured
-        // right after a load, the fragment search ran at 41 req/s; after VACUUM, 333
-        // (docs/BENCHMARKS.md).
+        // full and the visibility map empty, which autovacuum would fix minutes later, and the
+        // fragment search ran several times slower until then (docs/BENCHMARKS.md, "The search machinery").
         diesel::sql_query("VACUUM ANALYZE").execute(conn)?;
     } else {
         // A bulk load through the triggers leaves each FTS5 index in many small segments, and a

@@ -62,10 +62,12 @@ pub async fn htmx_errors(
             && res
                 .headers()
                 .get(header::LOCATION)
-                .is_some_and(|l| l.as_bytes() == b"/login")
+                .is_some_and(|l| l.as_bytes() == crate::paths::login().as_bytes())
         {
             let next = serde_urlencoded::to_string([("next", wanted.as_str())]).unwrap_or_default();
-            if let Ok(location) = HeaderValue::from_str(&format!("/login?{next}")) {
+            if let Ok(location) =
+                HeaderValue::from_str(&format!("{}?{next}", crate::paths::login()))
+            {
                 res.headers_mut().insert(header::LOCATION, location);
             }
         }
@@ -76,11 +78,11 @@ pub async fn htmx_errors(
         && res
             .headers()
             .get(header::LOCATION)
-            .is_some_and(|l| l.as_bytes().starts_with(b"/login"))
+            .is_some_and(|l| l.as_bytes().starts_with(crate::paths::login().as_bytes()))
     {
         let (req, _) = res.into_parts();
         let resp = HttpResponse::NoContent()
-            .insert_header(("HX-Redirect", "/login"))
+            .insert_header(("HX-Redirect", crate::paths::login()))
             .finish();
         return Ok(ServiceResponse::new(req, resp));
     }
@@ -142,7 +144,8 @@ pub async fn error_pages(
     };
     let slug = http
         .path()
-        .strip_prefix("/workspaces/")
+        .strip_prefix(crate::paths::workspaces())
+        .and_then(|rest| rest.strip_prefix('/'))
         .and_then(|rest| rest.split('/').next())
         .filter(|s| !s.is_empty() && *s != "switch")
         .map(str::to_owned);

@@ -36,7 +36,7 @@ id_is_itself!(PackageId, RegionTaskId, StepId, TaskId, UserId, i64);
 pub fn home() -> &'static str {
     "/"
 }
-pub fn login() -> &'static str {
+pub const fn login() -> &'static str {
     "/login"
 }
 pub fn logout() -> &'static str {
@@ -71,7 +71,7 @@ pub fn admin_user_password(user: impl Id<UserId>) -> String {
     format!("/admin/users/{}/password", user.id())
 }
 
-pub fn workspaces() -> &'static str {
+pub const fn workspaces() -> &'static str {
     "/workspaces"
 }
 /// The header's workspace picker (`?ws=slug`).

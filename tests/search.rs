@@ -351,7 +351,7 @@ async fn broad_search_pages_in_relevance_order_on_postgres() {
 /// trigram is common keeps the FTS5 phrase.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rare_trigram_lookup_finds_exactly_the_names_containing_the_fragment() {
-    use releasedesk::search::Target;
+    use releasedesk::db::models::releases::TASK_NAMES;
     use releasedesk::search::rare::{self, TrigramSample};
     let app = seeded(Backend::Sqlite).await.expect("sqlite");
     app.db(|conn| {
@@ -362,7 +362,7 @@ async fn rare_trigram_lookup_finds_exactly_the_names_containing_the_fragment() {
             .load(conn)
             .unwrap();
         all.sort_by_key(|(id, _)| -id);
-        let sample = TrigramSample::take(conn, Target::Tasks).unwrap();
+        let sample = TrigramSample::take(conn, TASK_NAMES).unwrap();
         let mut looked_up = 0;
         // Fragments such as `urn_001282`: a word's end and a name's number.
         let fragments: Vec<String> = (1..=6)
@@ -379,7 +379,7 @@ async fn rare_trigram_lookup_finds_exactly_the_names_containing_the_fragment() {
                 .map(|(id, _)| *id)
                 .collect();
             assert!(!expected.is_empty(), "{word} is in the seed");
-            let got = rare::matches_with(conn, Target::Tasks, word, &sample).unwrap();
+            let got = rare::matches_with(conn, TASK_NAMES, word, &sample).unwrap();
             if let Some(found) = got {
                 looked_up += 1;
                 assert_eq!(found, expected, "{word}");
@@ -388,7 +388,7 @@ async fn rare_trigram_lookup_finds_exactly_the_names_containing_the_fragment() {
         assert!(looked_up >= 3, "the fragments go the rare way: {looked_up}");
         // Every trigram of `daily_orders` is in a tenth of the names or more.
         assert_eq!(
-            rare::matches_with(conn, Target::Tasks, "daily_orders", &sample).unwrap(),
+            rare::matches_with(conn, TASK_NAMES, "daily_orders", &sample).unwrap(),
             None
         );
     })

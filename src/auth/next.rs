@@ -12,7 +12,7 @@
 use std::fmt;
 
 /// Where a sign-in lands when there is no usable `next`.
-pub const DEFAULT_NEXT: &str = "/workspaces";
+pub const DEFAULT_NEXT: &str = crate::paths::workspaces();
 
 /// Longer `next` values are dropped: no page of the site has an address this long, and a page
 /// that echoes it must stay small.
@@ -47,7 +47,7 @@ impl SafeNext {
             return None;
         }
         // Coming back to the sign-in page would only ask again.
-        if path == "/login" {
+        if path == crate::paths::login() {
             return None;
         }
         Some(SafeNext(raw.to_owned()))

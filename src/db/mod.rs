@@ -308,9 +308,9 @@ impl Manager {
                 // wait instead of failing, and comes first so that connections opened together
                 // on a new file wait for the one switching it to WAL instead of failing with
                 // "database is locked"; foreign keys are off by default in SQLite. Reads go
-                // through a shared memory map (mmap_size): a profile of the broad search at 100k
-                // tasks spent a quarter of its time copying pages out of the kernel with read()
-                // (docs/BENCHMARKS.md); the map is shared by all connections, unlike cache_size.
+                // through a shared memory map (mmap_size): a profile of the broad search spent
+                // much of its time copying pages out of the kernel with read()
+                // (docs/BENCHMARKS.md, "The search machinery"); the map is shared by all connections, unlike cache_size.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \

@@ -3,11 +3,10 @@
 //! PostgreSQL, a broad search counted among the newest ids first (`newest_window`).
 //!
 //! FTS5 finds a trigram phrase such as `"orders_0012"` by walking the postings of all nine
-//! of its trigrams, most of them common (`s_0` is in 60 % of the bench names, `_00` in 30 %):
-//! 500 µs for 30 rows at 100k tasks in the sqlite3 shell, about half of the fragment search's
+//! of its trigrams, most of them common (`s_0`, `_00`): about half of the fragment search's
 //! CPU. The AND of its three rarest trigrams (`001`, `012`, `der`) walks far fewer postings and
-//! finds 33 candidates, whose names are then tested here. Server CPU per request
-//! 1,070-1,200 → 740-840 µs (docs/BENCHMARKS.md).
+//! finds a few dozen candidates, whose names are then tested here. What it buys:
+//! docs/BENCHMARKS.md, "The search machinery".
 //!
 //! Which trigrams are rare comes from a sample: the trigram counts of `SAMPLE_ROWS` names
 //! scattered over a table's ids, taken again every `SAMPLE_TTL`, as a planner keeps statistics.
@@ -24,7 +23,8 @@ use std::time::{Duration, Instant};
 use diesel::QueryResult;
 use diesel::sql_types::{BigInt, Text};
 
-use super::{FEW_MATCHES, Target, fts_phrase};
+use super::condition::{fts_phrase, json_ids};
+use super::{FEW_MATCHES, Names};
 use crate::db::DbConn;
 
 /// How many names a sample counts.
@@ -52,9 +52,9 @@ pub struct TrigramSample {
 }
 
 impl TrigramSample {
-    /// Counts the trigrams of `SAMPLE_ROWS` of `target`'s names (fewer where ids are missing),
+    /// Counts the trigrams of `SAMPLE_ROWS` of the names of `names` (fewer where ids are missing),
     /// scattered over its ids, over every workspace.
-    pub fn take(conn: &mut DbConn, target: Target) -> QueryResult<TrigramSample> {
+    pub fn take(conn: &mut DbConn, names: Names) -> QueryResult<TrigramSample> {
         #[derive(diesel::QueryableByName)]
         struct Row {
             #[diesel(sql_type = Text)]
@@ -62,12 +62,12 @@ impl TrigramSample {
             #[diesel(sql_type = BigInt)]
             top: i64,
         }
-        let (id, name, _) = target.sql();
+        let Names { id, name, .. } = names;
         // Ids scattered over the table's whole history by a multiplicative hash, one point
         // read each. Not its newest rows: bench names are numbered in order, and the newest
         // 2,000 had no `_00`, which 30 % of all names have. Not evenly strided either: a
         // stride of 50 met only names of the same few words. The table and columns are
-        // `Target::sql`'s constants.
+        // the `Names` constants of the models.
         // Taken on PostgreSQL too (`newest_window`), whose placeholders are numbered.
         let bind = match conn {
             DbConn::Postgres(_) => "$1",
@@ -79,7 +79,7 @@ impl TrigramSample {
                  top(n) AS (SELECT max({id}) FROM {table}) \
                  SELECT {name} AS name, top.n AS top FROM {table}, top \
                  WHERE {id} IN (SELECT step.i * 2654435761 % top.n + 1 FROM step, top)",
-                table = target.table()
+                table = names.table
             ))
             .bind::<BigInt, _>(SAMPLE_ROWS),
             conn,
@@ -123,12 +123,11 @@ impl TrigramSample {
     /// matches the statement reads at most.
     ///
     /// Looking up every trigram of every word is what PostgreSQL does with the words' own
-    /// patterns. For `daily orders` at 100k tasks that is seven posting lists of 10,000 entries
-    /// each, all of them the same names: the bitmap took 2.7 ms of the capped count's 4.6
-    /// (`EXPLAIN ANALYZE`); `dai` alone finds the same names in 0.84 ms. For `orders_0012` the
-    /// words' patterns (`orders`, `0012`) cost 0.30 ms, `012`, `001` and `ord` 0.15 ms. But a
-    /// trigram that many other names hold costs a heap visit for each of them, so the choice
-    /// weighs both, with costs measured there:
+    /// patterns. For `daily orders` that is seven posting lists holding the same names, where
+    /// `dai` alone finds them; for `orders_0012`, `012`, `001` and `ord` cost half of the
+    /// words' own patterns (docs/BENCHMARKS.md, "The search machinery"). But a trigram that many other names hold
+    /// costs a heap visit for each of them, so the choice weighs both, with costs measured by
+    /// `EXPLAIN ANALYZE` on PostgreSQL at 100k tasks:
     ///
     /// - walking the rarest posting list, `WALK_US` an entry; each further list is skipped
     ///   through, about `WALK_US` per entry left;
@@ -235,47 +234,47 @@ impl TrigramSample {
     }
 }
 
-/// The sample of `target` for this process, taken again when older than `SAMPLE_TTL`.
+/// The sample of `names`' table for this process, taken again when older than `SAMPLE_TTL`.
 ///
 /// One per table for the process, whatever the database: a server has one. Tests open many
 /// databases in one process, where a sample may come from another test's data; that only
 /// changes the way rows are found, not which.
-fn sample(conn: &mut DbConn, target: Target) -> QueryResult<Arc<TrigramSample>> {
-    static SAMPLES: LazyLock<Mutex<HashMap<Target, Arc<TrigramSample>>>> =
+fn sample(conn: &mut DbConn, names: Names) -> QueryResult<Arc<TrigramSample>> {
+    static SAMPLES: LazyLock<Mutex<HashMap<&'static str, Arc<TrigramSample>>>> =
         LazyLock::new(Default::default);
     let cached = SAMPLES
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .get(&target)
+        .get(names.table)
         .cloned();
     if let Some(s) = cached.filter(|s| s.taken.elapsed() < SAMPLE_TTL) {
         return Ok(s);
     }
     // Taken outside the lock: a few requests may count at once when a sample expires, rather
     // than every search waiting on one.
-    let fresh = Arc::new(TrigramSample::take(conn, target)?);
+    let fresh = Arc::new(TrigramSample::take(conn, names)?);
     SAMPLES
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(target, fresh.clone());
+        .insert(names.table, fresh.clone());
     Ok(fresh)
 }
 
-/// The ids of `target`'s names containing `word` (lowercased, one trigram or more), newest
+/// The ids of the names of `names` containing `word` (lowercased, one trigram or more), newest
 /// first, found through its rarest trigrams; `None` when the phrase should be used instead
 /// (PostgreSQL, a common word, or more than `FEW_MATCHES` candidates).
-pub fn matches(conn: &mut DbConn, target: Target, word: &str) -> QueryResult<Option<Vec<i64>>> {
+pub fn matches(conn: &mut DbConn, names: Names, word: &str) -> QueryResult<Option<Vec<i64>>> {
     if !matches!(conn, DbConn::Sqlite(_)) {
         return Ok(None);
     }
-    let sample = sample(conn, target)?;
-    matches_with(conn, target, word, &sample)
+    let sample = sample(conn, names)?;
+    matches_with(conn, names, word, &sample)
 }
 
 /// `matches`, choosing the trigrams with `sample`.
 pub fn matches_with(
     conn: &mut DbConn,
-    target: Target,
+    names: Names,
     word: &str,
     sample: &TrigramSample,
 ) -> QueryResult<Option<Vec<i64>>> {
@@ -299,7 +298,7 @@ pub fn matches_with(
         .map(|g| fts_phrase(&g.iter().collect::<String>()))
         .collect::<Vec<_>>()
         .join(" AND ");
-    let (id, name, fts) = target.sql();
+    let Names { id, name, fts, .. } = names;
     // Ids first, so a word whose candidates are many costs only the capped walk of the index.
     let candidates: Vec<Candidate> = diesel::RunQueryDsl::load(
         diesel::sql_query(format!(
@@ -316,9 +315,9 @@ pub fn matches_with(
         diesel::sql_query(format!(
             "SELECT {id} AS id, {name} AS name FROM {table} \
              WHERE {id} IN (SELECT value FROM json_each(?)) ORDER BY {id} DESC",
-            table = target.table()
+            table = names.table
         ))
-        .bind::<Text, _>(super::json_ids(candidates.iter().map(|c| c.id))),
+        .bind::<Text, _>(json_ids(candidates.iter().map(|c| c.id))),
         conn,
     )?;
     Ok(Some(
@@ -331,34 +330,33 @@ pub fn matches_with(
 }
 
 /// What reading a row of the newest-ids window costs against adding a match to the trigram
-/// index's bitmap, measured on PostgreSQL at 1M tasks (`EXPLAIN ANALYZE`, `daily orders`):
-/// the window read 10,000 rows to find 1,001 matches in 4.4 ms (0.44 µs a row); the bitmap of
-/// all 100,000 matches took 16 ms (0.16 µs a match), whatever the number of trigrams.
+/// index's bitmap, measured on PostgreSQL at 1M tasks (`EXPLAIN ANALYZE`, `daily orders`; the
+/// figures are in docs/BENCHMARKS.md, "The search machinery").
 const WINDOW_ROW_PER_BITMAP_MATCH: f64 = 0.44 / 0.16;
 
 /// PostgreSQL: the id above which a capped count of `cap` names containing every one of
 /// `words` should look first, or `None` when the trigram index is the cheaper way.
 ///
 /// The index builds a bitmap of every match before the count's `LIMIT` applies: for a word in
-/// a tenth of 1M names that is 100,000 entries, 16 ms a request (the broad search's p99 was
-/// 674 ms under load). Names are read newest first by the primary key instead when the sample
+/// a tenth of 1M names that is 100,000 entries on every request (the broad search's p99 under
+/// load: docs/BENCHMARKS.md, "The search machinery"). Names are read newest first by the primary key instead when the sample
 /// says the matches are dense: a share `s` of a table of `n` rows costs the bitmap `n·s`
 /// entries and the window about `cap / s` rows. The window is twice that; when it holds fewer
 /// than `cap` matches (the matches are old, or in other workspaces) the caller counts through
 /// the index after all, so the answer is the same either way.
 pub fn newest_window(
     conn: &mut DbConn,
-    target: Target,
+    names: Names,
     words: &[String],
     cap: i64,
 ) -> QueryResult<Option<i64>> {
     if !matches!(conn, DbConn::Postgres(_)) {
         return Ok(None);
     }
-    let sample = sample(conn, target)?;
+    let sample = sample(conn, names)?;
     // The share of the names holding a word's rarest trigram bounds the share holding it:
     // when even that bound is too small for a window, the names need not be tested (most
-    // queries; testing 2,000 names costs about 0.1 ms).
+    // queries; testing the sample's names costs a little on each request).
     if window_floor(sample.top, sample.share_bound(words), cap).is_none() {
         return Ok(None);
     }
@@ -368,19 +366,19 @@ pub fn newest_window(
 }
 
 /// PostgreSQL: the `LIKE` patterns, one trigram each, through which the trigram index should
-/// find the names of `target` holding every one of `words`, for a statement reading at most
+/// find the names holding every one of `words`, for a statement reading at most
 /// `limit` of them (`TrigramSample::narrowest`); `None` on SQLite or when the sample cannot
 /// choose.
 pub fn narrowest(
     conn: &mut DbConn,
-    target: Target,
+    names: Names,
     words: &[String],
     limit: i64,
 ) -> QueryResult<Option<Vec<String>>> {
     if !matches!(conn, DbConn::Postgres(_)) {
         return Ok(None);
     }
-    let sample = sample(conn, target)?;
+    let sample = sample(conn, names)?;
     Ok(sample.narrowest(words, limit).map(|grams| {
         grams
             .iter()
@@ -390,18 +388,18 @@ pub fn narrowest(
 }
 
 /// PostgreSQL: whether the sample expects at most half of `few` names to contain every one of
-/// `words`, so reading their ids first pays (`NameSearch::read_matches`). A sample of 2,000
+/// `words`, so reading their ids first pays (`NameSearch::condition`). A sample of 2,000
 /// names sees a share down to 1/2,000; a word in none of them is expected in few.
 pub fn expect_few(
     conn: &mut DbConn,
-    target: Target,
+    names: Names,
     words: &[String],
     few: i64,
 ) -> QueryResult<bool> {
     if !matches!(conn, DbConn::Postgres(_)) {
         return Ok(false);
     }
-    let sample = sample(conn, target)?;
+    let sample = sample(conn, names)?;
     let is_few = |share: f64| share * (sample.top as f64) <= few as f64 / 2.0;
     // The bound (`share_bound`) may settle it without testing the names.
     if is_few(sample.share_bound(words)) {

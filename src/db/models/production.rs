@@ -13,7 +13,7 @@ use crate::db::schema::{production_history, production_scripts, release_packages
 use crate::db::{DbConn, now};
 use crate::domain::{ScriptType, StartupStatus, validate_schedule};
 use crate::error::AppError;
-use crate::search::{NameSearch, Target};
+use crate::search::NameSearch;
 
 /// A live script as the Production page shows it.
 #[derive(Debug, Queryable)]
@@ -271,7 +271,7 @@ pub fn list(
     // own name index (`scripts_fts` / pg_trgm, as the Scripts list): the live row joins its
     // script for that.
     let matches = search
-        .map(|s| s.read_matches(conn, Target::Scripts))
+        .map(|s| s.condition(conn, super::scripts::PATHS))
         .transpose()?;
     let mut counted = production_scripts::table
         .inner_join(scripts::table.on(scripts::id.eq(production_scripts::script_id)))

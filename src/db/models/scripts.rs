@@ -13,7 +13,7 @@ use crate::db::schema::{production_scripts, release_tasks, script_versions, scri
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{Description, Permission, ScriptPath, ScriptType, TaskStatus, WorkspaceMode};
 use crate::error::AppError;
-use crate::search::{NameMatch, NameSearch, Target};
+use crate::search::{NameMatch, NameSearch, Names};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = scripts)]
@@ -98,6 +98,17 @@ pub fn find_by_path(
         .optional()
 }
 
+/// The searchable name of scripts, their path (`search`): the Scripts list's and
+/// Production's search.
+pub const PATHS: Names = Names {
+    table: "scripts",
+    id: "scripts.id",
+    name: "scripts.path",
+    stored_lower: "scripts.lower_path",
+    lower_expr: "lower(scripts.path)",
+    fts: "scripts_fts",
+};
+
 /// One page of a workspace's scripts and the total: by path, or with a search by relevance
 /// (tier, then path; the typo-tolerant score when no path contains every word), served by
 /// `scripts_fts` / pg_trgm like the Tasks tab.
@@ -108,9 +119,7 @@ pub fn page(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<ScriptRow>, i64)> {
-    let matches = search
-        .map(|s| s.read_matches(conn, Target::Scripts))
-        .transpose()?;
+    let matches = search.map(|s| s.condition(conn, PATHS)).transpose()?;
     let base = |matches: Option<NameMatch>| {
         let mut q = scripts::table
             .left_join(production_scripts::table)
@@ -139,7 +148,7 @@ pub fn page(
         && total == 0
     {
         // Nothing contains every word: score the newest paths sharing a three-letter run.
-        let Some(candidates) = search.typo_candidates(conn, Target::Scripts) else {
+        let Some(candidates) = search.typo_candidates(conn, PATHS) else {
             return Ok((Vec::new(), 0));
         };
         let rows: Vec<ScriptRow> = base(Some(candidates))
@@ -154,10 +163,7 @@ pub fn page(
     }
     let q = base(matches).select(select);
     let q = match search {
-        Some(search) => q.order((
-            search.tier(conn, Target::Scripts).asc(),
-            scripts::path.asc(),
-        )),
+        Some(search) => q.order((search.tier(conn, PATHS).asc(), scripts::path.asc())),
         None => q.order(scripts::path.asc()),
     };
     let rows = q.limit(limit).offset(offset).load(conn)?;

@@ -639,9 +639,10 @@ macro_rules! person_columns {
 
 /// Members with their role, reviewer seat and dates, by username.
 ///
-/// Sorted here rather than by ORDER BY (for `people` too): PostgreSQL's sort of the 204 bench
-/// members' names under the database collation was 40 % of the statement on every Tasks and
-/// Packages page, and usernames are lower case, so byte order is the order on both backends.
+/// Sorted here rather than by ORDER BY (for `people` too): PostgreSQL's sort of the members'
+/// names under the database collation was a large share of the statement on every Tasks and
+/// Packages page (docs/BENCHMARKS.md, "The search machinery"), and usernames are lower case, so byte order is the
+/// order on both backends.
 pub fn members(conn: &mut DbConn, workspace_id: WorkspaceId) -> QueryResult<Vec<Member>> {
     memberships_of!(workspace_id)
         .select((

@@ -36,6 +36,7 @@ use crate::domain::{RegionTaskId, StepId, UserId, WorkspaceId};
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
+use diesel::dsl::IntoBoxed;
 use diesel::prelude::*;
 
 use super::audit::{self, AuditEntry};
@@ -46,13 +47,13 @@ use crate::db::schema::{
     components, execution_results, region_executions, region_task_steps, region_tasks,
     regions as regions_t, step_comments, step_components, step_people, users as users_t,
 };
-use crate::db::{Const, DbConn, now, write_tx};
+use crate::db::{Const, DbConn, MultiBackend, now, write_tx};
 use crate::domain::{
     Comment, Description, ExecutionKind, ExecutionStatus, Operation, Permission, RegionTaskStatus,
     ResultStatus, StepKind, StepStatus, WorkspaceAccess,
 };
 use crate::error::AppError;
-use crate::search::{self, ListQueries, NameMatch, NameSearch, NameTier, Target};
+use crate::search::{self, Listing, NameMatch, NameSearch, Names, Order};
 
 /// Queue of region executions (release and rollback); the payload is the execution id.
 pub const QUEUE: &str = "region_execution";
@@ -1148,71 +1149,97 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<TaskRow>, i64)> {
-    let base = |matches: Option<NameMatch>| {
-        let mut q = region_tasks::table
-            .left_join(users_t::table.on(users_t::id.nullable().eq(region_tasks::created_by)))
-            .filter(region_tasks::workspace_id.eq(workspace_id))
-            .into_boxed();
-        if let Some(m) = matches {
+    let list = TaskList {
+        workspace_id,
+        filter,
+    };
+    search::page(conn, &list, filter.search.as_ref(), limit, offset)
+}
+
+/// The searchable name of region release tasks (`search`).
+pub const TASK_NAMES: Names = Names {
+    table: "region_tasks",
+    id: "region_tasks.id",
+    name: "region_tasks.name",
+    stored_lower: "region_tasks.lower_name",
+    lower_expr: "lower(region_tasks.name)",
+    fts: "region_tasks_fts",
+};
+
+/// Region tasks with their creator, the task list's source.
+#[diesel::dsl::auto_type]
+fn tasks_with_creator() -> _ {
+    region_tasks::table
+        .left_join(users_t::table.on(users_t::id.nullable().eq(region_tasks::created_by)))
+}
+
+/// The task list as a `search::Listing`: a workspace's region tasks under a `TaskFilter`.
+struct TaskList<'a> {
+    workspace_id: WorkspaceId,
+    filter: &'a TaskFilter,
+}
+
+impl TaskList<'_> {
+    fn query(&self, names: Option<NameMatch>) -> IntoBoxed<'_, tasks_with_creator, MultiBackend> {
+        let mut q = tasks_with_creator()
+            .into_boxed()
+            .filter(region_tasks::workspace_id.eq(self.workspace_id));
+        if let Some(m) = names {
             q = q.filter(m);
         }
-        if let Some(s) = filter.status {
+        if let Some(s) = self.filter.status {
             q = q.filter(region_tasks::status.eq(s));
         }
-        if let Some(o) = filter.operation {
+        if let Some(o) = self.filter.operation {
             q = q.filter(region_tasks::operation.eq(o));
         }
-        if let Some(c) = &filter.creator {
+        if let Some(c) = &self.filter.creator {
             q = q.filter(users_t::username.eq(c.clone()));
         }
         q
-    };
-    let select = (
-        region_tasks::id,
-        region_tasks::name,
-        region_tasks::operation,
-        region_tasks::status,
-        region_tasks::best_effort,
-        region_tasks::created_at,
-        users_t::username.nullable(),
-        region_tasks::released_at,
-    );
-    let queries = ListQueries {
-        count: |c: &mut DbConn, m, n| count::capped(c, base(m).select(region_tasks::id).limit(n)),
-        by_tier: |c: &mut DbConn, m, tier: NameTier, limit, offset| {
-            base(Some(m))
-                .select(select)
-                .order((tier.asc(), region_tasks::id.desc()))
-                .limit(limit)
-                .offset(offset)
-                .load(c)
-        },
-        newest: |c: &mut DbConn, m, limit, offset| {
-            base(Some(m))
-                .select(select)
-                .order(region_tasks::id.desc())
-                .limit(limit)
-                .offset(offset)
-                .load(c)
-        },
-        listed: |c: &mut DbConn, m, limit, offset| {
-            base(m)
-                .select(select)
-                .order((region_tasks::created_at.desc(), region_tasks::id.desc()))
-                .limit(limit)
-                .offset(offset)
-                .load(c)
-        },
-    };
-    search::list_page(
-        conn,
-        filter.search.as_ref(),
-        Target::RegionTasks,
-        true,
-        (limit, offset),
-        queries,
-        |r: &TaskRow| &r.name,
-    )
+    }
+}
+
+impl Listing for TaskList<'_> {
+    type Row = TaskRow;
+
+    fn names(&self) -> Names {
+        TASK_NAMES
+    }
+
+    fn count(&self, conn: &mut DbConn, names: Option<NameMatch>, cap: i64) -> QueryResult<i64> {
+        count::capped(conn, self.query(names).select(region_tasks::id).limit(cap))
+    }
+
+    fn rows(
+        &self,
+        conn: &mut DbConn,
+        names: Option<NameMatch>,
+        order: Order,
+        limit: i64,
+        offset: i64,
+    ) -> QueryResult<Vec<TaskRow>> {
+        let q = self.query(names).select((
+            region_tasks::id,
+            region_tasks::name,
+            region_tasks::operation,
+            region_tasks::status,
+            region_tasks::best_effort,
+            region_tasks::created_at,
+            users_t::username.nullable(),
+            region_tasks::released_at,
+        ));
+        let q = match order {
+            Order::Relevance(tier) => q.order((tier.asc(), region_tasks::id.desc())),
+            Order::Newest => q.order(region_tasks::id.desc()),
+            Order::Listed => q.order((region_tasks::created_at.desc(), region_tasks::id.desc())),
+        };
+        q.limit(limit).offset(offset).load(conn)
+    }
+
+    fn name_of(row: &TaskRow) -> &str {
+        &row.name
+    }
 }
 
 /// An execution with its results, for Release History.

@@ -27,7 +27,7 @@
 
 use crate::domain::{PackageId, TaskId, UserId, WorkspaceId};
 use chrono::NaiveDateTime;
-use diesel::dsl::count_star;
+use diesel::dsl::{IntoBoxed, count_star};
 use diesel::prelude::*;
 
 use super::audit::{self, AuditEntry};
@@ -35,13 +35,13 @@ use super::{jobs, workspaces};
 use crate::db::batch::BatchInsert;
 use crate::db::count;
 use crate::db::schema::{package_reviewers, package_tasks, release_packages, release_tasks, users};
-use crate::db::{Const, DbConn, now, sql, write_tx};
+use crate::db::{Const, DbConn, MultiBackend, now, sql, write_tx};
 use crate::domain::{
     ApprovalPolicy, Comment, PackageName, PackageStatus, Permission, Quorum, ReleaseStatus, Role,
     StartupStatus, TaskStatus, WorkspaceAccess,
 };
 use crate::error::AppError;
-use crate::search::{self, ListQueries, NameMatch, NameSearch, NameTier, Target};
+use crate::search::{self, Listing, NameMatch, NameSearch, Names, Order};
 
 mod applying;
 pub use applying::{finish_package, give_up, release_next_task};
@@ -156,43 +156,86 @@ pub fn list_tasks(
             None => return Ok((Vec::new(), 0)),
         },
     };
-    let base = |matches: Option<NameMatch>| {
-        let mut q = release_tasks::table
-            .left_join(users::table.on(users::id.nullable().eq(release_tasks::submitted_by)))
-            .filter(release_tasks::workspace_id.eq(workspace_id))
-            .into_boxed();
-        if let Some(m) = matches {
+    let list = TaskList {
+        workspace_id,
+        submitter,
+        filter,
+    };
+    search::page(conn, &list, filter.search.as_ref(), limit, offset)
+}
+
+/// The searchable name of release tasks (`search`): `release_tasks_fts` on SQLite, the
+/// trigram index on `lower_name` on PostgreSQL.
+pub const TASK_NAMES: Names = Names {
+    table: "release_tasks",
+    id: "release_tasks.id",
+    name: "release_tasks.name",
+    stored_lower: "release_tasks.lower_name",
+    lower_expr: "lower(release_tasks.name)",
+    fts: "release_tasks_fts",
+};
+
+/// Release tasks with their submitter, the Tasks tab's source.
+#[diesel::dsl::auto_type]
+fn tasks_with_submitter() -> _ {
+    release_tasks::table
+        .left_join(users::table.on(users::id.nullable().eq(release_tasks::submitted_by)))
+}
+
+/// The Tasks tab as a `search::Listing`: a workspace's tasks under a `TaskFilter`.
+struct TaskList<'a> {
+    workspace_id: WorkspaceId,
+    /// The submitter filter's user id, looked up first.
+    submitter: Option<i64>,
+    filter: &'a TaskFilter,
+}
+
+impl TaskList<'_> {
+    fn query(&self, names: Option<NameMatch>) -> IntoBoxed<'_, tasks_with_submitter, MultiBackend> {
+        let mut q = tasks_with_submitter()
+            .into_boxed()
+            .filter(release_tasks::workspace_id.eq(self.workspace_id));
+        if let Some(m) = names {
             q = q.filter(m);
         }
-        if let Some(id) = submitter {
+        if let Some(id) = self.submitter {
             q = q.filter(release_tasks::submitted_by.eq(id));
         }
-        if let Some(status) = filter.status {
+        if let Some(status) = self.filter.status {
             q = q.filter(release_tasks::status.eq(status));
         }
         q
-    };
-    let queries = ListQueries {
-        count: |c: &mut DbConn, m, n| count::capped(c, base(m).select(release_tasks::id).limit(n)),
-        by_tier: |c: &mut DbConn, m, tier: NameTier, limit, offset| {
-            base(Some(m))
-                .select(task_select())
-                .order((tier.asc(), release_tasks::id.desc()))
-                .limit(limit)
-                .offset(offset)
-                .load(c)
-        },
-        newest: |c: &mut DbConn, m, limit, offset| {
-            base(Some(m))
-                .select(task_select())
-                .order(release_tasks::id.desc())
-                .limit(limit)
-                .offset(offset)
-                .load(c)
-        },
-        listed: |c: &mut DbConn, m, limit, offset| {
-            let q = base(m).select(task_select());
-            let q = match (filter.sort, filter.descending) {
+    }
+}
+
+impl Listing for TaskList<'_> {
+    type Row = TaskRow;
+
+    fn names(&self) -> Names {
+        TASK_NAMES
+    }
+
+    fn by_relevance(&self) -> bool {
+        self.filter.sort == TaskSort::SubmittedAt && self.filter.descending
+    }
+
+    fn count(&self, conn: &mut DbConn, names: Option<NameMatch>, cap: i64) -> QueryResult<i64> {
+        count::capped(conn, self.query(names).select(release_tasks::id).limit(cap))
+    }
+
+    fn rows(
+        &self,
+        conn: &mut DbConn,
+        names: Option<NameMatch>,
+        order: Order,
+        limit: i64,
+        offset: i64,
+    ) -> QueryResult<Vec<TaskRow>> {
+        let q = self.query(names).select(task_select());
+        let q = match order {
+            Order::Relevance(tier) => q.order((tier.asc(), release_tasks::id.desc())),
+            Order::Newest => q.order(release_tasks::id.desc()),
+            Order::Listed => match (self.filter.sort, self.filter.descending) {
                 (TaskSort::SubmittedAt, true) => {
                     q.order((release_tasks::submitted_at.desc(), release_tasks::id.desc()))
                 }
@@ -213,20 +256,14 @@ pub fn list_tasks(
                 (TaskSort::Status, false) => {
                     q.order((release_tasks::status.asc(), release_tasks::id.desc()))
                 }
-            };
-            q.limit(limit).offset(offset).load(c)
-        },
-    };
-    let by_relevance = filter.sort == TaskSort::SubmittedAt && filter.descending;
-    search::list_page(
-        conn,
-        filter.search.as_ref(),
-        Target::Tasks,
-        by_relevance,
-        (limit, offset),
-        queries,
-        |r: &TaskRow| &r.name,
-    )
+            },
+        };
+        q.limit(limit).offset(offset).load(conn)
+    }
+
+    fn name_of(row: &TaskRow) -> &str {
+        &row.name
+    }
 }
 
 pub fn find_task(
@@ -898,7 +935,7 @@ diesel::alias!(users as decider: DeciderAlias, users as releaser: ReleaserAlias)
 // Every join is a left join on a primary key, though every package has an applicant: a query
 // that reads no column of a joined table (the list's capped count) then skips the join on both
 // backends. With the applicant's an inner join, PostgreSQL joined every package of the
-// workspace to its applicant only to count them (0.4-0.65 ms of the Packages tab at 100k).
+// workspace to its applicant only to count them (docs/BENCHMARKS.md, "The search machinery").
 macro_rules! package_query {
     () => {
         release_packages::table
@@ -973,84 +1010,126 @@ pub fn list_packages(
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<PackageRow>, i64)> {
-    let base = |matches: Option<NameMatch>| {
+    let list = PackageList {
+        workspace_id,
+        filter,
+    };
+    search::page(conn, &list, filter.search.as_ref(), limit, offset)
+}
+
+/// The searchable name of packages (`search`).
+pub const PACKAGE_NAMES: Names = Names {
+    table: "release_packages",
+    id: "release_packages.id",
+    name: "release_packages.name",
+    stored_lower: "release_packages.lower_name",
+    lower_expr: "lower(release_packages.name)",
+    fts: "release_packages_fts",
+};
+
+/// The Packages tab as a `search::Listing`: a workspace's packages under a `PackageFilter`.
+struct PackageList<'a> {
+    workspace_id: WorkspaceId,
+    filter: &'a PackageFilter,
+}
+
+/// `package_query!` boxed, under `$list`'s workspace and filters and the name condition
+/// `$names` (a macro: the query joins two aliases of `users`, whose type is not worth naming).
+macro_rules! filtered_packages {
+    ($list:expr, $names:expr) => {{
         let mut q = package_query!()
-            .filter(release_packages::workspace_id.eq(workspace_id))
+            .filter(release_packages::workspace_id.eq($list.workspace_id))
             .into_boxed();
-        if let Some(m) = matches {
+        if let Some(m) = $names {
             q = q.filter(m);
         }
-        if let Some(a) = &filter.applicant {
+        if let Some(a) = &$list.filter.applicant {
             q = q.filter(users::username.eq(a.clone()));
         }
-        if let Some(r) = &filter.released_by {
+        if let Some(r) = &$list.filter.released_by {
             q = q.filter(releaser.field(users::username).eq(r.clone()));
         }
-        if let Some(s) = filter.status {
+        if let Some(s) = $list.filter.status {
             q = q.filter(release_packages::status.eq(s));
         }
-        if let Some(t) = filter.applied_from {
+        if let Some(t) = $list.filter.applied_from {
             q = q.filter(release_packages::applied_at.ge(t));
         }
-        if let Some(t) = filter.applied_to {
+        if let Some(t) = $list.filter.applied_to {
             q = q.filter(release_packages::applied_at.lt(t));
         }
-        if let Some(t) = filter.released_from {
+        if let Some(t) = $list.filter.released_from {
             q = q.filter(release_packages::released_at.ge(t));
         }
-        if let Some(t) = filter.released_to {
+        if let Some(t) = $list.filter.released_to {
             q = q.filter(release_packages::released_at.lt(t));
         }
         q
-    };
-    let queries = ListQueries {
-        count: |c: &mut DbConn, m, n| {
-            count::capped(c, base(m).select(release_packages::id).limit(n))
-        },
-        by_tier: |c: &mut DbConn, m, tier: NameTier, limit, offset| {
-            base(Some(m))
+    }};
+}
+
+impl Listing for PackageList<'_> {
+    type Row = PackageRow;
+
+    fn names(&self) -> Names {
+        PACKAGE_NAMES
+    }
+
+    fn count(&self, conn: &mut DbConn, names: Option<NameMatch>, cap: i64) -> QueryResult<i64> {
+        count::capped(
+            conn,
+            filtered_packages!(self, names)
+                .select(release_packages::id)
+                .limit(cap),
+        )
+    }
+
+    fn rows(
+        &self,
+        conn: &mut DbConn,
+        names: Option<NameMatch>,
+        order: Order,
+        limit: i64,
+        offset: i64,
+    ) -> QueryResult<Vec<PackageRow>> {
+        let q = filtered_packages!(self, names);
+        match order {
+            Order::Relevance(tier) => q
                 .order((tier.asc(), release_packages::id.desc()))
                 .limit(limit)
                 .offset(offset)
-                .load(c)
-        },
-        newest: |c: &mut DbConn, m, limit, offset| {
-            base(Some(m))
+                .load(conn),
+            Order::Newest => q
                 .order(release_packages::id.desc())
                 .limit(limit)
                 .offset(offset)
-                .load(c)
-        },
-        // The page's ids first, then their rows with the people's names: joined before the
-        // `LIMIT`, PostgreSQL's generic plan for a date range (which it guesses holds 5 rows)
-        // joined every package in the range to three users and sorted them all (188 rows for
-        // the bench's 30 days at 100k tasks, 0.38 ms against 0.05).
-        listed: |c: &mut DbConn, m, limit, offset| {
-            let newest_applied = (
-                release_packages::applied_at.desc(),
-                release_packages::id.desc(),
-            );
-            let page = base(m)
-                .select(release_packages::id)
-                .order(newest_applied)
-                .limit(limit)
-                .offset(offset);
-            package_query!()
-                .into_boxed()
-                .filter(sql::in_page(release_packages::id, page))
-                .order(newest_applied)
-                .load(c)
-        },
-    };
-    search::list_page(
-        conn,
-        filter.search.as_ref(),
-        Target::Packages,
-        true,
-        (limit, offset),
-        queries,
-        |r: &PackageRow| &r.name,
-    )
+                .load(conn),
+            // The page's ids first, then their rows with the people's names: joined before
+            // the `LIMIT`, PostgreSQL's generic plan for a date range (which it guesses holds
+            // 5 rows) joined every package in the range to three users and sorted them all
+            // (docs/BENCHMARKS.md, "The search machinery").
+            Order::Listed => {
+                let newest_applied = (
+                    release_packages::applied_at.desc(),
+                    release_packages::id.desc(),
+                );
+                let page = q
+                    .select(release_packages::id)
+                    .order(newest_applied)
+                    .limit(limit)
+                    .offset(offset);
+                package_query!()
+                    .into_boxed()
+                    .filter(sql::in_page(release_packages::id, page))
+                    .order(newest_applied)
+                    .load(conn)
+            }
+        }
+    }
+
+    fn name_of(row: &PackageRow) -> &str {
+        &row.name
+    }
 }
 
 /// A package's reviewer and their decision.
@@ -1451,7 +1530,7 @@ pub fn packages_sharing_scripts(
         .distinct()
         .load(conn)?;
     // Sorted and cut here, not by ORDER BY ... LIMIT: with a LIMIT, PostgreSQL may walk every
-    // package newest first and test each against the scripts (14 ms at 100k tasks, measured),
+    // package newest first and test each against the scripts (docs/BENCHMARKS.md, "The search machinery"),
     // where the join from the scripts reads only the few packages that share them.
     rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     rows.truncate(50);
