@@ -2,6 +2,8 @@
 //! only into an empty database, through the same data-layer functions the pages use (so the
 //! audit log tells the story of how the workspace was set up).
 
+use crate::domain::{StepId, TaskId};
+use crate::domain::{UserId, WorkspaceId};
 use base64::Engine;
 
 use crate::db::DbConn;
@@ -176,8 +178,8 @@ const DAILY_ORDERS_V1: &str = "-- Daily order totals per region\nINSERT INTO mar
 /// pages, created through the same functions the pages call.
 fn seed_task_release(
     conn: &mut DbConn,
-    ws: i64,
-    find: &dyn Fn(&str) -> i64,
+    ws: WorkspaceId,
+    find: &dyn Fn(&str) -> UserId,
 ) -> Result<(), crate::error::AppError> {
     use crate::db::models::releases::{self, Decision, ReleaseRequest};
     use crate::db::models::scripts::{self, ScriptDraft};
@@ -185,7 +187,7 @@ fn seed_task_release(
 
     let (alice, bob, carol) = (find("alice"), find("bob"), find("carol"));
     let script = |conn: &mut DbConn,
-                  who: i64,
+                  who: UserId,
                   path: &str,
                   kind: ScriptType,
                   schedule: &str,
@@ -256,7 +258,7 @@ fn seed_task_release(
         "import db\n\ndb.snapshot('inventory')\n",
         "Snapshot inventory",
     )?;
-    let ids = |t: Option<i64>| t.into_iter().collect::<Vec<_>>();
+    let ids = |t: Option<TaskId>| t.into_iter().collect::<Vec<_>>();
     let _ = agg;
 
     // Bob (deployer) releases directly; the worker puts it live.
@@ -367,7 +369,7 @@ fn seed_task_release(
 
     // New versions: daily orders v2 waits to be released; the snapshot's v1 is superseded by v2.
     let edit = |conn: &mut DbConn,
-                who: i64,
+                who: UserId,
                 id: i64,
                 kind: ScriptType,
                 schedule: &str,
@@ -416,8 +418,8 @@ fn seed_task_release(
 /// pages call, with the worker run in between.
 fn seed_region_release(
     conn: &mut DbConn,
-    ws: i64,
-    find: &dyn Fn(&str) -> i64,
+    ws: WorkspaceId,
+    find: &dyn Fn(&str) -> UserId,
 ) -> Result<(), crate::error::AppError> {
     use crate::db::models::region_release::{self as rr, CheckpointDecision, StepInput, TaskInput};
     use crate::db::models::regions::{self, ComponentInput, RegionInput};
@@ -475,7 +477,7 @@ fn seed_region_release(
         component_ids: components,
         people: vec![],
     };
-    let gate = |kind: StepKind, people: Vec<i64>| StepInput {
+    let gate = |kind: StepKind, people: Vec<UserId>| StepInput {
         kind,
         region_id: None,
         component_ids: vec![],
@@ -582,7 +584,7 @@ fn seed_region_release(
     let step = rr::steps(conn, rejected)?
         .first()
         .map(|s| s.id)
-        .unwrap_or_default();
+        .unwrap_or(StepId(0));
     rr::decide_checkpoint(
         conn,
         carol,

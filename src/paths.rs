@@ -7,23 +7,31 @@
 //! `domain::names::WorkspaceSlug` (`a-z 0-9 -`), ids are numbers and a session handle is hex.
 //! Query strings and fragments stay with the caller, which knows its parameters.
 
-/// A row id as a path segment, however many references deep a template hands it over
-/// (askama passes `p.id` as `&i64`, a loop's `id` as `&&i64`).
-pub trait Id {
-    fn id(&self) -> i64;
+use crate::domain::{PackageId, RegionTaskId, StepId, TaskId, UserId};
+
+/// A row id of type `T` as a path segment, however many references deep a template hands it
+/// over (askama passes `p.id` as `&PackageId`, a loop's `id` as `&&PackageId`). Only the id
+/// type a route names is accepted: a task id where a package belongs does not compile.
+pub trait Id<T> {
+    fn id(&self) -> T;
 }
 
-impl Id for i64 {
-    fn id(&self) -> i64 {
-        *self
-    }
-}
-
-impl<T: Id + ?Sized> Id for &T {
-    fn id(&self) -> i64 {
+impl<T, U: Id<T> + ?Sized> Id<T> for &U {
+    fn id(&self) -> T {
         (**self).id()
     }
 }
+
+macro_rules! id_is_itself {
+    ($($t:ty),+) => {$(
+        impl Id<$t> for $t {
+            fn id(&self) -> $t {
+                *self
+            }
+        }
+    )+};
+}
+id_is_itself!(PackageId, RegionTaskId, StepId, TaskId, UserId, i64);
 
 pub fn home() -> &'static str {
     "/"
@@ -53,13 +61,13 @@ pub fn account_session_end(handle: &str) -> String {
 pub fn admin_users() -> &'static str {
     "/admin/users"
 }
-pub fn admin_user_active(user: impl Id) -> String {
+pub fn admin_user_active(user: impl Id<UserId>) -> String {
     format!("/admin/users/{}/active", user.id())
 }
-pub fn admin_user_tenant_admin(user: impl Id) -> String {
+pub fn admin_user_tenant_admin(user: impl Id<UserId>) -> String {
     format!("/admin/users/{}/tenant-admin", user.id())
 }
-pub fn admin_user_password(user: impl Id) -> String {
+pub fn admin_user_password(user: impl Id<UserId>) -> String {
     format!("/admin/users/{}/password", user.id())
 }
 
@@ -91,13 +99,13 @@ pub fn scripts_export(ws: &str) -> String {
     format!("/workspaces/{ws}/scripts/export")
 }
 /// A script's editor; a POST saves its draft.
-pub fn script(ws: &str, id: impl Id) -> String {
+pub fn script(ws: &str, id: impl Id<i64>) -> String {
     format!("/workspaces/{ws}/scripts/{}", id.id())
 }
-pub fn script_submit(ws: &str, id: impl Id) -> String {
+pub fn script_submit(ws: &str, id: impl Id<i64>) -> String {
     format!("/workspaces/{ws}/scripts/{}/submit", id.id())
 }
-pub fn script_diff(ws: &str, id: impl Id) -> String {
+pub fn script_diff(ws: &str, id: impl Id<i64>) -> String {
     format!("/workspaces/{ws}/scripts/{}/diff", id.id())
 }
 
@@ -105,10 +113,10 @@ pub fn script_diff(ws: &str, id: impl Id) -> String {
 pub fn tasks(ws: &str) -> String {
     format!("/workspaces/{ws}/task-release/tasks")
 }
-pub fn task(ws: &str, id: impl Id) -> String {
+pub fn task(ws: &str, id: impl Id<TaskId>) -> String {
     format!("/workspaces/{ws}/task-release/tasks/{}", id.id())
 }
-pub fn task_diff(ws: &str, id: impl Id) -> String {
+pub fn task_diff(ws: &str, id: impl Id<TaskId>) -> String {
     format!("/workspaces/{ws}/task-release/tasks/{}/diff", id.id())
 }
 /// Releases the selected tasks as one package.
@@ -123,29 +131,29 @@ pub fn revoke(ws: &str) -> String {
 pub fn packages(ws: &str) -> String {
     format!("/workspaces/{ws}/task-release/packages")
 }
-pub fn package(ws: &str, id: impl Id) -> String {
+pub fn package(ws: &str, id: impl Id<PackageId>) -> String {
     format!("/workspaces/{ws}/task-release/packages/{}", id.id())
 }
-fn package_action(ws: &str, id: impl Id, action: &str) -> String {
+fn package_action(ws: &str, id: impl Id<PackageId>, action: &str) -> String {
     format!("{}/{action}", package(ws, id))
 }
 /// The package page's live progress fragment, polled while it is released.
-pub fn package_progress(ws: &str, id: impl Id) -> String {
+pub fn package_progress(ws: &str, id: impl Id<PackageId>) -> String {
     package_action(ws, id, "progress")
 }
-pub fn package_decision(ws: &str, id: impl Id) -> String {
+pub fn package_decision(ws: &str, id: impl Id<PackageId>) -> String {
     package_action(ws, id, "decision")
 }
-pub fn package_reviewers(ws: &str, id: impl Id) -> String {
+pub fn package_reviewers(ws: &str, id: impl Id<PackageId>) -> String {
     package_action(ws, id, "reviewers")
 }
-pub fn package_withdraw(ws: &str, id: impl Id) -> String {
+pub fn package_withdraw(ws: &str, id: impl Id<PackageId>) -> String {
     package_action(ws, id, "withdraw")
 }
-pub fn package_compare(ws: &str, id: impl Id) -> String {
+pub fn package_compare(ws: &str, id: impl Id<PackageId>) -> String {
     package_action(ws, id, "compare")
 }
-pub fn package_compare_diff(ws: &str, id: impl Id) -> String {
+pub fn package_compare_diff(ws: &str, id: impl Id<PackageId>) -> String {
     package_action(ws, id, "compare.diff")
 }
 
@@ -161,37 +169,41 @@ pub fn region_tasks(ws: &str) -> String {
 pub fn region_task_new(ws: &str) -> String {
     format!("/workspaces/{ws}/region-release/tasks/new")
 }
-pub fn region_task(ws: &str, id: impl Id) -> String {
+pub fn region_task(ws: &str, id: impl Id<RegionTaskId>) -> String {
     format!("/workspaces/{ws}/region-release/tasks/{}", id.id())
 }
-fn region_task_action(ws: &str, id: impl Id, action: &str) -> String {
+fn region_task_action(ws: &str, id: impl Id<RegionTaskId>, action: &str) -> String {
     format!("{}/{action}", region_task(ws, id))
 }
-pub fn region_task_edit(ws: &str, id: impl Id) -> String {
+pub fn region_task_edit(ws: &str, id: impl Id<RegionTaskId>) -> String {
     region_task_action(ws, id, "edit")
 }
 /// The task page's live process fragment, polled while it runs.
-pub fn region_task_process(ws: &str, id: impl Id) -> String {
+pub fn region_task_process(ws: &str, id: impl Id<RegionTaskId>) -> String {
     region_task_action(ws, id, "process")
 }
-pub fn region_task_execute(ws: &str, id: impl Id) -> String {
+pub fn region_task_execute(ws: &str, id: impl Id<RegionTaskId>) -> String {
     region_task_action(ws, id, "execute")
 }
-pub fn region_task_suspend(ws: &str, id: impl Id) -> String {
+pub fn region_task_suspend(ws: &str, id: impl Id<RegionTaskId>) -> String {
     region_task_action(ws, id, "suspend")
 }
-pub fn region_task_rollback(ws: &str, id: impl Id) -> String {
+pub fn region_task_rollback(ws: &str, id: impl Id<RegionTaskId>) -> String {
     region_task_action(ws, id, "rollback")
 }
 /// A decision on a checkpoint step of a region task.
-pub fn region_step_decision(ws: &str, task: impl Id, step: impl Id) -> String {
+pub fn region_step_decision(
+    ws: &str,
+    task: impl Id<RegionTaskId>,
+    step: impl Id<StepId>,
+) -> String {
     format!("{}/steps/{}/decision", region_task(ws, task), step.id())
 }
 
 pub fn regions(ws: &str) -> String {
     format!("/workspaces/{ws}/regions")
 }
-pub fn region(ws: &str, id: impl Id) -> String {
+pub fn region(ws: &str, id: impl Id<i64>) -> String {
     format!("/workspaces/{ws}/regions/{}", id.id())
 }
 pub fn components(ws: &str) -> String {
@@ -207,15 +219,15 @@ pub fn settings_general(ws: &str) -> String {
 pub fn settings_members(ws: &str) -> String {
     format!("/workspaces/{ws}/settings/members")
 }
-pub fn settings_member_role(ws: &str, user: impl Id) -> String {
+pub fn settings_member_role(ws: &str, user: impl Id<UserId>) -> String {
     format!("/workspaces/{ws}/settings/members/{}/role", user.id())
 }
-pub fn settings_member_remove(ws: &str, user: impl Id) -> String {
+pub fn settings_member_remove(ws: &str, user: impl Id<UserId>) -> String {
     format!("/workspaces/{ws}/settings/members/{}/remove", user.id())
 }
 pub fn settings_reviewers(ws: &str) -> String {
     format!("/workspaces/{ws}/settings/reviewers")
 }
-pub fn settings_reviewer_remove(ws: &str, user: impl Id) -> String {
+pub fn settings_reviewer_remove(ws: &str, user: impl Id<UserId>) -> String {
     format!("/workspaces/{ws}/settings/reviewers/{}/remove", user.id())
 }

@@ -3,10 +3,11 @@
 mod support;
 
 use releasedesk::db::models::users;
+use releasedesk::domain::UserId;
 use releasedesk::paths;
 use support::{PASSWORD, TestApp};
 
-async fn id_of(app: &TestApp, username: &'static str) -> i64 {
+async fn id_of(app: &TestApp, username: &'static str) -> UserId {
     app.db(move |c| users::find_by_username(c, username).unwrap().unwrap().id)
         .await
 }

@@ -9,6 +9,7 @@ use releasedesk::db::DbConn;
 use releasedesk::db::models::releases::{self, Decision, ReleaseRequest};
 use releasedesk::db::models::{scripts, users, workspaces};
 use releasedesk::db::schema::release_packages;
+use releasedesk::domain::{PackageId, UserId, WorkspaceId};
 use releasedesk::domain::{Role, ScriptPath, ScriptType};
 use releasedesk::paths;
 use support::{Backend, Resp, TestApp};
@@ -18,7 +19,7 @@ const STUCK: &str = "#attention-stuck li";
 const FAILED: &str = "#attention-failed li";
 
 /// (workspace, user) ids of a demo workspace and user.
-fn ids(c: &mut DbConn, ws: &str, user: &str) -> (i64, i64) {
+fn ids(c: &mut DbConn, ws: &str, user: &str) -> (WorkspaceId, UserId) {
     (
         workspaces::find_by_slug(c, ws).unwrap().unwrap().id,
         users::find_by_username(c, user).unwrap().unwrap().id,
@@ -27,7 +28,7 @@ fn ids(c: &mut DbConn, ws: &str, user: &str) -> (i64, i64) {
 
 /// A new script in `ws` submitted by `applicant`, put in a package named `name` for
 /// `reviewers`: the package id.
-fn package(c: &mut DbConn, ws: &str, applicant: &str, name: &str, reviewers: &[&str]) -> i64 {
+fn package(c: &mut DbConn, ws: &str, applicant: &str, name: &str, reviewers: &[&str]) -> PackageId {
     let (ws, user) = ids(c, ws, applicant);
     let path = ScriptPath::parse(&format!("attention/{name}.sql")).unwrap();
     let draft = scripts::ScriptDraft {
@@ -96,11 +97,11 @@ async fn the_card_lists_what_waits_what_is_stuck_and_what_failed(app: TestApp) {
         .db(|c| {
             let waiting = package(c, "payments", "alice", "elsewhere-waiting", &["carol"]);
             let failed = package(c, "payments", "alice", "elsewhere-failed", &["carol"]);
-            fail(c, failed, 1);
+            fail(c, failed.get(), 1);
             (waiting, failed)
         })
         .await;
-    assert!(other_waiting > 0 && other_failed > 0);
+    assert!(other_waiting.get() > 0 && other_failed.get() > 0);
 
     // Carol: the package and the region checkpoint that wait for her, at the top of the page.
     let carol = overview(&app, "carol").await;
@@ -164,9 +165,9 @@ async fn the_card_lists_what_waits_what_is_stuck_and_what_failed(app: TestApp) {
     // Failed recently: a package failed yesterday, not one failed 8 days ago, not payments'.
     app.db(|c| {
         let recent = package(c, "demo", "alice", "failed-yesterday", &["carol"]);
-        fail(c, recent, 1);
+        fail(c, recent.get(), 1);
         let old = package(c, "demo", "alice", "failed-long-ago", &["carol"]);
-        fail(c, old, 8);
+        fail(c, old.get(), 8);
     })
     .await;
     let carol = overview(&app, "carol").await;
@@ -194,7 +195,15 @@ async fn the_card_lists_what_waits_what_is_stuck_and_what_failed(app: TestApp) {
             .select(release_packages::id)
             .first(c)
             .unwrap();
-        releases::decide(c, carol, ws, id, Decision::Approve, &"ok".parse().unwrap()).unwrap();
+        releases::decide(
+            c,
+            carol,
+            ws,
+            PackageId(id),
+            Decision::Approve,
+            &"ok".parse().unwrap(),
+        )
+        .unwrap();
     })
     .await;
     let carol = overview(&app, "carol").await;
@@ -272,7 +281,7 @@ async fn the_card_runs_a_fixed_number_of_statements_and_stops_at_the_cap(backend
         for i in 0..7 {
             package(c, "demo", "alice", &format!("pending-{i}"), &["carol"]);
             let failed = package(c, "demo", "alice", &format!("failed-{i}"), &["carol"]);
-            fail(c, failed, 1);
+            fail(c, failed.get(), 1);
         }
     })
     .await;

@@ -17,6 +17,7 @@ use releasedesk::db::models::users;
 use releasedesk::db::schema::{
     audit_log, production_scripts, release_tasks, script_versions, scripts,
 };
+use releasedesk::domain::TaskId;
 use releasedesk::paths;
 use support::{Backend, Resp, TestApp};
 
@@ -741,7 +742,7 @@ async fn stored_markup_renders_inert(app: TestApp) {
         paths::audit("demo"),
         paths::scripts("demo"),
         script.clone(),
-        paths::task("demo", task),
+        paths::task("demo", TaskId(task)),
         format!("/workspaces/demo/task-release/tasks/{task}?view=side"),
         paths::tasks("demo"),
         paths::packages("demo"),

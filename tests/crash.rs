@@ -6,6 +6,8 @@
 
 mod support;
 
+use releasedesk::domain::RegionTaskId;
+use releasedesk::domain::{UserId, WorkspaceId};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -106,11 +108,11 @@ async fn app_without_worker(app: TestApp) -> Option<TestApp> {
     Some(app.with_demo().await)
 }
 
-fn id_of(c: &mut DbConn, name: &str) -> i64 {
+fn id_of(c: &mut DbConn, name: &str) -> UserId {
     users::find_by_username(c, name).unwrap().unwrap().id
 }
 
-fn demo_ws(c: &mut DbConn) -> i64 {
+fn demo_ws(c: &mut DbConn) -> WorkspaceId {
     workspaces::find_by_slug(c, "demo").unwrap().unwrap().id
 }
 
@@ -316,7 +318,11 @@ impl SlowReceiver {
 /// In the demo workspace: a webhook region and an inventory region, three new components, and a
 /// Bulk Deploy task of two steps (webhook region, then inventory region), executed by bob.
 /// Returns (workspace, task, execution).
-fn executed_region_task(c: &mut DbConn, hook_url: &str, tag: &str) -> (i64, i64, i64) {
+fn executed_region_task(
+    c: &mut DbConn,
+    hook_url: &str,
+    tag: &str,
+) -> (WorkspaceId, RegionTaskId, i64) {
     let (ws, carol, bob) = (demo_ws(c), id_of(c, "carol"), id_of(c, "bob"));
     let region = |c: &mut DbConn, name: String, driver: Driver, url: &str| {
         regions::save_region(
@@ -384,10 +390,10 @@ fn executed_region_task(c: &mut DbConn, hook_url: &str, tag: &str) -> (i64, i64,
     .unwrap()
     .id;
     let exec = region_release::execute(c, bob, ws, task, None).unwrap();
-    (ws, task, exec)
+    (WorkspaceId(ws.get()), RegionTaskId(task.get()), exec)
 }
 
-fn task_status(c: &mut DbConn, ws: i64, task: i64) -> String {
+fn task_status(c: &mut DbConn, ws: WorkspaceId, task: RegionTaskId) -> String {
     region_release::find(c, ws, task)
         .unwrap()
         .unwrap()
@@ -471,7 +477,7 @@ async fn a_killed_region_step_resumes_without_redeploying_finished_components(ap
             (task_status(c, ws, task) != "releasing").then_some(())
         });
         assert_eq!(task_status(c, ws, task), "released", "{}", server.output());
-        assert_each_component_once(c, task, exec);
+        assert_each_component_once(c, task.get(), exec);
 
         // The webhook region saw each change under one delivery id: the finished first
         // component never again, the one in flight at the kill once more (at least once).
@@ -530,7 +536,7 @@ async fn sigterm_finishes_the_component_in_flight_and_hands_the_job_back(app: Te
             (task_status(c, ws, task) != "releasing").then_some(())
         });
         assert_eq!(task_status(c, ws, task), "released", "{}", server.output());
-        assert_each_component_once(c, task, exec);
+        assert_each_component_once(c, task.get(), exec);
         let seen = receiver.seen();
         assert_eq!(seen.len(), 3, "each call made once: {seen:?}");
         assert_eq!(deliveries(&seen).len(), 3);

@@ -632,7 +632,7 @@ async fn a_stranded_package_gets_a_reviewer_and_another_is_withdrawn(app: TestAp
             let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
             let mut id = |n: &str| users::find_by_username(c, n).unwrap().unwrap().id;
             let (alice, bob, carol) = (id("alice"), id("bob"), id("carol"));
-            let mut release = |tasks: Vec<i64>, name: &str| {
+            let mut release = |tasks: Vec<releasedesk::domain::TaskId>, name: &str| {
                 releases::release(
                     c,
                     alice,

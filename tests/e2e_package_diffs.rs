@@ -39,7 +39,7 @@ async fn package_for_carol(app: &TestApp) -> String {
             };
             scripts::save_draft(c, alice, ws, agg.id, &draft).unwrap();
             scripts::submit_version(c, alice, ws, agg.id, "Average order per region").unwrap();
-            let tasks: Vec<i64> = release_tasks::table
+            let tasks: Vec<releasedesk::domain::TaskId> = release_tasks::table
                 .filter(release_tasks::workspace_id.eq(ws))
                 .filter(release_tasks::status.eq("pending"))
                 .filter(release_tasks::submitted_by.eq(alice))

@@ -6,6 +6,8 @@
 
 mod support;
 
+use releasedesk::domain::PackageId;
+use releasedesk::domain::{UserId, WorkspaceId};
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -16,12 +18,12 @@ use support::{Client, Resp, TestApp};
 
 const IMPORT: &str = "/workspaces/demo/scripts/import";
 
-async fn id_of(app: &TestApp, username: &'static str) -> i64 {
+async fn id_of(app: &TestApp, username: &'static str) -> UserId {
     app.db(move |c| users::find_by_username(c, username).unwrap().unwrap().id)
         .await
 }
 
-async fn demo(app: &TestApp) -> i64 {
+async fn demo(app: &TestApp) -> WorkspaceId {
     app.db(|c| workspaces::find_by_slug(c, "demo").unwrap().unwrap().id)
         .await
 }
@@ -119,7 +121,7 @@ async fn make_live(app: &TestApp, carol: &Client, path: &'static str, content: &
     );
 }
 
-fn package_id_from(resp: &Resp) -> i64 {
+fn package_id_from(resp: &Resp) -> PackageId {
     resp.location()
         .and_then(|l| l.strip_prefix("/workspaces/demo/task-release/packages/"))
         .and_then(|n| n.parse().ok())
@@ -135,7 +137,7 @@ fn package_id_from(resp: &Resp) -> i64 {
 async fn package_status(app: &TestApp, package_id: i64) -> String {
     let ws = demo(app).await;
     app.db(move |c| {
-        releases::find_package(c, ws, package_id)
+        releases::find_package(c, ws, PackageId(package_id))
             .unwrap()
             .unwrap()
             .status
@@ -192,23 +194,25 @@ async fn admin_import_under_everyone_waits_for_review(app: TestApp) {
         Some((1, "SELECT 1;\n".into())),
         "production did not move"
     );
-    let shown = carol.get(&paths::package("demo", package)).await;
+    let shown = carol
+        .get(&paths::package("demo", PackageId(package.get())))
+        .await;
     let toast = shown.texts(".toast-ok").join(" ");
     assert!(toast.contains("waiting for review in package"), "{toast}");
 
     let (status, applicant, reviewers, tasks) = app
         .db(move |c| {
-            let (status, applicant): (String, i64) = release_packages::table
+            let (status, applicant): (String, UserId) = release_packages::table
                 .find(package)
                 .select((release_packages::status, release_packages::applicant_id))
                 .first(c)
                 .unwrap();
-            let reviewers: Vec<i64> = package_reviewers::table
+            let reviewers: Vec<UserId> = package_reviewers::table
                 .filter(package_reviewers::package_id.eq(package))
                 .select(package_reviewers::reviewer_id)
                 .load(c)
                 .unwrap();
-            let tasks: Vec<(String, i32, String, Option<i64>)> = release_tasks::table
+            let tasks: Vec<(String, i32, String, Option<UserId>)> = release_tasks::table
                 .filter(release_tasks::package_id.eq(package))
                 .select((
                     release_tasks::name,
@@ -244,12 +248,12 @@ async fn admin_import_under_everyone_waits_for_review(app: TestApp) {
     let bob = app.signed_in("bob").await;
     let approved = bob
         .post(
-            &paths::package_decision("demo", package),
+            &paths::package_decision("demo", PackageId(package.get())),
             &[("decision", "approve")],
         )
         .await;
     assert_eq!(approved.status, 303, "{}", approved.body);
-    assert_eq!(wait_until_released(&app, package).await, "released");
+    assert_eq!(wait_until_released(&app, package.get()).await, "released");
     assert_eq!(
         live(&app, "imp/orders.sql").await,
         Some((2, "SELECT 2; -- changed\n".into()))
@@ -444,7 +448,10 @@ async fn released_entry_equal_to_an_unreleased_version_joins_the_package(app: Te
         .await;
     assert_eq!(resp.status, 303, "{}", resp.body);
     let package = package_id_from(&resp);
-    assert_eq!(package_status(&app, package).await, "pending_approval");
+    assert_eq!(
+        package_status(&app, package.get()).await,
+        "pending_approval"
+    );
     assert_eq!(
         live(&app, "imp/orders.sql").await,
         Some((1, "SELECT 1;\n".into())),

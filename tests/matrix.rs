@@ -360,17 +360,17 @@ async fn fixture(app: &TestApp) -> Fixture {
             .unwrap();
         let _ = region_tasks::table;
         Fixture {
-            victor: id(c, "victor"),
-            outsider,
+            victor: (id(c, "victor")).get(),
+            outsider: outsider.get(),
             script,
-            task,
-            package,
+            task: task.get(),
+            package: package.get(),
             other_package,
             decided_package,
             region,
-            waiting,
+            waiting: waiting.get(),
             step,
-            idle,
+            idle: idle.get(),
         }
     })
     .await

@@ -13,6 +13,8 @@
 
 mod support;
 
+use releasedesk::domain::TaskId;
+use releasedesk::domain::{UserId, WorkspaceId};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
@@ -27,11 +29,11 @@ use releasedesk::domain::{ScriptPath, ScriptType};
 use releasedesk::paths;
 use support::TestApp;
 
-fn demo_ws(c: &mut DbConn) -> i64 {
+fn demo_ws(c: &mut DbConn) -> WorkspaceId {
     workspaces::find_by_slug(c, "demo").unwrap().unwrap().id
 }
 
-fn id_of(c: &mut DbConn, name: &str) -> i64 {
+fn id_of(c: &mut DbConn, name: &str) -> UserId {
     users::find_by_username(c, name).unwrap().unwrap().id
 }
 
@@ -207,7 +209,7 @@ fn lines(n: usize, width: usize, tag: &str) -> String {
 
 /// Every page of a workspace's export, read through the data layer.
 fn export_pages(c: &mut DbConn, ws: i64) -> Vec<Vec<u8>> {
-    let mut export = Export::new(ws);
+    let mut export = Export::new(WorkspaceId(ws));
     let mut pages = Vec::new();
     while let Some(page) = export.next_page(c).unwrap() {
         pages.push(page);
@@ -220,7 +222,7 @@ async fn an_export_streams_every_script_in_pages_in_the_bundle_format(app: TestA
     let ws = app
         .db(|c| {
             let ws = demo_ws(c);
-            seed_scripts(c, ws, "bulk", 1_234, tricky);
+            seed_scripts(c, ws.get(), "bulk", 1_234, tricky);
             ws
         })
         .await;
@@ -286,7 +288,7 @@ async fn an_export_streams_every_script_in_pages_in_the_bundle_format(app: TestA
     assert_eq!(bundle.scripts.len() as i64, versioned);
 
     // Made page by page: the header with 500 scripts, two more pages, and the closing bytes.
-    let pages = app.db(move |c| export_pages(c, ws)).await;
+    let pages = app.db(move |c| export_pages(c, ws.get())).await;
     assert!(pages.len() >= 4, "{} pages", pages.len());
     assert!(pages[0].starts_with(b"{\n  \"format\""));
     assert_eq!(pages.last().unwrap().as_slice(), b"\n  ]\n}");
@@ -298,12 +300,14 @@ async fn an_export_page_holds_at_most_its_byte_budget(app: TestApp) {
     let ws = app
         .db(|c| {
             let ws = demo_ws(c);
-            seed_scripts(c, ws, "big", 5, |i| lines(4_000, 99, &format!("v{i}")));
+            seed_scripts(c, ws.get(), "big", 5, |i| {
+                lines(4_000, 99, &format!("v{i}"))
+            });
             ws
         })
         .await;
     // 400,000-byte scripts against a 1 MiB page: two to a page.
-    let pages = app.db(move |c| export_pages(c, ws)).await;
+    let pages = app.db(move |c| export_pages(c, ws.get())).await;
     let big_pages: Vec<usize> = pages
         .iter()
         .map(|p| p.windows(9).filter(|w| w == b"\"big/s_00").count())
@@ -328,7 +332,9 @@ async fn a_download_cut_by_a_database_error_ends_without_its_closing_bytes(app: 
     // reading pages when the table goes away.
     app.db(|c| {
         let ws = demo_ws(c);
-        seed_scripts(c, ws, "cut", 60, |i| lines(10_000, 104, &format!("v{i}")));
+        seed_scripts(c, ws.get(), "cut", 60, |i| {
+            lines(10_000, 104, &format!("v{i}"))
+        });
     })
     .await;
     let victor = app.signed_in("victor").await;
@@ -569,7 +575,7 @@ fn two_packages(
         );
         ids.push(s.id);
     }
-    let release = |c: &mut DbConn, tasks: Vec<i64>, name: &str| {
+    let release = |c: &mut DbConn, tasks: Vec<TaskId>, name: &str| {
         releases::release(
             c,
             alice,
@@ -603,7 +609,7 @@ fn two_packages(
         );
     }
     let b = release(c, second, &format!("{prefix}-two"));
-    (a, b, ids)
+    (a.get(), b.get(), ids)
 }
 
 async fn compare_stops_at_its_budget_and_links_the_full_diff(app: TestApp) {
@@ -709,7 +715,7 @@ async fn a_task_and_a_script_diff_stop_at_their_budget_with_the_full_diff_linked
     let victor = app.signed_in("victor").await;
     for (page_path, full) in [
         (
-            paths::task("demo", task),
+            paths::task("demo", TaskId(task)),
             format!("/workspaces/demo/task-release/tasks/{task}/diff?against=previous"),
         ),
         (
@@ -968,7 +974,7 @@ async fn memory_soak() {
         .db(move |c| {
             let ws = demo_ws(c);
             // About 2.2 KB a script, as in the report (47,000 scripts, a 106 MB export).
-            seed_scripts(c, ws, "soak", n_scripts, |i| {
+            seed_scripts(c, ws.get(), "soak", n_scripts, |i| {
                 lines(40, 54, &format!("s{i}"))
             });
             // 12,000 lines of 81 bytes: 972 KB a script, every line changed between packages.

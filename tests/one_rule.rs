@@ -6,11 +6,12 @@
 mod support;
 
 use releasedesk::db::models::{releases, users, workspaces};
+use releasedesk::domain::PackageId;
 use support::TestApp;
 
 const DEMO_PACKAGE: &str = "customer-dimension";
 
-async fn demo_package(app: &TestApp) -> i64 {
+async fn demo_package(app: &TestApp) -> PackageId {
     app.db(|c| {
         let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
         let filter = releases::PackageFilter::default();
@@ -28,7 +29,9 @@ async fn demo_package(app: &TestApp) -> i64 {
 async fn status_of(app: &TestApp, id: i64) -> String {
     app.db(move |c| {
         let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
-        let p = releases::find_package(c, ws, id).unwrap().unwrap();
+        let p = releases::find_package(c, ws, PackageId(id))
+            .unwrap()
+            .unwrap();
         p.status.as_str().to_owned()
     })
     .await
@@ -67,7 +70,7 @@ async fn an_over_long_comment_is_refused_on_every_path(app: TestApp) {
         reviews.texts(".toast-error"),
         vec!["A comment has at most 2000 characters. ×"]
     );
-    assert_eq!(status_of(&app, id).await, "pending_approval");
+    assert_eq!(status_of(&app, id.get()).await, "pending_approval");
 
     // Releasing: the comment and the package name have their limits too.
     let tasks = app

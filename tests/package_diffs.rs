@@ -4,6 +4,8 @@
 
 mod support;
 
+use releasedesk::domain::{PackageId, TaskId};
+use releasedesk::domain::{UserId, WorkspaceId};
 use std::time::Duration;
 
 use releasedesk::db::DbConn;
@@ -15,7 +17,7 @@ use releasedesk::paths;
 use support::TestApp;
 
 /// (workspace, user) ids of a demo workspace and user.
-fn ids(c: &mut DbConn, ws: &str, user: &str) -> (i64, i64) {
+fn ids(c: &mut DbConn, ws: &str, user: &str) -> (WorkspaceId, UserId) {
     (
         workspaces::find_by_slug(c, ws).unwrap().unwrap().id,
         users::find_by_username(c, user).unwrap().unwrap().id,
@@ -32,7 +34,7 @@ fn draft(content: &str) -> scripts::ScriptDraft {
 }
 
 /// A new script in `ws` with its first version submitted by `user`: (script, task).
-fn new_script(c: &mut DbConn, ws: &str, user: &str, path: &str, content: &str) -> (i64, i64) {
+fn new_script(c: &mut DbConn, ws: &str, user: &str, path: &str, content: &str) -> (i64, TaskId) {
     let (ws, user) = ids(c, ws, user);
     let path = ScriptPath::parse(path).unwrap();
     let s = scripts::create(c, user, ws, &path, &draft(content)).unwrap();
@@ -44,7 +46,7 @@ fn new_script(c: &mut DbConn, ws: &str, user: &str, path: &str, content: &str) -
 }
 
 /// The next version of a script in `demo`, submitted by alice: its task.
-fn new_version(c: &mut DbConn, script: i64, content: &str) -> i64 {
+fn new_version(c: &mut DbConn, script: i64, content: &str) -> TaskId {
     let (ws, alice) = ids(c, "demo", "alice");
     scripts::save_draft(c, alice, ws, script, &draft(content)).unwrap();
     scripts::submit_version(c, alice, ws, script, "edited")
@@ -60,14 +62,14 @@ fn package(
     ws: &str,
     applicant: &str,
     reviewer: Option<&str>,
-    tasks: &[i64],
+    tasks: &[TaskId],
 ) -> i64 {
     let (ws, applicant) = ids(c, ws, applicant);
     let reviewers = reviewer
         .map(|r| users::find_by_username(c, r).unwrap().unwrap().id)
         .into_iter()
         .collect();
-    releases::release(
+    (releases::release(
         c,
         applicant,
         ws,
@@ -79,11 +81,12 @@ fn package(
         },
     )
     .unwrap()
-    .package_id
+    .package_id)
+        .get()
 }
 
 /// Carol releases `tasks` of `demo` directly and the worker puts them live.
-async fn put_live(app: &TestApp, tasks: Vec<i64>) {
+async fn put_live(app: &TestApp, tasks: Vec<TaskId>) {
     let id = app
         .db(move |c| package(c, "demo", "carol", None, &tasks))
         .await;
@@ -91,7 +94,10 @@ async fn put_live(app: &TestApp, tasks: Vec<i64>) {
         let status = app
             .db(move |c| {
                 let ws = ids(c, "demo", "carol").0;
-                releases::find_package(c, ws, id).unwrap().unwrap().status
+                releases::find_package(c, ws, PackageId(id))
+                    .unwrap()
+                    .unwrap()
+                    .status
             })
             .await;
         if status.as_str() == "released" {
@@ -134,7 +140,7 @@ async fn the_package_page_shows_each_tasks_change_above_the_decision(app: TestAp
             package(c, "demo", "alice", Some("carol"), &[v2, fresh])
         })
         .await;
-    let url = paths::package("demo", package);
+    let url = paths::package("demo", PackageId(package));
 
     let carol = app.signed_in("carol").await;
     let page = carol.get(&url).await;
@@ -199,7 +205,7 @@ async fn a_huge_change_is_capped_with_a_show_all_link(app: TestApp) {
     // the page's 10,000 rows are spent after five of them.
     let (tasks, small) = app
         .db(|c| {
-            let tasks: Vec<i64> = (0..6)
+            let tasks: Vec<TaskId> = (0..6)
                 .map(|i| {
                     new_script(
                         c,
@@ -215,12 +221,12 @@ async fn a_huge_change_is_capped_with_a_show_all_link(app: TestApp) {
             (tasks, small)
         })
         .await;
-    let all: Vec<i64> = tasks.iter().copied().chain([small]).collect();
+    let all: Vec<TaskId> = tasks.iter().copied().chain([small]).collect();
     let package = app
         .db(move |c| package(c, "demo", "alice", Some("carol"), &all))
         .await;
     let carol = app.signed_in("carol").await;
-    let page = carol.get(&paths::package("demo", package)).await;
+    let page = carol.get(&paths::package("demo", PackageId(package))).await;
     assert_eq!(page.status, 200);
     let details = page.texts("#changes details");
     assert_eq!(details.len(), 7);
@@ -229,7 +235,7 @@ async fn a_huge_change_is_capped_with_a_show_all_link(app: TestApp) {
         diff::PAGE_BUDGET.rows,
         "the page shows its budget of lines, no more"
     );
-    let link = |task: i64| paths::task("demo", task);
+    let link = |task: TaskId| paths::task("demo", task);
     let show_all: Vec<String> = {
         let html = page.html();
         let sel = scraper::Selector::parse("#changes a.diff-show-all").unwrap();
@@ -279,7 +285,7 @@ async fn scripts_too_large_to_read_together_are_linked(app: TestApp) {
         text.push_str(&format!("SELECT '{edit}';\n"));
         text
     };
-    let (scripts_ids, first): (Vec<i64>, Vec<i64>) = app
+    let (scripts_ids, first): (Vec<i64>, Vec<TaskId>) = app
         .db(move |c| {
             (0..3)
                 .map(|i| new_script(c, "demo", "alice", &format!("etl/big_{i}.sql"), &big("old")))
@@ -289,7 +295,7 @@ async fn scripts_too_large_to_read_together_are_linked(app: TestApp) {
     put_live(&app, first).await;
     let package = app
         .db(move |c| {
-            let tasks: Vec<i64> = scripts_ids
+            let tasks: Vec<TaskId> = scripts_ids
                 .iter()
                 .map(|s| new_version(c, *s, &big("new")))
                 .collect();
@@ -297,7 +303,7 @@ async fn scripts_too_large_to_read_together_are_linked(app: TestApp) {
         })
         .await;
     let carol = app.signed_in("carol").await;
-    let page = carol.get(&paths::package("demo", package)).await;
+    let page = carol.get(&paths::package("demo", PackageId(package))).await;
     assert_eq!(page.status, 200);
     let details = page.texts("#changes details");
     assert_eq!(details.len(), 3);
@@ -319,7 +325,7 @@ async fn a_member_of_another_workspace_gets_404(app: TestApp) {
             package(c, "payments", "alice", Some("bob"), &[task])
         })
         .await;
-    let url = paths::package("payments", package);
+    let url = paths::package("payments", PackageId(package));
     let bob = app.signed_in("bob").await;
     assert!(bob.get(&url).await.has("#changes details"));
     let victor = app.signed_in("victor").await;
@@ -327,7 +333,9 @@ async fn a_member_of_another_workspace_gets_404(app: TestApp) {
     assert_eq!(refused.status, 404);
     assert!(!refused.body.contains("etl/ledger.sql"));
     // Nor through a workspace he belongs to.
-    let other = victor.get(&paths::package("demo", package)).await;
+    let other = victor
+        .get(&paths::package("demo", PackageId(package)))
+        .await;
     assert_eq!(other.status, 404);
 }
 

@@ -7,18 +7,20 @@ mod support;
 
 use releasedesk::db::models::{releases, users, workspaces};
 use releasedesk::domain::Quorum;
+use releasedesk::domain::TaskId;
+use releasedesk::domain::{PackageId, UserId};
 use releasedesk::paths;
 use support::{Client, Resp, TestApp};
 
-async fn user_id(app: &TestApp, username: &'static str) -> i64 {
+async fn user_id(app: &TestApp, username: &'static str) -> UserId {
     app.db(move |c| users::find_by_username(c, username).unwrap().unwrap().id)
         .await
 }
 
 /// Alice releases `tasks` for `reviewers` (user ids); the new package's id.
-async fn release(alice: &Client, tasks: &[i64], reviewers: &[i64]) -> i64 {
-    let tasks: Vec<String> = tasks.iter().map(i64::to_string).collect();
-    let reviewers: Vec<String> = reviewers.iter().map(i64::to_string).collect();
+async fn release(alice: &Client, tasks: &[TaskId], reviewers: &[UserId]) -> i64 {
+    let tasks: Vec<String> = tasks.iter().map(TaskId::to_string).collect();
+    let reviewers: Vec<String> = reviewers.iter().map(UserId::to_string).collect();
     let mut form: Vec<(&str, &str)> = tasks.iter().map(|t| ("task_ids", t.as_str())).collect();
     form.extend(reviewers.iter().map(|r| ("reviewers", r.as_str())));
     let resp = alice.post(&paths::release("demo"), &form).await;
@@ -30,13 +32,13 @@ async fn release(alice: &Client, tasks: &[i64], reviewers: &[i64]) -> i64 {
 }
 
 fn package(id: i64) -> String {
-    paths::package("demo", id)
+    paths::package("demo", PackageId(id))
 }
 
 async fn status_of(app: &TestApp, id: i64) -> String {
     app.db(move |c| {
         let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
-        releases::find_package(c, ws, id)
+        releases::find_package(c, ws, PackageId(id))
             .unwrap()
             .unwrap()
             .status
@@ -48,7 +50,7 @@ async fn status_of(app: &TestApp, id: i64) -> String {
 
 async fn reviewers_of(app: &TestApp, id: i64) -> Vec<String> {
     app.db(move |c| {
-        releases::package_reviewers(c, id)
+        releases::package_reviewers(c, PackageId(id))
             .unwrap()
             .into_iter()
             .map(|r| r.username)
@@ -63,7 +65,7 @@ async fn role_change(carol: &Client, bob: i64, to: &str, confirm: bool) -> Resp 
         form.push(("confirm", "1"));
     }
     carol
-        .post(&paths::settings_member_role("demo", bob), &form)
+        .post(&paths::settings_member_role("demo", UserId(bob)), &form)
         .await
 }
 
@@ -79,14 +81,17 @@ async fn a_stranded_package_gets_a_new_reviewer(app: TestApp) {
     let id = release(&alice, &tasks, &[bob]).await;
 
     let carol = app.signed_in("carol").await;
-    let asked = role_change(&carol, bob, "developer", false).await;
+    let asked = role_change(&carol, bob.get(), "developer", false).await;
     assert_eq!(asked.status, 200, "{}", asked.body);
     let question = asked.texts("#role-confirm").join(" ");
     assert!(question.contains("Make bob a developer?"), "{question}");
     let name = app
         .db(move |c| {
             let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
-            releases::find_package(c, ws, id).unwrap().unwrap().name
+            releases::find_package(c, ws, PackageId(id))
+                .unwrap()
+                .unwrap()
+                .name
         })
         .await;
     assert!(question.contains(&name), "{question}");
@@ -100,7 +105,7 @@ async fn a_stranded_package_gets_a_new_reviewer(app: TestApp) {
         .await
     );
 
-    let done = role_change(&carol, bob, "developer", true).await;
+    let done = role_change(&carol, bob.get(), "developer", true).await;
     assert_eq!(done.status, 303, "{}", done.body);
     assert!(reviewers_of(&app, id).await.is_empty());
     assert_eq!(status_of(&app, id).await, "pending_approval");
@@ -138,7 +143,7 @@ async fn a_stranded_package_gets_a_new_reviewer(app: TestApp) {
     assert!(timeline.contains("carol"), "{timeline}");
 
     // A role change with no review at stake asks nothing.
-    let plain = role_change(&carol, bob, "viewer", false).await;
+    let plain = role_change(&carol, bob.get(), "viewer", false).await;
     assert_eq!(plain.status, 409, "bob is a developer now, not a deployer");
 }
 
@@ -155,7 +160,7 @@ async fn adding_reviewers_keeps_the_rules(app: TestApp) {
         user_id(&app, "victor").await,
     );
     let alice = app.signed_in("alice").await;
-    let id = release(&alice, &tasks[..1], &[bob]).await;
+    let id = release(&alice, &tasks[..1], &[UserId(bob.get())]).await;
     let add = |who: i64| {
         let path = format!("{}/reviewers", package(id));
         (path, who.to_string())
@@ -163,7 +168,7 @@ async fn adding_reviewers_keeps_the_rules(app: TestApp) {
 
     // Bob, a reviewer but neither applicant nor admin, may not add anyone.
     let bob_c = app.signed_in("bob").await;
-    let (path, who) = add(carol_id);
+    let (path, who) = add(carol_id.get());
     assert_eq!(bob_c.post(&path, &[("reviewers", &who)]).await.status, 403);
     // The applicant herself, someone already on it, or a non-reviewer: refused beside the field.
     for (who, says) in [
@@ -184,7 +189,7 @@ async fn adding_reviewers_keeps_the_rules(app: TestApp) {
         .db(|c| workspaces::find_by_slug(c, "payments").unwrap().unwrap().id)
         .await;
     let err = app
-        .db(move |c| releases::add_reviewers(c, alice_id, payments, id, &[carol_id]))
+        .db(move |c| releases::add_reviewers(c, alice_id, payments, PackageId(id), &[carol_id]))
         .await
         .unwrap_err();
     assert!(
@@ -206,7 +211,7 @@ async fn adding_reviewers_keeps_the_rules(app: TestApp) {
     let late = app
         .db(move |c| {
             let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
-            releases::add_reviewers(c, alice_id, ws, id, &[carol_id])
+            releases::add_reviewers(c, alice_id, ws, PackageId(id), &[carol_id])
         })
         .await
         .unwrap_err();
@@ -308,7 +313,7 @@ async fn the_applicant_withdraws_a_package_in_one_step(app: TestApp) {
             .await;
         assert_eq!((status.as_str(), pkg), ("pending", None));
     }
-    let next = release(&alice, &tasks, &[carol_id]).await;
+    let next = release(&alice, &tasks, &[UserId(carol_id.get())]).await;
     assert_ne!(next, id);
     // A deployer may withdraw someone else's package.
     let bob_c = app.signed_in("bob").await;

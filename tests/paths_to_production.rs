@@ -5,6 +5,8 @@
 
 mod support;
 
+use releasedesk::domain::{PackageId, TaskId};
+use releasedesk::domain::{UserId, WorkspaceId};
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -16,12 +18,12 @@ use releasedesk::error::AppError;
 use releasedesk::paths;
 use support::{Client, TestApp};
 
-async fn id_of(app: &TestApp, username: &'static str) -> i64 {
+async fn id_of(app: &TestApp, username: &'static str) -> UserId {
     app.db(move |c| users::find_by_username(c, username).unwrap().unwrap().id)
         .await
 }
 
-async fn demo(app: &TestApp) -> i64 {
+async fn demo(app: &TestApp) -> WorkspaceId {
     app.db(|c| workspaces::find_by_slug(c, "demo").unwrap().unwrap().id)
         .await
 }
@@ -74,7 +76,7 @@ async fn apply(app: &TestApp, ws: i64, script: i64, authority: Authority) -> Res
     app.db(move |c| {
         write_tx(c, |c| {
             let version = scripts::version(c, script, 1)?.ok_or(AppError::NotFound)?;
-            production::apply(c, ws, &version, authority).map(|_| ())
+            production::apply(c, WorkspaceId(ws), &version, authority).map(|_| ())
         })
     })
     .await
@@ -105,7 +107,7 @@ async fn production_refuses_a_version_without_its_authority(app: TestApp) {
     refused(
         apply(
             &app,
-            ws,
+            ws.get(),
             script,
             Authority::SimpleMode { actor_id: carol_id },
         )
@@ -113,7 +115,13 @@ async fn production_refuses_a_version_without_its_authority(app: TestApp) {
         "not in simple mode",
     );
     refused(
-        apply(&app, ws, script, Authority::Direct { actor_id: alice_id }).await,
+        apply(
+            &app,
+            ws.get(),
+            script,
+            Authority::Direct { actor_id: alice_id },
+        )
+        .await,
         "needs a reviewer",
     );
     app.db(move |c| {
@@ -124,7 +132,13 @@ async fn production_refuses_a_version_without_its_authority(app: TestApp) {
     })
     .await;
     refused(
-        apply(&app, ws, script, Authority::Direct { actor_id: carol_id }).await,
+        apply(
+            &app,
+            ws.get(),
+            script,
+            Authority::Direct { actor_id: carol_id },
+        )
+        .await,
         "needs a reviewer",
     );
 
@@ -148,7 +162,13 @@ async fn production_refuses_a_version_without_its_authority(app: TestApp) {
         .parse()
         .unwrap();
     refused(
-        apply(&app, ws, script, Authority::Package(package)).await,
+        apply(
+            &app,
+            ws.get(),
+            script,
+            Authority::Package(PackageId(package)),
+        )
+        .await,
         "not releasing",
     );
     app.db(move |c| {
@@ -159,7 +179,13 @@ async fn production_refuses_a_version_without_its_authority(app: TestApp) {
     })
     .await;
     refused(
-        apply(&app, ws, script, Authority::Package(package)).await,
+        apply(
+            &app,
+            ws.get(),
+            script,
+            Authority::Package(PackageId(package)),
+        )
+        .await,
         "lacks the approval",
     );
     assert!(!live(&app, script).await, "nothing went live");
@@ -180,7 +206,7 @@ async fn the_worker_never_releases_a_package_without_its_approval(app: TestApp) 
                 alice_id,
                 ws,
                 &releases::ReleaseRequest {
-                    task_ids: vec![task],
+                    task_ids: vec![TaskId(task)],
                     name: Default::default(),
                     comment: Default::default(),
                     reviewers: vec![carol_id],

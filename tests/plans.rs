@@ -118,7 +118,9 @@ async fn a_search_keeps_generic_plans_for_its_counts_and_plans_its_pages_each_ti
                 sort: releases::TaskSort::SubmittedAt,
                 descending: true,
             };
-            releases::list_tasks(conn, 1, &filter, 20, 0).unwrap().1
+            releases::list_tasks(conn, releasedesk::domain::WorkspaceId(1), &filter, 20, 0)
+                .unwrap()
+                .1
         };
         for _ in 0..10 {
             assert_eq!(list(conn, "daily orders"), 300);

@@ -15,7 +15,11 @@ use releasedesk::db::schema::{
     audit_log, components, jobs, package_tasks, region_executions, regions, release_packages,
     release_tasks, step_comments,
 };
+use releasedesk::domain::PackageId;
+use releasedesk::domain::RegionTaskId;
+use releasedesk::domain::StepId;
 use releasedesk::domain::{Operation, ScriptPath, ScriptType, StepKind};
+use releasedesk::domain::{TaskId, UserId, WorkspaceId};
 use releasedesk::paths;
 use support::{Backend, Client, Resp, TestApp};
 
@@ -52,16 +56,16 @@ impl Signed {
     }
 }
 
-fn id(c: &mut DbConn, username: &str) -> i64 {
+fn id(c: &mut DbConn, username: &str) -> UserId {
     users::find_by_username(c, username).unwrap().unwrap().id
 }
 
-fn demo(c: &mut DbConn) -> i64 {
+fn demo(c: &mut DbConn) -> WorkspaceId {
     workspaces::find_by_slug(c, "demo").unwrap().unwrap().id
 }
 
 /// `n` pending release tasks of alice's, one script each.
-fn tasks(c: &mut DbConn, prefix: &str, n: usize) -> Vec<i64> {
+fn tasks(c: &mut DbConn, prefix: &str, n: usize) -> Vec<TaskId> {
     let (ws, alice) = (demo(c), id(c, "alice"));
     (0..n)
         .map(|i| {
@@ -82,7 +86,7 @@ fn tasks(c: &mut DbConn, prefix: &str, n: usize) -> Vec<i64> {
 }
 
 /// `n` packages of alice's waiting for carol's or bob's approval.
-fn packages(c: &mut DbConn, prefix: &str, n: usize) -> Vec<i64> {
+fn packages(c: &mut DbConn, prefix: &str, n: usize) -> Vec<PackageId> {
     let (ws, alice) = (demo(c), id(c, "alice"));
     let reviewers = vec![id(c, "carol"), id(c, "bob")];
     tasks(c, prefix, n)
@@ -107,7 +111,7 @@ fn packages(c: &mut DbConn, prefix: &str, n: usize) -> Vec<i64> {
 
 /// `n` region tasks of bob's: a Manual Approval naming carol and tara, then a deploy step.
 /// With `run`, bob executes each and the worker takes it to the checkpoint.
-fn region_tasks(c: &mut DbConn, prefix: &str, n: usize, run: bool) -> Vec<(i64, i64)> {
+fn region_tasks(c: &mut DbConn, prefix: &str, n: usize, run: bool) -> Vec<(RegionTaskId, StepId)> {
     let (ws, bob) = (demo(c), id(c, "bob"));
     let people = vec![id(c, "carol"), id(c, "tara")];
     let region: i64 = regions::table
@@ -121,7 +125,7 @@ fn region_tasks(c: &mut DbConn, prefix: &str, n: usize, run: bool) -> Vec<(i64, 
         .select(components::id)
         .first(c)
         .unwrap();
-    let out: Vec<(i64, i64)> = (0..n)
+    let out: Vec<(RegionTaskId, StepId)> = (0..n)
         .map(|i| {
             let task = region_release::create(
                 c,
@@ -238,14 +242,14 @@ async fn races(backend: Backend) {
         Signed::new(&app, "carol").await,
         Signed::new(&app, "tara").await,
     );
-    let pkg = |p: i64| paths::package_decision("demo", p);
+    let pkg = |p: i64| paths::package_decision("demo", PackageId(p));
     let rt = |t: i64, what: &str| format!("/workspaces/demo/region-release/tasks/{t}/{what}");
     let mut counts = Vec::new();
 
     // 1. approve / approve: two named reviewers, quorum "any".
     let ids = app.db(|c| packages(c, "aa", PAIRS)).await;
     let answers = in_batches(|i| {
-        let path = pkg(ids[i]);
+        let path = pkg((ids[i]).get());
         let (carol, bob) = (&carol, &bob);
         async move {
             tokio::join!(
@@ -261,7 +265,11 @@ async fn races(backend: Backend) {
     let ids2 = ids.clone();
     app.db(move |c| {
         for p in ids2 {
-            assert_eq!(audit_count(c, "package.approved", p), 1, "package {p}");
+            assert_eq!(
+                audit_count(c, "package.approved", p.get()),
+                1,
+                "package {p}"
+            );
             let queued: i64 = jobs::table
                 .filter(jobs::queue.eq(releasedesk::db::models::jobs::RELEASE_PACKAGE))
                 .filter(jobs::payload.eq(p.to_string()))
@@ -277,7 +285,7 @@ async fn races(backend: Backend) {
     // 2. approve / reject.
     let ids = app.db(|c| packages(c, "ar", PAIRS)).await;
     let answers = in_batches(|i| {
-        let path = pkg(ids[i]);
+        let path = pkg((ids[i]).get());
         let (carol, bob) = (&carol, &bob);
         async move {
             tokio::join!(
@@ -301,8 +309,8 @@ async fn races(backend: Backend) {
                 .first(c)
                 .unwrap();
             let (approved, rejected) = (
-                audit_count(c, "package.approved", p),
-                audit_count(c, "package.rejected", p),
+                audit_count(c, "package.approved", p.get()),
+                audit_count(c, "package.rejected", p.get()),
             );
             if w == 0 {
                 assert_eq!((status.as_str(), approved, rejected), ("releasing", 1, 0));
@@ -347,7 +355,7 @@ async fn races(backend: Backend) {
                 .count()
                 .get_result(c)
                 .unwrap();
-            let revoked = audit_count(c, "task.revoked", t);
+            let revoked = audit_count(c, "task.revoked", t.get());
             if w == 0 {
                 assert_eq!((status.as_str(), packaged, revoked), ("releasing", 1, 0));
             } else {
@@ -361,7 +369,7 @@ async fn races(backend: Backend) {
     // 4. execute / execute of a region task that has not run.
     let ids = app.db(|c| region_tasks(c, "ee", PAIRS, false)).await;
     let answers = in_batches(|i| {
-        let path = rt(ids[i].0, "execute");
+        let path = rt((ids[i].0).get(), "execute");
         let (bob, carol) = (&bob, &carol);
         async move { tokio::join!(bob.post(&path, &[]), carol.post(&path, &[])) }
     })
@@ -378,7 +386,11 @@ async fn races(backend: Backend) {
                 .get_result(c)
                 .unwrap();
             assert_eq!(executions, 1, "task {t}: one execution");
-            assert_eq!(audit_count(c, "region_task.executed", t), 1, "task {t}");
+            assert_eq!(
+                audit_count(c, "region_task.executed", t.get()),
+                1,
+                "task {t}"
+            );
         }
     })
     .await;
@@ -388,7 +400,7 @@ async fn races(backend: Backend) {
     let ids = app.db(|c| region_tasks(c, "cp", PAIRS, true)).await;
     let answers = in_batches(|i| {
         let (t, step) = ids[i];
-        let path = rt(t, &format!("steps/{step}/decision"));
+        let path = rt(t.get(), &format!("steps/{step}/decision"));
         let (carol, tara) = (&carol, &tara);
         async move {
             tokio::join!(
@@ -413,8 +425,8 @@ async fn races(backend: Backend) {
                 .get_result(c)
                 .unwrap();
             let (agreed, rejected) = (
-                audit_count(c, "region_task.checkpoint_agreed", t),
-                audit_count(c, "region_task.checkpoint_rejected", t),
+                audit_count(c, "region_task.checkpoint_agreed", t.get()),
+                audit_count(c, "region_task.checkpoint_rejected", t.get()),
             );
             let want = if w == 0 { (1, 1, 0) } else { (1, 0, 1) };
             assert_eq!((decisions, agreed, rejected), want, "task {t}");
@@ -431,7 +443,7 @@ async fn races(backend: Backend) {
         let t = ids[i].0;
         let (bob, carol) = (&bob, &carol);
         async move {
-            let (suspend, execute) = (rt(t, "suspend"), rt(t, "execute"));
+            let (suspend, execute) = (rt(t.get(), "suspend"), rt(t.get(), "execute"));
             tokio::join!(bob.post(&suspend, &[]), carol.post(&execute, &[]))
         }
     })
@@ -456,10 +468,13 @@ async fn races(backend: Backend) {
                 .get_result(c)
                 .unwrap();
             let ws = demo(c);
-            let status = region_release::find(c, ws, t).unwrap().unwrap().status;
+            let status = region_release::find(c, ws, RegionTaskId(t.get()))
+                .unwrap()
+                .unwrap()
+                .status;
             let (suspended, executed) = (
-                audit_count(c, "region_task.suspended", t),
-                audit_count(c, "region_task.executed", t),
+                audit_count(c, "region_task.suspended", t.get()),
+                audit_count(c, "region_task.executed", t.get()),
             );
             if resumed {
                 assert_eq!(

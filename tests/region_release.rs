@@ -3,6 +3,8 @@
 
 mod support;
 
+use releasedesk::domain::RegionTaskId;
+use releasedesk::domain::StepId;
 use releasedesk::paths;
 use support::TestApp;
 
@@ -269,9 +271,9 @@ mod flows {
     }
 
     pub struct Fixture {
-        pub ws: i64,
-        pub carol: i64,
-        pub bob: i64,
+        pub ws: releasedesk::domain::WorkspaceId,
+        pub carol: releasedesk::domain::UserId,
+        pub bob: releasedesk::domain::UserId,
         pub eu: i64,
         pub us: i64,
         pub api: i64,
@@ -359,7 +361,11 @@ mod flows {
         .await
     }
 
-    pub async fn status(app: &TestApp, ws: i64, task: i64) -> String {
+    pub async fn status(
+        app: &TestApp,
+        ws: releasedesk::domain::WorkspaceId,
+        task: releasedesk::domain::RegionTaskId,
+    ) -> String {
         app.db(move |c| {
             region_release::find(c, ws, task)
                 .unwrap()
@@ -372,7 +378,8 @@ mod flows {
     }
 
     /// Waits (bounded) until the task leaves `from`.
-    pub async fn settle(app: &TestApp, ws: i64, task: i64) -> String {
+    pub async fn settle(app: &TestApp, ws: releasedesk::domain::WorkspaceId, task: i64) -> String {
+        let task = releasedesk::domain::RegionTaskId(task);
         for _ in 0..150 {
             let s = status(app, ws, task).await;
             if !matches!(s.as_str(), "releasing" | "rolling_back" | "suspending") {
@@ -396,7 +403,12 @@ mod flows {
     }
 
     /// One step of the form: kind, region, component ids, people ids.
-    pub type StepSpec = (StepKind, Option<i64>, Vec<i64>, Vec<i64>);
+    pub type StepSpec = (
+        StepKind,
+        Option<i64>,
+        Vec<i64>,
+        Vec<releasedesk::domain::UserId>,
+    );
 
     /// Posts the create form; returns the new task id.
     pub async fn create_task(
@@ -471,7 +483,7 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
         ],
     )
     .await;
-    let path = paths::region_task("rr", task);
+    let path = paths::region_task("rr", RegionTaskId(task));
     assert_eq!(
         alice.post(&format!("{path}/execute"), &[]).await.status,
         403,
@@ -503,7 +515,9 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
 
     // Bob executed it, so he cannot pass its Manual Approval; carol can.
     let step2 = app
-        .db(move |c| releasedesk::db::models::region_release::steps(c, task).unwrap()[1].id)
+        .db(move |c| {
+            releasedesk::db::models::region_release::steps(c, RegionTaskId(task)).unwrap()[1].id
+        })
         .await;
     let refused = bob
         .post(
@@ -626,10 +640,13 @@ async fn best_effort_decides_whether_a_failure_stops_the_others(app: TestApp) {
             ],
         )
         .await;
-        bob.post(&paths::region_task_execute("rr", task), &[]).await;
+        bob.post(&paths::region_task_execute("rr", RegionTaskId(task)), &[])
+            .await;
         assert_eq!(settle(&app, fx.ws, task).await, "release_failed", "{name}");
         let steps = app
-            .db(move |c| releasedesk::db::models::region_release::steps(c, task).unwrap())
+            .db(move |c| {
+                releasedesk::db::models::region_release::steps(c, RegionTaskId(task)).unwrap()
+            })
             .await;
         if best_effort {
             assert_eq!(
@@ -706,11 +723,11 @@ async fn suspend_then_execute_resumes(app: TestApp) {
         ],
     )
     .await;
-    let path = paths::region_task("rr", task);
+    let path = paths::region_task("rr", RegionTaskId(task));
     bob.post(&format!("{path}/execute"), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     bob.post(&format!("{path}/suspend"), &[]).await;
-    assert_eq!(status(&app, fx.ws, task).await, "suspended");
+    assert_eq!(status(&app, fx.ws, RegionTaskId(task)).await, "suspended");
     // Execute resumes from the first unfinished step (the trigger), not from the start.
     let page = bob.get(&path).await;
     assert_eq!(page.value("#ex-start option[selected]"), Some("2".into()));
@@ -718,7 +735,9 @@ async fn suspend_then_execute_resumes(app: TestApp) {
         .await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     let step2 = app
-        .db(move |c| releasedesk::db::models::region_release::steps(c, task).unwrap()[1].id)
+        .db(move |c| {
+            releasedesk::db::models::region_release::steps(c, RegionTaskId(task)).unwrap()[1].id
+        })
         .await;
     bob.post(
         &format!("{path}/steps/{step2}/decision"),
@@ -761,12 +780,14 @@ async fn two_people_deciding_one_checkpoint_yield_one_decision(app: TestApp) {
         ],
     )
     .await;
-    let path = paths::region_task("rr", task);
+    let path = paths::region_task("rr", RegionTaskId(task));
     bob.post(&format!("{path}/execute"), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     let tara = app.signed_in("tara").await;
     let step = app
-        .db(move |c| releasedesk::db::models::region_release::steps(c, task).unwrap()[0].id)
+        .db(move |c| {
+            releasedesk::db::models::region_release::steps(c, RegionTaskId(task)).unwrap()[0].id
+        })
         .await;
     let url = format!("{path}/steps/{step}/decision");
     let (a, b) = tokio::join!(
@@ -889,7 +910,7 @@ async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
         &[(StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![])],
     )
     .await;
-    bob.post(&paths::region_task_execute("rr", deploy), &[])
+    bob.post(&paths::region_task_execute("rr", RegionTaskId(deploy)), &[])
         .await;
     assert_eq!(settle(&app, fx.ws, deploy).await, "released");
     let no_source = bob
@@ -932,8 +953,11 @@ async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
         .unwrap()
         .parse()
         .unwrap();
-    bob.post(&paths::region_task_execute("rr", clone_id), &[])
-        .await;
+    bob.post(
+        &paths::region_task_execute("rr", RegionTaskId(clone_id)),
+        &[],
+    )
+    .await;
     assert_eq!(settle(&app, fx.ws, clone_id).await, "released");
     let body = receiver.seen.lock().unwrap().last().unwrap().1.clone();
     assert!(
@@ -943,7 +967,7 @@ async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
     let facts = app
         .signed_in("carol")
         .await
-        .get(&paths::region_task("rr", clone_id))
+        .get(&paths::region_task("rr", RegionTaskId(clone_id)))
         .await
         .texts("#task-facts dd");
     assert!(facts[0].ends_with("from eu-west-1"), "{facts:?}");
@@ -957,8 +981,11 @@ async fn clone_and_upgrade_follow_the_inventory(app: TestApp) {
         &[(StepKind::Deploy, Some(fx.eu), vec![fx.api], vec![])],
     )
     .await;
-    bob.post(&paths::region_task_execute("rr", upgrade), &[])
-        .await;
+    bob.post(
+        &paths::region_task_execute("rr", RegionTaskId(upgrade)),
+        &[],
+    )
+    .await;
     assert_eq!(settle(&app, fx.ws, upgrade).await, "released");
 }
 
@@ -979,11 +1006,13 @@ async fn rejecting_either_checkpoint_fails_the_release(app: TestApp) {
             ],
         )
         .await;
-        let path = paths::region_task("rr", task);
+        let path = paths::region_task("rr", RegionTaskId(task));
         bob.post(&format!("{path}/execute"), &[]).await;
         assert_eq!(settle(&app, fx.ws, task).await, "waiting");
         let step = app
-            .db(move |c| releasedesk::db::models::region_release::steps(c, task).unwrap()[0].id)
+            .db(move |c| {
+                releasedesk::db::models::region_release::steps(c, RegionTaskId(task)).unwrap()[0].id
+            })
             .await;
         carol
             .post(
@@ -992,7 +1021,7 @@ async fn rejecting_either_checkpoint_fails_the_release(app: TestApp) {
             )
             .await;
         assert_eq!(
-            status(&app, fx.ws, task).await,
+            status(&app, fx.ws, RegionTaskId(task)).await,
             "release_failed",
             "{kind:?}"
         );
@@ -1028,7 +1057,7 @@ async fn a_rollback_the_driver_refuses_ends_rollback_failed(app: TestApp) {
         &[(StepKind::Deploy, Some(fx.us), vec![fx.api], vec![])],
     )
     .await;
-    let path = paths::region_task("rr", task);
+    let path = paths::region_task("rr", RegionTaskId(task));
     bob.post(&format!("{path}/execute"), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "released");
     receiver
@@ -1069,7 +1098,7 @@ async fn re_executing_a_failed_step_skips_what_it_already_deployed(app: TestApp)
         ],
     )
     .await;
-    let path = paths::region_task("rr", task);
+    let path = paths::region_task("rr", RegionTaskId(task));
     bob.post(&format!("{path}/execute"), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "release_failed");
     let card = bob.get(&path).await.texts("#step-2").join(" ");
@@ -1151,7 +1180,8 @@ async fn checkpoints_name_only_people_who_may_act(app: TestApp) {
         ],
     )
     .await;
-    bob.post(&paths::region_task_execute("rr", task), &[]).await;
+    bob.post(&paths::region_task_execute("rr", RegionTaskId(task)), &[])
+        .await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     assert!(
         !bob.get("/reviews")
@@ -1163,12 +1193,18 @@ async fn checkpoints_name_only_people_who_may_act(app: TestApp) {
     // Another workspace's ids answer 404.
     let victor = app.signed_in("victor").await;
     assert_eq!(
-        victor.get(&paths::region_task("rr", task)).await.status,
+        victor
+            .get(&paths::region_task("rr", RegionTaskId(task)))
+            .await
+            .status,
         404
     );
     let carol = app.signed_in("carol").await;
     assert_eq!(
-        carol.get(&paths::region_task("demo", task)).await.status,
+        carol
+            .get(&paths::region_task("demo", RegionTaskId(task)))
+            .await
+            .status,
         404,
         "the id under another workspace"
     );
@@ -1182,7 +1218,7 @@ async fn checkpoints_name_only_people_who_may_act(app: TestApp) {
 }
 
 /// The ids of a task's steps, in order.
-async fn step_ids(app: &TestApp, task: i64) -> Vec<i64> {
+async fn step_ids(app: &TestApp, task: RegionTaskId) -> Vec<StepId> {
     app.db(move |c| {
         releasedesk::db::models::region_release::steps(c, task)
             .unwrap()
@@ -1222,7 +1258,7 @@ async fn execute_cannot_start_after_an_undecided_checkpoint(app: TestApp) {
             ],
         )
         .await;
-        let path = paths::region_task("rr", task);
+        let path = paths::region_task("rr", RegionTaskId(task));
         let page = bob.get(&path).await;
         assert_eq!(
             page.texts("#ex-start option"),
@@ -1242,12 +1278,18 @@ async fn execute_cannot_start_after_an_undecided_checkpoint(app: TestApp) {
             "{:?}",
             skip.texts(".toast-error")
         );
-        assert_eq!(status(&app, fx.ws, task).await, "to_release");
+        assert_eq!(status(&app, fx.ws, RegionTaskId(task)).await, "to_release");
         assert_eq!(eu_inventory_len(&app, fx.eu).await, 0, "nothing deployed");
         // Through the data layer too, whoever calls it.
         let refused = app
             .db(move |c| {
-                releasedesk::db::models::region_release::execute(c, fx.bob, fx.ws, task, Some(2))
+                releasedesk::db::models::region_release::execute(
+                    c,
+                    fx.bob,
+                    fx.ws,
+                    RegionTaskId(task),
+                    Some(2),
+                )
             })
             .await;
         assert!(matches!(
@@ -1276,17 +1318,20 @@ async fn execute_cannot_override_a_rejected_checkpoint(app: TestApp) {
         ],
     )
     .await;
-    let path = paths::region_task("rr", task);
+    let path = paths::region_task("rr", RegionTaskId(task));
     bob.post(&format!("{path}/execute"), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
-    let steps = step_ids(&app, task).await;
+    let steps = step_ids(&app, RegionTaskId(task)).await;
     carol
         .post(
             &format!("{path}/steps/{}/decision", steps[1]),
             &[("decision", "reject"), ("comment", "not this week")],
         )
         .await;
-    assert_eq!(status(&app, fx.ws, task).await, "release_failed");
+    assert_eq!(
+        status(&app, fx.ws, RegionTaskId(task)).await,
+        "release_failed"
+    );
     let page = bob.get(&path).await;
     assert_eq!(
         page.value("#ex-start option[selected]"),
@@ -1300,7 +1345,10 @@ async fn execute_cannot_override_a_rejected_checkpoint(app: TestApp) {
         .await;
     assert_eq!(over.status, 422);
     assert!(over.texts(".toast-error")[0].contains("was rejected"));
-    assert_eq!(status(&app, fx.ws, task).await, "release_failed");
+    assert_eq!(
+        status(&app, fx.ws, RegionTaskId(task)).await,
+        "release_failed"
+    );
     assert_eq!(eu_inventory_len(&app, fx.eu).await, 1, "only step 1's api");
 
     // Executing from the checkpoint asks again; agreed, the release finishes.
@@ -1340,14 +1388,14 @@ async fn checkpoint_agreements_across_suspend_failure_and_rollback(app: TestApp)
         ],
     )
     .await;
-    let path = paths::region_task("rr", task);
-    let steps = step_ids(&app, task).await;
+    let path = paths::region_task("rr", RegionTaskId(task));
+    let steps = step_ids(&app, RegionTaskId(task)).await;
 
     // Suspended while waiting: the checkpoint is undecided again.
     bob.post(&format!("{path}/execute"), &[]).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     bob.post(&format!("{path}/suspend"), &[]).await;
-    assert_eq!(status(&app, fx.ws, task).await, "suspended");
+    assert_eq!(status(&app, fx.ws, RegionTaskId(task)).await, "suspended");
     let resume_past = bob
         .post(&format!("{path}/execute"), &[("start", "2")])
         .await;
@@ -1459,7 +1507,7 @@ async fn the_worker_never_deploys_past_an_undecided_checkpoint(app: TestApp) {
     .await;
     assert_eq!(settle(&app, fx.ws, task).await, "release_failed");
     assert_eq!(eu_inventory_len(&app, fx.eu).await, 0, "nothing deployed");
-    let page = bob.get(&paths::region_task("rr", task)).await;
+    let page = bob.get(&paths::region_task("rr", RegionTaskId(task))).await;
     assert!(
         page.texts("#step-2").join(" ").contains("not run"),
         "{:?}",
@@ -1497,11 +1545,12 @@ async fn the_task_list_offers_execute_in_its_operation_column(app: TestApp) {
     let page = bob.get(&execute).await;
     assert!(page.has("#execute-dialog[data-open-on-load]"));
     assert!(
-        !bob.get(&paths::region_task("rr", task))
+        !bob.get(&paths::region_task("rr", RegionTaskId(task)))
             .await
             .has("#execute-dialog[data-open-on-load]")
     );
-    bob.post(&paths::region_task_execute("rr", task), &[]).await;
+    bob.post(&paths::region_task_execute("rr", RegionTaskId(task)), &[])
+        .await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     assert!(
         !bob.get(&paths::region_tasks("rr")).await.has(&link),

@@ -69,20 +69,35 @@ async fn results(app: &TestApp) -> Vec<(String, Page)> {
                     sort,
                     descending: true,
                 };
-                let (rows, total) = releases::list_tasks(conn, 1, &filter, 20, offset).unwrap();
+                let (rows, total) = releases::list_tasks(
+                    conn,
+                    releasedesk::domain::WorkspaceId(1),
+                    &filter,
+                    20,
+                    offset,
+                )
+                .unwrap();
                 out.push((
                     format!("tasks {q} {status:?} {sort:?} {offset}"),
-                    (rows.into_iter().map(|t| (t.id, t.name)).collect(), total),
+                    (
+                        rows.into_iter().map(|t| (t.id.get(), t.name)).collect(),
+                        total,
+                    ),
                 ));
             }
             let filter = PackageFilter {
                 search: NameSearch::parse(q),
                 ..Default::default()
             };
-            let (rows, total) = releases::list_packages(conn, 1, &filter, 20, 0).unwrap();
+            let (rows, total) =
+                releases::list_packages(conn, releasedesk::domain::WorkspaceId(1), &filter, 20, 0)
+                    .unwrap();
             out.push((
                 format!("packages {q}"),
-                (rows.into_iter().map(|p| (p.id, p.name)).collect(), total),
+                (
+                    rows.into_iter().map(|p| (p.id.get(), p.name)).collect(),
+                    total,
+                ),
             ));
         }
         out
@@ -245,9 +260,15 @@ async fn broad_search_pages_in_relevance_order(backend: Backend) {
                     let mut offsets = vec![0, 20, 1000.min(last), last - 20, last];
                     offsets.dedup();
                     for offset in offsets {
-                        let (rows, total) =
-                            releases::list_tasks(conn, 1, &filter, 20, offset).unwrap();
-                        let got: Vec<i64> = rows.iter().map(|t| t.id).collect();
+                        let (rows, total) = releases::list_tasks(
+                            conn,
+                            releasedesk::domain::WorkspaceId(1),
+                            &filter,
+                            20,
+                            offset,
+                        )
+                        .unwrap();
+                        let got: Vec<i64> = rows.iter().map(|t| t.id.get()).collect();
                         let end = (offset as usize + 20).min(want.len());
                         assert_eq!(
                             got,
@@ -290,9 +311,15 @@ async fn broad_search_pages_in_relevance_order(backend: Backend) {
                     ..Default::default()
                 };
                 for offset in (0..want.len() as i64).step_by(2) {
-                    let (rows, total) =
-                        releases::list_packages(conn, 1, &filter, 2, offset).unwrap();
-                    let got: Vec<i64> = rows.iter().map(|p| p.id).collect();
+                    let (rows, total) = releases::list_packages(
+                        conn,
+                        releasedesk::domain::WorkspaceId(1),
+                        &filter,
+                        2,
+                        offset,
+                    )
+                    .unwrap();
+                    let got: Vec<i64> = rows.iter().map(|p| p.id.get()).collect();
                     let end = (offset as usize + 2).min(want.len());
                     assert_eq!(
                         got,

@@ -3,6 +3,9 @@
 
 mod support;
 
+use releasedesk::domain::TaskId;
+use releasedesk::domain::WorkspaceId;
+use releasedesk::domain::{PackageId, UserId};
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -11,12 +14,12 @@ use releasedesk::db::schema::{jobs, production_history, release_tasks};
 use releasedesk::paths;
 use support::{Client, TestApp};
 
-async fn id_of(app: &TestApp, username: &'static str) -> i64 {
+async fn id_of(app: &TestApp, username: &'static str) -> UserId {
     app.db(move |c| users::find_by_username(c, username).unwrap().unwrap().id)
         .await
 }
 
-async fn demo(app: &TestApp) -> i64 {
+async fn demo(app: &TestApp) -> WorkspaceId {
     app.db(|c| workspaces::find_by_slug(c, "demo").unwrap().unwrap().id)
         .await
 }
@@ -70,7 +73,7 @@ async fn task_status(app: &TestApp, task_id: i64) -> String {
 async fn package_status(app: &TestApp, package_id: i64) -> String {
     let ws = demo(app).await;
     app.db(move |c| {
-        releases::find_package(c, ws, package_id)
+        releases::find_package(c, ws, PackageId(package_id))
             .unwrap()
             .unwrap()
             .status
@@ -102,7 +105,7 @@ async fn release_for(client: &Client, task: i64, reviewer: &str) -> support::Res
         .await
 }
 
-fn package_id_from(resp: &support::Resp) -> i64 {
+fn package_id_from(resp: &support::Resp) -> PackageId {
     resp.location()
         .and_then(|l| l.rsplit('/').next())
         .and_then(|n| n.parse().ok())
@@ -237,15 +240,20 @@ async fn developer_release_needs_an_eligible_reviewer_other_than_themselves(app:
         )
         .await;
     let package = package_id_from(&ok);
-    assert_eq!(package_status(&app, package).await, "pending_approval");
+    assert_eq!(
+        package_status(&app, package.get()).await,
+        "pending_approval"
+    );
     assert_eq!(task_status(&app, task).await, "in_review");
 
     // The applicant never sees Approve and the server refuses it anyway.
-    let page = alice.get(&paths::package("demo", package)).await;
+    let page = alice
+        .get(&paths::package("demo", PackageId(package.get())))
+        .await;
     assert!(!page.has("#decision-form"));
     let forced = alice
         .post(
-            &paths::package_decision("demo", package),
+            &paths::package_decision("demo", PackageId(package.get())),
             &[("decision", "approve")],
         )
         .await;
@@ -301,7 +309,7 @@ async fn approval_releases_the_package_to_production(app: TestApp) {
 
     let no_comment = carol
         .post(
-            &paths::package_decision("demo", package),
+            &paths::package_decision("demo", PackageId(package.get())),
             &[("decision", "reject")],
         )
         .await;
@@ -310,12 +318,12 @@ async fn approval_releases_the_package_to_production(app: TestApp) {
 
     let approved = carol
         .post(
-            &paths::package_decision("demo", package),
+            &paths::package_decision("demo", PackageId(package.get())),
             &[("decision", "approve"), ("comment", "ok")],
         )
         .await;
     assert_eq!(approved.status, 303);
-    assert_eq!(wait_until_released(&app, package).await, "released");
+    assert_eq!(wait_until_released(&app, package.get()).await, "released");
     assert_eq!(task_status(&app, task).await, "released");
     assert_eq!(waiting(carol.get(&paths::workspace("demo")).await), before);
 
@@ -326,7 +334,9 @@ async fn approval_releases_the_package_to_production(app: TestApp) {
         .find(|r| r.contains("etl/fx_rates.sql"))
         .unwrap();
     assert!(row.contains("v1") && row.contains("Started"), "{row}");
-    let details = carol.get(&paths::package("demo", package)).await;
+    let details = carol
+        .get(&paths::package("demo", PackageId(package.get())))
+        .await;
     assert_eq!(details.texts("#progress-text"), vec!["1 of 1 released"]);
     assert!(
         !details.has("#progress[hx-trigger]"),
@@ -359,7 +369,7 @@ async fn deployers_release_directly_and_the_worker_applies_each_task_once(app: T
     form.push(("name", "batch"));
     let resp = bob.post(&paths::release("demo"), &form).await;
     let package = package_id_from(&resp);
-    assert_eq!(wait_until_released(&app, package).await, "released");
+    assert_eq!(wait_until_released(&app, package.get()).await, "released");
     let applied: i64 = app
         .db(move |c| {
             production_history::table
@@ -380,14 +390,16 @@ async fn rejection_needs_a_comment_and_the_tasks_can_be_released_again(app: Test
     let package = package_id_from(&release_for(&alice, task, &bob_id).await);
     let bob = app.signed_in("bob").await;
     bob.post(
-        &paths::package_decision("demo", package),
+        &paths::package_decision("demo", PackageId(package.get())),
         &[("decision", "reject"), ("comment", "wrong table")],
     )
     .await;
-    assert_eq!(package_status(&app, package).await, "rejected");
+    assert_eq!(package_status(&app, package.get()).await, "rejected");
     assert_eq!(task_status(&app, task).await, "rejected");
     // Nothing of a rejected package will be released: its rows say so instead of "Waiting".
-    let details = alice.get(&paths::package("demo", package)).await;
+    let details = alice
+        .get(&paths::package("demo", PackageId(package.get())))
+        .await;
     assert_eq!(
         details.texts("#package-tasks tbody td:nth-child(3)"),
         vec!["Withdrawn"]
@@ -408,7 +420,7 @@ async fn rejection_needs_a_comment_and_the_tasks_can_be_released_again(app: Test
         let alice = &alice;
         async move {
             alice
-                .get(&paths::package("demo", id))
+                .get(&paths::package("demo", PackageId(id)))
                 .await
                 .html()
                 .select(&scraper::Selector::parse("#cmp-with option").unwrap())
@@ -416,9 +428,9 @@ async fn rejection_needs_a_comment_and_the_tasks_can_be_released_again(app: Test
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(choices(second).await, vec![package]);
-    assert_eq!(choices(package).await, vec![second]);
-    assert_eq!(choices(third).await, Vec::<i64>::new());
+    assert_eq!(choices(second.get()).await, vec![package.get()]);
+    assert_eq!(choices(package.get()).await, vec![second.get()]);
+    assert_eq!(choices(third.get()).await, Vec::<i64>::new());
     // Those choices read package_tasks' copy of each task's script, which the schema keeps equal
     // to the task's: a row naming another script is refused.
     let wrong = app
@@ -476,7 +488,7 @@ async fn two_reviewers_approving_at_once_release_once(app: TestApp) {
                 )
                 .await,
         );
-        let path = paths::package_decision("demo", package);
+        let path = paths::package_decision("demo", PackageId(package.get()));
         let (a, b) = tokio::join!(
             carol.post(&path, &[("decision", "approve")]),
             bob.post(&path, &[("decision", "approve")])
@@ -520,7 +532,7 @@ async fn two_reviewers_approving_at_once_release_once(app: TestApp) {
             })
             .await;
         assert_eq!(jobs, 1, "one release job");
-        assert_eq!(wait_until_released(&app, package).await, "released");
+        assert_eq!(wait_until_released(&app, package.get()).await, "released");
     }
 }
 
@@ -605,22 +617,22 @@ async fn quorum_all_waits_for_every_reviewer(app: TestApp) {
     );
     carol
         .post(
-            &paths::package_decision("demo", package),
+            &paths::package_decision("demo", PackageId(package.get())),
             &[("decision", "approve")],
         )
         .await;
     assert_eq!(
-        package_status(&app, package).await,
+        package_status(&app, package.get()).await,
         "pending_approval",
         "one of two approvals"
     );
     let tara = app.signed_in("tara").await;
     tara.post(
-        &paths::package_decision("demo", package),
+        &paths::package_decision("demo", PackageId(package.get())),
         &[("decision", "approve")],
     )
     .await;
-    assert_eq!(wait_until_released(&app, package).await, "released");
+    assert_eq!(wait_until_released(&app, package.get()).await, "released");
 }
 
 async fn losing_the_role_removes_pending_reviews_visibly(app: TestApp) {
@@ -642,7 +654,7 @@ async fn losing_the_role_removes_pending_reviews_visibly(app: TestApp) {
     let carol = app.signed_in("carol").await;
     carol
         .post(
-            &paths::settings_member_role("demo", bob_id),
+            &paths::settings_member_role("demo", UserId(bob_id.get())),
             &[
                 ("role", "developer"),
                 ("expected", "deployer"),
@@ -657,12 +669,14 @@ async fn losing_the_role_removes_pending_reviews_visibly(app: TestApp) {
     );
     let refused = bob
         .post(
-            &paths::package_decision("demo", package),
+            &paths::package_decision("demo", PackageId(package.get())),
             &[("decision", "approve")],
         )
         .await;
     assert_eq!(refused.status, 403);
-    let page = alice.get(&paths::package("demo", package)).await;
+    let page = alice
+        .get(&paths::package("demo", PackageId(package.get())))
+        .await;
     assert!(
         page.texts("#timeline li")
             .iter()
@@ -976,9 +990,9 @@ async fn a_crashed_release_resumes_without_applying_twice(app: TestApp) {
         assert_eq!(releasedesk::worker::drain(c).unwrap(), 1);
     })
     .await;
-    assert_eq!(package_status(&app, package).await, "released");
+    assert_eq!(package_status(&app, package.get()).await, "released");
     for t in tasks {
-        assert_eq!(task_status(&app, t).await, "released");
+        assert_eq!(task_status(&app, t.get()).await, "released");
     }
     let (applied, audited): (i64, i64) = app
         .db(move |c| {
@@ -1021,7 +1035,7 @@ async fn the_tasks_tab_pages_by_choice_and_keeps_a_selection_across_pages(app: T
         page.value("#f-per-page option[selected]"),
         Some("20".into())
     );
-    let matching: Vec<i64> = page
+    let matching: Vec<TaskId> = page
         .html()
         .select(&scraper::Selector::parse("#select-matching").unwrap())
         .next()
@@ -1096,7 +1110,9 @@ async fn the_packages_list_offers_details_and_compare_version(app: TestApp) {
         .post(&paths::release("demo"), &[("task_ids", &task.to_string())])
         .await;
     let package = package_id_from(&released);
-    let page = bob.get(&paths::package("demo", package)).await;
+    let page = bob
+        .get(&paths::package("demo", PackageId(package.get())))
+        .await;
     assert!(page.has("#compare"));
     assert!(page.texts("#compare-none")[0].contains("no other package releases"));
 }
@@ -1149,14 +1165,14 @@ async fn finished_packages_show_no_waiting_reviewers_nor_progress(app: TestApp) 
     };
     let (_, task) = new_script(&alice, "etl/one_of_two.sql", "SELECT 1;").await;
     let package = release(task).await;
-    let path = paths::package("demo", package);
+    let path = paths::package("demo", PackageId(package.get()));
     let pending = alice.get(&path).await;
     assert_eq!(pending.texts("#reviewers .badge-warn").len(), 2);
     app.signed_in("carol")
         .await
         .post(&format!("{path}/decision"), &[("decision", "approve")])
         .await;
-    assert_eq!(wait_until_released(&app, package).await, "released");
+    assert_eq!(wait_until_released(&app, package.get()).await, "released");
     let done = alice.get(&path).await;
     assert!(
         done.texts("#reviewers .badge-warn").is_empty(),
@@ -1172,7 +1188,9 @@ async fn finished_packages_show_no_waiting_reviewers_nor_progress(app: TestApp) 
     alice
         .post(&paths::revoke("demo"), &[("task_ids", &task.to_string())])
         .await;
-    let revoked = alice.get(&paths::package("demo", package)).await;
+    let revoked = alice
+        .get(&paths::package("demo", PackageId(package.get())))
+        .await;
     assert!(!revoked.has("#progress progress"), "no progress bar");
     assert!(revoked.texts("#progress-text")[0].starts_with("Withdrawn"));
     assert!(revoked.texts("#reviewers .badge-warn").is_empty());
@@ -1349,14 +1367,14 @@ mod refusals_and_races {
             303
         );
         assert_eq!(
-            package_status(&app, package).await,
+            package_status(&app, package.get()).await,
             "revoked",
             "its only task left"
         );
         let carol = app.signed_in("carol").await;
         let late = carol
             .post(
-                &paths::package_decision("demo", package),
+                &paths::package_decision("demo", PackageId(package.get())),
                 &[("decision", "approve")],
             )
             .await;

@@ -5,6 +5,8 @@
 
 mod support;
 
+use releasedesk::domain::RegionTaskId;
+use releasedesk::domain::{UserId, WorkspaceId};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -124,11 +126,11 @@ macro_rules! with_private_webhooks_refused {
     };
 }
 
-fn id_of(c: &mut DbConn, name: &str) -> i64 {
+fn id_of(c: &mut DbConn, name: &str) -> UserId {
     users::find_by_username(c, name).unwrap().unwrap().id
 }
 
-fn demo_ws(c: &mut DbConn) -> i64 {
+fn demo_ws(c: &mut DbConn) -> WorkspaceId {
     workspaces::find_by_slug(c, "demo").unwrap().unwrap().id
 }
 
@@ -205,7 +207,7 @@ async fn deploy(app: &TestApp, name: &str, region: i64, components: &[i64]) -> (
         let status = app
             .db(move |c| {
                 let ws = demo_ws(c);
-                region_release::find(c, ws, task)
+                region_release::find(c, ws, RegionTaskId(task))
                     .unwrap()
                     .unwrap()
                     .status

@@ -4,16 +4,18 @@ mod support;
 
 use releasedesk::db::models::{audit, users, workspaces};
 use releasedesk::domain::Role;
+use releasedesk::domain::UserId;
+use releasedesk::domain::WorkspaceId;
 use releasedesk::error::AppError;
 use releasedesk::paths;
 use support::TestApp;
 
-async fn user_id(app: &TestApp, username: &'static str) -> i64 {
+async fn user_id(app: &TestApp, username: &'static str) -> UserId {
     app.db(move |c| users::find_by_username(c, username).unwrap().unwrap().id)
         .await
 }
 
-async fn demo_id(app: &TestApp) -> i64 {
+async fn demo_id(app: &TestApp) -> WorkspaceId {
     app.db(|c| workspaces::find_by_slug(c, "demo").unwrap().unwrap().id)
         .await
 }
@@ -244,7 +246,7 @@ async fn reviewer_list_holds_only_eligible_people(app: TestApp) {
     // Bob is demoted to developer. A demo package waits for his review, so the page first asks
     // (naming it) and changes nothing; confirmed, he leaves the reviewer list in the same
     // transaction.
-    let path = paths::settings_member_role("demo", bob);
+    let path = paths::settings_member_role("demo", UserId(bob.get()));
     let asked = carol
         .post(&path, &[("role", "developer"), ("expected", "deployer")])
         .await;
@@ -361,7 +363,7 @@ async fn a_workspace_keeps_at_least_one_admin(app: TestApp) {
     let carol_id = user_id(&app, "carol").await;
     let resp = carol
         .post(
-            &paths::settings_member_role("demo", carol_id),
+            &paths::settings_member_role("demo", UserId(carol_id.get())),
             &[("role", "developer"), ("expected", "admin")],
         )
         .await;
@@ -371,7 +373,10 @@ async fn a_workspace_keeps_at_least_one_admin(app: TestApp) {
         vec!["A workspace keeps at least one admin: make someone else admin first. ×"]
     );
     let remove = carol
-        .post(&paths::settings_member_remove("demo", carol_id), &[])
+        .post(
+            &paths::settings_member_remove("demo", UserId(carol_id.get())),
+            &[],
+        )
         .await;
     assert_eq!(remove.status, 409);
     assert!(remove.texts(".toast-error")[0].contains("at least one admin"));
@@ -383,7 +388,7 @@ async fn concurrent_role_changes_yield_one_transition(app: TestApp) {
     let first = app.signed_in("carol").await;
     let second = app.signed_in("tara").await;
     let alice = user_id(&app, "alice").await;
-    let path = paths::settings_member_role("demo", alice);
+    let path = paths::settings_member_role("demo", UserId(alice.get()));
     let (t1, t2) = (first.csrf().await, second.csrf().await);
     for round in 0..5 {
         let (from, to1, to2) = if round % 2 == 0 {
@@ -473,8 +478,8 @@ async fn two_admins_demoting_each_other_leave_one_admin(app: TestApp) {
         .await;
         let (carol_c, bob_c) = (app.signed_in("carol").await, app.signed_in("bob").await);
         let (to_bob, to_carol) = (
-            paths::settings_member_role("demo", bob),
-            paths::settings_member_role("demo", carol),
+            paths::settings_member_role("demo", UserId(bob.get())),
+            paths::settings_member_role("demo", UserId(carol.get())),
         );
         let fields = [
             ("role", "developer"),

@@ -2,6 +2,7 @@
 //! a one-shot flash message. The cookie is encrypted and signed (actix-session's
 //! `CookieSessionStore`); the epoch makes it revocable server-side.
 
+use crate::domain::UserId;
 use actix_session::Session;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -17,13 +18,13 @@ const FLASH: &str = "flash";
 pub struct SessionIdentity {
     /// The `user_sessions` row that keeps this session alive.
     pub session_id: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub epoch: i64,
 }
 
 pub fn identity(session: &Session) -> Option<SessionIdentity> {
     let session_id = session.get::<String>(SESSION_ID).ok().flatten()?;
-    let user_id = session.get::<i64>(USER_ID).ok().flatten()?;
+    let user_id = session.get::<UserId>(USER_ID).ok().flatten()?;
     let epoch = session.get::<i64>(EPOCH).ok().flatten()?;
     Some(SessionIdentity {
         session_id,
@@ -55,7 +56,7 @@ pub fn existing_csrf_token(session: &Session) -> Option<String> {
 
 /// Starts a signed-in session: a renewed session with fresh contents and a fresh CSRF token,
 /// so nothing from before sign-in (fixation) carries over.
-pub fn sign_in(session: &Session, session_id: &str, user_id: i64, epoch: i64) {
+pub fn sign_in(session: &Session, session_id: &str, user_id: UserId, epoch: i64) {
     // `clear`, not `purge`: a purged session ignores later inserts.
     session.clear();
     session.renew();

@@ -42,6 +42,30 @@ impl From<Option<i64>> for Value {
         Value::OptBigInt(v)
     }
 }
+/// Id newtypes go in as their numbers (the bulk loader's raw-SQL edge).
+macro_rules! id_values {
+    ($($t:ty),+) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                Value::BigInt(v.get())
+            }
+        }
+        impl From<Option<$t>> for Value {
+            fn from(v: Option<$t>) -> Self {
+                Value::OptBigInt(v.map(<$t>::get))
+            }
+        }
+    )+};
+}
+id_values!(
+    crate::domain::WorkspaceId,
+    crate::domain::UserId,
+    crate::domain::PackageId,
+    crate::domain::TaskId,
+    crate::domain::RegionTaskId,
+    crate::domain::StepId
+);
+
 impl From<String> for Value {
     fn from(v: String) -> Self {
         Value::Text(v)

@@ -625,6 +625,46 @@ mod tests {
         );
     }
 
+    /// An id newtype is a `BigInt` through `DbConn`: bound in the DSL and in `sql_query`, loaded
+    /// back as itself, and `NULL` as `None`.
+    #[test]
+    fn ids_are_big_ints() {
+        use super::DbConn;
+        use crate::domain::{PackageId, UserId};
+        use diesel::connection::SimpleConnection;
+        use diesel::dsl::sql;
+        use diesel::prelude::*;
+        use diesel::sql_types::{BigInt, Nullable};
+
+        let mut conn = DbConn::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        let id = PackageId(9_007_199_254_740_993);
+        let back: PackageId = diesel::select(id.into_sql::<BigInt>())
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(back, id);
+        let none: Option<UserId> = diesel::select(sql::<Nullable<BigInt>>("NULL"))
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(none, None);
+
+        conn.batch_execute("CREATE TABLE t (id INTEGER NOT NULL)")
+            .unwrap();
+        diesel::sql_query("INSERT INTO t (id) VALUES ($1)")
+            .bind::<BigInt, _>(id)
+            .execute(&mut conn)
+            .unwrap();
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = BigInt)]
+            id: PackageId,
+        }
+        let rows: Vec<Row> = diesel::sql_query("SELECT id FROM t WHERE id = $1")
+            .bind::<BigInt, _>(id)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id]);
+    }
+
     /// A write transaction inside another is a savepoint: its failure undoes only its own
     /// writes, and everything commits with the outer one.
     #[test]

@@ -76,8 +76,8 @@ impl<DB: diesel::backend::Backend> QueryFragment<DB> for Const {
 pub struct Opaque(i64);
 
 /// `(SELECT id)`, planned without its value ([`Opaque`]).
-pub fn opaque(id: i64) -> Opaque {
-    Opaque(id)
+pub fn opaque(id: impl Into<i64>) -> Opaque {
+    Opaque(id.into())
 }
 
 impl diesel::expression::Expression for Opaque {

@@ -68,6 +68,7 @@ macro_rules! text_sql {
 }
 pub(crate) use text_sql;
 
+mod ids;
 pub mod limits;
 mod names;
 mod region;
@@ -77,6 +78,7 @@ mod settings;
 mod text;
 mod webhook;
 
+pub use ids::{PackageId, RegionTaskId, StepId, TaskId, UserId, WorkspaceId};
 pub use names::{
     DisplayName, FieldError, Username, WorkspaceName, WorkspaceSlug, validate_new_password,
 };

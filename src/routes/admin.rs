@@ -1,6 +1,7 @@
 //! `/admin/users`: tenant administrators create users, deactivate and reactivate them, grant or
 //! revoke tenant administration, and reset passwords. The data layer re-checks the actor.
 
+use crate::domain::UserId;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -43,7 +44,7 @@ pub struct NewUserForm {
 #[template(path = "admin/users.html", blocks = ["rows"])]
 struct UsersPage {
     layout: Layout,
-    me: i64,
+    me: UserId,
     users: Vec<User>,
     q: String,
     form: NewUserForm,
@@ -249,7 +250,7 @@ async fn refused(
 pub async fn set_active(
     state: web::Data<AppState>,
     current: CurrentUser,
-    path: web::Path<i64>,
+    path: web::Path<UserId>,
     form: web::Form<FlagForm>,
 ) -> Result<HttpResponse, AppError> {
     require_tenant_admin(&current)?;
@@ -276,7 +277,7 @@ pub async fn set_active(
 pub async fn set_tenant_admin(
     state: web::Data<AppState>,
     current: CurrentUser,
-    path: web::Path<i64>,
+    path: web::Path<UserId>,
     form: web::Form<FlagForm>,
 ) -> Result<HttpResponse, AppError> {
     require_tenant_admin(&current)?;
@@ -306,7 +307,7 @@ pub struct ResetForm {
 pub async fn reset_password(
     state: web::Data<AppState>,
     current: CurrentUser,
-    path: web::Path<i64>,
+    path: web::Path<UserId>,
     form: web::Form<ResetForm>,
 ) -> Result<HttpResponse, AppError> {
     require_tenant_admin(&current)?;

@@ -1,5 +1,6 @@
 //! Sign-in and sign-out. Every `next` read here goes through `auth::next::SafeNext`.
 
+use crate::domain::UserId;
 use actix_session::Session;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -72,7 +73,7 @@ pub struct LoginForm {
 enum Outcome {
     SignedIn {
         session_id: String,
-        id: i64,
+        id: UserId,
         epoch: i64,
         username: String,
     },

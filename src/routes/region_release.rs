@@ -2,6 +2,8 @@
 //! and the detail page with its Release Process View (live), Release Info and Release History,
 //! plus Execute, Suspend, Rollback and the checkpoint decisions.
 
+use crate::domain::UserId;
+use crate::domain::{RegionTaskId, StepId};
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
@@ -361,7 +363,11 @@ impl TaskForm {
                 kind,
                 region_id: id(&row.region),
                 component_ids: row.components.iter().filter_map(|c| id(c)).collect(),
-                people: row.people.iter().filter_map(|p| id(p)).collect(),
+                people: row
+                    .people
+                    .iter()
+                    .filter_map(|p| p.trim().parse().ok())
+                    .collect(),
             };
             if kind == StepKind::Deploy && step.region_id.is_none() {
                 wrong.push((n, "Choose the region to deploy to."));
@@ -402,7 +408,7 @@ impl TaskForm {
 struct FormPage {
     layout: Layout,
     workspace: Workspace,
-    editing: Option<i64>,
+    editing: Option<RegionTaskId>,
     form: TaskForm,
     errors: FormErrors,
     regions: Vec<Region>,
@@ -420,7 +426,7 @@ impl FormPage {
     fn rows(&self) -> usize {
         self.form.steps.len()
     }
-    fn has(&self, list: &[String], id: &i64) -> bool {
+    fn has(&self, list: &[String], id: &impl std::fmt::Display) -> bool {
         list.iter().any(|v| v == &id.to_string())
     }
     /// How many of the components shown a card has ticked.
@@ -448,7 +454,7 @@ impl FormPage {
 async fn form_page(
     state: &web::Data<AppState>,
     ctx: WorkspaceCtx,
-    editing: Option<i64>,
+    editing: Option<RegionTaskId>,
     form: Option<TaskForm>,
     errors: FormErrors,
     status: StatusCode,
@@ -545,7 +551,7 @@ pub async fn new_form(
 pub async fn edit_form(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, RegionTaskId)>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
     form_page(
@@ -562,7 +568,7 @@ pub async fn edit_form(
 async fn save(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    editing: Option<i64>,
+    editing: Option<RegionTaskId>,
     fields: Vec<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Develop)?;
@@ -635,7 +641,7 @@ pub async fn create(
 pub async fn update(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, RegionTaskId)>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
@@ -647,7 +653,7 @@ struct StepCard {
     step: Step,
     region: Option<String>,
     components: Vec<Component>,
-    people: Vec<(i64, String)>,
+    people: Vec<(UserId, String)>,
     comments: Vec<CommentRow>,
     /// The signed-in user may Agree/Reject this checkpoint now.
     can_decide: bool,
@@ -741,7 +747,7 @@ pub struct DetailQuery {
 async fn detail(
     state: &web::Data<AppState>,
     ctx: WorkspaceCtx,
-    id: i64,
+    id: RegionTaskId,
     tab: String,
     status: StatusCode,
     process_only: bool,
@@ -774,7 +780,7 @@ async fn detail(
             conn,
             task.created_by.into_iter().chain(task.released_by),
         )?;
-        let name_of = |uid: Option<i64>| uid.and_then(|u| names.get(&u).cloned());
+        let name_of = |uid: Option<UserId>| uid.and_then(|u| names.get(&u).cloned());
         let (creator, released_by) = (name_of(task.created_by), name_of(task.released_by));
         let steps = region_release::steps(conn, task.id)?;
         let starts = region_release::starts_for(conn, &task, &steps, me)?;
@@ -869,7 +875,7 @@ async fn detail(
 pub async fn show(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, RegionTaskId)>,
     query: web::Query<DetailQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
@@ -896,7 +902,7 @@ pub async fn show(
 pub async fn process(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, RegionTaskId)>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
     detail(
@@ -911,7 +917,7 @@ pub async fn process(
     .await
 }
 
-fn back(ctx: &WorkspaceCtx, id: i64) -> HttpResponse {
+fn back(ctx: &WorkspaceCtx, id: RegionTaskId) -> HttpResponse {
     see_other(&crate::paths::region_task(&ctx.workspace.slug, id))
 }
 
@@ -920,7 +926,7 @@ fn back(ctx: &WorkspaceCtx, id: i64) -> HttpResponse {
 async fn respond(
     state: &web::Data<AppState>,
     ctx: WorkspaceCtx,
-    id: i64,
+    id: RegionTaskId,
     outcome: Result<String, AppError>,
 ) -> Result<HttpResponse, AppError> {
     let (message, status) = match outcome {
@@ -947,7 +953,7 @@ pub struct ExecuteForm {
 pub async fn execute(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, RegionTaskId)>,
     form: web::Form<ExecuteForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Deploy)?;
@@ -972,7 +978,7 @@ pub async fn execute(
 pub async fn suspend(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, RegionTaskId)>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Deploy)?;
     let (_, id) = path.into_inner();
@@ -998,7 +1004,7 @@ pub struct ReasonForm {
 pub async fn rollback(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, RegionTaskId)>,
     form: web::Form<ReasonForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Deploy)?;
@@ -1028,7 +1034,7 @@ pub struct DecisionForm {
 pub async fn decide(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64, i64)>,
+    path: web::Path<(String, RegionTaskId, StepId)>,
     form: web::Form<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id, step) = path.into_inner();

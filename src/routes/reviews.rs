@@ -1,6 +1,7 @@
 //! `/reviews`: every release package waiting for my decision, in every workspace, with
 //! Approve / Reject on several at once (each decision checked and recorded on its own).
 
+use crate::domain::PackageId;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -74,7 +75,7 @@ async fn refused(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ReviewsForm {
-    package_ids: Vec<i64>,
+    package_ids: Vec<PackageId>,
     decision: String,
     comment: String,
 }

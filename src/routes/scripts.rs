@@ -2,6 +2,7 @@
 //! type, schedule, description), submitting a version, version history and diffs between any two
 //! versions.
 
+use crate::domain::UserId;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -583,7 +584,7 @@ struct ImportPage {
 }
 
 impl ImportPage {
-    fn is_reviewer_chosen(&self, id: &i64) -> bool {
+    fn is_reviewer_chosen(&self, id: &UserId) -> bool {
         self.form.reviewers.contains(id)
     }
 }
@@ -650,7 +651,7 @@ pub async fn import_form(
 #[serde(default)]
 pub struct ImportForm {
     bundle: String,
-    reviewers: Vec<i64>,
+    reviewers: Vec<UserId>,
 }
 
 /// `POST /workspaces/{ws}/scripts/import`: all or nothing; a bad bundle is refused whole with

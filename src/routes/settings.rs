@@ -5,6 +5,7 @@
 //! Every form is a plain POST answered by a redirect back here with a flash message; a value the
 //! rules refuse re-renders the page (422) with the user's input and the message beside the field.
 
+use crate::domain::UserId;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -67,7 +68,7 @@ enum Submitted {
     AddMember(AddMemberForm, FormErrors),
     Reviewer(FormErrors),
     /// A role change held back: member id and the reviews it would remove.
-    ConfirmRole(i64, ReviewsAtStake),
+    ConfirmRole(UserId, ReviewsAtStake),
 }
 
 #[derive(Template)]
@@ -82,7 +83,7 @@ struct SettingsPage {
     add: AddMemberForm,
     add_errors: FormErrors,
     reviewer_errors: FormErrors,
-    confirm_role: Option<(i64, ReviewsAtStake)>,
+    confirm_role: Option<(UserId, ReviewsAtStake)>,
 }
 
 impl SettingsPage {
@@ -328,7 +329,7 @@ pub struct RoleForm {
 pub async fn change_role(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, UserId)>,
     form: web::Form<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Manage)?;
@@ -379,7 +380,7 @@ pub async fn change_role(
 pub async fn remove_member(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, UserId)>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Manage)?;
     let (_, user_id) = path.into_inner();
@@ -412,7 +413,7 @@ pub async fn add_reviewer(
     form: web::Form<ReviewerForm>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Manage)?;
-    let Ok(user_id) = form.user_id.trim().parse::<i64>() else {
+    let Ok(user_id) = form.user_id.trim().parse::<UserId>() else {
         let mut errors = FormErrors::default();
         errors.add("reviewer", "Choose a member to add as a reviewer.");
         return settings_page(
@@ -443,7 +444,7 @@ pub async fn add_reviewer(
 pub async fn remove_reviewer(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, UserId)>,
 ) -> Result<HttpResponse, AppError> {
     ctx.require(Permission::Manage)?;
     let (_, user_id) = path.into_inner();

@@ -3,6 +3,7 @@
 //! each task's change against production, review decisions, package comparison, and the
 //! Production page.
 
+use crate::domain::{PackageId, TaskId, UserId, WorkspaceId};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -116,8 +117,8 @@ impl TasksView {
 /// The Release dialog's values, kept when it is re-rendered with a message.
 #[derive(Debug, Default)]
 struct ReleaseForm {
-    selected: Vec<i64>,
-    reviewers: Vec<i64>,
+    selected: Vec<TaskId>,
+    reviewers: Vec<UserId>,
     name: String,
     comment: String,
     errors: FormErrors,
@@ -133,18 +134,18 @@ struct TasksPage {
     tasks: Vec<TaskRow>,
     submitters: Vec<Person>,
     reviewers: Vec<Person>,
-    me: i64,
+    me: UserId,
     can_release: bool,
     can_revoke_any: bool,
     needs_approval: bool,
     form: ReleaseForm,
     /// Every selectable task matching the filters, when there are more than this page shows
     /// and at most 100 (one package's worth): "Select all N matching".
-    matching: Vec<i64>,
+    matching: Vec<TaskId>,
 }
 
 /// Whether the Tasks tab offers a checkbox for `t`: releasable, or revocable by this person.
-fn selectable(t: &TaskRow, can_revoke_any: bool, me: i64) -> bool {
+fn selectable(t: &TaskRow, can_revoke_any: bool, me: UserId) -> bool {
     t.status().can_release()
         || (t.status().can_revoke() && (can_revoke_any || t.submitted_by_id == Some(me)))
 }
@@ -158,12 +159,12 @@ impl TasksPage {
     fn matching_ids(&self) -> String {
         self.matching
             .iter()
-            .map(i64::to_string)
+            .map(TaskId::to_string)
             .collect::<Vec<_>>()
             .join(" ")
     }
     /// Selected tasks that are not on this page (a re-rendered form keeps them).
-    fn carried(&self) -> Vec<i64> {
+    fn carried(&self) -> Vec<TaskId> {
         self.form
             .selected
             .iter()
@@ -210,10 +211,10 @@ impl TasksPage {
     fn back(&self) -> String {
         self.view.query_string(self.view.paging.page, None)
     }
-    fn is_selected(&self, id: &i64) -> bool {
+    fn is_selected(&self, id: &TaskId) -> bool {
         self.form.selected.contains(id)
     }
-    fn is_reviewer_chosen(&self, id: &i64) -> bool {
+    fn is_reviewer_chosen(&self, id: &UserId) -> bool {
         self.form.reviewers.contains(id)
     }
     /// Whether the current user may select this task (to release or revoke it).
@@ -329,8 +330,8 @@ pub async fn tasks(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct SelectionForm {
-    task_ids: Vec<i64>,
-    reviewers: Vec<i64>,
+    task_ids: Vec<TaskId>,
+    reviewers: Vec<UserId>,
     name: String,
     comment: String,
     back: String,
@@ -346,7 +347,7 @@ impl SelectionForm {
 #[derive(Deserialize)]
 pub struct ReviewersForm {
     #[serde(default)]
-    reviewers: Vec<i64>,
+    reviewers: Vec<UserId>,
 }
 
 /// `POST /workspaces/{ws}/task-release/release`: selected tasks → a package.
@@ -481,7 +482,7 @@ pub struct ViewQuery {
 pub async fn task(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, TaskId)>,
     query: web::Query<ViewQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
@@ -539,7 +540,7 @@ pub struct TaskDiffQuery {
 pub async fn task_diff(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, TaskId)>,
     query: web::Query<TaskDiffQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
@@ -773,7 +774,7 @@ struct PackagePage {
     candidates: Vec<Person>,
     /// The applicant, a deployer or an admin, while the package waits.
     can_withdraw: bool,
-    others: Vec<(i64, String)>,
+    others: Vec<(PackageId, String)>,
     /// Each task's change against production, in the package's order (empty while polling).
     changes: Vec<TaskChange>,
     errors: FormErrors,
@@ -786,7 +787,7 @@ const OPEN_DIFFS: usize = 3;
 /// One task of a package and its change against what production runs now (as on the task
 /// page), for `templates/task_release/_package_changes.html`.
 struct TaskChange {
-    task_id: i64,
+    task_id: TaskId,
     name: String,
     version_number: i32,
     /// The version production runs, if the script is live.
@@ -812,10 +813,10 @@ enum Shown {
 /// `diff::PAGE_TEXT_BYTES` of script text in memory, however large the package.
 fn package_changes(
     conn: &mut crate::db::DbConn,
-    package_id: i64,
+    package_id: PackageId,
     tasks: &[PackageTaskRow],
 ) -> Result<Vec<TaskChange>, AppError> {
-    let sizes: std::collections::HashMap<i64, package_changes::ChangeSize> =
+    let sizes: std::collections::HashMap<TaskId, package_changes::ChangeSize> =
         package_changes::sizes(conn, package_id)?
             .into_iter()
             .map(|s| (s.task_id, s))
@@ -831,7 +832,7 @@ fn package_changes(
             wanted.push(t.task_id);
         }
     }
-    let mut texts: std::collections::HashMap<i64, package_changes::ChangeTexts> =
+    let mut texts: std::collections::HashMap<TaskId, package_changes::ChangeTexts> =
         package_changes::contents(conn, package_id, &wanted)?
             .into_iter()
             .map(|t| (t.task_id, t))
@@ -879,11 +880,11 @@ impl PackagePage {
         crate::routes::thousands(diff::PAGE_BUDGET.rows as i64)
     }
     /// The task page, which shows a task's change against production at its own budget.
-    fn task_link(&self, task_id: &i64) -> String {
+    fn task_link(&self, task_id: &TaskId) -> String {
         crate::paths::task(&self.workspace.slug, task_id)
     }
     /// A task's whole change against production, as a unified diff (`task_diff`).
-    fn task_download(&self, task_id: &i64) -> String {
+    fn task_download(&self, task_id: &TaskId) -> String {
         format!(
             "{}?against=production",
             crate::paths::task_diff(&self.workspace.slug, task_id)
@@ -904,7 +905,7 @@ impl PackagePage {
 async fn package_page(
     state: &web::Data<AppState>,
     ctx: WorkspaceCtx,
-    id: i64,
+    id: PackageId,
     errors: FormErrors,
     comment: String,
     status: StatusCode,
@@ -1027,7 +1028,7 @@ async fn package_page(
 pub async fn package(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, PackageId)>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
     package_page(
@@ -1047,7 +1048,7 @@ pub async fn package(
 pub async fn progress(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, PackageId)>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
     package_page(
@@ -1100,7 +1101,7 @@ fn decided_message(d: &releases::Decided, decision: Decision) -> String {
 pub async fn decide(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, PackageId)>,
     form: web::Form<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
@@ -1156,9 +1157,9 @@ impl ComparedScript {
 /// version → `id`'s version.
 fn compared(
     conn: &mut crate::db::DbConn,
-    workspace_id: i64,
-    id: i64,
-    other_id: i64,
+    workspace_id: WorkspaceId,
+    id: PackageId,
+    other_id: PackageId,
 ) -> Result<(PackageRow, PackageRow, Vec<ComparedScript>), AppError> {
     let package = releases::find_package(conn, workspace_id, id)?.ok_or(AppError::NotFound)?;
     let other = releases::find_package(conn, workspace_id, other_id)?.ok_or(AppError::NotFound)?;
@@ -1227,7 +1228,7 @@ impl ComparePage {
 
 #[derive(Deserialize)]
 pub struct CompareQuery {
-    with: Option<i64>,
+    with: Option<PackageId>,
 }
 
 /// `POST /workspaces/{ws}/task-release/packages/{id}/reviewers`: the applicant or an admin adds
@@ -1235,7 +1236,7 @@ pub struct CompareQuery {
 pub async fn add_reviewers(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, PackageId)>,
     form: Form<ReviewersForm>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
@@ -1264,7 +1265,7 @@ pub async fn add_reviewers(
 pub async fn withdraw(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, PackageId)>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
@@ -1286,7 +1287,7 @@ pub async fn withdraw(
 async fn package_outcome<T>(
     state: &web::Data<AppState>,
     ctx: WorkspaceCtx,
-    id: i64,
+    id: PackageId,
     outcome: Result<T, AppError>,
     comment: String,
     success: impl FnOnce(T) -> String,
@@ -1334,7 +1335,7 @@ async fn package_outcome<T>(
 pub async fn compare(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, PackageId)>,
     query: web::Query<CompareQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (_, id) = path.into_inner();
@@ -1397,7 +1398,7 @@ pub async fn compare(
 pub async fn compare_diff(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
-    path: web::Path<(String, i64)>,
+    path: web::Path<(String, PackageId)>,
     query: web::Query<CompareQuery>,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {

@@ -1,6 +1,7 @@
 //! `/workspaces`: my workspaces (a tenant administrator sees and creates all), the switcher,
 //! a workspace's overview and its audit log.
 
+use crate::domain::WorkspaceId;
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -394,7 +395,7 @@ enum CsvAt {
 /// time, newest first.
 fn csv_page(
     conn: &mut crate::db::DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     filter: &AuditFilter,
     at: CsvAt,
 ) -> Result<Option<(Vec<u8>, CsvAt)>, AppError> {

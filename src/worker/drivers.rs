@@ -16,6 +16,7 @@
 //! receiver's answer body, which only workspace admins see: a receiver's reply can hold what
 //! it should not (an internal service's token, a stack trace).
 
+use crate::domain::RegionTaskId;
 use std::io::Read;
 use std::time::Duration;
 
@@ -36,7 +37,7 @@ pub struct Payload<'a> {
     pub delivery: String,
     /// `deploy` or `rollback`.
     pub action: &'a str,
-    pub task_id: i64,
+    pub task_id: RegionTaskId,
     pub task: &'a str,
     pub region: &'a str,
     pub component: &'a str,

@@ -7,6 +7,7 @@
 pub mod drivers;
 pub mod region;
 
+use crate::domain::PackageId;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -141,7 +142,7 @@ fn run_once_on(
     let Some(job) = jobs::claim(conn, jobs::RELEASE_PACKAGE, name, lease)? else {
         return Ok(false);
     };
-    let outcome = match job.payload.parse::<i64>() {
+    let outcome = match job.payload.parse::<PackageId>() {
         Ok(package_id) => release_package(conn, package_id, job.id, holder, stop),
         Err(_) => Err(AppError::internal(anyhow::anyhow!(
             "bad payload {:?}",
@@ -155,7 +156,7 @@ fn run_once_on(
         Err(e) => {
             tracing::warn!(job = job.id, error = %e, "release job failed; will retry");
             if jobs::fail(conn, job.id, job.attempts, &e.to_string())?
-                && let Ok(package_id) = job.payload.parse::<i64>()
+                && let Ok(package_id) = job.payload.parse::<PackageId>()
             {
                 // The last attempt failed: say so on the package instead of leaving it releasing.
                 let reason = format!(
@@ -208,7 +209,7 @@ fn run_region_job(
 /// Returns `Ok(false)` if asked to stop before it finished.
 fn release_package(
     conn: &mut DbConn,
-    package_id: i64,
+    package_id: PackageId,
     job_id: i64,
     holder: &Holder,
     stop: &AtomicBool,

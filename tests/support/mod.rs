@@ -393,7 +393,12 @@ pub fn sign_in_for(path: &str) -> String {
 
 /// `n` new scripts `{prefix}{i:03}.sql` in `demo`, each with one version submitted by
 /// `username`: their release tasks (pending), in order.
-pub fn submitted_tasks(c: &mut DbConn, username: &str, prefix: &str, n: usize) -> Vec<i64> {
+pub fn submitted_tasks(
+    c: &mut DbConn,
+    username: &str,
+    prefix: &str,
+    n: usize,
+) -> Vec<releasedesk::domain::TaskId> {
     use releasedesk::db::models::{scripts, users, workspaces};
     let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
     let user = users::find_by_username(c, username).unwrap().unwrap().id;

@@ -4,6 +4,7 @@
 //! waiting for someone else) and what failed in the workspace lately. Each list loads at most
 //! `CAP + 1` rows, so the page knows whether to offer "see all" without counting.
 
+use crate::domain::{PackageId, RegionTaskId, UserId, WorkspaceId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -59,7 +60,7 @@ impl<T> Capped<T> {
 /// A package of the workspace waiting for the viewer's decision.
 #[derive(Debug, Queryable)]
 pub struct WaitingPackage {
-    pub id: i64,
+    pub id: PackageId,
     pub name: String,
     pub applicant: String,
     pub applied_at: NaiveDateTime,
@@ -69,8 +70,8 @@ pub struct WaitingPackage {
 /// together.
 pub fn waiting(
     conn: &mut DbConn,
-    workspace_id: i64,
-    user_id: i64,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     may_review: bool,
 ) -> QueryResult<(Capped<WaitingPackage>, Capped<WaitingCheckpoint>)> {
     let mut packages = waiting_packages(conn, workspace_id, user_id, may_review)?;
@@ -85,8 +86,8 @@ pub fn waiting(
 /// caller knows), oldest first.
 fn waiting_packages(
     conn: &mut DbConn,
-    workspace_id: i64,
-    user_id: i64,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     may_review: bool,
 ) -> QueryResult<Capped<WaitingPackage>> {
     if !may_review {
@@ -118,7 +119,7 @@ fn waiting_packages(
 /// A region checkpoint (Manual Approval / Manual Trigger) of the workspace waiting for the viewer.
 #[derive(Debug, Queryable)]
 pub struct WaitingCheckpoint {
-    pub task_id: i64,
+    pub task_id: RegionTaskId,
     pub task_name: String,
     pub kind: StepKind,
     pub position: i32,
@@ -137,8 +138,8 @@ impl WaitingCheckpoint {
 /// named on it, and never the Manual Approval of a release the user executed.
 fn waiting_checkpoints(
     conn: &mut DbConn,
-    workspace_id: i64,
-    user_id: i64,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
 ) -> QueryResult<Capped<WaitingCheckpoint>> {
     let executed_by_user = region_executions::table
         .filter(region_executions::status.eq(Const::text(ExecutionStatus::Running.as_str())))
@@ -174,7 +175,7 @@ pub enum Stuck {
     /// Their package waits for approval; `reviewers_left` are the named reviewers who have not
     /// decided and may still review (empty: nobody can release it as it stands).
     Pending {
-        id: i64,
+        id: PackageId,
         name: String,
         applied_at: NaiveDateTime,
         reviewers_left: Vec<String>,
@@ -182,7 +183,7 @@ pub enum Stuck {
     /// Their package was rejected and some of its tasks are still rejected (not released again
     /// nor withdrawn since).
     Rejected {
-        id: i64,
+        id: PackageId,
         name: String,
         decided_at: Option<NaiveDateTime>,
         reviewer: Option<String>,
@@ -190,7 +191,7 @@ pub enum Stuck {
     },
     /// Their region task is suspended (or suspending), or waits at a checkpoint for others.
     Region {
-        id: i64,
+        id: RegionTaskId,
         name: String,
         status: RegionTaskStatus,
         since: NaiveDateTime,
@@ -230,7 +231,11 @@ impl StuckLists {
     }
 }
 
-pub fn stuck(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<StuckLists> {
+pub fn stuck(
+    conn: &mut DbConn,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+) -> QueryResult<StuckLists> {
     let mut lists = StuckLists {
         pending: stuck_pending(conn, workspace_id, user_id)?,
         rejected: stuck_rejected(conn, workspace_id, user_id)?,
@@ -243,8 +248,12 @@ pub fn stuck(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<
     Ok(lists)
 }
 
-fn stuck_pending(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<Capped<Stuck>> {
-    let packages: Vec<(i64, String, NaiveDateTime)> = release_packages::table
+fn stuck_pending(
+    conn: &mut DbConn,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+) -> QueryResult<Capped<Stuck>> {
+    let packages: Vec<(PackageId, String, NaiveDateTime)> = release_packages::table
         .filter(release_packages::workspace_id.eq(workspace_id))
         .filter(release_packages::applicant_id.eq(user_id))
         .filter(release_packages::status.eq(Const::text(PackageStatus::PendingApproval.as_str())))
@@ -257,11 +266,11 @@ fn stuck_pending(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryRes
         .limit(FETCH)
         .load(conn)?;
     let packages = Capped::of(packages);
-    let ids: Vec<i64> = packages.rows.iter().map(|p| p.0).collect();
+    let ids: Vec<PackageId> = packages.rows.iter().map(|p| p.0).collect();
     // The undecided reviewers of those packages who may still review (`workspaces::
     // is_eligible_reviewer`: a seat on the list, a member who may review, active). The role is
     // checked here, by `Role::may_review`, rather than spelled again in SQL.
-    let left: Vec<(i64, String, Role, bool, bool)> = if ids.is_empty() {
+    let left: Vec<(PackageId, String, Role, bool, bool)> = if ids.is_empty() {
         Vec::new()
     } else {
         package_reviewers::table
@@ -312,14 +321,14 @@ fn stuck_pending(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryRes
 
 fn stuck_rejected(
     conn: &mut DbConn,
-    workspace_id: i64,
-    user_id: i64,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
 ) -> QueryResult<Capped<Stuck>> {
     let still_rejected = release_tasks::table
         .filter(release_tasks::workspace_id.eq(workspace_id))
         .filter(release_tasks::status.eq(Const::text(TaskStatus::Rejected.as_str())))
         .select(release_tasks::package_id);
-    let packages: Vec<(i64, String, Option<NaiveDateTime>)> = release_packages::table
+    let packages: Vec<(PackageId, String, Option<NaiveDateTime>)> = release_packages::table
         .filter(release_packages::workspace_id.eq(workspace_id))
         .filter(release_packages::applicant_id.eq(user_id))
         .filter(release_packages::status.eq(Const::text(PackageStatus::Rejected.as_str())))
@@ -336,8 +345,8 @@ fn stuck_rejected(
         .limit(FETCH)
         .load(conn)?;
     let packages = Capped::of(packages);
-    let ids: Vec<i64> = packages.rows.iter().map(|p| p.0).collect();
-    let decisions: Vec<(i64, String, String)> = if ids.is_empty() {
+    let ids: Vec<PackageId> = packages.rows.iter().map(|p| p.0).collect();
+    let decisions: Vec<(PackageId, String, String)> = if ids.is_empty() {
         Vec::new()
     } else {
         package_reviewers::table
@@ -370,7 +379,11 @@ fn stuck_rejected(
     })
 }
 
-fn stuck_region(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<Capped<Stuck>> {
+fn stuck_region(
+    conn: &mut DbConn,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+) -> QueryResult<Capped<Stuck>> {
     let waiting_steps = region_task_steps::table
         .filter(region_task_steps::status.eq(Const::text(StepStatus::Waiting.as_str())))
         .select(region_task_steps::task_id);
@@ -380,7 +393,7 @@ fn stuck_region(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResu
         .filter(step_people::user_id.eq(user_id))
         .filter(region_task_steps::status.eq(Const::text(StepStatus::Waiting.as_str())))
         .select(region_task_steps::task_id);
-    let tasks: Vec<(i64, String, RegionTaskStatus, NaiveDateTime)> = region_tasks::table
+    let tasks: Vec<(RegionTaskId, String, RegionTaskStatus, NaiveDateTime)> = region_tasks::table
         .filter(region_tasks::workspace_id.eq(workspace_id))
         .filter(region_tasks::created_by.eq(user_id))
         .filter(
@@ -402,8 +415,8 @@ fn stuck_region(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResu
         .limit(FETCH)
         .load(conn)?;
     let tasks = Capped::of(tasks);
-    let ids: Vec<i64> = tasks.rows.iter().map(|t| t.0).collect();
-    let people: Vec<(i64, String)> = if ids.is_empty() {
+    let ids: Vec<RegionTaskId> = tasks.rows.iter().map(|t| t.0).collect();
+    let people: Vec<(RegionTaskId, String)> = if ids.is_empty() {
         Vec::new()
     } else {
         step_people::table
@@ -443,7 +456,7 @@ fn stuck_region(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResu
 #[derive(Debug)]
 pub enum Failed {
     Package {
-        id: i64,
+        id: PackageId,
         name: String,
         status: PackageStatus,
         at: NaiveDateTime,
@@ -451,7 +464,7 @@ pub enum Failed {
         total: i32,
     },
     Region {
-        id: i64,
+        id: RegionTaskId,
         name: String,
         at: NaiveDateTime,
     },
@@ -477,33 +490,39 @@ pub struct FailedList {
 
 pub fn failed_recently(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     now: NaiveDateTime,
 ) -> QueryResult<FailedList> {
     let since = now - chrono::Duration::days(FAILED_DAYS);
-    let packages: Vec<(i64, String, PackageStatus, Option<NaiveDateTime>, i32, i32)> =
-        release_packages::table
-            .filter(release_packages::workspace_id.eq(workspace_id))
-            .filter(
-                release_packages::status
-                    .eq_any([PackageStatus::Failed, PackageStatus::PartiallyFailed]),
-            )
-            .filter(release_packages::released_at.ge(since))
-            .select((
-                release_packages::id,
-                release_packages::name,
-                release_packages::status,
-                release_packages::released_at,
-                release_packages::failed_count,
-                release_packages::task_count,
-            ))
-            .order((
-                release_packages::released_at.desc(),
-                release_packages::id.desc(),
-            ))
-            .limit(FETCH)
-            .load(conn)?;
-    let tasks: Vec<(i64, String, NaiveDateTime)> = region_tasks::table
+    let packages: Vec<(
+        PackageId,
+        String,
+        PackageStatus,
+        Option<NaiveDateTime>,
+        i32,
+        i32,
+    )> = release_packages::table
+        .filter(release_packages::workspace_id.eq(workspace_id))
+        .filter(
+            release_packages::status
+                .eq_any([PackageStatus::Failed, PackageStatus::PartiallyFailed]),
+        )
+        .filter(release_packages::released_at.ge(since))
+        .select((
+            release_packages::id,
+            release_packages::name,
+            release_packages::status,
+            release_packages::released_at,
+            release_packages::failed_count,
+            release_packages::task_count,
+        ))
+        .order((
+            release_packages::released_at.desc(),
+            release_packages::id.desc(),
+        ))
+        .limit(FETCH)
+        .load(conn)?;
+    let tasks: Vec<(RegionTaskId, String, NaiveDateTime)> = region_tasks::table
         .filter(region_tasks::workspace_id.eq(workspace_id))
         .filter(region_tasks::status.eq(Const::text(RegionTaskStatus::ReleaseFailed.as_str())))
         .filter(region_tasks::updated_at.ge(since))

@@ -1,6 +1,7 @@
 //! The append-only audit log: who did what to which target, when, and why. Rows are written in
 //! the same transaction as the change they record (the tables refuse UPDATE and DELETE).
 
+use crate::domain::{PackageId, UserId, WorkspaceId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -10,8 +11,8 @@ use crate::db::{DbConn, now};
 
 /// One change to record.
 pub struct AuditEntry<'a> {
-    pub workspace_id: Option<i64>,
-    pub actor_id: Option<i64>,
+    pub workspace_id: Option<WorkspaceId>,
+    pub actor_id: Option<UserId>,
     /// Dotted verb, e.g. `member.role_changed`, `reviewer.removed`.
     pub action: &'a str,
     pub target_type: &'a str,
@@ -63,7 +64,7 @@ type Filtered<'a> = diesel::dsl::IntoBoxed<
     crate::db::MultiBackend,
 >;
 
-fn filtered<'a>(workspace_id: Option<i64>, filter: &AuditFilter) -> Filtered<'a> {
+fn filtered<'a>(workspace_id: Option<WorkspaceId>, filter: &AuditFilter) -> Filtered<'a> {
     let mut q = audit_log::table.left_join(users::table).into_boxed();
     q = match workspace_id {
         Some(ws) => q.filter(audit_log::workspace_id.eq(ws)),
@@ -85,7 +86,7 @@ fn filtered<'a>(workspace_id: Option<i64>, filter: &AuditFilter) -> Filtered<'a>
 /// Newest first, one page plus the total count.
 pub fn list(
     conn: &mut DbConn,
-    workspace_id: Option<i64>,
+    workspace_id: Option<WorkspaceId>,
     filter: &AuditFilter,
     limit: i64,
     offset: i64,
@@ -152,7 +153,7 @@ impl AuditRow {
 /// the first page, do not shift it).
 pub fn page_after(
     conn: &mut DbConn,
-    workspace_id: Option<i64>,
+    workspace_id: Option<WorkspaceId>,
     filter: &AuditFilter,
     after: Option<AuditKey>,
     limit: i64,
@@ -190,8 +191,8 @@ pub fn escape_like(s: &str) -> String {
 /// Everything recorded about one package, oldest first (its timeline).
 pub fn package_timeline(
     conn: &mut DbConn,
-    workspace_id: i64,
-    package_id: i64,
+    workspace_id: WorkspaceId,
+    package_id: PackageId,
 ) -> QueryResult<Vec<AuditRow>> {
     audit_log::table
         .left_join(users::table)

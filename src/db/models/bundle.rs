@@ -5,6 +5,7 @@
 //! (`ReleasedRoute`): live at once where the importer releases directly (or in simple mode),
 //! otherwise one package awaiting the reviewers chosen on the import form.
 
+use crate::domain::{TaskId, UserId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 
 use super::audit::{self, AuditEntry};
@@ -149,13 +150,13 @@ impl ReleasedRoute {
     }
 
     /// How an entry this route puts live at once is submitted.
-    fn live(self, actor_id: i64) -> AfterSubmit {
+    fn live(self, actor_id: UserId) -> AfterSubmit {
         AfterSubmit::Live(self.authority(actor_id), self.live_comment())
     }
 
     /// What allows this route's entries to go live, checked again by `production::apply`
     /// (a `Review` entry never goes live on import: the guard would refuse it).
-    fn authority(self, actor_id: i64) -> production::Authority {
+    fn authority(self, actor_id: UserId) -> production::Authority {
         match self {
             ReleasedRoute::SimpleMode => production::Authority::SimpleMode { actor_id },
             ReleasedRoute::Direct | ReleasedRoute::Review => {
@@ -197,10 +198,10 @@ pub struct Imported {
 /// `MAX_TASKS_PER_PACKAGE` tasks). `reviewers` is ignored when no package is needed.
 pub fn import(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     json: &str,
-    reviewers: &[i64],
+    reviewers: &[UserId],
 ) -> Result<Imported, AppError> {
     let entries = check(json)?;
     write_tx(conn, |conn| {
@@ -208,7 +209,7 @@ pub fn import(
         let ws = workspaces::get(conn, workspace_id)?;
         let route = ReleasedRoute::of(ws.mode(), ws.approval_policy(), &access);
         let mut done = Imported::default();
-        let mut to_review: Vec<i64> = Vec::new();
+        let mut to_review: Vec<TaskId> = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             let script = upsert_script(conn, actor_id, workspace_id, e)?;
             let then = match (e.released, route) {
@@ -311,7 +312,7 @@ pub fn import(
                 actor_id: Some(actor_id),
                 action: "scripts.imported",
                 target_type: "workspace",
-                target_id: Some(workspace_id),
+                target_id: Some(workspace_id.get()),
                 target_label: &ws.slug,
                 comment: &format!(
                     "{}: {}, {} released, {} sent for review{package}, {} unchanged",
@@ -330,8 +331,8 @@ pub fn import(
 /// The entry's script, created empty if the path is new, with its draft set to the entry.
 fn upsert_script(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     e: &Entry,
 ) -> Result<Script, AppError> {
     let script = match scripts::find_by_path(conn, workspace_id, e.path.as_str())? {
@@ -370,12 +371,12 @@ fn upsert_script(
 /// A version that went live at once makes the script's older unreleased tasks stale.
 fn supersede_older(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     script: &Script,
     number: i32,
 ) -> Result<usize, AppError> {
-    let older: Vec<i64> = release_tasks::table
+    let older: Vec<TaskId> = release_tasks::table
         .filter(release_tasks::script_id.eq(script.id))
         .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE))
         .select(release_tasks::id)
@@ -395,7 +396,7 @@ enum Latest {
     /// Production runs its content.
     Live,
     /// Production runs something else (or nothing); the version's release task, if any.
-    NotLive { task: Option<(i64, TaskStatus)> },
+    NotLive { task: Option<(TaskId, TaskStatus)> },
 }
 
 fn latest_for_release(
@@ -423,11 +424,11 @@ fn latest_for_release(
 /// message come first.
 fn send_for_review(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     policy: ApprovalPolicy,
-    task_ids: Vec<i64>,
-    reviewers: &[i64],
+    task_ids: Vec<TaskId>,
+    reviewers: &[UserId],
 ) -> Result<releases::Released, AppError> {
     let policy = policy.as_str();
     if task_ids.len() > releases::MAX_TASKS_PER_PACKAGE {
@@ -482,7 +483,7 @@ pub const EXPORT_PAGE_BYTES: i64 = 1024 * 1024;
 /// statement: a script created during an export is in it when its path comes later. Versions
 /// never change, so a page's content is the version its listing named.
 pub struct Export {
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     /// Listed but not yet written: what the last listing read past the byte budget.
     listed: std::collections::VecDeque<Listed>,
     /// The path of the last script listed, where the next listing starts.
@@ -519,7 +520,7 @@ diesel::define_sql_function! {
 }
 
 impl Export {
-    pub fn new(workspace_id: i64) -> Self {
+    pub fn new(workspace_id: WorkspaceId) -> Self {
         Export {
             workspace_id,
             listed: Default::default(),

@@ -2,6 +2,7 @@
 //! task's sizes (no script text), then the texts of the tasks the page can afford, in one
 //! statement each however many tasks the package holds.
 
+use crate::domain::{PackageId, TaskId};
 use diesel::prelude::*;
 
 use crate::db::DbConn;
@@ -24,7 +25,7 @@ diesel::define_sql_function! {
 /// One task of a package and what production runs of its script, by size only.
 #[derive(Debug, Queryable)]
 pub struct ChangeSize {
-    pub task_id: i64,
+    pub task_id: TaskId,
     pub version_id: i64,
     /// Bytes of the task's version.
     pub bytes: i32,
@@ -49,7 +50,7 @@ impl ChangeSize {
 
 /// Every task of package `package_id`, in the package's order, with its size and its script's
 /// live version and size.
-pub fn sizes(conn: &mut DbConn, package_id: i64) -> QueryResult<Vec<ChangeSize>> {
+pub fn sizes(conn: &mut DbConn, package_id: PackageId) -> QueryResult<Vec<ChangeSize>> {
     package_tasks::table
         .inner_join(release_tasks::table)
         .inner_join(script_versions::table.on(script_versions::id.eq(release_tasks::version_id)))
@@ -73,7 +74,7 @@ pub fn sizes(conn: &mut DbConn, package_id: i64) -> QueryResult<Vec<ChangeSize>>
 /// A task's version and what production runs of its script, as text.
 #[derive(Debug, Queryable)]
 pub struct ChangeTexts {
-    pub task_id: i64,
+    pub task_id: TaskId,
     pub content: String,
     pub live_version_number: Option<i32>,
     pub live_content: Option<String>,
@@ -83,8 +84,8 @@ pub struct ChangeTexts {
 /// with [`sizes`] first.
 pub fn contents(
     conn: &mut DbConn,
-    package_id: i64,
-    task_ids: &[i64],
+    package_id: PackageId,
+    task_ids: &[TaskId],
 ) -> QueryResult<Vec<ChangeTexts>> {
     package_tasks::table
         .inner_join(release_tasks::table)

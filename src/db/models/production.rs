@@ -3,6 +3,7 @@
 //! release worker, simple-mode submission and import all call it), and it never moves a script
 //! backwards.
 
+use crate::domain::{PackageId, UserId, WorkspaceId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -23,7 +24,7 @@ pub struct LiveScript {
     pub script_type: ScriptType,
     pub schedule: String,
     pub released_at: NaiveDateTime,
-    pub package_id: Option<i64>,
+    pub package_id: Option<PackageId>,
     pub package_name: Option<String>,
     pub released_by: Option<String>,
     pub startup_status: StartupStatus,
@@ -71,21 +72,21 @@ fn startup_of(version: &ScriptVersion) -> Applied {
 pub enum Authority {
     /// The release worker, for a package of this workspace that is `releasing`; one that needed
     /// approval has it from its quorum, never from its applicant.
-    Package(i64),
+    Package(PackageId),
     /// A submission in a workspace whose mode is `simple`: live at once, no release tasks.
-    SimpleMode { actor_id: i64 },
+    SimpleMode { actor_id: UserId },
     /// Someone whose release needs no approval under the workspace's policy (an admin's
     /// import of a `released` entry under `developers`).
-    Direct { actor_id: i64 },
+    Direct { actor_id: UserId },
 }
 
 /// Checks `authority` now, in the caller's transaction. Returns the package and the person the
 /// live row names.
 fn authorise(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     authority: Authority,
-) -> Result<(Option<i64>, Option<i64>), AppError> {
+) -> Result<(Option<PackageId>, Option<UserId>), AppError> {
     use super::releases::{self, Decision};
     use super::workspaces;
     use crate::db::schema::package_reviewers;
@@ -102,8 +103,8 @@ fn authorise(
                 PackageStatus,
                 bool,
                 Quorum,
-                i64,
-                Option<i64>,
+                UserId,
+                Option<UserId>,
             ) = release_packages::table
                 .filter(release_packages::id.eq(package_id))
                 .filter(release_packages::workspace_id.eq(workspace_id))
@@ -121,7 +122,7 @@ fn authorise(
                 return refuse("the package is not releasing");
             }
             if needs_approval {
-                let decisions: Vec<(i64, Option<Decision>)> = package_reviewers::table
+                let decisions: Vec<(UserId, Option<Decision>)> = package_reviewers::table
                     .filter(package_reviewers::package_id.eq(package_id))
                     .select((package_reviewers::reviewer_id, package_reviewers::decision))
                     .load(conn)?;
@@ -161,7 +162,7 @@ fn authorise(
 /// live changes nothing (so a retried job is harmless). Call inside a write transaction.
 pub fn apply(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     version: &ScriptVersion,
     authority: Authority,
 ) -> Result<Applied, AppError> {
@@ -261,7 +262,7 @@ pub fn live_version(
 /// a page costs the same however many scripts exist and however much of them is live.
 pub fn list(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     search: Option<&NameSearch>,
     limit: i64,
     offset: i64,

@@ -2,6 +2,7 @@
 //! inventory: an append-only history whose newest entry per component is what runs there.
 //! Webhook secrets are stored to sign payloads and never read back into a page.
 
+use crate::domain::{RegionTaskId, UserId, WorkspaceId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -20,7 +21,7 @@ use crate::error::AppError;
 #[diesel(table_name = regions)]
 pub struct Region {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub display_order: i32,
     pub driver: Driver,
@@ -56,7 +57,7 @@ pub struct RegionInput {
 #[diesel(table_name = components)]
 pub struct Component {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub artifact: String,
     pub version: String,
@@ -145,7 +146,7 @@ pub struct ComponentInput {
     pub env: String,
 }
 
-pub fn list_regions(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Region>> {
+pub fn list_regions(conn: &mut DbConn, workspace_id: WorkspaceId) -> QueryResult<Vec<Region>> {
     regions::table
         .filter(regions::workspace_id.eq(workspace_id))
         .select(Region::as_select())
@@ -153,7 +154,11 @@ pub fn list_regions(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Reg
         .load(conn)
 }
 
-pub fn find_region(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<Option<Region>> {
+pub fn find_region(
+    conn: &mut DbConn,
+    workspace_id: WorkspaceId,
+    id: i64,
+) -> QueryResult<Option<Region>> {
     regions::table
         .filter(regions::workspace_id.eq(workspace_id))
         .filter(regions::id.eq(id))
@@ -167,8 +172,8 @@ pub fn find_region(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult
 /// `private` allows it (`domain::check_url`; the worker checks resolved addresses again).
 pub fn save_region(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     id: Option<i64>,
     input: &RegionInput,
     private: PrivateDestinations,
@@ -262,7 +267,10 @@ pub fn save_region(
     })
 }
 
-pub fn list_components(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Component>> {
+pub fn list_components(
+    conn: &mut DbConn,
+    workspace_id: WorkspaceId,
+) -> QueryResult<Vec<Component>> {
     components::table
         .filter(components::workspace_id.eq(workspace_id))
         .select(Component::as_select())
@@ -272,7 +280,7 @@ pub fn list_components(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<
 
 pub fn find_component(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id: i64,
 ) -> QueryResult<Option<Component>> {
     components::table
@@ -286,8 +294,8 @@ pub fn find_component(
 /// Creates or updates a component (developers and up).
 pub fn save_component(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     id: Option<i64>,
     input: &ComponentInput,
 ) -> Result<Component, AppError> {
@@ -368,7 +376,7 @@ pub struct InventoryRow {
     pub version: String,
     pub config: String,
     pub recorded_at: NaiveDateTime,
-    pub task_id: Option<i64>,
+    pub task_id: Option<RegionTaskId>,
     pub task_name: Option<String>,
     pub note: String,
 }
@@ -419,7 +427,7 @@ pub fn current_inventory(conn: &mut DbConn, region_id: i64) -> QueryResult<Vec<I
 /// How many components run in each region of a workspace (one query for the regions list).
 pub fn running_counts(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
 ) -> QueryResult<std::collections::HashMap<i64, usize>> {
     let entries: Vec<(i64, i64, bool)> = inventory_entries::table
         .inner_join(regions::table)
@@ -484,7 +492,7 @@ pub fn record_entry(
     present: bool,
     version: &str,
     config: &str,
-    task_id: Option<i64>,
+    task_id: Option<RegionTaskId>,
     execution_id: Option<i64>,
     note: &str,
 ) -> QueryResult<i64> {

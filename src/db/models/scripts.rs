@@ -2,6 +2,7 @@
 //! starts: in enterprise mode it creates a release task (unless production already runs the same
 //! thing) and supersedes the script's older unreleased tasks; in simple mode it goes live at once.
 
+use crate::domain::{TaskId, UserId, WorkspaceId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -18,15 +19,15 @@ use crate::search::{NameMatch, NameSearch, Names};
 #[diesel(table_name = scripts)]
 pub struct Script {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub path: String,
     pub script_type: ScriptType,
     pub draft_content: String,
     pub schedule: String,
     pub description: String,
-    pub owner_id: Option<i64>,
+    pub owner_id: Option<UserId>,
     pub latest_version: i32,
-    pub created_by: Option<i64>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -41,7 +42,7 @@ pub struct ScriptVersion {
     pub message: String,
     pub script_type: ScriptType,
     pub schedule: String,
-    pub submitted_by: Option<i64>,
+    pub submitted_by: Option<UserId>,
     pub submitted_at: NaiveDateTime,
 }
 
@@ -75,7 +76,7 @@ pub struct ScriptRow {
     pub live_version: Option<i32>,
 }
 
-pub fn find(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<Option<Script>> {
+pub fn find(conn: &mut DbConn, workspace_id: WorkspaceId, id: i64) -> QueryResult<Option<Script>> {
     scripts::table
         .filter(scripts::workspace_id.eq(workspace_id))
         .filter(scripts::id.eq(id))
@@ -86,7 +87,7 @@ pub fn find(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<Option
 
 pub fn find_by_path(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     path: &str,
 ) -> QueryResult<Option<Script>> {
     scripts::table
@@ -113,7 +114,7 @@ pub const PATHS: Names = Names {
 /// `scripts_fts` / pg_trgm like the Tasks tab.
 pub fn page(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     search: Option<&NameSearch>,
     limit: i64,
     offset: i64,
@@ -220,8 +221,8 @@ pub fn versions(conn: &mut DbConn, script_id: i64) -> QueryResult<Vec<VersionRow
 /// Creates a script with its first draft (developers and up).
 pub fn create(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     path: &ScriptPath,
     draft: &ScriptDraft,
 ) -> Result<Script, AppError> {
@@ -273,8 +274,8 @@ pub fn create(
 /// Saves the draft (development environment). Nothing is versioned until it is submitted.
 pub fn save_draft(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     script_id: i64,
     draft: &ScriptDraft,
 ) -> Result<Script, AppError> {
@@ -287,7 +288,7 @@ pub fn save_draft(
 /// The body of saving a draft, inside the caller's transaction: the script as saved.
 fn write_draft(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     script_id: i64,
     draft: &ScriptDraft,
 ) -> Result<Script, AppError> {
@@ -315,7 +316,7 @@ fn write_draft(
 pub struct Submitted {
     pub version: ScriptVersion,
     /// The release task created for it (enterprise mode, content differs from production).
-    pub task_id: Option<i64>,
+    pub task_id: Option<TaskId>,
     /// Older unreleased tasks of the script that this version replaced.
     pub superseded: usize,
     /// `AfterSubmit::Live`: the version is live already.
@@ -325,8 +326,8 @@ pub struct Submitted {
 /// Submits the current draft as the next immutable version.
 pub fn submit_version(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     script_id: i64,
     message: &str,
 ) -> Result<Submitted, AppError> {
@@ -343,8 +344,8 @@ pub fn submit_version(
 /// either.
 pub fn submit_edited(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     script_id: i64,
     draft: &ScriptDraft,
     message: &str,
@@ -360,7 +361,7 @@ pub fn submit_edited(
 /// live at once.
 fn submit_draft(
     conn: &mut DbConn,
-    actor_id: i64,
+    actor_id: UserId,
     script: &Script,
     message: &str,
 ) -> Result<Submitted, AppError> {
@@ -389,7 +390,7 @@ pub(crate) enum AfterSubmit {
 /// The body of a submission, shared with import: the new version, then the task or the release.
 pub(crate) fn submit_in_tx(
     conn: &mut DbConn,
-    actor_id: i64,
+    actor_id: UserId,
     then: AfterSubmit,
     script: &Script,
     content: &str,
@@ -478,7 +479,7 @@ pub(crate) fn submit_in_tx(
 
     // A newer version replaces the script's older unreleased tasks: production never moves
     // backwards by releasing a stale one.
-    let older: Vec<i64> = release_tasks::table
+    let older: Vec<TaskId> = release_tasks::table
         .filter(release_tasks::script_id.eq(script.id))
         .filter(release_tasks::status.eq_any(TaskStatus::WITHDRAWABLE))
         .select(release_tasks::id)
@@ -516,7 +517,7 @@ pub(crate) fn submit_in_tx(
             release_tasks::updated_at.eq(ts),
         ))
         .returning(release_tasks::id)
-        .get_result::<i64>(conn)?;
+        .get_result::<TaskId>(conn)?;
     Ok(Submitted {
         version,
         task_id: Some(task_id),

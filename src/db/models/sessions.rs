@@ -6,6 +6,7 @@
 //! Account page lists them by `SessionHandle` (never by id: the id is what the cookie carries)
 //! and ends any of them, always only among the asking user's own.
 
+use crate::domain::UserId;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
@@ -30,7 +31,7 @@ pub const USER_AGENT_MAX: usize = 256;
 
 /// Where a new session comes from, as the sign-in request says.
 pub struct NewSession<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub user_agent: &'a str,
     pub client_ip: &'a str,
 }
@@ -128,7 +129,7 @@ pub fn start(conn: &mut DbConn, new: NewSession<'_>) -> Result<String, AppError>
             )
             .execute(conn)?;
             tracing::info!(
-                user_id = new.user_id,
+                user_id = new.user_id.get(),
                 ended = over_the_cap.len(),
                 "oldest sessions ended: over the limit per user"
             );
@@ -153,7 +154,7 @@ pub fn start(conn: &mut DbConn, new: NewSession<'_>) -> Result<String, AppError>
 pub fn live_user(
     conn: &mut DbConn,
     id: &str,
-    user_id: i64,
+    user_id: UserId,
 ) -> QueryResult<Option<(User, NaiveDateTime)>> {
     user_sessions::table
         .inner_join(users::table)
@@ -187,7 +188,7 @@ pub fn touch(conn: &mut DbConn, id: &str) -> QueryResult<()> {
 /// The user's live sessions, newest first; `current_id` is the asking request's session.
 pub fn list_live(
     conn: &mut DbConn,
-    user_id: i64,
+    user_id: UserId,
     current_id: &str,
 ) -> QueryResult<Vec<LiveSession>> {
     let rows: Vec<SessionRow> = user_sessions::table
@@ -270,7 +271,7 @@ pub fn end_own(
                 actor_id: Some(user.id),
                 action: "session.ended",
                 target_type: "user",
-                target_id: Some(user.id),
+                target_id: Some(user.id.get()),
                 target_label: &user.username,
                 comment: &comment,
             },

@@ -1,6 +1,8 @@
 //! Users: accounts, tenant administrators, activation and the session epoch that signs a user
 //! out everywhere when it moves (deactivation, password change or reset).
 
+use crate::domain::UserId;
+use crate::domain::WorkspaceId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -13,7 +15,7 @@ use crate::error::AppError;
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub password_hash: String,
@@ -32,7 +34,7 @@ pub struct NewUser<'a> {
     pub tenant_admin: bool,
 }
 
-pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
+pub fn find(conn: &mut DbConn, id: UserId) -> QueryResult<Option<User>> {
     users::table
         .find(id)
         .select(User::as_select())
@@ -43,16 +45,16 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
 /// The usernames of these users (one query; the gone are left out).
 pub fn usernames(
     conn: &mut DbConn,
-    ids: impl IntoIterator<Item = i64>,
-) -> QueryResult<std::collections::HashMap<i64, String>> {
-    let ids: Vec<i64> = ids.into_iter().collect();
+    ids: impl IntoIterator<Item = UserId>,
+) -> QueryResult<std::collections::HashMap<UserId, String>> {
+    let ids: Vec<UserId> = ids.into_iter().collect();
     if ids.is_empty() {
         return Ok(Default::default());
     }
     Ok(users::table
         .filter(users::id.eq_any(ids))
         .select((users::id, users::username))
-        .load::<(i64, String)>(conn)?
+        .load::<(UserId, String)>(conn)?
         .into_iter()
         .collect())
 }
@@ -88,7 +90,7 @@ pub fn list(conn: &mut DbConn, q: Option<&str>) -> QueryResult<Vec<User>> {
 /// Fails with `Forbidden` unless `actor_id` is an active tenant administrator right now. On
 /// PostgreSQL it also locks the tenant administrators' rows, so changes to who administers the
 /// tenant take turns (two of them cannot revoke each other at once).
-pub(crate) fn require_tenant_admin(conn: &mut DbConn, actor_id: i64) -> Result<User, AppError> {
+pub(crate) fn require_tenant_admin(conn: &mut DbConn, actor_id: UserId) -> Result<User, AppError> {
     if let DbConn::Postgres(_) = conn {
         diesel::sql_query("SELECT id FROM users WHERE is_tenant_admin ORDER BY id FOR UPDATE")
             .execute(conn)?;
@@ -115,7 +117,7 @@ fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> Result<User, AppError> {
             users::updated_at.eq(ts),
         ))
         .returning(users::id)
-        .get_result::<i64>(conn);
+        .get_result::<UserId>(conn);
     let id = match inserted {
         Ok(id) => id,
         Err(e) if super::is_unique_violation(&e) => {
@@ -133,7 +135,7 @@ fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> Result<User, AppError> {
 /// and demo seeding (`None`).
 pub fn create(
     conn: &mut DbConn,
-    actor_id: Option<i64>,
+    actor_id: Option<UserId>,
     new: NewUser<'_>,
 ) -> Result<User, AppError> {
     write_tx(conn, |conn| {
@@ -148,7 +150,7 @@ pub fn create(
                 actor_id,
                 action: "user.created",
                 target_type: "user",
-                target_id: Some(user.id),
+                target_id: Some(user.id.get()),
                 target_label: &user.username,
                 comment: if new.tenant_admin {
                     "tenant administrator"
@@ -165,12 +167,12 @@ pub fn create(
 /// recording each removal. Called inside the transaction that changed the user or the role.
 pub(crate) fn drop_ineligible_reviewer_seats(
     conn: &mut DbConn,
-    actor_id: i64,
-    user_id: i64,
+    actor_id: UserId,
+    user_id: UserId,
     reason: &str,
 ) -> Result<usize, AppError> {
     let user = find(conn, user_id)?.ok_or(AppError::NotFound)?;
-    let seats: Vec<(i64, Role)> = workspace_reviewers::table
+    let seats: Vec<(WorkspaceId, Role)> = workspace_reviewers::table
         .inner_join(
             memberships::table.on(memberships::workspace_id
                 .eq(workspace_reviewers::workspace_id)
@@ -199,7 +201,7 @@ pub(crate) fn drop_ineligible_reviewer_seats(
                 actor_id: Some(actor_id),
                 action: "reviewer.removed",
                 target_type: "user",
-                target_id: Some(user_id),
+                target_id: Some(user_id.get()),
                 target_label: &user.username,
                 comment: reason,
             },
@@ -212,8 +214,8 @@ pub(crate) fn drop_ineligible_reviewer_seats(
 /// every reviewer list. Nobody deactivates themselves.
 pub fn set_active(
     conn: &mut DbConn,
-    actor_id: i64,
-    user_id: i64,
+    actor_id: UserId,
+    user_id: UserId,
     active: bool,
 ) -> Result<User, AppError> {
     write_tx(conn, |conn| {
@@ -266,7 +268,7 @@ pub fn set_active(
                     "user.deactivated"
                 },
                 target_type: "user",
-                target_id: Some(user_id),
+                target_id: Some(user_id.get()),
                 target_label: &user.username,
                 comment: "",
             },
@@ -279,8 +281,8 @@ pub fn set_active(
 /// their workspace role alone does not allow reviewing. Nobody revokes their own.
 pub fn set_tenant_admin(
     conn: &mut DbConn,
-    actor_id: i64,
-    user_id: i64,
+    actor_id: UserId,
+    user_id: UserId,
     grant: bool,
 ) -> Result<User, AppError> {
     write_tx(conn, |conn| {
@@ -327,7 +329,7 @@ pub fn set_tenant_admin(
                     "user.tenant_admin_revoked"
                 },
                 target_type: "user",
-                target_id: Some(user_id),
+                target_id: Some(user_id.get()),
                 target_label: &user.username,
                 comment: "",
             },
@@ -340,8 +342,8 @@ pub fn set_tenant_admin(
 /// anyone's; a user changes their own through `change_own_password`.
 pub fn reset_password(
     conn: &mut DbConn,
-    actor_id: i64,
-    user_id: i64,
+    actor_id: UserId,
+    user_id: UserId,
     new_hash: &str,
 ) -> Result<User, AppError> {
     write_tx(conn, |conn| {
@@ -364,7 +366,7 @@ pub fn reset_password(
                 actor_id: Some(actor_id),
                 action: "user.password_reset",
                 target_type: "user",
-                target_id: Some(user_id),
+                target_id: Some(user_id.get()),
                 target_label: &user.username,
                 comment: "",
             },
@@ -377,7 +379,7 @@ pub fn reset_password(
 /// concurrent changes cannot both win. Moves the session epoch: every other session ends.
 pub fn change_own_password(
     conn: &mut DbConn,
-    user_id: i64,
+    user_id: UserId,
     verified_old_hash: &str,
     new_hash: &str,
 ) -> Result<User, AppError> {
@@ -407,7 +409,7 @@ pub fn change_own_password(
                 actor_id: Some(user_id),
                 action: "user.password_changed",
                 target_type: "user",
-                target_id: Some(user_id),
+                target_id: Some(user_id.get()),
                 target_label: &user.username,
                 comment: "",
             },

@@ -5,6 +5,7 @@
 //! removal, deactivation, revoked tenant administration) takes the person off the list in the
 //! same transaction and records it in the audit log.
 
+use crate::domain::{PackageId, UserId, WorkspaceId};
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
@@ -22,7 +23,7 @@ use crate::error::AppError;
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = workspaces)]
 pub struct Workspace {
-    pub id: i64,
+    pub id: WorkspaceId,
     pub slug: String,
     pub name: String,
     pub description: String,
@@ -59,14 +60,14 @@ pub struct WorkspaceSummary {
 /// row (a profile of the Tasks tab with 200 members put a third of its time in loading them).
 #[derive(Clone, Debug, Queryable)]
 pub struct Person {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub username: String,
     pub display_name: String,
     pub is_tenant_admin: bool,
     pub is_active: bool,
     pub role: Role,
     /// Set when the person is on the workspace's reviewer list.
-    reviewer: Option<i64>,
+    reviewer: Option<UserId>,
 }
 
 impl Person {
@@ -114,7 +115,11 @@ pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Workspa
         .optional()
 }
 
-fn role_of(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<Option<Role>> {
+fn role_of(
+    conn: &mut DbConn,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+) -> QueryResult<Option<Role>> {
     memberships::table
         .find((workspace_id, user_id))
         .select(memberships::role)
@@ -154,7 +159,7 @@ pub fn access(
 /// Serialises changes to one workspace's members and reviewers. SQLite's `BEGIN IMMEDIATE`
 /// already lets one writer in at a time; on PostgreSQL two transactions could otherwise each
 /// see the other's admin or reviewer as still there (e.g. two admins demoting each other).
-fn lock_workspace(conn: &mut DbConn, workspace_id: i64) -> QueryResult<()> {
+fn lock_workspace(conn: &mut DbConn, workspace_id: WorkspaceId) -> QueryResult<()> {
     if let DbConn::Postgres(_) = conn {
         diesel::sql_query("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE")
             .bind::<diesel::sql_types::BigInt, _>(workspace_id)
@@ -166,7 +171,7 @@ fn lock_workspace(conn: &mut DbConn, workspace_id: i64) -> QueryResult<()> {
 /// What `user` may do in a workspace (nothing if neither a member nor a tenant administrator).
 pub fn access_of(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     user: &User,
 ) -> QueryResult<WorkspaceAccess> {
     Ok(WorkspaceAccess {
@@ -179,8 +184,8 @@ pub fn access_of(
 /// `permission` now. Returns the actor's access for rules that depend on it.
 pub(crate) fn require(
     conn: &mut DbConn,
-    workspace_id: i64,
-    actor_id: i64,
+    workspace_id: WorkspaceId,
+    actor_id: UserId,
     permission: Permission,
 ) -> Result<WorkspaceAccess, AppError> {
     lock_workspace(conn, workspace_id)?;
@@ -210,7 +215,7 @@ pub(crate) fn require(
 }
 
 /// The workspace row, read inside a transaction.
-pub(crate) fn get(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Workspace> {
+pub(crate) fn get(conn: &mut DbConn, workspace_id: WorkspaceId) -> QueryResult<Workspace> {
     workspaces::table
         .find(workspace_id)
         .select(Workspace::as_select())
@@ -242,11 +247,11 @@ pub fn list_for_user(conn: &mut DbConn, user: &User) -> QueryResult<Vec<Workspac
         .select(Workspace::as_select())
         .order(workspaces::name)
         .load(conn)?;
-    let mine: Vec<(i64, Role)> = memberships::table
+    let mine: Vec<(WorkspaceId, Role)> = memberships::table
         .filter(memberships::user_id.eq(user.id))
         .select((memberships::workspace_id, memberships::role))
         .load(conn)?;
-    let counts: Vec<(i64, i64)> = memberships::table
+    let counts: Vec<(WorkspaceId, i64)> = memberships::table
         .group_by(memberships::workspace_id)
         .select((memberships::workspace_id, count_star()))
         .load(conn)?;
@@ -273,11 +278,11 @@ pub fn list_for_user(conn: &mut DbConn, user: &User) -> QueryResult<Vec<Workspac
 /// Creates a workspace (tenant administrators only), with `first_admin` as its admin if given.
 pub fn create(
     conn: &mut DbConn,
-    actor_id: Option<i64>,
+    actor_id: Option<UserId>,
     slug: &WorkspaceSlug,
     name: &WorkspaceName,
     description: &Description,
-    first_admin: Option<i64>,
+    first_admin: Option<UserId>,
 ) -> Result<Workspace, AppError> {
     write_tx(conn, |conn| {
         if let Some(actor) = actor_id {
@@ -296,7 +301,7 @@ pub fn create(
                 workspaces::updated_at.eq(ts),
             ))
             .returning(workspaces::id)
-            .get_result::<i64>(conn);
+            .get_result::<WorkspaceId>(conn);
         let id = match inserted {
             Ok(id) => id,
             Err(e) if super::is_unique_violation(&e) => {
@@ -318,7 +323,7 @@ pub fn create(
                 actor_id,
                 action: "workspace.created",
                 target_type: "workspace",
-                target_id: Some(id),
+                target_id: Some(id.get()),
                 target_label: &ws.slug,
                 comment: "",
             },
@@ -332,9 +337,9 @@ pub fn create(
 
 fn insert_member(
     conn: &mut DbConn,
-    actor_id: Option<i64>,
+    actor_id: Option<UserId>,
     ws: &Workspace,
-    user_id: i64,
+    user_id: UserId,
     role: Role,
 ) -> Result<(), AppError> {
     let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
@@ -365,7 +370,7 @@ fn insert_member(
             actor_id,
             action: "member.added",
             target_type: "user",
-            target_id: Some(user_id),
+            target_id: Some(user_id.get()),
             target_label: &user.username,
             comment: role.as_str(),
         },
@@ -376,8 +381,8 @@ fn insert_member(
 /// Adds an existing, active user to the workspace with `role`.
 pub fn add_member(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     username: &str,
     role: Role,
 ) -> Result<(), AppError> {
@@ -400,7 +405,11 @@ pub fn add_member(
     })
 }
 
-fn admin_count_without(conn: &mut DbConn, workspace_id: i64, user_id: i64) -> QueryResult<i64> {
+fn admin_count_without(
+    conn: &mut DbConn,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+) -> QueryResult<i64> {
     memberships::table
         .filter(memberships::workspace_id.eq(workspace_id))
         .filter(memberships::role.eq(Role::Admin))
@@ -427,7 +436,7 @@ pub struct ReviewsAtStake {
     pub from: Role,
     pub to: Role,
     /// The packages (id, name) that would lose this reviewer.
-    pub packages: Vec<(i64, String)>,
+    pub packages: Vec<(PackageId, String)>,
 }
 
 /// What `change_role` did.
@@ -443,9 +452,9 @@ pub enum RoleOutcome {
 /// that cannot review, given to someone packages wait for, changes only when `confirmed`.
 pub fn change_role(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    user_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     expected: Option<Role>,
     to: Role,
     confirmed: bool,
@@ -506,7 +515,7 @@ pub fn change_role(
                 actor_id: Some(actor_id),
                 action: "member.role_changed",
                 target_type: "user",
-                target_id: Some(user_id),
+                target_id: Some(user_id.get()),
                 target_label: &user.username,
                 comment: &format!("{} → {}", from.as_str(), to.as_str()),
             },
@@ -529,9 +538,9 @@ pub fn change_role(
 /// Removes a member (and with them their reviewer seat, by the foreign key).
 pub fn remove_member(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    user_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
 ) -> Result<String, AppError> {
     write_tx(conn, |conn| {
         require(conn, workspace_id, actor_id, Permission::Manage)?;
@@ -576,7 +585,7 @@ pub fn remove_member(
                     actor_id: Some(actor_id),
                     action: "reviewer.removed",
                     target_type: "user",
-                    target_id: Some(user_id),
+                    target_id: Some(user_id.get()),
                     target_label: &user.username,
                     comment: "removed from the workspace",
                 },
@@ -589,7 +598,7 @@ pub fn remove_member(
                 actor_id: Some(actor_id),
                 action: "member.removed",
                 target_type: "user",
-                target_id: Some(user_id),
+                target_id: Some(user_id.get()),
                 target_label: &user.username,
                 comment: role.as_str(),
             },
@@ -634,7 +643,7 @@ macro_rules! person_columns {
 /// names under the database collation was a large share of the statement on every Tasks and
 /// Packages page (docs/BENCHMARKS.md, "The search machinery"), and usernames are lower case, so byte order is the
 /// order on both backends.
-pub fn members(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Member>> {
+pub fn members(conn: &mut DbConn, workspace_id: WorkspaceId) -> QueryResult<Vec<Member>> {
     memberships_of!(workspace_id)
         .select((
             person_columns!(),
@@ -646,7 +655,7 @@ pub fn members(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Member>>
 }
 
 /// The workspace's members for the pickers, by username (`Person`: no dates).
-pub fn people(conn: &mut DbConn, workspace_id: i64) -> QueryResult<Vec<Person>> {
+pub fn people(conn: &mut DbConn, workspace_id: WorkspaceId) -> QueryResult<Vec<Person>> {
     memberships_of!(workspace_id)
         .select(person_columns!())
         .load(conn)
@@ -663,9 +672,9 @@ fn by_username<T>(mut rows: Vec<T>, username: impl Fn(&T) -> &str) -> Vec<T> {
 /// are eligible; anyone else is refused with the reason.
 pub fn add_reviewer(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    user_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
 ) -> Result<String, AppError> {
     write_tx(conn, |conn| {
         require(conn, workspace_id, actor_id, Permission::Manage)?;
@@ -717,7 +726,7 @@ pub fn add_reviewer(
                 actor_id: Some(actor_id),
                 action: "reviewer.added",
                 target_type: "user",
-                target_id: Some(user_id),
+                target_id: Some(user_id.get()),
                 target_label: &user.username,
                 comment: "",
             },
@@ -728,9 +737,9 @@ pub fn add_reviewer(
 
 pub fn remove_reviewer(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    user_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
 ) -> Result<String, AppError> {
     write_tx(conn, |conn| {
         require(conn, workspace_id, actor_id, Permission::Manage)?;
@@ -754,7 +763,7 @@ pub fn remove_reviewer(
                 actor_id: Some(actor_id),
                 action: "reviewer.removed",
                 target_type: "user",
-                target_id: Some(user_id),
+                target_id: Some(user_id.get()),
                 target_label: &user.username,
                 comment: "removed by an admin",
             },
@@ -767,8 +776,8 @@ pub fn remove_reviewer(
 /// admin or tenant administrator. Release and review transactions call this before acting.
 pub fn is_eligible_reviewer(
     conn: &mut DbConn,
-    workspace_id: i64,
-    user_id: i64,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
 ) -> QueryResult<bool> {
     let row: Option<(bool, bool, Role)> = workspace_reviewers::table
         .inner_join(users_t::table)
@@ -792,8 +801,8 @@ pub fn is_eligible_reviewer(
 /// Saves name, description, mode, approval policy and quorum.
 pub fn update_settings(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     update: &SettingsUpdate,
 ) -> Result<Workspace, AppError> {
     write_tx(conn, |conn| {
@@ -842,7 +851,7 @@ pub fn update_settings(
                     actor_id: Some(actor_id),
                     action: "workspace.settings_changed",
                     target_type: "workspace",
-                    target_id: Some(workspace_id),
+                    target_id: Some(workspace_id.get()),
                     target_label: &after.slug,
                     comment: &changes.join("; "),
                 },

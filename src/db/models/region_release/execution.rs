@@ -4,6 +4,7 @@
 //! the next begins, with its audit row in the same transaction; the worker calls the region's
 //! driver between these calls, outside any transaction, since a webhook may take seconds.
 
+use crate::domain::{RegionTaskId, StepId, UserId};
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
@@ -24,7 +25,7 @@ use crate::error::AppError;
 /// An execution: a release from step `start`, or a rollback.
 pub struct Execution {
     pub id: i64,
-    pub task_id: i64,
+    pub task_id: RegionTaskId,
     pub kind: ExecutionKind,
     pub start: i32,
 }
@@ -36,7 +37,7 @@ impl Execution {
 }
 
 pub fn load_execution(conn: &mut DbConn, id: i64) -> QueryResult<Execution> {
-    let (task_id, kind, start): (i64, ExecutionKind, i32) = region_executions::table
+    let (task_id, kind, start): (RegionTaskId, ExecutionKind, i32) = region_executions::table
         .find(id)
         .select((
             region_executions::task_id,
@@ -53,7 +54,7 @@ pub fn load_execution(conn: &mut DbConn, id: i64) -> QueryResult<Execution> {
 }
 
 /// A task by id, whatever its workspace (the worker's execution names it).
-pub fn task_of(conn: &mut DbConn, task_id: i64) -> QueryResult<RegionTask> {
+pub fn task_of(conn: &mut DbConn, task_id: RegionTaskId) -> QueryResult<RegionTask> {
     region_tasks::table
         .find(task_id)
         .select(RegionTask::as_select())
@@ -184,14 +185,14 @@ pub fn begin_deploy_step(
     step: &Step,
 ) -> Result<bool, AppError> {
     write_tx(conn, |conn| {
-        let started_by: Option<i64> = region_executions::table
+        let started_by: Option<UserId> = region_executions::table
             .find(execution_id)
             .select(region_executions::started_by)
             .first(conn)?;
         let task = task_of(conn, step.task_id)?;
         let all = steps(conn, task.id)?;
         // A missing starter (never the case for a release) matches nobody's agreement.
-        let allowed = starts_for(conn, &task, &all, started_by.unwrap_or(-1))?;
+        let allowed = starts_for(conn, &task, &all, started_by.unwrap_or(UserId(-1)))?;
         if allowed.allows(step.position) {
             diesel::update(region_task_steps::table.find(step.id))
                 .set((
@@ -307,7 +308,7 @@ pub fn finish_release(conn: &mut DbConn, exec: &Execution, steps: &[Step]) -> Re
 pub fn component_recorded(
     conn: &mut DbConn,
     execution_id: i64,
-    step_id: i64,
+    step_id: StepId,
     component_id: i64,
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
@@ -362,7 +363,7 @@ pub fn deploy_step<'a>(
 #[diesel(table_name = execution_results)]
 struct NewResult<'a> {
     execution_id: i64,
-    step_id: i64,
+    step_id: StepId,
     region_id: i64,
     component_id: i64,
     status: ResultStatus,
@@ -586,7 +587,7 @@ pub fn finish_deploy_step(conn: &mut DbConn, at: &DeployStep) -> Result<bool, Ap
 fn count_results(
     conn: &mut DbConn,
     execution_id: i64,
-    step_id: i64,
+    step_id: StepId,
     status: ResultStatus,
 ) -> QueryResult<i64> {
     execution_results::table
@@ -602,14 +603,14 @@ fn count_results(
 pub struct Change {
     pub region_id: i64,
     pub component_id: i64,
-    pub step_id: i64,
+    pub step_id: StepId,
     pub previous: Option<i64>,
 }
 
 /// Everything the task's releases changed, by (region, component).
-pub fn changes_to_undo(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<Change>> {
+pub fn changes_to_undo(conn: &mut DbConn, task_id: RegionTaskId) -> QueryResult<Vec<Change>> {
     // The oldest change per (region, component) names the state before the task.
-    let changes: Vec<(i64, i64, i64, Option<i64>)> = execution_results::table
+    let changes: Vec<(StepId, i64, i64, Option<i64>)> = execution_results::table
         .inner_join(region_executions::table)
         .filter(region_executions::task_id.eq(task_id))
         .filter(region_executions::kind.eq(ExecutionKind::Release))
@@ -622,7 +623,7 @@ pub fn changes_to_undo(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<Chang
         ))
         .order(execution_results::id)
         .load(conn)?;
-    let mut first: BTreeMap<(i64, i64), (i64, Option<i64>)> = BTreeMap::new();
+    let mut first: BTreeMap<(i64, i64), (StepId, Option<i64>)> = BTreeMap::new();
     for (step_id, region_id, component_id, previous) in changes {
         first
             .entry((region_id, component_id))
@@ -642,7 +643,7 @@ pub fn changes_to_undo(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<Chang
 /// What undoing one change restores: the entry before the task (`present` false and no
 /// config when the component did not run there), and the entry now in place.
 pub struct Restore {
-    pub step_id: i64,
+    pub step_id: StepId,
     pub region: Region,
     pub component: Component,
     pub present: bool,

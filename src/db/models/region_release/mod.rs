@@ -32,6 +32,7 @@
 
 pub mod execution;
 
+use crate::domain::{RegionTaskId, StepId, UserId, WorkspaceId};
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
@@ -60,18 +61,18 @@ pub const QUEUE: &str = "region_execution";
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = region_tasks)]
 pub struct RegionTask {
-    pub id: i64,
-    pub workspace_id: i64,
+    pub id: RegionTaskId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub description: String,
     pub operation: Operation,
     pub source_region_id: Option<i64>,
     pub best_effort: bool,
     pub status: RegionTaskStatus,
-    pub created_by: Option<i64>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-    pub released_by: Option<i64>,
+    pub released_by: Option<UserId>,
     pub released_at: Option<NaiveDateTime>,
 }
 
@@ -88,8 +89,8 @@ impl RegionTask {
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = region_task_steps)]
 pub struct Step {
-    pub id: i64,
-    pub task_id: i64,
+    pub id: StepId,
+    pub task_id: RegionTaskId,
     pub position: i32,
     pub kind: StepKind,
     pub region_id: Option<i64>,
@@ -115,7 +116,7 @@ pub struct StepInput {
     pub kind: StepKind,
     pub region_id: Option<i64>,
     pub component_ids: Vec<i64>,
-    pub people: Vec<i64>,
+    pub people: Vec<UserId>,
 }
 
 /// The create/edit form, parsed.
@@ -129,7 +130,11 @@ pub struct TaskInput {
     pub steps: Vec<StepInput>,
 }
 
-pub fn find(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<Option<RegionTask>> {
+pub fn find(
+    conn: &mut DbConn,
+    workspace_id: WorkspaceId,
+    id: RegionTaskId,
+) -> QueryResult<Option<RegionTask>> {
     region_tasks::table
         .filter(region_tasks::workspace_id.eq(workspace_id))
         .filter(region_tasks::id.eq(id))
@@ -138,7 +143,7 @@ pub fn find(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<Option
         .optional()
 }
 
-pub fn steps(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<Step>> {
+pub fn steps(conn: &mut DbConn, task_id: RegionTaskId) -> QueryResult<Vec<Step>> {
     region_task_steps::table
         .filter(region_task_steps::task_id.eq(task_id))
         .select(Step::as_select())
@@ -147,7 +152,7 @@ pub fn steps(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<Step>> {
 }
 
 /// Components of a deploy step.
-pub fn step_component_list(conn: &mut DbConn, step_id: i64) -> QueryResult<Vec<Component>> {
+pub fn step_component_list(conn: &mut DbConn, step_id: StepId) -> QueryResult<Vec<Component>> {
     step_components::table
         .inner_join(components::table)
         .filter(step_components::step_id.eq(step_id))
@@ -157,7 +162,7 @@ pub fn step_component_list(conn: &mut DbConn, step_id: i64) -> QueryResult<Vec<C
 }
 
 /// The people named on a checkpoint step.
-pub fn step_people_list(conn: &mut DbConn, step_id: i64) -> QueryResult<Vec<(i64, String)>> {
+pub fn step_people_list(conn: &mut DbConn, step_id: StepId) -> QueryResult<Vec<(UserId, String)>> {
     step_people::table
         .inner_join(users_t::table)
         .filter(step_people::step_id.eq(step_id))
@@ -170,15 +175,15 @@ pub fn step_people_list(conn: &mut DbConn, step_id: i64) -> QueryResult<Vec<(i64
 /// so a task page's statements do not grow with its steps).
 pub fn task_step_components(
     conn: &mut DbConn,
-    task_id: i64,
-) -> QueryResult<std::collections::HashMap<i64, Vec<Component>>> {
-    let rows: Vec<(i64, Component)> = step_components::table
+    task_id: RegionTaskId,
+) -> QueryResult<std::collections::HashMap<StepId, Vec<Component>>> {
+    let rows: Vec<(StepId, Component)> = step_components::table
         .inner_join(components::table)
         .inner_join(region_task_steps::table)
         .filter(region_task_steps::task_id.eq(task_id))
         .select((step_components::step_id, Component::as_select()))
         .load(conn)?;
-    let mut by_step: std::collections::HashMap<i64, Vec<Component>> = Default::default();
+    let mut by_step: std::collections::HashMap<StepId, Vec<Component>> = Default::default();
     for (step, c) in rows {
         by_step.entry(step).or_default().push(c);
     }
@@ -194,16 +199,16 @@ pub fn task_step_components(
 /// The people named on every checkpoint of a task, by step id (one query).
 pub fn task_step_people(
     conn: &mut DbConn,
-    task_id: i64,
-) -> QueryResult<std::collections::HashMap<i64, Vec<(i64, String)>>> {
-    let rows: Vec<(i64, i64, String)> = step_people::table
+    task_id: RegionTaskId,
+) -> QueryResult<std::collections::HashMap<StepId, Vec<(UserId, String)>>> {
+    let rows: Vec<(StepId, UserId, String)> = step_people::table
         .inner_join(users_t::table)
         .inner_join(region_task_steps::table)
         .filter(region_task_steps::task_id.eq(task_id))
         .select((step_people::step_id, users_t::id, users_t::username))
         .order((step_people::step_id, users_t::username))
         .load(conn)?;
-    let mut by_step: std::collections::HashMap<i64, Vec<(i64, String)>> = Default::default();
+    let mut by_step: std::collections::HashMap<StepId, Vec<(UserId, String)>> = Default::default();
     for (step, id, name) in rows {
         by_step.entry(step).or_default().push((id, name));
     }
@@ -213,14 +218,14 @@ pub fn task_step_people(
 /// A comment (and decision) on a checkpoint.
 #[derive(Debug, Queryable)]
 pub struct CommentRow {
-    pub step_id: i64,
+    pub step_id: StepId,
     pub username: String,
     pub decision: Option<CheckpointDecision>,
     pub comment: String,
     pub created_at: NaiveDateTime,
 }
 
-pub fn comments(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<CommentRow>> {
+pub fn comments(conn: &mut DbConn, task_id: RegionTaskId) -> QueryResult<Vec<CommentRow>> {
     step_comments::table
         .inner_join(region_task_steps::table)
         .inner_join(users_t::table)
@@ -238,7 +243,11 @@ pub fn comments(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<CommentRow>>
 
 /// Checks a task's definition against the workspace: regions and components exist, each step
 /// has what it needs, approvers may approve, and the operation fits the inventory.
-fn validate(conn: &mut DbConn, workspace_id: i64, input: &TaskInput) -> Result<(), AppError> {
+fn validate(
+    conn: &mut DbConn,
+    workspace_id: WorkspaceId,
+    input: &TaskInput,
+) -> Result<(), AppError> {
     let f = |field: &'static str, msg: String| AppError::field(field, msg);
     if input.steps.is_empty() {
         return Err(f("steps", "Add at least one step.".into()));
@@ -367,9 +376,9 @@ pub fn check_operation(
     }
 }
 
-fn insert_steps(conn: &mut DbConn, task_id: i64, steps: &[StepInput]) -> QueryResult<()> {
+fn insert_steps(conn: &mut DbConn, task_id: RegionTaskId, steps: &[StepInput]) -> QueryResult<()> {
     for (i, s) in steps.iter().enumerate() {
-        let step_id: i64 = diesel::insert_into(region_task_steps::table)
+        let step_id: StepId = diesel::insert_into(region_task_steps::table)
             .values((
                 region_task_steps::task_id.eq(task_id),
                 region_task_steps::position.eq(i as i32 + 1),
@@ -411,10 +420,10 @@ fn insert_steps(conn: &mut DbConn, task_id: i64, steps: &[StepInput]) -> QueryRe
 
 fn record(
     conn: &mut DbConn,
-    ws: i64,
-    actor: Option<i64>,
+    ws: WorkspaceId,
+    actor: Option<UserId>,
     action: &str,
-    task_id: i64,
+    task_id: RegionTaskId,
     label: &str,
     comment: &str,
 ) -> QueryResult<()> {
@@ -425,7 +434,7 @@ fn record(
             actor_id: actor,
             action,
             target_type: "region_task",
-            target_id: Some(task_id),
+            target_id: Some(task_id.get()),
             target_label: label,
             comment,
         },
@@ -435,15 +444,15 @@ fn record(
 /// Creates a task in `to_release` (developers and up).
 pub fn create(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     input: &TaskInput,
 ) -> Result<RegionTask, AppError> {
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
         validate(conn, workspace_id, input)?;
         let ts = now();
-        let id: i64 = diesel::insert_into(region_tasks::table)
+        let id: RegionTaskId = diesel::insert_into(region_tasks::table)
             .values((
                 region_tasks::workspace_id.eq(workspace_id),
                 region_tasks::name.eq(input.name.trim()),
@@ -481,9 +490,9 @@ pub fn create(
 /// Replaces a task's definition while it is still `to_release` (guarded).
 pub fn update(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    task_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    task_id: RegionTaskId,
     input: &TaskInput,
 ) -> Result<RegionTask, AppError> {
     write_tx(conn, |conn| {
@@ -512,7 +521,7 @@ pub fn update(
                 "Only a task that has not been executed can be edited.",
             ));
         }
-        let old: Vec<i64> = region_task_steps::table
+        let old: Vec<StepId> = region_task_steps::table
             .filter(region_task_steps::task_id.eq(task_id))
             .select(region_task_steps::id)
             .load(conn)?;
@@ -541,8 +550,8 @@ pub fn update(
 /// Who agreed each agreed checkpoint of a task in its current run of steps, by step id: the
 /// latest "agree" on the step (executing from at or before a checkpoint resets it to pending,
 /// so an older agreement never counts once a newer decision is asked for).
-pub fn agreed_by(conn: &mut DbConn, task_id: i64) -> QueryResult<HashMap<i64, i64>> {
-    let rows: Vec<(i64, i64)> = step_comments::table
+pub fn agreed_by(conn: &mut DbConn, task_id: RegionTaskId) -> QueryResult<HashMap<StepId, UserId>> {
+    let rows: Vec<(StepId, UserId)> = step_comments::table
         .inner_join(region_task_steps::table)
         .filter(region_task_steps::task_id.eq(task_id))
         .filter(step_comments::decision.eq(CheckpointDecision::Agree))
@@ -576,8 +585,8 @@ impl Starts {
 pub fn starts(
     status: RegionTaskStatus,
     steps: &[Step],
-    agreed_by: &HashMap<i64, i64>,
-    actor: i64,
+    agreed_by: &HashMap<StepId, UserId>,
+    actor: UserId,
 ) -> Starts {
     let mut last = steps.last().map_or(1, |s| s.position);
     let mut limit = None;
@@ -621,7 +630,7 @@ pub fn starts_for(
     conn: &mut DbConn,
     task: &RegionTask,
     steps: &[Step],
-    actor: i64,
+    actor: UserId,
 ) -> QueryResult<Starts> {
     Ok(starts(
         task.status(),
@@ -634,9 +643,9 @@ pub fn starts_for(
 /// Starts (or resumes) a release from step `start` (deployers, admins). Refused while running.
 pub fn execute(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    task_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    task_id: RegionTaskId,
     start: Option<i32>,
 ) -> Result<i64, AppError> {
     write_tx(conn, |conn| {
@@ -712,10 +721,10 @@ pub fn execute(
 
 fn new_execution(
     conn: &mut DbConn,
-    task_id: i64,
+    task_id: RegionTaskId,
     kind: ExecutionKind,
     start: i32,
-    actor_id: i64,
+    actor_id: UserId,
     reason: &str,
 ) -> QueryResult<i64> {
     diesel::insert_into(region_executions::table)
@@ -735,8 +744,8 @@ fn new_execution(
 /// The running execution of a task, if any.
 pub fn running_execution(
     conn: &mut DbConn,
-    task_id: i64,
-) -> QueryResult<Option<(i64, Option<i64>)>> {
+    task_id: RegionTaskId,
+) -> QueryResult<Option<(i64, Option<UserId>)>> {
     region_executions::table
         .filter(region_executions::task_id.eq(task_id))
         .filter(region_executions::status.eq(ExecutionStatus::Running))
@@ -750,9 +759,9 @@ pub fn running_execution(
 /// at a checkpoint has no step running, so it stops at once.
 pub fn suspend(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    task_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    task_id: RegionTaskId,
 ) -> Result<RegionTaskStatus, AppError> {
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Deploy)?;
@@ -819,7 +828,7 @@ pub fn suspend(
 
 fn finish_running_execution(
     conn: &mut DbConn,
-    task_id: i64,
+    task_id: RegionTaskId,
     status: ExecutionStatus,
 ) -> QueryResult<()> {
     diesel::update(
@@ -860,9 +869,9 @@ pub fn may_decide_checkpoint(
     access: &WorkspaceAccess,
     task: &RegionTask,
     step: &Step,
-    people: &[(i64, String)],
-    executor: Option<i64>,
-    actor_id: i64,
+    people: &[(UserId, String)],
+    executor: Option<UserId>,
+    actor_id: UserId,
 ) -> Result<(), AppError> {
     if !step.kind().is_checkpoint() {
         return Err(AppError::bad_request(
@@ -895,10 +904,10 @@ pub fn may_decide_checkpoint(
 /// lets it continue. Two people deciding at once yield one decision.
 pub fn decide_checkpoint(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    task_id: i64,
-    step_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    task_id: RegionTaskId,
+    step_id: StepId,
     decision: CheckpointDecision,
     comment: &Comment,
 ) -> Result<StepStatus, AppError> {
@@ -992,10 +1001,10 @@ pub fn decide_checkpoint(
 /// Adds a comment to a checkpoint's thread (anyone who may decide it, or deploy).
 pub fn comment(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    task_id: i64,
-    step_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    task_id: RegionTaskId,
+    step_id: StepId,
     text: &Comment,
 ) -> Result<(), AppError> {
     let text = text.as_str();
@@ -1028,7 +1037,7 @@ pub fn comment(
 
 /// Whether a release of the task changed some region's inventory (else there is nothing to
 /// roll back).
-pub fn changed_anything(conn: &mut DbConn, task_id: i64) -> QueryResult<bool> {
+pub fn changed_anything(conn: &mut DbConn, task_id: RegionTaskId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         execution_results::table
             .inner_join(region_executions::table)
@@ -1043,9 +1052,9 @@ pub fn changed_anything(conn: &mut DbConn, task_id: i64) -> QueryResult<bool> {
 /// inventory entry for the components the task changed.
 pub fn rollback(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    task_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    task_id: RegionTaskId,
     reason: &Comment,
 ) -> Result<i64, AppError> {
     let reason = reason.as_str();
@@ -1100,7 +1109,7 @@ pub fn rollback(
 /// A task in the list.
 #[derive(Debug, Queryable)]
 pub struct TaskRow {
-    pub id: i64,
+    pub id: RegionTaskId,
     pub name: String,
     pub operation: Operation,
     pub status: RegionTaskStatus,
@@ -1135,7 +1144,7 @@ pub struct TaskFilter {
 /// Tasks and Packages tabs of Task Release.
 pub fn list(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     filter: &TaskFilter,
     limit: i64,
     offset: i64,
@@ -1166,7 +1175,7 @@ fn tasks_with_creator() -> _ {
 
 /// The task list as a `search::Listing`: a workspace's region tasks under a `TaskFilter`.
 struct TaskList<'a> {
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     filter: &'a TaskFilter,
 }
 
@@ -1246,7 +1255,7 @@ pub struct ExecutionRow {
     pub finished_at: Option<NaiveDateTime>,
 }
 
-pub fn executions(conn: &mut DbConn, task_id: i64) -> QueryResult<Vec<ExecutionRow>> {
+pub fn executions(conn: &mut DbConn, task_id: RegionTaskId) -> QueryResult<Vec<ExecutionRow>> {
     region_executions::table
         .left_join(users_t::table.on(users_t::id.nullable().eq(region_executions::started_by)))
         .filter(region_executions::task_id.eq(task_id))
@@ -1283,7 +1292,7 @@ pub struct ResultRow {
 /// region) get it; for everyone else it is `None`.
 pub fn results(
     conn: &mut DbConn,
-    task_id: i64,
+    task_id: RegionTaskId,
     viewer: &WorkspaceAccess,
 ) -> QueryResult<Vec<ResultRow>> {
     let mut rows: Vec<ResultRow> = execution_results::table
@@ -1312,7 +1321,7 @@ pub fn results(
 /// Checkpoints waiting for `user_id`, in any workspace (the Reviews page).
 #[derive(Debug, Queryable)]
 pub struct CheckpointRequest {
-    pub task_id: i64,
+    pub task_id: RegionTaskId,
     pub task_name: String,
     pub workspace_slug: String,
     pub workspace_name: String,
@@ -1327,7 +1336,7 @@ impl CheckpointRequest {
     }
 }
 
-pub fn awaiting(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<CheckpointRequest>> {
+pub fn awaiting(conn: &mut DbConn, user_id: UserId) -> QueryResult<Vec<CheckpointRequest>> {
     use crate::db::schema::workspaces;
     let all: Vec<CheckpointRequest> = step_people::table
         .inner_join(region_task_steps::table.inner_join(region_tasks::table))
@@ -1349,10 +1358,10 @@ pub fn awaiting(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<CheckpointRe
     // The person who executed a release never approves its Manual Approval: not theirs to do.
     // Who started each task's running execution, in one query (this runs on every page, for
     // the navigation's count).
-    let task_ids: Vec<i64> = all.iter().map(|c| c.task_id).collect();
-    let mut executor: std::collections::HashMap<i64, Option<i64>> = Default::default();
+    let task_ids: Vec<RegionTaskId> = all.iter().map(|c| c.task_id).collect();
+    let mut executor: std::collections::HashMap<RegionTaskId, Option<UserId>> = Default::default();
     if !task_ids.is_empty() {
-        let running: Vec<(i64, Option<i64>)> = region_executions::table
+        let running: Vec<(RegionTaskId, Option<UserId>)> = region_executions::table
             .filter(region_executions::task_id.eq_any(&task_ids))
             .filter(region_executions::status.eq(Const::text(ExecutionStatus::Running.as_str())))
             .order((region_executions::task_id, region_executions::id.desc()))

@@ -4,6 +4,8 @@
 //! production change, so a worker that crashed mid-package resumes where it stopped and applies
 //! nothing twice.
 
+use crate::domain::PackageId;
+use crate::domain::{TaskId, WorkspaceId};
 use diesel::prelude::*;
 
 use crate::db::models::audit::{self, AuditEntry};
@@ -18,20 +20,21 @@ use crate::error::AppError;
 /// `waiting` (guarded), applies it to production, records the outcome on the task, the package
 /// task and the package's counters. `false` when none is left (or the package stopped
 /// releasing).
-pub fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, AppError> {
+pub fn release_next_task(conn: &mut DbConn, package_id: PackageId) -> Result<bool, AppError> {
     write_tx(conn, |conn| {
-        let (workspace_id, status, name): (i64, PackageStatus, String) = release_packages::table
-            .find(package_id)
-            .select((
-                release_packages::workspace_id,
-                release_packages::status,
-                release_packages::name,
-            ))
-            .first(conn)?;
+        let (workspace_id, status, name): (WorkspaceId, PackageStatus, String) =
+            release_packages::table
+                .find(package_id)
+                .select((
+                    release_packages::workspace_id,
+                    release_packages::status,
+                    release_packages::name,
+                ))
+                .first(conn)?;
         if status != PackageStatus::Releasing {
             return Ok(false);
         }
-        let next: Option<(i64, i64, i64)> = package_tasks::table
+        let next: Option<(TaskId, i64, i64)> = package_tasks::table
             .inner_join(release_tasks::table)
             .filter(package_tasks::package_id.eq(package_id))
             .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting))
@@ -121,7 +124,7 @@ pub fn release_next_task(conn: &mut DbConn, package_id: i64) -> Result<bool, App
                     "task.release_failed"
                 },
                 target_type: "task",
-                target_id: Some(task_id),
+                target_id: Some(task_id.get()),
                 target_label: &label,
                 comment: &message,
             },
@@ -140,9 +143,9 @@ fn version_label(conn: &mut DbConn, script_id: i64) -> QueryResult<String> {
 
 /// The release job is dead (its last attempt failed): every task still waiting fails with the
 /// reason, and the package finishes, in one transaction.
-pub fn give_up(conn: &mut DbConn, package_id: i64, reason: &str) -> Result<(), AppError> {
+pub fn give_up(conn: &mut DbConn, package_id: PackageId, reason: &str) -> Result<(), AppError> {
     write_tx(conn, |conn| {
-        let waiting: Vec<i64> = package_tasks::table
+        let waiting: Vec<TaskId> = package_tasks::table
             .filter(package_tasks::package_id.eq(package_id))
             .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting))
             .select(package_tasks::task_id)
@@ -176,20 +179,21 @@ pub fn give_up(conn: &mut DbConn, package_id: i64, reason: &str) -> Result<(), A
 
 /// Every task finished: the package becomes released, partially failed or failed (guarded), in
 /// its own transaction.
-pub fn finish_package(conn: &mut DbConn, package_id: i64) -> Result<(), AppError> {
+pub fn finish_package(conn: &mut DbConn, package_id: PackageId) -> Result<(), AppError> {
     write_tx(conn, |conn| finish(conn, package_id))
 }
 
-fn finish(conn: &mut DbConn, package_id: i64) -> Result<(), AppError> {
-    let (workspace_id, name, done, failed): (i64, String, i32, i32) = release_packages::table
-        .find(package_id)
-        .select((
-            release_packages::workspace_id,
-            release_packages::name,
-            release_packages::done_count,
-            release_packages::failed_count,
-        ))
-        .first(conn)?;
+fn finish(conn: &mut DbConn, package_id: PackageId) -> Result<(), AppError> {
+    let (workspace_id, name, done, failed): (WorkspaceId, String, i32, i32) =
+        release_packages::table
+            .find(package_id)
+            .select((
+                release_packages::workspace_id,
+                release_packages::name,
+                release_packages::done_count,
+                release_packages::failed_count,
+            ))
+            .first(conn)?;
     let outcome = PackageStatus::outcome(done, failed);
     let moved = diesel::update(
         release_packages::table
@@ -213,7 +217,7 @@ fn finish(conn: &mut DbConn, package_id: i64) -> Result<(), AppError> {
                     _ => "package.failed",
                 },
                 target_type: "package",
-                target_id: Some(package_id),
+                target_id: Some(package_id.get()),
                 target_label: &name,
                 comment: &format!("{done} released, {failed} failed"),
             },

@@ -25,6 +25,7 @@
 //! | package task               | `waiting`                     | `withdrawn`                         | `withdraw`, `decide` (reject), `withdraw_package` |
 //! | reviewer's decision        | none                          | `approved` or `rejected`            | `decide`; the row goes in `drop_pending_reviews` |
 
+use crate::domain::{PackageId, TaskId, UserId, WorkspaceId};
 use chrono::NaiveDateTime;
 use diesel::dsl::{IntoBoxed, count_star};
 use diesel::prelude::*;
@@ -51,15 +52,15 @@ pub const MAX_TASKS_PER_PACKAGE: usize = 100;
 /// A release task as the Tasks tab shows it.
 #[derive(Clone, Debug, Queryable)]
 pub struct TaskRow {
-    pub id: i64,
+    pub id: TaskId,
     pub script_id: i64,
     pub name: String,
     pub version_number: i32,
     pub status: TaskStatus,
-    pub submitted_by_id: Option<i64>,
+    pub submitted_by_id: Option<UserId>,
     pub submitted_by: Option<String>,
     pub submitted_at: NaiveDateTime,
-    pub package_id: Option<i64>,
+    pub package_id: Option<PackageId>,
     pub status_reason: String,
 }
 
@@ -136,7 +137,7 @@ fn task_select() -> (
 /// no name contains every word, by the typo-tolerant score (see `crate::search`).
 pub fn list_tasks(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     filter: &TaskFilter,
     limit: i64,
     offset: i64,
@@ -183,7 +184,7 @@ fn tasks_with_submitter() -> _ {
 
 /// The Tasks tab as a `search::Listing`: a workspace's tasks under a `TaskFilter`.
 struct TaskList<'a> {
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     /// The submitter filter's user id, looked up first.
     submitter: Option<i64>,
     filter: &'a TaskFilter,
@@ -265,7 +266,11 @@ impl Listing for TaskList<'_> {
     }
 }
 
-pub fn find_task(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<Option<TaskRow>> {
+pub fn find_task(
+    conn: &mut DbConn,
+    workspace_id: WorkspaceId,
+    id: TaskId,
+) -> QueryResult<Option<TaskRow>> {
     release_tasks::table
         .left_join(users::table.on(users::id.nullable().eq(release_tasks::submitted_by)))
         .filter(release_tasks::workspace_id.eq(workspace_id))
@@ -280,16 +285,16 @@ pub fn find_task(conn: &mut DbConn, workspace_id: i64, id: i64) -> QueryResult<O
 /// tasks changed. Call inside a write transaction.
 pub(crate) fn withdraw(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    task_ids: &[i64],
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    task_ids: &[TaskId],
     to: TaskStatus,
     reason: &str,
 ) -> Result<usize, AppError> {
     if task_ids.is_empty() {
         return Ok(0);
     }
-    let in_packages: Vec<(i64, i64)> = release_tasks::table
+    let in_packages: Vec<(TaskId, PackageId)> = release_tasks::table
         .filter(release_tasks::id.eq_any(task_ids))
         .filter(release_tasks::status.eq(TaskStatus::InReview))
         .filter(release_tasks::package_id.is_not_null())
@@ -310,7 +315,7 @@ pub(crate) fn withdraw(
         release_tasks::updated_at.eq(now()),
     ))
     .execute(conn)?;
-    let mut packages: Vec<i64> = in_packages.iter().map(|(_, p)| *p).collect();
+    let mut packages: Vec<PackageId> = in_packages.iter().map(|(_, p)| *p).collect();
     packages.sort_unstable();
     packages.dedup();
     for (task_id, package_id) in &in_packages {
@@ -350,7 +355,7 @@ pub(crate) fn withdraw(
                         actor_id: Some(actor_id),
                         action: "package.revoked",
                         target_type: "package",
-                        target_id: Some(package_id),
+                        target_id: Some(package_id.get()),
                         target_label: &name,
                         comment: "all of its tasks were withdrawn",
                     },
@@ -364,14 +369,14 @@ pub(crate) fn withdraw(
 /// Revokes tasks not yet released: developers their own, deployers and admins any.
 pub fn revoke(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    task_ids: &[i64],
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    task_ids: &[TaskId],
 ) -> Result<usize, AppError> {
     check_count(task_ids)?;
     write_tx(conn, |conn| {
         let access = workspaces::require(conn, workspace_id, actor_id, Permission::Develop)?;
-        let tasks: Vec<(i64, String, i32, TaskStatus, Option<i64>)> = release_tasks::table
+        let tasks: Vec<(TaskId, String, i32, TaskStatus, Option<UserId>)> = release_tasks::table
             .filter(release_tasks::workspace_id.eq(workspace_id))
             .filter(release_tasks::id.eq_any(task_ids))
             .select((
@@ -419,7 +424,7 @@ pub fn revoke(
                     actor_id: Some(actor_id),
                     action: "task.revoked",
                     target_type: "task",
-                    target_id: Some(*id),
+                    target_id: Some(id.get()),
                     target_label: &format!("{name} v{v}"),
                     comment: "",
                 },
@@ -429,7 +434,7 @@ pub fn revoke(
     })
 }
 
-fn check_count(task_ids: &[i64]) -> Result<(), AppError> {
+fn check_count(task_ids: &[TaskId]) -> Result<(), AppError> {
     if task_ids.is_empty() {
         return Err(AppError::bad_request("Select at least one task."));
     }
@@ -455,16 +460,16 @@ pub fn needs_approval(policy: ApprovalPolicy, access: &WorkspaceAccess) -> bool 
 
 /// What the Release dialog sends.
 pub struct ReleaseRequest {
-    pub task_ids: Vec<i64>,
+    pub task_ids: Vec<TaskId>,
     pub name: PackageName,
     pub comment: Comment,
-    pub reviewers: Vec<i64>,
+    pub reviewers: Vec<UserId>,
 }
 
 /// What releasing did.
 #[derive(Debug)]
 pub struct Released {
-    pub package_id: i64,
+    pub package_id: PackageId,
     pub name: String,
     pub needs_approval: bool,
 }
@@ -473,8 +478,8 @@ pub struct Released {
 /// chosen reviewers; without, its release job is enqueued in the same transaction.
 pub fn release(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
     req: &ReleaseRequest,
 ) -> Result<Released, AppError> {
     check_count(&req.task_ids)?;
@@ -514,7 +519,7 @@ pub fn release(
                 }
             }
         }
-        let tasks: Vec<(i64, String, i32, TaskStatus, i64)> = release_tasks::table
+        let tasks: Vec<(TaskId, String, i32, TaskStatus, i64)> = release_tasks::table
             .filter(release_tasks::workspace_id.eq(workspace_id))
             .filter(release_tasks::id.eq_any(&ids))
             .select((
@@ -562,7 +567,7 @@ pub fn release(
                 release_packages::release_started_at.eq((!approval).then_some(ts)),
             ))
             .returning(release_packages::id)
-            .get_result::<i64>(conn)?;
+            .get_result::<PackageId>(conn)?;
         let task_status = if approval {
             TaskStatus::InReview
         } else {
@@ -595,8 +600,8 @@ pub fn release(
             rows.push(
                 conn,
                 vec![
-                    package_id.into(),
-                    (*task_id).into(),
+                    package_id.get().into(),
+                    task_id.get().into(),
                     (*script_id).into(),
                     (position as i32).into(),
                 ],
@@ -626,7 +631,7 @@ pub fn release(
                     "package.released_directly"
                 },
                 target_type: "package",
-                target_id: Some(package_id),
+                target_id: Some(package_id.get()),
                 target_label: &name,
                 comment: &format!(
                     "{}{}",
@@ -669,7 +674,7 @@ pub struct Decided {
 
 /// Nothing of a package that will not be released (rejected, withdrawn) goes out: its rows
 /// that still wait are marked withdrawn, with `why`. Call inside the transaction that stops it.
-fn stop_waiting(conn: &mut DbConn, package_id: i64, why: &str) -> QueryResult<usize> {
+fn stop_waiting(conn: &mut DbConn, package_id: PackageId, why: &str) -> QueryResult<usize> {
     diesel::update(
         package_tasks::table
             .filter(package_tasks::package_id.eq(package_id))
@@ -688,10 +693,10 @@ fn stop_waiting(conn: &mut DbConn, package_id: i64, why: &str) -> QueryResult<us
 /// asks it whether to offer Approve/Reject. `Err` is the refusal `decide` answers.
 pub fn may_decide(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     package: &PackageRow,
     reviewers: &[ReviewerRow],
-    actor_id: i64,
+    actor_id: UserId,
 ) -> Result<(), AppError> {
     if package.applicant_id == actor_id {
         return Err(AppError::forbidden(
@@ -730,9 +735,9 @@ pub fn may_decide(
 /// Two reviewers deciding at once yield one transition; the second is told what happened.
 pub fn decide(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    package_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    package_id: PackageId,
     decision: Decision,
     comment: &Comment,
 ) -> Result<Decided, AppError> {
@@ -774,7 +779,7 @@ pub fn decide(
                     Decision::Reject => "package.rejected",
                 },
                 target_type: "package",
-                target_id: Some(package_id),
+                target_id: Some(package_id.get()),
                 target_label: &package.name,
                 comment,
             },
@@ -829,9 +834,9 @@ pub fn decide(
 /// Guarded move out of `pending_approval`; recording who decided.
 fn transition(
     conn: &mut DbConn,
-    package_id: i64,
+    package_id: PackageId,
     to: PackageStatus,
-    actor_id: i64,
+    actor_id: UserId,
     ts: NaiveDateTime,
 ) -> Result<(), AppError> {
     let moved = diesel::update(
@@ -857,8 +862,8 @@ fn transition(
 /// the approving transaction.
 fn start_release(
     conn: &mut DbConn,
-    package_id: i64,
-    actor_id: i64,
+    package_id: PackageId,
+    actor_id: UserId,
     ts: NaiveDateTime,
 ) -> Result<(), AppError> {
     transition(conn, package_id, PackageStatus::Releasing, actor_id, ts)?;
@@ -885,10 +890,10 @@ fn start_release(
 /// A release package with the names of the people involved.
 #[derive(Clone, Debug, Queryable)]
 pub struct PackageRow {
-    pub id: i64,
-    pub workspace_id: i64,
+    pub id: PackageId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
-    pub applicant_id: i64,
+    pub applicant_id: UserId,
     pub applicant: String,
     pub comment: String,
     pub status: PackageStatus,
@@ -973,8 +978,8 @@ macro_rules! package_query {
 
 pub fn find_package(
     conn: &mut DbConn,
-    workspace_id: i64,
-    id: i64,
+    workspace_id: WorkspaceId,
+    id: PackageId,
 ) -> QueryResult<Option<PackageRow>> {
     package_query!()
         .filter(release_packages::workspace_id.eq(workspace_id))
@@ -1000,7 +1005,7 @@ pub struct PackageFilter {
 /// relevance (tier, then newest; the typo-tolerant score when no name contains every word).
 pub fn list_packages(
     conn: &mut DbConn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     filter: &PackageFilter,
     limit: i64,
     offset: i64,
@@ -1024,7 +1029,7 @@ pub const PACKAGE_NAMES: Names = Names {
 
 /// The Packages tab as a `search::Listing`: a workspace's packages under a `PackageFilter`.
 struct PackageList<'a> {
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     filter: &'a PackageFilter,
 }
 
@@ -1130,14 +1135,17 @@ impl Listing for PackageList<'_> {
 /// A package's reviewer and their decision.
 #[derive(Debug, Queryable)]
 pub struct ReviewerRow {
-    pub reviewer_id: i64,
+    pub reviewer_id: UserId,
     pub username: String,
     pub decision: Option<Decision>,
     pub comment: String,
     pub decided_at: Option<NaiveDateTime>,
 }
 
-pub fn package_reviewers(conn: &mut DbConn, package_id: i64) -> QueryResult<Vec<ReviewerRow>> {
+pub fn package_reviewers(
+    conn: &mut DbConn,
+    package_id: PackageId,
+) -> QueryResult<Vec<ReviewerRow>> {
     package_reviewers::table
         .inner_join(users::table.on(users::id.eq(package_reviewers::reviewer_id)))
         .filter(package_reviewers::package_id.eq(package_id))
@@ -1155,7 +1163,7 @@ pub fn package_reviewers(conn: &mut DbConn, package_id: i64) -> QueryResult<Vec<
 /// One task of a package with its release and startup status.
 #[derive(Debug, Queryable)]
 pub struct PackageTaskRow {
-    pub task_id: i64,
+    pub task_id: TaskId,
     pub script_id: i64,
     pub name: String,
     pub version_number: i32,
@@ -1175,7 +1183,7 @@ impl PackageTaskRow {
     }
 }
 
-pub fn package_tasks(conn: &mut DbConn, package_id: i64) -> QueryResult<Vec<PackageTaskRow>> {
+pub fn package_tasks(conn: &mut DbConn, package_id: PackageId) -> QueryResult<Vec<PackageTaskRow>> {
     package_tasks::table
         .inner_join(release_tasks::table)
         .filter(package_tasks::package_id.eq(package_id))
@@ -1197,7 +1205,7 @@ pub fn package_tasks(conn: &mut DbConn, package_id: i64) -> QueryResult<Vec<Pack
 /// A package awaiting the user's decision, in any workspace.
 #[derive(Debug, Queryable)]
 pub struct ReviewRequest {
-    pub package_id: i64,
+    pub package_id: PackageId,
     pub package_name: String,
     pub workspace_slug: String,
     pub workspace_name: String,
@@ -1208,7 +1216,7 @@ pub struct ReviewRequest {
 }
 
 /// Packages waiting for `user_id`'s decision.
-pub fn awaiting_review(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<ReviewRequest>> {
+pub fn awaiting_review(conn: &mut DbConn, user_id: UserId) -> QueryResult<Vec<ReviewRequest>> {
     use crate::db::schema::workspaces;
     package_reviewers::table
         .inner_join(release_packages::table)
@@ -1232,7 +1240,7 @@ pub fn awaiting_review(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<Revie
 }
 
 /// How many packages wait for `user_id` (the count in the navigation).
-pub fn awaiting_review_count(conn: &mut DbConn, user_id: i64) -> QueryResult<i64> {
+pub fn awaiting_review_count(conn: &mut DbConn, user_id: UserId) -> QueryResult<i64> {
     package_reviewers::table
         .inner_join(release_packages::table)
         // Planned once for every viewer (`db::opaque`).
@@ -1247,9 +1255,9 @@ pub fn awaiting_review_count(conn: &mut DbConn, user_id: i64) -> QueryResult<i64
 /// role change or a removal would take away from them.
 pub fn pending_reviews_of(
     conn: &mut DbConn,
-    workspace_id: i64,
-    user_id: i64,
-) -> QueryResult<Vec<(i64, String)>> {
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+) -> QueryResult<Vec<(PackageId, String)>> {
     package_reviewers::table
         .inner_join(release_packages::table)
         .filter(release_packages::workspace_id.eq(workspace_id))
@@ -1275,9 +1283,9 @@ struct WaitingChange {
 /// the applicant or has the other permission, 409 once it no longer waits for approval.
 fn waiting_package(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    package_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    package_id: PackageId,
     change: WaitingChange,
 ) -> Result<PackageRow, AppError> {
     // `require` locks the workspace: on PostgreSQL a decision, an addition and a withdrawal of
@@ -1307,10 +1315,10 @@ fn waiting_package(
 /// added is one more approval the package waits for. Returns the usernames added.
 pub fn add_reviewers(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    package_id: i64,
-    reviewers: &[i64],
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    package_id: PackageId,
+    reviewers: &[UserId],
 ) -> Result<Vec<String>, AppError> {
     let mut reviewers = reviewers.to_vec();
     reviewers.sort_unstable();
@@ -1334,7 +1342,7 @@ pub fn add_reviewers(
             doing: "add reviewers to",
         };
         let package = waiting_package(conn, actor_id, workspace_id, package_id, change)?;
-        let on_it: Vec<i64> = package_reviewers::table
+        let on_it: Vec<UserId> = package_reviewers::table
             .filter(package_reviewers::package_id.eq(package_id))
             .select(package_reviewers::reviewer_id)
             .load(conn)?;
@@ -1378,7 +1386,7 @@ pub fn add_reviewers(
                     actor_id: Some(actor_id),
                     action: "package.reviewer_added",
                     target_type: "package",
-                    target_id: Some(package_id),
+                    target_id: Some(package_id.get()),
                     target_label: &package.name,
                     comment: &who,
                 },
@@ -1394,9 +1402,9 @@ pub fn add_reviewers(
 /// deployers and admins (who may revoke any task).
 pub fn withdraw_package(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    package_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    package_id: PackageId,
 ) -> Result<(String, usize), AppError> {
     write_tx(conn, |conn| {
         let change = WaitingChange {
@@ -1413,7 +1421,7 @@ pub fn withdraw_package(
         )
         .set((
             release_tasks::status.eq(TaskStatus::Pending),
-            release_tasks::package_id.eq(None::<i64>),
+            release_tasks::package_id.eq(None::<PackageId>),
             release_tasks::status_reason.eq(format!("package {} withdrawn", package.name)),
             release_tasks::updated_at.eq(ts),
         ))
@@ -1441,7 +1449,7 @@ pub fn withdraw_package(
                 actor_id: Some(actor_id),
                 action: "package.withdrawn",
                 target_type: "package",
-                target_id: Some(package_id),
+                target_id: Some(package_id.get()),
                 target_label: &package.name,
                 comment: &format!(
                     "{} back to pending",
@@ -1457,9 +1465,9 @@ pub fn withdraw_package(
 /// Called by the transaction that took the right away.
 pub(crate) fn drop_pending_reviews(
     conn: &mut DbConn,
-    actor_id: i64,
-    workspace_id: i64,
-    user_id: i64,
+    actor_id: UserId,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     reason: &str,
 ) -> Result<usize, AppError> {
     let pending = pending_reviews_of(conn, workspace_id, user_id)?;
@@ -1488,7 +1496,7 @@ pub(crate) fn drop_pending_reviews(
                 actor_id: Some(actor_id),
                 action: "package.reviewer_removed",
                 target_type: "package",
-                target_id: Some(*package_id),
+                target_id: Some(package_id.get()),
                 target_label: name,
                 comment: reason,
             },
@@ -1501,9 +1509,9 @@ pub(crate) fn drop_pending_reviews(
 /// choices of "Compare Version"), newest first.
 pub fn packages_sharing_scripts(
     conn: &mut DbConn,
-    workspace_id: i64,
-    package_id: i64,
-) -> QueryResult<Vec<(i64, String)>> {
+    workspace_id: WorkspaceId,
+    package_id: PackageId,
+) -> QueryResult<Vec<(PackageId, String)>> {
     // One statement: the package's scripts as a subquery rather than loaded first, a round trip
     // fewer on the details page. Both sides read package_tasks' own copy of each task's script
     // (migration 000011), so neither touches the tasks.
@@ -1511,7 +1519,7 @@ pub fn packages_sharing_scripts(
     let scripts = mine
         .filter(mine.field(package_tasks::package_id).eq(package_id))
         .select(mine.field(package_tasks::script_id));
-    let mut rows: Vec<(i64, String)> = package_tasks::table
+    let mut rows: Vec<(PackageId, String)> = package_tasks::table
         .inner_join(release_packages::table)
         .filter(release_packages::workspace_id.eq(workspace_id))
         .filter(package_tasks::script_id.eq_any(scripts))
@@ -1530,7 +1538,7 @@ pub fn packages_sharing_scripts(
 }
 
 /// The workspace a package belongs to (for decisions made from the Reviews page).
-pub fn workspace_of(conn: &mut DbConn, package_id: i64) -> QueryResult<Option<i64>> {
+pub fn workspace_of(conn: &mut DbConn, package_id: PackageId) -> QueryResult<Option<WorkspaceId>> {
     release_packages::table
         .find(package_id)
         .select(release_packages::workspace_id)
