@@ -19,11 +19,7 @@ async fn user_id(app: &TestApp, username: &'static str) -> UserId {
 
 /// Alice releases `tasks` for `reviewers` (user ids); the new package's id.
 async fn release(alice: &Client, tasks: &[TaskId], reviewers: &[UserId]) -> i64 {
-    let tasks: Vec<String> = tasks.iter().map(TaskId::to_string).collect();
-    let reviewers: Vec<String> = reviewers.iter().map(UserId::to_string).collect();
-    let mut form: Vec<(&str, &str)> = tasks.iter().map(|t| ("task_ids", t.as_str())).collect();
-    form.extend(reviewers.iter().map(|r| ("reviewers", r.as_str())));
-    let resp = alice.post(&paths::release("demo"), &form).await;
+    let resp = alice.release("demo", tasks, reviewers, "", "").await;
     assert_eq!(resp.status, 303, "{}", resp.body);
     resp.location()
         .and_then(|l| l.rsplit('/').next())
@@ -128,10 +124,7 @@ async fn a_stranded_package_gets_a_new_reviewer(app: TestApp) {
     assert_eq!(added.status, 303, "{}", added.body);
     assert_eq!(reviewers_of(&app, id).await, vec!["carol"]);
     let approved = carol
-        .post(
-            &format!("{}/decision", package(id)),
-            &[("decision", "approve")],
-        )
+        .decide_package("demo", PackageId(id), "approve", "")
         .await;
     assert_eq!(approved.status, 303, "{}", approved.body);
     assert_ne!(status_of(&app, id).await, "pending_approval");
@@ -202,10 +195,7 @@ async fn adding_reviewers_keeps_the_rules(app: TestApp) {
     assert_eq!(reviewers_of(&app, id).await, vec!["bob", "carol"]);
     // Once decided, nobody is added any more.
     let decided = bob_c
-        .post(
-            &format!("{}/decision", package(id)),
-            &[("decision", "approve")],
-        )
+        .decide_package("demo", PackageId(id), "approve", "")
         .await;
     assert_eq!(decided.status, 303);
     let late = app
@@ -248,19 +238,13 @@ async fn an_added_reviewer_counts_towards_quorum_all(app: TestApp) {
     assert_eq!(added.status, 303, "{}", added.body);
     let bob_c = app.signed_in("bob").await;
     let first = bob_c
-        .post(
-            &format!("{}/decision", package(id)),
-            &[("decision", "approve")],
-        )
+        .decide_package("demo", PackageId(id), "approve", "")
         .await;
     assert_eq!(first.status, 303);
     assert_eq!(status_of(&app, id).await, "pending_approval");
     let carol = app.signed_in("carol").await;
     let second = carol
-        .post(
-            &format!("{}/decision", package(id)),
-            &[("decision", "approve")],
-        )
+        .decide_package("demo", PackageId(id), "approve", "")
         .await;
     assert_eq!(second.status, 303);
     assert_ne!(status_of(&app, id).await, "pending_approval");

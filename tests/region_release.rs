@@ -485,14 +485,12 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
     .await;
     let path = paths::region_task("rr", RegionTaskId(task));
     assert_eq!(
-        alice.post(&format!("{path}/execute"), &[]).await.status,
+        alice.execute("rr", RegionTaskId(task), None).await.status,
         403,
         "developers do not execute"
     );
     assert_eq!(
-        bob.post(&format!("{path}/execute"), &[("start", "1")])
-            .await
-            .status,
+        bob.execute("rr", RegionTaskId(task), Some(1)).await.status,
         303
     );
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
@@ -509,7 +507,7 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
         page.has("button[disabled][title^='The task is releasing']"),
         "Execute says why it is refused"
     );
-    let again = bob.post(&format!("{path}/execute"), &[]).await;
+    let again = bob.execute("rr", RegionTaskId(task), None).await;
     assert_eq!(again.status, 409, "refused, with the task page and why");
     assert!(again.texts(".toast-error")[0].contains("releasing"));
 
@@ -520,10 +518,7 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
         })
         .await;
     let refused = bob
-        .post(
-            &format!("{path}/steps/{step2}/decision"),
-            &[("decision", "agree")],
-        )
+        .decide_step("rr", RegionTaskId(task), step2, "agree", "")
         .await;
     assert_eq!(refused.status, 403);
     // Named, but the executor: the checkpoint is not on his Reviews page.
@@ -543,18 +538,12 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
             .any(|l| l.contains("Roll out api"))
     );
     let empty_reject = carol
-        .post(
-            &format!("{path}/steps/{step2}/decision"),
-            &[("decision", "reject")],
-        )
+        .decide_step("rr", RegionTaskId(task), step2, "reject", "")
         .await;
     assert_eq!(empty_reject.status, 422);
     assert!(empty_reject.texts(".toast-error")[0].contains("Say why"));
     carol
-        .post(
-            &format!("{path}/steps/{step2}/decision"),
-            &[("decision", "agree"), ("comment", "go")],
-        )
+        .decide_step("rr", RegionTaskId(task), step2, "agree", "go")
         .await;
     assert_eq!(settle(&app, fx.ws, task).await, "released");
 
@@ -585,9 +574,7 @@ async fn a_release_with_a_checkpoint_runs_to_the_end_and_rolls_back(app: TestApp
     );
 
     // Rollback restores what was there before: nothing.
-    let no_reason = carol
-        .post(&format!("{path}/rollback"), &[("reason", "")])
-        .await;
+    let no_reason = carol.rollback("rr", RegionTaskId(task), "").await;
     assert_eq!(no_reason.status, 422);
     assert!(no_reason.texts(".toast-error")[0].contains("Say why"));
     bob.post(
@@ -724,26 +711,22 @@ async fn suspend_then_execute_resumes(app: TestApp) {
     )
     .await;
     let path = paths::region_task("rr", RegionTaskId(task));
-    bob.post(&format!("{path}/execute"), &[]).await;
+    bob.execute("rr", RegionTaskId(task), None).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
-    bob.post(&format!("{path}/suspend"), &[]).await;
+    bob.suspend("rr", RegionTaskId(task)).await;
     assert_eq!(status(&app, fx.ws, RegionTaskId(task)).await, "suspended");
     // Execute resumes from the first unfinished step (the trigger), not from the start.
     let page = bob.get(&path).await;
     assert_eq!(page.value("#ex-start option[selected]"), Some("2".into()));
-    bob.post(&format!("{path}/execute"), &[("start", "2")])
-        .await;
+    bob.execute("rr", RegionTaskId(task), Some(2)).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     let step2 = app
         .db(move |c| {
             releasedesk::db::models::region_release::steps(c, RegionTaskId(task)).unwrap()[1].id
         })
         .await;
-    bob.post(
-        &format!("{path}/steps/{step2}/decision"),
-        &[("decision", "agree")],
-    )
-    .await;
+    bob.decide_step("rr", RegionTaskId(task), step2, "agree", "")
+        .await;
     assert_eq!(settle(&app, fx.ws, task).await, "released");
     // eu was deployed once: the resumed run did not redeploy the finished step.
     let entries = app
@@ -781,7 +764,7 @@ async fn two_people_deciding_one_checkpoint_yield_one_decision(app: TestApp) {
     )
     .await;
     let path = paths::region_task("rr", RegionTaskId(task));
-    bob.post(&format!("{path}/execute"), &[]).await;
+    bob.execute("rr", RegionTaskId(task), None).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     let tara = app.signed_in("tara").await;
     let step = app
@@ -1007,7 +990,7 @@ async fn rejecting_either_checkpoint_fails_the_release(app: TestApp) {
         )
         .await;
         let path = paths::region_task("rr", RegionTaskId(task));
-        bob.post(&format!("{path}/execute"), &[]).await;
+        bob.execute("rr", RegionTaskId(task), None).await;
         assert_eq!(settle(&app, fx.ws, task).await, "waiting");
         let step = app
             .db(move |c| {
@@ -1015,10 +998,7 @@ async fn rejecting_either_checkpoint_fails_the_release(app: TestApp) {
             })
             .await;
         carol
-            .post(
-                &format!("{path}/steps/{step}/decision"),
-                &[("decision", "reject"), ("comment", "not today")],
-            )
+            .decide_step("rr", RegionTaskId(task), step, "reject", "not today")
             .await;
         assert_eq!(
             status(&app, fx.ws, RegionTaskId(task)).await,
@@ -1058,13 +1038,12 @@ async fn a_rollback_the_driver_refuses_ends_rollback_failed(app: TestApp) {
     )
     .await;
     let path = paths::region_task("rr", RegionTaskId(task));
-    bob.post(&format!("{path}/execute"), &[]).await;
+    bob.execute("rr", RegionTaskId(task), None).await;
     assert_eq!(settle(&app, fx.ws, task).await, "released");
     receiver
         .fail
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    bob.post(&format!("{path}/rollback"), &[("reason", "bad build")])
-        .await;
+    bob.rollback("rr", RegionTaskId(task), "bad build").await;
     assert_eq!(settle(&app, fx.ws, task).await, "rollback_failed");
     // Fixed endpoint: rolling back again succeeds.
     receiver
@@ -1099,7 +1078,7 @@ async fn re_executing_a_failed_step_skips_what_it_already_deployed(app: TestApp)
     )
     .await;
     let path = paths::region_task("rr", RegionTaskId(task));
-    bob.post(&format!("{path}/execute"), &[]).await;
+    bob.execute("rr", RegionTaskId(task), None).await;
     assert_eq!(settle(&app, fx.ws, task).await, "release_failed");
     let card = bob.get(&path).await.texts("#step-2").join(" ");
     assert!(
@@ -1110,8 +1089,7 @@ async fn re_executing_a_failed_step_skips_what_it_already_deployed(app: TestApp)
         .fail
         .store(false, std::sync::atomic::Ordering::SeqCst);
     // Execute again from the first step: eu is not deployed twice (Bulk Deploy would refuse).
-    bob.post(&format!("{path}/execute"), &[("start", "1")])
-        .await;
+    bob.execute("rr", RegionTaskId(task), Some(1)).await;
     assert_eq!(settle(&app, fx.ws, task).await, "released");
     let eu_entries = app
         .db(move |c| {
@@ -1269,9 +1247,7 @@ async fn execute_cannot_start_after_an_undecided_checkpoint(app: TestApp) {
             page.texts("#ex-start-limit")[0].contains("Steps after 1 are not offered"),
             "the dialog says why"
         );
-        let skip = bob
-            .post(&format!("{path}/execute"), &[("start", "2")])
-            .await;
+        let skip = bob.execute("rr", RegionTaskId(task), Some(2)).await;
         assert_eq!(skip.status, 422, "{kind:?}");
         assert!(
             skip.texts(".toast-error")[0].contains("is not agreed in this run"),
@@ -1319,13 +1295,16 @@ async fn execute_cannot_override_a_rejected_checkpoint(app: TestApp) {
     )
     .await;
     let path = paths::region_task("rr", RegionTaskId(task));
-    bob.post(&format!("{path}/execute"), &[]).await;
+    bob.execute("rr", RegionTaskId(task), None).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     let steps = step_ids(&app, RegionTaskId(task)).await;
     carol
-        .post(
-            &format!("{path}/steps/{}/decision", steps[1]),
-            &[("decision", "reject"), ("comment", "not this week")],
+        .decide_step(
+            "rr",
+            RegionTaskId(task),
+            steps[1],
+            "reject",
+            "not this week",
         )
         .await;
     assert_eq!(
@@ -1340,9 +1319,7 @@ async fn execute_cannot_override_a_rejected_checkpoint(app: TestApp) {
     );
     assert_eq!(page.texts("#ex-start option").len(), 2);
     assert!(page.texts("#ex-start-limit")[0].contains("was rejected"));
-    let over = bob
-        .post(&format!("{path}/execute"), &[("start", "3")])
-        .await;
+    let over = bob.execute("rr", RegionTaskId(task), Some(3)).await;
     assert_eq!(over.status, 422);
     assert!(over.texts(".toast-error")[0].contains("was rejected"));
     assert_eq!(
@@ -1353,17 +1330,12 @@ async fn execute_cannot_override_a_rejected_checkpoint(app: TestApp) {
 
     // Executing from the checkpoint asks again; agreed, the release finishes.
     assert_eq!(
-        bob.post(&format!("{path}/execute"), &[("start", "2")])
-            .await
-            .status,
+        bob.execute("rr", RegionTaskId(task), Some(2)).await.status,
         303
     );
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     carol
-        .post(
-            &format!("{path}/steps/{}/decision", steps[1]),
-            &[("decision", "agree"), ("comment", "fixed")],
-        )
+        .decide_step("rr", RegionTaskId(task), steps[1], "agree", "fixed")
         .await;
     assert_eq!(settle(&app, fx.ws, task).await, "released");
     assert_eq!(eu_inventory_len(&app, fx.eu).await, 2);
@@ -1392,36 +1364,28 @@ async fn checkpoint_agreements_across_suspend_failure_and_rollback(app: TestApp)
     let steps = step_ids(&app, RegionTaskId(task)).await;
 
     // Suspended while waiting: the checkpoint is undecided again.
-    bob.post(&format!("{path}/execute"), &[]).await;
+    bob.execute("rr", RegionTaskId(task), None).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
-    bob.post(&format!("{path}/suspend"), &[]).await;
+    bob.suspend("rr", RegionTaskId(task)).await;
     assert_eq!(status(&app, fx.ws, RegionTaskId(task)).await, "suspended");
-    let resume_past = bob
-        .post(&format!("{path}/execute"), &[("start", "2")])
-        .await;
+    let resume_past = bob.execute("rr", RegionTaskId(task), Some(2)).await;
     assert_eq!(resume_past.status, 422, "resume cannot skip it");
 
     // Agreed, then the deploy fails: a retry from the failed step runs past the agreement.
     receiver
         .fail
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    bob.post(&format!("{path}/execute"), &[("start", "1")])
-        .await;
+    bob.execute("rr", RegionTaskId(task), Some(1)).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
     carol
-        .post(
-            &format!("{path}/steps/{}/decision", steps[0]),
-            &[("decision", "agree")],
-        )
+        .decide_step("rr", RegionTaskId(task), steps[0], "agree", "")
         .await;
     assert_eq!(settle(&app, fx.ws, task).await, "release_failed");
     receiver
         .fail
         .store(false, std::sync::atomic::Ordering::SeqCst);
     // Carol agreed the approval: she may not be the one who executes past it.
-    let own = carol
-        .post(&format!("{path}/execute"), &[("start", "2")])
-        .await;
+    let own = carol.execute("rr", RegionTaskId(task), Some(2)).await;
     assert_eq!(own.status, 422);
     assert!(own.texts(".toast-error")[0].contains("you agreed"));
     assert_eq!(
@@ -1434,27 +1398,22 @@ async fn checkpoint_agreements_across_suspend_failure_and_rollback(app: TestApp)
         Some("2".into()),
         "bob's retry defaults to the failed step"
     );
-    bob.post(&format!("{path}/execute"), &[("start", "2")])
-        .await;
+    bob.execute("rr", RegionTaskId(task), Some(2)).await;
     assert_eq!(settle(&app, fx.ws, task).await, "released");
 
     // A rollback that fails voids the agreement: Execute must ask again.
     receiver
         .fail
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    bob.post(&format!("{path}/rollback"), &[("reason", "bad build")])
-        .await;
+    bob.rollback("rr", RegionTaskId(task), "bad build").await;
     assert_eq!(settle(&app, fx.ws, task).await, "rollback_failed");
     receiver
         .fail
         .store(false, std::sync::atomic::Ordering::SeqCst);
-    let after_rollback = bob
-        .post(&format!("{path}/execute"), &[("start", "2")])
-        .await;
+    let after_rollback = bob.execute("rr", RegionTaskId(task), Some(2)).await;
     assert_eq!(after_rollback.status, 422);
     assert!(after_rollback.texts(".toast-error")[0].contains("rollback"));
-    bob.post(&format!("{path}/execute"), &[("start", "1")])
-        .await;
+    bob.execute("rr", RegionTaskId(task), Some(1)).await;
     assert_eq!(settle(&app, fx.ws, task).await, "waiting");
 }
 

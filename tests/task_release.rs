@@ -1170,7 +1170,7 @@ async fn finished_packages_show_no_waiting_reviewers_nor_progress(app: TestApp) 
     assert_eq!(pending.texts("#reviewers .badge-warn").len(), 2);
     app.signed_in("carol")
         .await
-        .post(&format!("{path}/decision"), &[("decision", "approve")])
+        .decide_package("demo", PackageId(package.get()), "approve", "")
         .await;
     assert_eq!(wait_until_released(&app, package.get()).await, "released");
     let done = alice.get(&path).await;

@@ -201,7 +201,7 @@ async fn deploy(app: &TestApp, name: &str, region: i64, components: &[i64]) -> (
     assert_eq!(created.status, 303, "{}", created.body);
     let path = created.location().unwrap().to_owned();
     let task: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
-    let executed = bob.post(&format!("{path}/execute"), &[]).await;
+    let executed = bob.execute("demo", RegionTaskId(task), None).await;
     assert_eq!(executed.status, 303, "{}", executed.body);
     for _ in 0..200 {
         let status = app

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod actions;
 pub mod browser;
 pub mod routes;
 

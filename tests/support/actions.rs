@@ -1,0 +1,91 @@
+//! One typed helper per state-changing route a test drives most (zero-to-production's `TestApp`
+//! methods): each takes the ids as their types, builds the address through `releasedesk::paths`
+//! and sends the form fields the page's own form sends, with the CSRF token. A test says what it
+//! does (`bob.execute("rr", task, Some(2))`) instead of assembling a URL and field names.
+
+use releasedesk::domain::{PackageId, RegionTaskId, StepId, TaskId, UserId};
+use releasedesk::paths;
+
+use super::{Client, Resp};
+
+impl Client {
+    /// Release `tasks` as a package named `name` (empty: the default name), for `reviewers`'
+    /// approval (none: a direct release, where the workspace's rules allow it).
+    pub async fn release(
+        &self,
+        ws: &str,
+        tasks: &[TaskId],
+        reviewers: &[UserId],
+        name: &str,
+        comment: &str,
+    ) -> Resp {
+        let tasks: Vec<String> = tasks.iter().map(ToString::to_string).collect();
+        let reviewers: Vec<String> = reviewers.iter().map(ToString::to_string).collect();
+        // Left out when empty, as a browser sends the form's empty fields: the defaults apply.
+        let mut form: Vec<(&str, &str)> = [("name", name), ("comment", comment)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        form.extend(tasks.iter().map(|t| ("task_ids", t.as_str())));
+        form.extend(reviewers.iter().map(|r| ("reviewers", r.as_str())));
+        self.post(&paths::release(ws), &form).await
+    }
+
+    /// A reviewer's decision on a package: `"approve"` or `"reject"`.
+    pub async fn decide_package(
+        &self,
+        ws: &str,
+        package: PackageId,
+        decision: &str,
+        comment: &str,
+    ) -> Resp {
+        self.post(
+            &paths::package_decision(ws, package),
+            &[("decision", decision), ("comment", comment)],
+        )
+        .await
+    }
+
+    /// Withdraw a waiting package (its tasks go back to pending).
+    pub async fn withdraw(&self, ws: &str, package: PackageId) -> Resp {
+        self.post(&paths::package_withdraw(ws, package), &[]).await
+    }
+
+    /// Execute a region task from step `start` (1-based), or from where it stopped (`None`).
+    pub async fn execute(&self, ws: &str, task: RegionTaskId, start: Option<u32>) -> Resp {
+        let start = start.map(|s| s.to_string());
+        let form: Vec<(&str, &str)> = start.iter().map(|s| ("start", s.as_str())).collect();
+        self.post(&paths::region_task_execute(ws, task), &form)
+            .await
+    }
+
+    /// Suspend a running region task.
+    pub async fn suspend(&self, ws: &str, task: RegionTaskId) -> Resp {
+        self.post(&paths::region_task_suspend(ws, task), &[]).await
+    }
+
+    /// Roll a region task back, saying why.
+    pub async fn rollback(&self, ws: &str, task: RegionTaskId, reason: &str) -> Resp {
+        self.post(
+            &paths::region_task_rollback(ws, task),
+            &[("reason", reason)],
+        )
+        .await
+    }
+
+    /// A named person's decision on a checkpoint step: `"approve"` or `"reject"`.
+    pub async fn decide_step(
+        &self,
+        ws: &str,
+        task: RegionTaskId,
+        step: StepId,
+        decision: &str,
+        comment: &str,
+    ) -> Resp {
+        self.post(
+            &paths::region_step_decision(ws, task, step),
+            &[("decision", decision), ("comment", comment)],
+        )
+        .await
+    }
+}
