@@ -19,7 +19,7 @@ pub const VIEWER_TZ: &str = "Europe/Berlin";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// A chromedriver child process, killed on drop.
+/// A chromedriver child process and the Chromium it starts, both ended on drop.
 pub struct Driver {
     child: Child,
     url: String,
@@ -28,6 +28,15 @@ pub struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // A test that fails before closing its session leaves Chromium running after
+        // chromedriver is killed (found an hour later, still holding its renderers): end every
+        // process started with this test's own profile directory.
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f"])
+            .arg(self._profile.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
