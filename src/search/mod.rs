@@ -64,6 +64,23 @@ pub struct Names {
     pub fts: &'static str,
 }
 
+/// The `Names` of `$table.$name`, as the search migrations index every searchable column: an
+/// `id` primary key, the stored lowercase copy `$lower` (PostgreSQL) and the FTS5 table
+/// `<table>_fts` (SQLite). `names!(release_tasks.name, lower_name)`.
+macro_rules! names {
+    ($table:ident . $name:ident, $lower:ident) => {
+        $crate::search::Names {
+            table: stringify!($table),
+            id: concat!(stringify!($table), ".id"),
+            name: concat!(stringify!($table), ".", stringify!($name)),
+            stored_lower: concat!(stringify!($table), ".", stringify!($lower)),
+            lower_expr: concat!("lower(", stringify!($table), ".", stringify!($name), ")"),
+            fts: concat!(stringify!($table), "_fts"),
+        }
+    };
+}
+pub(crate) use names;
+
 impl Names {
     /// The lowercase name, as an SQL expression on this backend.
     fn lowered(&self, conn: &DbConn) -> &'static str {
@@ -179,6 +196,21 @@ mod tests {
         assert_eq!(s.words, vec!["daily", "orders", "weekly"]);
         assert_eq!(s.query, "daily orders weekly");
         assert!(NameSearch::parse("\0\u{1}").is_none());
+    }
+
+    #[test]
+    fn names_follow_the_search_migrations() {
+        assert_eq!(
+            names!(release_tasks.name, lower_name),
+            Names {
+                table: "release_tasks",
+                id: "release_tasks.id",
+                name: "release_tasks.name",
+                stored_lower: "release_tasks.lower_name",
+                lower_expr: "lower(release_tasks.name)",
+                fts: "release_tasks_fts",
+            }
+        );
     }
 
     #[test]

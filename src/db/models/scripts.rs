@@ -100,14 +100,7 @@ pub fn find_by_path(
 
 /// The searchable name of scripts, their path (`search`): the Scripts list's and
 /// Production's search.
-pub const PATHS: Names = Names {
-    table: "scripts",
-    id: "scripts.id",
-    name: "scripts.path",
-    stored_lower: "scripts.lower_path",
-    lower_expr: "lower(scripts.path)",
-    fts: "scripts_fts",
-};
+pub const PATHS: Names = crate::search::names!(scripts.path, lower_path);
 
 /// One page of a workspace's scripts and the total: by path, or with a search by relevance
 /// (tier, then path; the typo-tolerant score when no path contains every word), served by

@@ -1157,14 +1157,7 @@ pub fn list(
 }
 
 /// The searchable name of region release tasks (`search`).
-pub const TASK_NAMES: Names = Names {
-    table: "region_tasks",
-    id: "region_tasks.id",
-    name: "region_tasks.name",
-    stored_lower: "region_tasks.lower_name",
-    lower_expr: "lower(region_tasks.name)",
-    fts: "region_tasks_fts",
-};
+pub const TASK_NAMES: Names = search::names!(region_tasks.name, lower_name);
 
 /// Region tasks with their creator, the task list's source.
 #[diesel::dsl::auto_type]

@@ -166,14 +166,7 @@ pub fn list_tasks(
 
 /// The searchable name of release tasks (`search`): `release_tasks_fts` on SQLite, the
 /// trigram index on `lower_name` on PostgreSQL.
-pub const TASK_NAMES: Names = Names {
-    table: "release_tasks",
-    id: "release_tasks.id",
-    name: "release_tasks.name",
-    stored_lower: "release_tasks.lower_name",
-    lower_expr: "lower(release_tasks.name)",
-    fts: "release_tasks_fts",
-};
+pub const TASK_NAMES: Names = search::names!(release_tasks.name, lower_name);
 
 /// Release tasks with their submitter, the Tasks tab's source.
 #[diesel::dsl::auto_type]
@@ -1018,14 +1011,7 @@ pub fn list_packages(
 }
 
 /// The searchable name of packages (`search`).
-pub const PACKAGE_NAMES: Names = Names {
-    table: "release_packages",
-    id: "release_packages.id",
-    name: "release_packages.name",
-    stored_lower: "release_packages.lower_name",
-    lower_expr: "lower(release_packages.name)",
-    fts: "release_packages_fts",
-};
+pub const PACKAGE_NAMES: Names = search::names!(release_packages.name, lower_name);
 
 /// The Packages tab as a `search::Listing`: a workspace's packages under a `PackageFilter`.
 struct PackageList<'a> {
