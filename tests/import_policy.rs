@@ -11,7 +11,7 @@ use releasedesk::domain::{UserId, WorkspaceId};
 use std::time::Duration;
 
 use diesel::prelude::*;
-use releasedesk::db::models::{production, releases, scripts, users, workspaces};
+use releasedesk::db::models::{production, scripts, users, workspaces};
 use releasedesk::db::schema::{audit_log, package_reviewers, release_packages, release_tasks};
 use releasedesk::paths;
 use support::{Client, Resp, TestApp};
@@ -135,16 +135,7 @@ fn package_id_from(resp: &Resp) -> PackageId {
 }
 
 async fn package_status(app: &TestApp, package_id: i64) -> String {
-    let ws = demo(app).await;
-    app.db(move |c| {
-        releases::find_package(c, ws, PackageId(package_id))
-            .unwrap()
-            .unwrap()
-            .status
-            .as_str()
-            .to_owned()
-    })
-    .await
+    support::package_status(app, "demo", PackageId(package_id)).await
 }
 
 /// Waits (bounded) for the background worker to finish a package.

@@ -32,16 +32,7 @@ fn package(id: i64) -> String {
 }
 
 async fn status_of(app: &TestApp, id: i64) -> String {
-    app.db(move |c| {
-        let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
-        releases::find_package(c, ws, PackageId(id))
-            .unwrap()
-            .unwrap()
-            .status
-            .as_str()
-            .to_owned()
-    })
-    .await
+    support::package_status(app, "demo", PackageId(id)).await
 }
 
 async fn reviewers_of(app: &TestApp, id: i64) -> Vec<String> {

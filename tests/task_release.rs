@@ -71,16 +71,7 @@ async fn task_status(app: &TestApp, task_id: i64) -> String {
 }
 
 async fn package_status(app: &TestApp, package_id: i64) -> String {
-    let ws = demo(app).await;
-    app.db(move |c| {
-        releases::find_package(c, ws, PackageId(package_id))
-            .unwrap()
-            .unwrap()
-            .status
-            .as_str()
-            .to_owned()
-    })
-    .await
+    support::package_status(app, "demo", PackageId(package_id)).await
 }
 
 /// Waits (bounded) for the background worker to finish a package.

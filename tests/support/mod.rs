@@ -421,3 +421,23 @@ pub fn submitted_tasks(
         })
         .collect()
 }
+
+/// A package's status word in workspace `ws`, read through the data layer.
+pub async fn package_status(
+    app: &TestApp,
+    ws: &str,
+    package: releasedesk::domain::PackageId,
+) -> String {
+    let ws = ws.to_owned();
+    app.db(move |c| {
+        use releasedesk::db::models::{releases, workspaces};
+        let ws = workspaces::find_by_slug(c, &ws).unwrap().unwrap().id;
+        releases::find_package(c, ws, package)
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str()
+            .to_owned()
+    })
+    .await
+}
