@@ -101,6 +101,7 @@ impl Application {
                 .app_data(origin.clone())
                 .app_data(routes::form_config())
                 .app_data(routes::query_config())
+                .app_data(routes::path_config())
                 .configure(routes::configure)
                 // Outermost last: logging and counters see every answer, the session wraps CSRF.
                 .wrap(from_fn(csrf::guard))

@@ -110,6 +110,12 @@ async fn error_pages_keep_the_navigation(app: TestApp) {
         "a 404 inside a workspace keeps it"
     );
 
+    // An id that is not a number names nothing: the same page, not a parse error in plain text.
+    let malformed = alice.get("/workspaces/demo/region-release/tasks/abc").await;
+    assert_eq!(malformed.status, 404);
+    assert_eq!(malformed.texts(".error-code"), vec!["404"]);
+    assert!(malformed.has("nav.subnav"), "{}", malformed.body);
+
     // A workspace alice may not open: the main navigation only, nothing of that workspace.
     let elsewhere = alice.get(&paths::production("nowhere")).await;
     assert_eq!(elsewhere.status, 404);

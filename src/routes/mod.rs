@@ -155,6 +155,12 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// An address whose id is not a number (`…/tasks/abc`) names nothing: the same 404 page as an
+/// unknown address, not actix's plain-text parse error.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into())
+}
+
 /// Renders a template with a status.
 pub fn render(template: &impl Template, status: StatusCode) -> Result<HttpResponse, AppError> {
     let html = template.render().map_err(AppError::internal)?;
