@@ -63,6 +63,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        token_hash -> Text,
+        token_prefix -> Text,
+        scope -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        last_used_ip -> Text,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, idem_key) {
+        user_id -> BigInt,
+        idem_key -> Text,
+        fingerprint -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> BigInt,
         username -> Text,
@@ -391,6 +419,7 @@ diesel::joinable!(production_scripts -> scripts (script_id));
 diesel::joinable!(production_scripts -> script_versions (version_id));
 
 diesel::joinable!(user_sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(workspace_reviewers -> workspaces (workspace_id));
@@ -404,6 +433,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     workspace_reviewers,
     audit_log,
     login_failures,
+    api_tokens,
+    idempotency_keys,
     instance_secrets,
     user_sessions,
     scripts,

@@ -89,6 +89,8 @@ id_types! {
     RegionTaskId;
     /// A step of a region task (`region_task_steps.id`).
     StepId;
+    /// A personal access token of the API (`api_tokens.id`).
+    TokenId;
 }
 
 #[cfg(test)]

@@ -76,9 +76,10 @@ mod release;
 mod role;
 mod settings;
 mod text;
+pub mod token;
 mod webhook;
 
-pub use ids::{PackageId, RegionTaskId, StepId, TaskId, UserId, WorkspaceId};
+pub use ids::{PackageId, RegionTaskId, StepId, TaskId, TokenId, UserId, WorkspaceId};
 pub use names::{
     DisplayName, FieldError, Username, WorkspaceName, WorkspaceSlug, validate_new_password,
 };
@@ -94,6 +95,7 @@ pub use release::{
 pub use role::{Permission, Role, WorkspaceAccess};
 pub use settings::{ApprovalPolicy, Quorum, WorkspaceMode};
 pub use text::{Comment, Description, PackageName};
+pub use token::{TokenName, TokenScope};
 pub use webhook::{
     Internal, PrivateDestinations, Refusal, UrlProblem, check_address, check_url, internal,
 };

@@ -16,6 +16,7 @@ pub mod releases;
 pub mod scripts;
 pub mod secrets;
 pub mod sessions;
+pub mod tokens;
 pub mod users;
 pub mod workspaces;
 
