@@ -33,7 +33,10 @@ async fn the_documented_ci_job_releases_through_review(app: TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("job.sql");
     std::fs::write(&file, "SELECT 'from the pipeline';\n").unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/examples/release-from-ci.sh");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/examples/release-from-ci.sh"
+    );
     let run = |run_id: &str| {
         tokio::process::Command::new("bash")
             .arg(script)
@@ -86,7 +89,9 @@ async fn the_documented_ci_job_releases_through_review(app: TestApp) {
 
     // Production runs the file now.
     let alice_api = Api::new(&app, Some(&alice));
-    let live = alice_api.get("/workspaces/demo/production?q=ci-example").await;
+    let live = alice_api
+        .get("/workspaces/demo/production?q=ci-example")
+        .await;
     assert_eq!(live.json["items"][0]["version"], 2, "{}", live.text);
     let before = packages(&app).await;
 

@@ -11,9 +11,7 @@ use std::collections::HashMap;
 use releasedesk::db::models::releases::{self, ReleaseRequest};
 use releasedesk::db::models::users::{self, NewUser};
 use releasedesk::db::models::{tokens, workspaces};
-use releasedesk::domain::{
-    Comment, DisplayName, PackageName, TokenScope, Username,
-};
+use releasedesk::domain::{Comment, DisplayName, PackageName, TokenScope, Username};
 use serde_json::{Value, json};
 use support::TestApp;
 use support::api::{Api, token};
@@ -87,37 +85,143 @@ struct Fixtures {
     package: i64,
     /// A unique word for names.
     tag: String,
+    /// The demo's released region task (shared: every change to it is refused).
+    region_released: i64,
+    /// The demo's rolled-back region task (shared: a rollback of it is refused).
+    region_rolled_back: i64,
+    /// A region task to release, with a Manual Approval naming bob and carol (shared: nobody
+    /// may decide it while it is not running).
+    region_pending: i64,
+    checkpoint: i64,
+    /// The caller's own region task to release, a Manual Approval first: Execute starts it
+    /// (it waits there), Suspend then suspends it.
+    region_mine: i64,
+}
+
+/// A new region task in `demo` (by bob): a Manual Approval naming bob and carol, then the
+/// demo's released task's first deploy step again, as an upgrade. Its id and the checkpoint's.
+fn checkpoint_task(c: &mut releasedesk::db::DbConn, name: &str) -> (i64, i64) {
+    use releasedesk::db::models::region_release::{self as rr, StepInput, TaskFilter, TaskInput};
+    use releasedesk::domain::{Description, Operation, RegionTaskStatus, StepKind};
+    let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
+    let filter = TaskFilter {
+        search: None,
+        status: Some(RegionTaskStatus::Released),
+        operation: None,
+        creator: None,
+    };
+    let released = rr::list(c, ws, &filter, 1, 0).unwrap().0[0].id;
+    let bob = users::find_by_username(c, "bob").unwrap().unwrap().id;
+    let carol = users::find_by_username(c, "carol").unwrap().unwrap().id;
+    let steps = rr::steps(c, released).unwrap();
+    let deploy = steps.iter().find(|s| s.kind() == StepKind::Deploy).unwrap();
+    let components = rr::step_component_list(c, deploy.id).unwrap();
+    let task = rr::create(
+        c,
+        bob,
+        ws,
+        &TaskInput {
+            name: name.into(),
+            description: Description::parse("").unwrap(),
+            operation: Operation::Upgrade,
+            source_region_id: None,
+            best_effort: false,
+            steps: vec![
+                StepInput {
+                    kind: StepKind::Approval,
+                    region_id: None,
+                    component_ids: vec![],
+                    people: vec![bob, carol],
+                },
+                StepInput {
+                    kind: StepKind::Deploy,
+                    region_id: deploy.region_id,
+                    component_ids: components.iter().map(|c| c.id).collect(),
+                    people: vec![],
+                },
+            ],
+        },
+    )
+    .unwrap();
+    let checkpoint = rr::steps(c, task.id).unwrap()[0].id.get();
+    (task.id.get(), checkpoint)
 }
 
 fn rows() -> Vec<Row> {
     vec![
-        Row { method: "GET", path: "/api/v1/openapi.json", body: |_| None, ok: 200, refused: &[] },
-        Row { method: "GET", path: "/api/v1/user", body: |_| None, ok: 200, refused: &[] },
-        Row { method: "GET", path: "/api/v1/workspaces/{ws}/scripts", body: |_| None, ok: 200, refused: &[] },
+        Row {
+            method: "GET",
+            path: "/api/v1/openapi.json",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/user",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/workspaces/{ws}/scripts",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
         Row {
             method: "POST",
             path: "/api/v1/workspaces/{ws}/scripts",
-            body: |f| Some(json!({"path": format!("matrix/new-{}.sql", f.tag), "script_type": "sql", "content": "SELECT 1;"})),
+            body: |f| {
+                Some(
+                    json!({"path": format!("matrix/new-{}.sql", f.tag), "script_type": "sql", "content": "SELECT 1;"}),
+                )
+            },
             ok: 201,
             refused: &[Viewer],
         },
-        Row { method: "GET", path: "/api/v1/workspaces/{ws}/scripts/{id}", body: |_| None, ok: 200, refused: &[] },
+        Row {
+            method: "GET",
+            path: "/api/v1/workspaces/{ws}/scripts/{id}",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
         Row {
             method: "PUT",
             path: "/api/v1/workspaces/{ws}/scripts/{id}/draft",
-            body: |f| Some(json!({"script_type": "sql", "content": format!("SELECT '{}';", f.tag)})),
+            body: |f| {
+                Some(json!({"script_type": "sql", "content": format!("SELECT '{}';", f.tag)}))
+            },
             ok: 200,
             refused: &[Viewer],
         },
         Row {
             method: "POST",
             path: "/api/v1/workspaces/{ws}/scripts/{id}/versions",
-            body: |f| Some(json!({"message": "matrix", "draft": {"script_type": "sql", "content": format!("SELECT '{} v2';", f.tag)}})),
+            body: |f| {
+                Some(
+                    json!({"message": "matrix", "draft": {"script_type": "sql", "content": format!("SELECT '{} v2';", f.tag)}}),
+                )
+            },
             ok: 201,
             refused: &[Viewer],
         },
-        Row { method: "GET", path: "/api/v1/workspaces/{ws}/tasks", body: |_| None, ok: 200, refused: &[] },
-        Row { method: "GET", path: "/api/v1/workspaces/{ws}/tasks/{id}", body: |_| None, ok: 200, refused: &[] },
+        Row {
+            method: "GET",
+            path: "/api/v1/workspaces/{ws}/tasks",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/workspaces/{ws}/tasks/{id}",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
         Row {
             method: "POST",
             path: "/api/v1/workspaces/{ws}/tasks/revoke",
@@ -125,16 +229,32 @@ fn rows() -> Vec<Row> {
             ok: 200,
             refused: &[Viewer],
         },
-        Row { method: "GET", path: "/api/v1/workspaces/{ws}/packages", body: |_| None, ok: 200, refused: &[] },
+        Row {
+            method: "GET",
+            path: "/api/v1/workspaces/{ws}/packages",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
         Row {
             method: "POST",
             path: "/api/v1/workspaces/{ws}/packages",
             // Reviewers are needed for alice (a developer) and allowed for the others.
-            body: |f| Some(json!({"task_ids": [f.task_to_release], "name": format!("matrix {}", f.tag), "reviewers": ["carol"]})),
+            body: |f| {
+                Some(
+                    json!({"task_ids": [f.task_to_release], "name": format!("matrix {}", f.tag), "reviewers": ["carol"]}),
+                )
+            },
             ok: 201,
             refused: &[Viewer],
         },
-        Row { method: "GET", path: "/api/v1/workspaces/{ws}/packages/{id}", body: |_| None, ok: 200, refused: &[] },
+        Row {
+            method: "GET",
+            path: "/api/v1/workspaces/{ws}/packages/{id}",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
         Row {
             method: "POST",
             path: "/api/v1/workspaces/{ws}/packages/{id}/decision",
@@ -144,7 +264,71 @@ fn rows() -> Vec<Row> {
             // a named reviewer either.
             refused: &[Viewer, Developer, TenantAdmin],
         },
-        Row { method: "GET", path: "/api/v1/workspaces/{ws}/production", body: |_| None, ok: 200, refused: &[] },
+        Row {
+            method: "GET",
+            path: "/api/v1/workspaces/{ws}/production",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/workspaces/{ws}/regions",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/workspaces/{ws}/region-tasks",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/workspaces/{ws}/region-tasks",
+            // No step: past the role check, the data layer's validation refuses it.
+            body: |_| Some(json!({"name": "matrix", "operation": "deploy", "steps": []})),
+            ok: 422,
+            refused: &[Viewer],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/workspaces/{ws}/region-tasks/{id}",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/workspaces/{ws}/region-tasks/{id}/execute",
+            body: |_| Some(json!({})),
+            ok: 200,
+            refused: &[Viewer, Developer],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/workspaces/{ws}/region-tasks/{id}/suspend",
+            body: |_| None,
+            ok: 200,
+            refused: &[Viewer, Developer],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/workspaces/{ws}/region-tasks/{id}/rollback",
+            body: |_| Some(json!({"reason": "matrix"})),
+            ok: 409,
+            refused: &[Viewer, Developer],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/workspaces/{ws}/region-tasks/{id}/steps/{step}/decision",
+            body: |_| Some(json!({"decision": "agree"})),
+            // Named (bob, carol) but not waiting: 409. Everyone else is not named.
+            ok: 409,
+            refused: &[Viewer, Developer, TenantAdmin],
+        },
     ]
 }
 
@@ -166,6 +350,16 @@ fn expected(row: &Row, caller: Caller) -> u16 {
 fn address(row: &Row, f: &Fixtures) -> String {
     let id = if row.path.contains("/scripts/{id}") {
         f.script
+    } else if row.path.contains("/region-tasks/{id}/rollback") {
+        f.region_rolled_back
+    } else if row.path.contains("/region-tasks/{id}/steps") {
+        f.region_pending
+    } else if row.path.contains("/region-tasks/{id}/execute")
+        || row.path.contains("/region-tasks/{id}/suspend")
+    {
+        f.region_mine
+    } else if row.path.contains("/region-tasks/{id}") {
+        f.region_released
     } else if row.path.contains("/tasks/{id}") {
         f.task
     } else {
@@ -174,6 +368,7 @@ fn address(row: &Row, f: &Fixtures) -> String {
     row.path
         .replace("{ws}", "demo")
         .replace("{id}", &id.to_string())
+        .replace("{step}", &f.checkpoint.to_string())
         .trim_start_matches("/api/v1")
         .to_owned()
 }
@@ -195,6 +390,27 @@ async fn every_route_answers_every_caller_as_the_rules_say(app: TestApp) {
         .unwrap();
     })
     .await;
+    // The region tasks every caller shares.
+    let (region_released, region_rolled_back, region_pending, checkpoint) = app
+        .db(|c| {
+            use releasedesk::db::models::region_release::{self as rr, TaskFilter};
+            use releasedesk::domain::RegionTaskStatus;
+            let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
+            let first = |c: &mut releasedesk::db::DbConn, status| {
+                let filter = TaskFilter {
+                    search: None,
+                    status: Some(status),
+                    operation: None,
+                    creator: None,
+                };
+                rr::list(c, ws, &filter, 1, 0).unwrap().0[0].id.get()
+            };
+            let released = first(c, RegionTaskStatus::Released);
+            let rolled_back = first(c, RegionTaskStatus::RolledBack);
+            let (pending, checkpoint) = checkpoint_task(c, "matrix checkpoint");
+            (released, rolled_back, pending, checkpoint)
+        })
+        .await;
     // One set of fixtures per caller.
     let mut fixtures = HashMap::new();
     for (i, caller) in CALLERS.iter().enumerate() {
@@ -208,6 +424,7 @@ async fn every_route_answers_every_caller_as_the_rules_say(app: TestApp) {
                 let bob = users::find_by_username(c, "bob").unwrap().unwrap().id;
                 let carol = users::find_by_username(c, "carol").unwrap().unwrap().id;
                 let scripted = releases::find_task(c, ws, tasks[3]).unwrap().unwrap();
+                let (region_mine, _) = checkpoint_task(c, &format!("matrix {tag}"));
                 let package = releases::release(
                     c,
                     alice,
@@ -227,6 +444,11 @@ async fn every_route_answers_every_caller_as_the_rules_say(app: TestApp) {
                     task_to_release: tasks[1].get(),
                     package: package.get(),
                     tag,
+                    region_released,
+                    region_rolled_back,
+                    region_pending,
+                    checkpoint,
+                    region_mine,
                 }
             })
             .await;
@@ -237,8 +459,14 @@ async fn every_route_answers_every_caller_as_the_rules_say(app: TestApp) {
     for caller in CALLERS {
         let api = match caller {
             Nobody => Api::new(&app, None),
-            ReadOnly => Api::new(&app, Some(&token(&app, caller.username(), TokenScope::Read).await)),
-            _ => Api::new(&app, Some(&token(&app, caller.username(), TokenScope::Write).await)),
+            ReadOnly => Api::new(
+                &app,
+                Some(&token(&app, caller.username(), TokenScope::Read).await),
+            ),
+            _ => Api::new(
+                &app,
+                Some(&token(&app, caller.username(), TokenScope::Write).await),
+            ),
         };
         apis.insert(caller, api);
     }

@@ -9,6 +9,7 @@ pub mod caller;
 mod packages;
 pub mod problem;
 mod production;
+mod region_release;
 mod scripts;
 mod tasks;
 mod user;
@@ -82,6 +83,14 @@ api_routes! {
     GET  "/workspaces/{ws}/packages/{id}" => packages::read,
     POST "/workspaces/{ws}/packages/{id}/decision" => packages::decide,
     GET  "/workspaces/{ws}/production" => production::list,
+    GET  "/workspaces/{ws}/regions" => region_release::regions,
+    GET  "/workspaces/{ws}/region-tasks" => region_release::list,
+    POST "/workspaces/{ws}/region-tasks" => region_release::create,
+    GET  "/workspaces/{ws}/region-tasks/{id}" => region_release::read,
+    POST "/workspaces/{ws}/region-tasks/{id}/execute" => region_release::execute,
+    POST "/workspaces/{ws}/region-tasks/{id}/suspend" => region_release::suspend,
+    POST "/workspaces/{ws}/region-tasks/{id}/rollback" => region_release::rollback,
+    POST "/workspaces/{ws}/region-tasks/{id}/steps/{step}/decision" => region_release::decide,
 }
 
 /// The OpenAPI document: every route above, its schemas, and every error as a `Problem`.
@@ -108,6 +117,14 @@ api_routes! {
         packages::read,
         packages::decide,
         production::list,
+        region_release::regions,
+        region_release::list,
+        region_release::create,
+        region_release::read,
+        region_release::execute,
+        region_release::suspend,
+        region_release::rollback,
+        region_release::decide,
     ),
     components(schemas(Problem, problem::FieldProblem)),
     modifiers(&Errors),
@@ -118,6 +135,7 @@ api_routes! {
         (name = "tasks", description = "Release tasks of Task Release"),
         (name = "packages", description = "Release packages: release, review, follow"),
         (name = "production", description = "What production runs"),
+        (name = "region release", description = "Regions, components and region tasks: execute, suspend, roll back, decide checkpoints"),
     )
 )]
 pub struct ApiDoc;
@@ -429,10 +447,10 @@ mod tests {
             alternatives(&param("/api/v1/workspaces/{ws}/packages", "status")),
             sorted(PackageStatus::ALL.iter().map(|s| s.as_str()))
         );
-        let script_type = doc["components"]["schemas"]["DraftBody"]["properties"]["script_type"]
-            ["pattern"]
-            .as_str()
-            .unwrap();
+        let script_type =
+            doc["components"]["schemas"]["DraftBody"]["properties"]["script_type"]["pattern"]
+                .as_str()
+                .unwrap();
         assert_eq!(
             alternatives(script_type),
             sorted(ScriptType::ALL.iter().map(|s| s.as_str()))

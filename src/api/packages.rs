@@ -192,7 +192,9 @@ pub struct PackageListQuery {
     #[param(max_length = 40)]
     pub released_by: Option<String>,
     /// One status (see `Package.status`).
-    #[param(pattern = "^(|pending_approval|releasing|released|partially_failed|failed|rejected|revoked)$")]
+    #[param(
+        pattern = "^(|pending_approval|releasing|released|partially_failed|failed|rejected|revoked)$"
+    )]
     pub status: Option<String>,
     /// Applied on or after this day (`2026-11-23`, years 2000 to 2100).
     #[param(pattern = "^(|[0-9]{4}-[0-9]{2}-[0-9]{2})$")]
@@ -363,7 +365,7 @@ pub struct WaitQuery {
 }
 
 /// `30s` or `30`, up to `MAX_WAIT`.
-fn parse_wait(raw: Option<&str>) -> Result<Duration, AppError> {
+pub(crate) fn parse_wait(raw: Option<&str>) -> Result<Duration, AppError> {
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(Duration::ZERO);
     };

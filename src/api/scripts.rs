@@ -163,7 +163,11 @@ impl DraftBody {
 pub struct NewScript {
     /// Its path, e.g. `etl/daily_orders.sql`: letters, digits and `. _ - /`, segments separated
     /// by single slashes.
-    #[schema(min_length = 1, max_length = 200, pattern = "^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$"
+    )]
     pub path: String,
     #[serde(flatten)]
     pub draft: DraftBody,

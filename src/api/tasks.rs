@@ -72,7 +72,9 @@ pub struct TaskListQuery {
     #[param(max_length = 40)]
     pub submitter: Option<String>,
     /// One status (see `Task.status`).
-    #[param(pattern = "^(|pending|in_review|releasing|released|failed|rejected|revoked|superseded)$")]
+    #[param(
+        pattern = "^(|pending|in_review|releasing|released|failed|rejected|revoked|superseded)$"
+    )]
     pub status: Option<String>,
     /// From the previous page's `next_cursor`.
     #[param(pattern = "^(|[bo][0-9]+)$")]
