@@ -380,6 +380,31 @@ async fn lists_page_by_cursor_without_repeats(app: TestApp) {
     let mut sorted = seen.clone();
     sorted.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(seen, sorted, "newest first, no repeats");
+
+    // The audit log pages by its own cursor, newest first, filtered by an action prefix.
+    let mut audit = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = alice
+            .get(&format!(
+                "/workspaces/demo/audit?action=script.&limit=2&cursor={cursor}"
+            ))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        for e in page.json["items"].as_array().unwrap() {
+            assert!(e["action"].as_str().unwrap().starts_with("script."), "{e}");
+            audit.push(e["id"].as_i64().unwrap());
+        }
+        match page.json["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    let mut unique = audit.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), audit.len(), "no entry twice: {audit:?}");
+    assert!(audit.len() >= 14, "7 created and 7 submitted: {audit:?}");
 }
 
 async fn the_openapi_document_covers_every_route(app: TestApp) {

@@ -280,6 +280,13 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: "GET",
+            path: "/api/v1/workspaces/{ws}/audit",
+            body: |_| None,
+            ok: 200,
+            refused: &[],
+        },
+        Row {
+            method: "GET",
             path: "/api/v1/workspaces/{ws}/region-tasks",
             body: |_| None,
             ok: 200,

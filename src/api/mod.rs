@@ -5,6 +5,7 @@
 //! handler authenticates, makes the same `db::models` call the page makes and answers JSON;
 //! the rules stay in the data layer. `docs/API.md` is the guide.
 
+mod audit;
 pub mod caller;
 mod packages;
 pub mod problem;
@@ -91,6 +92,7 @@ api_routes! {
     POST "/workspaces/{ws}/region-tasks/{id}/suspend" => region_release::suspend,
     POST "/workspaces/{ws}/region-tasks/{id}/rollback" => region_release::rollback,
     POST "/workspaces/{ws}/region-tasks/{id}/steps/{step}/decision" => region_release::decide,
+    GET  "/workspaces/{ws}/audit" => audit::list,
 }
 
 /// The OpenAPI document: every route above, its schemas, and every error as a `Problem`.
@@ -125,6 +127,7 @@ api_routes! {
         region_release::suspend,
         region_release::rollback,
         region_release::decide,
+        audit::list,
     ),
     components(schemas(Problem, problem::FieldProblem)),
     modifiers(&Errors),
@@ -135,6 +138,7 @@ api_routes! {
         (name = "tasks", description = "Release tasks of Task Release"),
         (name = "packages", description = "Release packages: release, review, follow"),
         (name = "production", description = "What production runs"),
+        (name = "audit", description = "The workspace's audit log"),
         (name = "region release", description = "Regions, components and region tasks: execute, suspend, roll back, decide checkpoints"),
     )
 )]

@@ -302,9 +302,17 @@ impl AuditPage {
 /// The audit log's filters from the query: trimmed, the actor lowercased, at most 100
 /// characters and no control characters (PostgreSQL refuses a NUL in text).
 fn audit_filter(query: AuditQuery) -> Result<AuditFilter, AppError> {
+    audit_filter_of(query.action, query.actor)
+}
+
+/// `audit_filter` of the two values (the API's audit list asks it too).
+pub(crate) fn audit_filter_of(
+    action: Option<String>,
+    actor: Option<String>,
+) -> Result<AuditFilter, AppError> {
     let clean = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let action = clean(query.action);
-    let actor = clean(query.actor).map(|a| a.to_lowercase());
+    let action = clean(action);
+    let actor = clean(actor).map(|a| a.to_lowercase());
     for value in [&action, &actor].into_iter().flatten() {
         if value.chars().count() > 100 {
             return Err(AppError::bad_request(
