@@ -471,7 +471,71 @@ async fn secrets_stay_out_of_the_audit_log(app: TestApp) {
     }
 }
 
+/// A wait ends on a change this server's process never saw: a decision written to the
+/// database by someone else (another instance, here the data layer directly).
+async fn a_wait_ends_on_a_change_made_elsewhere(app: TestApp) {
+    use releasedesk::db::models::{releases, users, workspaces};
+    use releasedesk::domain::{Comment, PackageId};
+    let app = app.with_demo().await;
+    let alice = Api::new(&app, Some(&token(&app, "alice", TokenScope::Read).await));
+    let tasks = app
+        .db(|c| support::submitted_tasks(c, "alice", "elsewhere/", 1))
+        .await;
+    let package = app
+        .db(move |c| {
+            let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
+            let alice = users::find_by_username(c, "alice").unwrap().unwrap().id;
+            let bob = users::find_by_username(c, "bob").unwrap().unwrap().id;
+            releases::release(
+                c,
+                alice,
+                ws,
+                &releases::ReleaseRequest {
+                    task_ids: tasks,
+                    name: releasedesk::domain::PackageName::parse("elsewhere").unwrap(),
+                    comment: Comment::parse("").unwrap(),
+                    reviewers: vec![bob],
+                },
+            )
+            .unwrap()
+            .package_id
+        })
+        .await;
+    let waiter = {
+        let alice = alice.clone();
+        tokio::spawn(async move {
+            let t0 = Instant::now();
+            let a = alice
+                .get(&format!("/workspaces/demo/packages/{package}?wait=20"))
+                .await;
+            (
+                a.json["status"].as_str().unwrap_or("").to_owned(),
+                t0.elapsed(),
+            )
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    app.db(move |c| {
+        let ws = workspaces::find_by_slug(c, "demo").unwrap().unwrap().id;
+        let bob = users::find_by_username(c, "bob").unwrap().unwrap().id;
+        releases::decide(
+            c,
+            bob,
+            ws,
+            PackageId(package.get()),
+            releases::Decision::Reject,
+            &Comment::parse("not today").unwrap(),
+        )
+        .unwrap();
+    })
+    .await;
+    let (status, took) = waiter.await.unwrap();
+    assert_eq!(status, "rejected");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
 on_both_backends!(
+    a_wait_ends_on_a_change_made_elsewhere,
     ci_flow_submit_release_approve_wait,
     roles_and_scopes_hold_through_the_api,
     tokens_stop_when_revoked_expired_or_user_deactivated,
