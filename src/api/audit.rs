@@ -72,7 +72,7 @@ fn parse_key(raw: Option<&str>) -> Result<Option<AuditKey>, AppError> {
 }
 
 /// The workspace's audit log, newest first.
-#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/audit", tag = "audit",
+#[utoipa::path(get, operation_id = "listAudit", path = "/api/v1/workspaces/{ws}/audit", tag = "audit",
     params(("ws" = String, Path, description = "Workspace slug"), AuditListQuery),
     responses((status = 200, description = "A page of audit entries", body = AuditPage)))]
 pub async fn list(

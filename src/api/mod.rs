@@ -223,8 +223,15 @@ pub async fn openapi() -> HttpResponse {
 
 /// Any address the table does not serve: 405 with `Allow` when the path is a route's with
 /// another method, else 404.
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    // The most specific patterns that match: `/tasks/revoke` before `/tasks/{id}`.
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    unrouted(&req)
+}
+
+/// The answer to a request no handler takes: 405 with `Allow` when the most specific route
+/// patterns matching its path (`/tasks/revoke` before `/tasks/{id}`) take other methods, else
+/// 404. Also what a path that does not parse gets (`path_config`): `GET /tasks/revoke`
+/// reaches `GET /tasks/{id}` first.
+fn unrouted(req: &HttpRequest) -> HttpResponse {
     let matching: Vec<&(&str, &str)> = ROUTES
         .iter()
         .filter(|(_, pattern)| path_matches(pattern, req.path()))
@@ -236,8 +243,8 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         .filter(|(_, p)| literals(p) == most)
         .map(|(method, _)| *method)
         .collect();
-    if allowed.is_empty() {
-        return Err(AppError::NotFound.into());
+    if allowed.is_empty() || allowed.contains(&req.method().as_str()) {
+        return ApiError::from(AppError::NotFound).error_response();
     }
     let detail = format!(
         "{} is not allowed here; use {}.",
@@ -249,7 +256,7 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         header::ALLOW,
         header::HeaderValue::from_str(&allowed.join(", ")).expect("method names are ASCII"),
     );
-    Ok(res)
+    res
 }
 
 /// Whether `path` is an address of the route `pattern` (`{name}` matches one segment).
@@ -296,7 +303,9 @@ fn query_config() -> web::QueryConfig {
 }
 
 fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|_, _| ApiError::from(AppError::NotFound).into())
+    web::PathConfig::default().error_handler(|err, req| {
+        actix_web::error::InternalError::from_response(err, unrouted(req)).into()
+    })
 }
 
 /// A JSON answer.

@@ -217,7 +217,7 @@ pub struct PackageListQuery {
 }
 
 /// Packages, newest first.
-#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/packages", tag = "packages",
+#[utoipa::path(get, operation_id = "listPackages", path = "/api/v1/workspaces/{ws}/packages", tag = "packages",
     params(("ws" = String, Path, description = "Workspace slug"), PackageListQuery),
     responses((status = 200, description = "A page of packages", body = PackagePage)))]
 pub async fn list(
@@ -288,7 +288,7 @@ pub struct ReleaseBody {
 
 /// Releases tasks as a package: it waits for a reviewer, or (when the policy lets this user
 /// release directly) starts releasing. Idempotent under `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/packages", tag = "packages",
+#[utoipa::path(post, operation_id = "releasePackage", path = "/api/v1/workspaces/{ws}/packages", tag = "packages",
     params(("ws" = String, Path, description = "Workspace slug"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key returns the first answer")),
     request_body = ReleaseBody,
@@ -383,7 +383,7 @@ pub(crate) fn parse_wait(raw: Option<&str>) -> Result<Duration, AppError> {
 
 /// One package with its reviewers and tasks; with `wait`, answers when it changes (status,
 /// progress or a decision) or when the time is up, whichever is first.
-#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/packages/{id}", tag = "packages",
+#[utoipa::path(get, operation_id = "getPackage", path = "/api/v1/workspaces/{ws}/packages/{id}", tag = "packages",
     params(("ws" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Package id"), WaitQuery),
     responses((status = 200, description = "The package", body = PackageDetail)))]
 pub async fn read(
@@ -426,7 +426,7 @@ pub struct DecisionBody {
 }
 
 /// Approves or rejects a package as one of its reviewers (never its applicant).
-#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/packages/{id}/decision", tag = "packages",
+#[utoipa::path(post, operation_id = "decidePackage", path = "/api/v1/workspaces/{ws}/packages/{id}/decision", tag = "packages",
     params(("ws" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Package id")),
     request_body = DecisionBody,
     responses((status = 200, description = "The package after the decision", body = PackageDetail)))]

@@ -53,7 +53,7 @@ pub struct LiveQuery {
 }
 
 /// What is live, by path.
-#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/production", tag = "production",
+#[utoipa::path(get, operation_id = "listProduction", path = "/api/v1/workspaces/{ws}/production", tag = "production",
     params(("ws" = String, Path, description = "Workspace slug"), LiveQuery),
     responses((status = 200, description = "A page of live scripts", body = LivePage)))]
 pub async fn list(

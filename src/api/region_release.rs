@@ -71,7 +71,7 @@ pub struct RegionsJson {
 }
 
 /// Regions (in display order) with what runs there, and the components.
-#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/regions", tag = "region release",
+#[utoipa::path(get, operation_id = "listRegions", path = "/api/v1/workspaces/{ws}/regions", tag = "region release",
     params(("ws" = String, Path, description = "Workspace slug")),
     responses((status = 200, description = "Regions and components", body = RegionsJson)))]
 pub async fn regions(
@@ -169,7 +169,7 @@ pub struct RegionTaskListQuery {
 }
 
 /// Region tasks, newest first (by relevance with `q`).
-#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/region-tasks", tag = "region release",
+#[utoipa::path(get, operation_id = "listRegionTasks", path = "/api/v1/workspaces/{ws}/region-tasks", tag = "region release",
     params(("ws" = String, Path, description = "Workspace slug"), RegionTaskListQuery),
     responses((status = 200, description = "A page of region tasks", body = RegionTaskPage)))]
 pub async fn list(
@@ -341,7 +341,7 @@ fn task_input(
 }
 
 /// Creates a region task (`to_release`); Execute starts it. Idempotent under `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/region-tasks", tag = "region release",
+#[utoipa::path(post, operation_id = "createRegionTask", path = "/api/v1/workspaces/{ws}/region-tasks", tag = "region release",
     params(("ws" = String, Path, description = "Workspace slug"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key returns the first answer")),
     request_body = RegionTaskBody,
@@ -535,7 +535,7 @@ fn detail(
 
 /// One region task; with `wait`, answers when it changes (its status, a step's status, a
 /// decision or comment) or when the time is up.
-#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/region-tasks/{id}", tag = "region release",
+#[utoipa::path(get, operation_id = "getRegionTask", path = "/api/v1/workspaces/{ws}/region-tasks/{id}", tag = "region release",
     params(("ws" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Region task id"), WaitQuery),
     responses((status = 200, description = "The task", body = RegionTaskDetail)))]
 pub async fn read(
@@ -573,7 +573,7 @@ pub struct ExecuteBody {
 
 /// Executes (or resumes) a task from an allowed step: deployers, admins, tenant admins; never
 /// past a checkpoint not agreed in this run. Idempotent under `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/region-tasks/{id}/execute", tag = "region release",
+#[utoipa::path(post, operation_id = "executeRegionTask", path = "/api/v1/workspaces/{ws}/region-tasks/{id}/execute", tag = "region release",
     params(("ws" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Region task id"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key returns the first answer")),
     request_body(content = ExecuteBody, description = "Optional: `{}` starts where the rules allow"),
@@ -612,7 +612,7 @@ pub async fn execute(
 }
 
 /// Suspends a releasing task: the running step finishes first.
-#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/region-tasks/{id}/suspend", tag = "region release",
+#[utoipa::path(post, operation_id = "suspendRegionTask", path = "/api/v1/workspaces/{ws}/region-tasks/{id}/suspend", tag = "region release",
     params(("ws" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Region task id")),
     responses((status = 200, description = "The task", body = RegionTaskDetail)))]
 pub async fn suspend(
@@ -639,7 +639,7 @@ pub struct RollbackBody {
 }
 
 /// Rolls back what the task changed, restoring the inventory from before it.
-#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/region-tasks/{id}/rollback", tag = "region release",
+#[utoipa::path(post, operation_id = "rollbackRegionTask", path = "/api/v1/workspaces/{ws}/region-tasks/{id}/rollback", tag = "region release",
     params(("ws" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Region task id")),
     request_body = RollbackBody,
     responses((status = 200, description = "The task, rolling back", body = RegionTaskDetail)))]
@@ -675,7 +675,7 @@ pub struct CheckpointBody {
 
 /// Agrees to or rejects a waiting Manual Approval or Manual Trigger as a person named on it
 /// (a Manual Approval never by the task's executor), or comments on it.
-#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/region-tasks/{id}/steps/{step}/decision", tag = "region release",
+#[utoipa::path(post, operation_id = "decideCheckpoint", path = "/api/v1/workspaces/{ws}/region-tasks/{id}/steps/{step}/decision", tag = "region release",
     params(("ws" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Region task id"),
            ("step" = i64, Path, description = "Step id (`steps[].id`)")),
     request_body = CheckpointBody,

@@ -90,7 +90,7 @@ pub struct ScriptListQuery {
 }
 
 /// Scripts, by path.
-#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/scripts", tag = "scripts",
+#[utoipa::path(get, operation_id = "listScripts", path = "/api/v1/workspaces/{ws}/scripts", tag = "scripts",
     params(("ws" = String, Path, description = "Workspace slug"), ScriptListQuery),
     responses((status = 200, description = "A page of scripts", body = ScriptPage)))]
 pub async fn list(
@@ -189,7 +189,7 @@ fn checked_draft(body: &DraftBody, errors: &mut FormErrors) -> Option<ScriptDraf
 }
 
 /// Creates a script with a draft (no version yet). Idempotent under `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/scripts", tag = "scripts",
+#[utoipa::path(post, operation_id = "createScript", path = "/api/v1/workspaces/{ws}/scripts", tag = "scripts",
     params(("ws" = String, Path, description = "Workspace slug"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key returns the first answer")),
     request_body = NewScript,
@@ -226,7 +226,7 @@ pub async fn create(
 }
 
 /// One script with its draft.
-#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/scripts/{id}", tag = "scripts",
+#[utoipa::path(get, operation_id = "getScript", path = "/api/v1/workspaces/{ws}/scripts/{id}", tag = "scripts",
     params(("ws" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Script id")),
     responses((status = 200, description = "The script", body = ScriptJson)))]
 pub async fn read(
@@ -245,7 +245,7 @@ pub async fn read(
 }
 
 /// Replaces the draft (type, schedule, description, content).
-#[utoipa::path(put, path = "/api/v1/workspaces/{ws}/scripts/{id}/draft", tag = "scripts",
+#[utoipa::path(put, operation_id = "updateScriptDraft", path = "/api/v1/workspaces/{ws}/scripts/{id}/draft", tag = "scripts",
     params(("ws" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Script id")),
     request_body = DraftBody,
     responses((status = 200, description = "The script as saved", body = ScriptJson)))]
@@ -294,7 +294,7 @@ pub struct Submitted {
 }
 
 /// Submits the next version; its release task is returned. Idempotent under `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/scripts/{id}/versions", tag = "scripts",
+#[utoipa::path(post, operation_id = "submitScriptVersion", path = "/api/v1/workspaces/{ws}/scripts/{id}/versions", tag = "scripts",
     params(("ws" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Script id"),
            ("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key returns the first answer")),
     request_body = SubmitRequest,

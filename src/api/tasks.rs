@@ -85,7 +85,7 @@ pub struct TaskListQuery {
 }
 
 /// Tasks, newest first.
-#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/tasks", tag = "tasks",
+#[utoipa::path(get, operation_id = "listTasks", path = "/api/v1/workspaces/{ws}/tasks", tag = "tasks",
     params(("ws" = String, Path, description = "Workspace slug"), TaskListQuery),
     responses((status = 200, description = "A page of tasks", body = TaskPage)))]
 pub async fn list(
@@ -144,7 +144,7 @@ pub struct TaskDetail {
 }
 
 /// One task.
-#[utoipa::path(get, path = "/api/v1/workspaces/{ws}/tasks/{id}", tag = "tasks",
+#[utoipa::path(get, operation_id = "getTask", path = "/api/v1/workspaces/{ws}/tasks/{id}", tag = "tasks",
     params(("ws" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Task id")),
     responses((status = 200, description = "The task", body = TaskDetail)))]
 pub async fn read(
@@ -195,7 +195,7 @@ pub struct Revoked {
 }
 
 /// Revokes tasks not yet released: developers their own, deployers and admins any.
-#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/tasks/revoke", tag = "tasks",
+#[utoipa::path(post, operation_id = "revokeTasks", path = "/api/v1/workspaces/{ws}/tasks/revoke", tag = "tasks",
     params(("ws" = String, Path, description = "Workspace slug")),
     request_body = RevokeRequest,
     responses((status = 200, description = "Revoked", body = Revoked)))]

@@ -43,7 +43,7 @@ pub struct Membership {
 }
 
 /// Who the token acts as.
-#[utoipa::path(get, path = "/api/v1/user", tag = "user",
+#[utoipa::path(get, operation_id = "getUser", path = "/api/v1/user", tag = "user",
     responses((status = 200, description = "The token's user", body = Me)))]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let user = caller.user.clone();
