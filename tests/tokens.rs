@@ -199,7 +199,8 @@ async fn owners_revoke_their_tokens(app: TestApp) {
 
     let revoked = alice.revoke_token(id).await;
     assert_eq!(revoked.status, 303);
-    assert_eq!(revoked.location(), Some(paths::account()));
+    let back = format!("{}#tokens", paths::account());
+    assert_eq!(revoked.location(), Some(back.as_str()), "back to the list");
     let page = alice.get(paths::account()).await;
     assert_eq!(
         page.texts("#toasts .toast span"),
@@ -255,7 +256,7 @@ async fn tenant_admins_see_and_revoke_anyones_tokens(app: TestApp) {
     let users_page = tara.get(paths::admin_users()).await;
     assert!(
         users_page.has(&format!("a[href='{}']", paths::admin_tokens())),
-        "linked from the users page"
+        "linked from the navigation on the users page"
     );
     let page = tara.get(paths::admin_tokens()).await;
     assert_eq!(page.status, 200);

@@ -321,7 +321,7 @@ pub async fn revoke_token(
                     token.name
                 ),
             );
-            Ok(see_other(crate::paths::account()))
+            Ok(see_other(&format!("{}#tokens", crate::paths::account())))
         }
         Err(AppError::Conflict(message)) => {
             session::flash(&current.session, FlashKind::Error, message.clone());
