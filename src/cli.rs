@@ -77,6 +77,9 @@ enum Command {
         /// default: they reach this server's own network).
         #[arg(long, env = "RELEASEDESK_ALLOW_PRIVATE_WEBHOOKS", value_parser = BoolishValueParser::new(), action = ArgAction::SetTrue)]
         allow_private_webhooks: bool,
+        /// Requests a minute one API token may send to this instance (bursts of a fifth of it).
+        #[arg(long, env = "RELEASEDESK_API_RATE_LIMIT", default_value_t = crate::config::DEFAULT_API_RATE_LIMIT, value_parser = clap::value_parser!(u32).range(1..))]
+        api_rate_limit: u32,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -220,6 +223,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             argon2_memory_kib,
             job_lease_seconds,
             allow_private_webhooks,
+            api_rate_limit,
         } => {
             let settings = Settings {
                 bind,
@@ -233,6 +237,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 run_worker: !no_worker,
                 job_lease_seconds,
                 allow_private_webhooks,
+                api_rate_limit,
             };
             let app = crate::startup::Application::build(&settings)?;
             let url = format!("http://{}", settings.bind.replace("0.0.0.0", "127.0.0.1"));

@@ -38,6 +38,9 @@ pub struct Settings {
     /// destinations are refused when a region is saved and when a webhook is sent
     /// (`RELEASEDESK_ALLOW_PRIVATE_WEBHOOKS`).
     pub allow_private_webhooks: bool,
+    /// Requests a minute one API token may send to this instance, on average; bursts of a
+    /// fifth of it. Default 600 (`RELEASEDESK_API_RATE_LIMIT`).
+    pub api_rate_limit: u32,
 }
 
 impl Settings {
@@ -55,9 +58,13 @@ impl Settings {
             run_worker: true,
             job_lease_seconds: crate::db::models::jobs::LEASE_SECONDS,
             allow_private_webhooks: false,
+            api_rate_limit: DEFAULT_API_RATE_LIMIT,
         }
     }
 }
+
+/// Requests a minute per API token when none is set.
+pub const DEFAULT_API_RATE_LIMIT: u32 = 600;
 
 /// The pool size on SQLite when none is set: its connections are open files in this process,
 /// and reads run on the HTTP workers while one is free (`state::with_read_conn`); 4 gave a

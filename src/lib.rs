@@ -2,6 +2,8 @@
 //!
 //! The crate's map, one line per module:
 
+/// `/api/v1`: the JSON API for CI, with bearer tokens and its OpenAPI document.
+pub mod api;
 /// Passwords, sessions, CSRF, sign-in throttling and the extractors that say who is asking.
 pub mod auth;
 /// `seed-bench`: bulk, realistic benchmark data in one new workspace.

@@ -14,6 +14,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use base64::Engine;
 
+use crate::api;
 use crate::auth::csrf::{self, AllowedOrigin};
 use crate::config::Settings;
 use crate::db::{self, Pool};
@@ -85,6 +86,7 @@ impl Application {
         let metrics = web::Data::new(Metrics::default());
         let origin = web::Data::new(AllowedOrigin(settings.public_origin.clone()));
         let secure = settings.secure_cookies;
+        let api_limits = web::Data::new(api::RateLimiter::new(settings.api_rate_limit));
         let mut server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name("releasedesk_session".into())
@@ -102,6 +104,8 @@ impl Application {
                 .app_data(routes::form_config())
                 .app_data(routes::query_config())
                 .app_data(routes::path_config())
+                .app_data(api_limits.clone())
+                .configure(api::configure)
                 .configure(routes::configure)
                 // Outermost last: logging and counters see every answer, the session wraps CSRF.
                 .wrap(from_fn(csrf::guard))

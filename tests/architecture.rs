@@ -25,6 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "middleware",
             "metrics",
             "routes",
+            "api",
             "filters",
         ],
     ),

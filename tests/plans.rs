@@ -117,6 +117,7 @@ async fn a_search_keeps_generic_plans_for_its_counts_and_plans_its_pages_each_ti
                 status: None,
                 sort: releases::TaskSort::SubmittedAt,
                 descending: true,
+                before: None,
             };
             releases::list_tasks(conn, releasedesk::domain::WorkspaceId(1), &filter, 20, 0)
                 .unwrap()

@@ -68,6 +68,7 @@ async fn results(app: &TestApp) -> Vec<(String, Page)> {
                     status,
                     sort,
                     descending: true,
+                    before: None,
                 };
                 let (rows, total) = releases::list_tasks(
                     conn,
@@ -255,6 +256,7 @@ async fn broad_search_pages_in_relevance_order(backend: Backend) {
                         status: filter_status,
                         sort: TaskSort::SubmittedAt,
                         descending: true,
+                        before: None,
                     };
                     let last = (want.len() as i64 - 1) / 20 * 20;
                     let mut offsets = vec![0, 20, 1000.min(last), last - 20, last];

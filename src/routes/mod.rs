@@ -326,6 +326,10 @@ impl FormErrors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// Every message, by field, in the order they were added (the API's problem document).
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.0.iter().map(|(f, m)| (*f, m.as_str()))
+    }
     /// Keeps the value on success and records the message on failure.
     pub fn check<T, E: std::fmt::Display>(
         &mut self,

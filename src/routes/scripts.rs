@@ -30,15 +30,15 @@ use crate::state::{with_conn, with_read_conn};
 #[derive(Debug, Default, Deserialize)]
 pub struct ScriptForm {
     #[serde(default)]
-    path: String,
+    pub(crate) path: String,
     #[serde(default)]
-    script_type: String,
+    pub(crate) script_type: String,
     #[serde(default)]
-    schedule: String,
+    pub(crate) schedule: String,
     #[serde(default)]
-    description: String,
+    pub(crate) description: String,
     #[serde(default)]
-    content: String,
+    pub(crate) content: String,
 }
 
 impl ScriptForm {
@@ -53,7 +53,7 @@ impl ScriptForm {
     }
 
     /// The draft fields, or the messages per field. Keeps the raw input for re-rendering.
-    fn draft(&self, errors: &mut FormErrors) -> Option<ScriptDraft> {
+    pub(crate) fn draft(&self, errors: &mut FormErrors) -> Option<ScriptDraft> {
         let script_type = ScriptType::parse(&self.script_type);
         if script_type.is_none() {
             errors.add("script_type", "Choose the script's type.");
@@ -476,8 +476,18 @@ impl SubmitForm {
     }
 }
 
+/// A version's message: needed, and at most 500 characters.
+pub(crate) fn check_message(message: &str, errors: &mut FormErrors) {
+    if message.trim().is_empty() {
+        errors.add("message", "Describe the change in a few words.");
+    } else if message.chars().count() > 500 {
+        errors.add("message", "A message has at most 500 characters.");
+    }
+}
+
 /// `POST /workspaces/{ws}/scripts/{id}/submit`: the draft becomes the next version — the
 /// editor's content as posted (saved in the same transaction), or the saved draft.
+
 pub async fn submit(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
@@ -490,11 +500,7 @@ pub async fn submit(
     let editor = form.editor();
     let message = form.message;
     let mut errors = FormErrors::default();
-    if message.trim().is_empty() {
-        errors.add("message", "Describe the change in a few words.");
-    } else if message.chars().count() > 500 {
-        errors.add("message", "A message has at most 500 characters.");
-    }
+    check_message(&message, &mut errors);
     let draft = editor.as_ref().and_then(|f| f.draft(&mut errors));
     if !errors.is_empty() {
         return editor_page(

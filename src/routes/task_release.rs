@@ -250,6 +250,7 @@ async fn tasks_page(
             status: TaskStatus::parse(&view.status),
             sort: view.sort,
             descending: view.descending,
+            before: None,
         };
         let (tasks, total) = releases::list_tasks(
             conn,
@@ -594,7 +595,7 @@ pub struct PackagesQuery {
 }
 
 /// A date filter: `2026-11-23` (a whole day, so `to` includes that day).
-fn date(
+pub(crate) fn date(
     raw: &Option<String>,
     what: &str,
     end_of_day: bool,
@@ -643,6 +644,7 @@ impl PackagesView {
             applied_to: date(&raw.applied_to, "applied_to", true)?,
             released_from: date(&raw.released_from, "released_from", false)?,
             released_to: date(&raw.released_to, "released_to", true)?,
+            ..Default::default()
         };
         let paging = Paging::new(raw.page.as_deref(), raw.per_page.as_deref(), 20)?;
         Ok(PackagesView {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod actions;
+pub mod api;
 pub mod browser;
 pub mod routes;
 

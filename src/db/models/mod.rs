@@ -5,6 +5,7 @@
 pub mod attention;
 pub mod audit;
 pub mod bundle;
+pub mod idempotency;
 pub mod jobs;
 pub mod login_failures;
 pub mod outcomes;

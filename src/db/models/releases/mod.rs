@@ -76,6 +76,9 @@ pub enum TaskSort {
     SubmittedAt,
     Name,
     Status,
+    /// By id, newest first, even with a search: the order a cursor pages in (the API), stable
+    /// while tasks are added.
+    Newest,
 }
 
 impl TaskSort {
@@ -84,6 +87,7 @@ impl TaskSort {
             "submitted_at" => Some(TaskSort::SubmittedAt),
             "name" => Some(TaskSort::Name),
             "status" => Some(TaskSort::Status),
+            "newest" => Some(TaskSort::Newest),
             _ => None,
         }
     }
@@ -92,6 +96,7 @@ impl TaskSort {
             TaskSort::SubmittedAt => "submitted_at",
             TaskSort::Name => "name",
             TaskSort::Status => "status",
+            TaskSort::Newest => "newest",
         }
     }
 }
@@ -104,6 +109,8 @@ pub struct TaskFilter {
     pub status: Option<TaskStatus>,
     pub sort: TaskSort,
     pub descending: bool,
+    /// Only tasks with a smaller id: the cursor of `TaskSort::Newest`.
+    pub before: Option<TaskId>,
 }
 
 fn task_select() -> (
@@ -197,6 +204,9 @@ impl TaskList<'_> {
         if let Some(status) = self.filter.status {
             q = q.filter(release_tasks::status.eq(status));
         }
+        if let Some(before) = self.filter.before {
+            q = q.filter(release_tasks::id.lt(before));
+        }
         q
     }
 }
@@ -249,6 +259,7 @@ impl Listing for TaskList<'_> {
                 (TaskSort::Status, false) => {
                     q.order((release_tasks::status.asc(), release_tasks::id.desc()))
                 }
+                (TaskSort::Newest, _) => q.order(release_tasks::id.desc()),
             },
         };
         q.limit(limit).offset(offset).load(conn)
@@ -992,6 +1003,11 @@ pub struct PackageFilter {
     pub applied_to: Option<NaiveDateTime>,
     pub released_from: Option<NaiveDateTime>,
     pub released_to: Option<NaiveDateTime>,
+    /// By id, newest first, even with a search: the order a cursor pages in (the API), stable
+    /// while packages are added; `before` is the cursor.
+    pub by_id: bool,
+    /// Only packages with a smaller id.
+    pub before: Option<PackageId>,
 }
 
 /// One page of packages and the total: newest application first, or with a search by
@@ -1050,6 +1066,9 @@ macro_rules! filtered_packages {
         if let Some(t) = $list.filter.released_to {
             q = q.filter(release_packages::released_at.lt(t));
         }
+        if let Some(id) = $list.filter.before {
+            q = q.filter(release_packages::id.lt(id));
+        }
         q
     }};
 }
@@ -1059,6 +1078,10 @@ impl Listing for PackageList<'_> {
 
     fn names(&self) -> Names {
         PACKAGE_NAMES
+    }
+
+    fn by_relevance(&self) -> bool {
+        !self.filter.by_id
     }
 
     fn count(&self, conn: &mut DbConn, names: Option<NameMatch>, cap: i64) -> QueryResult<i64> {
@@ -1094,6 +1117,11 @@ impl Listing for PackageList<'_> {
             // the `LIMIT`, PostgreSQL's generic plan for a date range (which it guesses holds
             // 5 rows) joined every package in the range to three users and sorted them all
             // (docs/BENCHMARKS.md, "The search machinery").
+            Order::Listed if self.filter.by_id => q
+                .order(release_packages::id.desc())
+                .limit(limit)
+                .offset(offset)
+                .load(conn),
             Order::Listed => {
                 let newest_applied = (
                     release_packages::applied_at.desc(),
