@@ -2,7 +2,7 @@
 # Reproducible benchmark of releasedesk (docs/BENCHMARKS.md has the results and how to read them).
 #
 # For each backend and size: seeds a fresh database with `releasedesk seed-bench`, starts the
-# release build, signs in, drives seven pages with wrk, reads the server's peak RSS (VmHWM), and
+# release build, signs in, drives nine pages and two API calls with wrk, reads the server's peak RSS (VmHWM), and
 # times approve -> all 100 tasks of a package live in production.
 #
 # Needs: cargo, wrk, curl, sqlite3 (and psql plus a PostgreSQL server for the postgres runs).
@@ -81,17 +81,20 @@ csrf() {
   curl -sf -b "$1" "$BASE$2" | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//'
 }
 
+# The credentials `drive` sends: the session cookie for pages, a bearer token for the API.
+HEADER=""
+
 # drive <label> <path>: one wrk run; prints a table row.
 drive() {
   local label="$1" path="$2" out rps p50 p99 non2xx
   # Check the page answers 200 first, so a broken URL is not benchmarked as fast 4xx.
   local code
-  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" "$BASE$path")
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "$HEADER" "$BASE$path")
   [[ "$code" == 200 ]] || { echo "$label: $path answered $code" >&2; exit 1; }
   if [[ "$WARMUP" != 0 ]]; then
-    wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -H "Cookie: $COOKIE" -H "Accept-Encoding: gzip" "$BASE$path" >/dev/null
+    wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" -H "$HEADER" -H "Accept-Encoding: gzip" "$BASE$path" >/dev/null
   fi
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Cookie: $COOKIE" -H "Accept-Encoding: gzip" "$BASE$path")
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "$HEADER" -H "Accept-Encoding: gzip" "$BASE$path")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
@@ -134,7 +137,8 @@ for BACKEND in $BACKENDS; do
     fi
 
     echo "== serving $BACKEND $N" >&2
-    RELEASEDESK_LOG=warn "$BIN" serve --database-url "$URL" --bind "127.0.0.1:$PORT" \
+    # The API's per-token budget is lifted: wrk sends as one token.
+    RELEASEDESK_LOG=warn RELEASEDESK_API_RATE_LIMIT=1000000000 "$BIN" serve --database-url "$URL" --bind "127.0.0.1:$PORT" \
       --workers "$WORKERS" ${POOL:+--pool-size "$POOL"} >"$OUT/server-$BACKEND-$N.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
@@ -145,6 +149,7 @@ for BACKEND in $BACKENDS; do
     rm -f "$JAR"
     login "$JAR" bench-admin
     COOKIE="releasedesk_session=$(awk '$6 == "releasedesk_session" {print $7}' "$JAR")"
+    HEADER="Cookie: $COOKIE"
 
     pkg=$(sql "$BACKEND" "$URL" "SELECT MIN(p.id) FROM release_packages p JOIN workspaces w ON w.id = p.workspace_id WHERE w.slug = 'bench' AND p.task_count = 100")
     region_task=$(sql "$BACKEND" "$URL" "SELECT MIN(t.id) FROM region_tasks t JOIN workspaces w ON w.id = t.workspace_id WHERE w.slug = 'bench'")
@@ -162,6 +167,11 @@ for BACKEND in $BACKENDS; do
     drive "Package details (100 tasks)" "$WS/task-release/packages/$pkg"
     drive "Production" "$WS/production"
     drive "Region task detail" "$WS/region-release/tasks/$region_task"
+    # The API's task list and a search, as a CI job calls them (a read token of bench-admin).
+    HEADER="Authorization: Bearer $("$BIN" token create --database-url "$URL" --username bench-admin --name bench --scope read)"
+    drive "API: tasks" "/api/v1$WS/tasks"
+    drive "API: search daily orders" "/api/v1$WS/tasks?q=daily+orders"
+    HEADER="Cookie: $COOKIE"
     # VmHWM counts the SQLite memory map's file pages too; RssAnon is the process's own memory.
     rss=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
     anon=$(awk '/RssAnon/ {print $2}' "/proc/$SERVER_PID/status")

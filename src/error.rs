@@ -28,6 +28,9 @@ pub enum AppError {
         field: &'static str,
         message: String,
     },
+    /// A known address asked with a method it does not take (the API's 405).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// A state-changing request without a valid CSRF token, or from another site.
     #[error(
         "This form has expired or did not come from releasedesk. Reload the page and try again."

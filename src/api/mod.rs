@@ -14,7 +14,7 @@ mod tasks;
 mod user;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -199,8 +199,48 @@ pub async fn openapi() -> HttpResponse {
         .body(ApiDoc::openapi().to_json().unwrap_or_default())
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(AppError::NotFound.into())
+/// Any address the table does not serve: 405 with `Allow` when the path is a route's with
+/// another method, else 404.
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    // The most specific patterns that match: `/tasks/revoke` before `/tasks/{id}`.
+    let matching: Vec<&(&str, &str)> = ROUTES
+        .iter()
+        .filter(|(_, pattern)| path_matches(pattern, req.path()))
+        .collect();
+    let literals = |pattern: &str| pattern.split('/').filter(|s| !s.starts_with('{')).count();
+    let most = matching.iter().map(|(_, p)| literals(p)).max().unwrap_or(0);
+    let allowed: Vec<&str> = matching
+        .iter()
+        .filter(|(_, p)| literals(p) == most)
+        .map(|(method, _)| *method)
+        .collect();
+    if allowed.is_empty() {
+        return Err(AppError::NotFound.into());
+    }
+    let detail = format!(
+        "{} is not allowed here; use {}.",
+        req.method(),
+        allowed.join(" or ")
+    );
+    let mut res = ApiError::from(AppError::MethodNotAllowed(detail)).error_response();
+    res.headers_mut().insert(
+        header::ALLOW,
+        header::HeaderValue::from_str(&allowed.join(", ")).expect("method names are ASCII"),
+    );
+    Ok(res)
+}
+
+/// Whether `path` is an address of the route `pattern` (`{name}` matches one segment).
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let (mut p, mut a) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (p.next(), a.next()) {
+            (None, None) => return true,
+            (Some(seg), Some(given)) if seg.starts_with('{') && !given.is_empty() => {}
+            (Some(seg), Some(given)) if seg == given => {}
+            _ => return false,
+        }
+    }
 }
 
 fn json_config() -> web::JsonConfig {
@@ -337,4 +377,74 @@ pub(crate) fn replay(answer: crate::db::models::idempotency::Answer) -> HttpResp
     )
     .insert_header((header::CONTENT_TYPE, "application/json"))
     .body(answer.body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{PackageStatus, ScriptType, TaskStatus};
+
+    /// The alternatives of a `^(a|b|…)$` pattern, blank ones left out.
+    fn alternatives(pattern: &str) -> Vec<String> {
+        let inner = pattern
+            .trim_start_matches("^(")
+            .trim_end_matches(")$")
+            .to_owned();
+        let mut out: Vec<String> = inner
+            .split('|')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn sorted(values: impl Iterator<Item = &'static str>) -> Vec<String> {
+        let mut v: Vec<String> = values.map(str::to_owned).collect();
+        v.sort();
+        v
+    }
+
+    /// The document's patterns list exactly the values the domain accepts, so they cannot drift.
+    #[test]
+    fn enumerated_patterns_follow_the_domain() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&ApiDoc::openapi().to_json().unwrap()).unwrap();
+        let param = |path: &str, name: &str| -> String {
+            doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap()["schema"]["pattern"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            alternatives(&param("/api/v1/workspaces/{ws}/tasks", "status")),
+            sorted(TaskStatus::ALL.iter().map(|s| s.as_str()))
+        );
+        assert_eq!(
+            alternatives(&param("/api/v1/workspaces/{ws}/packages", "status")),
+            sorted(PackageStatus::ALL.iter().map(|s| s.as_str()))
+        );
+        let script_type = doc["components"]["schemas"]["DraftBody"]["properties"]["script_type"]
+            ["pattern"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            alternatives(script_type),
+            sorted(ScriptType::ALL.iter().map(|s| s.as_str()))
+        );
+    }
+
+    #[test]
+    fn paths_match_their_patterns_segment_by_segment() {
+        let p = "/api/v1/workspaces/{ws}/tasks/{id}";
+        assert!(path_matches(p, "/api/v1/workspaces/demo/tasks/12"));
+        assert!(!path_matches(p, "/api/v1/workspaces/demo/tasks"));
+        assert!(!path_matches(p, "/api/v1/workspaces//tasks/12"));
+        assert!(!path_matches(p, "/api/v1/workspaces/demo/tasks/12/x"));
+    }
 }

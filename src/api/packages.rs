@@ -183,21 +183,34 @@ pub struct PackagePage {
 #[into_params(parameter_in = Query)]
 pub struct PackageListQuery {
     /// Fuzzy search on the package's name.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Username of the applicant.
+    #[param(max_length = 40)]
     pub applicant: Option<String>,
     /// Username of who released it.
+    #[param(max_length = 40)]
     pub released_by: Option<String>,
     /// One status (see `Package.status`).
+    #[param(pattern = "^(|pending_approval|releasing|released|partially_failed|failed|rejected|revoked)$")]
     pub status: Option<String>,
-    /// Applied on or after this day (`2026-11-23`).
+    /// Applied on or after this day (`2026-11-23`, years 2000 to 2100).
+    #[param(pattern = "^(|[0-9]{4}-[0-9]{2}-[0-9]{2})$")]
     pub applied_from: Option<String>,
     /// Applied on or before this day.
+    #[param(pattern = "^(|[0-9]{4}-[0-9]{2}-[0-9]{2})$")]
     pub applied_to: Option<String>,
+    /// Released on or after this day.
+    #[param(pattern = "^(|[0-9]{4}-[0-9]{2}-[0-9]{2})$")]
     pub released_from: Option<String>,
+    /// Released on or before this day.
+    #[param(pattern = "^(|[0-9]{4}-[0-9]{2}-[0-9]{2})$")]
     pub released_to: Option<String>,
+    /// From the previous page's `next_cursor`.
+    #[param(pattern = "^(|[bo][0-9]+)$")]
     pub cursor: Option<String>,
     /// 1 to 100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -256,14 +269,18 @@ pub async fn list(
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ReleaseBody {
     /// 1 to 100 pending or rejected tasks.
+    #[schema(min_items = 1, max_items = 100)]
     pub task_ids: Vec<i64>,
     /// The package's name.
+    #[schema(min_length = 1, max_length = 120)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub comment: String,
     /// Usernames of the reviewers, from the workspace's reviewer list; needed when the
     /// workspace's policy asks for approval of this user's releases.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub reviewers: Vec<String>,
 }
 
@@ -339,21 +356,21 @@ fn reviewer_ids(conn: &mut DbConn, names: &[String]) -> Result<Vec<UserId>, AppE
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct WaitQuery {
-    /// Wait up to this long (`30s`, `30`, at most `60s`) for the package to change before
+    /// Wait up to this long (`30s` or `30`, at most `60s`) for the package to change before
     /// answering; answers at once when it is finished.
+    #[param(pattern = "^(|([0-9]|[1-5][0-9]|60)s?)$")]
     pub wait: Option<String>,
 }
 
-/// `30s`, `30` or `1m`, up to `MAX_WAIT`.
+/// `30s` or `30`, up to `MAX_WAIT`.
 fn parse_wait(raw: Option<&str>) -> Result<Duration, AppError> {
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(Duration::ZERO);
     };
-    let secs = if let Some(m) = raw.strip_suffix('m') {
-        m.parse::<u64>().ok().and_then(|m| m.checked_mul(60))
-    } else {
-        raw.strip_suffix('s').unwrap_or(raw).parse::<u64>().ok()
-    };
+    let digits = raw.strip_suffix('s').unwrap_or(raw);
+    let secs = (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse::<u64>().ok())
+        .flatten();
     match secs {
         Some(s) if s <= MAX_WAIT.as_secs() => Ok(Duration::from_secs(s)),
         _ => Err(AppError::bad_request(
@@ -398,9 +415,11 @@ pub async fn read(
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct DecisionBody {
     /// `approve` or `reject`.
+    #[schema(pattern = "^(approve|reject)$")]
     pub decision: String,
     /// Needed to reject: what the applicant must fix.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub comment: String,
 }
 

@@ -14,7 +14,8 @@ use crate::error::AppError;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
     /// `urn:releasedesk:problem:` and the kind: `not-found`, `unauthenticated`, `forbidden`,
-    /// `bad-request`, `conflict`, `invalid`, `too-large`, `rate-limited`, `internal`.
+    /// `bad-request`, `method-not-allowed`, `conflict`, `invalid`, `too-large`, `rate-limited`,
+    /// `internal`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
@@ -84,6 +85,11 @@ fn kind(e: &ApiError) -> (&'static str, &'static str, StatusCode) {
                 ("forbidden", "Not allowed", StatusCode::FORBIDDEN)
             }
             AppError::BadRequest(_) => ("bad-request", "Bad request", StatusCode::BAD_REQUEST),
+            AppError::MethodNotAllowed(_) => (
+                "method-not-allowed",
+                "Method not allowed",
+                StatusCode::METHOD_NOT_ALLOWED,
+            ),
             AppError::Conflict(_) => ("conflict", "Conflict", StatusCode::CONFLICT),
             AppError::Field { .. } => {
                 ("invalid", "Invalid input", StatusCode::UNPROCESSABLE_ENTITY)

@@ -42,9 +42,13 @@ pub struct LivePage {
 #[into_params(parameter_in = Query)]
 pub struct LiveQuery {
     /// Fuzzy search on the path.
+    #[param(max_length = 200)]
     pub q: Option<String>,
+    /// From the previous page's `next_cursor`.
+    #[param(pattern = "^(|[bo][0-9]+)$")]
     pub cursor: Option<String>,
     /// 1 to 100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 

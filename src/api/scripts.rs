@@ -79,9 +79,13 @@ impl From<Script> for ScriptJson {
 #[into_params(parameter_in = Query)]
 pub struct ScriptListQuery {
     /// Fuzzy search on the path.
+    #[param(max_length = 200)]
     pub q: Option<String>,
+    /// From the previous page's `next_cursor`.
+    #[param(pattern = "^(|[bo][0-9]+)$")]
     pub cursor: Option<String>,
     /// 1 to 100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -127,14 +131,18 @@ pub async fn list(
 /// The editable fields of a script.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct DraftBody {
-    /// One of the editor's script types (`sql`, `shell`, …).
+    /// One of the editor's script types.
+    #[schema(pattern = "^(sql|shell|python|spark|hive)$")]
     pub script_type: String,
     /// A cron expression, or empty (default).
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub schedule: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: String,
     /// At most 1 MiB.
+    #[schema(max_length = 1048576)]
     pub content: String,
 }
 
@@ -153,7 +161,9 @@ impl DraftBody {
 /// A new script.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct NewScript {
-    /// Its path, e.g. `etl/daily_orders.sql`.
+    /// Its path, e.g. `etl/daily_orders.sql`: letters, digits and `. _ - /`, segments separated
+    /// by single slashes.
+    #[schema(min_length = 1, max_length = 200, pattern = "^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")]
     pub path: String,
     #[serde(flatten)]
     pub draft: DraftBody,
@@ -259,6 +269,7 @@ pub async fn update_draft(
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct SubmitRequest {
     /// What changed, in a few words (at most 500 characters).
+    #[schema(min_length = 1, max_length = 500)]
     pub message: String,
     /// New draft fields to save and submit at once; without, the saved draft is submitted.
     pub draft: Option<DraftBody>,

@@ -66,14 +66,19 @@ pub struct TaskPage {
 #[into_params(parameter_in = Query)]
 pub struct TaskListQuery {
     /// Fuzzy search on the script's path (every word, any order; typos tolerated).
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Username of the submitter.
+    #[param(max_length = 40)]
     pub submitter: Option<String>,
     /// One status (see `Task.status`).
+    #[param(pattern = "^(|pending|in_review|releasing|released|failed|rejected|revoked|superseded)$")]
     pub status: Option<String>,
     /// From the previous page's `next_cursor`.
+    #[param(pattern = "^(|[bo][0-9]+)$")]
     pub cursor: Option<String>,
     /// 1 to 100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -177,6 +182,7 @@ pub async fn read(
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct RevokeRequest {
     /// Up to 100 task ids.
+    #[schema(min_items = 1, max_items = 100)]
     pub task_ids: Vec<i64>,
 }
 

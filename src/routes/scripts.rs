@@ -487,7 +487,6 @@ pub(crate) fn check_message(message: &str, errors: &mut FormErrors) {
 
 /// `POST /workspaces/{ws}/scripts/{id}/submit`: the draft becomes the next version — the
 /// editor's content as posted (saved in the same transaction), or the saved draft.
-
 pub async fn submit(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
