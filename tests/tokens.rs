@@ -74,7 +74,7 @@ async fn a_new_token_shows_its_secret_once(app: TestApp) {
     let prefix = format!("{}…", &secret[..9]);
     assert_eq!(
         created.texts("#tokens-list tbody td:nth-child(2)"),
-        [prefix.clone()]
+        [prefix.as_str()]
     );
     assert_eq!(
         created.texts("#tokens-list tbody td:nth-child(3)"),
@@ -96,7 +96,7 @@ async fn a_new_token_shows_its_secret_once(app: TestApp) {
     assert!(!later.body.contains(&secret));
     assert_eq!(
         later.texts("#tokens-list tbody td:nth-child(2)"),
-        [prefix.clone()]
+        [prefix.as_str()]
     );
     let secret_in_db = secret.clone();
     let (hash, expires_in) = app
@@ -302,6 +302,16 @@ async fn tenant_admins_see_and_revoke_anyones_tokens(app: TestApp) {
     );
 }
 
+/// workspace, actor, action, target id, target label, comment.
+type AuditRow = (
+    Option<i64>,
+    Option<i64>,
+    String,
+    Option<i64>,
+    String,
+    String,
+);
+
 async fn token_audit_rows_never_hold_the_secret(app: TestApp) {
     let app = app.with_demo().await;
     let alice = app.signed_in("alice").await;
@@ -327,18 +337,11 @@ async fn token_audit_rows_never_hold_the_secret(app: TestApp) {
                     audit_log::target_label,
                     audit_log::comment,
                 ))
-                .load::<(
-                    Option<i64>,
-                    Option<i64>,
-                    String,
-                    Option<i64>,
-                    String,
-                    String,
-                )>(c)
+                .load::<AuditRow>(c)
                 .unwrap()
         })
         .await;
-    let actions: Vec<(Option<i64>, Option<i64>, &str, Option<i64>)> = rows
+    let actions: Vec<_> = rows
         .iter()
         .map(|(ws, actor, action, target, _, _)| (*ws, *actor, action.as_str(), *target))
         .collect();
