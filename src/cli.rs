@@ -1,5 +1,5 @@
-//! The command line: `serve`, `migrate`, `backup`, `user add`. Every flag can also come from an
-//! environment variable (shown in `--help`).
+//! The command line: `serve`, `migrate`, `backup`, `user add`, `token create`. Every flag can
+//! also come from an environment variable (shown in `--help`).
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -9,8 +9,11 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::db;
+use crate::db::models::tokens::{self, CreatedBy, NewToken};
 use crate::db::models::users::{self, NewUser};
-use crate::domain::{DisplayName, Username, validate_new_password};
+use crate::domain::token::{DEFAULT_DAYS, MAX_DAYS};
+use crate::domain::{DisplayName, TokenName, TokenScope, Username, validate_new_password};
+use crate::error::AppError;
 use crate::password::{DEFAULT_MEMORY_KIB, Hasher};
 
 #[derive(Parser)]
@@ -121,6 +124,34 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage personal access tokens of the JSON API.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an access token for a user and print its secret, alone on one line of standard
+    /// output (for scripts: `TOKEN=$(releasedesk token create …)`). It is shown this once; only
+    /// its hash is kept. The token acts as the user, within its scope.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The user the token acts as (active).
+        #[arg(long)]
+        username: String,
+        /// What the token is for, as lists show it ("deploy pipeline").
+        #[arg(long)]
+        name: String,
+        /// `read` (changes nothing) or `write` (what the user may do).
+        #[arg(long, value_parser = ["read", "write"])]
+        scope: String,
+        /// Days until the token expires (1 to 365).
+        #[arg(long, default_value_t = DEFAULT_DAYS, value_parser = clap::value_parser!(i64).range(1..=MAX_DAYS))]
+        expires_in_days: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -140,13 +171,22 @@ enum UserCommand {
     },
 }
 
-fn init_logging() {
+/// Logs go to standard output, except for a command whose output is data for a script
+/// (`token create`): its logs go to standard error.
+fn init_logging(to_stderr: bool) {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
     let filter =
         EnvFilter::try_from_env("RELEASEDESK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("RELEASEDESK_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let writer = if to_stderr {
+        BoxMakeWriter::new(std::io::stderr)
+    } else {
+        BoxMakeWriter::new(std::io::stdout)
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_writer(writer)
         .with_target(false);
     if json {
         builder.json().init()
@@ -157,7 +197,7 @@ fn init_logging() {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(matches!(cli.command, Command::Token { .. }));
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -311,6 +351,43 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     ""
                 }
             );
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    db,
+                    username,
+                    name,
+                    scope,
+                    expires_in_days,
+                },
+        } => {
+            let username =
+                Username::parse(&username).map_err(|e| anyhow::anyhow!("--username: {e}"))?;
+            let name = TokenName::parse(&name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let scope =
+                TokenScope::from_field(&scope).map_err(|e| anyhow::anyhow!("--scope: {e}"))?;
+            let pool = db::connect(&db.database_url, 1)?;
+            let mut conn = pool.get()?;
+            db::migrate(&mut conn)?;
+            let user = users::find_by_username(&mut conn, username.as_str())?.ok_or_else(|| {
+                anyhow::anyhow!("--username: there is no user {}", username.as_str())
+            })?;
+            let new = NewToken {
+                name,
+                scope,
+                days: expires_in_days,
+            };
+            let created = tokens::create(&mut conn, user.id, &new, CreatedBy::CommandLine)
+                .map_err(|e| match e {
+                    AppError::Field { field, message } => {
+                        anyhow::anyhow!("--{}: {message}", field.replace('_', "-"))
+                    }
+                    AppError::Internal(cause) => cause,
+                    other => anyhow::anyhow!("{other}"),
+                })?;
+            println!("{}", created.secret);
             Ok(())
         }
     }

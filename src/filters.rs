@@ -102,6 +102,9 @@ pub fn action_label<T: std::fmt::Display>(value: T, _: &dyn Values) -> askama::R
         "user.tenant_admin_granted" => "made them a tenant administrator",
         "user.tenant_admin_revoked" => "took tenant administration away",
         "session.ended" => "ended a session",
+        "token.created" => "created an access token",
+        "token.revoked" => "revoked an access token",
+        "token.used_from_new_address" => "used an access token from a new address",
         _ => return Ok(code),
     };
     Ok(words.to_owned())

@@ -7,7 +7,7 @@
 //! `domain::names::WorkspaceSlug` (`a-z 0-9 -`), ids are numbers and a session handle is hex.
 //! Query strings and fragments stay with the caller, which knows its parameters.
 
-use crate::domain::{PackageId, RegionTaskId, StepId, TaskId, UserId};
+use crate::domain::{PackageId, RegionTaskId, StepId, TaskId, TokenId, UserId};
 
 /// A row id of type `T` as a path segment, however many references deep a template hands it
 /// over (askama passes `p.id` as `&PackageId`, a loop's `id` as `&&PackageId`). Only the id
@@ -31,7 +31,15 @@ macro_rules! id_is_itself {
         }
     )+};
 }
-id_is_itself!(PackageId, RegionTaskId, StepId, TaskId, UserId, i64);
+id_is_itself!(
+    PackageId,
+    RegionTaskId,
+    StepId,
+    TaskId,
+    TokenId,
+    UserId,
+    i64
+);
 
 pub fn home() -> &'static str {
     "/"
@@ -57,6 +65,13 @@ pub fn account_password() -> &'static str {
 pub fn account_session_end(handle: &str) -> String {
     format!("/account/sessions/{handle}/end")
 }
+/// Creates one of the user's own API access tokens (the Account page's "Access tokens").
+pub fn account_tokens() -> &'static str {
+    "/account/tokens"
+}
+pub fn account_token_revoke(token: impl Id<TokenId>) -> String {
+    format!("/account/tokens/{}/revoke", token.id())
+}
 
 pub fn admin_users() -> &'static str {
     "/admin/users"
@@ -69,6 +84,13 @@ pub fn admin_user_tenant_admin(user: impl Id<UserId>) -> String {
 }
 pub fn admin_user_password(user: impl Id<UserId>) -> String {
     format!("/admin/users/{}/password", user.id())
+}
+/// Every user's API access tokens, for tenant administrators.
+pub fn admin_tokens() -> &'static str {
+    "/admin/tokens"
+}
+pub fn admin_token_revoke(token: impl Id<TokenId>) -> String {
+    format!("/admin/tokens/{}/revoke", token.id())
 }
 
 pub const fn workspaces() -> &'static str {

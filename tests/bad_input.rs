@@ -54,6 +54,7 @@ const PARAMS: &[&str] = &[
     "edit",
     "env",
     "expected",
+    "expires_in_days",
     "from",
     "id",
     "instances",
@@ -84,6 +85,7 @@ const PARAMS: &[&str] = &[
     "role",
     "rows",
     "schedule",
+    "scope",
     "script_type",
     "secret",
     "slug",
@@ -728,6 +730,11 @@ async fn stored_markup_renders_inert(app: TestApp) {
         )
         .await;
     assert!(task_form.status < 500);
+    // A token name has at most 60 characters.
+    const SHORT: &str = "<script>alert(4)</script>\"'><svg onload=alert(5)>";
+    let token = carol.create_token(SHORT, "", "read").await;
+    assert_eq!(token.status, 200, "{}", token.body);
+    assert_inert("the new token's page", &token);
 
     let users = tara.get("/admin/users").await;
     assert_eq!(users.status, 200);
@@ -753,17 +760,21 @@ async fn stored_markup_renders_inert(app: TestApp) {
     ] {
         let page = carol.get(&path).await;
         assert_eq!(page.status, 200, "{path}");
-        let html = page.html();
-        let inline = scraper::Selector::parse("script:not([src])").unwrap();
-        assert_eq!(html.select(&inline).count(), 0, "{path}: an inline script");
-        let any = scraper::Selector::parse("*").unwrap();
-        for el in html.select(&any) {
-            for (name, _) in el.value().attrs() {
-                assert!(!name.starts_with("on"), "{path}: an {name} attribute");
-            }
-            assert_ne!(el.value().name(), "svg", "{path}: injected svg");
-        }
-        assert!(!page.body.contains("<script>alert"), "{path}");
+        assert_inert(&path, &page);
+        checked += 1;
+    }
+    for (who, path) in [
+        (&carol, paths::account()),
+        (&tara, paths::admin_tokens()),
+        (&tara, paths::admin_users()),
+    ] {
+        let page = who.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert_inert(path, &page);
+        assert!(
+            text(&page).contains(SHORT),
+            "{path}: the token name, as text"
+        );
         checked += 1;
     }
     let shows_it = text(&carol.get(&script).await).contains(X);
@@ -772,6 +783,21 @@ async fn stored_markup_renders_inert(app: TestApp) {
         "stored markup: {checked} pages checked on {:?}",
         app.backend
     );
+}
+
+/// No inline script, no `on…` attribute, no injected `svg`, no `<script>alert` in the page.
+fn assert_inert(path: &str, page: &Resp) {
+    let html = page.html();
+    let inline = scraper::Selector::parse("script:not([src])").unwrap();
+    assert_eq!(html.select(&inline).count(), 0, "{path}: an inline script");
+    let any = scraper::Selector::parse("*").unwrap();
+    for el in html.select(&any) {
+        for (name, _) in el.value().attrs() {
+            assert!(!name.starts_with("on"), "{path}: an {name} attribute");
+        }
+        assert_ne!(el.value().name(), "svg", "{path}: injected svg");
+    }
+    assert!(!page.body.contains("<script>alert"), "{path}");
 }
 
 on_both_backends!(

@@ -1,4 +1,5 @@
-//! The command line: `migrate`, `user add` (password from stdin), and clear database-URL errors.
+//! The command line: `migrate`, `user add` (password from stdin), `token create` (the secret
+//! alone on stdout), and clear database-URL errors.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -73,6 +74,113 @@ fn migrate_then_add_a_user_with_the_password_from_stdin() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expect), "{err}");
     }
+}
+
+#[test]
+fn token_create_prints_only_the_secret() {
+    use releasedesk::db::models::{tokens, users};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let mut child = releasedesk()
+        .args(["user", "add", "--username", "ci", "--database-url", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long pipeline secret\n")
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+
+    let out = releasedesk()
+        .args([
+            "token",
+            "create",
+            "--username",
+            "CI",
+            "--name",
+            "deploy pipeline",
+            "--scope",
+            "write",
+            "--expires-in-days",
+            "7",
+            "--database-url",
+            &url,
+        ])
+        // Logs go to stderr: even at debug, stdout holds the secret alone.
+        .env("RELEASEDESK_LOG", "debug")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let secret = stdout.strip_suffix('\n').expect("one line");
+    assert!(
+        releasedesk::domain::token::looks_like_secret(secret),
+        "{stdout:?}"
+    );
+    assert!(!stderr.contains(secret), "the secret is printed once");
+
+    let pool = releasedesk::db::connect(&url, 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    let (user, token, _) = tokens::authenticate(&mut conn, secret, "127.0.0.1")
+        .unwrap()
+        .expect("the token works");
+    assert_eq!(user.username, "ci");
+    assert_eq!(token.name, "deploy pipeline");
+    assert_eq!(token.scope.as_str(), "write");
+    assert_eq!((token.expires_at - token.created_at).num_days(), 7);
+    let ci = users::find_by_username(&mut conn, "ci")
+        .unwrap()
+        .unwrap()
+        .id;
+    assert_eq!(tokens::list_for_user(&mut conn, ci).unwrap().len(), 1);
+    drop(conn);
+
+    for (args, expect) in [
+        (
+            vec!["--username", "nobody", "--name", "x", "--scope", "read"],
+            "--username: there is no user nobody",
+        ),
+        (
+            vec!["--username", "ci", "--name", " ", "--scope", "read"],
+            "--name: Give the token a name",
+        ),
+        (
+            vec!["--username", "ci", "--name", "x", "--scope", "admin"],
+            "invalid value 'admin' for '--scope <SCOPE>'",
+        ),
+        (
+            vec![
+                "--username",
+                "ci",
+                "--name",
+                "x",
+                "--scope",
+                "read",
+                "--expires-in-days",
+                "366",
+            ],
+            "366 is not in 1..=365",
+        ),
+        (vec!["--username", "ci", "--name", "x"], "--scope <SCOPE>"),
+    ] {
+        let out = releasedesk()
+            .args(["token", "create", "--database-url", &url])
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+    let help = releasedesk().arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("token"));
 }
 
 #[test]

@@ -239,7 +239,7 @@ async fn every_page(client: &Client, app: &TestApp, tag: &str) -> Vec<String> {
     sign_out(client).await;
 
     sign_in(client, app, "tara").await;
-    for path in ["/admin/users", "/workspaces", "/account"] {
+    for path in ["/admin/users", "/admin/tokens", "/workspaces", "/account"] {
         visit(client, app, path, &mut out, &format!("{tag} tara")).await;
     }
     sign_out(client).await;

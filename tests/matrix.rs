@@ -13,10 +13,12 @@ mod support;
 use std::collections::BTreeSet;
 
 use diesel::prelude::*;
-use releasedesk::db::models::{region_release, releases, scripts, users, workspaces};
-use releasedesk::db::schema::{region_task_steps, region_tasks, regions, release_packages};
+use releasedesk::db::models::{region_release, releases, scripts, tokens, users, workspaces};
+use releasedesk::db::schema::{
+    api_tokens, region_task_steps, region_tasks, regions, release_packages,
+};
 use releasedesk::domain::{
-    DisplayName, Operation, Role, ScriptPath, ScriptType, StepKind, Username,
+    DisplayName, Operation, Role, ScriptPath, ScriptType, StepKind, TokenName, TokenScope, Username,
 };
 use releasedesk::password::Hasher;
 use support::{PASSWORD, TestApp};
@@ -35,11 +37,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/account"),
     ("POST", "/account/password"),
     ("POST", "/account/sessions/{id}/end"),
+    ("POST", "/account/tokens"),
+    ("POST", "/account/tokens/{id}/revoke"),
     ("GET", "/admin/users"),
     ("POST", "/admin/users"),
     ("POST", "/admin/users/{id}/active"),
     ("POST", "/admin/users/{id}/tenant-admin"),
     ("POST", "/admin/users/{id}/password"),
+    ("GET", "/admin/tokens"),
+    ("POST", "/admin/tokens/{id}/revoke"),
     ("GET", "/workspaces"),
     ("POST", "/workspaces"),
     ("GET", "/workspaces/switch"),
@@ -234,6 +240,9 @@ struct Fixture {
     step: i64,
     /// A region task that has not run.
     idle: i64,
+    /// rita's access token, revoked: nobody may revoke it, and a tenant administrator, who
+    /// may, is told it is revoked already.
+    revoked_token: i64,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -359,6 +368,20 @@ async fn fixture(app: &TestApp) -> Fixture {
             .first::<i64>(c)
             .unwrap();
         let _ = region_tasks::table;
+        let token = tokens::create(
+            c,
+            rita,
+            &tokens::NewToken {
+                name: TokenName::parse("rita's pipeline").unwrap(),
+                scope: TokenScope::Write,
+                days: 30,
+            },
+            tokens::CreatedBy::Owner,
+        )
+        .unwrap()
+        .token
+        .id;
+        tokens::revoke(c, rita, token).unwrap();
         Fixture {
             victor: (id(c, "victor")).get(),
             outsider: outsider.get(),
@@ -371,6 +394,7 @@ async fn fixture(app: &TestApp) -> Fixture {
             waiting: waiting.get(),
             step,
             idle: idle.get(),
+            revoked_token: token.get(),
         }
     })
     .await
@@ -432,6 +456,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
         get("/reviews", "/reviews", SIGNED_IN),
         get("/account", "/account", SIGNED_IN),
         get("/admin/users", "/admin/users", ADMIN_ONLY),
+        get("/admin/tokens", "/admin/tokens", ADMIN_ONLY),
         get("/workspaces", "/workspaces", SIGNED_IN),
         get(
             "/workspaces/switch",
@@ -619,6 +644,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
     // value sent, so the database the next row sees is the same.
     let victor = f.victor.to_string();
     let outsider = f.outsider.to_string();
+    let token = f.revoked_token;
     rows.extend([
         post(
             "/login",
@@ -648,6 +674,27 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/account/sessions/0123456789abcdef0123456789abcdef/end",
             &[],
             [404, 404, 404, 404, 404, 404, IN, IN],
+        ),
+        // A token needs a name, so none is created.
+        post(
+            "/account/tokens",
+            "/account/tokens",
+            &[("name", ""), ("expires_in_days", "30"), ("scope", "read")],
+            [422, 422, 422, 422, 422, 422, IN, IN],
+        ),
+        // Someone else's token: not found, but for a tenant administrator, who may revoke
+        // anyone's and is told it is revoked already.
+        post(
+            "/account/tokens/{id}/revoke",
+            format!("/account/tokens/{token}/revoke"),
+            &[],
+            [404, 404, 404, 404, 409, 404, IN, IN],
+        ),
+        post(
+            "/admin/tokens/{id}/revoke",
+            format!("/admin/tokens/{token}/revoke"),
+            &[],
+            [403, 403, 403, 403, 409, 403, IN, IN],
         ),
         post(
             "/admin/users",
@@ -1048,6 +1095,16 @@ async fn role_action_matrix(app: TestApp) {
         })
         .await;
     assert_eq!((pkg.as_str(), st.as_str()), ("pending_approval", "waiting"));
+    let live_tokens = app
+        .db(|c| {
+            api_tokens::table
+                .filter(api_tokens::revoked_at.is_null())
+                .count()
+                .get_result::<i64>(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(live_tokens, 0, "no token was created");
 }
 
 on_both_backends!(role_action_matrix);

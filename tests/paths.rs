@@ -3,7 +3,7 @@
 //! assets) has a function there, so a new route comes with its address.
 
 use actix_web::dev::ResourceDef;
-use releasedesk::domain::{PackageId, RegionTaskId, StepId, TaskId, UserId};
+use releasedesk::domain::{PackageId, RegionTaskId, StepId, TaskId, TokenId, UserId};
 use releasedesk::paths::*;
 use releasedesk::routes::ROUTES;
 
@@ -23,11 +23,15 @@ fn built() -> Vec<(&'static str, String)> {
         get(account()),
         post(account_password()),
         post(&account_session_end(&handle)),
+        post(account_tokens()),
+        post(&account_token_revoke(TokenId(1))),
         get(admin_users()),
         post(admin_users()),
         post(&admin_user_active(UserId(1))),
         post(&admin_user_tenant_admin(UserId(1))),
         post(&admin_user_password(UserId(1))),
+        get(admin_tokens()),
+        post(&admin_token_revoke(TokenId(1))),
         get(workspaces()),
         post(workspaces()),
         get(workspace_switch()),

@@ -141,8 +141,8 @@ async fn secure_cookie_flag_and_hsts_with_secure_cookies() {
 }
 
 /// Runs the real binary with debug logging, signs in, changes a password, stores a webhook
-/// secret and browses; then no password, hash, session key, cookie or webhook secret may
-/// appear in its output, and none in the pages.
+/// secret, creates an access token and browses; then no password, hash, session key, cookie,
+/// webhook secret or access token may appear in its output, and none in the pages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_the_logs_or_the_pages() {
     let dir = tempfile::tempdir().unwrap();
@@ -252,7 +252,14 @@ async fn no_secret_reaches_the_logs_or_the_pages() {
         )
         .await;
     assert_eq!(region.status, 303, "{}", region.body);
-    let mut pages = String::new();
+    let token = sam.create_token("probe pipeline", "", "write").await;
+    assert_eq!(token.status, 200, "{}", token.body);
+    let api_secret = token
+        .texts("#new-token")
+        .pop()
+        .expect("the new token's secret");
+    let api_hash = releasedesk::domain::token::secret_hash(&api_secret);
+    let mut pages = sam.get("/account").await.body;
     for path in [
         region.location().unwrap(),
         "/workspaces/demo/regions",
@@ -260,6 +267,7 @@ async fn no_secret_reaches_the_logs_or_the_pages() {
         "/workspaces/demo/audit",
         "/workspaces/demo/audit.csv",
         "/account",
+        "/admin/tokens",
         "/metrics",
     ] {
         pages.push_str(&tara.get(path).await.body);
@@ -288,6 +296,8 @@ async fn no_secret_reaches_the_logs_or_the_pages() {
         ("a session cookie", cookie.as_str()),
         ("a password hash", "$argon2id$"),
         ("a CSRF field", "csrf_token="),
+        ("an access token", api_secret.as_str()),
+        ("an access token's hash", api_hash.as_str()),
     ] {
         assert!(!output.contains(secret), "{what} in the log");
         if what != "a session cookie" {

@@ -1,5 +1,6 @@
 //! `/admin/users`: tenant administrators create users, deactivate and reactivate them, grant or
-//! revoke tenant administration, and reset passwords. The data layer re-checks the actor.
+//! revoke tenant administration, and reset passwords. `/admin/tokens`: they see every user's
+//! API access tokens and revoke any. The data layer re-checks the actor.
 
 use crate::domain::UserId;
 use actix_web::http::StatusCode;
@@ -10,8 +11,9 @@ use serde::Deserialize;
 use crate::auth::CurrentUser;
 use crate::auth::session::{self, FlashKind};
 use crate::db::models::audit::{self, AuditFilter, AuditRow};
+use crate::db::models::tokens::{self, OwnedToken};
 use crate::db::models::users::{self, NewUser, User};
-use crate::domain::{DisplayName, Username, validate_new_password};
+use crate::domain::{DisplayName, TokenId, Username, validate_new_password};
 use crate::error::AppError;
 use crate::filters;
 use crate::routes::layout::{Layout, Viewer};
@@ -24,7 +26,7 @@ fn require_tenant_admin(current: &CurrentUser) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::forbidden(
-            "Only tenant administrators can manage users.",
+            "Only tenant administrators can manage users and their tokens.",
         ))
     }
 }
@@ -336,4 +338,64 @@ pub async fn reset_password(
         )
     });
     back(&state, &current, outcome).await
+}
+
+#[derive(Template)]
+#[template(path = "admin/tokens.html")]
+struct TokensPage {
+    layout: Layout,
+    /// Every user's unrevoked tokens, newest first (`tokens::list_all`).
+    tokens: Vec<OwnedToken>,
+}
+
+async fn tokens_page(
+    state: &web::Data<AppState>,
+    current: &CurrentUser,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let viewer = Viewer::of(current);
+    let page = with_read_conn(state, move |conn| {
+        let layout = Layout::build(conn, &viewer, "Access tokens", "tokens", None)?;
+        let tokens = tokens::list_all(conn, viewer.user.id)?;
+        Ok(TokensPage { layout, tokens })
+    })
+    .await?;
+    render(&page, status)
+}
+
+/// `GET /admin/tokens`.
+pub async fn tokens(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    require_tenant_admin(&current)?;
+    tokens_page(&state, &current, StatusCode::OK).await
+}
+
+/// `POST /admin/tokens/{id}/revoke`: revokes anyone's token. Already revoked (someone acted
+/// first) answers 409 with the list as it now is.
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    path: web::Path<TokenId>,
+) -> Result<HttpResponse, AppError> {
+    require_tenant_admin(&current)?;
+    let (actor, id) = (current.user.id, path.into_inner());
+    let revoked = with_conn(&state, move |conn| tokens::revoke(conn, actor, id)).await;
+    match revoked {
+        Ok(token) => {
+            session::flash(
+                &current.session,
+                FlashKind::Ok,
+                format!("Token “{}” revoked.", token.name),
+            );
+            Ok(see_other(crate::paths::admin_tokens()))
+        }
+        Err(AppError::Conflict(message)) => {
+            session::flash(&current.session, FlashKind::Error, message.clone());
+            let page = tokens_page(&state, &current, StatusCode::CONFLICT).await?;
+            Ok(refusal(page, message))
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -53,7 +53,7 @@ pub struct Layout {
     pub workspaces: Vec<NavWorkspace>,
     pub current: Option<CurrentWorkspace>,
     /// Which navigation entry is active: `workspaces`, `overview`, `settings`, `audit`,
-    /// `users`, `account` or empty.
+    /// `users`, `tokens`, `account` or empty.
     pub section: &'static str,
     pub flash: Option<Flash>,
     /// Release packages waiting for the user's decision (the count beside "Reviews").

@@ -69,6 +69,8 @@ routes! {
         GET  "" => account::page,
         POST "/password" => account::change_password,
         POST "/sessions/{id}/end" => account::end_session,
+        POST "/tokens" => account::create_token,
+        POST "/tokens/{id}/revoke" => account::revoke_token,
     }
     scope "/admin" {
         GET  "/users" => admin::users,
@@ -76,6 +78,8 @@ routes! {
         POST "/users/{id}/active" => admin::set_active,
         POST "/users/{id}/tenant-admin" => admin::set_tenant_admin,
         POST "/users/{id}/password" => admin::reset_password,
+        GET  "/tokens" => admin::tokens,
+        POST "/tokens/{id}/revoke" => admin::revoke_token,
     }
     scope "/workspaces" {
         GET  "" => workspaces::index,

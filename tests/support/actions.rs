@@ -3,7 +3,7 @@
 //! and sends the form fields the page's own form sends, with the CSRF token. A test says what it
 //! does (`bob.execute("rr", task, Some(2))`) instead of assembling a URL and field names.
 
-use releasedesk::domain::{PackageId, RegionTaskId, StepId, TaskId, UserId};
+use releasedesk::domain::{PackageId, RegionTaskId, StepId, TaskId, TokenId, UserId};
 use releasedesk::paths;
 
 use super::{Client, Resp};
@@ -87,5 +87,25 @@ impl Client {
             &[("decision", decision), ("comment", comment)],
         )
         .await
+    }
+
+    /// Create an access token on the Account page: `days` and `scope` as the form sends them
+    /// (empty: the form's field left empty).
+    pub async fn create_token(&self, name: &str, days: &str, scope: &str) -> Resp {
+        self.post(
+            paths::account_tokens(),
+            &[("name", name), ("expires_in_days", days), ("scope", scope)],
+        )
+        .await
+    }
+
+    /// Revoke a token from the Account page.
+    pub async fn revoke_token(&self, token: TokenId) -> Resp {
+        self.post(&paths::account_token_revoke(token), &[]).await
+    }
+
+    /// Revoke anyone's token from the tenant administrators' Access tokens page.
+    pub async fn admin_revoke_token(&self, token: TokenId) -> Resp {
+        self.post(&paths::admin_token_revoke(token), &[]).await
     }
 }
