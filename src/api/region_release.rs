@@ -534,7 +534,7 @@ fn detail(
 }
 
 /// One region task; with `wait`, answers when it changes (its status, a step's status, a
-/// decision or comment) or when the time is up.
+/// decision or comment) or when the time is up, and at once when it is settled.
 #[utoipa::path(get, operation_id = "getRegionTask", path = "/api/v1/workspaces/{ws}/region-tasks/{id}", tag = "region release",
     params(("ws" = String, Path, description = "Workspace slug"), ("id" = i64, Path, description = "Region task id"), WaitQuery),
     responses((status = 200, description = "The task", body = RegionTaskDetail)))]
@@ -551,7 +551,7 @@ pub async fn read(
     let ws_id = with_read_conn(&state, move |conn| Ok(workspace(conn, &user, &slug)?.0.id)).await?;
     let read = || with_read_conn(&state, move |conn| detail(conn, ws_id, id));
     let (mut current, first) = read().await?;
-    while Instant::now() + WAIT_POLL <= deadline {
+    while !current.settled && Instant::now() + WAIT_POLL <= deadline {
         actix_web::rt::time::sleep(WAIT_POLL).await;
         let (next, mark) = read().await?;
         current = next;
