@@ -259,7 +259,40 @@ async fn no_secret_reaches_the_logs_or_the_pages() {
         .pop()
         .expect("the new token's secret");
     let api_hash = releasedesk::domain::token::secret_hash(&api_secret);
-    let mut pages = sam.get("/account").await.body;
+    // The token in use: answered, refused when mangled, and a refused body; none of it may
+    // echo the secret, in the answer or the log.
+    let mut pages = String::new();
+    for (secret, method, path, body) in [
+        (api_secret.clone(), "GET", "/api/v1/user", ""),
+        (format!("{api_secret}x"), "GET", "/api/v1/user", ""),
+        (
+            api_secret.clone(),
+            "POST",
+            "/api/v1/workspaces/demo/scripts",
+            "{\"path\": \"\"}",
+        ),
+        (
+            api_secret.clone(),
+            "POST",
+            "/api/v1/workspaces/demo/packages",
+            "not json",
+        ),
+    ] {
+        let answer = probe
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{base}{path}"),
+            )
+            .header("authorization", format!("Bearer {secret}"))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().as_u16() < 500, "{method} {path}");
+        pages.push_str(&answer.text().await.unwrap());
+    }
+    pages.push_str(&sam.get("/account").await.body);
     for path in [
         region.location().unwrap(),
         "/workspaces/demo/regions",
