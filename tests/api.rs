@@ -352,6 +352,17 @@ async fn errors_are_problem_documents(app: TestApp) {
             .status,
         400
     );
+    // A body over the limit is refused with a problem document, never read whole.
+    let huge = json!({"path": "big.sql", "script_type": "sql", "content": "x".repeat(5 << 20)});
+    let too_large = alice.post("/workspaces/demo/scripts", &huge).await;
+    assert_eq!(too_large.status, 413, "{}", too_large.text);
+    assert_eq!(too_large.problem(), "too-large");
+    // A method a route does not take: 405 with the ones it does.
+    let wrong = alice
+        .send("DELETE", "/workspaces/demo/tasks", None, &[])
+        .await;
+    assert_eq!(wrong.status, 405);
+    assert_eq!(wrong.headers["allow"], "GET");
 }
 
 async fn lists_page_by_cursor_without_repeats(app: TestApp) {
