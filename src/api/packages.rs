@@ -15,7 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::caller::{Caller, Writer};
 use super::problem::ApiError;
 use super::{
-    cursor_before, fingerprint, idempotency_key, json, limit, replay, text_filter, utc, workspace,
+    cursor_before, cursor_offset, fingerprint, idempotency_key, json, limit, replay, text_filter,
+    utc, workspace,
 };
 use crate::db::DbConn;
 use crate::db::models::idempotency::{self, Answer};
@@ -216,7 +217,7 @@ pub struct PackageListQuery {
     pub limit: Option<i64>,
 }
 
-/// Packages, newest first.
+/// Packages, newest first; with `q`, ranked by relevance as on the Packages tab.
 #[utoipa::path(get, operation_id = "listPackages", path = "/api/v1/workspaces/{ws}/packages", tag = "packages",
     params(("ws" = String, Path, description = "Workspace slug"), PackageListQuery),
     responses((status = 200, description = "A page of packages", body = PackagePage)))]
@@ -228,7 +229,15 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let limit = limit(q.limit)?;
-    let before = cursor_before(q.cursor.as_deref())?;
+    let search = text_filter(q.q.as_deref(), 200, "A search")?.and_then(|q| NameSearch::parse(&q));
+    // As the task list: a search ranked as on the Packages tab and paged by position, the
+    // plain list newest first and paged after an id.
+    let ranked = search.is_some();
+    let (before, offset) = if ranked {
+        (None, cursor_offset(q.cursor.as_deref())?)
+    } else {
+        (cursor_before(q.cursor.as_deref())?, 0)
+    };
     let status = match text_filter(q.status.as_deref(), 20, "status")? {
         None => None,
         Some(s) => Some(
@@ -237,7 +246,7 @@ pub async fn list(
         ),
     };
     let filter = PackageFilter {
-        search: text_filter(q.q.as_deref(), 200, "A search")?.and_then(|q| NameSearch::parse(&q)),
+        search,
         applicant: text_filter(q.applicant.as_deref(), 40, "applicant")?.map(|s| s.to_lowercase()),
         released_by: text_filter(q.released_by.as_deref(), 40, "released_by")?
             .map(|s| s.to_lowercase()),
@@ -246,18 +255,20 @@ pub async fn list(
         applied_to: date(&q.applied_to, "applied_to", true)?,
         released_from: date(&q.released_from, "released_from", false)?,
         released_to: date(&q.released_to, "released_to", true)?,
-        by_id: true,
+        by_id: !ranked,
         before: before.map(PackageId),
     };
     let user = caller.user;
     let page = with_read_conn(&state, move |conn| {
         let (ws, _) = workspace(conn, &user, &ws)?;
-        let (mut rows, _) = releases::list_packages(conn, ws.id, &filter, limit + 1, 0)?;
+        let (mut rows, _) = releases::list_packages(conn, ws.id, &filter, limit + 1, offset)?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = more
-            .then(|| rows.last().map(|p| format!("b{}", p.id.get())))
-            .flatten();
+        let next_cursor = match (more, rows.last()) {
+            (false, _) | (_, None) => None,
+            (true, Some(_)) if ranked => Some(format!("o{}", offset + limit)),
+            (true, Some(p)) => Some(format!("b{}", p.id.get())),
+        };
         Ok(PackagePage {
             items: rows.into_iter().map(Package::from).collect(),
             next_cursor,

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::{Caller, Writer};
 use super::problem::ApiError;
-use super::{json, limit, text_filter, time_cursor, utc, workspace};
+use super::{cursor_offset, json, limit, text_filter, time_cursor, utc, workspace};
 use crate::db::models::releases::{self, TaskFilter, TaskKey, TaskRow, TaskSort};
 use crate::db::models::scripts;
 use crate::domain::{TaskId, TaskStatus};
@@ -77,14 +77,14 @@ pub struct TaskListQuery {
     )]
     pub status: Option<String>,
     /// From the previous page's `next_cursor`.
-    #[param(pattern = "^(|k[0-9]+\\.[0-9]+)$")]
+    #[param(pattern = "^(|k[0-9]+\\.[0-9]+|o[0-9]+)$")]
     pub cursor: Option<String>,
     /// 1 to 100, default 50.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
-/// Tasks, newest first.
+/// Tasks, newest first; with `q`, ranked by relevance as on the Tasks tab.
 #[utoipa::path(get, operation_id = "listTasks", path = "/api/v1/workspaces/{ws}/tasks", tag = "tasks",
     params(("ws" = String, Path, description = "Workspace slug"), TaskListQuery),
     responses((status = 200, description = "A page of tasks", body = TaskPage)))]
@@ -96,10 +96,21 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = limit(query.limit)?;
-    let before = time_cursor::parse(query.cursor.as_deref())?.map(|(submitted_at, id)| TaskKey {
-        submitted_at,
-        id: TaskId(id),
-    });
+    let search =
+        text_filter(query.q.as_deref(), 200, "A search")?.and_then(|q| NameSearch::parse(&q));
+    // A search is ranked as on the Tasks tab (tier, then newest) and paged by position in
+    // that ranking; the plain list is newest first and paged after a row, so rows added
+    // meanwhile never repeat one.
+    let ranked = search.is_some();
+    let (before, offset) = if ranked {
+        (None, cursor_offset(query.cursor.as_deref())?)
+    } else {
+        let key = time_cursor::parse(query.cursor.as_deref())?.map(|(submitted_at, id)| TaskKey {
+            submitted_at,
+            id: TaskId(id),
+        });
+        (key, 0)
+    };
     let status = match text_filter(query.status.as_deref(), 20, "status")? {
         None => None,
         Some(s) => Some(
@@ -108,27 +119,29 @@ pub async fn list(
         ),
     };
     let filter = TaskFilter {
-        search: text_filter(query.q.as_deref(), 200, "A search")?
-            .and_then(|q| NameSearch::parse(&q)),
+        search,
         submitter: text_filter(query.submitter.as_deref(), 40, "submitter")?
             .map(|s| s.to_lowercase()),
         status,
-        sort: TaskSort::Newest,
+        sort: if ranked {
+            TaskSort::SubmittedAt
+        } else {
+            TaskSort::Newest
+        },
         descending: true,
         before,
     };
     let user = caller.user;
     let page = with_read_conn(&state, move |conn| {
         let (ws, _) = workspace(conn, &user, &ws)?;
-        let (mut rows, _) = releases::list_tasks(conn, ws.id, &filter, limit + 1, 0)?;
+        let (mut rows, _) = releases::list_tasks(conn, ws.id, &filter, limit + 1, offset)?;
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = more
-            .then(|| {
-                rows.last()
-                    .map(|t| time_cursor::of(t.key().submitted_at, t.key().id.get()))
-            })
-            .flatten();
+        let next_cursor = match (more, rows.last()) {
+            (false, _) | (_, None) => None,
+            (true, Some(_)) if ranked => Some(format!("o{}", offset + limit)),
+            (true, Some(t)) => Some(time_cursor::of(t.key().submitted_at, t.key().id.get())),
+        };
         Ok(TaskPage {
             items: rows.into_iter().map(Task::from).collect(),
             next_cursor,
