@@ -160,6 +160,12 @@ pub fn send_one(conn: &mut DbConn, mail: &Mail, sender: &str) -> Result<bool, Ap
     let Some(claimed) = notifications::claim(conn, sender, notifications::LEASE_SECONDS)? else {
         return Ok(false);
     };
+    if claimed.attempts > notifications::MAX_ATTEMPTS {
+        // Its earlier holders died or failed before recording an outcome, each time.
+        let why = "gave up: no attempt recorded an outcome";
+        notifications::retry_later(conn, claimed.id, sender, claimed.attempts, why)?;
+        return Ok(true);
+    }
     let out = notifications::outgoing(conn, claimed.id)?;
     if let Some(why) = reason_not_to_send(&out) {
         notifications::skip(conn, claimed.id, sender, &why)?;
