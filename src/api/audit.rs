@@ -10,9 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::problem::ApiError;
-use super::{json, limit, utc, workspace};
+use super::{json, limit, time_cursor, utc, workspace};
 use crate::db::models::audit::{self, AuditKey};
-use crate::error::AppError;
 use crate::routes::workspaces::audit_filter_of;
 use crate::state::{AppState, with_read_conn};
 
@@ -53,24 +52,6 @@ pub struct AuditListQuery {
     pub limit: Option<i64>,
 }
 
-/// `k<microseconds since 1970>.<id>`.
-fn parse_key(raw: Option<&str>) -> Result<Option<AuditKey>, AppError> {
-    let Some(raw) = raw.filter(|s| !s.is_empty()) else {
-        return Ok(None);
-    };
-    let bad = || AppError::bad_request("cursor is not one this list gave; start again without it.");
-    let (micros, id) = raw
-        .strip_prefix('k')
-        .and_then(|r| r.split_once('.'))
-        .ok_or_else(bad)?;
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let id: i64 = id.parse().map_err(|_| bad())?;
-    let created_at = DateTime::from_timestamp_micros(micros)
-        .ok_or_else(bad)?
-        .naive_utc();
-    Ok(Some(AuditKey { created_at, id }))
-}
-
 /// The workspace's audit log, newest first.
 #[utoipa::path(get, operation_id = "listAudit", path = "/api/v1/workspaces/{ws}/audit", tag = "audit",
     params(("ws" = String, Path, description = "Workspace slug"), AuditListQuery),
@@ -83,7 +64,8 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let limit = limit(q.limit)?;
-    let after = parse_key(q.cursor.as_deref())?;
+    let after = time_cursor::parse(q.cursor.as_deref())?
+        .map(|(created_at, id)| AuditKey { created_at, id });
     let filter = audit_filter_of(q.action, q.actor)?;
     let user = caller.user;
     let page = with_read_conn(&state, move |conn| {
@@ -92,10 +74,7 @@ pub async fn list(
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next_cursor = more
-            .then(|| {
-                rows.last()
-                    .map(|r| format!("k{}.{}", r.created_at.and_utc().timestamp_micros(), r.id))
-            })
+            .then(|| rows.last().map(|r| time_cursor::of(r.created_at, r.id)))
             .flatten();
         Ok(AuditPage {
             items: rows

@@ -338,10 +338,41 @@ pub(crate) fn limit(raw: Option<i64>) -> Result<i64, AppError> {
     }
 }
 
-/// Cursors are opaque to clients: `b<id>` (rows with a smaller id, newest first) or `o<n>`
-/// (the next offset of a list in a fixed order).
+/// Cursors are opaque to clients: `b<id>` (rows with a smaller id, newest first), `k<time>.<id>`
+/// (`time_cursor`: rows after that one, newest first by time then id) or `o<n>` (the next
+/// offset of a list in a fixed order).
 pub(crate) fn cursor_before(raw: Option<&str>) -> Result<Option<i64>, AppError> {
     parse_cursor(raw, 'b')
+}
+
+/// Cursors of lists newest first by a time and then an id (tasks, the audit log):
+/// `k<microseconds since 1970>.<id>`.
+pub(crate) mod time_cursor {
+    use chrono::{DateTime, NaiveDateTime};
+
+    use crate::error::AppError;
+
+    pub fn of(at: NaiveDateTime, id: i64) -> String {
+        format!("k{}.{id}", at.and_utc().timestamp_micros())
+    }
+
+    pub fn parse(raw: Option<&str>) -> Result<Option<(NaiveDateTime, i64)>, AppError> {
+        let Some(raw) = raw.filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let bad =
+            || AppError::bad_request("cursor is not one this list gave; start again without it.");
+        let (micros, id) = raw
+            .strip_prefix('k')
+            .and_then(|r| r.split_once('.'))
+            .ok_or_else(bad)?;
+        let micros: i64 = micros.parse().map_err(|_| bad())?;
+        let id: i64 = id.parse().map_err(|_| bad())?;
+        let at = DateTime::from_timestamp_micros(micros)
+            .ok_or_else(bad)?
+            .naive_utc();
+        Ok(Some((at, id)))
+    }
 }
 
 pub(crate) fn cursor_offset(raw: Option<&str>) -> Result<i64, AppError> {

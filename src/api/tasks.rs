@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::{Caller, Writer};
 use super::problem::ApiError;
-use super::{cursor_before, json, limit, text_filter, utc, workspace};
-use crate::db::models::releases::{self, TaskFilter, TaskRow, TaskSort};
+use super::{json, limit, text_filter, time_cursor, utc, workspace};
+use crate::db::models::releases::{self, TaskFilter, TaskKey, TaskRow, TaskSort};
 use crate::db::models::scripts;
 use crate::domain::{TaskId, TaskStatus};
 use crate::error::AppError;
@@ -77,7 +77,7 @@ pub struct TaskListQuery {
     )]
     pub status: Option<String>,
     /// From the previous page's `next_cursor`.
-    #[param(pattern = "^(|[bo][0-9]+)$")]
+    #[param(pattern = "^(|k[0-9]+\\.[0-9]+)$")]
     pub cursor: Option<String>,
     /// 1 to 100, default 50.
     #[param(minimum = 1, maximum = 100)]
@@ -96,7 +96,10 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let limit = limit(query.limit)?;
-    let before = cursor_before(query.cursor.as_deref())?;
+    let before = time_cursor::parse(query.cursor.as_deref())?.map(|(submitted_at, id)| TaskKey {
+        submitted_at,
+        id: TaskId(id),
+    });
     let status = match text_filter(query.status.as_deref(), 20, "status")? {
         None => None,
         Some(s) => Some(
@@ -112,7 +115,7 @@ pub async fn list(
         status,
         sort: TaskSort::Newest,
         descending: true,
-        before: before.map(TaskId),
+        before,
     };
     let user = caller.user;
     let page = with_read_conn(&state, move |conn| {
@@ -121,7 +124,10 @@ pub async fn list(
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next_cursor = more
-            .then(|| rows.last().map(|t| format!("b{}", t.id.get())))
+            .then(|| {
+                rows.last()
+                    .map(|t| time_cursor::of(t.key().submitted_at, t.key().id.get()))
+            })
             .flatten();
         Ok(TaskPage {
             items: rows.into_iter().map(Task::from).collect(),

@@ -77,8 +77,9 @@ pub enum TaskSort {
     SubmittedAt,
     Name,
     Status,
-    /// By id, newest first, even with a search: the order a cursor pages in (the API), stable
-    /// while tasks are added.
+    /// Newest first (submitted, then id), even with a search: the order a cursor pages in
+    /// (the API), stable while tasks are added. The Tasks tab's default order, so the same
+    /// index (`workspace_id, submitted_at`) serves it.
     Newest,
 }
 
@@ -102,6 +103,23 @@ impl TaskSort {
     }
 }
 
+/// A task's place in `TaskSort::Newest`'s order: a cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskKey {
+    pub submitted_at: NaiveDateTime,
+    pub id: TaskId,
+}
+
+impl TaskRow {
+    /// This row's place in `TaskSort::Newest`'s order.
+    pub fn key(&self) -> TaskKey {
+        TaskKey {
+            submitted_at: self.submitted_at,
+            id: self.id,
+        }
+    }
+}
+
 /// Filters of the Tasks tab; `search` is the fuzzy name search (`crate::search`).
 #[derive(Clone, Debug)]
 pub struct TaskFilter {
@@ -110,8 +128,9 @@ pub struct TaskFilter {
     pub status: Option<TaskStatus>,
     pub sort: TaskSort,
     pub descending: bool,
-    /// Only tasks with a smaller id: the cursor of `TaskSort::Newest`.
-    pub before: Option<TaskId>,
+    /// Only tasks after this one in `TaskSort::Newest`'s order (submitted earlier, or at the
+    /// same time with a smaller id): its cursor.
+    pub before: Option<TaskKey>,
 }
 
 fn task_select() -> (
@@ -205,8 +224,16 @@ impl TaskList<'_> {
         if let Some(status) = self.filter.status {
             q = q.filter(release_tasks::status.eq(status));
         }
-        if let Some(before) = self.filter.before {
-            q = q.filter(release_tasks::id.lt(before));
+        if let Some(k) = self.filter.before {
+            // `submitted_at <= t` alone bounds the index range; the rest drops the rows of
+            // time `t` already given (as `audit::page_after`).
+            q = q.filter(
+                release_tasks::submitted_at.le(k.submitted_at).and(
+                    release_tasks::submitted_at
+                        .lt(k.submitted_at)
+                        .or(release_tasks::id.lt(k.id)),
+                ),
+            );
         }
         q
     }
@@ -260,7 +287,9 @@ impl Listing for TaskList<'_> {
                 (TaskSort::Status, false) => {
                     q.order((release_tasks::status.asc(), release_tasks::id.desc()))
                 }
-                (TaskSort::Newest, _) => q.order(release_tasks::id.desc()),
+                (TaskSort::Newest, _) => {
+                    q.order((release_tasks::submitted_at.desc(), release_tasks::id.desc()))
+                }
             },
         };
         q.limit(limit).offset(offset).load(conn)
