@@ -80,6 +80,16 @@ enum Command {
         /// Requests a minute one API token may send to this instance (bursts of a fifth of it).
         #[arg(long, env = "RELEASEDESK_API_RATE_LIMIT", default_value_t = crate::config::DEFAULT_API_RATE_LIMIT, value_parser = clap::value_parser!(u32).range(1..))]
         api_rate_limit: u32,
+        /// SMTP server for notification email: smtp://HOST:PORT, smtps://USER@HOST,
+        /// smtp://HOST:587?tls=required (none: no email is sent).
+        #[arg(long, env = "RELEASEDESK_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// The SMTP password, when the URL names a user but no password.
+        #[arg(long, env = "RELEASEDESK_SMTP_PASSWORD", hide_env_values = true)]
+        smtp_password: Option<String>,
+        /// The From address of notification email.
+        #[arg(long, env = "RELEASEDESK_MAIL_FROM", default_value = crate::config::DEFAULT_MAIL_FROM)]
+        mail_from: String,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -224,7 +234,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             job_lease_seconds,
             allow_private_webhooks,
             api_rate_limit,
+            smtp_url,
+            smtp_password,
+            mail_from,
         } => {
+            let smtp = smtp_url
+                .map(|url| crate::config::SmtpUrl::parse(&url, smtp_password.as_deref()))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!(e))?;
             let settings = Settings {
                 bind,
                 database_url: db.database_url,
@@ -238,6 +255,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 job_lease_seconds,
                 allow_private_webhooks,
                 api_rate_limit,
+                smtp,
+                mail_from,
             };
             let app = crate::startup::Application::build(&settings)?;
             let url = format!("http://{}", settings.bind.replace("0.0.0.0", "127.0.0.1"));

@@ -1,6 +1,8 @@
 //! One typed `Settings` for the server. Every field comes from a flag or an environment
 //! variable (see `cli.rs`); this module holds the values and their documented defaults.
 
+pub use crate::worker::notify::SmtpUrl;
+
 /// Everything `serve` needs to know.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -41,6 +43,14 @@ pub struct Settings {
     /// Requests a minute one API token may send to this instance, on average; bursts of a
     /// fifth of it. Default 600 (`RELEASEDESK_API_RATE_LIMIT`).
     pub api_rate_limit: u32,
+    /// The SMTP server notification email goes through (`RELEASEDESK_SMTP_URL`, its password
+    /// in the URL or from `RELEASEDESK_SMTP_PASSWORD`). Default none: no email is sent, though
+    /// the outbox still records each notification for any instance that does send. Never shown
+    /// with its password (`SmtpUrl`'s `Debug`).
+    pub smtp: Option<SmtpUrl>,
+    /// The From address of notification email. Default `releasedesk <releasedesk@localhost>`
+    /// (`RELEASEDESK_MAIL_FROM`).
+    pub mail_from: String,
 }
 
 impl Settings {
@@ -59,9 +69,14 @@ impl Settings {
             job_lease_seconds: crate::db::models::jobs::LEASE_SECONDS,
             allow_private_webhooks: false,
             api_rate_limit: DEFAULT_API_RATE_LIMIT,
+            smtp: None,
+            mail_from: DEFAULT_MAIL_FROM.into(),
         }
     }
 }
+
+/// The From address of notification email when none is set.
+pub const DEFAULT_MAIL_FROM: &str = "releasedesk <releasedesk@localhost>";
 
 /// Requests a minute per API token when none is set.
 pub const DEFAULT_API_RATE_LIMIT: u32 = 600;

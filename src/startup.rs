@@ -35,6 +35,9 @@ pub struct Application {
     /// Whether this instance's worker may send webhooks to internal addresses.
     private_webhooks: PrivateDestinations,
     queries: db::QueryCounter,
+    /// Where notification email goes, when SMTP is configured; it is sent by a thread started
+    /// beside the worker (`worker::notify::Sender`).
+    mail: Option<crate::worker::notify::Mail>,
     /// Keeps the SQLite WAL from growing under steady load (`None` on PostgreSQL).
     wal_checkpointer: Option<db::WalCheckpointer>,
 }
@@ -75,6 +78,23 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        // Links in email start with the public origin, or this server's own address.
+        let mail = match &settings.smtp {
+            Some(smtp) => {
+                let origin = settings.public_origin.clone().unwrap_or_else(|| {
+                    let ip = listener.local_addr().map(|a| a.ip()).ok();
+                    match ip {
+                        Some(ip) if !ip.is_unspecified() => format!("http://{ip}:{port}"),
+                        _ => format!("http://127.0.0.1:{port}"),
+                    }
+                });
+                let mail =
+                    crate::worker::notify::Mail::new(smtp.clone(), &settings.mail_from, &origin)
+                        .map_err(|e| anyhow::anyhow!(e))?;
+                Some(mail)
+            }
+            None => None,
+        };
 
         let state = web::Data::new(AppState {
             pool: pool.clone(),
@@ -141,6 +161,7 @@ impl Application {
             pool,
             worker_lease: settings.run_worker.then_some(settings.job_lease_seconds),
             private_webhooks,
+            mail,
             queries,
             wal_checkpointer,
         })
@@ -163,15 +184,23 @@ impl Application {
             pool,
             worker_lease,
             private_webhooks,
+            mail,
             wal_checkpointer,
             ..
         } = self;
+        // Email goes out from instances that run the worker (a web-only instance sends none).
+        let sender = worker_lease
+            .and(mail)
+            .map(|mail| crate::worker::notify::Sender::spawn(pool.clone(), mail));
         let worker =
             worker_lease.map(|lease| crate::worker::Worker::spawn(pool, lease, private_webhooks));
         let result = server.await;
         if let Some(mut worker) = worker {
             // Joining blocks until the step in flight is recorded; off the async workers.
             let _ = actix_web::rt::task::spawn_blocking(move || worker.stop()).await;
+        }
+        if let Some(mut sender) = sender {
+            let _ = actix_web::rt::task::spawn_blocking(move || sender.stop()).await;
         }
         drop(wal_checkpointer);
         result

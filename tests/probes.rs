@@ -140,9 +140,12 @@ async fn secure_cookie_flag_and_hsts_with_secure_cookies() {
     assert!(page.header("strict-transport-security").is_none());
 }
 
+const SMTP_PASSWORD: &str = "smtp-probe-password-0123456789";
+
 /// Runs the real binary with debug logging, signs in, changes a password, stores a webhook
 /// secret, creates an access token and browses; then no password, hash, session key, cookie,
-/// webhook secret or access token may appear in its output, and none in the pages.
+/// webhook secret, access token or SMTP password may appear in its output, and none in the
+/// pages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_the_logs_or_the_pages() {
     let dir = tempfile::tempdir().unwrap();
@@ -164,6 +167,12 @@ async fn no_secret_reaches_the_logs_or_the_pages() {
         .env("RELEASEDESK_SESSION_KEY", session_key)
         .env("RELEASEDESK_DEMO_PASSWORD", PASSWORD)
         .env("RELEASEDESK_ARGON2_MEMORY_KIB", "256")
+        // Nothing listens there: the address is logged at start, the password never.
+        .env(
+            "RELEASEDESK_SMTP_URL",
+            format!("smtp://mailer@127.0.0.1:{port}"),
+        )
+        .env("RELEASEDESK_SMTP_PASSWORD", SMTP_PASSWORD)
         .stdout(Stdio::from(log.try_clone().unwrap()))
         .stderr(Stdio::from(log))
         .spawn()
@@ -320,6 +329,10 @@ async fn no_secret_reaches_the_logs_or_the_pages() {
         output.contains("/account/password 303") && output.contains("signed in"),
         "the password change and the sign-ins were logged: {output}"
     );
+    assert!(
+        output.contains("smtp://mailer:***@127.0.0.1"),
+        "the SMTP server is logged without its password: {output}"
+    );
     for (what, secret) in [
         ("a password", new_password),
         ("a changed password", changed_password),
@@ -331,6 +344,7 @@ async fn no_secret_reaches_the_logs_or_the_pages() {
         ("a CSRF field", "csrf_token="),
         ("an access token", api_secret.as_str()),
         ("an access token's hash", api_hash.as_str()),
+        ("the SMTP password", SMTP_PASSWORD),
     ] {
         assert!(!output.contains(secret), "{what} in the log");
         if what != "a session cookie" {

@@ -12,6 +12,7 @@ diesel::table! {
         session_epoch -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        email -> Text,
     }
 }
 
@@ -397,6 +398,29 @@ diesel::table! {
 diesel::joinable!(region_task_steps -> region_tasks (task_id));
 diesel::joinable!(region_task_steps -> regions (region_id));
 diesel::joinable!(step_components -> region_task_steps (step_id));
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        delivery_id -> Text,
+        kind -> Text,
+        workspace_id -> BigInt,
+        package_id -> Nullable<BigInt>,
+        region_task_id -> Nullable<BigInt>,
+        step_id -> Nullable<BigInt>,
+        actor_id -> Nullable<BigInt>,
+        user_id -> BigInt,
+        channel -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        leased_by -> Nullable<Text>,
+        last_error -> Text,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(step_components -> components (component_id));
 diesel::joinable!(step_people -> region_task_steps (step_id));
 diesel::joinable!(step_people -> users (user_id));
@@ -456,4 +480,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     region_executions,
     inventory_entries,
     execution_results,
+    notifications,
 );

@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod idempotency;
 pub mod jobs;
 pub mod login_failures;
+pub mod notifications;
 pub mod outcomes;
 pub mod package_changes;
 pub mod production;

@@ -422,3 +422,12 @@ pub fn change_own_password(
 pub fn any(conn: &mut DbConn) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result(conn)
 }
+
+/// Sets the address a user's notifications go to; empty means none (demo seeding, tests; the
+/// Account page will validate what a person types).
+pub fn set_email(conn: &mut DbConn, id: UserId, email: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((users::email.eq(email), users::updated_at.eq(now())))
+        .execute(conn)?;
+    Ok(())
+}

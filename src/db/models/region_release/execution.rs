@@ -11,6 +11,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{RegionTask, Step, finish_running_execution, record, starts_for, steps};
+use crate::db::models::notifications::{self, Event, NotificationKind, Subject};
 use crate::db::models::regions::{self, Component, Config, Region};
 use crate::db::schema::{
     components, execution_results, inventory_entries, region_executions, region_task_steps,
@@ -154,7 +155,7 @@ pub fn wait_at_checkpoint(
     step: &Step,
 ) -> Result<(), AppError> {
     write_tx(conn, |conn| {
-        diesel::update(
+        let moved = diesel::update(
             region_task_steps::table
                 .find(step.id)
                 .filter(region_task_steps::status.eq(StepStatus::Pending)),
@@ -164,6 +165,30 @@ pub fn wait_at_checkpoint(
             region_task_steps::started_at.eq(Some(now())),
         ))
         .execute(conn)?;
+        if moved == 1 {
+            // The people named on the step are asked; the one who started the run asked.
+            let started_by: Option<UserId> = region_executions::table
+                .filter(region_executions::task_id.eq(task.id))
+                .order(region_executions::id.desc())
+                .select(region_executions::started_by)
+                .first(conn)
+                .optional()?
+                .flatten();
+            let people = notifications::step_people(conn, step.id)?;
+            notifications::raise(
+                conn,
+                Event {
+                    kind: NotificationKind::CheckpointWaiting,
+                    workspace_id: task.workspace_id,
+                    subject: Subject::Checkpoint {
+                        task: task.id,
+                        step: step.id,
+                    },
+                    actor: started_by,
+                },
+                &people,
+            )?;
+        }
         audit_task(
             conn,
             task,

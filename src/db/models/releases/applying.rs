@@ -4,14 +4,15 @@
 //! production change, so a worker that crashed mid-package resumes where it stopped and applies
 //! nothing twice.
 
-use crate::domain::PackageId;
+use crate::domain::{PackageId, UserId};
 use crate::domain::{TaskId, WorkspaceId};
 use diesel::prelude::*;
 
 use crate::db::models::audit::{self, AuditEntry};
+use crate::db::models::notifications::{self, Event, NotificationKind, Subject};
 use crate::db::models::production::{self, Authority};
 use crate::db::models::scripts;
-use crate::db::schema::{package_tasks, release_packages, release_tasks};
+use crate::db::schema::{package_reviewers, package_tasks, release_packages, release_tasks};
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{PackageStatus, ReleaseStatus, StartupStatus, TaskStatus};
 use crate::error::AppError;
@@ -221,6 +222,32 @@ fn finish(conn: &mut DbConn, package_id: PackageId) -> Result<(), AppError> {
                 target_label: &name,
                 comment: &format!("{done} released, {failed} failed"),
             },
+        )?;
+        // The applicant and whoever approved learn the outcome.
+        let (applicant, decided_by): (UserId, Option<UserId>) = release_packages::table
+            .find(package_id)
+            .select((release_packages::applicant_id, release_packages::decided_by))
+            .first(conn)?;
+        let mut told: Vec<UserId> = package_reviewers::table
+            .filter(package_reviewers::package_id.eq(package_id))
+            .filter(package_reviewers::decision.eq(super::Decision::Approve))
+            .select(package_reviewers::reviewer_id)
+            .load(conn)?;
+        told.push(applicant);
+        told.extend(decided_by);
+        notifications::raise(
+            conn,
+            Event {
+                kind: match outcome {
+                    PackageStatus::Released => NotificationKind::PackageReleased,
+                    PackageStatus::PartiallyFailed => NotificationKind::PackagePartiallyFailed,
+                    _ => NotificationKind::PackageFailed,
+                },
+                workspace_id,
+                subject: Subject::Package(package_id),
+                actor: None,
+            },
+            &told,
         )?;
     }
     Ok(())

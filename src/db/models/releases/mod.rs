@@ -31,6 +31,7 @@ use diesel::dsl::{IntoBoxed, count_star};
 use diesel::prelude::*;
 
 use super::audit::{self, AuditEntry};
+use super::notifications::{self, Event, NotificationKind, Subject};
 use super::{jobs, workspaces};
 use crate::db::batch::BatchInsert;
 use crate::db::count;
@@ -677,7 +678,18 @@ pub fn release(
                 ),
             },
         )?;
-        if !approval {
+        if approval {
+            notifications::raise(
+                conn,
+                Event {
+                    kind: NotificationKind::ReviewRequested,
+                    workspace_id,
+                    subject: Subject::Package(package_id),
+                    actor: Some(actor_id),
+                },
+                &reviewers,
+            )?;
+        } else {
             jobs::enqueue(conn, jobs::RELEASE_PACKAGE, &package_id.to_string())?;
         }
         Ok(Released {
@@ -832,6 +844,16 @@ pub fn decide(
                 ))
                 .execute(conn)?;
                 stop_waiting(conn, package_id, "rejected")?;
+                notifications::raise(
+                    conn,
+                    Event {
+                        kind: NotificationKind::PackageRejected,
+                        workspace_id,
+                        subject: Subject::Package(package_id),
+                        actor: Some(actor_id),
+                    },
+                    &[package.applicant_id],
+                )?;
                 Decided {
                     package_name: package.name.clone(),
                     status: PackageStatus::Rejected,
@@ -917,6 +939,23 @@ fn start_release(
     ))
     .execute(conn)?;
     jobs::enqueue(conn, jobs::RELEASE_PACKAGE, &package_id.to_string())?;
+    let (workspace_id, applicant): (WorkspaceId, UserId) = release_packages::table
+        .find(package_id)
+        .select((
+            release_packages::workspace_id,
+            release_packages::applicant_id,
+        ))
+        .first(conn)?;
+    notifications::raise(
+        conn,
+        Event {
+            kind: NotificationKind::PackageApproved,
+            workspace_id,
+            subject: Subject::Package(package_id),
+            actor: Some(actor_id),
+        },
+        &[applicant],
+    )?;
     Ok(())
 }
 

@@ -1,0 +1,441 @@
+//! The notification outbox (issue 23): `raise` writes one row per person to tell, inside the
+//! transaction that makes the change it tells of, so a change and its notifications commit or
+//! roll back together. The sender (`worker::notify`) claims due rows with a lease, the same
+//! discipline as `jobs`: `claim` (one guarded statement; `FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL), `mark_sent` after the SMTP server accepted the message (guarded by the lease
+//! holder), `retry_later` with backoff until `failed`, `skip` when the item was decided before
+//! the message went out. A row's `delivery_id` is fixed when it is raised and goes in the
+//! message's `Message-ID`, so a repeat after a crash between "accepted" and "recorded" is
+//! detectable by the receiver.
+//!
+//! Rows are written whether or not this instance sends email: the outbox is the record of who
+//! should have been told, and the sender of any instance with SMTP configured delivers them.
+//! A row that waited longer than [`MAX_AGE_HOURS`] (SMTP configured later) is skipped, not sent.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+
+use crate::db::schema::{
+    notifications, region_task_steps, region_tasks, release_packages, step_people, users,
+    workspaces,
+};
+use crate::db::{DbConn, now, write_tx};
+use crate::domain::{
+    PackageId, PackageStatus, RegionTaskId, StepId, StepKind, StepStatus, UserId, WorkspaceId,
+};
+use crate::error::AppError;
+
+crate::domain::text_enum!(
+    /// What happened, and so what the message says.
+    NotificationKind {
+        ReviewRequested = "review_requested": "Review requested",
+        PackageApproved = "package_approved": "Package approved",
+        PackageRejected = "package_rejected": "Package rejected",
+        PackageReleased = "package_released": "Package released",
+        PackagePartiallyFailed = "package_partially_failed": "Package partially failed",
+        PackageFailed = "package_failed": "Package failed",
+        CheckpointWaiting = "checkpoint_waiting": "Checkpoint waiting",
+    }
+);
+
+crate::domain::text_enum!(
+    /// A delivery's state: `pending` until sent (or given up), `sent` once the server accepted
+    /// it, `failed` after the last attempt, `skipped` when it no longer had anything to say.
+    DeliveryStatus {
+        Pending = "pending": "Pending",
+        Sent = "sent": "Sent",
+        Failed = "failed": "Failed",
+        Skipped = "skipped": "Skipped",
+    }
+);
+
+crate::domain::text_enum!(
+    /// How a notification reaches its person.
+    Channel {
+        Email = "email": "Email",
+    }
+);
+
+/// Attempts before a delivery is `failed`.
+pub const MAX_ATTEMPTS: i32 = 5;
+/// How long a claimed delivery is reserved for its sender (longer than the SMTP timeout).
+pub const LEASE_SECONDS: i64 = 60;
+/// A delivery that waited longer than this is skipped: news that old misleads more than helps.
+pub const MAX_AGE_HOURS: i64 = 24;
+
+/// The item a notification is about, which its message links to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Package(PackageId),
+    Checkpoint { task: RegionTaskId, step: StepId },
+}
+
+/// One event to tell some people about.
+#[derive(Clone, Copy, Debug)]
+pub struct Event {
+    pub kind: NotificationKind,
+    pub workspace_id: WorkspaceId,
+    pub subject: Subject,
+    /// Who acted (`None` for the worker); they are never told of their own action.
+    pub actor: Option<UserId>,
+}
+
+/// Writes one pending email row per recipient: each person once, never the actor, and only
+/// people who are active and have an email address. Call inside the transaction that makes the
+/// change. Returns how many rows it wrote.
+pub fn raise(conn: &mut DbConn, event: Event, recipients: &[UserId]) -> QueryResult<usize> {
+    let mut ids: Vec<UserId> = recipients
+        .iter()
+        .copied()
+        .filter(|id| Some(*id) != event.actor)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let reachable: Vec<UserId> = users::table
+        .filter(users::id.eq_any(&ids))
+        .filter(users::is_active.eq(true))
+        .filter(users::email.ne(""))
+        .select(users::id)
+        .order(users::id)
+        .load(conn)?;
+    let ts = now();
+    let (package_id, region_task_id, step_id, about) = match event.subject {
+        Subject::Package(p) => (Some(p), None, None, format!("p{p}")),
+        Subject::Checkpoint { task, step } => {
+            (None, Some(task), Some(step), format!("t{task}-s{step}"))
+        }
+    };
+    for user in &reachable {
+        let delivery_id = format!(
+            "{}.{about}.u{user}.{:016x}",
+            event.kind.as_str(),
+            rand::random::<u64>()
+        );
+        diesel::insert_into(notifications::table)
+            .values((
+                notifications::delivery_id.eq(delivery_id),
+                notifications::kind.eq(event.kind),
+                notifications::workspace_id.eq(event.workspace_id),
+                notifications::package_id.eq(package_id),
+                notifications::region_task_id.eq(region_task_id),
+                notifications::step_id.eq(step_id),
+                notifications::actor_id.eq(event.actor),
+                notifications::user_id.eq(user),
+                notifications::channel.eq(Channel::Email),
+                notifications::status.eq(DeliveryStatus::Pending),
+                notifications::attempts.eq(0),
+                notifications::next_attempt_at.eq(ts),
+                notifications::last_error.eq(""),
+                notifications::created_at.eq(ts),
+            ))
+            .execute(conn)?;
+    }
+    Ok(reachable.len())
+}
+
+/// The people named on a checkpoint step.
+pub fn step_people(conn: &mut DbConn, step: StepId) -> QueryResult<Vec<UserId>> {
+    step_people::table
+        .filter(step_people::step_id.eq(step))
+        .select(step_people::user_id)
+        .load(conn)
+}
+
+/// A claimed delivery.
+#[derive(Debug, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+}
+
+/// Claims the oldest due pending email for `sender` for `lease_seconds`: one not leased, or
+/// whose lease expired (its sender died mid-send). One statement, so two senders never hold the
+/// same row; on PostgreSQL the row is picked with `FOR UPDATE SKIP LOCKED`.
+pub fn claim(conn: &mut DbConn, sender: &str, lease_seconds: i64) -> QueryResult<Option<Claimed>> {
+    let ts = now();
+    let until = ts + Duration::seconds(lease_seconds);
+    let lock = match conn {
+        DbConn::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        DbConn::Sqlite(_) => "",
+    };
+    let sql = format!(
+        "UPDATE notifications SET attempts = attempts + 1, leased_by = $1, lease_until = $2 \
+         WHERE id = (SELECT id FROM notifications WHERE status = 'pending' AND channel = 'email' \
+                     AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
+                     ORDER BY next_attempt_at, id LIMIT 1{lock}) \
+         RETURNING id, attempts"
+    );
+    let mut rows: Vec<Claimed> = diesel::sql_query(sql)
+        .bind::<Text, _>(sender)
+        .bind::<Timestamp, _>(until)
+        .bind::<Timestamp, _>(ts)
+        .load(conn)?;
+    Ok(rows.pop())
+}
+
+/// Everything a message needs, read when it is sent (so it tells the item's state now).
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub id: i64,
+    pub delivery_id: String,
+    pub kind: NotificationKind,
+    pub created_at: NaiveDateTime,
+    pub workspace_slug: String,
+    pub workspace_name: String,
+    /// Who acted, by username (`None`: the release worker, or a deleted user).
+    pub actor: Option<String>,
+    pub recipient_username: String,
+    pub recipient_display_name: String,
+    pub email: String,
+    pub item: Item,
+}
+
+/// The item as it is now.
+#[derive(Clone, Debug)]
+pub enum Item {
+    Package {
+        id: PackageId,
+        name: String,
+        status: PackageStatus,
+        applicant: String,
+        decided_by: Option<String>,
+        done: i32,
+        failed: i32,
+        tasks: i32,
+    },
+    Checkpoint {
+        task: RegionTaskId,
+        task_name: String,
+        step: StepId,
+        position: i32,
+        kind: StepKind,
+        status: StepStatus,
+    },
+    /// Deleted since.
+    Gone,
+}
+
+fn username(conn: &mut DbConn, id: Option<UserId>) -> QueryResult<Option<String>> {
+    match id {
+        Some(id) => users::table
+            .find(id)
+            .select(users::username)
+            .first(conn)
+            .optional(),
+        None => Ok(None),
+    }
+}
+
+/// A package's name, state, applicant, decider and counts (done, failed, all).
+type PackageNow = (String, PackageStatus, UserId, Option<UserId>, i32, i32, i32);
+
+/// Reads a claimed delivery with its recipient and the current state of its item.
+pub fn outgoing(conn: &mut DbConn, id: i64) -> QueryResult<Outgoing> {
+    #[allow(clippy::type_complexity)]
+    let (delivery_id, kind, created_at, ws, package, task, step, actor, user): (
+        String,
+        NotificationKind,
+        NaiveDateTime,
+        WorkspaceId,
+        Option<PackageId>,
+        Option<RegionTaskId>,
+        Option<StepId>,
+        Option<UserId>,
+        UserId,
+    ) = notifications::table
+        .find(id)
+        .select((
+            notifications::delivery_id,
+            notifications::kind,
+            notifications::created_at,
+            notifications::workspace_id,
+            notifications::package_id,
+            notifications::region_task_id,
+            notifications::step_id,
+            notifications::actor_id,
+            notifications::user_id,
+        ))
+        .first(conn)?;
+    let (workspace_slug, workspace_name): (String, String) = workspaces::table
+        .find(ws)
+        .select((workspaces::slug, workspaces::name))
+        .first(conn)?;
+    let (recipient_username, recipient_display_name, email): (String, String, String) =
+        users::table
+            .find(user)
+            .select((users::username, users::display_name, users::email))
+            .first(conn)?;
+    let actor = username(conn, actor)?;
+    let item = match (package, task, step) {
+        (Some(p), ..) => {
+            let row: Option<PackageNow> = release_packages::table
+                .find(p)
+                .select((
+                    release_packages::name,
+                    release_packages::status,
+                    release_packages::applicant_id,
+                    release_packages::decided_by,
+                    release_packages::done_count,
+                    release_packages::failed_count,
+                    release_packages::task_count,
+                ))
+                .first(conn)
+                .optional()?;
+            match row {
+                Some((name, status, applicant, decided_by, done, failed, tasks)) => Item::Package {
+                    id: p,
+                    name,
+                    status,
+                    applicant: username(conn, Some(applicant))?.unwrap_or_default(),
+                    decided_by: username(conn, decided_by)?,
+                    done,
+                    failed,
+                    tasks,
+                },
+                None => Item::Gone,
+            }
+        }
+        (None, Some(t), Some(s)) => {
+            let row: Option<(String, i32, StepKind, StepStatus)> = region_task_steps::table
+                .inner_join(region_tasks::table)
+                .filter(region_task_steps::id.eq(s))
+                .select((
+                    region_tasks::name,
+                    region_task_steps::position,
+                    region_task_steps::kind,
+                    region_task_steps::status,
+                ))
+                .first(conn)
+                .optional()?;
+            match row {
+                Some((task_name, position, kind, status)) => Item::Checkpoint {
+                    task: t,
+                    task_name,
+                    step: s,
+                    position,
+                    kind,
+                    status,
+                },
+                None => Item::Gone,
+            }
+        }
+        _ => Item::Gone,
+    };
+    Ok(Outgoing {
+        id,
+        delivery_id,
+        kind,
+        created_at,
+        workspace_slug,
+        workspace_name,
+        actor,
+        recipient_username,
+        recipient_display_name,
+        email,
+        item,
+    })
+}
+
+/// The SMTP server accepted the message: `sent`, if `sender` still holds the lease. `false`
+/// when it did not (its lease expired and another sender took the row over).
+pub fn mark_sent(conn: &mut DbConn, id: i64, sender: &str) -> Result<bool, AppError> {
+    write_tx(conn, |conn| {
+        let n = diesel::update(
+            notifications::table
+                .find(id)
+                .filter(notifications::status.eq(DeliveryStatus::Pending))
+                .filter(notifications::leased_by.eq(sender)),
+        )
+        .set((
+            notifications::status.eq(DeliveryStatus::Sent),
+            notifications::sent_at.eq(Some(now())),
+            notifications::lease_until.eq(None::<NaiveDateTime>),
+            notifications::last_error.eq(""),
+        ))
+        .execute(conn)?;
+        Ok(n == 1)
+    })
+}
+
+/// The attempt failed: retried after 2^attempts seconds, or `failed` after the last attempt.
+/// Returns whether it is failed for good.
+pub fn retry_later(
+    conn: &mut DbConn,
+    id: i64,
+    sender: &str,
+    attempts: i32,
+    error: &str,
+) -> QueryResult<bool> {
+    let last = attempts >= MAX_ATTEMPTS;
+    let backoff = Duration::seconds(2i64.pow(attempts.clamp(0, 10) as u32));
+    diesel::update(
+        notifications::table
+            .find(id)
+            .filter(notifications::status.eq(DeliveryStatus::Pending))
+            .filter(notifications::leased_by.eq(sender)),
+    )
+    .set((
+        notifications::status.eq(if last {
+            DeliveryStatus::Failed
+        } else {
+            DeliveryStatus::Pending
+        }),
+        notifications::next_attempt_at.eq(now() + backoff),
+        notifications::lease_until.eq(None::<NaiveDateTime>),
+        notifications::last_error.eq(error.chars().take(500).collect::<String>()),
+    ))
+    .execute(conn)?;
+    Ok(last)
+}
+
+/// Not sent, and never will be, for `why` (the item was decided meanwhile, or it is too old).
+pub fn skip(conn: &mut DbConn, id: i64, sender: &str, why: &str) -> QueryResult<()> {
+    diesel::update(
+        notifications::table
+            .find(id)
+            .filter(notifications::status.eq(DeliveryStatus::Pending))
+            .filter(notifications::leased_by.eq(sender)),
+    )
+    .set((
+        notifications::status.eq(DeliveryStatus::Skipped),
+        notifications::lease_until.eq(None::<NaiveDateTime>),
+        notifications::last_error.eq(why),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// One delivery as the tests (and later the Deliveries page) see it.
+#[derive(Clone, Debug, Queryable)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub delivery_id: String,
+    pub kind: NotificationKind,
+    pub user_id: UserId,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub last_error: String,
+}
+
+/// A workspace's deliveries, oldest first.
+pub fn list(conn: &mut DbConn, workspace_id: WorkspaceId) -> QueryResult<Vec<DeliveryRow>> {
+    notifications::table
+        .filter(notifications::workspace_id.eq(workspace_id))
+        .order(notifications::id)
+        .select((
+            notifications::id,
+            notifications::delivery_id,
+            notifications::kind,
+            notifications::user_id,
+            notifications::status,
+            notifications::attempts,
+            notifications::last_error,
+        ))
+        .load(conn)
+}

@@ -1,0 +1,413 @@
+//! Email delivery of the notification outbox (`db::models::notifications`): a sender thread,
+//! started beside the release worker when SMTP is configured, claims due deliveries with a
+//! lease, re-reads the item, writes a plain-text and an HTML message that links to the exact
+//! item, hands it to the SMTP server (lettre, rustls), and records the outcome: `sent` once
+//! the server accepted it, a retry with backoff on failure, `skipped` when the item was decided
+//! before the message went out. It writes no table itself; the model functions do.
+//!
+//! Exactly once: a delivery is held by one sender at a time (the lease), and marked sent only by
+//! its holder. A sender that dies between the server's acceptance and the mark leaves the row
+//! pending; after the lease the message is sent again with the same `Message-ID`
+//! (`<delivery_id@releasedesk>`), so a mail system or person can tell it is a repeat.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use askama::Template;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{Message, SmtpTransport, Transport};
+
+use crate::db::models::notifications::{self, Item, NotificationKind, Outgoing};
+use crate::db::{DbConn, Pool, now};
+use crate::domain::{PackageStatus, StepStatus};
+use crate::error::AppError;
+
+/// How often an idle sender looks for due deliveries.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How long one SMTP conversation may take; well inside the delivery lease.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// An SMTP server address (`smtp://host:port`, `smtps://…`, `smtp://…?tls=required`) with its
+/// credentials. Its `Debug` and `Display` never show the password.
+#[derive(Clone)]
+pub struct SmtpUrl(url::Url);
+
+impl SmtpUrl {
+    /// Parses the address; `password` (`RELEASEDESK_SMTP_PASSWORD`) is used when the address
+    /// names a user but no password.
+    pub fn parse(raw: &str, password: Option<&str>) -> Result<SmtpUrl, String> {
+        let mut url = url::Url::parse(raw).map_err(|e| format!("bad SMTP URL: {e}"))?;
+        if !matches!(url.scheme(), "smtp" | "smtps") {
+            return Err("the SMTP URL must start with smtp:// or smtps://".into());
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("the SMTP URL names no host".into());
+        }
+        if let Some(pw) = password.filter(|p| !p.is_empty())
+            && url.password().is_none()
+        {
+            if url.username().is_empty() {
+                return Err(
+                    "RELEASEDESK_SMTP_PASSWORD is set but the SMTP URL names no user".into(),
+                );
+            }
+            url.set_password(Some(pw))
+                .map_err(|()| "cannot add the password to the SMTP URL".to_string())?;
+        }
+        // Checks the scheme and `tls=` the way the transport will, without connecting.
+        SmtpTransport::from_url(url.as_str()).map_err(|e| format!("bad SMTP URL: {e}"))?;
+        Ok(SmtpUrl(url))
+    }
+
+    fn transport(&self) -> Result<SmtpTransport, lettre::transport::smtp::Error> {
+        Ok(SmtpTransport::from_url(self.0.as_str())?
+            .timeout(Some(SMTP_TIMEOUT))
+            .build())
+    }
+}
+
+impl std::fmt::Display for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = self.0.clone();
+        if shown.password().is_some() {
+            let _ = shown.set_password(Some("***"));
+        }
+        write!(f, "{shown}")
+    }
+}
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SmtpUrl({self})")
+    }
+}
+
+/// What the sender needs: the server, the From address and the origin links start with.
+#[derive(Clone, Debug)]
+pub struct Mail {
+    pub smtp: SmtpUrl,
+    pub from: Mailbox,
+    /// `https://releases.example.com`, without a trailing slash.
+    pub origin: String,
+}
+
+impl Mail {
+    pub fn new(smtp: SmtpUrl, from: &str, origin: &str) -> Result<Mail, String> {
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|e| format!("bad --mail-from {from:?}: {e}"))?;
+        Ok(Mail {
+            smtp,
+            from,
+            origin: origin.trim_end_matches('/').to_owned(),
+        })
+    }
+}
+
+/// The email sender thread; `stop` lets it finish the message in flight.
+pub struct Sender {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Sender {
+    pub fn spawn(pool: Pool, mail: Mail) -> Sender {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let name = format!("mail-{}-{:08x}", std::process::id(), rand::random::<u32>());
+        tracing::info!(smtp = %mail.smtp, "sending notification email");
+        let thread = std::thread::Builder::new()
+            .name("mail-sender".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    let sent = pool
+                        .get()
+                        .map_err(AppError::from)
+                        .and_then(|mut conn| send_one(&mut conn, &mail, &name));
+                    match sent {
+                        Ok(true) => {}
+                        Ok(false) => std::thread::sleep(POLL_INTERVAL),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "mail sender");
+                            std::thread::sleep(POLL_INTERVAL * 4);
+                        }
+                    }
+                }
+            })
+            .ok();
+        Sender { stop, thread }
+    }
+
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Claims one due delivery as `sender` and sends (or skips, or reschedules) it. `Ok(false)`
+/// when none was due.
+pub fn send_one(conn: &mut DbConn, mail: &Mail, sender: &str) -> Result<bool, AppError> {
+    let Some(claimed) = notifications::claim(conn, sender, notifications::LEASE_SECONDS)? else {
+        return Ok(false);
+    };
+    if claimed.attempts > notifications::MAX_ATTEMPTS {
+        // Its earlier holders died or failed before recording an outcome, each time.
+        let why = "gave up: no attempt recorded an outcome";
+        notifications::retry_later(conn, claimed.id, sender, claimed.attempts, why)?;
+        return Ok(true);
+    }
+    let out = notifications::outgoing(conn, claimed.id)?;
+    if let Some(why) = reason_not_to_send(&out) {
+        notifications::skip(conn, claimed.id, sender, &why)?;
+        return Ok(true);
+    }
+    let result = compose(&out, mail).and_then(|message| {
+        mail.smtp
+            .transport()
+            .and_then(|t| t.send(&message))
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(_) => {
+            if !notifications::mark_sent(conn, claimed.id, sender)? {
+                tracing::warn!(
+                    delivery = %out.delivery_id,
+                    "sent after this sender's lease ended; another sender may repeat it"
+                );
+            }
+        }
+        Err(e) => {
+            let failed =
+                notifications::retry_later(conn, claimed.id, sender, claimed.attempts, &e)?;
+            tracing::warn!(delivery = %out.delivery_id, attempt = claimed.attempts, failed, error = %e, "email not sent");
+        }
+    }
+    Ok(true)
+}
+
+/// Why a delivery should not go out now, if it should not.
+fn reason_not_to_send(out: &Outgoing) -> Option<String> {
+    if now() - out.created_at > chrono::Duration::hours(notifications::MAX_AGE_HOURS) {
+        return Some(format!(
+            "not sent: older than {} hours when a sender took it",
+            notifications::MAX_AGE_HOURS
+        ));
+    }
+    if out.email.is_empty() {
+        return Some("not sent: the person has no email address now".into());
+    }
+    match (&out.item, out.kind) {
+        (Item::Gone, _) => Some("not sent: the item was deleted".into()),
+        (
+            Item::Package {
+                status, decided_by, ..
+            },
+            NotificationKind::ReviewRequested,
+        ) if *status != PackageStatus::PendingApproval => Some(format!(
+            "not sent: the package was already {}{} when the message went out",
+            status.label().to_lowercase(),
+            decided_by
+                .as_deref()
+                .map(|d| format!(" by {d}"))
+                .unwrap_or_default()
+        )),
+        (Item::Checkpoint { status, .. }, NotificationKind::CheckpointWaiting)
+            if *status != StepStatus::Waiting =>
+        {
+            Some(format!(
+                "not sent: the checkpoint was already {} when the message went out",
+                status.label().to_lowercase()
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The message's words, shared by its text and HTML parts.
+struct Words {
+    subject: String,
+    /// What happened, and who asked.
+    headline: String,
+    /// What the person is asked to do there.
+    todo: String,
+    /// What changed since the event, when something did.
+    update: Option<String>,
+    link: String,
+    link_label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "email/notification.txt")]
+struct TextPart<'a> {
+    name: &'a str,
+    w: &'a Words,
+    workspace: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/notification.html")]
+struct HtmlPart<'a> {
+    name: &'a str,
+    w: &'a Words,
+    workspace: &'a str,
+}
+
+fn words(out: &Outgoing, origin: &str) -> Words {
+    let ws = &out.workspace_name;
+    let who = out.actor.as_deref().unwrap_or("releasedesk");
+    match &out.item {
+        Item::Package {
+            id,
+            name,
+            status,
+            applicant,
+            decided_by,
+            done,
+            failed,
+            tasks,
+        } => {
+            let link = format!(
+                "{origin}{}",
+                crate::paths::package(&out.workspace_slug, *id)
+            );
+            let decider = decided_by.as_deref().unwrap_or(who);
+            let (subject, headline, todo, expected) = match out.kind {
+                NotificationKind::ReviewRequested => (
+                    format!("Review requested: package {name} in {ws}"),
+                    format!("{who} asks you to review the release package “{name}” ({tasks} tasks)."),
+                    "Open the package, read its tasks and their changes, then approve or reject it.".to_owned(),
+                    PackageStatus::PendingApproval,
+                ),
+                NotificationKind::PackageApproved => (
+                    format!("Approved: package {name} in {ws}"),
+                    format!("{decider} approved your release package “{name}”; it is being released."),
+                    "Nothing to do; follow its progress on the package page.".to_owned(),
+                    PackageStatus::Releasing,
+                ),
+                NotificationKind::PackageRejected => (
+                    format!("Rejected: package {name} in {ws}"),
+                    format!("{decider} rejected your release package “{name}”."),
+                    "Read the reviewer's comment on the package page, fix the tasks and release them again.".to_owned(),
+                    PackageStatus::Rejected,
+                ),
+                NotificationKind::PackageReleased => (
+                    format!("Released: package {name} in {ws}"),
+                    format!("The release package “{name}” of {applicant} is released: {done} of {tasks} tasks."),
+                    "Nothing to do; production shows the new versions.".to_owned(),
+                    PackageStatus::Released,
+                ),
+                NotificationKind::PackagePartiallyFailed => (
+                    format!("Partially failed: package {name} in {ws}"),
+                    format!("The release package “{name}” of {applicant} partially failed: {done} released, {failed} failed."),
+                    "Open the package to see which tasks failed and why.".to_owned(),
+                    PackageStatus::PartiallyFailed,
+                ),
+                _ => (
+                    format!("Failed: package {name} in {ws}"),
+                    format!("The release package “{name}” of {applicant} failed: {failed} of {tasks} tasks failed."),
+                    "Open the package to see why its tasks failed.".to_owned(),
+                    PackageStatus::Failed,
+                ),
+            };
+            let update = (*status != expected).then(|| {
+                format!(
+                    "Since then the package has moved on: it is now {}.",
+                    status.label().to_lowercase()
+                )
+            });
+            Words {
+                subject,
+                headline,
+                todo,
+                update,
+                link,
+                link_label: "Open the package",
+            }
+        }
+        Item::Checkpoint {
+            task,
+            task_name,
+            position,
+            kind,
+            status,
+            ..
+        } => Words {
+            subject: format!(
+                "Waiting for you: step {position} ({}) of {task_name} in {ws}",
+                kind.label()
+            ),
+            headline: format!(
+                "The region release “{task_name}”, started by {who}, waits at step {position}, a {}, which names you.",
+                kind.label()
+            ),
+            todo:
+                "Open the step, then agree to let the release continue, or reject it with a reason."
+                    .to_owned(),
+            update: (*status != StepStatus::Waiting).then(|| {
+                format!(
+                    "Since then the step has moved on: it is now {}.",
+                    status.label().to_lowercase()
+                )
+            }),
+            link: format!(
+                "{origin}{}#step-{position}",
+                crate::paths::region_task(&out.workspace_slug, *task)
+            ),
+            link_label: "Open the step",
+        },
+        Item::Gone => Words {
+            subject: format!("{} in {ws}", out.kind.label()),
+            headline: "The item this message was about has been deleted.".to_owned(),
+            todo: String::new(),
+            update: None,
+            link: origin.to_owned(),
+            link_label: "Open releasedesk",
+        },
+    }
+}
+
+fn compose(out: &Outgoing, mail: &Mail) -> Result<Message, String> {
+    let w = words(out, &mail.origin);
+    let name = if out.recipient_display_name.is_empty() {
+        &out.recipient_username
+    } else {
+        &out.recipient_display_name
+    };
+    let to = Mailbox::new(
+        Some(name.clone()),
+        out.email.parse().map_err(|e| format!("bad address: {e}"))?,
+    );
+    let parts = (
+        TextPart {
+            name,
+            w: &w,
+            workspace: &out.workspace_name,
+        },
+        HtmlPart {
+            name,
+            w: &w,
+            workspace: &out.workspace_name,
+        },
+    );
+    let (text, html) = (
+        parts.0.render().map_err(|e| e.to_string())?,
+        parts.1.render().map_err(|e| e.to_string())?,
+    );
+    Message::builder()
+        .from(mail.from.clone())
+        .to(to)
+        .subject(format!("[releasedesk] {}", w.subject))
+        .message_id(Some(format!("<{}@releasedesk>", out.delivery_id)))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,586 @@
+//! Notification email end to end, on SQLite and PostgreSQL, against a real SMTP server
+//! (Debian's aiosmtpd, run by Debian's own interpreter, writing a Maildir the test reads):
+//! the right people get one message each with a link to the exact item; a send that fails is
+//! retried and delivered once; two senders never send one delivery twice.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use releasedesk::config::SmtpUrl;
+use releasedesk::db::models::notifications::{
+    self, DeliveryStatus, Event, NotificationKind, Subject,
+};
+use releasedesk::db::models::{users, workspaces};
+use releasedesk::domain::{PackageId, TaskId, UserId, WorkspaceId};
+use releasedesk::paths;
+use releasedesk::worker::notify::{self, Mail};
+use support::{Client, TestApp};
+
+const PYTHON: &str = "/usr/bin/python3";
+
+/// A real SMTP server on a local port, writing what it receives to a Maildir; killed on drop.
+struct SmtpServer {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+impl SmtpServer {
+    /// An address with no server yet (`start` it later).
+    fn reserved() -> SmtpServer {
+        SmtpServer {
+            port: free_port(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            child: None,
+        }
+    }
+
+    fn started() -> SmtpServer {
+        let mut server = SmtpServer::reserved();
+        server.start();
+        server
+    }
+
+    fn start(&mut self) {
+        let child = Command::new(PYTHON)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{}", self.port))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(self.dir.path().join("mail"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd (Debian's python3-aiosmtpd) starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn url(&self) -> SmtpUrl {
+        SmtpUrl::parse(&format!("smtp://127.0.0.1:{}", self.port), None).expect("SMTP URL")
+    }
+
+    /// Every message delivered so far.
+    fn messages(&self) -> Vec<Received> {
+        let new: PathBuf = self.dir.path().join("mail").join("new");
+        let Ok(entries) = std::fs::read_dir(new) else {
+            return Vec::new();
+        };
+        let mut messages: Vec<Received> = entries
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .map(|raw| Received::parse(&raw))
+            .collect();
+        messages.sort_by(|a, b| a.subject.cmp(&b.subject));
+        messages
+    }
+
+    /// Waits until at least `n` messages arrived (20 s at most), and returns them all.
+    async fn wait_for(&self, n: usize) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = self.messages();
+            if got.len() >= n || Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A delivered message: the headers a test checks and its decoded parts.
+#[derive(Debug)]
+struct Received {
+    to: String,
+    subject: String,
+    message_id: String,
+    text: String,
+    html: String,
+}
+
+/// A header's value, its folded lines joined.
+fn header(head: &str, name: &str) -> String {
+    let prefix = format!("{}:", name.to_lowercase());
+    let unfolded = head.replace("\n ", " ").replace("\n\t", " ");
+    unfolded
+        .lines()
+        .find(|line| line.to_lowercase().starts_with(&prefix))
+        .map(|line| line[prefix.len()..].trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn decode(head: &str, body: &str) -> String {
+    let encoding = header(head, "Content-Transfer-Encoding").to_lowercase();
+    if encoding == "base64" {
+        let joined: String = body.split_whitespace().collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(joined)
+            .unwrap_or_default();
+        return String::from_utf8_lossy(&bytes).into_owned();
+    }
+    if encoding != "quoted-printable" {
+        return body.to_owned();
+    }
+    let joined = body.replace("=\r\n", "").replace("=\n", "");
+    let mut out = Vec::new();
+    let bytes = joined.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && let Some(hex) = joined.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Received {
+    fn parse(raw: &str) -> Received {
+        let raw = raw.replace("\r\n", "\n");
+        let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+        let boundary = header(head, "Content-Type")
+            .split("boundary=")
+            .nth(1)
+            .map(|b| b.trim_matches('"').to_owned())
+            .unwrap_or_default();
+        let (mut text, mut html) = (String::new(), String::new());
+        for part in body.split(&format!("--{boundary}")) {
+            let Some((part_head, part_body)) = part.trim_start_matches('\n').split_once("\n\n")
+            else {
+                continue;
+            };
+            let kind = header(part_head, "Content-Type");
+            if kind.starts_with("text/plain") {
+                text = decode(part_head, part_body);
+            } else if kind.starts_with("text/html") {
+                html = decode(part_head, part_body);
+            }
+        }
+        Received {
+            to: header(head, "X-RcptTo"),
+            subject: header(head, "Subject"),
+            message_id: header(head, "Message-ID"),
+            text,
+            html,
+        }
+    }
+}
+
+async fn id_of(app: &TestApp, username: &'static str) -> UserId {
+    app.db(move |c| users::find_by_username(c, username).unwrap().unwrap().id)
+        .await
+}
+
+async fn demo(app: &TestApp) -> WorkspaceId {
+    app.db(|c| workspaces::find_by_slug(c, "demo").unwrap().unwrap().id)
+        .await
+}
+
+/// Creates a script and submits its first version; returns its release task.
+async fn new_task(client: &Client, path: &str) -> TaskId {
+    let resp = client
+        .post(
+            &paths::scripts("demo"),
+            &[
+                ("path", path),
+                ("script_type", "sql"),
+                ("schedule", ""),
+                ("description", ""),
+                ("content", "SELECT 1;\n"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status, 303, "{}", resp.body);
+    let location = resp.location().unwrap().to_owned();
+    let script_id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+    let submitted = client
+        .post(
+            &paths::script_submit("demo", script_id),
+            &[("message", "first")],
+        )
+        .await;
+    assert_eq!(submitted.status, 303, "{}", submitted.body);
+    let toast = client.get(&location).await.texts(".toast-ok").join(" ");
+    let task: i64 = toast
+        .split("release task #")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no task in {toast:?}"));
+    TaskId(task)
+}
+
+fn package_of(resp: &support::Resp) -> PackageId {
+    resp.location()
+        .and_then(|l| l.rsplit('/').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no package in {:?}: {}", resp.location(), resp.body))
+}
+
+async fn deliveries(app: &TestApp) -> Vec<notifications::DeliveryRow> {
+    let ws = demo(app).await;
+    app.db(move |c| notifications::list(c, ws).unwrap()).await
+}
+
+async fn review_approval_and_release_each_mail_the_right_person_once(app: TestApp) {
+    let backend = app.backend;
+    drop(app);
+    let smtp = SmtpServer::started();
+    let url = smtp.url();
+    let Some(app) = TestApp::spawn_with(backend, move |s| s.smtp = Some(url)).await else {
+        return;
+    };
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    let bob_id = id_of(&app, "bob").await;
+    let task = new_task(&alice, "notify/review.sql").await;
+    let resp = alice.release("demo", &[task], &[bob_id], "", "").await;
+    assert_eq!(resp.status, 303, "{}", resp.body);
+    let package = package_of(&resp);
+    let link = format!("{}{}", app.base, paths::package("demo", package));
+
+    let got = smtp.wait_for(1).await;
+    assert_eq!(got.len(), 1, "one message: {got:#?}");
+    let review = &got[0];
+    assert_eq!(review.to, "bob@example.com");
+    assert!(
+        review.subject.contains("Review requested"),
+        "{}",
+        review.subject
+    );
+    assert!(review.text.contains(&link), "{}", review.text);
+    assert!(review.text.contains("alice asks you"), "{}", review.text);
+    assert!(
+        review.html.contains(&format!("href=\"{link}\"")),
+        "{}",
+        review.html
+    );
+
+    let bob = app.signed_in("bob").await;
+    let decided = bob.decide_package("demo", package, "approve", "").await;
+    assert_eq!(decided.status, 303, "{}", decided.body);
+    // Alice: approved, then released; bob (who approved) the outcome, not his own approval.
+    smtp.wait_for(4).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let got = smtp.messages();
+    assert_eq!(got.len(), 4, "{got:#?}");
+    let subjects_to = |to: &str| -> Vec<String> {
+        got.iter()
+            .filter(|m| m.to == to)
+            .map(|m| m.subject.clone())
+            .collect()
+    };
+    let (to_alice, to_bob) = (
+        subjects_to("alice@example.com"),
+        subjects_to("bob@example.com"),
+    );
+    assert_eq!(to_alice.len(), 2, "{to_alice:?}");
+    assert!(
+        to_alice.iter().any(|s| s.contains("Approved")),
+        "{to_alice:?}"
+    );
+    assert!(
+        to_alice.iter().any(|s| s.contains("Released")),
+        "{to_alice:?}"
+    );
+    assert_eq!(to_bob.len(), 2, "review requested and released: {to_bob:?}");
+    assert!(to_bob.iter().any(|s| s.contains("Released")), "{to_bob:?}");
+    let released = got
+        .iter()
+        .find(|m| m.to == "alice@example.com" && m.subject.contains("Released"))
+        .unwrap();
+    assert!(released.text.contains(&link), "{}", released.text);
+    assert!(
+        released.subject.ends_with("in Demo Data Platform"),
+        "{}",
+        released.subject
+    );
+    let ids: std::collections::HashSet<&str> = got.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids.len(), got.len(), "every message once");
+    assert!(
+        deliveries(&app)
+            .await
+            .iter()
+            .all(|d| d.status == DeliveryStatus::Sent),
+        "all recorded as sent"
+    );
+}
+
+async fn a_failed_send_is_retried_and_delivered_once(app: TestApp) {
+    let backend = app.backend;
+    drop(app);
+    let mut smtp = SmtpServer::reserved();
+    let url = smtp.url();
+    let Some(app) = TestApp::spawn_with(backend, move |s| s.smtp = Some(url)).await else {
+        return;
+    };
+    let app = app.with_demo().await;
+    let alice = app.signed_in("alice").await;
+    let bob_id = id_of(&app, "bob").await;
+    let task = new_task(&alice, "notify/late.sql").await;
+    let resp = alice.release("demo", &[task], &[bob_id], "", "").await;
+    assert_eq!(resp.status, 303, "{}", resp.body);
+
+    // Nothing listens yet: the first attempt fails and is rescheduled.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = deliveries(&app).await;
+        if rows
+            .iter()
+            .any(|d| d.attempts >= 1 && !d.last_error.is_empty())
+        {
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].status, DeliveryStatus::Pending);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no failed attempt: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    smtp.start();
+    let got = smtp.wait_for(1).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].to, "bob@example.com");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(smtp.messages().len(), 1, "delivered once");
+    let rows = deliveries(&app).await;
+    assert_eq!(rows[0].status, DeliveryStatus::Sent, "{rows:?}");
+    assert!(rows[0].attempts >= 2, "{rows:?}");
+}
+
+async fn two_senders_never_send_one_delivery_twice(app: TestApp) {
+    // No SMTP for the app: its notifications are recorded, and the test's two senders send them.
+    let app = app.with_demo().await;
+    let smtp = SmtpServer::started();
+    let ws = demo(&app).await;
+    let mut people = Vec::new();
+    for name in ["tara", "carol", "bob", "alice", "victor"] {
+        people.push(id_of(&app, name).await);
+    }
+    let alice = app.signed_in("alice").await;
+    let task = new_task(&alice, "notify/two.sql").await;
+    let bob_id = id_of(&app, "bob").await;
+    let package = package_of(&alice.release("demo", &[task], &[bob_id], "", "").await);
+    let raised = app
+        .db(move |c| {
+            notifications::raise(
+                c,
+                Event {
+                    kind: NotificationKind::PackageApproved,
+                    workspace_id: ws,
+                    subject: Subject::Package(package),
+                    actor: None,
+                },
+                &people,
+            )
+            .unwrap()
+        })
+        .await;
+    assert_eq!(raised, 5);
+    let total = deliveries(&app).await.len();
+    assert_eq!(total, 6, "the review request to bob, and five more");
+
+    // A sender that claimed one delivery and died: its lease runs out, another sends it.
+    let dead = app
+        .db(|c| notifications::claim(c, "dead-sender", 1).unwrap())
+        .await
+        .expect("a due delivery");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    let mail = Mail::new(smtp.url(), "releasedesk <releasedesk@localhost>", &app.base).unwrap();
+    let senders: Vec<_> = ["sender-a", "sender-b"]
+        .into_iter()
+        .map(|name| {
+            let (pool, mail) = (app.pool.clone(), mail.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut conn = pool.get().unwrap();
+                let mut n = 0;
+                while notify::send_one(&mut conn, &mail, name).unwrap() {
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let mut handled = 0;
+    for s in senders {
+        handled += s.await.unwrap();
+    }
+    assert_eq!(handled, total, "each delivery handled by one sender");
+    let got = smtp.wait_for(total).await;
+    assert_eq!(got.len(), total, "{got:#?}");
+    let ids: std::collections::HashSet<&str> = got.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids.len(), total, "no message twice");
+    let rows = deliveries(&app).await;
+    assert!(
+        rows.iter().all(|d| d.status == DeliveryStatus::Sent),
+        "{rows:?}"
+    );
+    // The dead sender's late mark changes nothing.
+    let late = app
+        .db(move |c| notifications::mark_sent(c, dead.id, "dead-sender").unwrap())
+        .await;
+    assert!(!late);
+}
+
+async fn a_review_request_for_a_package_decided_before_sending_is_skipped(app: TestApp) {
+    let app = app.with_demo().await;
+    let smtp = SmtpServer::started();
+    let alice = app.signed_in("alice").await;
+    let bob_id = id_of(&app, "bob").await;
+    let task = new_task(&alice, "notify/stale.sql").await;
+    let package = package_of(&alice.release("demo", &[task], &[bob_id], "", "").await);
+    let bob = app.signed_in("bob").await;
+    let resp = bob
+        .decide_package("demo", package, "reject", "not like this")
+        .await;
+    assert_eq!(resp.status, 303, "{}", resp.body);
+    let mail = Mail::new(smtp.url(), "releasedesk <releasedesk@localhost>", &app.base).unwrap();
+    let handled = app
+        .db(move |c| {
+            let mut n = 0;
+            while notify::send_one(c, &mail, "sender").unwrap() {
+                n += 1;
+            }
+            n
+        })
+        .await;
+    assert_eq!(handled, 2, "the review request and the rejection");
+    let got = smtp.wait_for(1).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].to, "alice@example.com");
+    assert!(got[0].subject.contains("Rejected"), "{}", got[0].subject);
+    let rows = deliveries(&app).await;
+    let review = rows
+        .iter()
+        .find(|d| d.kind == NotificationKind::ReviewRequested)
+        .unwrap();
+    assert_eq!(review.status, DeliveryStatus::Skipped);
+    assert!(
+        review.last_error.contains("already rejected by bob"),
+        "{}",
+        review.last_error
+    );
+}
+
+async fn a_waiting_checkpoint_mails_the_people_named_on_it(app: TestApp) {
+    use diesel::prelude::*;
+    use releasedesk::db::models::region_release::{self as rr, StepInput, TaskInput};
+    use releasedesk::db::schema::{inventory_entries, regions};
+    use releasedesk::domain::{Operation, StepKind};
+
+    let backend = app.backend;
+    drop(app);
+    let smtp = SmtpServer::started();
+    let url = smtp.url();
+    let Some(app) = TestApp::spawn_with(backend, move |s| s.smtp = Some(url)).await else {
+        return;
+    };
+    let app = app.with_demo().await;
+    let ws = demo(&app).await;
+    let (bob, carol) = (id_of(&app, "bob").await, id_of(&app, "carol").await);
+    let task = app
+        .db(move |c| {
+            // A component that runs in a region of the demo now, to upgrade there.
+            let (region, component): (i64, i64) = inventory_entries::table
+                .inner_join(regions::table)
+                .filter(regions::workspace_id.eq(ws))
+                .filter(inventory_entries::present.eq(true))
+                .order(inventory_entries::id.desc())
+                .select((
+                    inventory_entries::region_id,
+                    inventory_entries::component_id,
+                ))
+                .first(c)
+                .unwrap();
+            let input = TaskInput {
+                name: "Upgrade behind a gate".into(),
+                description: Default::default(),
+                operation: Operation::Upgrade,
+                source_region_id: None,
+                best_effort: false,
+                steps: vec![
+                    StepInput {
+                        kind: StepKind::Approval,
+                        region_id: None,
+                        component_ids: vec![],
+                        people: vec![carol, bob],
+                    },
+                    StepInput {
+                        kind: StepKind::Deploy,
+                        region_id: Some(region),
+                        component_ids: vec![component],
+                        people: vec![],
+                    },
+                ],
+            };
+            let task = rr::create(c, bob, ws, &input).unwrap().id;
+            rr::execute(c, bob, ws, task, None).unwrap();
+            task
+        })
+        .await;
+    let got = smtp.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let got = if got.len() == 1 { smtp.messages() } else { got };
+    assert_eq!(got.len(), 1, "carol only, not bob who started it: {got:#?}");
+    let mail = &got[0];
+    assert_eq!(mail.to, "carol@example.com");
+    assert!(
+        mail.subject.contains("Waiting for you: step 1"),
+        "{}",
+        mail.subject
+    );
+    let link = format!("{}{}#step-1", app.base, paths::region_task("demo", task));
+    assert!(mail.text.contains(&link), "{}", mail.text);
+    assert!(mail.text.contains("started by bob"), "{}", mail.text);
+}
+
+async fn the_smtp_password_is_never_shown(_app: TestApp) {
+    let url = SmtpUrl::parse("smtp://mailer@127.0.0.1:2525", Some("s3cret-pw")).unwrap();
+    assert!(!format!("{url:?}").contains("s3cret-pw"));
+    assert!(!url.to_string().contains("s3cret-pw"));
+    let mut settings = releasedesk::config::Settings::new("127.0.0.1:0", "sqlite://x.db");
+    settings.smtp = Some(url);
+    assert!(!format!("{settings:?}").contains("s3cret-pw"));
+    assert!(SmtpUrl::parse("http://x", None).is_err());
+    assert!(
+        SmtpUrl::parse("smtp://127.0.0.1", Some("pw")).is_err(),
+        "no user"
+    );
+}
+
+on_both_backends!(
+    review_approval_and_release_each_mail_the_right_person_once,
+    a_failed_send_is_retried_and_delivered_once,
+    two_senders_never_send_one_delivery_twice,
+    a_review_request_for_a_package_decided_before_sending_is_skipped,
+    a_waiting_checkpoint_mails_the_people_named_on_it,
+    the_smtp_password_is_never_shown,
+);
