@@ -107,6 +107,7 @@ impl Application {
         let origin = web::Data::new(AllowedOrigin(settings.public_origin.clone()));
         let secure = settings.secure_cookies;
         let api_limits = web::Data::new(api::RateLimiter::new(settings.api_rate_limit));
+        let api_waits = web::Data::new(api::Waits::default());
         let mut server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name("releasedesk_session".into())
@@ -125,6 +126,7 @@ impl Application {
                 .app_data(routes::query_config())
                 .app_data(routes::path_config())
                 .app_data(api_limits.clone())
+                .app_data(api_waits.clone())
                 .configure(api::configure)
                 .configure(routes::configure)
                 // Outermost last: logging and counters see every answer, the session wraps CSRF.

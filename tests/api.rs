@@ -545,7 +545,49 @@ async fn a_wait_ends_on_a_change_made_elsewhere(app: TestApp) {
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
 
+/// A token holds at most five `?wait=` requests open; a sixth is told to retry.
+async fn open_waits_are_bounded_per_token(app: TestApp) {
+    let app = app.with_demo().await;
+    let alice = Api::new(&app, Some(&token(&app, "alice", TokenScope::Write).await));
+    let task = submit_new_script(&alice, "ci/waits.sql", "SELECT 6;").await;
+    let released = alice
+        .post(
+            "/workspaces/demo/packages",
+            &json!({"task_ids": [task], "name": "waits", "reviewers": ["bob"]}),
+        )
+        .await;
+    let package = released.json["id"].as_i64().unwrap();
+    let path = format!("/workspaces/demo/packages/{package}?wait=3");
+    let waiting: Vec<_> = (0..5)
+        .map(|_| {
+            let (alice, path) = (alice.clone(), path.clone());
+            tokio::spawn(async move { alice.get(&path).await.status })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let sixth = alice.get(&path).await;
+    assert_eq!(sixth.status, 429, "{}", sixth.text);
+    assert_eq!(sixth.headers["retry-after"], "1");
+    // Reading without waiting is never refused, and another token has its own slots.
+    assert_eq!(
+        alice
+            .get(&format!("/workspaces/demo/packages/{package}"))
+            .await
+            .status,
+        200
+    );
+    for w in waiting {
+        assert_eq!(w.await.unwrap(), 200);
+    }
+    assert_eq!(
+        alice.get(&path).await.status,
+        200,
+        "the slots are free again"
+    );
+}
+
 on_both_backends!(
+    open_waits_are_bounded_per_token,
     a_wait_ends_on_a_change_made_elsewhere,
     ci_flow_submit_release_approve_wait,
     roles_and_scopes_hold_through_the_api,

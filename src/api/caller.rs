@@ -100,6 +100,50 @@ impl FromRequest for Writer {
     }
 }
 
+/// Requests one token may hold open with `?wait=` at once: each re-reads its item every
+/// `packages::WAIT_POLL`, so their number is bounded; one more is refused with 429.
+pub const MAX_WAITS_PER_TOKEN: usize = 5;
+
+/// The `?wait=` requests open on this instance, per token.
+#[derive(Default)]
+pub struct Waits {
+    open: Mutex<HashMap<TokenId, usize>>,
+}
+
+/// One open wait; dropping it (the request answered or gone) frees the slot.
+pub struct WaitSlot {
+    waits: web::Data<Waits>,
+    token: TokenId,
+}
+
+impl Waits {
+    /// A slot for `token`, or 429 when it holds `MAX_WAITS_PER_TOKEN` already.
+    pub fn take(waits: &web::Data<Waits>, token: TokenId) -> Result<WaitSlot, ApiError> {
+        let mut open = waits.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(token).or_insert(0);
+        if *n >= MAX_WAITS_PER_TOKEN {
+            return Err(ApiError::RateLimited(1));
+        }
+        *n += 1;
+        Ok(WaitSlot {
+            waits: waits.clone(),
+            token,
+        })
+    }
+}
+
+impl Drop for WaitSlot {
+    fn drop(&mut self) {
+        let mut open = self.waits.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.token) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.token);
+            }
+        }
+    }
+}
+
 /// A token bucket per token: `per_minute` requests a minute on average, in bursts of up to a
 /// fifth of that. Per instance: behind several instances a token gets each one's budget.
 /// Buckets untouched for ten minutes are dropped, so memory follows the tokens in use.
@@ -154,6 +198,19 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_are_bounded_per_token_and_freed() {
+        let waits = web::Data::new(Waits::default());
+        let slots: Vec<_> = (0..MAX_WAITS_PER_TOKEN)
+            .map(|_| Waits::take(&waits, TokenId(1)).unwrap())
+            .collect();
+        assert!(Waits::take(&waits, TokenId(1)).is_err());
+        assert!(Waits::take(&waits, TokenId(2)).is_ok());
+        drop(slots);
+        assert!(Waits::take(&waits, TokenId(1)).is_ok());
+        assert!(waits.open.lock().unwrap().get(&TokenId(1)).is_none());
+    }
 
     #[test]
     fn a_burst_then_the_rate() {

@@ -24,7 +24,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-pub use caller::RateLimiter;
+pub use caller::{RateLimiter, Waits};
 use problem::{ApiError, Problem};
 
 use crate::db::DbConn;

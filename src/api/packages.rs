@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::caller::{Caller, Writer};
+use super::caller::{Caller, Waits, Writer};
 use super::problem::ApiError;
 use super::{
     cursor_before, cursor_offset, fingerprint, idempotency_key, json, limit, replay, text_filter,
@@ -400,11 +400,17 @@ pub(crate) fn parse_wait(raw: Option<&str>) -> Result<Duration, AppError> {
 pub async fn read(
     state: web::Data<AppState>,
     caller: Caller,
+    waits: web::Data<Waits>,
     path: web::Path<(String, PackageId)>,
     query: web::Query<WaitQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, id) = path.into_inner();
     let wait = parse_wait(query.wait.as_deref())?;
+    let _slot = if wait.is_zero() {
+        None
+    } else {
+        Some(Waits::take(&waits, caller.token.id)?)
+    };
     let deadline = Instant::now() + wait;
     let user = caller.user;
     let ws_id = {

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::caller::{Caller, Writer};
+use super::caller::{Caller, Waits, Writer};
 use super::packages::{WAIT_POLL, WaitQuery, parse_wait};
 use super::problem::ApiError;
 use super::{
@@ -541,11 +541,17 @@ fn detail(
 pub async fn read(
     state: web::Data<AppState>,
     caller: Caller,
+    waits: web::Data<Waits>,
     path: web::Path<(String, RegionTaskId)>,
     query: web::Query<WaitQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, id) = path.into_inner();
     let wait = parse_wait(query.wait.as_deref())?;
+    let _slot = if wait.is_zero() {
+        None
+    } else {
+        Some(Waits::take(&waits, caller.token.id)?)
+    };
     let deadline = Instant::now() + wait;
     let user = caller.user;
     let ws_id = with_read_conn(&state, move |conn| Ok(workspace(conn, &user, &slug)?.0.id)).await?;
