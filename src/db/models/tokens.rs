@@ -194,34 +194,36 @@ pub fn record_use(
     client_ip: &str,
 ) -> Result<(), AppError> {
     write_tx(conn, |conn| {
-        let previous: Option<String> = api_tokens::table
-            .find(token.id)
-            .select(api_tokens::last_used_ip)
-            .first(conn)
-            .optional()?;
-        let Some(previous) = previous else {
+        // Guarded on the address: of two requests arriving at once from a new address, one
+        // moves it and records it (PostgreSQL's row lock makes the other see it moved).
+        let moved = diesel::update(
+            api_tokens::table
+                .filter(api_tokens::id.eq(token.id))
+                .filter(api_tokens::last_used_ip.ne(client_ip)),
+        )
+        .set((
+            api_tokens::last_used_at.eq(now()),
+            api_tokens::last_used_ip.eq(client_ip),
+        ))
+        .execute(conn)?;
+        if moved == 0 {
+            diesel::update(api_tokens::table.find(token.id))
+                .set(api_tokens::last_used_at.eq(now()))
+                .execute(conn)?;
             return Ok(());
-        };
-        diesel::update(api_tokens::table.find(token.id))
-            .set((
-                api_tokens::last_used_at.eq(now()),
-                api_tokens::last_used_ip.eq(client_ip),
-            ))
-            .execute(conn)?;
-        if previous != client_ip {
-            audit::record(
-                conn,
-                AuditEntry {
-                    workspace_id: None,
-                    actor_id: Some(token.user_id),
-                    action: "token.used_from_new_address",
-                    target_type: "token",
-                    target_id: Some(token.id.get()),
-                    target_label: &label(username, token),
-                    comment: client_ip,
-                },
-            )?;
         }
+        audit::record(
+            conn,
+            AuditEntry {
+                workspace_id: None,
+                actor_id: Some(token.user_id),
+                action: "token.used_from_new_address",
+                target_type: "token",
+                target_id: Some(token.id.get()),
+                target_label: &label(username, token),
+                comment: client_ip,
+            },
+        )?;
         Ok(())
     })
 }
