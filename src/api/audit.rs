@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::problem::ApiError;
-use super::{json, limit, time_cursor, utc, workspace};
+use super::{json, limit, one_page, time_cursor, utc, workspace};
 use crate::db::models::audit::{self, AuditKey};
 use crate::routes::workspaces::audit_filter_of;
 use crate::state::{AppState, with_read_conn};
@@ -70,12 +70,8 @@ pub async fn list(
     let user = caller.user;
     let page = with_read_conn(&state, move |conn| {
         let (ws, _) = workspace(conn, &user, &ws)?;
-        let mut rows = audit::page_after(conn, Some(ws.id), &filter, after, limit + 1)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next_cursor = more
-            .then(|| rows.last().map(|r| time_cursor::of(r.created_at, r.id)))
-            .flatten();
+        let rows = audit::page_after(conn, Some(ws.id), &filter, after, limit + 1)?;
+        let (rows, next_cursor) = one_page(rows, limit, |r| time_cursor::of(r.created_at, r.id));
         Ok(AuditPage {
             items: rows
                 .into_iter()

@@ -392,6 +392,34 @@ fn parse_cursor(raw: Option<&str>, kind: char) -> Result<Option<i64>, AppError> 
         })
 }
 
+/// One page of a list read with `limit + 1` rows: the first `limit`, and the cursor of the
+/// next page (made from the page's last row) when there was one more.
+pub(crate) fn one_page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    next: impl FnOnce(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let cursor = if more { rows.last().map(next) } else { None };
+    (rows, cursor)
+}
+
+/// A filter naming one value of an enumeration (a status, an operation), as the pages refuse
+/// an unknown one: "Unknown status “lost”.".
+pub(crate) fn enumerated<T>(
+    raw: Option<&str>,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, AppError> {
+    match text_filter(raw, 20, what)? {
+        None => Ok(None),
+        Some(s) => parse(&s)
+            .map(Some)
+            .ok_or_else(|| AppError::bad_request(format!("Unknown {what} “{s}”."))),
+    }
+}
+
 /// A search or filter value: trimmed, blank is absent, at most `max` characters (the pages'
 /// limits and messages).
 pub(crate) fn text_filter(

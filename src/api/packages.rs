@@ -15,8 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::caller::{Caller, Waits, Writer};
 use super::problem::ApiError;
 use super::{
-    cursor_before, cursor_offset, fingerprint, idempotency_key, json, limit, replay, text_filter,
-    utc, workspace,
+    cursor_before, cursor_offset, enumerated, fingerprint, idempotency_key, json, limit, one_page,
+    replay, text_filter, utc, workspace,
 };
 use crate::db::DbConn;
 use crate::db::models::idempotency::{self, Answer};
@@ -238,13 +238,7 @@ pub async fn list(
     } else {
         (cursor_before(q.cursor.as_deref())?, 0)
     };
-    let status = match text_filter(q.status.as_deref(), 20, "status")? {
-        None => None,
-        Some(s) => Some(
-            PackageStatus::parse(&s)
-                .ok_or_else(|| AppError::bad_request(format!("Unknown status “{s}”.")))?,
-        ),
-    };
+    let status = enumerated(q.status.as_deref(), "status", PackageStatus::parse)?;
     let filter = PackageFilter {
         search,
         applicant: text_filter(q.applicant.as_deref(), 40, "applicant")?.map(|s| s.to_lowercase()),
@@ -261,14 +255,11 @@ pub async fn list(
     let user = caller.user;
     let page = with_read_conn(&state, move |conn| {
         let (ws, _) = workspace(conn, &user, &ws)?;
-        let (mut rows, _) = releases::list_packages(conn, ws.id, &filter, limit + 1, offset)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next_cursor = match (more, rows.last()) {
-            (false, _) | (_, None) => None,
-            (true, Some(_)) if ranked => Some(format!("o{}", offset + limit)),
-            (true, Some(p)) => Some(format!("b{}", p.id.get())),
-        };
+        let (rows, _) = releases::list_packages(conn, ws.id, &filter, limit + 1, offset)?;
+        let (rows, next_cursor) = one_page(rows, limit, |p| match ranked {
+            true => format!("o{}", offset + limit),
+            false => format!("b{}", p.id.get()),
+        });
         Ok(PackagePage {
             items: rows.into_iter().map(Package::from).collect(),
             next_cursor,

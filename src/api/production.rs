@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Caller;
 use super::problem::ApiError;
-use super::{cursor_offset, json, limit, text_filter, utc, workspace};
+use super::{cursor_offset, json, limit, one_page, text_filter, utc, workspace};
 use crate::db::models::production;
 use crate::search::NameSearch;
 use crate::state::{AppState, with_read_conn};
@@ -69,11 +69,10 @@ pub async fn list(
     let user = caller.user;
     let page = with_read_conn(&state, move |conn| {
         let (ws, _) = workspace(conn, &user, &ws)?;
-        let (mut rows, _) = production::list(conn, ws.id, search.as_ref(), limit + 1, offset)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
+        let (rows, _) = production::list(conn, ws.id, search.as_ref(), limit + 1, offset)?;
+        let (rows, next_cursor) = one_page(rows, limit, |_| format!("o{}", offset + limit));
         Ok(LivePage {
-            next_cursor: more.then(|| format!("o{}", offset + limit)),
+            next_cursor,
             items: rows
                 .into_iter()
                 .map(|r| LiveScript {

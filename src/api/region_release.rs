@@ -17,7 +17,8 @@ use super::caller::{Caller, Waits, Writer};
 use super::packages::{WAIT_POLL, WaitQuery, parse_wait};
 use super::problem::ApiError;
 use super::{
-    cursor_offset, fingerprint, idempotency_key, json, limit, replay, text_filter, utc, workspace,
+    cursor_offset, enumerated, fingerprint, idempotency_key, json, limit, one_page, replay,
+    text_filter, utc, workspace,
 };
 use crate::db::DbConn;
 use crate::db::models::idempotency::{self, Answer};
@@ -181,23 +182,8 @@ pub async fn list(
     let q = query.into_inner();
     let limit = limit(q.limit)?;
     let offset = cursor_offset(q.cursor.as_deref())?;
-    let enumerated = |raw: Option<&str>, what: &str| -> Result<Option<String>, AppError> {
-        text_filter(raw, 20, what)
-    };
-    let status = match enumerated(q.status.as_deref(), "status")? {
-        None => None,
-        Some(s) => Some(
-            RegionTaskStatus::parse(&s)
-                .ok_or_else(|| AppError::bad_request(format!("Unknown status “{s}”.")))?,
-        ),
-    };
-    let operation = match enumerated(q.operation.as_deref(), "operation")? {
-        None => None,
-        Some(s) => Some(
-            Operation::parse(&s)
-                .ok_or_else(|| AppError::bad_request(format!("Unknown operation “{s}”.")))?,
-        ),
-    };
+    let status = enumerated(q.status.as_deref(), "status", RegionTaskStatus::parse)?;
+    let operation = enumerated(q.operation.as_deref(), "operation", Operation::parse)?;
     let filter = TaskFilter {
         search: text_filter(q.q.as_deref(), 200, "A search")?.and_then(|q| NameSearch::parse(&q)),
         status,
@@ -207,11 +193,10 @@ pub async fn list(
     let user = caller.user;
     let page = with_read_conn(&state, move |conn| {
         let (ws, _) = workspace(conn, &user, &ws)?;
-        let (mut rows, _) = region_release::list(conn, ws.id, &filter, limit + 1, offset)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
+        let (rows, _) = region_release::list(conn, ws.id, &filter, limit + 1, offset)?;
+        let (rows, next_cursor) = one_page(rows, limit, |_| format!("o{}", offset + limit));
         Ok(RegionTaskPage {
-            next_cursor: more.then(|| format!("o{}", offset + limit)),
+            next_cursor,
             items: rows
                 .into_iter()
                 .map(|t| RegionTaskSummary {

@@ -12,7 +12,8 @@ use super::caller::{Caller, Writer};
 use super::problem::ApiError;
 use super::tasks::Task;
 use super::{
-    cursor_offset, fingerprint, idempotency_key, json, limit, replay, text_filter, utc, workspace,
+    cursor_offset, fingerprint, idempotency_key, json, limit, one_page, replay, text_filter, utc,
+    workspace,
 };
 use crate::db::models::idempotency::{self, Answer};
 use crate::db::models::releases;
@@ -106,11 +107,10 @@ pub async fn list(
     let user = caller.user;
     let page = with_read_conn(&state, move |conn| {
         let (ws, _) = workspace(conn, &user, &ws)?;
-        let (mut rows, _) = scripts::page(conn, ws.id, search.as_ref(), limit + 1, offset)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
+        let (rows, _) = scripts::page(conn, ws.id, search.as_ref(), limit + 1, offset)?;
+        let (rows, next_cursor) = one_page(rows, limit, |_| format!("o{}", offset + limit));
         Ok(ScriptPage {
-            next_cursor: more.then(|| format!("o{}", offset + limit)),
+            next_cursor,
             items: rows
                 .into_iter()
                 .map(|r| ScriptSummary {

@@ -10,7 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::{Caller, Writer};
 use super::problem::ApiError;
-use super::{cursor_offset, json, limit, text_filter, time_cursor, utc, workspace};
+use super::{
+    cursor_offset, enumerated, json, limit, one_page, text_filter, time_cursor, utc, workspace,
+};
 use crate::db::models::releases::{self, TaskFilter, TaskKey, TaskRow, TaskSort};
 use crate::db::models::scripts;
 use crate::domain::{TaskId, TaskStatus};
@@ -111,13 +113,7 @@ pub async fn list(
         });
         (key, 0)
     };
-    let status = match text_filter(query.status.as_deref(), 20, "status")? {
-        None => None,
-        Some(s) => Some(
-            TaskStatus::parse(&s)
-                .ok_or_else(|| AppError::bad_request(format!("Unknown status “{s}”.")))?,
-        ),
-    };
+    let status = enumerated(query.status.as_deref(), "status", TaskStatus::parse)?;
     let filter = TaskFilter {
         search,
         submitter: text_filter(query.submitter.as_deref(), 40, "submitter")?
@@ -134,14 +130,11 @@ pub async fn list(
     let user = caller.user;
     let page = with_read_conn(&state, move |conn| {
         let (ws, _) = workspace(conn, &user, &ws)?;
-        let (mut rows, _) = releases::list_tasks(conn, ws.id, &filter, limit + 1, offset)?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next_cursor = match (more, rows.last()) {
-            (false, _) | (_, None) => None,
-            (true, Some(_)) if ranked => Some(format!("o{}", offset + limit)),
-            (true, Some(t)) => Some(time_cursor::of(t.key().submitted_at, t.key().id.get())),
-        };
+        let (rows, _) = releases::list_tasks(conn, ws.id, &filter, limit + 1, offset)?;
+        let (rows, next_cursor) = one_page(rows, limit, |t| match ranked {
+            true => format!("o{}", offset + limit),
+            false => time_cursor::of(t.submitted_at, t.id.get()),
+        });
         Ok(TaskPage {
             items: rows.into_iter().map(Task::from).collect(),
             next_cursor,

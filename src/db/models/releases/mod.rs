@@ -110,16 +110,6 @@ pub struct TaskKey {
     pub id: TaskId,
 }
 
-impl TaskRow {
-    /// This row's place in `TaskSort::Newest`'s order.
-    pub fn key(&self) -> TaskKey {
-        TaskKey {
-            submitted_at: self.submitted_at,
-            id: self.id,
-        }
-    }
-}
-
 /// Filters of the Tasks tab; `search` is the fuzzy name search (`crate::search`).
 #[derive(Clone, Debug)]
 pub struct TaskFilter {
