@@ -216,9 +216,12 @@ impl Modify for Errors {
 
 /// `GET /api/v1/openapi.json`: the document (no token needed).
 pub async fn openapi() -> HttpResponse {
+    // Built once: it depends on nothing but the code.
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_default());
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(ApiDoc::openapi().to_json().unwrap_or_default())
+        .body(doc.as_str())
 }
 
 /// Any address the table does not serve: 405 with `Allow` when the path is a route's with
