@@ -408,7 +408,8 @@ diesel::table! {
         region_task_id -> Nullable<BigInt>,
         step_id -> Nullable<BigInt>,
         actor_id -> Nullable<BigInt>,
-        user_id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        hook_id -> Nullable<BigInt>,
         channel -> Text,
         status -> Text,
         attempts -> Integer,
@@ -450,6 +451,40 @@ diesel::joinable!(workspace_reviewers -> workspaces (workspace_id));
 diesel::joinable!(workspace_reviewers -> users (user_id));
 diesel::joinable!(audit_log -> users (actor_id));
 
+diesel::table! {
+    notification_hooks (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        name -> Text,
+        format -> Text,
+        url -> Text,
+        secret -> Text,
+        is_active -> Bool,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_hook_events (hook_id, kind) {
+        hook_id -> BigInt,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    notification_preferences (user_id, kind) {
+        user_id -> BigInt,
+        kind -> Text,
+        email -> Bool,
+    }
+}
+
+diesel::joinable!(notification_hook_events -> notification_hooks (hook_id));
+diesel::joinable!(notifications -> notification_hooks (hook_id));
+diesel::joinable!(notification_preferences -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     workspaces,
@@ -481,4 +516,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     inventory_entries,
     execution_results,
     notifications,
+    notification_hooks,
+    notification_hook_events,
+    notification_preferences,
 );

@@ -21,7 +21,7 @@ use lettre::{Message, SmtpTransport, Transport};
 
 use crate::db::models::notifications::{self, Item, NotificationKind, Outgoing};
 use crate::db::{DbConn, Pool, now};
-use crate::domain::{PackageStatus, StepStatus};
+use crate::domain::{PackageStatus, RegionTaskStatus, StepStatus};
 use crate::error::AppError;
 
 /// How often an idle sender looks for due deliveries.
@@ -340,31 +340,127 @@ fn words(out: &Outgoing, origin: &str) -> Words {
             position,
             kind,
             status,
+            decision,
             ..
-        } => Words {
-            subject: format!(
-                "Waiting for you: step {position} ({}) of {task_name} in {ws}",
-                kind.label()
-            ),
-            headline: format!(
-                "The region release “{task_name}”, started by {who}, waits at step {position}, a {}, which names you.",
-                kind.label()
-            ),
-            todo:
-                "Open the step, then agree to let the release continue, or reject it with a reason."
-                    .to_owned(),
-            update: (*status != StepStatus::Waiting).then(|| {
-                format!(
-                    "Since then the step has moved on: it is now {}.",
-                    status.label().to_lowercase()
-                )
-            }),
-            link: format!(
+        } => {
+            let link = format!(
                 "{origin}{}#step-{position}",
                 crate::paths::region_task(&out.workspace_slug, *task)
-            ),
-            link_label: "Open the step",
-        },
+            );
+            let step = format!("step {position}, a {},", kind.label());
+            if out.kind == NotificationKind::CheckpointDecided {
+                let (by, outcome) = decision
+                    .as_ref()
+                    .map(|(by, s)| (by.as_str(), *s))
+                    .unwrap_or((who, *status));
+                let (verb, next) = if outcome == StepStatus::Rejected {
+                    ("rejected", "the release stopped there")
+                } else {
+                    ("agreed to", "the release goes on")
+                };
+                return Words {
+                    subject: format!(
+                        "{}: step {position} ({}) of {task_name} in {ws}",
+                        outcome.label(),
+                        kind.label()
+                    ),
+                    headline: format!(
+                        "{by} {verb} {step} of the region release “{task_name}”: {next}."
+                    ),
+                    todo: "Nothing to do: the step needs no decision from you any more.".to_owned(),
+                    update: None,
+                    link,
+                    link_label: "Open the step",
+                };
+            }
+            Words {
+                subject: format!(
+                    "Waiting for you: step {position} ({}) of {task_name} in {ws}",
+                    kind.label()
+                ),
+                headline: format!(
+                    "The region release “{task_name}”, started by {who}, waits at {step} which names you."
+                ),
+                todo: "Open the step, then agree to let the release continue, or reject it with a reason."
+                    .to_owned(),
+                update: (*status != StepStatus::Waiting).then(|| {
+                    format!(
+                        "Since then the step has moved on: it is now {}{}.",
+                        status.label().to_lowercase(),
+                        decision
+                            .as_ref()
+                            .map(|(by, _)| format!(" by {by}"))
+                            .unwrap_or_default()
+                    )
+                }),
+                link,
+                link_label: "Open the step",
+            }
+        }
+        Item::RegionTask {
+            id,
+            name,
+            status,
+            reason,
+        } => {
+            let why = reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            let (subject, headline, todo, expected) = match out.kind {
+                NotificationKind::RegionTaskReleased => (
+                    format!("Released: region task {name} in {ws}"),
+                    format!(
+                        "The region release “{name}”, which you started, is released: every step succeeded."
+                    ),
+                    "Nothing to do; Release History shows what changed in each region.",
+                    RegionTaskStatus::Released,
+                ),
+                NotificationKind::RegionTaskRolledBack => (
+                    format!("Rolled back: region task {name} in {ws}"),
+                    format!(
+                        "The rollback of “{name}”, which you started, is done: its changes are undone."
+                    ),
+                    "Nothing to do; Release History shows what was restored.",
+                    RegionTaskStatus::RolledBack,
+                ),
+                NotificationKind::RegionTaskRollbackFailed => (
+                    format!("Rollback failed: region task {name} in {ws}"),
+                    format!("The rollback of “{name}”, which you started, failed{why}."),
+                    "Open the task to see which components were not restored; roll back again once the cause is fixed.",
+                    RegionTaskStatus::RollbackFailed,
+                ),
+                _ => (
+                    format!("Release failed: region task {name} in {ws}"),
+                    match out.actor.as_deref() {
+                        Some(by) => format!(
+                            "{by} stopped the region release “{name}”, which you started{why}."
+                        ),
+                        None => {
+                            format!("The region release “{name}”, which you started, failed{why}.")
+                        }
+                    },
+                    "Open the task to see which step failed and why; then execute it again or roll it back.",
+                    RegionTaskStatus::ReleaseFailed,
+                ),
+            };
+            Words {
+                subject,
+                headline,
+                todo: todo.to_owned(),
+                update: (*status != expected).then(|| {
+                    format!(
+                        "Since then the task has moved on: it is now {}.",
+                        status.label().to_lowercase()
+                    )
+                }),
+                link: format!(
+                    "{origin}{}",
+                    crate::paths::region_task(&out.workspace_slug, *id)
+                ),
+                link_label: "Open the task",
+            }
+        }
         Item::Gone => Words {
             subject: format!("{} in {ws}", out.kind.label()),
             headline: "The item this message was about has been deleted.".to_owned(),

@@ -8,6 +8,7 @@ pub mod actions;
 pub mod api;
 pub mod browser;
 pub mod routes;
+pub mod smtp;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

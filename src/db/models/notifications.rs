@@ -17,12 +17,13 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 
 use crate::db::schema::{
-    notifications, region_task_steps, region_tasks, release_packages, step_people, users,
-    workspaces,
+    notifications, region_task_steps, region_tasks, release_packages, step_comments, step_people,
+    users, workspaces,
 };
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{
-    PackageId, PackageStatus, RegionTaskId, StepId, StepKind, StepStatus, UserId, WorkspaceId,
+    PackageId, PackageStatus, RegionTaskId, RegionTaskStatus, StepId, StepKind, StepStatus, UserId,
+    WorkspaceId,
 };
 use crate::error::AppError;
 
@@ -36,6 +37,11 @@ crate::domain::text_enum!(
         PackagePartiallyFailed = "package_partially_failed": "Package partially failed",
         PackageFailed = "package_failed": "Package failed",
         CheckpointWaiting = "checkpoint_waiting": "Checkpoint waiting",
+        CheckpointDecided = "checkpoint_decided": "Checkpoint decided",
+        RegionTaskReleased = "region_task_released": "Region task released",
+        RegionTaskFailed = "region_task_failed": "Region task failed",
+        RegionTaskRolledBack = "region_task_rolled_back": "Region task rolled back",
+        RegionTaskRollbackFailed = "region_task_rollback_failed": "Region task rollback failed",
     }
 );
 
@@ -54,6 +60,10 @@ crate::domain::text_enum!(
     /// How a notification reaches its person.
     Channel {
         Email = "email": "Email",
+        /// A workspace's chat channel (a Slack-compatible incoming webhook).
+        Chat = "chat": "Chat",
+        /// A workspace's generic receiver of signed JSON.
+        Webhook = "webhook": "Webhook",
     }
 );
 
@@ -69,6 +79,7 @@ pub const MAX_AGE_HOURS: i64 = 24;
 pub enum Subject {
     Package(PackageId),
     Checkpoint { task: RegionTaskId, step: StepId },
+    RegionTask(RegionTaskId),
 }
 
 /// One event to tell some people about.
@@ -108,6 +119,7 @@ pub fn raise(conn: &mut DbConn, event: Event, recipients: &[UserId]) -> QueryRes
         Subject::Checkpoint { task, step } => {
             (None, Some(task), Some(step), format!("t{task}-s{step}"))
         }
+        Subject::RegionTask(task) => (None, Some(task), None, format!("t{task}")),
     };
     for user in &reachable {
         let delivery_id = format!(
@@ -216,6 +228,15 @@ pub enum Item {
         position: i32,
         kind: StepKind,
         status: StepStatus,
+        /// Who decided it and how, once decided.
+        decision: Option<(String, StepStatus)>,
+    },
+    RegionTask {
+        id: RegionTaskId,
+        name: String,
+        status: RegionTaskStatus,
+        /// The last failed or rejected step's message, when one is.
+        reason: Option<String>,
     },
     /// Deleted since.
     Gone,
@@ -247,7 +268,7 @@ pub fn outgoing(conn: &mut DbConn, id: i64) -> QueryResult<Outgoing> {
         Option<RegionTaskId>,
         Option<StepId>,
         Option<UserId>,
-        UserId,
+        Option<UserId>,
     ) = notifications::table
         .find(id)
         .select((
@@ -268,7 +289,7 @@ pub fn outgoing(conn: &mut DbConn, id: i64) -> QueryResult<Outgoing> {
         .first(conn)?;
     let (recipient_username, recipient_display_name, email): (String, String, String) =
         users::table
-            .find(user)
+            .find(user.ok_or(diesel::result::Error::NotFound)?)
             .select((users::username, users::display_name, users::email))
             .first(conn)?;
     let actor = username(conn, actor)?;
@@ -314,14 +335,59 @@ pub fn outgoing(conn: &mut DbConn, id: i64) -> QueryResult<Outgoing> {
                 .first(conn)
                 .optional()?;
             match row {
-                Some((task_name, position, kind, status)) => Item::Checkpoint {
-                    task: t,
-                    task_name,
-                    step: s,
-                    position,
-                    kind,
-                    status,
-                },
+                Some((task_name, position, kind, status)) => {
+                    let decider: Option<UserId> = step_comments::table
+                        .filter(step_comments::step_id.eq(s))
+                        .filter(step_comments::decision.is_not_null())
+                        .order(step_comments::id.desc())
+                        .select(step_comments::user_id)
+                        .first(conn)
+                        .optional()?;
+                    let decision = match (status, decider) {
+                        (StepStatus::Agreed | StepStatus::Rejected, Some(by)) => {
+                            username(conn, Some(by))?.map(|name| (name, status))
+                        }
+                        _ => None,
+                    };
+                    Item::Checkpoint {
+                        task: t,
+                        task_name,
+                        step: s,
+                        position,
+                        kind,
+                        status,
+                        decision,
+                    }
+                }
+                None => Item::Gone,
+            }
+        }
+        (None, Some(t), None) => {
+            let row: Option<(String, RegionTaskStatus)> = region_tasks::table
+                .find(t)
+                .select((region_tasks::name, region_tasks::status))
+                .first(conn)
+                .optional()?;
+            match row {
+                Some((name, status)) => {
+                    let reason: Option<String> = region_task_steps::table
+                        .filter(region_task_steps::task_id.eq(t))
+                        .filter(
+                            region_task_steps::status
+                                .eq_any([StepStatus::Failed, StepStatus::Rejected]),
+                        )
+                        .filter(region_task_steps::message.ne(""))
+                        .order(region_task_steps::position.desc())
+                        .select(region_task_steps::message)
+                        .first(conn)
+                        .optional()?;
+                    Item::RegionTask {
+                        id: t,
+                        name,
+                        status,
+                        reason,
+                    }
+                }
                 None => Item::Gone,
             }
         }
@@ -417,7 +483,7 @@ pub struct DeliveryRow {
     pub id: i64,
     pub delivery_id: String,
     pub kind: NotificationKind,
-    pub user_id: UserId,
+    pub user_id: Option<UserId>,
     pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_error: String,

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{RegionTask, Step, finish_running_execution, record, starts_for, steps};
+use super::{
+    RegionTask, Step, finish_running_execution, last_executor, record, starts_for, steps,
+    tell_outcome,
+};
 use crate::db::models::notifications::{self, Event, NotificationKind, Subject};
 use crate::db::models::regions::{self, Component, Config, Region};
 use crate::db::schema::{
@@ -103,6 +106,7 @@ fn end_run(
     if moved == 1 {
         finish_running_execution(conn, task.id, outcome)?;
         audit_task(conn, task, action, comment)?;
+        tell_outcome(conn, task, to, None)?;
     }
     Ok(())
 }
@@ -167,13 +171,7 @@ pub fn wait_at_checkpoint(
         .execute(conn)?;
         if moved == 1 {
             // The people named on the step are asked; the one who started the run asked.
-            let started_by: Option<UserId> = region_executions::table
-                .filter(region_executions::task_id.eq(task.id))
-                .order(region_executions::id.desc())
-                .select(region_executions::started_by)
-                .first(conn)
-                .optional()?
-                .flatten();
+            let started_by = last_executor(conn, task.id)?;
             let people = notifications::step_people(conn, step.id)?;
             notifications::raise(
                 conn,
@@ -323,6 +321,7 @@ pub fn finish_release(conn: &mut DbConn, exec: &Execution, steps: &[Step]) -> Re
                 },
                 &comment,
             )?;
+            tell_outcome(conn, &task, to, None)?;
         }
         Ok(())
     })

@@ -40,6 +40,7 @@ use diesel::dsl::IntoBoxed;
 use diesel::prelude::*;
 
 use super::audit::{self, AuditEntry};
+use super::notifications::{self, Event, NotificationKind, Subject};
 use super::regions::{self, Component, Region};
 use super::{jobs, users, workspaces};
 use crate::db::count;
@@ -826,6 +827,47 @@ pub fn suspend(
     })
 }
 
+/// Who started the task's latest run (release or rollback), if anyone did.
+fn last_executor(conn: &mut DbConn, task_id: RegionTaskId) -> QueryResult<Option<UserId>> {
+    Ok(region_executions::table
+        .filter(region_executions::task_id.eq(task_id))
+        .order(region_executions::id.desc())
+        .select(region_executions::started_by)
+        .first(conn)
+        .optional()?
+        .flatten())
+}
+
+/// Tells whoever started the run how it ended, when `to` is an end (released, release failed,
+/// rolled back, rollback failed). `actor` acted (`None`: the worker). Call in the transaction
+/// that makes the move.
+fn tell_outcome(
+    conn: &mut DbConn,
+    task: &RegionTask,
+    to: RegionTaskStatus,
+    actor: Option<UserId>,
+) -> QueryResult<()> {
+    let kind = match to {
+        RegionTaskStatus::Released => NotificationKind::RegionTaskReleased,
+        RegionTaskStatus::ReleaseFailed => NotificationKind::RegionTaskFailed,
+        RegionTaskStatus::RolledBack => NotificationKind::RegionTaskRolledBack,
+        RegionTaskStatus::RollbackFailed => NotificationKind::RegionTaskRollbackFailed,
+        _ => return Ok(()),
+    };
+    let executor: Vec<UserId> = last_executor(conn, task.id)?.into_iter().collect();
+    notifications::raise(
+        conn,
+        Event {
+            kind,
+            workspace_id: task.workspace_id,
+            subject: Subject::RegionTask(task.id),
+            actor,
+        },
+        &executor,
+    )?;
+    Ok(())
+}
+
 fn finish_running_execution(
     conn: &mut DbConn,
     task_id: RegionTaskId,
@@ -978,7 +1020,7 @@ pub fn decide_checkpoint(
                 }
             }
             CheckpointDecision::Reject => {
-                diesel::update(
+                let failed = diesel::update(
                     region_tasks::table
                         .find(task_id)
                         .filter(region_tasks::status.eq(RegionTaskStatus::Releasing)),
@@ -992,8 +1034,32 @@ pub fn decide_checkpoint(
                     .set(region_task_steps::message.eq(format!("rejected: {comment}")))
                     .execute(conn)?;
                 finish_running_execution(conn, task_id, ExecutionStatus::Failed)?;
+                if failed == 1 {
+                    tell_outcome(conn, &task, RegionTaskStatus::ReleaseFailed, Some(actor_id))?;
+                }
             }
         }
+        // The others named on the step need not act any more, and an agreement lets the
+        // executor's release go on (a rejection told the executor above, as its failure).
+        let told: Vec<UserId> = people
+            .iter()
+            .map(|(id, _)| *id)
+            .chain(executor.filter(|_| decision == CheckpointDecision::Agree))
+            .filter(|id| decision == CheckpointDecision::Agree || Some(*id) != executor)
+            .collect();
+        notifications::raise(
+            conn,
+            Event {
+                kind: NotificationKind::CheckpointDecided,
+                workspace_id,
+                subject: Subject::Checkpoint {
+                    task: task_id,
+                    step: step_id,
+                },
+                actor: Some(actor_id),
+            },
+            &told,
+        )?;
         Ok(to)
     })
 }
