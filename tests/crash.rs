@@ -623,9 +623,7 @@ async fn a_killed_sender_and_two_instances_deliver_each_message_once(app: TestAp
                 .optional()
                 .unwrap();
             let delivered = mailbox.messages();
-            let Some(id) = in_flight else {
-                return None;
-            };
+            let id = in_flight?;
             if delivered.iter().any(|m| m.message_id.contains(&id)) {
                 return None;
             }
