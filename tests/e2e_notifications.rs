@@ -54,9 +54,8 @@ async fn each_mail_link_opens_its_item_for_its_reader(app: TestApp) {
         return;
     };
     let app = app.with_demo().await;
-    let id = |name: &'static str| {
-        app.db(move |c| users::find_by_username(c, name).unwrap().unwrap().id)
-    };
+    let id =
+        |name: &'static str| app.db(move |c| users::find_by_username(c, name).unwrap().unwrap().id);
     let (bob, carol): (UserId, UserId) = (id("bob").await, id("carol").await);
 
     // Alice asks bob to review a package; the mail reaches bob.

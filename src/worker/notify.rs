@@ -264,6 +264,8 @@ struct Words {
     update: Option<String>,
     link: String,
     link_label: &'static str,
+    /// Why this person gets it, for the footer.
+    why: &'static str,
 }
 
 #[derive(Template)]
@@ -352,6 +354,11 @@ fn words(out: &Outgoing, origin: &str) -> Words {
                 update,
                 link,
                 link_label: "Open the package",
+                why: if out.kind == NotificationKind::ReviewRequested {
+                    "you were chosen to review the package"
+                } else {
+                    "you applied for the package or reviewed it"
+                },
             }
         }
         Item::Checkpoint {
@@ -391,6 +398,7 @@ fn words(out: &Outgoing, origin: &str) -> Words {
                     update: None,
                     link,
                     link_label: "Open the step",
+                    why: "the step names you, or you started the release",
                 };
             }
             Words {
@@ -415,6 +423,7 @@ fn words(out: &Outgoing, origin: &str) -> Words {
                 }),
                 link,
                 link_label: "Open the step",
+                why: "the step names you",
             }
         }
         Item::RegionTask {
@@ -479,6 +488,7 @@ fn words(out: &Outgoing, origin: &str) -> Words {
                     crate::paths::region_task(&out.workspace_slug, *id)
                 ),
                 link_label: "Open the task",
+                why: "you started this run",
             }
         }
         Item::Gone => Words {
@@ -488,6 +498,7 @@ fn words(out: &Outgoing, origin: &str) -> Words {
             update: None,
             link: origin.to_owned(),
             link_label: "Open releasedesk",
+            why: "it concerned you",
         },
     }
 }

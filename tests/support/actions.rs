@@ -27,7 +27,10 @@ impl Client {
         let location = resp.location().unwrap().to_owned();
         let script_id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
         let submitted = self
-            .post(&paths::script_submit(ws, script_id), &[("message", "first")])
+            .post(
+                &paths::script_submit(ws, script_id),
+                &[("message", "first")],
+            )
             .await;
         assert_eq!(submitted.status, 303, "{}", submitted.body);
         let toast = self.get(&location).await.texts(".toast-ok").join(" ");
