@@ -116,6 +116,7 @@ async fn the_demo_lists_say_why_each_stopped_item_stopped(app: TestApp) {
         let want = match status.as_str() {
             "Suspended" => "Suspended",
             "Suspending" => "Stops after the running step",
+            "Release failed" if why.starts_with("Rejected") => "Rejected at step ",
             "Release failed" => "Failed at step ",
             "Rollback failed" => " not restored; first ",
             "Releasing" if !why.is_empty() => "Waiting at step ",
@@ -199,7 +200,7 @@ async fn a_region_task_says_whom_its_checkpoint_waits_for_and_why_it_failed(app:
     carol_client
         .decide_step("demo", task, step, "reject", "not today")
         .await;
-    let failed = "Failed at step 1: rejected: not today";
+    let failed = "Rejected at step 1: not today";
     let list = bob_client.get(&paths::region_tasks("demo")).await;
     assert_eq!(row_why(&list, &href), failed);
     let page = bob_client.get(&href).await;

@@ -115,9 +115,11 @@ impl fmt::Display for Why {
             Why::StepFailed { position, message } if message.is_empty() => {
                 write!(f, "Failed at step {position}")
             }
-            Why::StepFailed { position, message } => {
-                write!(f, "Failed at step {position}: {message}")
-            }
+            // A checkpoint's rejection is kept as "rejected: <comment>".
+            Why::StepFailed { position, message } => match message.strip_prefix("rejected: ") {
+                Some(comment) => write!(f, "Rejected at step {position}: {comment}"),
+                None => write!(f, "Failed at step {position}: {message}"),
+            },
             Why::RollbackFailed {
                 failed,
                 first,
