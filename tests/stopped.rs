@@ -63,6 +63,29 @@ async fn a_package_says_whom_it_waits_for_and_who_rejected_it(app: TestApp) {
         page.texts("#package-why"),
         vec!["Rejected by bob: not like this".to_owned()]
     );
+    // The API says the same, on the package and in the list.
+    let token = support::api::token(&app, "alice", releasedesk::domain::TokenScope::Read).await;
+    let api = support::api::Api::new(&app, Some(&token));
+    let one = api
+        .get(&format!(
+            "/workspaces/demo/packages/{}",
+            package.get()
+        ))
+        .await;
+    assert_eq!(
+        one.json["why"], "Rejected by bob: not like this",
+        "{:?}",
+        one.json
+    );
+    let list = api.get("/workspaces/demo/packages?limit=100").await;
+    let row = list.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == package.get())
+        .unwrap()
+        .clone();
+    assert_eq!(row["why"], "Rejected by bob: not like this");
 }
 
 async fn the_demo_lists_say_why_each_stopped_item_stopped(app: TestApp) {
@@ -205,6 +228,15 @@ async fn a_region_task_says_whom_its_checkpoint_waits_for_and_why_it_failed(app:
     assert_eq!(row_why(&list, &href), failed);
     let page = bob_client.get(&href).await;
     assert_eq!(page.texts("#task-why"), vec![failed.to_owned()]);
+    let token = support::api::token(&app, "bob", releasedesk::domain::TokenScope::Read).await;
+    let api = support::api::Api::new(&app, Some(&token));
+    let one = api
+        .get(&format!(
+            "/workspaces/demo/region-tasks/{}",
+            task.get()
+        ))
+        .await;
+    assert_eq!(one.json["why"], failed, "{:?}", one.json);
 }
 
 on_both_backends!(

@@ -21,7 +21,7 @@ use super::{
 use crate::db::DbConn;
 use crate::db::models::idempotency::{self, Answer};
 use crate::db::models::releases::{self, Decision, PackageFilter, PackageRow, ReleaseRequest};
-use crate::db::models::users;
+use crate::db::models::{stopped, users};
 use crate::domain::{Comment, PackageId, PackageName, PackageStatus, TaskId, UserId, WorkspaceId};
 use crate::error::AppError;
 use crate::routes::task_release::date;
@@ -57,6 +57,9 @@ pub struct Package {
     pub failed_count: i32,
     /// Released, partially failed, failed, rejected or revoked: it will not change again.
     pub finished: bool,
+    /// Why it stands still, as its page says: "Waiting for bob or carol", "Rejected by bob:
+    /// …", "1 task failed; first etl/a.sql: …". None while it moves or once released.
+    pub why: Option<String>,
 }
 
 impl From<PackageRow> for Package {
@@ -79,8 +82,25 @@ impl From<PackageRow> for Package {
             task_count: p.task_count,
             done_count: p.done_count,
             failed_count: p.failed_count,
+            why: None,
         }
     }
+}
+
+/// The packages of `rows` with why each that stands still does.
+fn with_why(conn: &mut DbConn, rows: Vec<PackageRow>) -> Result<Vec<Package>, AppError> {
+    let shown: Vec<_> = rows.iter().map(|p| (p.id, p.status)).collect();
+    let mut why = stopped::packages(conn, &shown)?;
+    Ok(rows
+        .into_iter()
+        .map(|p| {
+            let reason = why.remove(&p.id).map(|w| w.to_string());
+            Package {
+                why: reason,
+                ..Package::from(p)
+            }
+        })
+        .collect())
 }
 
 fn is_finished(status: PackageStatus) -> bool {
@@ -144,7 +164,7 @@ fn detail(
     );
     Ok((
         PackageDetail {
-            package: package.into(),
+            package: with_why(conn, vec![package])?.remove(0),
             reviewers: reviewers
                 .into_iter()
                 .map(|r| Reviewer {
@@ -261,7 +281,7 @@ pub async fn list(
             false => format!("b{}", p.id.get()),
         });
         Ok(PackagePage {
-            items: rows.into_iter().map(Package::from).collect(),
+            items: with_why(conn, rows)?,
             next_cursor,
         })
     })

@@ -25,7 +25,7 @@ use crate::db::models::idempotency::{self, Answer};
 use crate::db::models::region_release::{
     self, CheckpointDecision, StepInput, TaskFilter, TaskInput,
 };
-use crate::db::models::{regions, users};
+use crate::db::models::{regions, stopped, users};
 use crate::domain::{
     Comment, Description, Operation, RegionTaskId, RegionTaskStatus, StepId, StepKind, UserId,
     WorkspaceId,
@@ -136,6 +136,9 @@ pub struct RegionTaskSummary {
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub released_at: Option<DateTime<Utc>>,
+    /// Why it stands still, as its page says: "Waiting at step 2 (Manual Approval) for
+    /// carol", "Suspended by bob", "Failed at step 3: …". None while it moves or once done.
+    pub why: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -195,6 +198,8 @@ pub async fn list(
         let (ws, _) = workspace(conn, &user, &ws)?;
         let (rows, _) = region_release::list(conn, ws.id, &filter, limit + 1, offset)?;
         let (rows, next_cursor) = one_page(rows, limit, |_| format!("o{}", offset + limit));
+        let shown: Vec<_> = rows.iter().map(|t| (t.id, t.status)).collect();
+        let mut why = stopped::region_tasks(conn, &shown)?;
         Ok(RegionTaskPage {
             next_cursor,
             items: rows
@@ -208,6 +213,7 @@ pub async fn list(
                     created_by: t.created_by,
                     created_at: utc(t.created_at),
                     released_at: t.released_at.map(utc),
+                    why: why.remove(&t.id).map(|w| w.to_string()),
                 })
                 .collect(),
         })
@@ -424,6 +430,9 @@ pub struct RegionTaskDetail {
     pub settled: bool,
     pub created_at: DateTime<Utc>,
     pub released_at: Option<DateTime<Utc>>,
+    /// Why it stands still, as its page says: "Waiting at step 2 (Manual Approval) for
+    /// carol", "Suspended by bob", "Failed at step 3: …". None while it moves or once done.
+    pub why: Option<String>,
     pub steps: Vec<StepJson>,
     pub executions: Vec<ExecutionJson>,
 }
@@ -438,6 +447,9 @@ fn detail(
 ) -> Result<(RegionTaskDetail, Mark), AppError> {
     let task = region_release::find(conn, workspace_id, id)?.ok_or(AppError::NotFound)?;
     let steps = region_release::steps(conn, id)?;
+    let why = stopped::region_tasks(conn, &[(id, task.status)])?
+        .remove(&id)
+        .map(|w| w.to_string());
     let mut components = region_release::task_step_components(conn, id)?;
     let mut people = region_release::task_step_people(conn, id)?;
     let mut comments: HashMap<StepId, Vec<StepComment>> = HashMap::new();
@@ -486,6 +498,7 @@ fn detail(
             status: task.status.as_str().to_owned(),
             created_at: utc(task.created_at),
             released_at: task.released_at.map(utc),
+            why,
             steps: steps
                 .into_iter()
                 .map(|s| StepJson {
