@@ -192,9 +192,9 @@ impl Application {
             ..
         } = self;
         // Email goes out from instances that run the worker (a web-only instance sends none).
-        let sender = worker_lease
-            .and(mail)
-            .map(|mail| crate::worker::notify::Sender::spawn(pool.clone(), mail));
+        let sender = worker_lease.zip(mail).map(|(lease, mail)| {
+            crate::worker::notify::Sender::spawn(pool.clone(), mail.with_lease(lease))
+        });
         let worker =
             worker_lease.map(|lease| crate::worker::Worker::spawn(pool, lease, private_webhooks));
         let result = server.await;
