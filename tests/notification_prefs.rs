@@ -381,7 +381,7 @@ async fn a_digest_lists_what_still_waits_and_not_what_was_decided(app: TestApp) 
     let got = smtp.wait_for(3).await;
     let digests: Vec<_> = got
         .iter()
-        .filter(|m| m.subject.contains("Waiting for you:") && m.to == "bob@example.com")
+        .filter(|m| m.subject.contains("Daily digest:") && m.to == "bob@example.com")
         .collect();
     assert_eq!(digests.len(), 1, "{got:#?}");
     let digest = digests[0];
@@ -444,7 +444,7 @@ async fn two_senders_raise_and_send_one_digest_a_day(app: TestApp) {
     let got = if got.len() == 1 { smtp.messages() } else { got };
     assert_eq!(got.len(), 1, "{got:#?}");
     assert!(
-        got[0].subject.contains("Waiting for you:"),
+        got[0].subject.contains("Daily digest:"),
         "{}",
         got[0].subject
     );

@@ -708,7 +708,7 @@ fn digest_words(sections: &[DigestSection], origin: &str) -> (String, Vec<Digest
         .iter()
         .any(|s| s.packages.more || s.checkpoints.more);
     let subject = format!(
-        "Waiting for you: {}{}",
+        "Daily digest: {}{} waiting for you",
         counts.join(" and "),
         if more { " and more" } else { "" }
     );
