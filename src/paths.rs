@@ -72,6 +72,18 @@ pub fn account_tokens() -> &'static str {
 pub fn account_token_revoke(token: impl Id<TokenId>) -> String {
     format!("/account/tokens/{}/revoke", token.id())
 }
+/// Sets or clears the user's own email address (the Account page's "Notifications").
+pub fn account_email() -> &'static str {
+    "/account/email"
+}
+/// Saves the user's email choices per event kind and their daily digest's hour.
+pub fn account_notifications() -> &'static str {
+    "/account/notifications"
+}
+/// Sends the user a test email now.
+pub fn account_test_email() -> &'static str {
+    "/account/test-email"
+}
 
 pub fn admin_users() -> &'static str {
     "/admin/users"

@@ -102,6 +102,7 @@ impl Application {
             queries: queries.clone(),
             inline_reads,
             private_webhooks,
+            mail: mail.clone(),
         });
         let metrics = web::Data::new(Metrics::default());
         let origin = web::Data::new(AllowedOrigin(settings.public_origin.clone()));

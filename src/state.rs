@@ -23,6 +23,9 @@ pub struct AppState {
     /// Whether webhooks may go to internal addresses (`--allow-private-webhooks`), for the
     /// region form's check.
     pub private_webhooks: PrivateDestinations,
+    /// The SMTP server, From address and link origin when this server sends email
+    /// (`--smtp-url`), for the Account page's test email; `None`: no email.
+    pub mail: Option<crate::worker::notify::Mail>,
 }
 
 /// Runs `f` with a pooled connection on the blocking thread pool.

@@ -39,6 +39,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/account/sessions/{id}/end"),
     ("POST", "/account/tokens"),
     ("POST", "/account/tokens/{id}/revoke"),
+    ("POST", "/account/email"),
+    ("POST", "/account/notifications"),
+    ("POST", "/account/test-email"),
     ("GET", "/admin/users"),
     ("POST", "/admin/users"),
     ("POST", "/admin/users/{id}/active"),
@@ -681,6 +684,27 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/account/tokens",
             &[("name", ""), ("expires_in_days", "30"), ("scope", "read")],
             [422, 422, 422, 422, 422, 422, IN, IN],
+        ),
+        // Not an address, so nobody's changes.
+        post(
+            "/account/email",
+            "/account/email",
+            &[("email", "not an address")],
+            [422, 422, 422, 422, 422, 422, IN, IN],
+        ),
+        // No such hour, so nobody's settings change.
+        post(
+            "/account/notifications",
+            "/account/notifications",
+            &[("kinds", "review_requested"), ("digest_hour", "24")],
+            [422, 422, 422, 422, 422, 422, IN, IN],
+        ),
+        // This app sends no email: nothing is sent, nobody's turn is taken.
+        post(
+            "/account/test-email",
+            "/account/test-email",
+            &[],
+            [409, 409, 409, 409, 409, 409, IN, IN],
         ),
         // Someone else's token: not found, but for a tenant administrator, who may revoke
         // anyone's and is told it is revoked already.

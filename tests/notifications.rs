@@ -1,7 +1,9 @@
 //! Notification email end to end, on SQLite and PostgreSQL, against a real SMTP server
 //! (Debian's aiosmtpd, run by Debian's own interpreter, writing a Maildir the test reads):
 //! the right people get one message each with a link to the exact item; a send that fails is
-//! retried and delivered once; two senders never send one delivery twice.
+//! retried and delivered once; two senders never send one delivery twice. People's choices
+//! per kind (`tests/notification_prefs.rs` tests them) start at the defaults, which leave
+//! approvals and releases out; the tests here that expect those set them.
 
 mod support;
 
@@ -11,7 +13,7 @@ use releasedesk::config::SmtpUrl;
 use releasedesk::db::models::notifications::{
     self, DeliveryStatus, Event, NotificationKind, Subject,
 };
-use releasedesk::db::models::{users, workspaces};
+use releasedesk::db::models::{preferences, users, workspaces};
 use releasedesk::domain::{PackageId, TaskId, UserId, WorkspaceId};
 use releasedesk::paths;
 use releasedesk::worker::notify::{self, Mail};
@@ -85,6 +87,25 @@ async fn review_approval_and_release_each_mail_the_right_person_once(app: TestAp
     let app = app.with_demo().await;
     let alice = app.signed_in("alice").await;
     let bob_id = id_of(&app, "bob").await;
+    // Approvals and releases are off by default: alice asks for both, bob for releases.
+    let alice_id = id_of(&app, "alice").await;
+    app.db(move |c| {
+        let on_too = |extra: &[NotificationKind]| -> Vec<NotificationKind> {
+            preferences::choosable()
+                .filter(|k| notifications::email_by_default(*k) || extra.contains(k))
+                .collect()
+        };
+        use NotificationKind::{PackageApproved, PackageReleased};
+        preferences::save(
+            c,
+            alice_id,
+            &on_too(&[PackageApproved, PackageReleased]),
+            None,
+        )
+        .unwrap();
+        preferences::save(c, bob_id, &on_too(&[PackageReleased]), None).unwrap();
+    })
+    .await;
     let task = new_task(&alice, "notify/review.sql").await;
     let resp = alice.release("demo", &[task], &[bob_id], "", "").await;
     assert_eq!(resp.status, 303, "{}", resp.body);
@@ -217,7 +238,8 @@ async fn two_senders_never_send_one_delivery_twice(app: TestApp) {
             notifications::raise(
                 c,
                 Event {
-                    kind: NotificationKind::PackageApproved,
+                    // On by default for everyone (`email_by_default`).
+                    kind: NotificationKind::ReviewRequested,
                     workspace_id: ws,
                     subject: Subject::Package(package),
                     actor: None,

@@ -13,6 +13,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         email -> Text,
+        digest_hour -> Nullable<Integer>,
+        test_email_at -> Nullable<Timestamp>,
     }
 }
 

@@ -68,6 +68,7 @@ macro_rules! text_sql {
 }
 pub(crate) use text_sql;
 
+mod email;
 mod ids;
 pub mod limits;
 mod names;
@@ -79,6 +80,7 @@ mod text;
 pub mod token;
 mod webhook;
 
+pub use email::{DIGEST_CATCH_UP_HOURS, DigestHour, EmailAddress, MAX_EMAIL_LEN, masked_address};
 pub use ids::{PackageId, RegionTaskId, StepId, TaskId, TokenId, UserId, WorkspaceId};
 pub use names::{
     DisplayName, FieldError, Username, WorkspaceName, WorkspaceSlug, validate_new_password,

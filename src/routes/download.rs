@@ -220,6 +220,7 @@ mod tests {
             queries: Default::default(),
             inline_reads: false,
             private_webhooks: crate::domain::PrivateDestinations::Refused,
+            mail: None,
         })
     }
 

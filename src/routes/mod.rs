@@ -71,6 +71,9 @@ routes! {
         POST "/sessions/{id}/end" => account::end_session,
         POST "/tokens" => account::create_token,
         POST "/tokens/{id}/revoke" => account::revoke_token,
+        POST "/email" => account::set_email,
+        POST "/notifications" => account::save_notifications,
+        POST "/test-email" => account::test_email,
     }
     scope "/admin" {
         GET  "/users" => admin::users,

@@ -9,17 +9,23 @@
 //! its holder. A sender that dies between the server's acceptance and the mark leaves the row
 //! pending; after the lease the message is sent again with the same `Message-ID`
 //! (`<delivery_id@releasedesk>`), so a mail system or person can tell it is a repeat.
+//!
+//! The sender also raises the daily digests that are due (`preferences::raise_due_digests`,
+//! once a minute) and sends each with what waits for its person at that moment, and
+//! `send_test` sends the Account page's test email.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use askama::Template;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{Message, SmtpTransport, Transport};
 
 use crate::db::models::notifications::{self, Item, NotificationKind, Outgoing};
+use crate::db::models::preferences::{self, DigestSection};
+use crate::db::models::users;
 use crate::db::{DbConn, Pool, now};
 use crate::domain::{PackageStatus, RegionTaskStatus, StepStatus};
 use crate::error::AppError;
@@ -28,6 +34,8 @@ use crate::error::AppError;
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// How long one SMTP command may wait at most; shortened to stay inside a short lease.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How often a sender raises the digests that are due.
+pub const DIGEST_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// An SMTP server address (`smtp://host:port`, `smtps://…`, `smtp://…?tls=required`) with its
 /// credentials. Its `Debug` and `Display` never show the password.
@@ -141,7 +149,17 @@ impl Sender {
         let thread = std::thread::Builder::new()
             .name("mail-sender".into())
             .spawn(move || {
+                let mut digests_checked: Option<Instant> = None;
                 while !flag.load(Ordering::Relaxed) {
+                    if digests_checked.is_none_or(|at| at.elapsed() >= DIGEST_CHECK_INTERVAL) {
+                        digests_checked = Some(Instant::now());
+                        let raised = pool.get().map_err(AppError::from).and_then(|mut conn| {
+                            Ok(preferences::raise_due_digests(&mut conn, now())?)
+                        });
+                        if let Err(e) = raised {
+                            tracing::warn!(error = %e, "raising digests");
+                        }
+                    }
                     let sent = pool
                         .get()
                         .map_err(AppError::from)
@@ -187,6 +205,9 @@ pub fn send_one(conn: &mut DbConn, mail: &Mail, sender: &str) -> Result<bool, Ap
         return Ok(true);
     }
     let out = notifications::outgoing(conn, claimed.id)?;
+    if out.kind == NotificationKind::Digest {
+        return send_digest(conn, mail, sender, &claimed, &out);
+    }
     if let Some(why) = reason_not_to_send(&out) {
         notifications::skip(conn, claimed.id, sender, &why)?;
         return Ok(true);
@@ -537,4 +558,247 @@ fn compose(out: &Outgoing, mail: &Mail) -> Result<Message, String> {
         .message_id(Some(format!("<{}@releasedesk>", out.delivery_id)))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| e.to_string())
+}
+
+/// Sends a claimed digest (`send_one` hands it over): what waits for its person now, read at
+/// this moment, so an item decided since the digest was raised is not in it; nothing waiting,
+/// and it is skipped with the reason.
+fn send_digest(
+    conn: &mut DbConn,
+    mail: &Mail,
+    sender: &str,
+    claimed: &notifications::Claimed,
+    out: &Outgoing,
+) -> Result<bool, AppError> {
+    let why_not = if now() - out.created_at > chrono::Duration::hours(notifications::MAX_AGE_HOURS)
+    {
+        Some(format!(
+            "not sent: older than {} hours when a sender took it",
+            notifications::MAX_AGE_HOURS
+        ))
+    } else if out.email.is_empty() {
+        Some("not sent: the person has no email address now".to_owned())
+    } else {
+        None
+    };
+    if let Some(why) = why_not {
+        notifications::skip(conn, claimed.id, sender, &why)?;
+        return Ok(true);
+    }
+    let person = users::find_by_username(conn, &out.recipient_username)?;
+    let sections = match person {
+        Some(p) => preferences::digest_contents(conn, p.id)?,
+        None => Vec::new(),
+    };
+    if sections.is_empty() {
+        let why = "not sent: nothing waits for the person now";
+        notifications::skip(conn, claimed.id, sender, why)?;
+        return Ok(true);
+    }
+    let result = compose_digest(out, &sections, mail).and_then(|message| {
+        mail.smtp
+            .transport(mail.timeout())
+            .and_then(|t| t.send(&message))
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(_) => {
+            if !notifications::mark_sent(conn, claimed.id, sender)? {
+                tracing::warn!(delivery = %out.delivery_id, "digest sent after this sender's lease ended");
+            }
+        }
+        Err(e) => {
+            let failed =
+                notifications::retry_later(conn, claimed.id, sender, claimed.attempts, &e)?;
+            tracing::warn!(delivery = %out.delivery_id, attempt = claimed.attempts, failed, error = %e, "digest not sent");
+        }
+    }
+    Ok(true)
+}
+
+/// One item of a digest: what it is, who asked and since when, and its link.
+struct DigestLine {
+    text: String,
+    link: String,
+}
+
+/// One workspace's part of a digest; `more` links to its overview when the lists were capped.
+struct DigestBlock {
+    workspace: String,
+    lines: Vec<DigestLine>,
+    more: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "email/digest.txt")]
+struct DigestText<'a> {
+    name: &'a str,
+    blocks: &'a [DigestBlock],
+    settings: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/digest.html")]
+struct DigestHtml<'a> {
+    name: &'a str,
+    subject: &'a str,
+    blocks: &'a [DigestBlock],
+    settings: &'a str,
+}
+
+/// The digest's subject and its blocks, each item with its deep link.
+fn digest_words(sections: &[DigestSection], origin: &str) -> (String, Vec<DigestBlock>) {
+    let (mut packages, mut checkpoints) = (0usize, 0usize);
+    let blocks = sections
+        .iter()
+        .map(|s| {
+            let slug = &s.workspace.slug;
+            let mut lines: Vec<DigestLine> = s
+                .packages
+                .rows
+                .iter()
+                .map(|p| DigestLine {
+                    text: format!(
+                        "Review the release package “{}” of {}, waiting since {} UTC.",
+                        p.name,
+                        p.applicant,
+                        p.applied_at.format("%Y-%m-%d %H:%M")
+                    ),
+                    link: format!("{origin}{}", crate::paths::package(slug, p.id)),
+                })
+                .collect();
+            lines.extend(s.checkpoints.rows.iter().map(|c| DigestLine {
+                text: format!(
+                    "Decide step {}, a {}, of the region release “{}”{}.",
+                    c.position,
+                    c.kind.label(),
+                    c.task_name,
+                    c.since
+                        .map(|at| format!(", waiting since {} UTC", at.format("%Y-%m-%d %H:%M")))
+                        .unwrap_or_default()
+                ),
+                link: format!(
+                    "{origin}{}#step-{}",
+                    crate::paths::region_task(slug, c.task_id),
+                    c.position
+                ),
+            }));
+            packages += s.packages.rows.len();
+            checkpoints += s.checkpoints.rows.len();
+            DigestBlock {
+                workspace: s.workspace.name.clone(),
+                lines,
+                more: (s.packages.more || s.checkpoints.more)
+                    .then(|| format!("{origin}{}", crate::paths::workspace(slug))),
+            }
+        })
+        .collect();
+    let mut counts = Vec::new();
+    if packages > 0 {
+        counts.push(crate::domain::count(packages as i64, "package", "packages"));
+    }
+    if checkpoints > 0 {
+        counts.push(crate::domain::count(
+            checkpoints as i64,
+            "checkpoint",
+            "checkpoints",
+        ));
+    }
+    let more = sections
+        .iter()
+        .any(|s| s.packages.more || s.checkpoints.more);
+    let subject = format!(
+        "Daily digest: {}{} waiting for you",
+        counts.join(" and "),
+        if more { " and more" } else { "" }
+    );
+    (subject, blocks)
+}
+
+fn compose_digest(
+    out: &Outgoing,
+    sections: &[DigestSection],
+    mail: &Mail,
+) -> Result<Message, String> {
+    let (subject, blocks) = digest_words(sections, &mail.origin);
+    let name = if out.recipient_display_name.is_empty() {
+        &out.recipient_username
+    } else {
+        &out.recipient_display_name
+    };
+    let settings = format!("{}{}", mail.origin, crate::paths::account());
+    let to = Mailbox::new(
+        Some(name.clone()),
+        out.email.parse().map_err(|e| format!("bad address: {e}"))?,
+    );
+    let text = DigestText {
+        name,
+        blocks: &blocks,
+        settings: &settings,
+    }
+    .render()
+    .map_err(|e| e.to_string())?;
+    let html = DigestHtml {
+        name,
+        subject: &subject,
+        blocks: &blocks,
+        settings: &settings,
+    }
+    .render()
+    .map_err(|e| e.to_string())?;
+    Message::builder()
+        .from(mail.from.clone())
+        .to(to)
+        .subject(format!("[releasedesk] {subject}"))
+        .message_id(Some(format!("<{}@releasedesk>", out.delivery_id)))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| e.to_string())
+}
+
+/// Sends one test message to `address` now, for the Account page's "Send me a test email"
+/// (the caller rate-limits it and runs it off the async workers: it waits for the server).
+/// `Err` holds what went wrong, the server's answer included.
+pub fn send_test(mail: &Mail, name: &str, address: &str) -> Result<(), String> {
+    let to = Mailbox::new(
+        Some(name.to_owned()),
+        address.parse().map_err(|e| format!("bad address: {e}"))?,
+    );
+    let settings = format!("{}{}", mail.origin, crate::paths::account());
+    let text = TestText {
+        name,
+        settings: &settings,
+    }
+    .render()
+    .map_err(|e| e.to_string())?;
+    let html = TestHtml {
+        name,
+        settings: &settings,
+    }
+    .render()
+    .map_err(|e| e.to_string())?;
+    let message = Message::builder()
+        .from(mail.from.clone())
+        .to(to)
+        .subject("[releasedesk] Test message")
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| e.to_string())?;
+    mail.smtp
+        .transport(mail.timeout())
+        .and_then(|t| t.send(&message))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[derive(Template)]
+#[template(path = "email/test.txt")]
+struct TestText<'a> {
+    name: &'a str,
+    settings: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/test.html")]
+struct TestHtml<'a> {
+    name: &'a str,
+    settings: &'a str,
 }

@@ -11,6 +11,7 @@ pub mod login_failures;
 pub mod notifications;
 pub mod outcomes;
 pub mod package_changes;
+pub mod preferences;
 pub mod production;
 pub mod region_release;
 pub mod regions;

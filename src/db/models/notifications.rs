@@ -42,8 +42,30 @@ crate::domain::text_enum!(
         RegionTaskFailed = "region_task_failed": "Region task failed",
         RegionTaskRolledBack = "region_task_rolled_back": "Region task rolled back",
         RegionTaskRollbackFailed = "region_task_rollback_failed": "Region task rollback failed",
+        /// A person's daily digest of what waits for them (`preferences::raise_due_digests`);
+        /// never raised by `raise`, and chosen by its own setting, not per kind.
+        Digest = "digest": "Daily digest",
     }
 );
+
+/// Whether a person gets email for `kind` until they choose otherwise on the Account page
+/// (`preferences`): on for what waits for them to act and for what went wrong with their work,
+/// off for news that asks nothing of them. The one place the defaults are written down;
+/// `docs/ARCHITECTURE.md` (Notifications) and the Account page say the same.
+pub fn email_by_default(kind: NotificationKind) -> bool {
+    use NotificationKind::*;
+    match kind {
+        ReviewRequested
+        | CheckpointWaiting
+        | PackageRejected
+        | PackageFailed
+        | PackagePartiallyFailed
+        | RegionTaskFailed
+        | RegionTaskRollbackFailed => true,
+        PackageApproved | PackageReleased | CheckpointDecided | RegionTaskReleased
+        | RegionTaskRolledBack | Digest => false,
+    }
+}
 
 crate::domain::text_enum!(
     /// A delivery's state: `pending` until sent (or given up), `sent` once the server accepted
@@ -94,7 +116,8 @@ pub struct Event {
 }
 
 /// Writes one pending email row per recipient: each person once, never the actor, and only
-/// people who are active and have an email address. Call inside the transaction that makes the
+/// people who are active, have an email address and want email for this kind (their choice on
+/// the Account page, else `email_by_default`). Call inside the transaction that makes the
 /// change. Returns how many rows it wrote.
 pub fn raise(conn: &mut DbConn, event: Event, recipients: &[UserId]) -> QueryResult<usize> {
     let mut ids: Vec<UserId> = recipients
@@ -114,6 +137,7 @@ pub fn raise(conn: &mut DbConn, event: Event, recipients: &[UserId]) -> QueryRes
         .select(users::id)
         .order(users::id)
         .load(conn)?;
+    let reachable = super::preferences::who_wants_email(conn, &reachable, event.kind)?;
     let ts = now();
     let (package_id, region_task_id, step_id, about) = match event.subject {
         Subject::Package(p) => (Some(p), None, None, format!("p{p}")),
