@@ -804,6 +804,17 @@ async fn bad_hook_forms_come_back_with_a_message_per_field(app: TestApp) {
         .await;
     assert_eq!(dup.status, 422);
     assert!(dup.texts("#name-error").join("").contains("exists"));
+    // Settings leads to the hooks page.
+    let settings = carol.get(&paths::settings("demo")).await;
+    let link = scraper::Selector::parse("#notification-hooks-link").unwrap();
+    assert_eq!(
+        settings
+            .html()
+            .select(&link)
+            .next()
+            .and_then(|a| a.value().attr("href").map(str::to_owned)),
+        Some(paths::notification_hooks("demo"))
+    );
     // Every event kind is offered (but the digest, a person's summary).
     let page = carol.get(&paths::notification_hooks("demo")).await;
     let offered = page.html();

@@ -197,6 +197,18 @@ pub fn claim_on(
         .map(|c| format!("'{}'", c.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
+    // A read first, so an idle poll (several times a second, per sender) takes no write lock:
+    // SQLite has one writer, which the requests need more.
+    let due: Vec<Claimed> = diesel::sql_query(format!(
+        "SELECT id, attempts FROM notifications WHERE status = 'pending' \
+         AND channel IN ({channels}) AND next_attempt_at <= $1 \
+         AND (lease_until IS NULL OR lease_until < $1) LIMIT 1"
+    ))
+    .bind::<Timestamp, _>(ts)
+    .load(conn)?;
+    if due.is_empty() {
+        return Ok(None);
+    }
     let sql = format!(
         "UPDATE notifications SET attempts = attempts + 1, leased_by = $1, lease_until = $2 \
          WHERE id = (SELECT id FROM notifications WHERE status = 'pending' \
