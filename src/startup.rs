@@ -199,12 +199,13 @@ impl Application {
             ..
         } = self;
         // Email goes out from instances that run the worker (a web-only instance sends none).
-        let sender = worker_lease
-            .and(mail)
-            .map(|mail| crate::worker::notify::Sender::spawn(pool.clone(), mail));
-        // Hook messages likewise go out wherever the worker runs.
-        let hook_sender =
-            worker_lease.map(|_| crate::worker::hooks::HookSender::spawn(pool.clone(), hooks));
+        let sender = worker_lease.zip(mail).map(|(lease, mail)| {
+            crate::worker::notify::Sender::spawn(pool.clone(), mail.with_lease(lease))
+        });
+        // Hook messages likewise go out wherever the worker runs, with the same lease.
+        let hook_sender = worker_lease.map(|lease| {
+            crate::worker::hooks::HookSender::spawn(pool.clone(), hooks.with_lease(lease))
+        });
         let worker =
             worker_lease.map(|lease| crate::worker::Worker::spawn(pool, lease, private_webhooks));
         let result = server.await;

@@ -888,3 +888,18 @@ document.addEventListener('change', function (event) {
   document.addEventListener('htmx:after:swap', function () { localize(); });
   window.setInterval(localize, 30000);
 })();
+
+// form[data-keep-fragment]: the page's fragment (a mailed link's `#step-3`, carried to the
+// sign-in page by the redirect) goes with the form's action, so the redirect after sign-in
+// inherits it and the browser lands on the part of the page the link named.
+function keepFragment() {
+  if (!/^#[A-Za-z0-9_-]{1,64}$/.test(location.hash)) return;
+  document.querySelectorAll('form[data-keep-fragment]').forEach(function (form) {
+    form.setAttribute('action', form.getAttribute('action').split('#')[0] + location.hash);
+  });
+}
+if (document.readyState === 'loading') {
+  document.addEventListener('DOMContentLoaded', keepFragment);
+} else {
+  keepFragment();
+}

@@ -36,6 +36,10 @@ struct Server {
 
 impl Server {
     fn start(database_url: &str) -> Server {
+        Server::start_with(database_url, &[])
+    }
+
+    fn start_with(database_url: &str, extra: &[&str]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -48,6 +52,7 @@ impl Server {
             .args(["--job-lease-seconds", LEASE_SECONDS, "--workers", "1"])
             // The tests' webhook receiver listens on 127.0.0.1.
             .arg("--allow-private-webhooks")
+            .args(extra)
             .env_remove("DATABASE_URL")
             .env("RELEASEDESK_LOG", "info")
             .stdin(Stdio::null())
@@ -546,7 +551,152 @@ async fn sigterm_finishes_the_component_in_flight_and_hands_the_job_back(app: Te
     .unwrap();
 }
 
+/// Notification email across a crash and two instances: a `serve` child sends the outbox to an
+/// SMTP server that is slow to accept; it is killed with a message in flight; two new
+/// instances on the same database send the rest. Every delivery reaches the mailbox once.
+async fn a_killed_sender_and_two_instances_deliver_each_message_once(app: TestApp) {
+    use releasedesk::db::models::notifications::{self, Event, NotificationKind, Subject};
+    use releasedesk::db::schema::notifications as outbox;
+    let Some(app) = app_without_worker(app).await else {
+        return;
+    };
+    let smtp = Arc::new(support::smtp::SmtpServer::started_slow(
+        Duration::from_millis(400),
+    ));
+    let smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let mailbox = smtp.clone();
+    let url = app.database_url.clone();
+    let pool = app.pool.clone();
+    let total = tokio::task::spawn_blocking(move || {
+        let c = &mut *pool.get().unwrap();
+        let ws = demo_ws(c);
+        let (alice, bob) = (id_of(c, "alice"), id_of(c, "bob"));
+        let others: Vec<UserId> = ["tara", "carol", "bob", "victor"]
+            .iter()
+            .map(|n| id_of(c, n))
+            .collect();
+        for i in 0..3 {
+            let path = releasedesk::domain::ScriptPath::parse(&format!("mail/m_{i}.sql"));
+            let draft = scripts::ScriptDraft {
+                script_type: releasedesk::domain::ScriptType::Sql,
+                schedule: String::new(),
+                description: Default::default(),
+                content: format!("SELECT {i};\n"),
+            };
+            let s = scripts::create(c, alice, ws, &path.unwrap(), &draft).unwrap();
+            let v = scripts::submit_version(c, alice, ws, s.id, "mail test").unwrap();
+            // Asks bob to review: one delivery; then four more about the same package.
+            let req = releases::ReleaseRequest {
+                task_ids: vec![v.task_id.unwrap()],
+                name: format!("mail {i}").parse().unwrap(),
+                comment: Default::default(),
+                reviewers: vec![bob],
+            };
+            let package = releases::release(c, alice, ws, &req).unwrap().package_id;
+            let event = Event {
+                kind: NotificationKind::ReviewRequested,
+                workspace_id: ws,
+                subject: Subject::Package(package),
+                actor: Some(alice),
+            };
+            notifications::raise(c, event, &others).unwrap();
+        }
+        let all = notifications::list(c, ws).unwrap();
+        assert_eq!(all.len(), 15, "{all:?}");
+        let args = [
+            "--smtp-url",
+            smtp_url.as_str(),
+            "--mail-from",
+            "releasedesk <releasedesk@localhost>",
+        ];
+
+        let server = Server::start_with(&url, &args);
+        // Killed while the server holds a message it has not accepted yet: a message in
+        // flight for 100 ms (of the server's 400) and not in the mailbox.
+        let mut seen: Option<(String, Instant)> = None;
+        wait_for("a message in flight", Some(&server), || {
+            let in_flight: Option<String> = outbox::table
+                .filter(outbox::status.eq("pending"))
+                .filter(outbox::lease_until.is_not_null())
+                .select(outbox::delivery_id)
+                .first(c)
+                .optional()
+                .unwrap();
+            let delivered = mailbox.messages();
+            let id = in_flight?;
+            if delivered.iter().any(|m| m.message_id.contains(&id)) {
+                return None;
+            }
+            match &seen {
+                Some((s, at)) if *s == id => (delivered.len() >= 3
+                    && at.elapsed() > Duration::from_millis(100))
+                .then_some(()),
+                _ => {
+                    seen = Some((id, Instant::now()));
+                    None
+                }
+            }
+        });
+        server.kill();
+        let sent_before: i64 = outbox::table
+            .filter(outbox::status.eq("sent"))
+            .count()
+            .get_result(c)
+            .unwrap();
+        assert!(
+            sent_before < 15,
+            "the kill came after everything was sent: nothing was tested"
+        );
+
+        // Two instances on the same database send the rest, the killed one's message too.
+        let (a, b) = (
+            Server::start_with(&url, &args),
+            Server::start_with(&url, &args),
+        );
+        wait_for("every delivery sent", Some(&a), || {
+            let sent: i64 = outbox::table
+                .filter(outbox::status.eq("sent"))
+                .count()
+                .get_result(c)
+                .unwrap();
+            (sent == 15).then_some(())
+        });
+        let (killed, _) = seen.expect("the delivery in flight at the kill");
+        let attempts: i32 = outbox::table
+            .filter(outbox::delivery_id.eq(&killed))
+            .select(outbox::attempts)
+            .first(c)
+            .unwrap();
+        assert_eq!(
+            attempts, 2,
+            "the killed attempt, then one that was delivered"
+        );
+        let (sa, oa) = a.terminate();
+        let (sb, ob) = b.terminate();
+        assert!(sa.success() && sb.success(), "{oa}\n{ob}");
+        all.into_iter().map(|d| d.delivery_id).collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let got = smtp.messages();
+    let mut ids: Vec<String> = got
+        .iter()
+        .map(|m| {
+            m.message_id
+                .trim_matches(|c| c == '<' || c == '>')
+                .trim_end_matches("@releasedesk")
+                .to_owned()
+        })
+        .collect();
+    ids.sort();
+    let mut want = total;
+    want.sort();
+    assert_eq!(ids, want, "each delivery once, none lost");
+}
+
 on_both_backends!(
+    a_killed_sender_and_two_instances_deliver_each_message_once,
     a_killed_package_release_resumes_and_applies_each_task_once,
     a_killed_region_step_resumes_without_redeploying_finished_components,
     sigterm_finishes_the_component_in_flight_and_hands_the_job_back,

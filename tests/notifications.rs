@@ -400,6 +400,102 @@ async fn the_smtp_password_is_never_shown(_app: TestApp) {
     );
 }
 
+async fn a_rejected_checkpoint_mails_the_executor_why_the_release_failed(app: TestApp) {
+    use diesel::prelude::*;
+    use releasedesk::db::models::region_release::{
+        self as rr, CheckpointDecision, StepInput, TaskInput,
+    };
+    use releasedesk::db::schema::{inventory_entries, regions};
+    use releasedesk::domain::{Operation, StepKind};
+
+    let app = app.with_demo().await;
+    let smtp = SmtpServer::started();
+    let ws = demo(&app).await;
+    let (bob, carol) = (id_of(&app, "bob").await, id_of(&app, "carol").await);
+    let task = app
+        .db(move |c| {
+            let (region, component): (i64, i64) = inventory_entries::table
+                .inner_join(regions::table)
+                .filter(regions::workspace_id.eq(ws))
+                .filter(inventory_entries::present.eq(true))
+                .order(inventory_entries::id.desc())
+                .select((
+                    inventory_entries::region_id,
+                    inventory_entries::component_id,
+                ))
+                .first(c)
+                .unwrap();
+            let input = TaskInput {
+                name: "Gate that says no".into(),
+                description: Default::default(),
+                operation: Operation::Upgrade,
+                source_region_id: None,
+                best_effort: false,
+                steps: vec![
+                    StepInput {
+                        kind: StepKind::Approval,
+                        region_id: None,
+                        component_ids: vec![],
+                        people: vec![carol],
+                    },
+                    StepInput {
+                        kind: StepKind::Deploy,
+                        region_id: Some(region),
+                        component_ids: vec![component],
+                        people: vec![],
+                    },
+                ],
+            };
+            let task = rr::create(c, bob, ws, &input).unwrap().id;
+            rr::execute(c, bob, ws, task, None).unwrap();
+            task
+        })
+        .await;
+    // The worker (no SMTP in this app) moves the release to the checkpoint.
+    let step = loop {
+        let steps = app.db(move |c| rr::steps(c, task).unwrap()).await;
+        if steps[0].status() == releasedesk::domain::StepStatus::Waiting {
+            break steps[0].id;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    app.db(move |c| {
+        let why = "not today".parse().unwrap();
+        rr::decide_checkpoint(c, carol, ws, task, step, CheckpointDecision::Reject, &why).unwrap()
+    })
+    .await;
+    let mail = Mail::new(smtp.url(), "releasedesk <releasedesk@localhost>", &app.base).unwrap();
+    app.db(move |c| while notify::send_one(c, &mail, "sender").unwrap() {})
+        .await;
+    // Carol's "waiting" mail is skipped (she decided before it went out); bob's is the one.
+    smtp.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = smtp.messages();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let to_bob: Vec<_> = got.iter().filter(|m| m.to == "bob@example.com").collect();
+    assert_eq!(to_bob.len(), 1, "{got:#?}");
+    let failed = to_bob[0];
+    assert!(
+        failed
+            .subject
+            .contains("Release failed: region task Gate that says no"),
+        "{}",
+        failed.subject
+    );
+    assert!(
+        failed.text.contains("carol stopped the region release “Gate that says no”, which you started (rejected: not today)"),
+        "{}",
+        failed.text
+    );
+    let link = format!("{}{}", app.base, paths::region_task("demo", task));
+    assert!(failed.text.contains(&link), "{}", failed.text);
+    assert!(
+        failed.text.contains("because you started this run"),
+        "{}",
+        failed.text
+    );
+}
+
 on_both_backends!(
     review_approval_and_release_each_mail_the_right_person_once,
     a_failed_send_is_retried_and_delivered_once,
@@ -407,4 +503,5 @@ on_both_backends!(
     a_review_request_for_a_package_decided_before_sending_is_skipped,
     a_waiting_checkpoint_mails_the_people_named_on_it,
     the_smtp_password_is_never_shown,
+    a_rejected_checkpoint_mails_the_executor_why_the_release_failed,
 );

@@ -1517,7 +1517,133 @@ async fn the_task_list_offers_execute_in_its_operation_column(app: TestApp) {
     );
 }
 
+/// Outbox rows of `kind` for the workspace, as (recipient, actor-free) user ids.
+async fn told(
+    app: &TestApp,
+    ws: releasedesk::domain::WorkspaceId,
+    kind: releasedesk::db::models::notifications::NotificationKind,
+) -> Vec<releasedesk::domain::UserId> {
+    use releasedesk::db::models::notifications;
+    app.db(move |c| {
+        notifications::list(c, ws)
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.kind == kind)
+            .filter_map(|d| d.user_id)
+            .collect()
+    })
+    .await
+}
+
+async fn the_executor_hears_how_each_run_ended(app: TestApp) {
+    use releasedesk::db::models::notifications::NotificationKind as K;
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let (bob, carol) = (app.signed_in("bob").await, app.signed_in("carol").await);
+    let task = create_task(
+        &bob,
+        "told",
+        Operation::Deploy,
+        false,
+        &[(StepKind::Deploy, Some(fx.us), vec![fx.api], vec![])],
+    )
+    .await;
+    bob.execute("rr", RegionTaskId(task), None).await;
+    assert_eq!(settle(&app, fx.ws, task).await, "released");
+    assert_eq!(told(&app, fx.ws, K::RegionTaskReleased).await, vec![fx.bob]);
+    receiver
+        .fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    // Carol rolls back: she is told how her rollback ended, not bob.
+    carol.rollback("rr", RegionTaskId(task), "bad build").await;
+    assert_eq!(settle(&app, fx.ws, task).await, "rollback_failed");
+    assert_eq!(
+        told(&app, fx.ws, K::RegionTaskRollbackFailed).await,
+        vec![fx.carol]
+    );
+    receiver
+        .fail
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    bob.rollback("rr", RegionTaskId(task), "again").await;
+    assert_eq!(settle(&app, fx.ws, task).await, "rolled_back");
+    assert_eq!(
+        told(&app, fx.ws, K::RegionTaskRolledBack).await,
+        vec![fx.bob]
+    );
+    assert!(told(&app, fx.ws, K::RegionTaskFailed).await.is_empty());
+}
+
+async fn a_checkpoint_decision_tells_the_executor_and_the_others_named(app: TestApp) {
+    use releasedesk::db::models::notifications::NotificationKind as K;
+    let app = app.with_demo().await;
+    let receiver = Receiver::start();
+    let fx = fixture(&app, &receiver).await;
+    let tara = app
+        .db(|c| {
+            releasedesk::db::models::users::find_by_username(c, "tara")
+                .unwrap()
+                .unwrap()
+                .id
+        })
+        .await;
+    let (bob, carol) = (app.signed_in("bob").await, app.signed_in("carol").await);
+    let mut tasks = Vec::new();
+    for name in ["agreed", "rejected"] {
+        let task = create_task(
+            &bob,
+            name,
+            Operation::Deploy,
+            false,
+            &[
+                (StepKind::Approval, None, vec![], vec![fx.carol, tara]),
+                (StepKind::Deploy, Some(fx.eu), vec![fx.worker], vec![]),
+            ],
+        )
+        .await;
+        bob.execute("rr", RegionTaskId(task), None).await;
+        assert_eq!(settle(&app, fx.ws, task).await, "waiting");
+        tasks.push(task);
+    }
+    let mut waiting = told(&app, fx.ws, K::CheckpointWaiting).await;
+    waiting.sort();
+    let mut both = vec![fx.carol, tara, fx.carol, tara];
+    both.sort();
+    assert_eq!(waiting, both, "each named person, for each task");
+
+    // Agreed: the executor and tara (named, no longer needed) hear it; carol decided.
+    let step = step_ids(&app, RegionTaskId(tasks[0])).await[0];
+    carol
+        .decide_step("rr", RegionTaskId(tasks[0]), step, "agree", "")
+        .await;
+    assert_eq!(settle(&app, fx.ws, tasks[0]).await, "released");
+    let mut decided = told(&app, fx.ws, K::CheckpointDecided).await;
+    decided.sort();
+    let mut want = vec![fx.bob, tara];
+    want.sort();
+    assert_eq!(decided, want);
+    assert_eq!(told(&app, fx.ws, K::RegionTaskReleased).await, vec![fx.bob]);
+
+    // Rejected: the executor hears that the release failed, once, with carol's reason.
+    let step = step_ids(&app, RegionTaskId(tasks[1])).await[0];
+    carol
+        .decide_step("rr", RegionTaskId(tasks[1]), step, "reject", "not today")
+        .await;
+    assert_eq!(
+        status(&app, fx.ws, RegionTaskId(tasks[1])).await,
+        "release_failed"
+    );
+    assert_eq!(told(&app, fx.ws, K::RegionTaskFailed).await, vec![fx.bob]);
+    let mut decided = told(&app, fx.ws, K::CheckpointDecided).await;
+    decided.sort();
+    let mut want = vec![fx.bob, tara, tara];
+    want.sort();
+    assert_eq!(decided, want, "tara again; bob was told by the failure");
+}
+
 on_both_backends!(
+    the_executor_hears_how_each_run_ended,
+    a_checkpoint_decision_tells_the_executor_and_the_others_named,
     the_task_list_offers_execute_in_its_operation_column,
     execute_cannot_start_after_an_undecided_checkpoint,
     execute_cannot_override_a_rejected_checkpoint,

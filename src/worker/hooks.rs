@@ -46,6 +46,9 @@ pub struct HookConfig {
     /// `https://releases.example.com`, without a trailing slash.
     pub origin: String,
     pub private: PrivateDestinations,
+    /// How long a claimed delivery is reserved for this sender: the release worker's job lease
+    /// (`--job-lease-seconds`), as for email (`notify::Mail::with_lease`).
+    pub lease_seconds: i64,
 }
 
 impl HookConfig {
@@ -53,7 +56,21 @@ impl HookConfig {
         HookConfig {
             origin: origin.trim_end_matches('/').to_owned(),
             private,
+            lease_seconds: notifications::LEASE_SECONDS,
         }
+    }
+
+    pub fn with_lease(self, lease_seconds: i64) -> HookConfig {
+        HookConfig {
+            lease_seconds: lease_seconds.max(2),
+            ..self
+        }
+    }
+
+    /// One POST's time limit: inside the lease, so a sender gives up before another may take
+    /// the delivery over.
+    fn timeout(&self) -> Duration {
+        TIMEOUT.min(Duration::from_secs((self.lease_seconds - 1).max(1) as u64))
     }
 }
 
@@ -107,8 +124,7 @@ impl Drop for HookSender {
 /// Claims one due hook delivery as `sender` and sends (or skips, or reschedules) it.
 /// `Ok(false)` when none was due.
 pub fn send_one(conn: &mut DbConn, config: &HookConfig, sender: &str) -> Result<bool, AppError> {
-    let Some(claimed) =
-        notifications::claim_on(conn, CHANNELS, sender, notifications::LEASE_SECONDS)?
+    let Some(claimed) = notifications::claim_on(conn, CHANNELS, sender, config.lease_seconds)?
     else {
         return Ok(false);
     };
@@ -140,7 +156,7 @@ pub fn send_one(conn: &mut DbConn, config: &HookConfig, sender: &str) -> Result<
             (body, Some(signature))
         }
     };
-    match post(&hook, &body, signature.as_deref(), &out, config.private) {
+    match post(&hook, &body, signature.as_deref(), &out, config) {
         Ok(()) => {
             if !notifications::mark_sent(conn, claimed.id, sender)? {
                 tracing::warn!(
@@ -409,9 +425,9 @@ fn post(
     body: &[u8],
     signature: Option<&str>,
     out: &Outgoing,
-    private: PrivateDestinations,
+    config: &HookConfig,
 ) -> Result<(), Failure> {
-    let agent = drivers::checked_agent(TIMEOUT, private);
+    let agent = drivers::checked_agent(config.timeout(), config.private);
     let mut req = agent
         .post(&hook.url)
         .header("Content-Type", "application/json")

@@ -26,7 +26,7 @@ use crate::error::AppError;
 
 /// How often an idle sender looks for due deliveries.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
-/// How long one SMTP conversation may take; well inside the delivery lease.
+/// How long one SMTP command may wait at most; shortened to stay inside a short lease.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// An SMTP server address (`smtp://host:port`, `smtps://…`, `smtp://…?tls=required`) with its
@@ -61,9 +61,12 @@ impl SmtpUrl {
         Ok(SmtpUrl(url))
     }
 
-    fn transport(&self) -> Result<SmtpTransport, lettre::transport::smtp::Error> {
+    fn transport(
+        &self,
+        timeout: Duration,
+    ) -> Result<SmtpTransport, lettre::transport::smtp::Error> {
         Ok(SmtpTransport::from_url(self.0.as_str())?
-            .timeout(Some(SMTP_TIMEOUT))
+            .timeout(Some(timeout))
             .build())
     }
 }
@@ -91,6 +94,10 @@ pub struct Mail {
     pub from: Mailbox,
     /// `https://releases.example.com`, without a trailing slash.
     pub origin: String,
+    /// How long a claimed delivery is reserved for this sender: the release worker's job lease
+    /// (`--job-lease-seconds`), so a dead instance's deliveries are taken over as soon as its
+    /// jobs are.
+    pub lease_seconds: i64,
 }
 
 impl Mail {
@@ -102,7 +109,20 @@ impl Mail {
             smtp,
             from,
             origin: origin.trim_end_matches('/').to_owned(),
+            lease_seconds: notifications::LEASE_SECONDS,
         })
+    }
+
+    pub fn with_lease(self, lease_seconds: i64) -> Mail {
+        Mail {
+            lease_seconds: lease_seconds.max(2),
+            ..self
+        }
+    }
+
+    /// The SMTP timeout: inside the lease, so a sender gives up before another may take over.
+    fn timeout(&self) -> Duration {
+        SMTP_TIMEOUT.min(Duration::from_secs((self.lease_seconds - 1).max(1) as u64))
     }
 }
 
@@ -157,7 +177,7 @@ impl Drop for Sender {
 /// Claims one due delivery as `sender` and sends (or skips, or reschedules) it. `Ok(false)`
 /// when none was due.
 pub fn send_one(conn: &mut DbConn, mail: &Mail, sender: &str) -> Result<bool, AppError> {
-    let Some(claimed) = notifications::claim(conn, sender, notifications::LEASE_SECONDS)? else {
+    let Some(claimed) = notifications::claim(conn, sender, mail.lease_seconds)? else {
         return Ok(false);
     };
     if claimed.attempts > notifications::MAX_ATTEMPTS {
@@ -173,7 +193,7 @@ pub fn send_one(conn: &mut DbConn, mail: &Mail, sender: &str) -> Result<bool, Ap
     }
     let result = compose(&out, mail).and_then(|message| {
         mail.smtp
-            .transport()
+            .transport(mail.timeout())
             .and_then(|t| t.send(&message))
             .map_err(|e| e.to_string())
     });
@@ -244,6 +264,8 @@ struct Words {
     update: Option<String>,
     link: String,
     link_label: &'static str,
+    /// Why this person gets it, for the footer.
+    why: &'static str,
 }
 
 #[derive(Template)]
@@ -332,6 +354,11 @@ fn words(out: &Outgoing, origin: &str) -> Words {
                 update,
                 link,
                 link_label: "Open the package",
+                why: if out.kind == NotificationKind::ReviewRequested {
+                    "you were chosen to review the package"
+                } else {
+                    "you applied for the package or reviewed it"
+                },
             }
         }
         Item::Checkpoint {
@@ -371,6 +398,7 @@ fn words(out: &Outgoing, origin: &str) -> Words {
                     update: None,
                     link,
                     link_label: "Open the step",
+                    why: "the step names you, or you started the release",
                 };
             }
             Words {
@@ -395,6 +423,7 @@ fn words(out: &Outgoing, origin: &str) -> Words {
                 }),
                 link,
                 link_label: "Open the step",
+                why: "the step names you",
             }
         }
         Item::RegionTask {
@@ -459,6 +488,7 @@ fn words(out: &Outgoing, origin: &str) -> Words {
                     crate::paths::region_task(&out.workspace_slug, *id)
                 ),
                 link_label: "Open the task",
+                why: "you started this run",
             }
         }
         Item::Gone => Words {
@@ -468,6 +498,7 @@ fn words(out: &Outgoing, origin: &str) -> Words {
             update: None,
             link: origin.to_owned(),
             link_label: "Open releasedesk",
+            why: "it concerned you",
         },
     }
 }

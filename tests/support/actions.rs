@@ -9,6 +9,40 @@ use releasedesk::paths;
 use super::{Client, Resp};
 
 impl Client {
+    /// Creates an SQL script at `path` and submits its first version; returns its release task.
+    pub async fn submit_new_script(&self, ws: &str, path: &str) -> TaskId {
+        let resp = self
+            .post(
+                &paths::scripts(ws),
+                &[
+                    ("path", path),
+                    ("script_type", "sql"),
+                    ("schedule", ""),
+                    ("description", ""),
+                    ("content", "SELECT 1;\n"),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status, 303, "{}", resp.body);
+        let location = resp.location().unwrap().to_owned();
+        let script_id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+        let submitted = self
+            .post(
+                &paths::script_submit(ws, script_id),
+                &[("message", "first")],
+            )
+            .await;
+        assert_eq!(submitted.status, 303, "{}", submitted.body);
+        let toast = self.get(&location).await.texts(".toast-ok").join(" ");
+        let task: i64 = toast
+            .split("release task #")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no task in {toast:?}"));
+        TaskId(task)
+    }
+
     /// Release `tasks` as a package named `name` (empty: the default name), for `reviewers`'
     /// approval (none: a direct release, where the workspace's rules allow it).
     pub async fn release(

@@ -42,11 +42,36 @@ impl SmtpServer {
     }
 
     pub fn start(&mut self) {
-        let child = Command::new(PYTHON)
+        self.start_with(None);
+    }
+
+    /// A server that waits `delay` before it accepts each message (`slow_mailbox.py`): a
+    /// client killed during the wait has delivered nothing.
+    pub fn started_slow(delay: Duration) -> SmtpServer {
+        let mut server = SmtpServer::reserved();
+        server.start_with(Some(delay));
+        server
+    }
+
+    fn start_with(&mut self, delay: Option<Duration>) {
+        let mut command = Command::new(PYTHON);
+        command
             .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{}", self.port))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(self.dir.path().join("mail"))
+            .arg(format!("127.0.0.1:{}", self.port));
+        match delay {
+            None => command.args(["-c", "aiosmtpd.handlers.Mailbox"]),
+            Some(_) => command
+                .env(
+                    "PYTHONPATH",
+                    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support"),
+                )
+                .args(["-c", "slow_mailbox.SlowMailbox"]),
+        };
+        command.arg(self.dir.path().join("mail"));
+        if let Some(delay) = delay {
+            command.arg(delay.as_secs_f64().to_string());
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -69,7 +69,8 @@ crate::domain::text_enum!(
 
 /// Attempts before a delivery is `failed`.
 pub const MAX_ATTEMPTS: i32 = 5;
-/// How long a claimed delivery is reserved for its sender (longer than the SMTP timeout).
+/// How long a claimed delivery is reserved for its sender, unless the operator's job lease
+/// says otherwise (`worker::notify::Mail::with_lease`).
 pub const LEASE_SECONDS: i64 = 60;
 /// A delivery that waited longer than this is skipped: news that old misleads more than helps.
 pub const MAX_AGE_HOURS: i64 = 24;
