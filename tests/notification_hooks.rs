@@ -933,6 +933,185 @@ async fn the_deliveries_page_runs_newest_first_fifty_a_page(app: TestApp) {
     assert!(second.texts("td").join(" ").contains("p00"));
 }
 
+/// Runs one sender until nothing is due; returns how many deliveries it handled.
+async fn drain_hooks(app: &TestApp) -> usize {
+    let config = HookConfig::new(&app.base, PrivateDestinations::Allowed);
+    app.db(move |c| {
+        let mut n = 0;
+        while send_one(c, &config, "test-sender").unwrap() {
+            n += 1;
+        }
+        n
+    })
+    .await
+}
+
+async fn stale_news_is_skipped_and_every_subject_fits_the_schema(app: TestApp) {
+    use releasedesk::db::schema::{region_task_steps, region_tasks};
+    let backend = app.backend;
+    drop(app);
+    let Some(app) = TestApp::spawn_with(backend, |s| s.run_worker = false).await else {
+        return;
+    };
+    let app = app.with_demo().await;
+    let rx = Receiver::start(&[]);
+    hook(
+        &app,
+        "all",
+        HookFormat::Generic,
+        rx.url("/all"),
+        &NotificationKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.as_str() != "digest")
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    // A review request decided before the sender took it: skipped, saying by whom.
+    let alice = app.signed_in("alice").await;
+    let package = package_for_bob(&app, &alice, "hooks/stale").await;
+    let bob = app.signed_in("bob").await;
+    let rejected = bob
+        .decide_package("demo", package, "reject", "not now")
+        .await;
+    assert_eq!(rejected.status, 303, "{}", rejected.body);
+    // A checkpoint and a region task of the demo, as subjects.
+    let ws = ws_id(&app, "demo").await;
+    let (task, step): (i64, i64) = app
+        .db(move |c| {
+            region_task_steps::table
+                .inner_join(region_tasks::table)
+                .filter(region_tasks::workspace_id.eq(ws))
+                .filter(region_task_steps::kind.ne("deploy"))
+                .select((region_tasks::id, region_task_steps::id))
+                .first(c)
+                .unwrap()
+        })
+        .await;
+    let (task, step) = (
+        releasedesk::domain::RegionTaskId(task),
+        releasedesk::domain::StepId(step),
+    );
+    for (kind, subject) in [
+        (
+            NotificationKind::CheckpointDecided,
+            Subject::Checkpoint { task, step },
+        ),
+        (
+            NotificationKind::RegionTaskReleased,
+            Subject::RegionTask(task),
+        ),
+    ] {
+        app.db(move |c| {
+            notifications::raise(
+                c,
+                Event {
+                    kind,
+                    workspace_id: ws,
+                    subject,
+                    actor: None,
+                },
+                &[],
+            )
+            .unwrap()
+        })
+        .await;
+    }
+    let handled = drain_hooks(&app).await;
+    assert_eq!(handled, 4, "review, rejection, checkpoint, region task");
+    let rows = hook_rows(&app).await;
+    assert_eq!(rows[0].2, "skipped", "{rows:?}");
+    assert!(
+        rows[0].4.contains("already rejected by bob"),
+        "{}",
+        rows[0].4
+    );
+    let got = rx.to("/all");
+    assert_eq!(got.len(), 3, "{got:#?}");
+    for r in &got {
+        assert!(r.signed_with(SECRET));
+        assert_valid(&r.json());
+    }
+    let by_event = |e: &str| {
+        got.iter()
+            .map(Request::json)
+            .find(|j| j["event"] == e)
+            .unwrap_or_else(|| panic!("no {e}"))
+    };
+    let rejection = by_event("package_rejected");
+    assert_eq!(rejection["subject"]["status"], "rejected");
+    assert_eq!(rejection["actor"], "bob");
+    let checkpoint = by_event("checkpoint_decided");
+    assert_eq!(checkpoint["subject"]["type"], "checkpoint");
+    assert_eq!(checkpoint["subject"]["step_id"], step.get());
+    let position = checkpoint["subject"]["position"].as_i64().unwrap();
+    assert_eq!(
+        checkpoint["subject"]["url"],
+        format!(
+            "{}{}#step-{position}",
+            app.base,
+            paths::region_task("demo", task)
+        )
+        .as_str()
+    );
+    let region = by_event("region_task_released");
+    assert_eq!(region["subject"]["type"], "region_task");
+    assert_eq!(region["actor"], serde_json::Value::Null);
+    // The Deliveries page says why the review request was not sent.
+    let carol = app.signed_in("carol").await;
+    let page = carol
+        .get(&format!("{}?status=skipped", paths::deliveries("demo")))
+        .await;
+    assert!(
+        page.texts(".last-error")
+            .join(" ")
+            .contains("already rejected by bob"),
+        "{}",
+        page.body
+    );
+}
+
+async fn a_test_event_reaches_the_hook_and_says_what_it_answered(app: TestApp) {
+    let app = app.with_demo().await;
+    let rx = Receiver::start(&[200, 503]);
+    let id = hook(
+        &app,
+        "tested",
+        HookFormat::Generic,
+        rx.url("/tested"),
+        &[NotificationKind::ReviewRequested],
+    )
+    .await;
+    let carol = app.signed_in("carol").await;
+    let path = paths::notification_hook_test("demo", id);
+    let sent = carol.post(&path, &[]).await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let page = carol.get(&paths::notification_hooks("demo")).await;
+    assert!(
+        page.texts(".toast-ok")
+            .join(" ")
+            .contains("answered HTTP 200"),
+        "{}",
+        page.body
+    );
+    let got = rx.to("/tested");
+    assert_eq!(got.len(), 1);
+    assert!(got[0].signed_with(SECRET));
+    let body = got[0].json();
+    assert_valid(&body);
+    assert_eq!(body["event"], "test");
+    assert_eq!(body["actor"], "carol");
+    // The second answers 503: said, and nothing is recorded as a delivery.
+    carol.post(&path, &[]).await;
+    let page = carol.get(&paths::notification_hooks("demo")).await;
+    assert!(
+        page.texts(".toast-error").join(" ").contains("HTTP 503"),
+        "{}",
+        page.body
+    );
+    assert!(hook_rows(&app).await.is_empty());
+}
+
 on_both_backends!(
     each_subscribed_hook_gets_one_signed_delivery_per_event,
     a_failing_receiver_is_retried_then_served_once,
@@ -943,4 +1122,6 @@ on_both_backends!(
     bad_hook_forms_come_back_with_a_message_per_field,
     private_hook_urls_are_refused_unless_allowed,
     the_deliveries_page_runs_newest_first_fifty_a_page,
+    stale_news_is_skipped_and_every_subject_fits_the_schema,
+    a_test_event_reaches_the_hook_and_says_what_it_answered,
 );
