@@ -589,8 +589,24 @@ async fn only_admins_configure_hooks_and_see_deliveries(app: TestApp) {
         ("url", "http://127.0.0.1:9/"),
         ("kinds", "review_requested"),
     ];
+    // The navigation leads admins to Deliveries, and no one else.
+    let deliveries_link = format!("nav.subnav a[href='{}']", paths::deliveries("demo"));
+    let carol = app.signed_in("carol").await;
+    assert!(
+        carol
+            .get(&paths::workspace("demo"))
+            .await
+            .has(&deliveries_link)
+    );
     for who in ["victor", "alice", "bob"] {
         let client = app.signed_in(who).await;
+        assert!(
+            !client
+                .get(&paths::workspace("demo"))
+                .await
+                .has(&deliveries_link),
+            "{who} sees Deliveries"
+        );
         for path in [
             paths::notification_hooks("demo"),
             paths::notification_hook("demo", id),
