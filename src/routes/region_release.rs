@@ -18,6 +18,7 @@ use crate::db::models::region_release::{
     TaskFilter, TaskInput, TaskRow,
 };
 use crate::db::models::regions::{self, Component, Region};
+use crate::db::models::stopped;
 use crate::db::models::workspaces::{self, Person, Workspace};
 use crate::domain::{Comment, Description, Operation, Permission, RegionTaskStatus, StepKind};
 use crate::error::AppError;
@@ -43,6 +44,8 @@ struct ListPage {
     layout: Layout,
     workspace: Workspace,
     tasks: Vec<TaskRow>,
+    /// Why each task on the page that stands still does.
+    why: HashMap<RegionTaskId, stopped::Why>,
     members: Vec<Person>,
     q: String,
     status: String,
@@ -55,6 +58,9 @@ struct ListPage {
 }
 
 impl ListPage {
+    fn why_of(&self, id: &RegionTaskId) -> Option<&stopped::Why> {
+        self.why.get(id)
+    }
     fn statuses(&self) -> &'static [RegionTaskStatus] {
         RegionTaskStatus::ALL
     }
@@ -136,11 +142,14 @@ pub async fn index(
             paging.offset(),
         )?;
         paging.set_total(total);
+        let shown: Vec<_> = tasks.iter().map(|t| (t.id, t.status)).collect();
+        let why = stopped::region_tasks(conn, &shown)?;
         let members = workspaces::people(conn, workspace.id)?;
         Ok(ListPage {
             layout,
             workspace,
             tasks,
+            why,
             members,
             q,
             status,
@@ -680,6 +689,8 @@ struct DetailPage {
     can_roll_back: bool,
     /// Where the viewer's Execute may start, and why later steps are not offered.
     starts: region_release::Starts,
+    /// Why the task stands still (a checkpoint and whom it waits for, a failure, a suspension).
+    why: Option<stopped::Why>,
 }
 
 impl DetailPage {
@@ -762,6 +773,7 @@ async fn detail(
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_read_conn(state, move |conn| {
         let task = region_release::find(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
+        let why = stopped::region_tasks(conn, &[(id, task.status())])?.remove(&id);
         let layout = if process_only {
             // The fragment's forms (checkpoint decisions) need the session's CSRF token.
             let mut bare = Layout::bare("");
@@ -854,6 +866,7 @@ async fn detail(
             open_execute,
             can_roll_back,
             starts,
+            why,
         })
     })
     .await?;

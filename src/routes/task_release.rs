@@ -4,6 +4,8 @@
 //! Production page.
 
 use crate::domain::{PackageId, TaskId, UserId, WorkspaceId};
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -19,7 +21,7 @@ use crate::db::models::releases::{
     TaskFilter, TaskRow, TaskSort,
 };
 use crate::db::models::workspaces::{self, Person, Workspace};
-use crate::db::models::{jobs, package_changes, scripts};
+use crate::db::models::{jobs, package_changes, scripts, stopped};
 use crate::diff::{self, TextDiff, diff_texts};
 use crate::domain::{Comment, PackageName, PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
@@ -702,12 +704,17 @@ struct PackagesPage {
     workspace: Workspace,
     view: PackagesView,
     packages: Vec<PackageRow>,
+    /// Why each package on the page that stands still does.
+    why: HashMap<PackageId, stopped::Why>,
     members: Vec<Person>,
 }
 
 impl PackagesPage {
     fn statuses(&self) -> &'static [PackageStatus] {
         PackageStatus::ALL
+    }
+    fn why_of(&self, id: &PackageId) -> Option<&stopped::Why> {
+        self.why.get(id)
     }
 }
 
@@ -739,6 +746,8 @@ pub async fn packages(
             view.paging.offset(),
         )?;
         view.paging.set_total(total);
+        let shown: Vec<_> = packages.iter().map(|p| (p.id, p.status)).collect();
+        let why = stopped::packages(conn, &shown)?;
         let members = if is_htmx {
             Vec::new()
         } else {
@@ -749,6 +758,7 @@ pub async fn packages(
             workspace,
             view,
             packages,
+            why,
             members,
         })
     })
@@ -768,6 +778,8 @@ struct PackagePage {
     tasks: Vec<PackageTaskRow>,
     /// Why a releasing package is not moving (its job waits for a retry or a worker).
     stall: Option<jobs::Stall>,
+    /// Why it stands still (waiting for whom, rejected by whom, which task failed).
+    why: Option<stopped::Why>,
     reviewers: Vec<ReviewerRow>,
     timeline: Vec<AuditRow>,
     can_decide: bool,
@@ -924,6 +936,7 @@ async fn package_page(
         } else {
             None
         };
+        let why = stopped::packages(conn, &[(id, package.status())])?.remove(&id);
         if progress_only {
             let layout = Layout::bare("");
             return Ok(PackagePage {
@@ -932,6 +945,7 @@ async fn package_page(
                 package,
                 tasks,
                 stall,
+                why,
                 reviewers: vec![],
                 timeline: vec![],
                 can_decide: false,
@@ -983,6 +997,7 @@ async fn package_page(
             package,
             tasks,
             stall,
+            why,
             reviewers,
             timeline,
             can_decide,

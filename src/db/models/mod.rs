@@ -20,6 +20,7 @@ pub mod releases;
 pub mod scripts;
 pub mod secrets;
 pub mod sessions;
+pub mod stopped;
 pub mod tokens;
 pub mod users;
 pub mod workspaces;
