@@ -265,3 +265,36 @@ pub fn settings_reviewers(ws: &str) -> String {
 pub fn settings_reviewer_remove(ws: &str, user: impl Id<UserId>) -> String {
     format!("/workspaces/{ws}/settings/reviewers/{}/remove", user.id())
 }
+
+/// Workspace settings → Notifications: the workspace's chat and webhook hooks.
+pub fn notification_hooks(ws: &str) -> String {
+    format!("/workspaces/{ws}/settings/notifications")
+}
+/// One hook's edit form (GET) and its save (POST).
+pub fn notification_hook(ws: &str, hook: impl Id<i64>) -> String {
+    format!("/workspaces/{ws}/settings/notifications/{}", hook.id())
+}
+pub fn notification_hook_active(ws: &str, hook: impl Id<i64>) -> String {
+    format!(
+        "/workspaces/{ws}/settings/notifications/{}/active",
+        hook.id()
+    )
+}
+pub fn notification_hook_delete(ws: &str, hook: impl Id<i64>) -> String {
+    format!(
+        "/workspaces/{ws}/settings/notifications/{}/delete",
+        hook.id()
+    )
+}
+/// Sends a test message to one hook now.
+pub fn notification_hook_test(ws: &str, hook: impl Id<i64>) -> String {
+    format!("/workspaces/{ws}/settings/notifications/{}/test", hook.id())
+}
+/// The workspace's notification deliveries (admins).
+pub fn deliveries(ws: &str) -> String {
+    format!("/workspaces/{ws}/deliveries")
+}
+/// Sends a failed or skipped delivery again.
+pub fn delivery_retry(ws: &str, delivery: impl Id<i64>) -> String {
+    format!("/workspaces/{ws}/deliveries/{}/retry", delivery.id())
+}

@@ -38,6 +38,9 @@ pub struct Application {
     /// Where notification email goes, when SMTP is configured; it is sent by a thread started
     /// beside the worker (`worker::notify::Sender`).
     mail: Option<crate::worker::notify::Mail>,
+    /// Where workspace hook messages link to; they are sent by a thread started beside the
+    /// worker (`worker::hooks::HookSender`), SMTP or not.
+    hooks: crate::worker::hooks::HookConfig,
     /// Keeps the SQLite WAL from growing under steady load (`None` on PostgreSQL).
     wal_checkpointer: Option<db::WalCheckpointer>,
 }
@@ -78,18 +81,21 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        // Links in email start with the public origin, or this server's own address.
+        // Links in email and hook messages start with the public origin, or this server's own
+        // address.
+        let links_origin = settings.public_origin.clone().unwrap_or_else(|| {
+            let ip = listener.local_addr().map(|a| a.ip()).ok();
+            match ip {
+                Some(ip) if !ip.is_unspecified() => format!("http://{ip}:{port}"),
+                _ => format!("http://127.0.0.1:{port}"),
+            }
+        });
+        let hooks = crate::worker::hooks::HookConfig::new(&links_origin, private_webhooks);
         let mail = match &settings.smtp {
             Some(smtp) => {
-                let origin = settings.public_origin.clone().unwrap_or_else(|| {
-                    let ip = listener.local_addr().map(|a| a.ip()).ok();
-                    match ip {
-                        Some(ip) if !ip.is_unspecified() => format!("http://{ip}:{port}"),
-                        _ => format!("http://127.0.0.1:{port}"),
-                    }
-                });
+                let origin = &links_origin;
                 let mail =
-                    crate::worker::notify::Mail::new(smtp.clone(), &settings.mail_from, &origin)
+                    crate::worker::notify::Mail::new(smtp.clone(), &settings.mail_from, origin)
                         .map_err(|e| anyhow::anyhow!(e))?;
                 Some(mail)
             }
@@ -165,6 +171,7 @@ impl Application {
             worker_lease: settings.run_worker.then_some(settings.job_lease_seconds),
             private_webhooks,
             mail,
+            hooks,
             queries,
             wal_checkpointer,
         })
@@ -188,12 +195,17 @@ impl Application {
             worker_lease,
             private_webhooks,
             mail,
+            hooks,
             wal_checkpointer,
             ..
         } = self;
         // Email goes out from instances that run the worker (a web-only instance sends none).
         let sender = worker_lease.zip(mail).map(|(lease, mail)| {
             crate::worker::notify::Sender::spawn(pool.clone(), mail.with_lease(lease))
+        });
+        // Hook messages likewise go out wherever the worker runs, with the same lease.
+        let hook_sender = worker_lease.map(|lease| {
+            crate::worker::hooks::HookSender::spawn(pool.clone(), hooks.with_lease(lease))
         });
         let worker =
             worker_lease.map(|lease| crate::worker::Worker::spawn(pool, lease, private_webhooks));
@@ -203,6 +215,9 @@ impl Application {
             let _ = actix_web::rt::task::spawn_blocking(move || worker.stop()).await;
         }
         if let Some(mut sender) = sender {
+            let _ = actix_web::rt::task::spawn_blocking(move || sender.stop()).await;
+        }
+        if let Some(mut sender) = hook_sender {
             let _ = actix_web::rt::task::spawn_blocking(move || sender.stop()).await;
         }
         drop(wal_checkpointer);

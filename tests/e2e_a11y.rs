@@ -222,6 +222,8 @@ async fn every_page(client: &Client, app: &TestApp, tag: &str) -> Vec<String> {
     let ws = "/workspaces/demo";
     for path in [
         format!("{ws}/settings"),
+        format!("{ws}/settings/notifications"),
+        format!("{ws}/deliveries"),
         format!("{ws}/audit"),
         format!("{ws}/scripts/import"),
         format!("{ws}/region-release/tasks/new"),

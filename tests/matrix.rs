@@ -126,6 +126,21 @@ const ROUTES: &[(&str, &str)] = &[
         "POST",
         "/workspaces/{ws}/settings/reviewers/{user_id}/remove",
     ),
+    ("GET", "/workspaces/{ws}/settings/notifications"),
+    ("POST", "/workspaces/{ws}/settings/notifications"),
+    ("GET", "/workspaces/{ws}/settings/notifications/{id}"),
+    ("POST", "/workspaces/{ws}/settings/notifications/{id}"),
+    (
+        "POST",
+        "/workspaces/{ws}/settings/notifications/{id}/active",
+    ),
+    (
+        "POST",
+        "/workspaces/{ws}/settings/notifications/{id}/delete",
+    ),
+    ("POST", "/workspaces/{ws}/settings/notifications/{id}/test"),
+    ("GET", "/workspaces/{ws}/deliveries"),
+    ("POST", "/workspaces/{ws}/deliveries/{id}/retry"),
 ];
 
 #[test]
@@ -574,6 +589,22 @@ fn rows(f: &Fixture) -> Vec<Row> {
             ws("/settings"),
             [403, 403, 403, 200, 200, 404, IN, IN],
         ),
+        get(
+            "/workspaces/{ws}/settings/notifications",
+            ws("/settings/notifications"),
+            [403, 403, 403, 200, 200, 404, IN, IN],
+        ),
+        // No such hook: the role check answers first, then 404.
+        get(
+            "/workspaces/{ws}/settings/notifications/{id}",
+            ws("/settings/notifications/999999"),
+            [403, 403, 403, 404, 404, 404, IN, IN],
+        ),
+        get(
+            "/workspaces/{ws}/deliveries",
+            ws("/deliveries"),
+            [403, 403, 403, 200, 200, 404, IN, IN],
+        ),
         // Ids of `demo` under `payments`.
         get(
             "/workspaces/{ws}/scripts/{id}",
@@ -903,6 +934,42 @@ fn rows(f: &Fixture) -> Vec<Row> {
             ws(&format!("/settings/reviewers/{outsider}/remove")),
             &[],
             [403, 403, 403, 409, 409, 404, IN, IN],
+        ),
+        post(
+            "/workspaces/{ws}/settings/notifications",
+            ws("/settings/notifications"),
+            &[("name", ""), ("format", "chat")],
+            [403, 403, 403, 422, 422, 404, IN, IN],
+        ),
+        post(
+            "/workspaces/{ws}/settings/notifications/{id}",
+            ws("/settings/notifications/999999"),
+            &[("name", ""), ("format", "chat")],
+            [403, 403, 403, 404, 404, 404, IN, IN],
+        ),
+        post(
+            "/workspaces/{ws}/settings/notifications/{id}/active",
+            ws("/settings/notifications/999999/active"),
+            &[("active", "maybe")],
+            [403, 403, 403, 400, 400, 404, IN, IN],
+        ),
+        post(
+            "/workspaces/{ws}/settings/notifications/{id}/delete",
+            ws("/settings/notifications/999999/delete"),
+            &[],
+            [403, 403, 403, 404, 404, 404, IN, IN],
+        ),
+        post(
+            "/workspaces/{ws}/settings/notifications/{id}/test",
+            ws("/settings/notifications/999999/test"),
+            &[],
+            [403, 403, 403, 404, 404, 404, IN, IN],
+        ),
+        post(
+            "/workspaces/{ws}/deliveries/{id}/retry",
+            ws("/deliveries/999999/retry"),
+            &[],
+            [403, 403, 403, 404, 404, 404, IN, IN],
         ),
     ]);
     // The same under another workspace's URL: never reaches the row. Roles there: victor

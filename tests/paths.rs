@@ -88,6 +88,15 @@ fn built() -> Vec<(&'static str, String)> {
         post(&settings_member_remove(ws, UserId(1))),
         post(&settings_reviewers(ws)),
         post(&settings_reviewer_remove(ws, UserId(1))),
+        get(&notification_hooks(ws)),
+        post(&notification_hooks(ws)),
+        get(&notification_hook(ws, 1)),
+        post(&notification_hook(ws, 1)),
+        post(&notification_hook_active(ws, 1)),
+        post(&notification_hook_delete(ws, 1)),
+        post(&notification_hook_test(ws, 1)),
+        get(&deliveries(ws)),
+        post(&delivery_retry(ws, 1)),
     ]
 }
 

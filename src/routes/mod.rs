@@ -5,11 +5,13 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod deliveries;
 pub mod download;
 pub mod error_page;
 pub mod form;
 pub mod health;
 pub mod layout;
+pub mod notification_settings;
 pub mod region_release;
 pub mod regions;
 pub mod reviews;
@@ -138,6 +140,15 @@ routes! {
         POST "/{ws}/settings/members/{user_id}/remove" => settings::remove_member,
         POST "/{ws}/settings/reviewers" => settings::add_reviewer,
         POST "/{ws}/settings/reviewers/{user_id}/remove" => settings::remove_reviewer,
+        GET  "/{ws}/settings/notifications" => notification_settings::page,
+        POST "/{ws}/settings/notifications" => notification_settings::create,
+        GET  "/{ws}/settings/notifications/{id}" => notification_settings::edit,
+        POST "/{ws}/settings/notifications/{id}" => notification_settings::update,
+        POST "/{ws}/settings/notifications/{id}/active" => notification_settings::set_active,
+        POST "/{ws}/settings/notifications/{id}/delete" => notification_settings::delete,
+        POST "/{ws}/settings/notifications/{id}/test" => notification_settings::test,
+        GET  "/{ws}/deliveries" => deliveries::page,
+        POST "/{ws}/deliveries/{id}/retry" => deliveries::retry,
     }
 }
 

@@ -130,8 +130,27 @@ impl Resolver for CheckedResolver {
     }
 }
 
+/// An agent for webhooks (regions' and notification hooks'): connects only to resolved
+/// addresses the destination rule allows, follows no redirect, uses no proxy, answers every
+/// status (never an error for a 4xx or 5xx), and gives up after `timeout`.
+pub(crate) fn checked_agent(timeout: Duration, private: PrivateDestinations) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        // A redirect would turn the signed POST into a GET elsewhere: the configured URL only.
+        .max_redirects(0)
+        // Through a proxy, the proxy would resolve the name, past the destination check.
+        .proxy(None)
+        .build();
+    ureq::Agent::with_parts(
+        config,
+        DefaultConnector::default(),
+        CheckedResolver { private },
+    )
+}
+
 /// The destination refusal inside a ureq error, if that is what it is.
-fn refusal(e: &ureq::Error) -> Option<&Refusal> {
+pub(crate) fn refusal(e: &ureq::Error) -> Option<&Refusal> {
     match e {
         ureq::Error::Io(io) => io
             .get_ref()
@@ -141,7 +160,7 @@ fn refusal(e: &ureq::Error) -> Option<&Refusal> {
 }
 
 /// A short reason for a failed request: what a member needs to know, no more.
-fn reason(e: &ureq::Error) -> String {
+pub(crate) fn reason(e: &ureq::Error) -> String {
     use std::io::ErrorKind;
     match e {
         ureq::Error::Timeout(_) => "timed out".to_owned(),
@@ -176,20 +195,9 @@ fn post(
 ) -> Result<Report, Report> {
     let body = serde_json::to_vec(payload).map_err(|e| Report::from(e.to_string()))?;
     let signature = format!("sha256={}", sign(&region.webhook_secret, &body));
-    let config = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_millis(
-            region.timeout_ms.max(100) as u64
-        )))
-        .http_status_as_error(false)
-        // A redirect would turn the signed POST into a GET elsewhere: the configured URL only.
-        .max_redirects(0)
-        // Through a proxy, the proxy would resolve the name, past the destination check.
-        .proxy(None)
-        .build();
-    let agent = ureq::Agent::with_parts(
-        config,
-        DefaultConnector::default(),
-        CheckedResolver { private },
+    let agent = checked_agent(
+        Duration::from_millis(region.timeout_ms.max(100) as u64),
+        private,
     );
     let attempts = region.max_attempts.clamp(1, 10);
     let mut last = Report::from(String::new());

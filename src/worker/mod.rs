@@ -5,6 +5,7 @@
 //! one component per transaction (`region`). It reads and writes no table itself.
 
 pub mod drivers;
+pub mod hooks;
 pub mod notify;
 pub mod region;
 

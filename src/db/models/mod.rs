@@ -5,6 +5,8 @@
 pub mod attention;
 pub mod audit;
 pub mod bundle;
+pub mod deliveries;
+pub mod hooks;
 pub mod idempotency;
 pub mod jobs;
 pub mod login_failures;

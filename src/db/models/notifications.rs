@@ -120,6 +120,8 @@ pub struct Event {
 /// the Account page, else `email_by_default`). Call inside the transaction that makes the
 /// change. Returns how many rows it wrote.
 pub fn raise(conn: &mut DbConn, event: Event, recipients: &[UserId]) -> QueryResult<usize> {
+    // Hooks first, apart from the people below: `raise_to_hooks` (not counted in the result).
+    raise_to_hooks(conn, &event)?;
     let mut ids: Vec<UserId> = recipients
         .iter()
         .copied()
@@ -191,19 +193,51 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
-/// Claims the oldest due pending email for `sender` for `lease_seconds`: one not leased, or
-/// whose lease expired (its sender died mid-send). One statement, so two senders never hold the
-/// same row; on PostgreSQL the row is picked with `FOR UPDATE SKIP LOCKED`.
+/// Claims the oldest due pending email for `sender` for `lease_seconds` (`claim_on` the
+/// email channel).
 pub fn claim(conn: &mut DbConn, sender: &str, lease_seconds: i64) -> QueryResult<Option<Claimed>> {
+    claim_on(conn, &[Channel::Email], sender, lease_seconds)
+}
+
+/// Claims the oldest due pending delivery on one of `channels` for `sender` for
+/// `lease_seconds`: one not leased, or whose lease expired (its sender died mid-send). One
+/// statement, so two senders never hold the same row; on PostgreSQL the row is picked with
+/// `FOR UPDATE SKIP LOCKED`. The email sender claims `email`, the hook sender `chat` and
+/// `webhook` (`worker::hooks`).
+pub fn claim_on(
+    conn: &mut DbConn,
+    channels: &[Channel],
+    sender: &str,
+    lease_seconds: i64,
+) -> QueryResult<Option<Claimed>> {
     let ts = now();
     let until = ts + Duration::seconds(lease_seconds);
     let lock = match conn {
         DbConn::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         DbConn::Sqlite(_) => "",
     };
+    // The channels' own words (`Channel::as_str`), never input: safe to write into the SQL.
+    let channels = channels
+        .iter()
+        .map(|c| format!("'{}'", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // A read first, so an idle poll (several times a second, per sender) takes no write lock:
+    // SQLite has one writer, which the requests need more.
+    let due: Vec<Claimed> = diesel::sql_query(format!(
+        "SELECT id, attempts FROM notifications WHERE status = 'pending' \
+         AND channel IN ({channels}) AND next_attempt_at <= $1 \
+         AND (lease_until IS NULL OR lease_until < $1) LIMIT 1"
+    ))
+    .bind::<Timestamp, _>(ts)
+    .load(conn)?;
+    if due.is_empty() {
+        return Ok(None);
+    }
     let sql = format!(
         "UPDATE notifications SET attempts = attempts + 1, leased_by = $1, lease_until = $2 \
-         WHERE id = (SELECT id FROM notifications WHERE status = 'pending' AND channel = 'email' \
+         WHERE id = (SELECT id FROM notifications WHERE status = 'pending' \
+                     AND channel IN ({channels}) \
                      AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
                      ORDER BY next_attempt_at, id LIMIT 1{lock}) \
          RETURNING id, attempts"
@@ -214,6 +248,68 @@ pub fn claim(conn: &mut DbConn, sender: &str, lease_seconds: i64) -> QueryResult
         .bind::<Timestamp, _>(ts)
         .load(conn)?;
     Ok(rows.pop())
+}
+
+// ── Workspace hooks (`db::models::hooks`, sent by `worker::hooks`) ─────────────────────────
+// Kept apart from the people's rows in `raise`: a hook gets every event of its workspace that
+// it subscribed to, whoever acted, whatever a person chose for their own email.
+
+/// Writes one pending row per active hook of the event's workspace that wants its kind
+/// (channel `chat` or `webhook`, `hook_id` set, no person), in the caller's transaction.
+/// Returns how many.
+fn raise_to_hooks(conn: &mut DbConn, event: &Event) -> QueryResult<usize> {
+    use super::hooks::{self, HookFormat};
+    let subscribed = hooks::subscribed(conn, event.workspace_id, event.kind)?;
+    if subscribed.is_empty() {
+        return Ok(0);
+    }
+    let ts = now();
+    let (package_id, region_task_id, step_id, about) = match event.subject {
+        Subject::Package(p) => (Some(p), None, None, format!("p{p}")),
+        Subject::Checkpoint { task, step } => {
+            (None, Some(task), Some(step), format!("t{task}-s{step}"))
+        }
+        Subject::RegionTask(task) => (None, Some(task), None, format!("t{task}")),
+    };
+    for (hook, format) in &subscribed {
+        let delivery_id = format!(
+            "{}.{about}.h{hook}.{:016x}",
+            event.kind.as_str(),
+            rand::random::<u64>()
+        );
+        let channel = match format {
+            HookFormat::Chat => Channel::Chat,
+            HookFormat::Generic => Channel::Webhook,
+        };
+        diesel::insert_into(notifications::table)
+            .values((
+                notifications::delivery_id.eq(delivery_id),
+                notifications::kind.eq(event.kind),
+                notifications::workspace_id.eq(event.workspace_id),
+                notifications::package_id.eq(package_id),
+                notifications::region_task_id.eq(region_task_id),
+                notifications::step_id.eq(step_id),
+                notifications::actor_id.eq(event.actor),
+                notifications::user_id.eq(None::<UserId>),
+                notifications::hook_id.eq(Some(*hook)),
+                notifications::channel.eq(channel),
+                notifications::status.eq(DeliveryStatus::Pending),
+                notifications::attempts.eq(0),
+                notifications::next_attempt_at.eq(ts),
+                notifications::last_error.eq(""),
+                notifications::created_at.eq(ts),
+            ))
+            .execute(conn)?;
+    }
+    Ok(subscribed.len())
+}
+
+/// The hook a delivery goes to (`None` for a person's email).
+pub fn hook_of(conn: &mut DbConn, id: i64) -> QueryResult<Option<i64>> {
+    notifications::table
+        .find(id)
+        .select(notifications::hook_id)
+        .first(conn)
 }
 
 /// Everything a message needs, read when it is sent (so it tells the item's state now).
@@ -312,11 +408,14 @@ pub fn outgoing(conn: &mut DbConn, id: i64) -> QueryResult<Outgoing> {
         .find(ws)
         .select((workspaces::slug, workspaces::name))
         .first(conn)?;
-    let (recipient_username, recipient_display_name, email): (String, String, String) =
-        users::table
-            .find(user.ok_or(diesel::result::Error::NotFound)?)
+    // A hook's delivery has no person: empty recipient fields (`worker::hooks` reads the hook).
+    let (recipient_username, recipient_display_name, email): (String, String, String) = match user {
+        Some(user) => users::table
+            .find(user)
             .select((users::username, users::display_name, users::email))
-            .first(conn)?;
+            .first(conn)?,
+        None => Default::default(),
+    };
     let actor = username(conn, actor)?;
     let item = match (package, task, step) {
         (Some(p), ..) => {
