@@ -36,10 +36,10 @@ pub struct Application {
     private_webhooks: PrivateDestinations,
     queries: db::QueryCounter,
     /// Where notification email goes, when SMTP is configured; it is sent by a thread started
-    /// beside the worker (`worker::notify::Sender`).
+    /// beside the worker (`worker::notify::spawn_sender`).
     mail: Option<crate::worker::notify::Mail>,
     /// Where workspace hook messages link to; they are sent by a thread started beside the
-    /// worker (`worker::hooks::HookSender`), SMTP or not.
+    /// worker (`worker::hooks::spawn_sender`), SMTP or not.
     hooks: crate::worker::hooks::HookConfig,
     /// Keeps the SQLite WAL from growing under steady load (`None` on PostgreSQL).
     wal_checkpointer: Option<db::WalCheckpointer>,
@@ -201,12 +201,11 @@ impl Application {
         } = self;
         // Email goes out from instances that run the worker (a web-only instance sends none).
         let sender = worker_lease.zip(mail).map(|(lease, mail)| {
-            crate::worker::notify::Sender::spawn(pool.clone(), mail.with_lease(lease))
+            crate::worker::notify::spawn_sender(pool.clone(), mail.with_lease(lease))
         });
         // Hook messages likewise go out wherever the worker runs, with the same lease.
-        let hook_sender = worker_lease.map(|lease| {
-            crate::worker::hooks::HookSender::spawn(pool.clone(), hooks.with_lease(lease))
-        });
+        let hook_sender = worker_lease
+            .map(|lease| crate::worker::hooks::spawn_sender(pool.clone(), hooks.with_lease(lease)));
         let worker =
             worker_lease.map(|lease| crate::worker::Worker::spawn(pool, lease, private_webhooks));
         let result = server.await;

@@ -518,6 +518,187 @@ async fn a_rejected_checkpoint_mails_the_executor_why_the_release_failed(app: Te
     );
 }
 
+/// README's two walk-throughs, through the pages, with the default choices: each sends exactly
+/// one message, to the person it waits for (carol), with a link to the item.
+async fn the_readme_walk_throughs_send_exactly_the_expected_messages(app: TestApp) {
+    use diesel::prelude::*;
+    use releasedesk::db::schema::{components, regions, release_tasks};
+    use releasedesk::domain::{RegionTaskId, StepStatus};
+
+    let backend = app.backend;
+    drop(app);
+    let smtp = SmtpServer::started();
+    let url = smtp.url();
+    let Some(app) = TestApp::spawn_with(backend, move |s| s.smtp = Some(url)).await else {
+        return;
+    };
+    let app = app.with_demo().await;
+    let ws = demo(&app).await;
+    let carol_id = id_of(&app, "carol").await;
+
+    // 1. Alice sends etl/daily_orders.sql v2 to carol; carol approves; it is released.
+    let task = app
+        .db(move |c| {
+            release_tasks::table
+                .filter(release_tasks::workspace_id.eq(ws))
+                .filter(release_tasks::name.eq("etl/daily_orders.sql"))
+                .filter(release_tasks::status.eq("pending"))
+                .select(release_tasks::id)
+                .first::<i64>(c)
+                .unwrap()
+        })
+        .await;
+    let alice = app.signed_in("alice").await;
+    let resp = alice
+        .release("demo", &[TaskId(task)], &[carol_id], "", "nightly fix")
+        .await;
+    assert_eq!(resp.status, 303, "{}", resp.body);
+    let package = package_of(&resp);
+    // Carol acts on the message, as a person would: after it arrived.
+    assert_eq!(smtp.wait_for(1).await.len(), 1);
+    let carol = app.signed_in("carol").await;
+    let resp = carol.decide_package("demo", package, "approve", "").await;
+    assert_eq!(resp.status, 303, "{}", resp.body);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !alice
+        .get(&paths::package("demo", package))
+        .await
+        .texts("#package-status")
+        .contains(&"Released".to_owned())
+    {
+        assert!(Instant::now() < deadline, "package not released");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // 2. Bob runs a rollout through carol's Manual Approval, then rolls it back.
+    let (us, gw) = app
+        .db(move |c| {
+            let us: i64 = regions::table
+                .filter(regions::workspace_id.eq(ws))
+                .filter(regions::name.eq("us-east-1"))
+                .select(regions::id)
+                .first(c)
+                .unwrap();
+            let gw: i64 = components::table
+                .filter(components::workspace_id.eq(ws))
+                .filter(components::name.eq("notification-gw"))
+                .select(components::id)
+                .first(c)
+                .unwrap();
+            (us, gw)
+        })
+        .await;
+    let bob = app.signed_in("bob").await;
+    let created = bob
+        .post(
+            &paths::region_tasks("demo"),
+            &[
+                ("name", "Walk-through rollout"),
+                ("operation", "deploy"),
+                ("rows", "2"),
+                ("step0_kind", "approval"),
+                ("step0_people", &carol_id.to_string()),
+                ("step1_kind", "deploy"),
+                ("step1_region", &us.to_string()),
+                ("step1_components", &gw.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let rt: RegionTaskId = created
+        .location()
+        .and_then(|l| l.rsplit('/').next())
+        .and_then(|n| n.parse().ok())
+        .map(RegionTaskId)
+        .unwrap();
+    bob.execute("demo", rt, None).await;
+    let step = loop {
+        let steps = app
+            .db(move |c| releasedesk::db::models::region_release::steps(c, rt).unwrap())
+            .await;
+        if steps[0].status() == StepStatus::Waiting {
+            break steps[0].id;
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(30),
+            "no wait"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(smtp.wait_for(2).await.len(), 2);
+    carol.decide_step("demo", rt, step, "agree", "").await;
+    for until in [
+        releasedesk::domain::RegionTaskStatus::Released,
+        releasedesk::domain::RegionTaskStatus::RolledBack,
+    ] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let now = app
+                .db(move |c| {
+                    releasedesk::db::models::region_release::find(c, ws, rt)
+                        .unwrap()
+                        .unwrap()
+                        .status()
+                })
+                .await;
+            if now == until {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{now:?}, not {until:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if until == releasedesk::domain::RegionTaskStatus::Released {
+            bob.rollback("demo", rt, "walk-through").await;
+        }
+    }
+
+    // Everything raised has been handled: only the two messages that wait for carol went out.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while deliveries(&app)
+        .await
+        .iter()
+        .any(|d| d.status == DeliveryStatus::Pending)
+    {
+        assert!(Instant::now() < deadline, "deliveries still pending");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let got = smtp.messages();
+    let mut summary: Vec<(String, String)> = got
+        .iter()
+        .map(|m| (m.to.clone(), m.subject.clone()))
+        .collect();
+    summary.sort();
+    assert_eq!(summary.len(), 2, "{summary:#?}");
+    assert!(
+        summary.iter().all(|(to, _)| to == "carol@example.com"),
+        "{summary:#?}"
+    );
+    let review = got
+        .iter()
+        .find(|m| m.subject.contains("Review requested"))
+        .unwrap();
+    assert!(
+        review
+            .text
+            .contains(&format!("{}{}", app.base, paths::package("demo", package))),
+        "{}",
+        review.text
+    );
+    let gate = got
+        .iter()
+        .find(|m| m.subject.contains("Waiting for you"))
+        .unwrap();
+    assert!(
+        gate.text.contains(&format!(
+            "{}{}#step-1",
+            app.base,
+            paths::region_task("demo", rt)
+        )),
+        "{}",
+        gate.text
+    );
+}
+
 on_both_backends!(
     review_approval_and_release_each_mail_the_right_person_once,
     a_failed_send_is_retried_and_delivered_once,
@@ -526,4 +707,5 @@ on_both_backends!(
     a_waiting_checkpoint_mails_the_people_named_on_it,
     the_smtp_password_is_never_shown,
     a_rejected_checkpoint_mails_the_executor_why_the_release_failed,
+    the_readme_walk_throughs_send_exactly_the_expected_messages,
 );

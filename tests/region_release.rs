@@ -1535,11 +1535,25 @@ async fn told(
     .await
 }
 
+/// Email for every kind for `people` (most outcomes are off by default), so the outbox shows
+/// every row `raise` is asked for.
+async fn wants_everything(app: &TestApp, people: Vec<releasedesk::domain::UserId>) {
+    use releasedesk::db::models::preferences;
+    app.db(move |c| {
+        let all: Vec<_> = preferences::choosable().collect();
+        for person in people {
+            preferences::save(c, person, &all, None).unwrap();
+        }
+    })
+    .await
+}
+
 async fn the_executor_hears_how_each_run_ended(app: TestApp) {
     use releasedesk::db::models::notifications::NotificationKind as K;
     let app = app.with_demo().await;
     let receiver = Receiver::start();
     let fx = fixture(&app, &receiver).await;
+    wants_everything(&app, vec![fx.bob, fx.carol]).await;
     let (bob, carol) = (app.signed_in("bob").await, app.signed_in("carol").await);
     let task = create_task(
         &bob,
@@ -1587,6 +1601,7 @@ async fn a_checkpoint_decision_tells_the_executor_and_the_others_named(app: Test
                 .id
         })
         .await;
+    wants_everything(&app, vec![fx.bob, fx.carol, tara]).await;
     let (bob, carol) = (app.signed_in("bob").await, app.signed_in("carol").await);
     let mut tasks = Vec::new();
     for name in ["agreed", "rejected"] {

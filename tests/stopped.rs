@@ -67,10 +67,7 @@ async fn a_package_says_whom_it_waits_for_and_who_rejected_it(app: TestApp) {
     let token = support::api::token(&app, "alice", releasedesk::domain::TokenScope::Read).await;
     let api = support::api::Api::new(&app, Some(&token));
     let one = api
-        .get(&format!(
-            "/workspaces/demo/packages/{}",
-            package.get()
-        ))
+        .get(&format!("/workspaces/demo/packages/{}", package.get()))
         .await;
     assert_eq!(
         one.json["why"], "Rejected by bob: not like this",
@@ -231,10 +228,7 @@ async fn a_region_task_says_whom_its_checkpoint_waits_for_and_why_it_failed(app:
     let token = support::api::token(&app, "bob", releasedesk::domain::TokenScope::Read).await;
     let api = support::api::Api::new(&app, Some(&token));
     let one = api
-        .get(&format!(
-            "/workspaces/demo/region-tasks/{}",
-            task.get()
-        ))
+        .get(&format!("/workspaces/demo/region-tasks/{}", task.get()))
         .await;
     assert_eq!(one.json["why"], failed, "{:?}", one.json);
 }

@@ -18,9 +18,6 @@
 //! (`drivers::checked_agent`), as for region webhooks. Nothing the receiver answers is kept
 //! (it may hold what it should not); the last error is the status or a short reason.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -31,6 +28,7 @@ use crate::db::{DbConn, Pool, now};
 use crate::domain::{PackageStatus, PrivateDestinations, StepStatus};
 use crate::error::AppError;
 use crate::worker::drivers;
+use crate::worker::poller::Poller;
 
 /// How often an idle sender looks for due deliveries.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -74,51 +72,12 @@ impl HookConfig {
     }
 }
 
-/// The hook sender thread; `stop` lets it finish the delivery in flight.
-pub struct HookSender {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl HookSender {
-    pub fn spawn(pool: Pool, config: HookConfig) -> HookSender {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let name = format!("hooks-{}-{:08x}", std::process::id(), rand::random::<u32>());
-        let thread = std::thread::Builder::new()
-            .name("hook-sender".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    let sent = pool
-                        .get()
-                        .map_err(AppError::from)
-                        .and_then(|mut conn| send_one(&mut conn, &config, &name));
-                    match sent {
-                        Ok(true) => {}
-                        Ok(false) => std::thread::sleep(POLL_INTERVAL),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "hook sender");
-                            std::thread::sleep(POLL_INTERVAL * 4);
-                        }
-                    }
-                }
-            })
-            .ok();
-        HookSender { stop, thread }
-    }
-
-    pub fn stop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for HookSender {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// Starts the hook sender thread; stopping it lets it finish the delivery in flight.
+pub fn spawn_sender(pool: Pool, config: HookConfig) -> Poller {
+    let name = format!("hooks-{}-{:08x}", std::process::id(), rand::random::<u32>());
+    Poller::spawn("hook-sender", "hook sender", POLL_INTERVAL, move || {
+        send_one(&mut *pool.get()?, &config, &name)
+    })
 }
 
 /// Claims one due hook delivery as `sender` and sends (or skips, or reschedules) it.

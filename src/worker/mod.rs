@@ -7,6 +7,7 @@
 pub mod drivers;
 pub mod hooks;
 pub mod notify;
+pub mod poller;
 pub mod region;
 
 use crate::domain::PackageId;

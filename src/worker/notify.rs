@@ -14,9 +14,6 @@
 //! once a minute) and sends each with what waits for its person at that moment, and
 //! `send_test` sends the Account page's test email.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use askama::Template;
@@ -29,6 +26,7 @@ use crate::db::models::users;
 use crate::db::{DbConn, Pool, now};
 use crate::domain::{PackageStatus, RegionTaskStatus, StepStatus};
 use crate::error::AppError;
+use crate::worker::poller::Poller;
 
 /// How often an idle sender looks for due deliveries.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -134,62 +132,22 @@ impl Mail {
     }
 }
 
-/// The email sender thread; `stop` lets it finish the message in flight.
-pub struct Sender {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Sender {
-    pub fn spawn(pool: Pool, mail: Mail) -> Sender {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let name = format!("mail-{}-{:08x}", std::process::id(), rand::random::<u32>());
-        tracing::info!(smtp = %mail.smtp, "sending notification email");
-        let thread = std::thread::Builder::new()
-            .name("mail-sender".into())
-            .spawn(move || {
-                let mut digests_checked: Option<Instant> = None;
-                while !flag.load(Ordering::Relaxed) {
-                    if digests_checked.is_none_or(|at| at.elapsed() >= DIGEST_CHECK_INTERVAL) {
-                        digests_checked = Some(Instant::now());
-                        let raised = pool.get().map_err(AppError::from).and_then(|mut conn| {
-                            Ok(preferences::raise_due_digests(&mut conn, now())?)
-                        });
-                        if let Err(e) = raised {
-                            tracing::warn!(error = %e, "raising digests");
-                        }
-                    }
-                    let sent = pool
-                        .get()
-                        .map_err(AppError::from)
-                        .and_then(|mut conn| send_one(&mut conn, &mail, &name));
-                    match sent {
-                        Ok(true) => {}
-                        Ok(false) => std::thread::sleep(POLL_INTERVAL),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "mail sender");
-                            std::thread::sleep(POLL_INTERVAL * 4);
-                        }
-                    }
-                }
-            })
-            .ok();
-        Sender { stop, thread }
-    }
-
-    pub fn stop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+/// Starts the email sender thread, which also raises the day's digests when they are due;
+/// stopping it lets it finish the message in flight.
+pub fn spawn_sender(pool: Pool, mail: Mail) -> Poller {
+    let name = format!("mail-{}-{:08x}", std::process::id(), rand::random::<u32>());
+    tracing::info!(smtp = %mail.smtp, "sending notification email");
+    let mut digests_checked: Option<Instant> = None;
+    Poller::spawn("mail-sender", "mail sender", POLL_INTERVAL, move || {
+        let mut conn = pool.get()?;
+        if digests_checked.is_none_or(|at| at.elapsed() >= DIGEST_CHECK_INTERVAL) {
+            digests_checked = Some(Instant::now());
+            if let Err(e) = preferences::raise_due_digests(&mut conn, now()) {
+                tracing::warn!(error = %e, "raising digests");
+            }
         }
-    }
-}
-
-impl Drop for Sender {
-    fn drop(&mut self) {
-        self.stop();
-    }
+        send_one(&mut conn, &mail, &name)
+    })
 }
 
 /// Claims one due delivery as `sender` and sends (or skips, or reschedules) it. `Ok(false)`

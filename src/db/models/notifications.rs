@@ -141,37 +141,8 @@ pub fn raise(conn: &mut DbConn, event: Event, recipients: &[UserId]) -> QueryRes
         .load(conn)?;
     let reachable = super::preferences::who_wants_email(conn, &reachable, event.kind)?;
     let ts = now();
-    let (package_id, region_task_id, step_id, about) = match event.subject {
-        Subject::Package(p) => (Some(p), None, None, format!("p{p}")),
-        Subject::Checkpoint { task, step } => {
-            (None, Some(task), Some(step), format!("t{task}-s{step}"))
-        }
-        Subject::RegionTask(task) => (None, Some(task), None, format!("t{task}")),
-    };
     for user in &reachable {
-        let delivery_id = format!(
-            "{}.{about}.u{user}.{:016x}",
-            event.kind.as_str(),
-            rand::random::<u64>()
-        );
-        diesel::insert_into(notifications::table)
-            .values((
-                notifications::delivery_id.eq(delivery_id),
-                notifications::kind.eq(event.kind),
-                notifications::workspace_id.eq(event.workspace_id),
-                notifications::package_id.eq(package_id),
-                notifications::region_task_id.eq(region_task_id),
-                notifications::step_id.eq(step_id),
-                notifications::actor_id.eq(event.actor),
-                notifications::user_id.eq(user),
-                notifications::channel.eq(Channel::Email),
-                notifications::status.eq(DeliveryStatus::Pending),
-                notifications::attempts.eq(0),
-                notifications::next_attempt_at.eq(ts),
-                notifications::last_error.eq(""),
-                notifications::created_at.eq(ts),
-            ))
-            .execute(conn)?;
+        insert(conn, &event, To::Person(*user), ts)?;
     }
     Ok(reachable.len())
 }
@@ -264,6 +235,25 @@ fn raise_to_hooks(conn: &mut DbConn, event: &Event) -> QueryResult<usize> {
         return Ok(0);
     }
     let ts = now();
+    for (hook, format) in &subscribed {
+        let channel = match format {
+            HookFormat::Chat => Channel::Chat,
+            HookFormat::Generic => Channel::Webhook,
+        };
+        insert(conn, event, To::Hook(*hook, channel), ts)?;
+    }
+    Ok(subscribed.len())
+}
+
+/// Where one outbox row goes: a person's email, or a workspace hook over its channel.
+enum To {
+    Person(UserId),
+    Hook(i64, Channel),
+}
+
+/// Writes one pending row of `event` for `to`, with a fresh delivery id that names the event,
+/// the item and the recipient (`review_requested.p7.u3.<random>`).
+fn insert(conn: &mut DbConn, event: &Event, to: To, ts: NaiveDateTime) -> QueryResult<()> {
     let (package_id, region_task_id, step_id, about) = match event.subject {
         Subject::Package(p) => (Some(p), None, None, format!("p{p}")),
         Subject::Checkpoint { task, step } => {
@@ -271,37 +261,35 @@ fn raise_to_hooks(conn: &mut DbConn, event: &Event) -> QueryResult<usize> {
         }
         Subject::RegionTask(task) => (None, Some(task), None, format!("t{task}")),
     };
-    for (hook, format) in &subscribed {
-        let delivery_id = format!(
-            "{}.{about}.h{hook}.{:016x}",
-            event.kind.as_str(),
-            rand::random::<u64>()
-        );
-        let channel = match format {
-            HookFormat::Chat => Channel::Chat,
-            HookFormat::Generic => Channel::Webhook,
-        };
-        diesel::insert_into(notifications::table)
-            .values((
-                notifications::delivery_id.eq(delivery_id),
-                notifications::kind.eq(event.kind),
-                notifications::workspace_id.eq(event.workspace_id),
-                notifications::package_id.eq(package_id),
-                notifications::region_task_id.eq(region_task_id),
-                notifications::step_id.eq(step_id),
-                notifications::actor_id.eq(event.actor),
-                notifications::user_id.eq(None::<UserId>),
-                notifications::hook_id.eq(Some(*hook)),
-                notifications::channel.eq(channel),
-                notifications::status.eq(DeliveryStatus::Pending),
-                notifications::attempts.eq(0),
-                notifications::next_attempt_at.eq(ts),
-                notifications::last_error.eq(""),
-                notifications::created_at.eq(ts),
-            ))
-            .execute(conn)?;
-    }
-    Ok(subscribed.len())
+    let (user_id, hook_id, channel, who) = match to {
+        To::Person(user) => (Some(user), None, Channel::Email, format!("u{user}")),
+        To::Hook(hook, channel) => (None, Some(hook), channel, format!("h{hook}")),
+    };
+    let delivery_id = format!(
+        "{}.{about}.{who}.{:016x}",
+        event.kind.as_str(),
+        rand::random::<u64>()
+    );
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::delivery_id.eq(delivery_id),
+            notifications::kind.eq(event.kind),
+            notifications::workspace_id.eq(event.workspace_id),
+            notifications::package_id.eq(package_id),
+            notifications::region_task_id.eq(region_task_id),
+            notifications::step_id.eq(step_id),
+            notifications::actor_id.eq(event.actor),
+            notifications::user_id.eq(user_id),
+            notifications::hook_id.eq(hook_id),
+            notifications::channel.eq(channel),
+            notifications::status.eq(DeliveryStatus::Pending),
+            notifications::attempts.eq(0),
+            notifications::next_attempt_at.eq(ts),
+            notifications::last_error.eq(""),
+            notifications::created_at.eq(ts),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The hook a delivery goes to (`None` for a person's email).
