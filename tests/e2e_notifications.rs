@@ -8,11 +8,11 @@ mod support;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use releasedesk::db::models::region_release::{self as rr, StepInput, TaskInput};
 use releasedesk::db::models::{users, workspaces};
-use releasedesk::domain::{Operation, StepKind, UserId};
+use releasedesk::domain::UserId;
 use support::browser::*;
-use support::smtp::{Received, SmtpServer};
+use support::fixtures::gated_rollout;
+use support::smtp::{Received, SmtpServer, mailing_demo};
 use support::{PASSWORD, TestApp};
 
 in_the_browser!(each_mail_link_opens_its_item_for_its_reader);
@@ -46,14 +46,10 @@ async fn open_signed_out(client: &Client, link: &str, username: &str) {
 }
 
 async fn each_mail_link_opens_its_item_for_its_reader(app: TestApp) {
-    let backend = app.backend;
-    drop(app);
     let smtp = SmtpServer::started();
-    let url = smtp.url();
-    let Some(app) = TestApp::spawn_with(backend, move |s| s.smtp = Some(url)).await else {
+    let Some(app) = mailing_demo(app, &smtp).await else {
         return;
     };
-    let app = app.with_demo().await;
     let id =
         |name: &'static str| app.db(move |c| users::find_by_username(c, name).unwrap().unwrap().id);
     let (bob, carol): (UserId, UserId) = (id("bob").await, id("carol").await);
@@ -84,48 +80,7 @@ async fn each_mail_link_opens_its_item_for_its_reader(app: TestApp) {
     let ws = app
         .db(|c| workspaces::find_by_slug(c, "demo").unwrap().unwrap().id)
         .await;
-    let task = app
-        .db(move |c| {
-            use diesel::prelude::*;
-            use releasedesk::db::schema::{inventory_entries, regions};
-            // A component that runs in a region of the demo now, to upgrade there.
-            let (region, component): (i64, i64) = inventory_entries::table
-                .inner_join(regions::table)
-                .filter(regions::workspace_id.eq(ws))
-                .filter(inventory_entries::present.eq(true))
-                .order(inventory_entries::id.desc())
-                .select((
-                    inventory_entries::region_id,
-                    inventory_entries::component_id,
-                ))
-                .first(c)
-                .unwrap();
-            let input = TaskInput {
-                name: "Mailed gate".into(),
-                description: Default::default(),
-                operation: Operation::Upgrade,
-                source_region_id: None,
-                best_effort: false,
-                steps: vec![
-                    StepInput {
-                        kind: StepKind::Approval,
-                        region_id: None,
-                        component_ids: vec![],
-                        people: vec![carol],
-                    },
-                    StepInput {
-                        kind: StepKind::Deploy,
-                        region_id: Some(region),
-                        component_ids: vec![component],
-                        people: vec![],
-                    },
-                ],
-            };
-            let task = rr::create(c, bob, ws, &input).unwrap().id;
-            rr::execute(c, bob, ws, task, None).unwrap();
-            task
-        })
-        .await;
+    let task = gated_rollout(&app, ws, "Mailed gate", bob, vec![carol]).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let gate = loop {
         if let Some(m) = smtp

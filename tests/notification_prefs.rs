@@ -15,7 +15,7 @@ use releasedesk::db::models::{audit, users, workspaces};
 use releasedesk::domain::{PackageId, UserId};
 use releasedesk::paths;
 use releasedesk::worker::notify::{self, Mail};
-use support::smtp::SmtpServer;
+use support::smtp::{SmtpServer, mailing_demo};
 use support::{Client, Resp, TestApp};
 
 async fn id_of(app: &TestApp, username: &'static str) -> UserId {
@@ -229,14 +229,10 @@ async fn an_address_is_validated_audited_and_cleared(app: TestApp) {
 }
 
 async fn someone_who_opted_out_gets_no_message_and_an_opt_in_is_honoured(app: TestApp) {
-    let backend = app.backend;
-    drop(app);
     let smtp = SmtpServer::started();
-    let url = smtp.url();
-    let Some(app) = TestApp::spawn_with(backend, move |s| s.smtp = Some(url)).await else {
+    let Some(app) = mailing_demo(app, &smtp).await else {
         return;
     };
-    let app = app.with_demo().await;
     let alice = app.signed_in("alice").await;
     let bob = app.signed_in("bob").await;
     // Bob wants no review requests by email; alice wants to hear of approvals (off by default).
@@ -288,14 +284,10 @@ async fn someone_who_opted_out_gets_no_message_and_an_opt_in_is_honoured(app: Te
 }
 
 async fn the_test_email_reaches_the_person_once_per_interval(app: TestApp) {
-    let backend = app.backend;
-    drop(app);
     let smtp = SmtpServer::started();
-    let url = smtp.url();
-    let Some(app) = TestApp::spawn_with(backend, move |s| s.smtp = Some(url)).await else {
+    let Some(app) = mailing_demo(app, &smtp).await else {
         return;
     };
-    let app = app.with_demo().await;
     let alice = app.signed_in("alice").await;
     let resp = alice.post(paths::account_test_email(), &[]).await;
     assert_eq!(resp.status, 200, "{}", resp.body);

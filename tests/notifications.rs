@@ -17,7 +17,8 @@ use releasedesk::db::models::{preferences, users, workspaces};
 use releasedesk::domain::{PackageId, TaskId, UserId, WorkspaceId};
 use releasedesk::paths;
 use releasedesk::worker::notify::{self, Mail};
-use support::smtp::SmtpServer;
+use support::fixtures::gated_rollout;
+use support::smtp::{SmtpServer, mailing_demo};
 use support::{Client, TestApp};
 
 async fn id_of(app: &TestApp, username: &'static str) -> UserId {
@@ -77,14 +78,10 @@ async fn deliveries(app: &TestApp) -> Vec<notifications::DeliveryRow> {
 }
 
 async fn review_approval_and_release_each_mail_the_right_person_once(app: TestApp) {
-    let backend = app.backend;
-    drop(app);
     let smtp = SmtpServer::started();
-    let url = smtp.url();
-    let Some(app) = TestApp::spawn_with(backend, move |s| s.smtp = Some(url)).await else {
+    let Some(app) = mailing_demo(app, &smtp).await else {
         return;
     };
-    let app = app.with_demo().await;
     let alice = app.signed_in("alice").await;
     let bob_id = id_of(&app, "bob").await;
     // Approvals and releases are off by default: alice asks for both, bob for releases.
@@ -180,14 +177,10 @@ async fn review_approval_and_release_each_mail_the_right_person_once(app: TestAp
 }
 
 async fn a_failed_send_is_retried_and_delivered_once(app: TestApp) {
-    let backend = app.backend;
-    drop(app);
     let mut smtp = SmtpServer::reserved();
-    let url = smtp.url();
-    let Some(app) = TestApp::spawn_with(backend, move |s| s.smtp = Some(url)).await else {
+    let Some(app) = mailing_demo(app, &smtp).await else {
         return;
     };
-    let app = app.with_demo().await;
     let alice = app.signed_in("alice").await;
     let bob_id = id_of(&app, "bob").await;
     let task = new_task(&alice, "notify/late.sql").await;
@@ -337,61 +330,13 @@ async fn a_review_request_for_a_package_decided_before_sending_is_skipped(app: T
 }
 
 async fn a_waiting_checkpoint_mails_the_people_named_on_it(app: TestApp) {
-    use diesel::prelude::*;
-    use releasedesk::db::models::region_release::{self as rr, StepInput, TaskInput};
-    use releasedesk::db::schema::{inventory_entries, regions};
-    use releasedesk::domain::{Operation, StepKind};
-
-    let backend = app.backend;
-    drop(app);
     let smtp = SmtpServer::started();
-    let url = smtp.url();
-    let Some(app) = TestApp::spawn_with(backend, move |s| s.smtp = Some(url)).await else {
+    let Some(app) = mailing_demo(app, &smtp).await else {
         return;
     };
-    let app = app.with_demo().await;
     let ws = demo(&app).await;
     let (bob, carol) = (id_of(&app, "bob").await, id_of(&app, "carol").await);
-    let task = app
-        .db(move |c| {
-            // A component that runs in a region of the demo now, to upgrade there.
-            let (region, component): (i64, i64) = inventory_entries::table
-                .inner_join(regions::table)
-                .filter(regions::workspace_id.eq(ws))
-                .filter(inventory_entries::present.eq(true))
-                .order(inventory_entries::id.desc())
-                .select((
-                    inventory_entries::region_id,
-                    inventory_entries::component_id,
-                ))
-                .first(c)
-                .unwrap();
-            let input = TaskInput {
-                name: "Upgrade behind a gate".into(),
-                description: Default::default(),
-                operation: Operation::Upgrade,
-                source_region_id: None,
-                best_effort: false,
-                steps: vec![
-                    StepInput {
-                        kind: StepKind::Approval,
-                        region_id: None,
-                        component_ids: vec![],
-                        people: vec![carol, bob],
-                    },
-                    StepInput {
-                        kind: StepKind::Deploy,
-                        region_id: Some(region),
-                        component_ids: vec![component],
-                        people: vec![],
-                    },
-                ],
-            };
-            let task = rr::create(c, bob, ws, &input).unwrap().id;
-            rr::execute(c, bob, ws, task, None).unwrap();
-            task
-        })
-        .await;
+    let task = gated_rollout(&app, ws, "Upgrade behind a gate", bob, vec![carol, bob]).await;
     let got = smtp.wait_for(1).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let got = if got.len() == 1 { smtp.messages() } else { got };
@@ -423,56 +368,13 @@ async fn the_smtp_password_is_never_shown(_app: TestApp) {
 }
 
 async fn a_rejected_checkpoint_mails_the_executor_why_the_release_failed(app: TestApp) {
-    use diesel::prelude::*;
-    use releasedesk::db::models::region_release::{
-        self as rr, CheckpointDecision, StepInput, TaskInput,
-    };
-    use releasedesk::db::schema::{inventory_entries, regions};
-    use releasedesk::domain::{Operation, StepKind};
+    use releasedesk::db::models::region_release::{self as rr, CheckpointDecision};
 
     let app = app.with_demo().await;
     let smtp = SmtpServer::started();
     let ws = demo(&app).await;
     let (bob, carol) = (id_of(&app, "bob").await, id_of(&app, "carol").await);
-    let task = app
-        .db(move |c| {
-            let (region, component): (i64, i64) = inventory_entries::table
-                .inner_join(regions::table)
-                .filter(regions::workspace_id.eq(ws))
-                .filter(inventory_entries::present.eq(true))
-                .order(inventory_entries::id.desc())
-                .select((
-                    inventory_entries::region_id,
-                    inventory_entries::component_id,
-                ))
-                .first(c)
-                .unwrap();
-            let input = TaskInput {
-                name: "Gate that says no".into(),
-                description: Default::default(),
-                operation: Operation::Upgrade,
-                source_region_id: None,
-                best_effort: false,
-                steps: vec![
-                    StepInput {
-                        kind: StepKind::Approval,
-                        region_id: None,
-                        component_ids: vec![],
-                        people: vec![carol],
-                    },
-                    StepInput {
-                        kind: StepKind::Deploy,
-                        region_id: Some(region),
-                        component_ids: vec![component],
-                        people: vec![],
-                    },
-                ],
-            };
-            let task = rr::create(c, bob, ws, &input).unwrap().id;
-            rr::execute(c, bob, ws, task, None).unwrap();
-            task
-        })
-        .await;
+    let task = gated_rollout(&app, ws, "Gate that says no", bob, vec![carol]).await;
     // The worker (no SMTP in this app) moves the release to the checkpoint.
     let step = loop {
         let steps = app.db(move |c| rr::steps(c, task).unwrap()).await;
@@ -525,14 +427,10 @@ async fn the_readme_walk_throughs_send_exactly_the_expected_messages(app: TestAp
     use releasedesk::db::schema::{components, regions, release_tasks};
     use releasedesk::domain::{RegionTaskId, StepStatus};
 
-    let backend = app.backend;
-    drop(app);
     let smtp = SmtpServer::started();
-    let url = smtp.url();
-    let Some(app) = TestApp::spawn_with(backend, move |s| s.smtp = Some(url)).await else {
+    let Some(app) = mailing_demo(app, &smtp).await else {
         return;
     };
-    let app = app.with_demo().await;
     let ws = demo(&app).await;
     let carol_id = id_of(&app, "carol").await;
 

@@ -4,11 +4,12 @@
 
 mod support;
 
-use releasedesk::db::models::region_release::{self as rr, StepInput, TaskInput};
+use releasedesk::db::models::region_release::{self as rr};
 use releasedesk::db::models::{users, workspaces};
-use releasedesk::domain::{Operation, PackageId, RegionTaskId, StepKind, StepStatus, UserId};
+use releasedesk::domain::{PackageId, StepStatus, UserId};
 use releasedesk::paths;
 use support::TestApp;
+use support::fixtures::gated_rollout;
 
 async fn id_of(app: &TestApp, name: &'static str) -> UserId {
     app.db(move |c| users::find_by_username(c, name).unwrap().unwrap().id)
@@ -155,52 +156,12 @@ async fn the_demo_lists_say_why_each_stopped_item_stopped(app: TestApp) {
 }
 
 async fn a_region_task_says_whom_its_checkpoint_waits_for_and_why_it_failed(app: TestApp) {
-    use diesel::prelude::*;
-    use releasedesk::db::schema::{inventory_entries, regions};
     let app = app.with_demo().await;
     let ws = app
         .db(|c| workspaces::find_by_slug(c, "demo").unwrap().unwrap().id)
         .await;
     let (bob, carol) = (id_of(&app, "bob").await, id_of(&app, "carol").await);
-    let task: RegionTaskId = app
-        .db(move |c| {
-            let (region, component): (i64, i64) = inventory_entries::table
-                .inner_join(regions::table)
-                .filter(regions::workspace_id.eq(ws))
-                .filter(inventory_entries::present.eq(true))
-                .order(inventory_entries::id.desc())
-                .select((
-                    inventory_entries::region_id,
-                    inventory_entries::component_id,
-                ))
-                .first(c)
-                .unwrap();
-            let input = TaskInput {
-                name: "Why gate".into(),
-                description: Default::default(),
-                operation: Operation::Upgrade,
-                source_region_id: None,
-                best_effort: false,
-                steps: vec![
-                    StepInput {
-                        kind: StepKind::Approval,
-                        region_id: None,
-                        component_ids: vec![],
-                        people: vec![carol],
-                    },
-                    StepInput {
-                        kind: StepKind::Deploy,
-                        region_id: Some(region),
-                        component_ids: vec![component],
-                        people: vec![],
-                    },
-                ],
-            };
-            let task = rr::create(c, bob, ws, &input).unwrap().id;
-            rr::execute(c, bob, ws, task, None).unwrap();
-            task
-        })
-        .await;
+    let task = gated_rollout(&app, ws, "Why gate", bob, vec![carol]).await;
     let step = loop {
         let steps = app.db(move |c| rr::steps(c, task).unwrap()).await;
         if steps[0].status() == StepStatus::Waiting {

@@ -7,6 +7,7 @@
 pub mod actions;
 pub mod api;
 pub mod browser;
+pub mod fixtures;
 pub mod routes;
 pub mod smtp;
 

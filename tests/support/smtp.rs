@@ -207,3 +207,13 @@ impl Received {
         }
     }
 }
+
+/// A fresh app on `app`'s backend (which it replaces) that mails through `smtp`, with the demo
+/// data; `None` where that backend is not available.
+pub async fn mailing_demo(app: super::TestApp, smtp: &SmtpServer) -> Option<super::TestApp> {
+    let backend = app.backend;
+    drop(app);
+    let url = smtp.url();
+    let app = super::TestApp::spawn_with(backend, move |s| s.smtp = Some(url)).await?;
+    Some(app.with_demo().await)
+}
