@@ -23,9 +23,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::db::models::hooks::{self, Hook, HookFormat};
-use crate::db::models::notifications::{self, Channel, Item, NotificationKind, Outgoing};
+use crate::db::models::notifications::{self, Channel, Item, Outgoing};
 use crate::db::{DbConn, Pool, now};
-use crate::domain::{PackageStatus, PrivateDestinations, StepStatus};
+use crate::domain::PrivateDestinations;
 use crate::error::AppError;
 use crate::worker::drivers;
 use crate::worker::poller::Poller;
@@ -146,37 +146,7 @@ fn reason_not_to_send(out: &Outgoing, hook: &Hook) -> Option<String> {
             hook.name
         ));
     }
-    if now() - out.created_at > chrono::Duration::hours(notifications::MAX_AGE_HOURS) {
-        return Some(format!(
-            "not sent: older than {} hours when a sender took it",
-            notifications::MAX_AGE_HOURS
-        ));
-    }
-    match (&out.item, out.kind) {
-        (Item::Gone, _) => Some("not sent: the item was deleted".into()),
-        (
-            Item::Package {
-                status, decided_by, ..
-            },
-            NotificationKind::ReviewRequested,
-        ) if *status != PackageStatus::PendingApproval => Some(format!(
-            "not sent: the package was already {}{} when the message went out",
-            status.label().to_lowercase(),
-            decided_by
-                .as_deref()
-                .map(|d| format!(" by {d}"))
-                .unwrap_or_default()
-        )),
-        (Item::Checkpoint { status, .. }, NotificationKind::CheckpointWaiting)
-            if *status != StepStatus::Waiting =>
-        {
-            Some(format!(
-                "not sent: the checkpoint was already {} when the message went out",
-                status.label().to_lowercase()
-            ))
-        }
-        _ => None,
-    }
+    out.stale()
 }
 
 /// A workspace as the payload names it.

@@ -194,42 +194,12 @@ pub fn send_one(conn: &mut DbConn, mail: &Mail, sender: &str) -> Result<bool, Ap
     Ok(true)
 }
 
-/// Why a delivery should not go out now, if it should not.
+/// Why an email should not go out now, if it should not.
 fn reason_not_to_send(out: &Outgoing) -> Option<String> {
-    if now() - out.created_at > chrono::Duration::hours(notifications::MAX_AGE_HOURS) {
-        return Some(format!(
-            "not sent: older than {} hours when a sender took it",
-            notifications::MAX_AGE_HOURS
-        ));
-    }
     if out.email.is_empty() {
         return Some("not sent: the person has no email address now".into());
     }
-    match (&out.item, out.kind) {
-        (Item::Gone, _) => Some("not sent: the item was deleted".into()),
-        (
-            Item::Package {
-                status, decided_by, ..
-            },
-            NotificationKind::ReviewRequested,
-        ) if *status != PackageStatus::PendingApproval => Some(format!(
-            "not sent: the package was already {}{} when the message went out",
-            status.label().to_lowercase(),
-            decided_by
-                .as_deref()
-                .map(|d| format!(" by {d}"))
-                .unwrap_or_default()
-        )),
-        (Item::Checkpoint { status, .. }, NotificationKind::CheckpointWaiting)
-            if *status != StepStatus::Waiting =>
-        {
-            Some(format!(
-                "not sent: the checkpoint was already {} when the message went out",
-                status.label().to_lowercase()
-            ))
-        }
-        _ => None,
-    }
+    out.stale()
 }
 
 /// The message's words, shared by its text and HTML parts.

@@ -317,6 +317,44 @@ pub struct Outgoing {
     pub item: Item,
 }
 
+impl Outgoing {
+    /// Why the message should not go out any more, if it should not: it waited too long for a
+    /// sender, its item was deleted, or what it asks for was done before it went out (a review
+    /// request for a decided package, a checkpoint no longer waiting).
+    pub fn stale(&self) -> Option<String> {
+        if now() - self.created_at > Duration::hours(MAX_AGE_HOURS) {
+            return Some(format!(
+                "not sent: older than {MAX_AGE_HOURS} hours when a sender took it"
+            ));
+        }
+        match (&self.item, self.kind) {
+            (Item::Gone, _) => Some("not sent: the item was deleted".into()),
+            (
+                Item::Package {
+                    status, decided_by, ..
+                },
+                NotificationKind::ReviewRequested,
+            ) if *status != PackageStatus::PendingApproval => Some(format!(
+                "not sent: the package was already {}{} when the message went out",
+                status.label().to_lowercase(),
+                decided_by
+                    .as_deref()
+                    .map(|d| format!(" by {d}"))
+                    .unwrap_or_default()
+            )),
+            (Item::Checkpoint { status, .. }, NotificationKind::CheckpointWaiting)
+                if *status != StepStatus::Waiting =>
+            {
+                Some(format!(
+                    "not sent: the checkpoint was already {} when the message went out",
+                    status.label().to_lowercase()
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The item as it is now.
 #[derive(Clone, Debug)]
 pub enum Item {
