@@ -17,9 +17,9 @@ use releasedesk::db::models::{preferences, users, workspaces};
 use releasedesk::domain::{PackageId, TaskId, UserId, WorkspaceId};
 use releasedesk::paths;
 use releasedesk::worker::notify::{self, Mail};
+use support::TestApp;
 use support::fixtures::gated_rollout;
 use support::smtp::{SmtpServer, mailing_demo};
-use support::{Client, TestApp};
 
 async fn id_of(app: &TestApp, username: &'static str) -> UserId {
     app.db(move |c| users::find_by_username(c, username).unwrap().unwrap().id)
@@ -29,40 +29,6 @@ async fn id_of(app: &TestApp, username: &'static str) -> UserId {
 async fn demo(app: &TestApp) -> WorkspaceId {
     app.db(|c| workspaces::find_by_slug(c, "demo").unwrap().unwrap().id)
         .await
-}
-
-/// Creates a script and submits its first version; returns its release task.
-async fn new_task(client: &Client, path: &str) -> TaskId {
-    let resp = client
-        .post(
-            &paths::scripts("demo"),
-            &[
-                ("path", path),
-                ("script_type", "sql"),
-                ("schedule", ""),
-                ("description", ""),
-                ("content", "SELECT 1;\n"),
-            ],
-        )
-        .await;
-    assert_eq!(resp.status, 303, "{}", resp.body);
-    let location = resp.location().unwrap().to_owned();
-    let script_id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
-    let submitted = client
-        .post(
-            &paths::script_submit("demo", script_id),
-            &[("message", "first")],
-        )
-        .await;
-    assert_eq!(submitted.status, 303, "{}", submitted.body);
-    let toast = client.get(&location).await.texts(".toast-ok").join(" ");
-    let task: i64 = toast
-        .split("release task #")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no task in {toast:?}"));
-    TaskId(task)
 }
 
 fn package_of(resp: &support::Resp) -> PackageId {
@@ -103,7 +69,7 @@ async fn review_approval_and_release_each_mail_the_right_person_once(app: TestAp
         preferences::save(c, bob_id, &on_too(&[PackageReleased]), None).unwrap();
     })
     .await;
-    let task = new_task(&alice, "notify/review.sql").await;
+    let task = alice.submit_new_script("demo", "notify/review.sql").await;
     let resp = alice.release("demo", &[task], &[bob_id], "", "").await;
     assert_eq!(resp.status, 303, "{}", resp.body);
     let package = package_of(&resp);
@@ -183,7 +149,7 @@ async fn a_failed_send_is_retried_and_delivered_once(app: TestApp) {
     };
     let alice = app.signed_in("alice").await;
     let bob_id = id_of(&app, "bob").await;
-    let task = new_task(&alice, "notify/late.sql").await;
+    let task = alice.submit_new_script("demo", "notify/late.sql").await;
     let resp = alice.release("demo", &[task], &[bob_id], "", "").await;
     assert_eq!(resp.status, 303, "{}", resp.body);
 
@@ -223,7 +189,7 @@ async fn two_senders_never_send_one_delivery_twice(app: TestApp) {
         people.push(id_of(&app, name).await);
     }
     let alice = app.signed_in("alice").await;
-    let task = new_task(&alice, "notify/two.sql").await;
+    let task = alice.submit_new_script("demo", "notify/two.sql").await;
     let bob_id = id_of(&app, "bob").await;
     let package = package_of(&alice.release("demo", &[task], &[bob_id], "", "").await);
     let raised = app
@@ -294,7 +260,7 @@ async fn a_review_request_for_a_package_decided_before_sending_is_skipped(app: T
     let smtp = SmtpServer::started();
     let alice = app.signed_in("alice").await;
     let bob_id = id_of(&app, "bob").await;
-    let task = new_task(&alice, "notify/stale.sql").await;
+    let task = alice.submit_new_script("demo", "notify/stale.sql").await;
     let package = package_of(&alice.release("demo", &[task], &[bob_id], "", "").await);
     let bob = app.signed_in("bob").await;
     let resp = bob
