@@ -301,7 +301,11 @@ mod tests {
         // next day's start.
         let w = every("0 0 * * *", "UTC", 36 * 60);
         let span = w.active_at(utc("2026-05-01 06:00")).unwrap();
-        assert_eq!(span.start, utc("2026-05-01 00:00"));
+        assert_eq!(
+            span.start,
+            utc("2026-04-30 00:00"),
+            "the earliest occurrence on now"
+        );
         assert!(span.end > utc("2026-05-20 00:00"), "{span:?}");
     }
 
