@@ -54,7 +54,9 @@ impl ApprovalExpiry {
         let mut total: i64 = 0;
         let mut rest = s.as_str();
         while !rest.is_empty() {
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             if digits == 0 || digits > 7 {
                 return Err(bad());
             }
@@ -92,7 +94,11 @@ impl ApprovalExpiry {
 
     /// The shortest way to write it that `parse` reads back: `7d`, `36h`, `1d 30m`.
     pub fn to_field(self) -> String {
-        let (d, h, m) = (self.0 / 86_400, self.0 % 86_400 / 3_600, self.0 % 3_600 / 60);
+        let (d, h, m) = (
+            self.0 / 86_400,
+            self.0 % 86_400 / 3_600,
+            self.0 % 3_600 / 60,
+        );
         if h == 0 && m == 0 {
             return format!("{d}d");
         }
@@ -109,18 +115,26 @@ impl ApprovalExpiry {
 
     /// For people: "7 days", "36 hours", "1 day 30 minutes".
     pub fn describe(self) -> String {
-        let (d, h, m) = (self.0 / 86_400, self.0 % 86_400 / 3_600, self.0 % 3_600 / 60);
+        let (d, h, m) = (
+            self.0 / 86_400,
+            self.0 % 86_400 / 3_600,
+            self.0 % 3_600 / 60,
+        );
         let (d, h) = if m == 0 && d < 3 && h > 0 {
             (0, d * 24 + h)
         } else {
             (d, h)
         };
-        [(d, "day", "days"), (h, "hour", "hours"), (m, "minute", "minutes")]
-            .iter()
-            .filter(|(n, ..)| *n > 0)
-            .map(|(n, one, many)| super::count(*n, one, many))
-            .collect::<Vec<_>>()
-            .join(" ")
+        [
+            (d, "day", "days"),
+            (h, "hour", "hours"),
+            (m, "minute", "minutes"),
+        ]
+        .iter()
+        .filter(|(n, ..)| *n > 0)
+        .map(|(n, one, many)| super::count(*n, one, many))
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 }
 
@@ -138,15 +152,35 @@ mod tests {
         assert_eq!(secs("30d"), Ok(Some(2_592_000)));
         assert_eq!(secs("1d 12h"), Ok(Some(129_600)));
         assert_eq!(secs("2 Days"), Ok(Some(172_800)));
-        for bad in ["0", "0h", "30 min", "59m", "31d", "30d 1m", "soon", "12", "h", "-1h", "1.5h"] {
+        for bad in [
+            "0", "0h", "30 min", "59m", "31d", "30d 1m", "soon", "12", "h", "-1h", "1.5h",
+        ] {
             assert!(secs(bad).is_err(), "{bad} accepted");
         }
-        for s in [3_600, 129_600, 172_800, 604_800, 90_000, 86_400 + 1_800, 2_592_000] {
+        for s in [
+            3_600,
+            129_600,
+            172_800,
+            604_800,
+            90_000,
+            86_400 + 1_800,
+            2_592_000,
+        ] {
             let e = ApprovalExpiry::from_seconds(s).unwrap();
-            assert_eq!(ApprovalExpiry::parse(&e.to_field()).unwrap(), Some(e), "{s}");
+            assert_eq!(
+                ApprovalExpiry::parse(&e.to_field()).unwrap(),
+                Some(e),
+                "{s}"
+            );
         }
-        assert_eq!(ApprovalExpiry::from_seconds(129_600).unwrap().describe(), "36 hours");
-        assert_eq!(ApprovalExpiry::from_seconds(604_800).unwrap().describe(), "7 days");
+        assert_eq!(
+            ApprovalExpiry::from_seconds(129_600).unwrap().describe(),
+            "36 hours"
+        );
+        assert_eq!(
+            ApprovalExpiry::from_seconds(604_800).unwrap().describe(),
+            "7 days"
+        );
     }
 
     #[test]

@@ -19,7 +19,8 @@ use crate::db::models::workspaces::{
     self, Member, ReviewsAtStake, RoleOutcome, SettingsUpdate, Workspace,
 };
 use crate::domain::{
-    ApprovalExpiry, ApprovalPolicy, Description, Permission, Quorum, Role, WorkspaceMode, WorkspaceName,
+    ApprovalExpiry, ApprovalPolicy, Description, Permission, Quorum, Role, WorkspaceMode,
+    WorkspaceName,
 };
 use crate::error::AppError;
 use crate::filters;

@@ -28,9 +28,12 @@ pub const BATCH: usize = 50;
 
 /// Starts the sweeper thread; stopping it lets the item in flight finish.
 pub fn spawn_sweeper(pool: Pool) -> Poller {
-    Poller::spawn("expiry-sweeper", "approval expiry sweep", SWEEP_INTERVAL, move || {
-        Ok(sweep(&mut *pool.get()?, now(), BATCH)? > 0)
-    })
+    Poller::spawn(
+        "expiry-sweeper",
+        "approval expiry sweep",
+        SWEEP_INTERVAL,
+        move || Ok(sweep(&mut *pool.get()?, now(), BATCH)? > 0),
+    )
 }
 
 /// Expires up to `batch` packages and checkpoints whose deadline is at or before `at`, one

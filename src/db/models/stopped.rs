@@ -84,7 +84,11 @@ impl fmt::Display for Why {
             }
             Why::Rejected { by, comment } if comment.is_empty() => write!(f, "Rejected by {by}"),
             Why::Rejected { by, comment } => write!(f, "Rejected by {by}: {comment}"),
-            Why::Expired { at, waiting, approved } => {
+            Why::Expired {
+                at,
+                waiting,
+                approved,
+            } => {
                 write!(f, "Expired at {} UTC", at.format("%Y-%m-%d %H:%M"))?;
                 if *approved && !waiting.is_empty() {
                     write!(f, " still waiting for {}", names(waiting, "and"))
@@ -254,7 +258,14 @@ pub fn packages(
                 .map(|(_, n, _)| n.clone())
                 .collect();
             let at = at.unwrap_or_default();
-            why.insert(id, Why::Expired { at, waiting, approved });
+            why.insert(
+                id,
+                Why::Expired {
+                    at,
+                    waiting,
+                    approved,
+                },
+            );
         }
     }
 

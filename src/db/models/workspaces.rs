@@ -15,8 +15,8 @@ use super::users::{self, User};
 use crate::db::schema::{memberships, users as users_t, workspace_reviewers, workspaces};
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{
-    ApprovalExpiry, ApprovalPolicy, Description, Permission, Quorum, Role, WorkspaceAccess, WorkspaceMode,
-    WorkspaceName, WorkspaceSlug,
+    ApprovalExpiry, ApprovalPolicy, Description, Permission, Quorum, Role, WorkspaceAccess,
+    WorkspaceMode, WorkspaceName, WorkspaceSlug,
 };
 use crate::error::AppError;
 
