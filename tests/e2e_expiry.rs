@@ -27,7 +27,11 @@ async fn release_for_carol(client: &Client, app: &TestApp, task: TaskId) {
         )))
         .await
         .unwrap();
-    click(client, &format!("#tasks input[name=task_ids][value=\"{task}\"]")).await;
+    click(
+        client,
+        &format!("#tasks input[name=task_ids][value=\"{task}\"]"),
+    )
+    .await;
     wait_text(client, "[data-selected-count=task_ids]", "1").await;
     click(client, "button[data-dialog-open=release-dialog]").await;
     wait_css(client, "#release-dialog[open]").await;
@@ -59,7 +63,12 @@ async fn an_expired_package_goes_back_to_its_applicant(app: TestApp) {
     field.send_keys("soon").await.unwrap();
     click(&client, "#general button[type=submit]").await;
     // A value it cannot read is refused beside the field, and kept.
-    wait_text(&client, "#approval_expiry-error", "Between 1 hour and 30 days").await;
+    wait_text(
+        &client,
+        "#approval_expiry-error",
+        "Between 1 hour and 30 days",
+    )
+    .await;
     let field = wait_css(&client, "#g-approval-expiry").await;
     assert_eq!(field.prop("value").await.unwrap().as_deref(), Some("soon"));
     field.clear().await.unwrap();
