@@ -220,7 +220,7 @@ pub struct PackageListQuery {
     pub released_by: Option<String>,
     /// One status (see `Package.status`).
     #[param(
-        pattern = "^(|pending_approval|releasing|released|partially_failed|failed|rejected|revoked)$"
+        pattern = "^(|pending_approval|releasing|released|partially_failed|failed|rejected|revoked|expired)$"
     )]
     pub status: Option<String>,
     /// Applied on or after this day (`2026-11-23`, years 2000 to 2100).
