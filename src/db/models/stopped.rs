@@ -90,10 +90,11 @@ impl fmt::Display for Why {
                 approved,
             } => {
                 write!(f, "Expired at {} UTC", at.format("%Y-%m-%d %H:%M"))?;
-                if *approved && !waiting.is_empty() {
-                    write!(f, " still waiting for {}", names(waiting, "and"))
-                } else {
-                    write!(f, " with no review")
+                match (approved, waiting.is_empty()) {
+                    (false, _) => write!(f, " with no review"),
+                    (true, false) => write!(f, " still waiting for {}", names(waiting, "and")),
+                    // Its last undecided reviewer lost the right to review after the deadline.
+                    (true, true) => write!(f, " before its approvals counted"),
                 }
             }
             Why::TasksFailed {
@@ -453,6 +454,23 @@ mod tests {
         assert_eq!(
             failed.to_string(),
             "2 tasks failed; first etl/a.sql: syntax error"
+        );
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+            .unwrap()
+            .and_hms_opt(5, 45, 10)
+            .unwrap();
+        let expired = |waiting: &[&str], approved| Why::Expired {
+            at,
+            waiting: list(waiting),
+            approved,
+        };
+        assert_eq!(
+            expired(&["bob"], false).to_string(),
+            "Expired at 2026-12-07 05:45 UTC with no review"
+        );
+        assert_eq!(
+            expired(&["carol"], true).to_string(),
+            "Expired at 2026-12-07 05:45 UTC still waiting for carol"
         );
     }
 }

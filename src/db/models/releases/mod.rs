@@ -1703,7 +1703,13 @@ pub(crate) fn drop_pending_reviews(
                 .count()
                 .get_result(conn)?,
         );
-        if waiting == 0 && approved > 0 {
+        // Not past its deadline, though: the sweep expires it instead (approval expiry).
+        let expired = release_packages::table
+            .find(package_id)
+            .select(release_packages::expires_at)
+            .first::<Option<NaiveDateTime>>(conn)?
+            .is_some_and(|e| e <= now());
+        if waiting == 0 && approved > 0 && !expired {
             start_release(conn, *package_id, actor_id, now())?;
         }
         audit::record(
