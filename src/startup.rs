@@ -206,6 +206,8 @@ impl Application {
         // Hook messages likewise go out wherever the worker runs, with the same lease.
         let hook_sender = worker_lease
             .map(|lease| crate::worker::hooks::spawn_sender(pool.clone(), hooks.with_lease(lease)));
+        // Waits for approval past their deadline expire wherever the worker runs.
+        let sweeper = worker_lease.map(|_| crate::worker::expiry::spawn_sweeper(pool.clone()));
         let worker =
             worker_lease.map(|lease| crate::worker::Worker::spawn(pool, lease, private_webhooks));
         let result = server.await;
@@ -218,6 +220,9 @@ impl Application {
         }
         if let Some(mut sender) = hook_sender {
             let _ = actix_web::rt::task::spawn_blocking(move || sender.stop()).await;
+        }
+        if let Some(mut sweeper) = sweeper {
+            let _ = actix_web::rt::task::spawn_blocking(move || sweeper.stop()).await;
         }
         drop(wal_checkpointer);
         result

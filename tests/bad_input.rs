@@ -34,6 +34,7 @@ const PARAMS: &[&str] = &[
     "applicant",
     "applied_from",
     "applied_to",
+    "approval_expiry",
     "approval_policy",
     "artifact",
     "back",

@@ -159,7 +159,9 @@ async fn a_freeze_holds_a_package_until_an_admin_overrides_it_with_a_reason(app:
         "releasing"
     );
 
-    let ok = carol
+    // A tenant administrator may override too; the workspace's admin (carol) is told.
+    let tara = app.signed_in("tara").await;
+    let ok = tara
         .post(&override_path, &[("reason", "hotfix for checkout")])
         .await;
     assert_eq!(ok.status, 303, "{}", ok.body);
@@ -178,8 +180,25 @@ async fn a_freeze_holds_a_package_until_an_admin_overrides_it_with_a_reason(app:
     let page = bob.get(&href).await;
     let event = page.texts("#freeze-override").join("");
     assert!(
-        event.contains("carol") && event.contains("hotfix for checkout"),
+        event.contains("tara") && event.contains("hotfix for checkout"),
         "{event:?}"
+    );
+    let carol_id = id_of(&app, "carol").await;
+    let told = app
+        .db(move |c| {
+            use diesel::prelude::*;
+            use releasedesk::db::schema::notifications;
+            notifications::table
+                .filter(notifications::kind.eq("freeze_overridden"))
+                .select(notifications::user_id)
+                .load::<Option<UserId>>(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(
+        told,
+        vec![Some(carol_id)],
+        "the workspace's admin is told, once"
     );
     // In the audit log, with the window and the reason.
     let ws = demo(&app).await;

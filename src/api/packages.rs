@@ -38,8 +38,9 @@ pub const WAIT_POLL: Duration = Duration::from_millis(500);
 pub struct Package {
     pub id: i64,
     pub name: String,
-    /// `pending_approval`, `releasing`, `released`, `partially_failed`, `failed`, `rejected`
-    /// or `revoked`.
+    /// `pending_approval`, `releasing`, `released`, `partially_failed`, `failed`, `rejected`,
+    /// `revoked` or `expired` (it waited for review past the workspace's approval expiry; its
+    /// tasks are pending again).
     pub status: String,
     pub applicant: String,
     pub comment: String,
@@ -55,7 +56,11 @@ pub struct Package {
     pub task_count: i32,
     pub done_count: i32,
     pub failed_count: i32,
-    /// Released, partially failed, failed, rejected or revoked: it will not change again.
+    /// When its wait for review expires, or expired: set when it was created pending approval
+    /// while the workspace's approval expiry was on; none otherwise.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Released, partially failed, failed, rejected, revoked or expired: it will not change
+    /// again.
     pub finished: bool,
     /// Why it stands still, as its page says: "Waiting for bob or carol", "Rejected by bob:
     /// …", "1 task failed; first etl/a.sql: …". None while it moves or once released.
@@ -82,6 +87,7 @@ impl From<PackageRow> for Package {
             task_count: p.task_count,
             done_count: p.done_count,
             failed_count: p.failed_count,
+            expires_at: p.expires_at.map(utc),
             why: None,
         }
     }
@@ -218,7 +224,7 @@ pub struct PackageListQuery {
     pub released_by: Option<String>,
     /// One status (see `Package.status`).
     #[param(
-        pattern = "^(|pending_approval|releasing|released|partially_failed|failed|rejected|revoked)$"
+        pattern = "^(|pending_approval|releasing|released|partially_failed|failed|rejected|revoked|expired)$"
     )]
     pub status: Option<String>,
     /// Applied on or after this day (`2026-11-23`, years 2000 to 2100).

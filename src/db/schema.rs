@@ -69,6 +69,7 @@ diesel::table! {
         quorum -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        approval_expiry_seconds -> Nullable<Integer>,
     }
 }
 
@@ -211,6 +212,7 @@ diesel::table! {
         task_count -> Integer,
         done_count -> Integer,
         failed_count -> Integer,
+        expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -363,6 +365,7 @@ diesel::table! {
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
         message -> Text,
+        expires_at -> Nullable<Timestamp>,
     }
 }
 

@@ -100,7 +100,7 @@ pub use release::{
     validate_schedule,
 };
 pub use role::{Permission, Role, WorkspaceAccess};
-pub use settings::{ApprovalPolicy, Quorum, WorkspaceMode};
+pub use settings::{ApprovalExpiry, ApprovalPolicy, Quorum, WorkspaceMode};
 pub use text::{Comment, Description, PackageName};
 pub use token::{TokenName, TokenScope};
 pub use webhook::{

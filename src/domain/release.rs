@@ -57,6 +57,9 @@ text_enum!(
         Failed = "failed": "Failed",
         Rejected = "rejected": "Rejected",
         Revoked = "revoked": "Revoked",
+        /// Waited for review past the workspace's approval expiry; its tasks went back to
+        /// pending (`releases::expire_package`).
+        Expired = "expired": "Expired",
     }
 );
 
@@ -70,6 +73,7 @@ impl PackageStatus {
                 "badge-bad"
             }
             PackageStatus::Revoked => "badge-muted",
+            PackageStatus::Expired => "badge-expired",
         }
     }
     /// The worker's outcome for a package whose every task has finished.

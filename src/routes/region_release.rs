@@ -747,7 +747,14 @@ impl DetailPage {
     fn timing(&self, step: &Step) -> String {
         match (step.started_at, step.finished_at, step.status()) {
             (Some(a), Some(b), _) => format!("{} s", (b - a).num_seconds().max(0)),
-            (Some(_), None, crate::domain::StepStatus::Waiting) => "waiting for a decision".into(),
+            (Some(_), None, crate::domain::StepStatus::Waiting) => match step.expires_at {
+                // Times are rendered in UTC here (a string, not a `<time>`), as `why` does.
+                Some(t) => format!(
+                    "waiting for a decision until {} UTC",
+                    t.format("%Y-%m-%d %H:%M")
+                ),
+                None => "waiting for a decision".into(),
+            },
             (Some(_), None, _) => "running".into(),
             _ => String::new(),
         }

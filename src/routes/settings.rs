@@ -1,4 +1,5 @@
-//! `/workspaces/{ws}/settings`: general settings (name, mode, approval policy, quorum), members
+//! `/workspaces/{ws}/settings`: general settings (name, mode, approval policy, quorum, approval
+//! expiry), members
 //! and their roles, and the reviewer list. Workspace admins and tenant administrators only; the
 //! data layer re-checks that inside each transaction.
 //!
@@ -18,7 +19,8 @@ use crate::db::models::workspaces::{
     self, Member, ReviewsAtStake, RoleOutcome, SettingsUpdate, Workspace,
 };
 use crate::domain::{
-    ApprovalPolicy, Description, Permission, Quorum, Role, WorkspaceMode, WorkspaceName,
+    ApprovalExpiry, ApprovalPolicy, Description, Permission, Quorum, Role, WorkspaceMode,
+    WorkspaceName,
 };
 use crate::error::AppError;
 use crate::filters;
@@ -39,6 +41,9 @@ pub struct GeneralForm {
     approval_policy: String,
     #[serde(default)]
     quorum: String,
+    /// "Approvals expire after": empty for never, else `12h`, `7d`… (`ApprovalExpiry::parse`).
+    #[serde(default)]
+    approval_expiry: String,
 }
 
 impl GeneralForm {
@@ -49,6 +54,10 @@ impl GeneralForm {
             mode: ws.mode.as_str().into(),
             approval_policy: ws.approval_policy.as_str().into(),
             quorum: ws.quorum.as_str().into(),
+            approval_expiry: ws
+                .approval_expiry()
+                .map(ApprovalExpiry::to_field)
+                .unwrap_or_default(),
         }
     }
 }
@@ -241,8 +250,27 @@ pub async fn general(
         errors.add("quorum", "Choose any or all reviewers.");
     }
     let description = errors.check("description", Description::parse(&form.description));
-    let (Some(name), Some(description), Some(mode), Some(approval_policy), Some(quorum), true) =
-        (name, description, mode, policy, quorum, errors.is_empty())
+    let approval_expiry = errors.check(
+        "approval_expiry",
+        ApprovalExpiry::parse(&form.approval_expiry),
+    );
+    let (
+        Some(name),
+        Some(description),
+        Some(mode),
+        Some(approval_policy),
+        Some(quorum),
+        Some(approval_expiry),
+        true,
+    ) = (
+        name,
+        description,
+        mode,
+        policy,
+        quorum,
+        approval_expiry,
+        errors.is_empty(),
+    )
     else {
         return settings_page(
             &state,
@@ -258,6 +286,7 @@ pub async fn general(
         mode,
         approval_policy,
         quorum,
+        approval_expiry,
     };
     let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
     let outcome = with_conn(&state, move |conn| {

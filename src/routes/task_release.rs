@@ -911,11 +911,11 @@ impl PackagePage {
     fn is_live(&self) -> bool {
         self.package.status() == PackageStatus::Releasing
     }
-    /// Revoked or rejected: nothing was released, so no progress to show.
+    /// Revoked, rejected or expired: nothing was released, so no progress to show.
     fn withdrawn(&self) -> bool {
         matches!(
             self.package.status(),
-            PackageStatus::Revoked | PackageStatus::Rejected
+            PackageStatus::Revoked | PackageStatus::Rejected | PackageStatus::Expired
         )
     }
 }

@@ -2,9 +2,11 @@
 //! heartbeats, hands them back when asked to stop, and runs each through the data layer's
 //! transitions: a package release one task per transaction (`releases::release_next_task`, so a
 //! crash mid-package resumes where it stopped and applies nothing twice), a region execution
-//! one component per transaction (`region`). It reads and writes no table itself.
+//! one component per transaction (`region`). It reads and writes no table itself. Beside it run
+//! the outbox senders (`notify`, `hooks`) and the approval expiry sweep (`expiry`).
 
 pub mod drivers;
+pub mod expiry;
 pub mod hooks;
 pub mod notify;
 pub mod poller;

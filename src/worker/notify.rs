@@ -277,6 +277,18 @@ fn words(out: &Outgoing, origin: &str) -> Words {
                     "Nothing to do; production shows the new versions.".to_owned(),
                     PackageStatus::Released,
                 ),
+                NotificationKind::PackageExpired => (
+                    format!("Expired: package {name} in {ws}"),
+                    format!("Your release package “{name}” waited for review past this workspace's approval expiry and expired; its tasks are pending again."),
+                    "Release the tasks again from the Tasks tab when a reviewer can look at them, or ask a reviewer first.".to_owned(),
+                    PackageStatus::Expired,
+                ),
+                NotificationKind::FreezeOverridden => (
+                    format!("Freeze overridden: package {name} in {ws}"),
+                    format!("{who} released the package “{name}” of {applicant} through a freeze window."),
+                    "Open the package to read the reason given for the override.".to_owned(),
+                    *status,
+                ),
                 NotificationKind::PackagePartiallyFailed => (
                     format!("Partially failed: package {name} in {ws}"),
                     format!("The release package “{name}” of {applicant} partially failed: {done} released, {failed} failed."),
@@ -401,6 +413,12 @@ fn words(out: &Outgoing, origin: &str) -> Words {
                     ),
                     "Nothing to do; Release History shows what was restored.",
                     RegionTaskStatus::RolledBack,
+                ),
+                NotificationKind::FreezeOverridden => (
+                    format!("Freeze overridden: region task {name} in {ws}"),
+                    format!("{who} executed the region release “{name}” through a freeze window."),
+                    "Open the task to read the reason given for the override.",
+                    *status,
                 ),
                 NotificationKind::RegionTaskRollbackFailed => (
                     format!("Rollback failed: region task {name} in {ws}"),

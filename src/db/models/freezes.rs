@@ -806,21 +806,28 @@ enum Overridden {
     RegionTask(RegionTaskId),
 }
 
+/// Tells the workspace's admins (but the one who overrode) that an item passed a freeze: by
+/// email (on by default) and to hooks that chose the event.
 fn tell_admins(
     conn: &mut DbConn,
     workspace_id: WorkspaceId,
     actor_id: UserId,
     what: Overridden,
 ) -> QueryResult<()> {
-    let _ = (conn, workspace_id, actor_id, &what, admins);
+    use super::notifications::{self, Event, NotificationKind, Subject};
+    let recipients = admins(conn, workspace_id)?;
+    notifications::raise(
+        conn,
+        Event {
+            kind: NotificationKind::FreezeOverridden,
+            workspace_id,
+            subject: match what {
+                Overridden::Package(p) => Subject::Package(p),
+                Overridden::RegionTask(t) => Subject::RegionTask(t),
+            },
+            actor: Some(actor_id),
+        },
+        &recipients,
+    )?;
     Ok(())
-}
-
-impl fmt::Debug for Overridden {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Overridden::Package(p) => write!(f, "package {p}"),
-            Overridden::RegionTask(t) => write!(f, "region task {t}"),
-        }
-    }
 }

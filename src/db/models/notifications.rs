@@ -42,6 +42,11 @@ crate::domain::text_enum!(
         RegionTaskFailed = "region_task_failed": "Region task failed",
         RegionTaskRolledBack = "region_task_rolled_back": "Region task rolled back",
         RegionTaskRollbackFailed = "region_task_rollback_failed": "Region task rollback failed",
+        /// A package waited for review past the workspace's approval expiry; told to its
+        /// applicant (`releases::expire_due_package`).
+        PackageExpired = "package_expired": "Package expired",
+        /// An admin released a package or region task through a freeze window, with a reason.
+        FreezeOverridden = "freeze_overridden": "Freeze overridden",
         /// A person's daily digest of what waits for them (`preferences::raise_due_digests`);
         /// never raised by `raise`, and chosen by its own setting, not per kind.
         Digest = "digest": "Daily digest",
@@ -61,7 +66,9 @@ pub fn email_by_default(kind: NotificationKind) -> bool {
         | PackageFailed
         | PackagePartiallyFailed
         | RegionTaskFailed
-        | RegionTaskRollbackFailed => true,
+        | RegionTaskRollbackFailed
+        | PackageExpired
+        | FreezeOverridden => true,
         PackageApproved | PackageReleased | CheckpointDecided | RegionTaskReleased
         | RegionTaskRolledBack | Digest => false,
     }

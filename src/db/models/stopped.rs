@@ -34,6 +34,13 @@ pub enum Why {
     },
     /// A package was rejected.
     Rejected { by: String, comment: String },
+    /// A package's wait for review expired (approval expiry) at its deadline; `waiting`: the
+    /// reviewers still undecided then, when some others had approved (quorum all).
+    Expired {
+        at: chrono::NaiveDateTime,
+        waiting: Vec<String>,
+        approved: bool,
+    },
     /// Some of a package's tasks failed: how many, and the first one's name and error.
     TasksFailed {
         failed: i64,
@@ -82,6 +89,19 @@ impl fmt::Display for Why {
             }
             Why::Rejected { by, comment } if comment.is_empty() => write!(f, "Rejected by {by}"),
             Why::Rejected { by, comment } => write!(f, "Rejected by {by}: {comment}"),
+            Why::Expired {
+                at,
+                waiting,
+                approved,
+            } => {
+                write!(f, "Expired at {} UTC", at.format("%Y-%m-%d %H:%M"))?;
+                match (approved, waiting.is_empty()) {
+                    (false, _) => write!(f, " with no review"),
+                    (true, false) => write!(f, " still waiting for {}", names(waiting, "and")),
+                    // Its last undecided reviewer lost the right to review after the deadline.
+                    (true, true) => write!(f, " before its approvals counted"),
+                }
+            }
             Why::TasksFailed {
                 failed,
                 first,
@@ -230,6 +250,41 @@ pub fn packages(
     let releasing = with(&[PackageStatus::Releasing]);
     for (id, hold) in freezes::held_packages(conn, workspace_id, &releasing)? {
         why.insert(id, Why::Frozen(hold.to_string()));
+    }
+
+    let expired = with(&[PackageStatus::Expired]);
+    if !expired.is_empty() {
+        let at: Vec<(PackageId, Option<chrono::NaiveDateTime>)> = release_packages::table
+            .filter(release_packages::id.eq_any(&expired))
+            .select((release_packages::id, release_packages::expires_at))
+            .load(conn)?;
+        let seats: Vec<(PackageId, String, Option<Decision>)> = package_reviewers::table
+            .inner_join(users::table.on(users::id.eq(package_reviewers::reviewer_id)))
+            .filter(package_reviewers::package_id.eq_any(&expired))
+            .order((package_reviewers::package_id, users::username))
+            .select((
+                package_reviewers::package_id,
+                users::username,
+                package_reviewers::decision,
+            ))
+            .load(conn)?;
+        for (id, at) in at {
+            let mine = seats.iter().filter(|(p, ..)| *p == id);
+            let approved = mine.clone().any(|(.., d)| *d == Some(Decision::Approve));
+            let waiting = mine
+                .filter(|(.., d)| d.is_none())
+                .map(|(_, n, _)| n.clone())
+                .collect();
+            let at = at.unwrap_or_default();
+            why.insert(
+                id,
+                Why::Expired {
+                    at,
+                    waiting,
+                    approved,
+                },
+            );
+        }
     }
 
     let failed = with(&[PackageStatus::Failed, PackageStatus::PartiallyFailed]);
@@ -445,6 +500,23 @@ mod tests {
         assert_eq!(
             failed.to_string(),
             "2 tasks failed; first etl/a.sql: syntax error"
+        );
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+            .unwrap()
+            .and_hms_opt(5, 45, 10)
+            .unwrap();
+        let expired = |waiting: &[&str], approved| Why::Expired {
+            at,
+            waiting: list(waiting),
+            approved,
+        };
+        assert_eq!(
+            expired(&["bob"], false).to_string(),
+            "Expired at 2026-12-07 05:45 UTC with no review"
+        );
+        assert_eq!(
+            expired(&["carol"], true).to_string(),
+            "Expired at 2026-12-07 05:45 UTC still waiting for carol"
         );
     }
 }

@@ -15,8 +15,8 @@ use super::users::{self, User};
 use crate::db::schema::{memberships, users as users_t, workspace_reviewers, workspaces};
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{
-    ApprovalPolicy, Description, Permission, Quorum, Role, WorkspaceAccess, WorkspaceMode,
-    WorkspaceName, WorkspaceSlug,
+    ApprovalExpiry, ApprovalPolicy, Description, Permission, Quorum, Role, WorkspaceAccess,
+    WorkspaceMode, WorkspaceName, WorkspaceSlug,
 };
 use crate::error::AppError;
 
@@ -32,10 +32,21 @@ pub struct Workspace {
     pub quorum: Quorum,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// How long a wait for approval may last (`ApprovalExpiry`); `None`: never expires.
+    pub approval_expiry_seconds: Option<i32>,
 }
 
 // Getters for the templates, which call them.
 impl Workspace {
+    pub fn approval_expiry(&self) -> Option<ApprovalExpiry> {
+        self.approval_expiry_seconds
+            .and_then(|s| ApprovalExpiry::from_seconds(s.into()))
+    }
+    /// The setting for people: "7 days", or "never".
+    pub fn approval_expiry_text(&self) -> String {
+        self.approval_expiry()
+            .map_or_else(|| "never".to_owned(), ApprovalExpiry::describe)
+    }
     pub fn mode(&self) -> WorkspaceMode {
         self.mode
     }
@@ -105,6 +116,8 @@ pub struct SettingsUpdate {
     pub mode: WorkspaceMode,
     pub approval_policy: ApprovalPolicy,
     pub quorum: Quorum,
+    /// `None`: waits for approval never expire.
+    pub approval_expiry: Option<ApprovalExpiry>,
 }
 
 pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Workspace>> {
@@ -159,7 +172,7 @@ pub fn access(
 /// Serialises changes to one workspace's members and reviewers. SQLite's `BEGIN IMMEDIATE`
 /// already lets one writer in at a time; on PostgreSQL two transactions could otherwise each
 /// see the other's admin or reviewer as still there (e.g. two admins demoting each other).
-fn lock_workspace(conn: &mut DbConn, workspace_id: WorkspaceId) -> QueryResult<()> {
+pub(crate) fn lock_workspace(conn: &mut DbConn, workspace_id: WorkspaceId) -> QueryResult<()> {
     if let DbConn::Postgres(_) = conn {
         diesel::sql_query("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE")
             .bind::<diesel::sql_types::BigInt, _>(workspace_id)
@@ -798,7 +811,8 @@ pub fn is_eligible_reviewer(
     Ok(row.is_some_and(|(active, tenant, role)| active && (tenant || role.may_review())))
 }
 
-/// Saves name, description, mode, approval policy and quorum.
+/// Saves name, description, mode, approval policy, quorum and approval expiry. A new expiry
+/// applies to waits that begin from now on: deadlines already set stay as they are.
 pub fn update_settings(
     conn: &mut DbConn,
     actor_id: UserId,
@@ -818,6 +832,8 @@ pub fn update_settings(
                 workspaces::mode.eq(update.mode),
                 workspaces::approval_policy.eq(update.approval_policy),
                 workspaces::quorum.eq(update.quorum),
+                workspaces::approval_expiry_seconds
+                    .eq(update.approval_expiry.map(ApprovalExpiry::seconds)),
                 workspaces::updated_at.eq(now()),
             ))
             .execute(conn)?;
@@ -842,6 +858,13 @@ pub fn update_settings(
         }
         if before.description != after.description {
             changes.push("description changed".into());
+        }
+        if before.approval_expiry() != after.approval_expiry() {
+            changes.push(format!(
+                "approval expiry: {} → {}",
+                before.approval_expiry_text(),
+                after.approval_expiry_text()
+            ));
         }
         if !changes.is_empty() {
             audit::record(

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::db::models::notifications::{self, Event, NotificationKind, Subject};
 use crate::db::models::regions::{self, Component, Config, Region};
+use crate::db::models::workspaces;
 use crate::db::schema::{
     components, execution_results, inventory_entries, region_executions, region_task_steps,
     region_tasks,
@@ -159,6 +160,11 @@ pub fn wait_at_checkpoint(
     step: &Step,
 ) -> Result<(), AppError> {
     write_tx(conn, |conn| {
+        // The deadline is fixed now, from the workspace's setting as it is now.
+        let ts = now();
+        let expires_at = workspaces::get(conn, task.workspace_id)?
+            .approval_expiry()
+            .map(|e| ts + e.duration());
         let moved = diesel::update(
             region_task_steps::table
                 .find(step.id)
@@ -166,7 +172,8 @@ pub fn wait_at_checkpoint(
         )
         .set((
             region_task_steps::status.eq(StepStatus::Waiting),
-            region_task_steps::started_at.eq(Some(now())),
+            region_task_steps::started_at.eq(Some(ts)),
+            region_task_steps::expires_at.eq(expires_at),
         ))
         .execute(conn)?;
         if moved == 1 {
@@ -195,6 +202,104 @@ pub fn wait_at_checkpoint(
         )?;
         Ok(())
     })
+}
+
+/// Fails one release whose Manual Approval or Manual Trigger has waited past its deadline at
+/// `at`, if one is due: the step fails with "approval expired", the task ends `release_failed`
+/// and its execution `failed` through `end_run`, so the history, the audit log (no actor: the
+/// system), "why it stopped" ("Failed at step N: approval expired") and the executor's
+/// `region_task_failed` notification follow as for any failure. Returns the step, or `None`
+/// when none was due. One transaction per checkpoint.
+///
+/// Exactly once, and never together with a decision: the step moves by a guarded update
+/// (`status = 'waiting' AND expires_at <= at`) holding the workspace's lock, as
+/// `decide_checkpoint` does (on PostgreSQL taken with `SKIP LOCKED`: see
+/// `releases::expire_due_package`); a decision arriving after the deadline is refused by
+/// `may_decide_checkpoint`.
+pub fn expire_due_checkpoint(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+) -> Result<Option<StepId>, AppError> {
+    // A read first, so an idle sweep takes no write lock.
+    let due = region_task_steps::table
+        .filter(region_task_steps::status.eq(StepStatus::Waiting))
+        .filter(region_task_steps::expires_at.le(at))
+        .select(region_task_steps::id)
+        .first::<StepId>(conn)
+        .optional()?;
+    if due.is_none() {
+        return Ok(None);
+    }
+    write_tx(conn, |conn| {
+        let picked: Option<StepId> = match conn {
+            DbConn::Postgres(_) => diesel::sql_query(
+                "SELECT s.id FROM region_task_steps s \
+                 JOIN region_tasks t ON t.id = s.task_id \
+                 JOIN workspaces w ON w.id = t.workspace_id \
+                 WHERE s.status = 'waiting' AND s.expires_at <= $1 \
+                 ORDER BY s.expires_at, s.id LIMIT 1 FOR UPDATE OF w SKIP LOCKED",
+            )
+            .bind::<diesel::sql_types::Timestamp, _>(at)
+            .get_result::<DueStep>(conn)
+            .optional()?
+            .map(|d| d.id),
+            DbConn::Sqlite(_) => region_task_steps::table
+                .filter(region_task_steps::status.eq(StepStatus::Waiting))
+                .filter(region_task_steps::expires_at.le(at))
+                .order((region_task_steps::expires_at, region_task_steps::id))
+                .select(region_task_steps::id)
+                .first(conn)
+                .optional()?,
+        };
+        let Some(step_id) = picked else {
+            return Ok(None);
+        };
+        let step: Step = region_task_steps::table
+            .find(step_id)
+            .select(Step::as_select())
+            .first(conn)?;
+        let task = task_of(conn, step.task_id)?;
+        let ts = now();
+        let moved = diesel::update(
+            region_task_steps::table
+                .find(step_id)
+                .filter(region_task_steps::status.eq(StepStatus::Waiting))
+                .filter(region_task_steps::expires_at.le(at)),
+        )
+        .set((
+            region_task_steps::status.eq(StepStatus::Failed),
+            region_task_steps::finished_at.eq(Some(ts)),
+            region_task_steps::message.eq(APPROVAL_EXPIRED),
+        ))
+        .execute(conn)?;
+        if moved != 1 {
+            return Ok(None);
+        }
+        let comment = format!(
+            "step {}: {} {APPROVAL_EXPIRED} with no decision",
+            step.position,
+            step.kind().label()
+        );
+        let audit = ("region_task.checkpoint_expired", comment.as_str());
+        end_run(
+            conn,
+            &task,
+            &[RegionTaskStatus::Releasing],
+            RegionTaskStatus::ReleaseFailed,
+            ExecutionStatus::Failed,
+            audit,
+        )?;
+        Ok(Some(step_id))
+    })
+}
+
+/// A checkpoint's failure message when its wait expired (`expire_due_checkpoint`).
+pub const APPROVAL_EXPIRED: &str = "approval expired";
+
+#[derive(diesel::QueryableByName)]
+struct DueStep {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: StepId,
 }
 
 /// The worker is about to deploy `step` for execution `execution_id`: marks it running, unless

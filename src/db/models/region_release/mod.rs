@@ -13,7 +13,7 @@
 //! | task      | not running                            | `releasing`                         | `execute` |
 //! | task      | `releasing`                            | `suspending` / `suspended`          | `suspend` (a step runs / at a checkpoint) |
 //! | task      | `suspending`                           | `suspended`                         | `x::mark_suspended` |
-//! | task      | `releasing`                            | `release_failed`                    | `decide_checkpoint` (reject) |
+//! | task      | `releasing`                            | `release_failed`                    | `decide_checkpoint` (reject), `x::expire_due_checkpoint` |
 //! | task      | `releasing`, `suspending`              | `release_failed`                    | `x::begin_deploy_step` (checkpoint rule), `x::fail_after_step` |
 //! | task      | `releasing`, `suspending`              | `released` / `release_failed`       | `x::finish_release` (a best-effort step failed) |
 //! | task      | `released`, `*_failed`                 | `rolling_back`                      | `rollback` |
@@ -24,6 +24,7 @@
 //! | step      | `pending`                              | `waiting`                           | `x::wait_at_checkpoint` |
 //! | step      | `waiting`                              | `agreed` / `rejected`               | `decide_checkpoint` |
 //! | step      | `waiting`                              | `pending`                           | `suspend` |
+//! | step      | `waiting`                              | `failed` ("approval expired")       | `x::expire_due_checkpoint` (its `expires_at` passed; the worker's sweep) |
 //! | step      | `pending`, `running`                   | `running` / `failed` (not run)      | `x::begin_deploy_step` |
 //! | step      | `running`                              | `succeeded` / `failed`              | `x::finish_deploy_step` |
 //! | execution | (new)                                  | `running`                           | `execute`, `rollback` |
@@ -99,10 +100,19 @@ pub struct Step {
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
     pub message: String,
+    /// A checkpoint waiting with the workspace's approval expiry on: when its wait expires
+    /// (set by `execution::wait_at_checkpoint`).
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 // Getters for the templates, which call them.
 impl Step {
+    /// The deadline, when a waiting checkpoint has passed it at `at`: no decision may be
+    /// recorded any more, whether or not the sweep has failed the release yet.
+    pub fn expired_by(&self, at: NaiveDateTime) -> Option<NaiveDateTime> {
+        self.expires_at
+            .filter(|e| self.status == StepStatus::Waiting && *e <= at)
+    }
     pub fn kind(&self) -> StepKind {
         self.kind
     }
@@ -958,6 +968,14 @@ pub fn may_decide_checkpoint(
         return Err(AppError::conflict(format!(
             "This checkpoint is not waiting for a decision (it is {}); yours was not recorded.",
             step.status().label().to_lowercase()
+        )));
+    }
+    if let Some(at) = step.expired_by(now()) {
+        return Err(AppError::conflict(format!(
+            "This {}'s wait expired at {} UTC; your decision was not recorded and the release \
+             fails (approval expired).",
+            step.kind().label(),
+            at.format("%Y-%m-%d %H:%M")
         )));
     }
     Ok(())

@@ -12,17 +12,18 @@
 //! | package                    | `pending_approval`            | `releasing`                         | `decide` (approve; under quorum `all` the last), `drop_pending_reviews` (the reviewers left all approved) |
 //! | package                    | `pending_approval`            | `rejected`                          | `decide` (reject) |
 //! | package                    | `pending_approval`            | `revoked`                           | `withdraw_package`; `withdraw` when its last task goes |
+//! | package                    | `pending_approval`            | `expired`                           | `expire_due_package` (its `expires_at` passed; the worker's sweep) |
 //! | package                    | `releasing`                   | `released`, `partially_failed`, `failed` | `finish_package`, `give_up` |
 //! | task                       | (new)                         | `pending`                           | `scripts::submit_in_tx` |
 //! | task                       | `pending`, `rejected`         | `in_review` or `releasing`          | `release` |
 //! | task                       | `in_review`                   | `releasing`                         | `decide`, `drop_pending_reviews` |
 //! | task                       | `in_review`                   | `rejected`                          | `decide` (reject) |
-//! | task                       | `in_review`                   | `pending`                           | `withdraw_package` |
+//! | task                       | `in_review`                   | `pending`                           | `withdraw_package`, `expire_due_package` |
 //! | task                       | `pending`, `rejected`, `in_review` | `revoked` / `superseded`       | `revoke` / a newer version (`withdraw`) |
 //! | task                       | `releasing`                   | `released` or `failed`              | `release_next_task`; `give_up` (failed) |
 //! | package task               | (new)                         | `waiting`                           | `release` |
 //! | package task               | `waiting`                     | `released` or `failed`              | `release_next_task`; `give_up` (failed) |
-//! | package task               | `waiting`                     | `withdrawn`                         | `withdraw`, `decide` (reject), `withdraw_package` |
+//! | package task               | `waiting`                     | `withdrawn`                         | `withdraw`, `decide` (reject), `withdraw_package`, `expire_due_package` |
 //! | reviewer's decision        | none                          | `approved` or `rejected`            | `decide`; the row goes in `drop_pending_reviews` |
 
 use crate::domain::{PackageId, TaskId, UserId, WorkspaceId};
@@ -589,6 +590,11 @@ pub fn release(
                 release_packages::task_count.eq(tasks.len() as i32),
                 release_packages::released_by.eq((!approval).then_some(actor_id)),
                 release_packages::release_started_at.eq((!approval).then_some(ts)),
+                // The deadline is fixed now, from the setting as it is now: changing the
+                // setting later moves no deadline already set.
+                release_packages::expires_at.eq(approval
+                    .then(|| ws.approval_expiry().map(|e| ts + e.duration()))
+                    .flatten()),
             ))
             .returning(release_packages::id)
             .get_result::<PackageId>(conn)?;
@@ -752,6 +758,13 @@ pub fn may_decide(
                 .as_deref()
                 .map(|n| format!(" (by {n})"))
                 .unwrap_or_default()
+        )));
+    }
+    if let Some(at) = package.expired_by(now()) {
+        return Err(AppError::conflict(format!(
+            "This package's wait for review expired at {} UTC; your decision was not recorded. \
+             Its tasks go back to pending, to be released again.",
+            at.format("%Y-%m-%d %H:%M")
         )));
     }
     if !workspaces::is_eligible_reviewer(conn, workspace_id, actor_id)? {
@@ -970,9 +983,18 @@ pub struct PackageRow {
     pub task_count: i32,
     pub done_count: i32,
     pub failed_count: i32,
+    /// When its wait for review expires (set when it was created pending approval, if the
+    /// workspace's approval expiry was on), or expired.
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 impl PackageRow {
+    /// The deadline, when a package pending approval has passed it at `at`: no decision may
+    /// be recorded any more, whether or not the sweep has expired it yet.
+    pub fn expired_by(&self, at: NaiveDateTime) -> Option<NaiveDateTime> {
+        self.expires_at
+            .filter(|e| self.status == PackageStatus::PendingApproval && *e <= at)
+    }
     pub fn status(&self) -> PackageStatus {
         self.status
     }
@@ -1034,6 +1056,7 @@ macro_rules! package_query {
                 release_packages::task_count,
                 release_packages::done_count,
                 release_packages::failed_count,
+                release_packages::expires_at,
             ))
     };
 }
@@ -1533,6 +1556,128 @@ pub fn withdraw_package(
     })
 }
 
+/// Expires one package whose wait for review has passed its deadline at `at`, if one is due:
+/// the package becomes `expired`, its tasks go back to `pending` (no package; the applicant can
+/// release them again), its waiting rows are withdrawn, the audit log records it with no actor
+/// (the system), and its applicant is told (`package_expired`, and the hooks that want it).
+/// Returns the package expired, or `None` when none was due. One transaction per package.
+///
+/// Exactly once, and never together with a decision: the move is a guarded update
+/// (`status = 'pending_approval' AND expires_at <= at`), made holding the workspace's lock
+/// like every Task Release change (`BEGIN IMMEDIATE` on SQLite; on PostgreSQL the workspace
+/// row, taken with `SKIP LOCKED`, so two sweepers take different workspaces and a sweeper
+/// never waits behind a decision: it takes that workspace's due packages on its next turn).
+/// A decision made before the deadline wins and the package no longer pends; one arriving
+/// after the deadline is refused by `may_decide`, whether or not the sweep has run yet.
+pub fn expire_due_package(
+    conn: &mut DbConn,
+    at: NaiveDateTime,
+) -> Result<Option<PackageId>, AppError> {
+    // A read first, so an idle sweep takes no write lock (SQLite has one writer).
+    let due = release_packages::table
+        .filter(release_packages::status.eq(PackageStatus::PendingApproval))
+        .filter(release_packages::expires_at.le(at))
+        .select(release_packages::id)
+        .first::<PackageId>(conn)
+        .optional()?;
+    if due.is_none() {
+        return Ok(None);
+    }
+    write_tx(conn, |conn| {
+        let picked: Option<(PackageId, WorkspaceId)> = match conn {
+            DbConn::Postgres(_) => diesel::sql_query(
+                "SELECT p.id, p.workspace_id FROM release_packages p \
+                 JOIN workspaces w ON w.id = p.workspace_id \
+                 WHERE p.status = 'pending_approval' AND p.expires_at <= $1 \
+                 ORDER BY p.expires_at, p.id LIMIT 1 FOR UPDATE OF w SKIP LOCKED",
+            )
+            .bind::<diesel::sql_types::Timestamp, _>(at)
+            .get_result::<DuePackage>(conn)
+            .optional()?
+            .map(|d| (d.id, d.workspace_id)),
+            DbConn::Sqlite(_) => release_packages::table
+                .filter(release_packages::status.eq(PackageStatus::PendingApproval))
+                .filter(release_packages::expires_at.le(at))
+                .order((release_packages::expires_at, release_packages::id))
+                .select((release_packages::id, release_packages::workspace_id))
+                .first(conn)
+                .optional()?,
+        };
+        let Some((package_id, workspace_id)) = picked else {
+            return Ok(None);
+        };
+        let package = find_package(conn, workspace_id, package_id)?.ok_or(AppError::NotFound)?;
+        let ts = now();
+        let moved = diesel::update(
+            release_packages::table
+                .find(package_id)
+                .filter(release_packages::status.eq(PackageStatus::PendingApproval))
+                .filter(release_packages::expires_at.le(at)),
+        )
+        .set((
+            release_packages::status.eq(PackageStatus::Expired),
+            release_packages::task_count.eq(0),
+        ))
+        .execute(conn)?;
+        if moved != 1 {
+            return Ok(None);
+        }
+        let back = diesel::update(
+            release_tasks::table
+                .filter(release_tasks::package_id.eq(package_id))
+                .filter(release_tasks::status.eq(TaskStatus::InReview)),
+        )
+        .set((
+            release_tasks::status.eq(TaskStatus::Pending),
+            release_tasks::package_id.eq(None::<PackageId>),
+            release_tasks::status_reason.eq(format!("package {} expired", package.name)),
+            release_tasks::updated_at.eq(ts),
+        ))
+        .execute(conn)?;
+        stop_waiting(conn, package_id, "package expired")?;
+        let waited = package
+            .expires_at
+            .map(|e| e - package.applied_at)
+            .and_then(|d| crate::domain::ApprovalExpiry::from_seconds(d.num_seconds()))
+            .map(|e| format!(" within {}", e.describe()))
+            .unwrap_or_default();
+        audit::record(
+            conn,
+            AuditEntry {
+                workspace_id: Some(workspace_id),
+                actor_id: None,
+                action: "package.expired",
+                target_type: "package",
+                target_id: Some(package_id.get()),
+                target_label: &package.name,
+                comment: &format!(
+                    "no review{waited}; {} back to pending",
+                    crate::domain::count(back as i64, "task", "tasks")
+                ),
+            },
+        )?;
+        notifications::raise(
+            conn,
+            Event {
+                kind: NotificationKind::PackageExpired,
+                workspace_id,
+                subject: Subject::Package(package_id),
+                actor: None,
+            },
+            &[package.applicant_id],
+        )?;
+        Ok(Some(package_id))
+    })
+}
+
+#[derive(QueryableByName)]
+struct DuePackage {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: PackageId,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    workspace_id: WorkspaceId,
+}
+
 /// Takes a person who lost the right to review out of the pending reviews of a workspace.
 /// Called by the transaction that took the right away.
 pub(crate) fn drop_pending_reviews(
@@ -1558,7 +1703,13 @@ pub(crate) fn drop_pending_reviews(
                 .count()
                 .get_result(conn)?,
         );
-        if waiting == 0 && approved > 0 {
+        // Not past its deadline, though: the sweep expires it instead (approval expiry).
+        let expired = release_packages::table
+            .find(package_id)
+            .select(release_packages::expires_at)
+            .first::<Option<NaiveDateTime>>(conn)?
+            .is_some_and(|e| e <= now());
+        if waiting == 0 && approved > 0 && !expired {
             start_release(conn, *package_id, actor_id, now())?;
         }
         audit::record(
