@@ -67,9 +67,8 @@ impl When {
         })
     }
 
-    /// The stretch that covers `now`, if the window is on: for a recurring window whose
-    /// occurrences overlap, from the first that covers `now` to the end of the last that joins
-    /// on to it.
+    /// The stretch that covers `now`, if the window is on. A recurring window's occurrences
+    /// never overlap (`check_recurring` refuses one whose would), so one covers `now` at most.
     pub fn active_at(&self, now: DateTime<Utc>) -> Option<Span> {
         match self {
             When::Once { starts, ends } => (*starts <= now && now < *ends).then_some(Span {
@@ -88,20 +87,7 @@ impl When {
                 if start > now {
                     return None;
                 }
-                let mut end = start + length;
-                // Later occurrences that open before this stretch ends lengthen it; bounded,
-                // so a schedule that never lets go (`* * * * *`) answers an early end rather
-                // than searching for ever.
-                let mut last = start.with_timezone(tz);
-                for _ in 0..1000 {
-                    match schedule.find_next_occurrence(&last, false) {
-                        Ok(next) if next.with_timezone(&Utc) <= end => {
-                            end = end.max(next.with_timezone(&Utc) + length);
-                            last = next;
-                        }
-                        _ => break,
-                    }
-                }
+                let end = start + length;
                 Some(Span { start, end })
             }
         }
@@ -200,6 +186,48 @@ pub fn check_schedule(raw: &str) -> Result<String, FieldError> {
     Ok(schedule)
 }
 
+/// Refuses a recurring window whose occurrences would overlap or touch (each must end before
+/// the next begins; a window that never lets go is a one-off window), checked over its next 400
+/// occurrences from `from`, which cross at least one change of the clocks for any schedule
+/// that fires daily or less often.
+pub fn check_recurring(
+    schedule: &str,
+    tz: Tz,
+    minutes: i64,
+    from: DateTime<Utc>,
+) -> Result<(), FieldError> {
+    let cron = parse_cron(schedule)
+        .map_err(|_| FieldError(format!("The schedule `{schedule}` is not valid.")))?;
+    let mut previous: Option<DateTime<Tz>> = None;
+    let mut at = from.with_timezone(&tz);
+    for _ in 0..400 {
+        let Ok(next) = cron.find_next_occurrence(&at, false) else {
+            break;
+        };
+        if let Some(p) = previous
+            && (next - p).num_minutes() <= minutes
+        {
+            return Err(FieldError(format!(
+                "`{schedule}` starts again {} after it starts ({}), before a {}-minute window would end; make it shorter, or use a one-off window.",
+                minutes_words((next - p).num_minutes()),
+                p.format("%a %-d %b %H:%M %Z"),
+                minutes
+            )));
+        }
+        previous = Some(next);
+        at = next;
+    }
+    Ok(())
+}
+
+fn minutes_words(m: i64) -> String {
+    match m {
+        m if m % 1440 == 0 => format!("{} d", m / 1440),
+        m if m % 60 == 0 => format!("{} h", m / 60),
+        m => format!("{m} min"),
+    }
+}
+
 /// An instant as people read it in `tz`: `Fri 18 Dec 2026 18:00 CET`.
 pub fn show(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz)
@@ -296,17 +324,22 @@ mod tests {
     }
 
     #[test]
-    fn overlapping_occurrences_make_one_stretch() {
-        // Every day at 00:00 UTC for 36 hours: always on, and the stretch runs on past the
-        // next day's start.
-        let w = every("0 0 * * *", "UTC", 36 * 60);
-        let span = w.active_at(utc("2026-05-01 06:00")).unwrap();
-        assert_eq!(
-            span.start,
-            utc("2026-04-30 00:00"),
-            "the earliest occurrence on now"
+    fn occurrences_that_would_overlap_are_refused() {
+        let from = utc("2026-05-01 06:00");
+        let tz = Tz::UTC;
+        assert!(check_recurring("0 0 * * *", tz, 36 * 60, from).is_err());
+        assert!(
+            check_recurring("* * * * *", tz, 1, from).is_err(),
+            "touching"
         );
-        assert!(span.end > utc("2026-05-20 00:00"), "{span:?}");
+        assert!(check_recurring("0 0 * * *", tz, 23 * 60, from).is_ok());
+        // Weekly, 62 hours: fine. Daily at 02:30 Berlin for 23 h 30 min: the day the clocks go
+        // forward is 23 hours long, so it would touch the next.
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        assert!(check_recurring("0 18 * * 5", berlin, 62 * 60, from).is_ok());
+        let e = check_recurring("30 2 * * *", berlin, 23 * 60 + 30, utc("2026-03-01 00:00"))
+            .unwrap_err();
+        assert!(e.0.contains("starts again"), "{}", e.0);
     }
 
     #[test]

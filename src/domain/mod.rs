@@ -83,8 +83,8 @@ mod webhook;
 
 pub use email::{DIGEST_CATCH_UP_HOURS, DigestHour, EmailAddress, MAX_EMAIL_LEN, masked_address};
 pub use freeze::{
-    FreezeScope, MAX_WINDOW_MINUTES, Span, When, check_schedule, local_instant, parse_time_zone,
-    show as show_instant, time_zone_names,
+    FreezeScope, MAX_WINDOW_MINUTES, Span, When, check_recurring, check_schedule, local_instant,
+    parse_time_zone, show as show_instant, time_zone_names,
 };
 pub use ids::{PackageId, RegionTaskId, StepId, TaskId, TokenId, UserId, WorkspaceId};
 pub use names::{

@@ -17,8 +17,8 @@ use crate::db::models::freezes::{self, ActiveFreeze, FreezeWindow, NewWhen, NewW
 use crate::db::models::regions::{self, Region};
 use crate::db::models::workspaces::Workspace;
 use crate::domain::{
-    Comment, FreezeScope, MAX_WINDOW_MINUTES, PackageId, Permission, RegionTaskId, check_schedule,
-    local_instant, parse_time_zone, time_zone_names,
+    Comment, FreezeScope, MAX_WINDOW_MINUTES, PackageId, Permission, RegionTaskId, check_recurring,
+    check_schedule, local_instant, parse_time_zone, time_zone_names,
 };
 use crate::error::AppError;
 use crate::routes::form::Form;
@@ -201,13 +201,22 @@ impl FreezeForm {
                     );
                 }
                 match (schedule, minutes, tz) {
-                    (Some(schedule), Some(minutes), Some(tz)) => Some(NewWhen::Recurring {
-                        schedule,
-                        minutes: minutes as i32,
-                        time_zone: tz.name().to_owned(),
-                    }),
+                    (Some(schedule), Some(minutes), Some(tz)) => {
+                        match check_recurring(&schedule, tz, minutes, Utc::now()) {
+                            Ok(()) => Some((schedule, minutes, tz)),
+                            Err(e) => {
+                                errors.add("duration", e.0);
+                                None
+                            }
+                        }
+                    }
                     _ => None,
                 }
+                .map(|(schedule, minutes, tz)| NewWhen::Recurring {
+                    schedule,
+                    minutes: minutes as i32,
+                    time_zone: tz.name().to_owned(),
+                })
             }
             _ => {
                 errors.add("kind", "Choose one-off or recurring.");
