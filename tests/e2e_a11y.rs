@@ -224,6 +224,7 @@ async fn every_page(client: &Client, app: &TestApp, tag: &str) -> Vec<String> {
         format!("{ws}/settings"),
         format!("{ws}/settings/notifications"),
         format!("{ws}/deliveries"),
+        format!("{ws}/freezes"),
         format!("{ws}/audit"),
         format!("{ws}/scripts/import"),
         format!("{ws}/region-release/tasks/new"),

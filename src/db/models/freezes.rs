@@ -669,7 +669,6 @@ pub fn override_package(
     package_id: PackageId,
     reason: &Comment,
 ) -> Result<(), AppError> {
-    required_reason(reason)?;
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Manage)?;
         let (status, name): (crate::domain::PackageStatus, String) = release_packages::table
@@ -679,6 +678,7 @@ pub fn override_package(
             .first(conn)
             .optional()?
             .ok_or(AppError::NotFound)?;
+        required_reason(reason)?;
         use crate::domain::PackageStatus as S;
         if !matches!(status, S::PendingApproval | S::Releasing) {
             return Err(AppError::conflict(format!(
@@ -727,7 +727,6 @@ pub fn override_region_task(
     task_id: RegionTaskId,
     reason: &Comment,
 ) -> Result<(), AppError> {
-    required_reason(reason)?;
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Manage)?;
         let name: String = region_tasks::table
@@ -737,6 +736,7 @@ pub fn override_region_task(
             .first(conn)
             .optional()?
             .ok_or(AppError::NotFound)?;
+        required_reason(reason)?;
         let regions = super::region_release::task_regions(conn, task_id)?;
         let hold = holding_region_task(conn, workspace_id, task_id, &regions, Utc::now())?
             .ok_or_else(|| AppError::conflict("No freeze window holds this task now."))?;
