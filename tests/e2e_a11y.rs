@@ -225,6 +225,7 @@ async fn every_page(client: &Client, app: &TestApp, tag: &str) -> Vec<String> {
         format!("{ws}/settings/notifications"),
         format!("{ws}/deliveries"),
         format!("{ws}/audit"),
+        format!("{ws}/insights"),
         format!("{ws}/scripts/import"),
         format!("{ws}/region-release/tasks/new"),
     ] {

@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod deliveries;
 pub mod hooks;
 pub mod idempotency;
+pub mod insights;
 pub mod jobs;
 pub mod login_failures;
 pub mod notifications;

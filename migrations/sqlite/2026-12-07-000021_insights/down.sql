@@ -1,0 +1,1 @@
+DROP INDEX release_packages_ws_released;
