@@ -6,12 +6,12 @@
 /// The drawing's size in `viewBox` units; the page scales it to its width.
 pub const WIDTH: i32 = 560;
 pub const HEIGHT: i32 = 200;
-const LEFT: i32 = 52;
+const LEFT: i32 = 62;
 const RIGHT: i32 = 8;
 const TOP: i32 = 10;
 const BOTTOM: i32 = 26;
 /// At most this many labels under the bars; the others are skipped evenly.
-const MAX_X_LABELS: usize = 7;
+const MAX_X_LABELS: usize = 6;
 
 /// One bar's input: its label on the axis, its value (`None`: nothing to draw) and the words of
 /// its tooltip (`<title>`).

@@ -34,16 +34,23 @@ pub fn duration_label(minutes: i64) -> String {
     }
 }
 
-/// An axis value in hours, in the same words.
-fn hours_label(hours: f64) -> String {
-    if hours <= 0.0 {
-        "0".to_owned()
-    } else if hours < 2.0 {
-        format!("{} min", (hours * 60.0).round())
-    } else if hours < 48.0 {
-        format!("{} h", trim(hours))
+/// The unit a duration chart's axis counts in, chosen by its largest value (in minutes), so the
+/// axis' round numbers are round in that unit: (minutes per unit, unit).
+fn axis_unit(max_minutes: i64) -> (f64, &'static str) {
+    if max_minutes < 120 {
+        (1.0, "min")
+    } else if max_minutes < 48 * 60 {
+        (60.0, "h")
     } else {
-        format!("{} d", trim(hours / 24.0))
+        (1440.0, "d")
+    }
+}
+
+fn axis_label(value: f64, unit: &str) -> String {
+    if value <= 0.0 {
+        "0".to_owned()
+    } else {
+        format!("{} {unit}", trim(value))
     }
 }
 
@@ -167,9 +174,14 @@ fn measures(data: &Insights) -> Vec<Measure> {
             per(b.deployments, "deployment", "deployments"),
         )
     });
+    let max_of = |f: &dyn Fn(&Bucket) -> Option<i64>| {
+        data.buckets.iter().filter_map(f).max().unwrap_or(0)
+    };
+    let (lead_div, lead_unit) = axis_unit(max_of(&|b| b.lead.median()));
+    let (restore_div, restore_unit) = axis_unit(max_of(&|b| b.restore.median()));
     let lead_points = points(&|b| match b.lead.median() {
         Some(m) => (
-            Some(m as f64 / 60.0),
+            Some(m as f64 / lead_div),
             format!(
                 "median {} over {}",
                 duration_label(m),
@@ -187,7 +199,7 @@ fn measures(data: &Insights) -> Vec<Measure> {
     });
     let restore_points = points(&|b| match b.restore.median() {
         Some(m) => (
-            Some(m as f64 / 60.0),
+            Some(m as f64 / restore_div),
             format!(
                 "median {} over {}",
                 duration_label(m),
@@ -247,7 +259,7 @@ fn measures(data: &Insights) -> Vec<Measure> {
                 format!("Median lead time per {unit}"),
                 "chart-bar-info",
                 &lead_points,
-                hours_label,
+                |v| axis_label(v, lead_unit),
             ),
         },
         Measure {
@@ -290,7 +302,7 @@ fn measures(data: &Insights) -> Vec<Measure> {
                 format!("Median time to restore per {unit}"),
                 "chart-bar-warn",
                 &restore_points,
-                hours_label,
+                |v| axis_label(v, restore_unit),
             ),
         },
     ]
