@@ -190,17 +190,11 @@ pub fn seed_and_print(
 /// times are moved back to the day they stand for: submitted, applied, finished, live (the
 /// audit log is append-only: it keeps the moment the demo was seeded).
 fn seed_history(conn: &mut DbConn, ws: WorkspaceId) -> Result<usize, crate::error::AppError> {
-    use chrono::{Datelike, Duration, NaiveTime, Weekday};
-    use diesel::prelude::*;
-
     use crate::db::models::bundle;
     use crate::db::models::releases::{self, ReleaseRequest};
     use crate::db::models::scripts::{self, ScriptDraft};
-    use crate::db::schema::{
-        package_tasks, production_history, production_scripts, release_packages,
-        release_tasks, script_versions,
-    };
     use crate::domain::{ScriptPath, ScriptType};
+    use chrono::{Datelike, Duration, NaiveTime, Weekday};
 
     const DAYS: i64 = 84;
     const JOBS: [&str; 8] = [
@@ -228,7 +222,13 @@ fn seed_history(conn: &mut DbConn, ws: WorkspaceId) -> Result<usize, crate::erro
     let mut script_ids = Vec::new();
     for path in JOBS {
         let path = ScriptPath::parse(path).map_err(|e| crate::error::AppError::bad_request(e.0))?;
-        let s = scripts::create(conn, alice, ws, &path, &draft(format!("-- {}\n", path.as_str())))?;
+        let s = scripts::create(
+            conn,
+            alice,
+            ws,
+            &path,
+            &draft(format!("-- {}\n", path.as_str())),
+        )?;
         script_ids.push(s.id);
     }
     // splitmix-style: the same history on every seed.
@@ -252,7 +252,7 @@ fn seed_history(conn: &mut DbConn, ws: WorkspaceId) -> Result<usize, crate::erro
         let packages = next(4);
         for k in 0..packages {
             // A script that failed earlier goes out first: its failure is restored.
-            let mut chosen: Vec<usize> = broken.drain(..).collect();
+            let mut chosen: Vec<usize> = std::mem::take(&mut broken);
             for _ in 0..=next(3) {
                 let j = next(JOBS.len() as u64) as usize;
                 if !chosen.contains(&j) {
@@ -265,7 +265,10 @@ fn seed_history(conn: &mut DbConn, ws: WorkspaceId) -> Result<usize, crate::erro
             let mut tasks = Vec::new();
             for &j in &chosen {
                 revision += 1;
-                let content = format!("-- {}\n-- revision {revision}\nSELECT {revision};\n", JOBS[j]);
+                let content = format!(
+                    "-- {}\n-- revision {revision}\nSELECT {revision};\n",
+                    JOBS[j]
+                );
                 scripts::save_draft(conn, alice, ws, script_ids[j], &draft(content))?;
                 let submitted = scripts::submit_version(conn, alice, ws, script_ids[j], "History")?;
                 if let Some(task) = submitted.task_id {
@@ -311,42 +314,9 @@ fn seed_history(conn: &mut DbConn, ws: WorkspaceId) -> Result<usize, crate::erro
             while releases::release_next_task(conn, package)? {}
             releases::finish_package(conn, package)?;
             // Back to the day it stands for.
-            diesel::update(release_packages::table.find(package))
-                .set((
-                    release_packages::applied_at.eq(finished - Duration::minutes(2)),
-                    release_packages::decided_at.eq(Some(finished - Duration::minutes(2))),
-                    release_packages::release_started_at.eq(Some(finished - Duration::minutes(1))),
-                    release_packages::released_at.eq(Some(finished)),
-                ))
-                .execute(conn)?;
-            diesel::update(package_tasks::table.filter(package_tasks::package_id.eq(package)))
-                .set(package_tasks::finished_at.eq(Some(finished)))
-                .execute(conn)?;
-            for (task, _, submitted) in &tasks {
-                diesel::update(release_tasks::table.find(*task))
-                    .set((
-                        release_tasks::submitted_at.eq(*submitted),
-                        release_tasks::updated_at.eq(finished),
-                    ))
-                    .execute(conn)?;
-                let version: i64 = release_tasks::table
-                    .find(*task)
-                    .select(release_tasks::version_id)
-                    .first(conn)?;
-                diesel::update(script_versions::table.find(version))
-                    .set(script_versions::submitted_at.eq(*submitted))
-                    .execute(conn)?;
-            }
-            diesel::update(
-                production_scripts::table.filter(production_scripts::package_id.eq(Some(package))),
-            )
-            .set(production_scripts::released_at.eq(finished))
-            .execute(conn)?;
-            diesel::update(
-                production_history::table.filter(production_history::package_id.eq(Some(package))),
-            )
-            .set(production_history::released_at.eq(finished))
-            .execute(conn)?;
+            let submissions: Vec<(TaskId, chrono::NaiveDateTime)> =
+                tasks.iter().map(|(task, _, at)| (*task, *at)).collect();
+            crate::db::models::insights::move_package_back(conn, package, finished, &submissions)?;
             made += 1;
         }
     }

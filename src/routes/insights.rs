@@ -174,9 +174,8 @@ fn measures(data: &Insights) -> Vec<Measure> {
             per(b.deployments, "deployment", "deployments"),
         )
     });
-    let max_of = |f: &dyn Fn(&Bucket) -> Option<i64>| {
-        data.buckets.iter().filter_map(f).max().unwrap_or(0)
-    };
+    let max_of =
+        |f: &dyn Fn(&Bucket) -> Option<i64>| data.buckets.iter().filter_map(f).max().unwrap_or(0);
     let (lead_div, lead_unit) = axis_unit(max_of(&|b| b.lead.median()));
     let (restore_div, restore_unit) = axis_unit(max_of(&|b| b.restore.median()));
     let lead_points = points(&|b| match b.lead.median() {
@@ -234,7 +233,7 @@ fn measures(data: &Insights) -> Vec<Measure> {
                 format!("Successful deployments per {unit}"),
                 "chart-bar-info",
                 &deploy_points,
-                |v| trim(v),
+                trim,
             ),
         },
         Measure {

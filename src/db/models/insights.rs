@@ -463,6 +463,61 @@ pub fn for_workspace(conn: &mut DbConn, ws: WorkspaceId, period: Period) -> Quer
     })
 }
 
+/// For `serve --demo`'s history (`demo::seed_history`): moves a package that has just finished
+/// back to `finished` — its application, decision, start and finish, its tasks' finish, what it
+/// put live in production — and its tasks' submissions (and their versions') to the given
+/// times. Nothing else may call it: history is otherwise never rewritten.
+pub fn move_package_back(
+    conn: &mut DbConn,
+    package: crate::domain::PackageId,
+    finished: NaiveDateTime,
+    submissions: &[(crate::domain::TaskId, NaiveDateTime)],
+) -> Result<(), crate::error::AppError> {
+    use crate::db::schema::{
+        package_tasks, production_history, production_scripts, release_packages, release_tasks,
+        script_versions,
+    };
+    crate::db::write_tx(conn, |conn| {
+        diesel::update(release_packages::table.find(package))
+            .set((
+                release_packages::applied_at.eq(finished - Duration::minutes(2)),
+                release_packages::decided_at.eq(Some(finished - Duration::minutes(2))),
+                release_packages::release_started_at.eq(Some(finished - Duration::minutes(1))),
+                release_packages::released_at.eq(Some(finished)),
+            ))
+            .execute(conn)?;
+        diesel::update(package_tasks::table.filter(package_tasks::package_id.eq(package)))
+            .set(package_tasks::finished_at.eq(Some(finished)))
+            .execute(conn)?;
+        for (task, submitted) in submissions {
+            diesel::update(release_tasks::table.find(*task))
+                .set((
+                    release_tasks::submitted_at.eq(*submitted),
+                    release_tasks::updated_at.eq(finished),
+                ))
+                .execute(conn)?;
+            let version: i64 = release_tasks::table
+                .find(*task)
+                .select(release_tasks::version_id)
+                .first(conn)?;
+            diesel::update(script_versions::table.find(version))
+                .set(script_versions::submitted_at.eq(*submitted))
+                .execute(conn)?;
+        }
+        diesel::update(
+            production_scripts::table.filter(production_scripts::package_id.eq(Some(package))),
+        )
+        .set(production_scripts::released_at.eq(finished))
+        .execute(conn)?;
+        diesel::update(
+            production_history::table.filter(production_history::package_id.eq(Some(package))),
+        )
+        .set(production_history::released_at.eq(finished))
+        .execute(conn)?;
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
