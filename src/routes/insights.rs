@@ -14,7 +14,7 @@ use crate::db::models::workspaces::Workspace;
 use crate::error::AppError;
 use crate::routes::layout::{Layout, Viewer};
 use crate::routes::render;
-use crate::state::{AppState, with_read_conn};
+use crate::state::{AppState, with_conn};
 
 #[derive(Deserialize)]
 pub struct InsightsQuery {
@@ -312,7 +312,9 @@ fn today() -> chrono::NaiveDate {
 }
 
 /// `GET /workspaces/{ws}/insights`: the four measures over `?period=` days (7, 30, 90 or
-/// 365; 30 by default). A period not offered shows the page with what is wrong (400).
+/// 365; 30 by default). A period not offered shows the page with what is wrong (400). The
+/// aggregates grow with the period's deployments, so they run on the blocking pool
+/// (`with_conn`), never on the HTTP worker (docs/BENCHMARKS.md, "Insights").
 pub async fn page(
     state: web::Data<AppState>,
     ctx: WorkspaceCtx,
@@ -321,7 +323,7 @@ pub async fn page(
     let parsed = Period::parse(query.period.as_deref(), today());
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
-    let (page, status) = with_read_conn(&state, move |conn| {
+    let (page, status) = with_conn(&state, move |conn| {
         let layout = Layout::build(
             conn,
             &viewer,
@@ -419,7 +421,7 @@ pub async fn csv(
 ) -> Result<HttpResponse, AppError> {
     let period = Period::parse(query.period.as_deref(), today()).map_err(AppError::bad_request)?;
     let (ws_id, slug) = (ctx.workspace.id, ctx.workspace.slug.clone());
-    let body = with_read_conn(&state, move |conn| {
+    let body = with_conn(&state, move |conn| {
         let data = insights::for_workspace(conn, ws_id, period)?;
         csv_body(&data)
     })
