@@ -128,12 +128,41 @@ pub fn seed(conn: &mut DbConn, hasher: &Hasher, password: &str) -> anyhow::Resul
     .map_err(err)?;
     seed_task_release(conn, demo.id, &find).map_err(err)?;
     seed_region_release(conn, demo.id, &find).map_err(err)?;
+    seed_freeze(conn, demo.id, find("carol")).map_err(err)?;
     // Addresses last: the seeded history mails nobody; what people do afterwards does (run a
     // local mailbox, see the README).
     for ((username, ..), id) in DEMO_USERS.iter().zip(&ids) {
         users::set_email(conn, *id, &format!("{username}@example.com"))?;
     }
     Ok(true)
+}
+
+/// A freeze window that opens in nine days (on the overview and the Freezes page); never on
+/// while the demo is fresh, so the demo's releases are not held.
+fn seed_freeze(
+    conn: &mut DbConn,
+    ws: crate::domain::WorkspaceId,
+    carol: crate::domain::UserId,
+) -> Result<i64, crate::error::AppError> {
+    use crate::db::models::freezes::{self, NewWhen, NewWindow};
+    let day = chrono::Utc::now().date_naive() + chrono::Duration::days(9);
+    let starts = day.and_hms_opt(18, 0, 0).unwrap_or_default().and_utc();
+    freezes::create(
+        conn,
+        carol,
+        ws,
+        &NewWindow {
+            name: "Quarter-end freeze".into(),
+            reason: "Finance close: only hotfixes, with an admin's override".into(),
+            scope: crate::domain::FreezeScope::Both,
+            when: NewWhen::Once {
+                starts,
+                ends: starts + chrono::Duration::hours(60),
+                time_zone: "Europe/Berlin".into(),
+            },
+            regions: Vec::new(),
+        },
+    )
 }
 
 /// `serve --demo`: seeds if the database is empty and prints the sign-ins.

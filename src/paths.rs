@@ -190,6 +190,10 @@ pub fn package_reviewers(ws: &str, id: impl Id<PackageId>) -> String {
 pub fn package_withdraw(ws: &str, id: impl Id<PackageId>) -> String {
     package_action(ws, id, "withdraw")
 }
+/// An admin's override of the freeze that holds a package.
+pub fn package_override_freeze(ws: &str, id: impl Id<PackageId>) -> String {
+    package_action(ws, id, "override-freeze")
+}
 pub fn package_compare(ws: &str, id: impl Id<PackageId>) -> String {
     package_action(ws, id, "compare")
 }
@@ -227,6 +231,10 @@ pub fn region_task_execute(ws: &str, id: impl Id<RegionTaskId>) -> String {
 }
 pub fn region_task_suspend(ws: &str, id: impl Id<RegionTaskId>) -> String {
     region_task_action(ws, id, "suspend")
+}
+/// An admin's override of the freeze that holds a region task.
+pub fn region_task_override_freeze(ws: &str, id: impl Id<RegionTaskId>) -> String {
+    region_task_action(ws, id, "override-freeze")
 }
 pub fn region_task_rollback(ws: &str, id: impl Id<RegionTaskId>) -> String {
     region_task_action(ws, id, "rollback")
@@ -297,6 +305,13 @@ pub fn notification_hook_test(ws: &str, hook: impl Id<i64>) -> String {
     format!("/workspaces/{ws}/settings/notifications/{}/test", hook.id())
 }
 /// The workspace's notification deliveries (admins).
+/// The workspace's freeze windows; a POST adds one.
+pub fn freezes(ws: &str) -> String {
+    format!("/workspaces/{ws}/freezes")
+}
+pub fn freeze_delete(ws: &str, id: impl Id<i64>) -> String {
+    format!("/workspaces/{ws}/freezes/{}/delete", id.id())
+}
 pub fn deliveries(ws: &str) -> String {
     format!("/workspaces/{ws}/deliveries")
 }

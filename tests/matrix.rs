@@ -143,6 +143,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/workspaces/{ws}/settings/notifications/{id}/test"),
     ("GET", "/workspaces/{ws}/deliveries"),
     ("POST", "/workspaces/{ws}/deliveries/{id}/retry"),
+    ("GET", "/workspaces/{ws}/freezes"),
+    ("POST", "/workspaces/{ws}/freezes"),
+    ("POST", "/workspaces/{ws}/freezes/{id}/delete"),
+    (
+        "POST",
+        "/workspaces/{ws}/task-release/packages/{id}/override-freeze",
+    ),
+    (
+        "POST",
+        "/workspaces/{ws}/region-release/tasks/{id}/override-freeze",
+    ),
 ];
 
 #[test]
@@ -613,6 +624,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             ws("/deliveries"),
             [403, 403, 403, 200, 200, 404, IN, IN],
         ),
+        get("/workspaces/{ws}/freezes", ws("/freezes"), MEMBERS),
         // Ids of `demo` under `payments`.
         get(
             "/workspaces/{ws}/scripts/{id}",
@@ -979,6 +991,35 @@ fn rows(f: &Fixture) -> Vec<Row> {
             &[],
             [403, 403, 403, 404, 404, 404, IN, IN],
         ),
+        // An empty form: admins get it back with a message per field.
+        post(
+            "/workspaces/{ws}/freezes",
+            ws("/freezes"),
+            &[],
+            [403, 403, 403, 422, 422, 404, IN, IN],
+        ),
+        post(
+            "/workspaces/{ws}/freezes/{id}/delete",
+            ws("/freezes/999999/delete"),
+            &[],
+            [403, 403, 403, 404, 404, 404, IN, IN],
+        ),
+        // Decided already, and no freeze holds the idle task: admins are told why not.
+        post(
+            "/workspaces/{ws}/task-release/packages/{id}/override-freeze",
+            ws(&format!(
+                "/task-release/packages/{}/override-freeze",
+                f.decided_package
+            )),
+            &[("reason", "matrix")],
+            [403, 403, 403, 409, 409, 404, IN, IN],
+        ),
+        post(
+            "/workspaces/{ws}/region-release/tasks/{id}/override-freeze",
+            ws(&format!("/region-release/tasks/{idle}/override-freeze")),
+            &[("reason", "matrix")],
+            [403, 403, 403, 409, 409, 404, IN, IN],
+        ),
     ]);
     // The same under another workspace's URL: never reaches the row. Roles there: victor
     // none, alice developer, carol deployer, bob admin; the role check may answer first.
@@ -1054,6 +1095,18 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/workspaces/{ws}/regions/{id}",
             foreign(format!("/regions/{r}")),
             &[("name", "x"), ("driver", "inventory")],
+            [404, 403, 404, 403, 404, 404, IN, IN],
+        ),
+        post(
+            "/workspaces/{ws}/task-release/packages/{id}/override-freeze",
+            foreign(format!("/task-release/packages/{p}/override-freeze")),
+            &[("reason", "x")],
+            [404, 403, 404, 403, 404, 404, IN, IN],
+        ),
+        post(
+            "/workspaces/{ws}/region-release/tasks/{id}/override-freeze",
+            foreign(format!("/region-release/tasks/{rt}/override-freeze")),
+            &[("reason", "x")],
             [404, 403, 404, 403, 404, 404, IN, IN],
         ),
         // Last: signs every caller out.

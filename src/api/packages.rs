@@ -88,9 +88,13 @@ impl From<PackageRow> for Package {
 }
 
 /// The packages of `rows` with why each that stands still does.
-fn with_why(conn: &mut DbConn, rows: Vec<PackageRow>) -> Result<Vec<Package>, AppError> {
+fn with_why(
+    conn: &mut DbConn,
+    workspace_id: WorkspaceId,
+    rows: Vec<PackageRow>,
+) -> Result<Vec<Package>, AppError> {
     let shown: Vec<_> = rows.iter().map(|p| (p.id, p.status)).collect();
-    let mut why = stopped::packages(conn, &shown)?;
+    let mut why = stopped::packages(conn, workspace_id, &shown)?;
     Ok(rows
         .into_iter()
         .map(|p| {
@@ -164,7 +168,7 @@ fn detail(
     );
     Ok((
         PackageDetail {
-            package: with_why(conn, vec![package])?.remove(0),
+            package: with_why(conn, workspace_id, vec![package])?.remove(0),
             reviewers: reviewers
                 .into_iter()
                 .map(|r| Reviewer {
@@ -281,7 +285,7 @@ pub async fn list(
             false => format!("b{}", p.id.get()),
         });
         Ok(PackagePage {
-            items: with_why(conn, rows)?,
+            items: with_why(conn, ws.id, rows)?,
             next_cursor,
         })
     })

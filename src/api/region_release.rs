@@ -199,7 +199,7 @@ pub async fn list(
         let (rows, _) = region_release::list(conn, ws.id, &filter, limit + 1, offset)?;
         let (rows, next_cursor) = one_page(rows, limit, |_| format!("o{}", offset + limit));
         let shown: Vec<_> = rows.iter().map(|t| (t.id, t.status)).collect();
-        let mut why = stopped::region_tasks(conn, &shown)?;
+        let mut why = stopped::region_tasks(conn, ws.id, &shown)?;
         Ok(RegionTaskPage {
             next_cursor,
             items: rows
@@ -447,7 +447,7 @@ fn detail(
 ) -> Result<(RegionTaskDetail, Mark), AppError> {
     let task = region_release::find(conn, workspace_id, id)?.ok_or(AppError::NotFound)?;
     let steps = region_release::steps(conn, id)?;
-    let why = stopped::region_tasks(conn, &[(id, task.status)])?
+    let why = stopped::region_tasks(conn, workspace_id, &[(id, task.status)])?
         .remove(&id)
         .map(|w| w.to_string());
     let mut components = region_release::task_step_components(conn, id)?;

@@ -2,6 +2,46 @@
 //! (BigInt ids, Text enums checked by the database, naive-UTC Timestamps).
 
 diesel::table! {
+    freeze_windows (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        name -> Text,
+        reason -> Text,
+        scope -> Text,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        schedule -> Text,
+        duration_minutes -> Nullable<Integer>,
+        time_zone -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    freeze_window_regions (window_id, region_id) {
+        window_id -> BigInt,
+        region_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    freeze_overrides (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        package_id -> Nullable<BigInt>,
+        region_task_id -> Nullable<BigInt>,
+        windows -> Text,
+        reason -> Text,
+        by_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(freeze_window_regions -> freeze_windows (window_id));
+diesel::joinable!(freeze_window_regions -> regions (region_id));
+
+diesel::table! {
     users (id) {
         id -> BigInt,
         username -> Text,
@@ -521,4 +561,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_hooks,
     notification_hook_events,
     notification_preferences,
+    freeze_windows,
+    freeze_window_regions,
+    freeze_overrides,
 );

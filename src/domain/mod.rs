@@ -69,6 +69,7 @@ macro_rules! text_sql {
 pub(crate) use text_sql;
 
 mod email;
+mod freeze;
 mod ids;
 pub mod limits;
 mod names;
@@ -81,6 +82,10 @@ pub mod token;
 mod webhook;
 
 pub use email::{DIGEST_CATCH_UP_HOURS, DigestHour, EmailAddress, MAX_EMAIL_LEN, masked_address};
+pub use freeze::{
+    FreezeScope, MAX_WINDOW_MINUTES, Span, When, check_schedule, local_instant, parse_time_zone,
+    show as show_instant, time_zone_names,
+};
 pub use ids::{PackageId, RegionTaskId, StepId, TaskId, TokenId, UserId, WorkspaceId};
 pub use names::{
     DisplayName, FieldError, Username, WorkspaceName, WorkspaceSlug, validate_new_password,

@@ -58,6 +58,8 @@ pub struct Layout {
     pub flash: Option<Flash>,
     /// Release packages waiting for the user's decision (the count beside "Reviews").
     pub reviews: i64,
+    /// The workspace's freeze windows that are on now: a banner on every page of it.
+    pub freezes: Vec<crate::db::models::freezes::ActiveFreeze>,
     pub css_url: &'static str,
     pub icon_url: &'static str,
     pub js_url: &'static str,
@@ -77,6 +79,7 @@ impl Layout {
             section: "",
             flash: None,
             reviews: 0,
+            freezes: Vec::new(),
             css_url: assets::url("app.css"),
             icon_url: assets::url("favicon.svg"),
             js_url: assets::url("app.js"),
@@ -162,6 +165,9 @@ impl Layout {
         });
         layout.csrf = current.csrf.clone();
         layout.workspaces = workspaces;
+        if let Some((ws, _)) = workspace {
+            layout.freezes = crate::db::models::freezes::active(conn, ws.id, chrono::Utc::now())?;
+        }
         layout.current = workspace.map(|(ws, access)| CurrentWorkspace {
             slug: ws.slug.clone(),
             name: ws.name.clone(),

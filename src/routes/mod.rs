@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod download;
 pub mod error_page;
 pub mod form;
+pub mod freezes;
 pub mod health;
 pub mod insights;
 pub mod layout;
@@ -116,6 +117,7 @@ routes! {
         POST "/{ws}/task-release/packages/{id}/decision" => task_release::decide,
         POST "/{ws}/task-release/packages/{id}/reviewers" => task_release::add_reviewers,
         POST "/{ws}/task-release/packages/{id}/withdraw" => task_release::withdraw,
+        POST "/{ws}/task-release/packages/{id}/override-freeze" => freezes::override_package,
         GET  "/{ws}/task-release/packages/{id}/compare" => task_release::compare,
         GET  "/{ws}/task-release/packages/{id}/compare.diff" => task_release::compare_diff,
         GET  "/{ws}/production" => task_release::production_page,
@@ -129,6 +131,7 @@ routes! {
         POST "/{ws}/region-release/tasks/{id}/execute" => region_release::execute,
         POST "/{ws}/region-release/tasks/{id}/suspend" => region_release::suspend,
         POST "/{ws}/region-release/tasks/{id}/rollback" => region_release::rollback,
+        POST "/{ws}/region-release/tasks/{id}/override-freeze" => freezes::override_region_task,
         POST "/{ws}/region-release/tasks/{id}/steps/{step}/decision" => region_release::decide,
         GET  "/{ws}/regions" => regions::index,
         POST "/{ws}/regions" => regions::create,
@@ -150,6 +153,9 @@ routes! {
         POST "/{ws}/settings/notifications/{id}/active" => notification_settings::set_active,
         POST "/{ws}/settings/notifications/{id}/delete" => notification_settings::delete,
         POST "/{ws}/settings/notifications/{id}/test" => notification_settings::test,
+        GET  "/{ws}/freezes" => freezes::page,
+        POST "/{ws}/freezes" => freezes::create,
+        POST "/{ws}/freezes/{id}/delete" => freezes::delete,
         GET  "/{ws}/deliveries" => deliveries::page,
         POST "/{ws}/deliveries/{id}/retry" => deliveries::retry,
     }

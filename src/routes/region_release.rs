@@ -18,8 +18,8 @@ use crate::db::models::region_release::{
     TaskFilter, TaskInput, TaskRow,
 };
 use crate::db::models::regions::{self, Component, Region};
-use crate::db::models::stopped;
 use crate::db::models::workspaces::{self, Person, Workspace};
+use crate::db::models::{freezes, stopped};
 use crate::domain::{Comment, Description, Operation, Permission, RegionTaskStatus, StepKind};
 use crate::error::AppError;
 use crate::filters;
@@ -143,7 +143,7 @@ pub async fn index(
         )?;
         paging.set_total(total);
         let shown: Vec<_> = tasks.iter().map(|t| (t.id, t.status)).collect();
-        let why = stopped::region_tasks(conn, &shown)?;
+        let why = stopped::region_tasks(conn, workspace.id, &shown)?;
         let members = workspaces::people(conn, workspace.id)?;
         Ok(ListPage {
             layout,
@@ -691,6 +691,12 @@ struct DetailPage {
     starts: region_release::Starts,
     /// Why the task stands still (a checkpoint and whom it waits for, a failure, a suspension).
     why: Option<stopped::Why>,
+    /// A freeze window that holds the task now (Execute is refused), in words.
+    frozen: Option<String>,
+    /// An admin's override of a freeze for this task, shown as a highlighted event.
+    freeze_override: Option<freezes::Override>,
+    /// A freeze holds the task and the viewer may override it.
+    can_override: bool,
 }
 
 impl DetailPage {
@@ -773,7 +779,7 @@ async fn detail(
     let (workspace, access) = (ctx.workspace, ctx.access);
     let page = with_read_conn(state, move |conn| {
         let task = region_release::find(conn, workspace.id, id)?.ok_or(AppError::NotFound)?;
-        let why = stopped::region_tasks(conn, &[(id, task.status())])?.remove(&id);
+        let why = stopped::region_tasks(conn, workspace.id, &[(id, task.status())])?.remove(&id);
         let layout = if process_only {
             // The fragment's forms (checkpoint decisions) need the session's CSRF token.
             let mut bare = Layout::bare("");
@@ -840,6 +846,25 @@ async fn detail(
                 can_decide,
             });
         }
+        let (frozen, freeze_override, can_override) = if process_only {
+            (None, None, false)
+        } else {
+            let regions = region_release::task_regions(conn, task.id)?;
+            let hold = freezes::holding_region_task(
+                conn,
+                workspace.id,
+                task.id,
+                &regions,
+                chrono::Utc::now(),
+            )?;
+            let done = matches!(
+                task.status(),
+                RegionTaskStatus::Released | RegionTaskStatus::RolledBack
+            );
+            let over = freezes::region_task_override(conn, task.id)?;
+            let can = hold.is_some() && !done && over.is_none() && access.can(Permission::Manage);
+            (hold.map(|h| h.to_string()), over, can)
+        };
         // Only the history tab shows them (the process view, polled every 2 s while a release
         // runs, read a long history's every result for nothing).
         let (executions, results) = if tab == "history" && !process_only {
@@ -867,6 +892,9 @@ async fn detail(
             can_roll_back,
             starts,
             why,
+            frozen,
+            freeze_override,
+            can_override,
         })
     })
     .await?;

@@ -21,7 +21,7 @@ use crate::db::models::releases::{
     TaskFilter, TaskRow, TaskSort,
 };
 use crate::db::models::workspaces::{self, Person, Workspace};
-use crate::db::models::{jobs, package_changes, scripts, stopped};
+use crate::db::models::{freezes, jobs, package_changes, scripts, stopped};
 use crate::diff::{self, TextDiff, diff_texts};
 use crate::domain::{Comment, PackageName, PackageStatus, Permission, TaskStatus};
 use crate::error::AppError;
@@ -747,7 +747,7 @@ pub async fn packages(
         )?;
         view.paging.set_total(total);
         let shown: Vec<_> = packages.iter().map(|p| (p.id, p.status)).collect();
-        let why = stopped::packages(conn, &shown)?;
+        let why = stopped::packages(conn, workspace.id, &shown)?;
         let members = if is_htmx {
             Vec::new()
         } else {
@@ -793,6 +793,10 @@ struct PackagePage {
     changes: Vec<TaskChange>,
     errors: FormErrors,
     comment: String,
+    /// An admin's override of a freeze for this package, shown as a highlighted event.
+    freeze_override: Option<freezes::Override>,
+    /// A freeze holds the package (or will, once approved) and the viewer may override it.
+    can_override: bool,
 }
 
 /// How many of a package's diffs are open when the page loads; the rest are one click away.
@@ -936,7 +940,9 @@ async fn package_page(
         } else {
             None
         };
-        let why = stopped::packages(conn, &[(id, package.status())])?.remove(&id);
+        let why = stopped::packages(conn, workspace.id, &[(id, package.status())])?.remove(&id);
+        // Held by a freeze: the job waits on purpose, not for a worker.
+        let stall = stall.filter(|_| !matches!(why, Some(stopped::Why::Frozen(_))));
         if progress_only {
             let layout = Layout::bare("");
             return Ok(PackagePage {
@@ -956,6 +962,8 @@ async fn package_page(
                 changes: vec![],
                 errors,
                 comment,
+                freeze_override: None,
+                can_override: false,
             });
         }
         let layout = Layout::build(
@@ -991,6 +999,14 @@ async fn package_page(
         let timeline = audit::package_timeline(conn, workspace.id, id)?;
         let others = releases::packages_sharing_scripts(conn, workspace.id, id)?;
         let changes = package_changes(conn, id, &tasks)?;
+        let freeze_override = freezes::package_override(conn, id)?;
+        let can_override = freeze_override.is_none()
+            && access.can(Permission::Manage)
+            && matches!(
+                package.status(),
+                PackageStatus::PendingApproval | PackageStatus::Releasing
+            )
+            && freezes::holding_package(conn, workspace.id, id, chrono::Utc::now())?.is_some();
         Ok(PackagePage {
             layout,
             workspace,
@@ -1008,6 +1024,8 @@ async fn package_page(
             changes,
             errors,
             comment,
+            freeze_override,
+            can_override,
         })
     };
     // The polled progress is a few small reads; the whole page diffs, which is not for the

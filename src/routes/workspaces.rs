@@ -178,6 +178,8 @@ struct OverviewPage {
     /// The viewer's username, for the "see all" links of their own items.
     me: String,
     now: chrono::NaiveDateTime,
+    /// Freeze windows that open in the next 14 days.
+    upcoming_freezes: Vec<crate::db::models::freezes::ActiveFreeze>,
 }
 
 impl OverviewPage {
@@ -237,6 +239,8 @@ pub async fn overview(
             (Capped::empty(), Capped::empty(), StuckLists::empty())
         };
         let failed = attention::failed_recently(conn, workspace.id, now)?;
+        let upcoming_freezes =
+            crate::db::models::freezes::upcoming(conn, workspace.id, chrono::Utc::now(), 14, 5)?;
         Ok(OverviewPage {
             layout,
             workspace,
@@ -249,6 +253,7 @@ pub async fn overview(
             failed,
             me: viewer.user.username.clone(),
             now,
+            upcoming_freezes,
         })
     })
     .await?;

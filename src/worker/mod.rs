@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::db::models::{jobs, region_release, releases};
+use crate::db::models::{freezes, jobs, region_release, releases};
 use crate::db::{DbConn, Pool};
 use crate::domain::PrivateDestinations;
 use crate::error::AppError;
@@ -153,9 +153,10 @@ fn run_once_on(
         ))),
     };
     match outcome {
-        Ok(true) => jobs::complete(conn, job.id)?,
+        Ok(PackageRun::Finished) => jobs::complete(conn, job.id)?,
         // Stopped between tasks: hand the job back at once.
-        Ok(false) => jobs::hand_back(conn, job.id)?,
+        Ok(PackageRun::Stopped) => jobs::hand_back(conn, job.id)?,
+        Ok(PackageRun::Held(until)) => jobs::defer(conn, job.id, until)?,
         Err(e) => {
             tracing::warn!(job = job.id, error = %e, "release job failed; will retry");
             if jobs::fail(conn, job.id, job.attempts, &e.to_string())?
@@ -195,6 +196,7 @@ fn run_region_job(
     match outcome {
         Ok(region::Ran::ToTheEnd) => jobs::complete(conn, job.id)?,
         Ok(region::Ran::Stopped) => jobs::hand_back(conn, job.id)?,
+        Ok(region::Ran::Held(until)) => jobs::defer(conn, job.id, until)?,
         Err(e) => {
             tracing::warn!(job = job.id, error = %e, "region job failed; will retry");
             if jobs::fail(conn, job.id, job.attempts, &e.to_string())?
@@ -208,24 +210,37 @@ fn run_region_job(
     Ok(())
 }
 
+/// How a package's run ended for now.
+enum PackageRun {
+    Finished,
+    /// Asked to stop between tasks.
+    Stopped,
+    /// A freeze window holds it: look again then.
+    Held(chrono::NaiveDateTime),
+}
+
 /// Applies the package's waiting tasks one at a time, then records the package's outcome.
-/// Returns `Ok(false)` if asked to stop before it finished.
+/// A freeze window that begins meanwhile holds it after the task in flight.
 fn release_package(
     conn: &mut DbConn,
     package_id: PackageId,
     job_id: i64,
     holder: &Holder,
     stop: &AtomicBool,
-) -> Result<bool, AppError> {
+) -> Result<PackageRun, AppError> {
     loop {
         if stop.load(Ordering::Relaxed) {
-            return Ok(false);
+            return Ok(PackageRun::Stopped);
         }
-        if !releases::release_next_task(conn, package_id)? {
-            break;
+        match releases::release_next_task(conn, package_id)? {
+            releases::Next::Applied => {}
+            releases::Next::Done => break,
+            releases::Next::Held(hold) => {
+                return Ok(PackageRun::Held(freezes::look_again(&hold)));
+            }
         }
         jobs::heartbeat(conn, job_id, &holder.name, holder.lease_seconds)?;
     }
     releases::finish_package(conn, package_id)?;
-    Ok(true)
+    Ok(PackageRun::Finished)
 }

@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::drivers::{self, Payload, Report};
+use crate::db::models::freezes;
 use crate::db::models::region_release::execution::{self, Answer, Execution, Prepared};
 use crate::db::models::region_release::{self, RegionTask};
 use crate::db::{DbConn, now};
@@ -23,6 +24,19 @@ pub enum Ran {
     /// Asked to stop (shutdown) between two components: the job goes back to the queue and the
     /// next worker continues from the first component without a recorded result.
     Stopped,
+    /// A freeze window holds the next component: the job waits until this time and the next
+    /// worker continues from there.
+    Held(chrono::NaiveDateTime),
+}
+
+/// How far a deploy step got.
+enum StepRun {
+    /// Every component has its outcome; whether any failed.
+    Finished {
+        failed: bool,
+    },
+    Stopped,
+    Held(chrono::NaiveDateTime),
 }
 
 fn answer(r: &Report) -> Answer<'_> {
@@ -85,8 +99,10 @@ pub fn run(
                     return Ok(Ran::ToTheEnd);
                 }
                 let at = execution::deploy_step(conn, &exec, &task, &step)?;
-                let Some(failed) = run_deploy_step(conn, &at, stop, private, heartbeat)? else {
-                    return Ok(Ran::Stopped);
+                let failed = match run_deploy_step(conn, &at, stop, private, heartbeat)? {
+                    StepRun::Finished { failed } => failed,
+                    StepRun::Stopped => return Ok(Ran::Stopped),
+                    StepRun::Held(until) => return Ok(Ran::Held(until)),
                 };
                 if failed && !task.best_effort {
                     execution::fail_after_step(conn, &task, &step)?;
@@ -98,28 +114,29 @@ pub fn run(
 }
 
 /// Deploys every component of a step that this execution has not deployed yet; each outcome is
-/// recorded in its own transaction. Returns whether any component failed, or `None` when `stop`
-/// was set before the step finished (its recorded components stay recorded).
+/// recorded in its own transaction. Says whether any component failed, or that `stop` was set
+/// or a freeze window began before the step finished (its recorded components stay recorded).
 fn run_deploy_step(
     conn: &mut DbConn,
     at: &execution::DeployStep,
     stop: &AtomicBool,
     private: PrivateDestinations,
     heartbeat: &mut dyn FnMut(&mut DbConn),
-) -> Result<Option<bool>, AppError> {
+) -> Result<StepRun, AppError> {
     let (exec, task, step, region) = (at.exec, at.task, at.step, &at.region);
     for c in &at.components {
         if execution::component_recorded(conn, exec.id, step.id, c.id)? {
             continue; // Finished before a restart: never deployed twice.
         }
         if stop.load(Ordering::Relaxed) {
-            return Ok(None);
+            return Ok(StepRun::Stopped);
         }
         heartbeat(conn);
         let started = now();
         let (previous, config) = match execution::prepare_deploy(conn, at, c, started)? {
             Prepared::AlreadyDeployed => continue,
             Prepared::Deploy { previous, config } => (previous, config),
+            Prepared::Held(hold) => return Ok(StepRun::Held(freezes::look_again(&hold))),
         };
         let outcome = match config {
             Err(why) => Err(Report::from(why)),
@@ -147,7 +164,7 @@ fn run_deploy_step(
             break;
         }
     }
-    execution::finish_deploy_step(conn, at).map(Some)
+    execution::finish_deploy_step(conn, at).map(|failed| StepRun::Finished { failed })
 }
 
 /// Restores, for every (region, component) the task changed, the entry it replaced.

@@ -161,6 +161,35 @@ pub fn hand_back(conn: &mut DbConn, id: i64) -> QueryResult<()> {
     Ok(())
 }
 
+/// Hands a claimed job back to run again at `run_at`, without counting the attempt: a freeze
+/// window holds its item (`freezes`). The worker looks again then.
+pub fn defer(conn: &mut DbConn, id: i64, run_at: chrono::NaiveDateTime) -> QueryResult<()> {
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::status.eq(JobStatus::Queued),
+            jobs::attempts.eq(jobs::attempts - 1),
+            jobs::run_at.eq(run_at),
+            jobs::locked_by.eq(None::<String>),
+            jobs::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Makes the queued job of `queue` with `payload` due now (an override lets a held item go).
+pub fn wake(conn: &mut DbConn, queue: &str, payload: &str) -> QueryResult<usize> {
+    let ts = now();
+    diesel::update(
+        jobs::table
+            .filter(jobs::queue.eq(queue))
+            .filter(jobs::payload.eq(payload))
+            .filter(jobs::status.eq(JobStatus::Queued))
+            .filter(jobs::run_at.gt(ts)),
+    )
+    .set(jobs::run_at.eq(ts))
+    .execute(conn)
+}
+
 /// Whether any job is due to run or held by a worker now.
 pub fn any_due_or_running(conn: &mut DbConn) -> QueryResult<bool> {
     let ts = now();

@@ -6,6 +6,7 @@ pub mod attention;
 pub mod audit;
 pub mod bundle;
 pub mod deliveries;
+pub mod freezes;
 pub mod hooks;
 pub mod idempotency;
 pub mod insights;

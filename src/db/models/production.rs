@@ -167,6 +167,17 @@ pub fn apply(
     authority: Authority,
 ) -> Result<Applied, AppError> {
     let (package_id, actor_id) = authorise(conn, workspace_id, authority)?;
+    // A freeze window holds every way into production; a package passes only with an
+    // admin's override (`freezes`).
+    let hold = match package_id {
+        Some(p) => super::freezes::holding_package(conn, workspace_id, p, chrono::Utc::now())?,
+        None => super::freezes::holding_production(conn, workspace_id, chrono::Utc::now())?,
+    };
+    if let Some(hold) = hold {
+        return Err(AppError::conflict(format!(
+            "Not released to production: {hold}."
+        )));
+    }
     // Applies of one script take turns (two workers, or a worker and an import, could otherwise
     // both read the old live version and the older one win). SQLite's writer lock already
     // serialises them.

@@ -1,15 +1,18 @@
 //! Why a package or a region task is not moving (issue 24, "why it stopped"): the one answer
 //! its page and its list row give. Waiting for whom (by name), rejected by whom and why, which
 //! task or step failed with its error, which component a rollback could not restore, who
-//! suspended it. Read for a whole page of rows at once: one query per kind of reason, never one
-//! per row, and each one whatever the page holds (an empty `IN` list is `1 = 0` to diesel), so a
-//! list page runs the same statements whatever it shows (`tests/query_count.rs`).
+//! suspended it. Read for a whole page of rows at once: one query per kind of reason present on
+//! the page, never one per row, and none for a kind the page does not show, so a page's
+//! statements are bounded by the kinds of reason and never grow with its rows
+//! (`tests/query_count.rs`). Asking for absent kinds too cost the Packages tab more than half its
+//! throughput on PostgreSQL (BENCHMARKS.md).
 
 use std::collections::HashMap;
 use std::fmt;
 
 use diesel::prelude::*;
 
+use super::freezes;
 use super::releases::Decision;
 use crate::db::DbConn;
 use crate::db::schema::{
@@ -18,7 +21,7 @@ use crate::db::schema::{
 };
 use crate::domain::{
     ExecutionKind, PackageId, PackageStatus, Quorum, RegionTaskId, RegionTaskStatus, ReleaseStatus,
-    ResultStatus, StepKind, StepStatus, UserId,
+    ResultStatus, StepKind, StepStatus, WorkspaceId,
 };
 
 /// The reason an item stands still.
@@ -48,6 +51,8 @@ pub enum Why {
     Suspended { by: Option<String>, stopping: bool },
     /// A region release failed at a step, with the step's message.
     StepFailed { position: i32, message: String },
+    /// A freeze window holds a releasing package or region task (`freezes::Hold`'s words).
+    Frozen(String),
     /// A rollback could not restore some components: how many, and the first with its error.
     RollbackFailed {
         failed: i64,
@@ -120,6 +125,7 @@ impl fmt::Display for Why {
                 Some(comment) => write!(f, "Rejected at step {position}: {comment}"),
                 None => write!(f, "Failed at step {position}: {message}"),
             },
+            Why::Frozen(hold) => write!(f, "{hold}"),
             Why::RollbackFailed {
                 failed,
                 first,
@@ -132,10 +138,12 @@ impl fmt::Display for Why {
     }
 }
 
-/// Why each of `packages` (id and status) that stands still does: pending approval, rejected,
-/// failed or partially failed. Packages that move or are done are left out.
+/// Why each of `packages` (id and status, all of workspace `workspace_id`) that stands still
+/// does: pending approval, rejected, failed or partially failed, or releasing but held by a
+/// freeze window. Packages that move or are done are left out.
 pub fn packages(
     conn: &mut DbConn,
+    workspace_id: WorkspaceId,
     packages: &[(PackageId, PackageStatus)],
 ) -> QueryResult<HashMap<PackageId, Why>> {
     let with = |wanted: &[PackageStatus]| -> Vec<PackageId> {
@@ -148,36 +156,40 @@ pub fn packages(
     let mut why = HashMap::new();
 
     let pending = with(&[PackageStatus::PendingApproval]);
-    {
-        let quorums: Vec<(PackageId, Quorum)> = release_packages::table
+    if !pending.is_empty() {
+        // One row per reviewer still to decide, and one with no name for a package that waits
+        // on nobody named (all of its chosen reviewers left).
+        let rows: Vec<(PackageId, Quorum, Option<String>)> = release_packages::table
+            .left_join(
+                package_reviewers::table.on(package_reviewers::package_id
+                    .eq(release_packages::id)
+                    .and(package_reviewers::decision.is_null())),
+            )
+            .left_join(
+                users::table.on(users::id
+                    .nullable()
+                    .eq(package_reviewers::reviewer_id.nullable())),
+            )
             .filter(release_packages::id.eq_any(&pending))
-            .select((release_packages::id, release_packages::quorum))
+            .order((release_packages::id, users::username))
+            .select((
+                release_packages::id,
+                release_packages::quorum,
+                users::username.nullable(),
+            ))
             .load(conn)?;
-        let waiting: Vec<(PackageId, String)> = package_reviewers::table
-            .inner_join(users::table.on(users::id.eq(package_reviewers::reviewer_id)))
-            .filter(package_reviewers::package_id.eq_any(&pending))
-            .filter(package_reviewers::decision.is_null())
-            .order((package_reviewers::package_id, users::username))
-            .select((package_reviewers::package_id, users::username))
-            .load(conn)?;
-        for (id, quorum) in quorums {
-            let names = waiting
-                .iter()
-                .filter(|(p, _)| *p == id)
-                .map(|(_, n)| n.clone())
-                .collect();
-            why.insert(
-                id,
-                Why::Review {
-                    waiting: names,
-                    quorum,
-                },
-            );
+        for (id, quorum, name) in rows {
+            if let Why::Review { waiting, .. } = why.entry(id).or_insert(Why::Review {
+                waiting: Vec::new(),
+                quorum,
+            }) {
+                waiting.extend(name);
+            }
         }
     }
 
     let rejected = with(&[PackageStatus::Rejected]);
-    {
+    if !rejected.is_empty() {
         let rows: Vec<(PackageId, String, String)> = package_reviewers::table
             .inner_join(users::table.on(users::id.eq(package_reviewers::reviewer_id)))
             .filter(package_reviewers::package_id.eq_any(&rejected))
@@ -197,7 +209,7 @@ pub fn packages(
             .into_iter()
             .filter(|id| !why.contains_key(id))
             .collect();
-        {
+        if !rest.is_empty() {
             let rows: Vec<(PackageId, Option<String>)> = release_packages::table
                 .left_join(users::table.on(release_packages::decided_by.eq(users::id.nullable())))
                 .filter(release_packages::id.eq_any(&rest))
@@ -215,8 +227,13 @@ pub fn packages(
         }
     }
 
+    let releasing = with(&[PackageStatus::Releasing]);
+    for (id, hold) in freezes::held_packages(conn, workspace_id, &releasing)? {
+        why.insert(id, Why::Frozen(hold.to_string()));
+    }
+
     let failed = with(&[PackageStatus::Failed, PackageStatus::PartiallyFailed]);
-    {
+    if !failed.is_empty() {
         let rows: Vec<(PackageId, String, String)> = package_tasks::table
             .inner_join(release_tasks::table)
             .filter(package_tasks::package_id.eq_any(&failed))
@@ -242,10 +259,12 @@ pub fn packages(
     Ok(why)
 }
 
-/// Why each of `tasks` (id and status) that stands still does: waiting at a checkpoint (its
-/// status stays `releasing`), suspended, release failed or rollback failed.
+/// Why each of `tasks` (id and status, all of workspace `workspace_id`) that stands still does:
+/// waiting at a checkpoint (its status stays `releasing`), held by a freeze window, suspended,
+/// release failed or rollback failed.
 pub fn region_tasks(
     conn: &mut DbConn,
+    workspace_id: WorkspaceId,
     tasks: &[(RegionTaskId, RegionTaskStatus)],
 ) -> QueryResult<HashMap<RegionTaskId, Why>> {
     let with = |wanted: &[RegionTaskStatus]| -> Vec<RegionTaskId> {
@@ -258,7 +277,7 @@ pub fn region_tasks(
     let mut why = HashMap::new();
 
     let releasing = with(&[RegionTaskStatus::Releasing]);
-    {
+    if !releasing.is_empty() {
         // Each waiting step once per person named on it (once with no one, if none is).
         let waiting: Vec<(RegionTaskId, i32, StepKind, Option<String>)> = region_task_steps::table
             .left_join(step_people::table.left_join(users::table))
@@ -283,45 +302,72 @@ pub fn region_tasks(
         }
     }
 
-    let suspended = with(&[RegionTaskStatus::Suspended, RegionTaskStatus::Suspending]);
+    // Releasing and not at a checkpoint: held, if a window covers one of its regions.
+    let deploying: Vec<RegionTaskId> = releasing
+        .iter()
+        .filter(|t| !why.contains_key(*t))
+        .copied()
+        .collect();
+    if !deploying.is_empty() && !freezes::active(conn, workspace_id, chrono::Utc::now())?.is_empty()
     {
+        let rows: Vec<(RegionTaskId, i64)> = region_task_steps::table
+            .filter(region_task_steps::task_id.eq_any(&deploying))
+            .filter(region_task_steps::region_id.is_not_null())
+            .select((
+                region_task_steps::task_id,
+                region_task_steps::region_id.assume_not_null(),
+            ))
+            .distinct()
+            .load(conn)?;
+        let with_regions: Vec<(RegionTaskId, Vec<i64>)> = deploying
+            .iter()
+            .map(|t| {
+                let regions = rows
+                    .iter()
+                    .filter(|(r, _)| r == t)
+                    .map(|(_, g)| *g)
+                    .collect();
+                (*t, regions)
+            })
+            .collect();
+        for (id, hold) in freezes::held_region_tasks(conn, workspace_id, &with_regions)? {
+            why.insert(id, Why::Frozen(hold.to_string()));
+        }
+    }
+
+    let suspended = with(&[RegionTaskStatus::Suspended, RegionTaskStatus::Suspending]);
+    if !suspended.is_empty() {
         let ids: Vec<i64> = suspended.iter().map(|t| t.get()).collect();
-        let rows: Vec<(Option<i64>, Option<UserId>)> = audit_log::table
+        let rows: Vec<(Option<i64>, String)> = audit_log::table
+            .inner_join(users::table.on(audit_log::actor_id.eq(users::id.nullable())))
             .filter(audit_log::target_type.eq("region_task"))
             .filter(audit_log::target_id.eq_any(&ids))
             .filter(
                 audit_log::action
                     .eq_any(["region_task.suspended", "region_task.suspend_requested"]),
             )
-            .filter(audit_log::actor_id.is_not_null())
             .order(audit_log::id.desc())
-            .select((audit_log::target_id, audit_log::actor_id))
+            .select((audit_log::target_id, users::username))
             .load(conn)?;
-        let mut by: HashMap<i64, UserId> = HashMap::new();
-        for (task, actor) in rows {
-            if let (Some(task), Some(actor)) = (task, actor) {
-                by.entry(task).or_insert(actor);
+        // The latest asker of each task.
+        let mut by: HashMap<i64, String> = HashMap::new();
+        for (task, name) in rows {
+            if let Some(task) = task {
+                by.entry(task).or_insert(name);
             }
         }
-        let actor_ids: Vec<UserId> = by.values().copied().collect();
-        let usernames: HashMap<UserId, String> = users::table
-            .filter(users::id.eq_any(&actor_ids))
-            .select((users::id, users::username))
-            .load::<(UserId, String)>(conn)?
-            .into_iter()
-            .collect();
         for (task, status) in tasks {
             if !suspended.contains(task) {
                 continue;
             }
-            let who = by.get(&task.get()).and_then(|u| usernames.get(u)).cloned();
+            let who = by.get(&task.get()).cloned();
             let stopping = *status == RegionTaskStatus::Suspending;
             why.insert(*task, Why::Suspended { by: who, stopping });
         }
     }
 
     let failed = with(&[RegionTaskStatus::ReleaseFailed]);
-    {
+    if !failed.is_empty() {
         let rows: Vec<(RegionTaskId, i32, String)> = region_task_steps::table
             .filter(region_task_steps::task_id.eq_any(&failed))
             .filter(region_task_steps::status.eq_any([StepStatus::Failed, StepStatus::Rejected]))
@@ -339,7 +385,7 @@ pub fn region_tasks(
     }
 
     let rollback_failed = with(&[RegionTaskStatus::RollbackFailed]);
-    {
+    if !rollback_failed.is_empty() {
         // The latest rollback of each task, and its failed components.
         let rows: Vec<(RegionTaskId, i64, String, String, String)> = execution_results::table
             .inner_join(region_executions::table)

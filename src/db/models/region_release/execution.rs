@@ -411,6 +411,8 @@ pub enum Prepared {
         previous: Option<i64>,
         config: Result<Config, String>,
     },
+    /// A freeze window holds the step's region (`freezes`): deploy nothing now.
+    Held(super::super::freezes::Hold),
 }
 
 /// Reads what deploying component `c` needs (the entry it replaces, the config, whether the
@@ -422,6 +424,15 @@ pub fn prepare_deploy(
     started: NaiveDateTime,
 ) -> Result<Prepared, AppError> {
     let (exec, task, step, region) = (at.exec, at.task, at.step, &at.region);
+    if let Some(hold) = super::super::freezes::holding_region_task(
+        conn,
+        task.workspace_id,
+        task.id,
+        &[region.id],
+        chrono::Utc::now(),
+    )? {
+        return Ok(Prepared::Held(hold));
+    }
     let previous = regions::latest_entry(conn, region.id, c.id)?;
     // Re-executing after a failure: a component an earlier run of this step deployed, and
     // that nobody changed since, is not deployed again.

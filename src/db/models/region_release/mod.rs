@@ -674,6 +674,18 @@ pub fn execute(
                 ),
             ));
         }
+        let regions = task_regions(conn, task_id)?;
+        if let Some(hold) = super::freezes::holding_region_task(
+            conn,
+            workspace_id,
+            task_id,
+            &regions,
+            chrono::Utc::now(),
+        )? {
+            return Err(AppError::conflict(format!(
+                "Not executed: {hold}. A workspace admin may override the freeze for this task."
+            )));
+        }
         let ts = now();
         let moved = diesel::update(
             region_tasks::table
@@ -718,6 +730,16 @@ pub fn execute(
         )?;
         Ok(execution_id)
     })
+}
+
+/// The regions a task's deploy steps go to: what a Region Release freeze window may hold.
+pub fn task_regions(conn: &mut DbConn, task_id: RegionTaskId) -> QueryResult<Vec<i64>> {
+    region_task_steps::table
+        .filter(region_task_steps::task_id.eq(task_id))
+        .filter(region_task_steps::region_id.is_not_null())
+        .select(region_task_steps::region_id.assume_not_null())
+        .distinct()
+        .load(conn)
 }
 
 fn new_execution(

@@ -16,12 +16,24 @@ use crate::db::schema::{package_reviewers, package_tasks, release_packages, rele
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{PackageStatus, ReleaseStatus, StartupStatus, TaskStatus};
 use crate::error::AppError;
+use chrono::Utc;
+
+/// What `release_next_task` did.
+#[derive(Debug)]
+pub enum Next {
+    /// Released (or failed) one task; there may be more.
+    Applied,
+    /// No task left, or the package stopped releasing.
+    Done,
+    /// A freeze window holds the package: nothing was applied.
+    Held(crate::db::models::freezes::Hold),
+}
 
 /// Releases the next waiting task of a releasing package, in its own transaction: claims it from
 /// `waiting` (guarded), applies it to production, records the outcome on the task, the package
-/// task and the package's counters. `false` when none is left (or the package stopped
-/// releasing).
-pub fn release_next_task(conn: &mut DbConn, package_id: PackageId) -> Result<bool, AppError> {
+/// task and the package's counters. A freeze window that holds the package (`freezes`) leaves
+/// every task waiting and says until when.
+pub fn release_next_task(conn: &mut DbConn, package_id: PackageId) -> Result<Next, AppError> {
     write_tx(conn, |conn| {
         let (workspace_id, status, name): (WorkspaceId, PackageStatus, String) =
             release_packages::table
@@ -33,7 +45,12 @@ pub fn release_next_task(conn: &mut DbConn, package_id: PackageId) -> Result<boo
                 ))
                 .first(conn)?;
         if status != PackageStatus::Releasing {
-            return Ok(false);
+            return Ok(Next::Done);
+        }
+        if let Some(hold) =
+            super::super::freezes::holding_package(conn, workspace_id, package_id, Utc::now())?
+        {
+            return Ok(Next::Held(hold));
         }
         let next: Option<(TaskId, i64, i64)> = package_tasks::table
             .inner_join(release_tasks::table)
@@ -48,7 +65,7 @@ pub fn release_next_task(conn: &mut DbConn, package_id: PackageId) -> Result<boo
             .first(conn)
             .optional()?;
         let Some((task_id, version_id, script_id)) = next else {
-            return Ok(false);
+            return Ok(Next::Done);
         };
         let version = scripts::version_by_id(conn, version_id)?;
         let (release_status, task_status, startup, message) =
@@ -130,7 +147,7 @@ pub fn release_next_task(conn: &mut DbConn, package_id: PackageId) -> Result<boo
                 comment: &message,
             },
         )?;
-        Ok(true)
+        Ok(Next::Applied)
     })
 }
 

@@ -45,7 +45,7 @@ use crate::error::AppError;
 use crate::search::{self, Listing, NameMatch, NameSearch, Names, Order};
 
 mod applying;
-pub use applying::{finish_package, give_up, release_next_task};
+pub use applying::{Next, finish_package, give_up, release_next_task};
 
 /// The most tasks one package may hold.
 pub const MAX_TASKS_PER_PACKAGE: usize = 100;
