@@ -340,7 +340,10 @@ fn seed_history(conn: &mut DbConn, ws: WorkspaceId) -> Result<usize, crate::erro
                 }
                 Ok(released.package_id)
             })?;
-            while releases::release_next_task(conn, package)? {}
+            while matches!(
+                releases::release_next_task(conn, package)?,
+                releases::Next::Applied
+            ) {}
             releases::finish_package(conn, package)?;
             // Back to the day it stands for.
             let submissions: Vec<(TaskId, chrono::NaiveDateTime)> =

@@ -102,7 +102,10 @@ fn release(c: &mut DbConn, ws: WorkspaceId, tasks: &[TaskId], name: &str) -> Pac
 
 /// What the worker does for a package: every task in turn, then the outcome.
 fn run_worker_steps(c: &mut DbConn, package: PackageId) {
-    while releases::release_next_task(c, package).unwrap() {}
+    while matches!(
+        releases::release_next_task(c, package).unwrap(),
+        releases::Next::Applied
+    ) {}
     releases::finish_package(c, package).unwrap();
 }
 
