@@ -167,6 +167,10 @@ for BACKEND in $BACKENDS; do
     drive "Package details (100 tasks)" "$WS/task-release/packages/$pkg"
     drive "Production" "$WS/production"
     drive "Region task detail" "$WS/region-release/tasks/$region_task"
+    # Insights: the default 30 days (at 1M no package finished in them: the seed's packages are
+    # the oldest 60% of the tasks) and a whole year, which at 1M holds about 2,000 packages.
+    drive "Insights (30 days)" "$WS/insights"
+    drive "Insights (365 days)" "$WS/insights?period=365"
     # The API's task list and a search, as a CI job calls them (a read token of bench-admin).
     HEADER="Authorization: Bearer $("$BIN" token create --database-url "$URL" --username bench-admin --name bench --scope read)"
     drive "API: tasks" "/api/v1$WS/tasks"

@@ -182,6 +182,11 @@ pub fn seed_and_print(
         }
     };
     if seed(conn, hasher, &password)? {
+        // Twelve weeks of delivery for the Insights page; `serve --demo` only, so the tests'
+        // demo (`seed`) keeps its exact rows.
+        if let Some(demo) = workspaces::find_by_slug(conn, "demo")? {
+            seed_history(conn, demo.id).map_err(err)?;
+        }
         println!("Demo data created: workspaces `demo` and `payments`. Sign in as:");
         for (username, name, tenant, role, _) in DEMO_USERS {
             let what = if *tenant {
@@ -204,6 +209,150 @@ pub fn seed_and_print(
         );
     }
     Ok(())
+}
+
+/// Twelve weeks of Task Release history in `demo` for the Insights page: on most weekdays one
+/// to three packages of one to three script versions, released by bob, about one in eight
+/// losing a script to a newer version imported into production first (partially failed), that
+/// script released again on a later day (restored). Everything goes through the data layer's
+/// own transitions in order (the worker's steps run here, one after another), then the rows'
+/// times are moved back to the day they stand for: submitted, applied, finished, live (the
+/// audit log is append-only: it keeps the moment the demo was seeded).
+fn seed_history(conn: &mut DbConn, ws: WorkspaceId) -> Result<usize, crate::error::AppError> {
+    use crate::db::models::bundle;
+    use crate::db::models::releases::{self, ReleaseRequest};
+    use crate::db::models::scripts::{self, ScriptDraft};
+    use crate::domain::{ScriptPath, ScriptType};
+    use chrono::{Datelike, Duration, NaiveTime, Weekday};
+
+    const DAYS: i64 = 84;
+    const JOBS: [&str; 8] = [
+        "history/orders_rollup.sql",
+        "history/refunds_daily.sql",
+        "history/churn_features.sql",
+        "history/stock_levels.sql",
+        "history/ad_spend.sql",
+        "history/ticket_sla.sql",
+        "history/fx_rates.sql",
+        "history/signup_funnel.sql",
+    ];
+    let who = |conn: &mut DbConn, name: &str| -> Result<UserId, crate::error::AppError> {
+        Ok(users::find_by_username(conn, name)?
+            .ok_or(crate::error::AppError::NotFound)?
+            .id)
+    };
+    let (alice, bob, carol) = (who(conn, "alice")?, who(conn, "bob")?, who(conn, "carol")?);
+    let draft = |content: String| ScriptDraft {
+        script_type: ScriptType::Sql,
+        schedule: "0 4 * * *".into(),
+        description: Default::default(),
+        content,
+    };
+    let mut script_ids = Vec::new();
+    for path in JOBS {
+        let path = ScriptPath::parse(path).map_err(|e| crate::error::AppError::bad_request(e.0))?;
+        let s = scripts::create(
+            conn,
+            alice,
+            ws,
+            &path,
+            &draft(format!("-- {}\n", path.as_str())),
+        )?;
+        script_ids.push(s.id);
+    }
+    // splitmix-style: the same history on every seed.
+    let mut state: u64 = 0x5eed_1234;
+    let mut next = |n: u64| {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % n
+    };
+    let today = crate::db::now().date();
+    let mut broken: Vec<usize> = Vec::new();
+    let mut made = 0usize;
+    let mut revision = 0usize;
+    for back in (1..=DAYS).rev() {
+        let day = today - Duration::days(back);
+        if matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            continue;
+        }
+        let packages = next(4);
+        for k in 0..packages {
+            // A script that failed earlier goes out first: its failure is restored.
+            let mut chosen: Vec<usize> = std::mem::take(&mut broken);
+            for _ in 0..=next(3) {
+                let j = next(JOBS.len() as u64) as usize;
+                if !chosen.contains(&j) {
+                    chosen.push(j);
+                }
+            }
+            let finished = day.and_time(NaiveTime::MIN)
+                + Duration::hours(9 + 3 * k as i64)
+                + Duration::minutes(next(90) as i64);
+            let mut tasks = Vec::new();
+            for &j in &chosen {
+                revision += 1;
+                let content = format!(
+                    "-- {}\n-- revision {revision}\nSELECT {revision};\n",
+                    JOBS[j]
+                );
+                scripts::save_draft(conn, alice, ws, script_ids[j], &draft(content))?;
+                let submitted = scripts::submit_version(conn, alice, ws, script_ids[j], "History")?;
+                if let Some(task) = submitted.task_id {
+                    // Lead time: 20 minutes to three days.
+                    let lead = Duration::minutes(20 + next(72 * 60) as i64);
+                    tasks.push((task, j, finished - lead));
+                }
+            }
+            if tasks.is_empty() {
+                continue;
+            }
+            let fails = next(8) == 0;
+            let package = crate::db::write_tx(conn, |conn| {
+                let released = releases::release(
+                    conn,
+                    bob,
+                    ws,
+                    &ReleaseRequest {
+                        task_ids: tasks.iter().map(|t| t.0).collect(),
+                        name: text(&format!("history-{}-{}", day.format("%m%d"), k + 1)),
+                        comment: text("Routine release"),
+                        reviewers: vec![],
+                    },
+                )?;
+                if fails {
+                    // A hotfix imported straight into production wins the race (as in
+                    // `seed_task_release`): that task of the package fails.
+                    let j = tasks[0].1;
+                    revision += 1;
+                    let hotfix = serde_json::json!({
+                        "format": "releasedesk.scripts/v1",
+                        "scripts": [{
+                            "path": JOBS[j], "type": "sql", "schedule": "0 4 * * *",
+                            "content": format!("-- hotfix {revision}\nSELECT {revision};\n"),
+                            "state": "released", "message": "Hotfix"
+                        }]
+                    });
+                    bundle::import(conn, carol, ws, &hotfix.to_string(), &[])?;
+                    broken.push(j);
+                }
+                Ok(released.package_id)
+            })?;
+            while matches!(
+                releases::release_next_task(conn, package)?,
+                releases::Next::Applied
+            ) {}
+            releases::finish_package(conn, package)?;
+            // Back to the day it stands for.
+            let submissions: Vec<(TaskId, chrono::NaiveDateTime)> =
+                tasks.iter().map(|(task, _, at)| (*task, *at)).collect();
+            crate::db::models::insights::move_package_back(conn, package, finished, &submissions)?;
+            made += 1;
+        }
+    }
+    Ok(made)
 }
 
 const DAILY_ORDERS_V1: &str = "-- Daily order totals per region\nINSERT INTO mart.daily_orders (day, region, orders, revenue)\nSELECT order_date, region, count(*), sum(amount)\nFROM raw.orders\nWHERE order_date = current_date - 1\nGROUP BY order_date, region;\n";

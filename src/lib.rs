@@ -8,6 +8,8 @@ pub mod api;
 pub mod auth;
 /// `seed-bench`: bulk, realistic benchmark data in one new workspace.
 pub mod bench_seed;
+/// Bar charts drawn on the server as SVG, for the Insights page.
+pub mod charts;
 /// Command line: `serve`, `migrate`, `backup`, `user add`, `seed-bench`.
 pub mod cli;
 /// Typed settings read from flags and `RELEASEDESK_*` / `DATABASE_URL` variables.

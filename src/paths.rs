@@ -122,6 +122,12 @@ pub fn audit(ws: &str) -> String {
 pub fn audit_csv(ws: &str) -> String {
     format!("/workspaces/{ws}/audit.csv")
 }
+pub fn insights(ws: &str) -> String {
+    format!("/workspaces/{ws}/insights")
+}
+pub fn insights_csv(ws: &str) -> String {
+    format!("/workspaces/{ws}/insights.csv")
+}
 
 pub fn scripts(ws: &str) -> String {
     format!("/workspaces/{ws}/scripts")

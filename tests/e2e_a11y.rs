@@ -226,6 +226,7 @@ async fn every_page(client: &Client, app: &TestApp, tag: &str) -> Vec<String> {
         format!("{ws}/deliveries"),
         format!("{ws}/freezes"),
         format!("{ws}/audit"),
+        format!("{ws}/insights"),
         format!("{ws}/scripts/import"),
         format!("{ws}/region-release/tasks/new"),
     ] {

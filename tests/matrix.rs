@@ -55,6 +55,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/workspaces/{ws}"),
     ("GET", "/workspaces/{ws}/audit"),
     ("GET", "/workspaces/{ws}/audit.csv"),
+    ("GET", "/workspaces/{ws}/insights"),
+    ("GET", "/workspaces/{ws}/insights.csv"),
     ("GET", "/workspaces/{ws}/scripts"),
     ("POST", "/workspaces/{ws}/scripts"),
     ("GET", "/workspaces/{ws}/scripts/import"),
@@ -495,6 +497,12 @@ fn rows(f: &Fixture) -> Vec<Row> {
         get("/workspaces/{ws}", ws(""), MEMBERS),
         get("/workspaces/{ws}/audit", ws("/audit"), MEMBERS),
         get("/workspaces/{ws}/audit.csv", ws("/audit.csv"), MEMBERS),
+        get("/workspaces/{ws}/insights", ws("/insights"), MEMBERS),
+        get(
+            "/workspaces/{ws}/insights.csv",
+            ws("/insights.csv"),
+            MEMBERS,
+        ),
         get("/workspaces/{ws}/scripts", ws("/scripts"), MEMBERS),
         get(
             "/workspaces/{ws}/scripts/import",

@@ -41,6 +41,8 @@ fn built() -> Vec<(&'static str, String)> {
         get(&workspace(ws)),
         get(&audit(ws)),
         get(&audit_csv(ws)),
+        get(&insights(ws)),
+        get(&insights_csv(ws)),
         get(&scripts(ws)),
         post(&scripts(ws)),
         get(&scripts_import(ws)),

@@ -11,6 +11,7 @@ pub mod error_page;
 pub mod form;
 pub mod freezes;
 pub mod health;
+pub mod insights;
 pub mod layout;
 pub mod notification_settings;
 pub mod region_release;
@@ -94,6 +95,8 @@ routes! {
         GET  "/{ws}" => workspaces::overview,
         GET  "/{ws}/audit" => workspaces::audit,
         GET  "/{ws}/audit.csv" => workspaces::audit_csv,
+        GET  "/{ws}/insights" => insights::page,
+        GET  "/{ws}/insights.csv" => insights::csv,
         GET  "/{ws}/scripts" => scripts::index,
         POST "/{ws}/scripts" => scripts::create,
         GET  "/{ws}/scripts/import" => scripts::import_form,

@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod freezes;
 pub mod hooks;
 pub mod idempotency;
+pub mod insights;
 pub mod jobs;
 pub mod login_failures;
 pub mod notifications;

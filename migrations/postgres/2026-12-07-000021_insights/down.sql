@@ -1,0 +1,2 @@
+DROP INDEX region_executions_finished;
+DROP INDEX release_packages_ws_released;
