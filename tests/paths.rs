@@ -63,6 +63,7 @@ fn built() -> Vec<(&'static str, String)> {
         post(&package_decision(ws, PackageId(1))),
         post(&package_reviewers(ws, PackageId(1))),
         post(&package_withdraw(ws, PackageId(1))),
+        post(&package_override_freeze(ws, PackageId(1))),
         get(&package_compare(ws, PackageId(1))),
         get(&package_compare_diff(ws, PackageId(1))),
         get(&production(ws)),
@@ -97,6 +98,10 @@ fn built() -> Vec<(&'static str, String)> {
         post(&notification_hook_active(ws, 1)),
         post(&notification_hook_delete(ws, 1)),
         post(&notification_hook_test(ws, 1)),
+        get(&freezes(ws)),
+        post(&freezes(ws)),
+        post(&freeze_delete(ws, 1)),
+        post(&region_task_override_freeze(ws, RegionTaskId(1))),
         get(&deliveries(ws)),
         post(&delivery_retry(ws, 1)),
     ]

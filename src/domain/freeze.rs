@@ -43,7 +43,8 @@ pub enum When {
     },
     /// Every time `schedule` fires in `tz`, for `minutes`.
     Recurring {
-        schedule: croner::Cron,
+        /// Boxed: a parsed schedule is large beside a one-off window's two instants.
+        schedule: Box<croner::Cron>,
         tz: Tz,
         minutes: i64,
     },
@@ -61,7 +62,7 @@ impl When {
     /// schedule was valid when saved, so this means a newer croner reads it differently).
     pub fn recurring(schedule: &str, tz: &str, minutes: i64) -> Option<When> {
         Some(When::Recurring {
-            schedule: parse_cron(schedule).ok()?,
+            schedule: Box::new(parse_cron(schedule).ok()?),
             tz: tz.parse().ok()?,
             minutes,
         })
