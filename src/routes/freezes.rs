@@ -13,12 +13,13 @@ use serde::Deserialize;
 
 use crate::auth::WorkspaceCtx;
 use crate::auth::session::{self, FlashKind};
+use crate::db::DbConn;
 use crate::db::models::freezes::{self, ActiveFreeze, FreezeWindow, NewWhen, NewWindow};
 use crate::db::models::regions::{self, Region};
 use crate::db::models::workspaces::Workspace;
 use crate::domain::{
-    Comment, FreezeScope, MAX_WINDOW_MINUTES, PackageId, Permission, RegionTaskId, check_recurring,
-    check_schedule, local_instant, parse_time_zone, time_zone_names,
+    Comment, FreezeScope, MAX_WINDOW_MINUTES, PackageId, Permission, RegionTaskId, UserId,
+    WorkspaceId, check_recurring, check_schedule, local_instant, parse_time_zone, time_zone_names,
 };
 use crate::error::AppError;
 use crate::routes::form::Form;
@@ -384,13 +385,25 @@ pub struct OverrideForm {
     reason: String,
 }
 
-/// Answers an override: back to the item with a message; a refusal (nothing holds it, someone
-/// overrode it first) is a 409 that says why.
-fn overridden(
-    ctx: &WorkspaceCtx,
+/// Runs an override (`run`: the model function for the item) with the form's reason, then
+/// goes back to the item (`back`) with a message; a refusal (nothing holds it, someone
+/// overrode it first) is a 409 that says why. The reason is the form's one field, on the
+/// item's page: its message comes back there as a flash.
+async fn override_freeze(
+    state: web::Data<AppState>,
+    ctx: WorkspaceCtx,
+    form: OverrideForm,
     back: String,
-    outcome: Result<(), AppError>,
+    run: impl FnOnce(&mut DbConn, UserId, WorkspaceId, &Comment) -> Result<(), AppError>
+    + Send
+    + 'static,
 ) -> Result<HttpResponse, AppError> {
+    ctx.require(Permission::Manage)?;
+    let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
+    let outcome = match Comment::parse(&form.reason) {
+        Ok(reason) => with_conn(&state, move |conn| run(conn, actor, ws_id, &reason)).await,
+        Err(e) => Err(AppError::field("reason", e.0)),
+    };
     match outcome {
         Ok(()) => {
             session::flash(
@@ -400,7 +413,6 @@ fn overridden(
             );
             Ok(see_other(&back))
         }
-        // The reason is the form's one field, on the item's page: its message comes back there.
         Err(AppError::Field { message, .. }) => {
             session::flash(&ctx.current.session, FlashKind::Error, message);
             Ok(see_other(&back))
@@ -416,22 +428,12 @@ pub async fn override_package(
     path: web::Path<(String, PackageId)>,
     form: Form<OverrideForm>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::Manage)?;
     let (_, id) = path.into_inner();
-    let reason =
-        Comment::parse(&form.into_inner().reason).map_err(|e| AppError::field("reason", e.0));
-    let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
-    let outcome = match reason {
-        Ok(reason) => {
-            with_conn(&state, move |conn| {
-                freezes::override_package(conn, actor, ws_id, id, &reason)
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
     let back = crate::paths::package(&ctx.workspace.slug, id);
-    overridden(&ctx, back, outcome)
+    override_freeze(state, ctx, form.into_inner(), back, move |c, a, w, r| {
+        freezes::override_package(c, a, w, id, r)
+    })
+    .await
 }
 
 /// `POST /workspaces/{ws}/region-release/tasks/{id}/override-freeze`.
@@ -441,22 +443,12 @@ pub async fn override_region_task(
     path: web::Path<(String, RegionTaskId)>,
     form: Form<OverrideForm>,
 ) -> Result<HttpResponse, AppError> {
-    ctx.require(Permission::Manage)?;
     let (_, id) = path.into_inner();
-    let reason =
-        Comment::parse(&form.into_inner().reason).map_err(|e| AppError::field("reason", e.0));
-    let (actor, ws_id) = (ctx.user().id, ctx.workspace.id);
-    let outcome = match reason {
-        Ok(reason) => {
-            with_conn(&state, move |conn| {
-                freezes::override_region_task(conn, actor, ws_id, id, &reason)
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
     let back = crate::paths::region_task(&ctx.workspace.slug, id);
-    overridden(&ctx, back, outcome)
+    override_freeze(state, ctx, form.into_inner(), back, move |c, a, w, r| {
+        freezes::override_region_task(c, a, w, id, r)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -799,6 +799,17 @@ struct PackagePage {
     can_override: bool,
 }
 
+impl PackagePage {
+    /// What a freeze holds, for the override form.
+    fn held_text(&self) -> &'static str {
+        if self.package.status() == PackageStatus::PendingApproval {
+            "this package (once approved)"
+        } else {
+            "this package"
+        }
+    }
+}
+
 /// How many of a package's diffs are open when the page loads; the rest are one click away.
 const OPEN_DIFFS: usize = 3;
 

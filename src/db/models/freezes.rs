@@ -688,34 +688,14 @@ pub fn override_package(
         }
         let hold = holding_package(conn, workspace_id, package_id, Utc::now())?
             .ok_or_else(|| AppError::conflict("No freeze window holds this package now."))?;
-        insert_override(
+        record_override(
             conn,
-            workspace_id,
-            actor_id,
-            (Some(package_id.get()), None),
+            (workspace_id, actor_id),
+            Overridden::Package(package_id),
+            &name,
             &hold,
             reason,
-        )?;
-        audit::record(
-            conn,
-            AuditEntry {
-                workspace_id: Some(workspace_id),
-                actor_id: Some(actor_id),
-                action: "package.freeze_overridden",
-                target_type: "package",
-                target_id: Some(package_id.get()),
-                target_label: &name,
-                comment: &format!("{}: {}", hold.names(), reason.as_str()),
-            },
-        )?;
-        super::jobs::wake(conn, super::jobs::RELEASE_PACKAGE, &package_id.to_string())?;
-        tell_admins(
-            conn,
-            workspace_id,
-            actor_id,
-            Overridden::Package(package_id),
-        )?;
-        Ok(())
+        )
     })
 }
 
@@ -740,47 +720,54 @@ pub fn override_region_task(
         let regions = super::region_release::task_regions(conn, task_id)?;
         let hold = holding_region_task(conn, workspace_id, task_id, &regions, Utc::now())?
             .ok_or_else(|| AppError::conflict("No freeze window holds this task now."))?;
-        insert_override(
+        record_override(
             conn,
-            workspace_id,
-            actor_id,
-            (None, Some(task_id.get())),
+            (workspace_id, actor_id),
+            Overridden::RegionTask(task_id),
+            &name,
             &hold,
             reason,
-        )?;
-        audit::record(
-            conn,
-            AuditEntry {
-                workspace_id: Some(workspace_id),
-                actor_id: Some(actor_id),
-                action: "region_task.freeze_overridden",
-                target_type: "region_task",
-                target_id: Some(task_id.get()),
-                target_label: &name,
-                comment: &format!("{}: {}", hold.names(), reason.as_str()),
-            },
-        )?;
-        if let Some((execution, _)) = super::region_release::running_execution(conn, task_id)? {
-            super::jobs::wake(conn, super::region_release::QUEUE, &execution.to_string())?;
-        }
-        tell_admins(
-            conn,
-            workspace_id,
-            actor_id,
-            Overridden::RegionTask(task_id),
-        )?;
-        Ok(())
+        )
     })
 }
 
-fn insert_override(
+#[derive(Clone, Copy)]
+enum Overridden {
+    Package(PackageId),
+    RegionTask(RegionTaskId),
+}
+
+/// Records an override in the caller's transaction: its row (unique per item, so of two at
+/// once one is refused), the audit entry with the windows and the reason, the held job woken,
+/// and the workspace's admins (but the one who overrode) told by email (on by default) and to
+/// hooks that chose the event.
+fn record_override(
     conn: &mut DbConn,
-    workspace_id: WorkspaceId,
-    actor_id: UserId,
-    (package, task): (Option<i64>, Option<i64>),
+    (workspace_id, actor_id): (WorkspaceId, UserId),
+    what: Overridden,
+    label: &str,
     hold: &Hold,
     reason: &Comment,
 ) -> Result<(), AppError> {
+    use super::notifications::{self, Event, NotificationKind, Subject};
+    let (package, task, action, target_type, target_id, subject) = match what {
+        Overridden::Package(p) => (
+            Some(p.get()),
+            None,
+            "package.freeze_overridden",
+            "package",
+            p.get(),
+            Subject::Package(p),
+        ),
+        Overridden::RegionTask(t) => (
+            None,
+            Some(t.get()),
+            "region_task.freeze_overridden",
+            "region_task",
+            t.get(),
+            Subject::RegionTask(t),
+        ),
+    };
     let inserted = diesel::insert_into(freeze_overrides::table)
         .values((
             freeze_overrides::workspace_id.eq(workspace_id),
@@ -793,38 +780,43 @@ fn insert_override(
         ))
         .execute(conn);
     match inserted {
-        Ok(_) => Ok(()),
-        Err(e) if super::is_unique_violation(&e) => Err(AppError::conflict(
-            "Someone overrode the freeze for this at the same moment.",
-        )),
-        Err(e) => Err(e.into()),
+        Ok(_) => {}
+        Err(e) if super::is_unique_violation(&e) => {
+            return Err(AppError::conflict(
+                "Someone overrode the freeze for this at the same moment.",
+            ));
+        }
+        Err(e) => return Err(e.into()),
     }
-}
-
-enum Overridden {
-    Package(PackageId),
-    RegionTask(RegionTaskId),
-}
-
-/// Tells the workspace's admins (but the one who overrode) that an item passed a freeze: by
-/// email (on by default) and to hooks that chose the event.
-fn tell_admins(
-    conn: &mut DbConn,
-    workspace_id: WorkspaceId,
-    actor_id: UserId,
-    what: Overridden,
-) -> QueryResult<()> {
-    use super::notifications::{self, Event, NotificationKind, Subject};
+    audit::record(
+        conn,
+        AuditEntry {
+            workspace_id: Some(workspace_id),
+            actor_id: Some(actor_id),
+            action,
+            target_type,
+            target_id: Some(target_id),
+            target_label: label,
+            comment: &format!("{}: {}", hold.names(), reason.as_str()),
+        },
+    )?;
+    match what {
+        Overridden::Package(p) => {
+            super::jobs::wake(conn, super::jobs::RELEASE_PACKAGE, &p.to_string())?;
+        }
+        Overridden::RegionTask(t) => {
+            if let Some((execution, _)) = super::region_release::running_execution(conn, t)? {
+                super::jobs::wake(conn, super::region_release::QUEUE, &execution.to_string())?;
+            }
+        }
+    }
     let recipients = admins(conn, workspace_id)?;
     notifications::raise(
         conn,
         Event {
             kind: NotificationKind::FreezeOverridden,
             workspace_id,
-            subject: match what {
-                Overridden::Package(p) => Subject::Package(p),
-                Overridden::RegionTask(t) => Subject::RegionTask(t),
-            },
+            subject,
             actor: Some(actor_id),
         },
         &recipients,
