@@ -234,6 +234,7 @@ pub fn seed(conn: &mut DbConn, spec: &BenchSpec) -> Result<BenchReport, AppError
         }
         let mut ids = Ids::load(conn)?;
         let rows = write_all(conn, spec, &mut ids)?;
+        crate::db::models::insights::recount_lead_times(conn, crate::domain::WorkspaceId(rows.0))?;
         Ok((rows.0, rows.1))
     })?;
     if let DbConn::Postgres(_) = conn {

@@ -12,9 +12,11 @@ use chrono::{Duration, Utc};
 use releasedesk::db::models::freezes::{self, NewWhen, NewWindow};
 use releasedesk::db::models::releases::{self, Next};
 use releasedesk::db::models::{audit, users, workspaces};
+use releasedesk::domain::TokenScope;
 use releasedesk::domain::{FreezeScope, PackageId, UserId, WorkspaceId};
 use releasedesk::paths;
 use support::TestApp;
+use support::api::{Api, token};
 use support::fixtures::gated_rollout;
 
 async fn id_of(app: &TestApp, name: &'static str) -> UserId {
@@ -356,8 +358,48 @@ async fn execute_is_refused_in_a_frozen_region_only_and_an_override_lets_it_thro
     let resp = bob_client.execute("demo", task, Some(1)).await;
     assert_eq!(resp.status, 409, "{}", resp.body);
     assert!(resp.body.contains("Region freeze"), "the window is named");
+    // The API refuses the same way, naming the window, its end and its reason.
+    let api = Api::new(&app, Some(&token(&app, "bob", TokenScope::Write).await));
+    let resp = api
+        .post(
+            &format!("/workspaces/demo/region-tasks/{task}/execute"),
+            &serde_json::json!({"start": 1}),
+        )
+        .await;
+    assert_eq!(resp.status, 409, "{}", resp.text);
+    assert_eq!(resp.problem(), "conflict");
+    let detail = resp.json["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("Frozen by “Region freeze” until") && detail.contains("peak season"),
+        "{detail}"
+    );
 
     let override_path = paths::region_task_override_freeze("demo", task);
+    // A finished task has nothing to pass: an override lasts for the task's life, so one on a
+    // rolled-back task would let every later Execute through. The model refuses it too.
+    let set_status = |status: &'static str| {
+        app.db(move |c| {
+            use diesel::prelude::*;
+            use releasedesk::db::schema::region_tasks;
+            diesel::update(region_tasks::table.find(task))
+                .set(region_tasks::status.eq(status))
+                .execute(c)
+                .unwrap();
+        })
+    };
+    set_status("rolled_back").await;
+    let resp = carol_client
+        .post(&override_path, &[("reason", "late")])
+        .await;
+    assert_eq!(resp.status, 409, "{}", resp.body);
+    assert!(
+        resp.body.contains("This task is rolled back"),
+        "{}",
+        resp.body
+    );
+    assert!(!carol_client.get(&href).await.has("#override"));
+    set_status("release_failed").await;
+
     assert_eq!(
         bob_client
             .post(&override_path, &[("reason", "x")])

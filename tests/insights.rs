@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use releasedesk::db::DbConn;
 use releasedesk::db::models::releases::{self, ReleaseRequest};
 use releasedesk::db::models::scripts::{self, ScriptDraft};
-use releasedesk::db::models::{users, workspaces};
+use releasedesk::db::models::{insights, users, workspaces};
 use releasedesk::db::schema::{
     package_tasks, region_executions, region_tasks, release_packages, release_tasks,
 };
@@ -134,6 +134,33 @@ fn backdate(
             .execute(c)
             .unwrap();
     }
+    // History moved by hand: the lead-time rollup follows, as it does for the demo's history.
+    let ws = release_packages::table
+        .find(package)
+        .select(release_packages::workspace_id)
+        .first(c)
+        .unwrap();
+    insights::recount_lead_times(c, ws).unwrap();
+}
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct RollupRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    day: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    minutes: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    tasks: i64,
+}
+
+fn rollup(c: &mut DbConn, ws: WorkspaceId) -> Vec<RollupRow> {
+    diesel::sql_query(
+        "SELECT day, minutes, tasks FROM lead_time_days WHERE workspace_id = $1 \
+         ORDER BY day, minutes",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(ws)
+    .load(c)
+    .unwrap()
 }
 
 /// A region task with a release run that succeeded at `released`, then a rollback that
@@ -350,6 +377,77 @@ async fn the_csv_has_one_row_per_bucket_with_the_measures(app: TestApp) {
     assert_eq!(bad.status, 400);
 }
 
+async fn each_task_that_goes_live_is_counted_in_the_lead_time_rollup(app: TestApp) {
+    let (written, recounted, other) = app
+        .db(|c| {
+            let ws = workspace(c, WS);
+            let (_, a) = script(c, ws, "etl/a.sql");
+            let (_, b) = script(c, ws, "etl/b.sql");
+            let (_, c1) = script(c, ws, "etl/c.sql");
+            // Submitted three hours ago (lead time 180 min) and 75 minutes ago (bin 75).
+            for (task, minutes) in [(a, 180), (b, 77)] {
+                diesel::update(release_tasks::table.find(task))
+                    .set(release_tasks::submitted_at.eq(releasedesk::db::now()
+                        - Duration::minutes(minutes)))
+                    .execute(c)
+                    .unwrap();
+            }
+            // C fails: an import put a newer version live first. It never went live through
+            // the package, so it has no lead time.
+            let p = release(c, ws, &[a, b, c1], "p");
+            let carol = user(c, "carol");
+            let hotfix = r#"{"format":"releasedesk.scripts/v1","scripts":[{"path":"etl/c.sql","type":"sql","schedule":"","content":"SELECT 2;\n","state":"released","message":"hotfix"}]}"#;
+            releasedesk::db::models::bundle::import(c, carol, ws, hotfix, &[]).unwrap();
+            run_worker_steps(c, p);
+            // Another workspace's release is counted apart.
+            let other = workspace(c, "other");
+            let (_, o) = script(c, other, "etl/o.sql");
+            let po = release(c, other, &[o], "po");
+            run_worker_steps(c, po);
+            let written = rollup(c, ws);
+            // The migration that made the table backfilled it with the same counts: run its
+            // INSERT again on an empty table.
+            let backend = match c {
+                DbConn::Sqlite(_) => "sqlite",
+                DbConn::Postgres(_) => "postgres",
+            };
+            let up = std::fs::read_to_string(format!(
+                "migrations/{backend}/2026-12-07-000022_lead_time_days/up.sql"
+            ))
+            .unwrap();
+            let backfill = &up[up.find("INSERT INTO lead_time_days").unwrap()..];
+            diesel::sql_query("DELETE FROM lead_time_days").execute(c).unwrap();
+            diesel::sql_query(backfill).execute(c).unwrap();
+            assert_eq!(rollup(c, ws), written, "the migration's backfill");
+            insights::recount_lead_times(c, ws).unwrap();
+            (written, rollup(c, ws), rollup(c, other))
+        })
+        .await;
+    let today = releasedesk::db::now()
+        .and_utc()
+        .timestamp()
+        .div_euclid(86_400);
+    // Bins: to the minute under an hour, five minutes under a day (77 → 75).
+    let mut minutes: Vec<i64> = written.iter().map(|r| r.minutes).collect();
+    minutes.sort();
+    assert_eq!(minutes, [75, 180], "{written:?}");
+    assert!(written.iter().all(|r| r.day == today || r.day == today - 1));
+    assert_eq!(written.iter().map(|r| r.tasks).sum::<i64>(), 2);
+    assert_eq!(written, recounted, "release by release = the recount");
+    assert_eq!(other.iter().map(|r| r.tasks).sum::<i64>(), 1);
+
+    let carol = app.signed_in("carol").await;
+    let page = carol
+        .get(&format!("{}?period=7", paths::insights(WS)))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        text(&page, "#lead-time .measure-detail").ends_with("· 2 tasks released"),
+        "{}",
+        text(&page, "#lead-time .measure-detail")
+    );
+}
+
 async fn a_failure_not_yet_restored_is_counted_apart(app: TestApp) {
     // P2's failed script is never released again: its failure stays open.
     app.db(|c| {
@@ -458,6 +556,7 @@ macro_rules! on_both_backends_without_worker {
 
 on_both_backends_without_worker!(
     the_page_shows_the_four_measures_of_the_history,
+    each_task_that_goes_live_is_counted_in_the_lead_time_rollup,
     the_csv_has_one_row_per_bucket_with_the_measures,
     a_failure_not_yet_restored_is_counted_apart,
     an_empty_workspace_says_so_and_a_bad_period_is_explained,

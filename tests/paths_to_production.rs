@@ -76,7 +76,9 @@ async fn apply(app: &TestApp, ws: i64, script: i64, authority: Authority) -> Res
     app.db(move |c| {
         write_tx(c, |c| {
             let version = scripts::version(c, script, 1)?.ok_or(AppError::NotFound)?;
-            production::apply(c, WorkspaceId(ws), &version, authority).map(|_| ())
+            production::apply(c, WorkspaceId(ws), &version, authority)
+                .map(|_| ())
+                .map_err(AppError::from)
         })
     })
     .await

@@ -49,6 +49,14 @@ impl RegionTaskStatus {
     pub fn can_edit(self) -> bool {
         self == RegionTaskStatus::ToRelease
     }
+    /// A freeze override is for a task on its way out, not a finished one (an override lasts
+    /// for the task's life, so one on a released task would let every later Execute through).
+    pub fn can_pass_freeze(self) -> bool {
+        !matches!(
+            self,
+            RegionTaskStatus::Released | RegionTaskStatus::RolledBack
+        )
+    }
     /// Why Execute is refused now, in words for the button's title and the error.
     pub fn execute_refusal(self) -> Option<String> {
         if self.can_execute() {

@@ -280,10 +280,11 @@ async fn freezes_page(
             "freezes",
             Some((&workspace, &access)),
         )?;
+        // One read of the windows for the list and the next ones; what is on now is the
+        // layout's banner, read once too.
         let windows = freezes::list(conn, workspace.id)?;
-        let now = Utc::now();
-        let active = freezes::active(conn, workspace.id, now)?;
-        let upcoming = freezes::upcoming(conn, workspace.id, now, 30, 10)?;
+        let active = layout.freezes.clone();
+        let upcoming = freezes::upcoming_among(&windows, Utc::now(), 30, 10);
         let regions = regions::list_regions(conn, workspace.id)?;
         Ok(FreezesPage {
             layout,

@@ -864,12 +864,11 @@ async fn detail(
                 &regions,
                 chrono::Utc::now(),
             )?;
-            let done = matches!(
-                task.status(),
-                RegionTaskStatus::Released | RegionTaskStatus::RolledBack
-            );
             let over = freezes::region_task_override(conn, task.id)?;
-            let can = hold.is_some() && !done && over.is_none() && access.can(Permission::Manage);
+            let can = hold.is_some()
+                && task.status().can_pass_freeze()
+                && over.is_none()
+                && access.can(Permission::Manage);
             (hold.map(|h| h.to_string()), over, can)
         };
         // Only the history tab shows them (the process view, polled every 2 s while a release

@@ -279,9 +279,19 @@ pub fn upcoming(
     days: i64,
     n: usize,
 ) -> QueryResult<Vec<ActiveFreeze>> {
+    Ok(upcoming_among(&list(conn, workspace_id)?, at, days, n))
+}
+
+/// [`upcoming`] of windows already read.
+pub fn upcoming_among(
+    windows: &[FreezeWindow],
+    at: DateTime<Utc>,
+    days: i64,
+    n: usize,
+) -> Vec<ActiveFreeze> {
     let until = at + chrono::Duration::days(days);
-    let mut out: Vec<ActiveFreeze> = list(conn, workspace_id)?
-        .into_iter()
+    let mut out: Vec<ActiveFreeze> = windows
+        .iter()
         .flat_map(|w| {
             let spans = w
                 .when()
@@ -295,7 +305,7 @@ pub fn upcoming(
         .collect();
     out.sort_by_key(|a| a.span.start);
     out.truncate(n);
-    Ok(out)
+    out
 }
 
 /// An override, as the item's page shows it.
@@ -423,18 +433,18 @@ pub fn held_packages(
         .collect())
 }
 
-/// Of `tasks` (releasing region tasks on a page, each with the regions it deploys to), those a
-/// window holds now.
+/// Of `tasks` (releasing region tasks on a page, each with the regions it deploys to), those
+/// the windows `active` (read by the caller: `active`) hold.
 pub fn held_region_tasks(
     conn: &mut DbConn,
-    workspace_id: WorkspaceId,
+    active: &[ActiveFreeze],
     tasks: &[(RegionTaskId, Vec<i64>)],
 ) -> QueryResult<Vec<(RegionTaskId, Hold)>> {
     if tasks.is_empty() {
         return Ok(Vec::new());
     }
-    let on: Vec<ActiveFreeze> = active(conn, workspace_id, Utc::now())?
-        .into_iter()
+    let on: Vec<&ActiveFreeze> = active
+        .iter()
         .filter(|a| a.window.scope.holds_regions())
         .collect();
     if on.is_empty() {
@@ -452,7 +462,7 @@ pub fn held_region_tasks(
             let holding: Vec<ActiveFreeze> = on
                 .iter()
                 .filter(|a| regions.iter().any(|r| a.window.holds_region(*r)))
-                .cloned()
+                .map(|a| (*a).clone())
                 .collect();
             Hold::of(holding).map(|h| (*t, h))
         })
@@ -699,7 +709,8 @@ pub fn override_package(
     })
 }
 
-/// Lets one region task through the freezes that hold it now, as `override_package`.
+/// Lets one region task through the freezes that hold it now, as `override_package`; refused
+/// for a finished task (released or rolled back).
 pub fn override_region_task(
     conn: &mut DbConn,
     actor_id: UserId,
@@ -709,14 +720,20 @@ pub fn override_region_task(
 ) -> Result<(), AppError> {
     write_tx(conn, |conn| {
         workspaces::require(conn, workspace_id, actor_id, Permission::Manage)?;
-        let name: String = region_tasks::table
+        let (name, status): (String, crate::domain::RegionTaskStatus) = region_tasks::table
             .filter(region_tasks::id.eq(task_id))
             .filter(region_tasks::workspace_id.eq(workspace_id))
-            .select(region_tasks::name)
+            .select((region_tasks::name, region_tasks::status))
             .first(conn)
             .optional()?
             .ok_or(AppError::NotFound)?;
         required_reason(reason)?;
+        if !status.can_pass_freeze() {
+            return Err(AppError::conflict(format!(
+                "This task is {}; only a task that has not finished can pass a freeze.",
+                status.label().to_lowercase()
+            )));
+        }
         let regions = super::region_release::task_regions(conn, task_id)?;
         let hold = holding_region_task(conn, workspace_id, task_id, &regions, Utc::now())?
             .ok_or_else(|| AppError::conflict("No freeze window holds this task now."))?;

@@ -2,9 +2,9 @@
 //! Insights page and its CSV show (`routes::insights`). Read-only.
 //!
 //! The statements group by time bucket (a day or an ISO week, UTC) in SQL, so what comes back
-//! is one row per bucket and outcome, not one per deployment; lead times come back grouped by
-//! bucket and whole minute, and only failures (a small share) come back one row each, for the
-//! time to restore. The definitions, and how each behaves at the edges, are in
+//! is one row per bucket and outcome, not one per deployment; lead times come from a per-day
+//! rollup (`lead_time_days`, written as each task goes live), and only failures (a small share)
+//! come back one row each, for the time to restore. The definitions, and how each behaves at the edges, are in
 //! docs/ARCHITECTURE.md ("Insights"); in short:
 //!
 //! - a *deployment* is a release package that finished (`released`, `partially_failed`,
@@ -14,7 +14,8 @@
 //! - it is a *failed change* when the package partially failed or failed, or the run failed, or
 //!   the run succeeded and the task's next run was a rollback;
 //! - *lead time*: from a release task's `submitted_at` to its package task's `finished_at`, for
-//!   every task released by a package that finished in the period;
+//!   every task that went live through a package in the period, counted on the day it went live
+//!   (in bins: to the minute under an hour, five minutes under a day, an hour under a week);
 //! - *time to restore*: from a failed change to the moment its area is healthy again — for a
 //!   package, when every script that failed in it has been released by a later package task; for
 //!   a region run, the task's next successful run (a release or a rollback).
@@ -308,22 +309,84 @@ fn region_outcomes(
     bind_period(diesel::sql_query(sql), ws, period).load(conn)
 }
 
-/// Lead times of the tasks released by packages that finished in the period, per bucket (of
-/// the package's finish) and whole minute.
+/// Lead times of the tasks that went live through a package in the period, per bucket (of the
+/// day they went live) and lead-time bin, from the `lead_time_days` rollup: a year is at most a
+/// few thousand rows whatever the number of tasks (docs/BENCHMARKS.md, "Insights").
 fn lead_times(conn: &mut DbConn, ws: WorkspaceId, period: &Period) -> QueryResult<Vec<LeadRow>> {
-    let sql = format!(
-        "SELECT ({at} - $1) / $2 AS bucket, ({live} - {submitted}) / 60 AS minutes, COUNT(*) AS n \
-         FROM release_packages p JOIN package_tasks pt ON pt.package_id = p.id \
-         JOIN release_tasks rt ON rt.id = pt.task_id \
-         WHERE p.workspace_id = $3 AND p.released_at >= $4 AND p.released_at < $5 \
-         AND p.status IN ('released', 'partially_failed') AND pt.release_status = 'released' \
-         AND pt.finished_at IS NOT NULL \
+    let first_day = period.start().and_utc().timestamp().div_euclid(86_400);
+    diesel::sql_query(
+        "SELECT (day - $1) / $2 AS bucket, minutes, CAST(SUM(tasks) AS BIGINT) AS n \
+         FROM lead_time_days WHERE workspace_id = $3 AND day >= $1 AND day < $4 \
          GROUP BY 1, 2",
-        at = epoch(conn, "p.released_at"),
+    )
+    .bind::<BigInt, _>(first_day)
+    .bind::<BigInt, _>(period.granularity.days())
+    .bind::<BigInt, _>(ws.get())
+    .bind::<BigInt, _>(first_day + period.granularity.days() * period.buckets as i64)
+    .load(conn)
+}
+
+/// The lead-time bin of `minutes`: rounded down to a minute under an hour, five minutes under
+/// a day, an hour under a week, a day above (a median of hours is not read to the minute).
+/// [`BIN_SQL`] is the same rule in SQL.
+fn bin(minutes: i64) -> i64 {
+    match minutes {
+        ..0 => 0,
+        0..60 => minutes,
+        60..1_440 => minutes / 5 * 5,
+        1_440..10_080 => minutes / 60 * 60,
+        _ => minutes / 1_440 * 1_440,
+    }
+}
+
+/// [`bin`] of the column `m`, as the migration that made `lead_time_days` backfilled it.
+const BIN_SQL: &str = "CASE WHEN m < 0 THEN 0 WHEN m < 60 THEN m WHEN m < 1440 THEN m / 5 * 5 \
+     WHEN m < 10080 THEN m / 60 * 60 ELSE m / 1440 * 1440 END";
+
+/// Counts one task of `ws` that went live at `live`, submitted at `submitted`, into the
+/// lead-time rollup. `releases::release_next_task` calls it in the transaction that releases
+/// the task, so the rollup holds exactly the released package tasks.
+pub(crate) fn count_lead_time(
+    conn: &mut DbConn,
+    ws: WorkspaceId,
+    submitted: NaiveDateTime,
+    live: NaiveDateTime,
+) -> QueryResult<()> {
+    // Whole seconds, floored, as the SQL of `recount_lead_times` reads them.
+    let (live_s, submitted_s) = (live.and_utc().timestamp(), submitted.and_utc().timestamp());
+    diesel::sql_query(
+        "INSERT INTO lead_time_days (workspace_id, day, minutes, tasks) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (workspace_id, day, minutes) DO UPDATE SET tasks = lead_time_days.tasks + 1",
+    )
+    .bind::<BigInt, _>(ws.get())
+    .bind::<BigInt, _>(live_s.div_euclid(86_400))
+    .bind::<BigInt, _>(bin((live_s - submitted_s).div_euclid(60)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Rebuilds `ws`'s lead-time rollup from the package tasks: for what writes history in bulk
+/// or moves it (`bench_seed`, `serve --demo`'s history), never for a live workspace's releases.
+pub fn recount_lead_times(conn: &mut DbConn, ws: WorkspaceId) -> QueryResult<()> {
+    diesel::sql_query("DELETE FROM lead_time_days WHERE workspace_id = $1")
+        .bind::<BigInt, _>(ws.get())
+        .execute(conn)?;
+    let sql = format!(
+        "INSERT INTO lead_time_days (workspace_id, day, minutes, tasks) \
+         SELECT $1, day, {BIN_SQL} AS bin, COUNT(*) FROM ( \
+           SELECT {live} / 86400 AS day, ({live} - {submitted}) / 60 AS m \
+           FROM package_tasks pt JOIN release_packages p ON p.id = pt.package_id \
+           JOIN release_tasks rt ON rt.id = pt.task_id \
+           WHERE p.workspace_id = $1 AND pt.release_status = 'released' \
+           AND pt.finished_at IS NOT NULL \
+         ) live GROUP BY day, bin",
         live = epoch(conn, "pt.finished_at"),
         submitted = epoch(conn, "rt.submitted_at"),
     );
-    bind_period(diesel::sql_query(sql), ws, period).load(conn)
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(ws.get())
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Failed packages of the period, each with when its last failed script was released again
@@ -334,17 +397,19 @@ fn package_failures(
     period: &Period,
 ) -> QueryResult<Vec<FailureRow>> {
     diesel::sql_query(
-        "SELECT p.released_at AS failed_at, MAX(f.next_live) AS restored_at, \
-         COUNT(*) - COUNT(f.next_live) AS open \
-         FROM release_packages p JOIN ( \
+        // MATERIALIZED: PostgreSQL would otherwise inline `f` and run its subquery once for
+        // the MAX and again for the COUNT.
+        "WITH f AS MATERIALIZED ( \
            SELECT pt.package_id AS package_id, \
              (SELECT MIN(n.finished_at) FROM package_tasks n WHERE n.script_id = pt.script_id \
               AND n.release_status = 'released' AND n.finished_at > pt.finished_at) AS next_live \
            FROM package_tasks pt WHERE pt.release_status = 'failed' AND pt.package_id IN ( \
              SELECT q.id FROM release_packages q WHERE q.workspace_id = $1 \
              AND q.released_at >= $2 AND q.released_at < $3 \
-             AND q.status IN ('partially_failed', 'failed')) \
-         ) f ON f.package_id = p.id \
+             AND q.status IN ('partially_failed', 'failed'))) \
+         SELECT p.released_at AS failed_at, MAX(f.next_live) AS restored_at, \
+         COUNT(*) - COUNT(f.next_live) AS open \
+         FROM release_packages p JOIN f ON f.package_id = p.id \
          GROUP BY p.id, p.released_at",
     )
     .bind::<BigInt, _>(ws.get())
@@ -465,8 +530,9 @@ pub fn for_workspace(conn: &mut DbConn, ws: WorkspaceId, period: Period) -> Quer
 
 /// For `serve --demo`'s history (`demo::seed_history`): moves a package that has just finished
 /// back to `finished` — its application, decision, start and finish, its tasks' finish, what it
-/// put live in production — and its tasks' submissions (and their versions') to the given
-/// times. Nothing else may call it: history is otherwise never rewritten.
+/// put live in production, the lead-time rollup — and its tasks' submissions (and their
+/// versions') to the given times. Nothing else may call it: history is otherwise never
+/// rewritten.
 pub fn move_package_back(
     conn: &mut DbConn,
     package: crate::domain::PackageId,
@@ -514,6 +580,11 @@ pub fn move_package_back(
         )
         .set(production_history::released_at.eq(finished))
         .execute(conn)?;
+        let ws = release_packages::table
+            .find(package)
+            .select(release_packages::workspace_id)
+            .first(conn)?;
+        recount_lead_times(conn, ws)?;
         Ok(())
     })
 }
@@ -555,6 +626,28 @@ mod tests {
         assert!(Period::parse(Some("14"), today).is_err());
         assert!(Period::parse(Some("-7"), today).is_err());
         assert!(Period::parse(Some("abc"), today).is_err());
+    }
+
+    #[test]
+    fn lead_time_bins_round_down_coarser_as_they_grow() {
+        let cases = [
+            (-3, 0),
+            (0, 0),
+            (59, 59),
+            (60, 60),
+            (64, 60),
+            (1_439, 1_435),
+            (1_440, 1_440),
+            (1_499, 1_440),
+            (1_500, 1_500),
+            (10_079, 10_020),
+            (10_080, 10_080),
+            (11_519, 10_080),
+            (11_520, 11_520),
+        ];
+        for (minutes, want) in cases {
+            assert_eq!(bin(minutes), want, "{minutes}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::domain::{PackageId, UserId, WorkspaceId};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::freezes::Hold;
 use super::scripts::ScriptVersion;
 use crate::db::count;
 use crate::db::schema::{production_history, production_scripts, release_packages, scripts, users};
@@ -157,26 +158,60 @@ fn authorise(
     }
 }
 
-/// Makes `version` the live version of its script, once `authority` holds (see `Authority`).
-/// Refuses (`Conflict`) to replace a newer live version; applying the version that is already
-/// live changes nothing (so a retried job is harmless). Call inside a write transaction.
+/// Why `apply` put nothing live.
+#[derive(Debug)]
+pub enum NotApplied {
+    /// A freeze window holds production, and no override lets this package through: the
+    /// release worker waits it out (`releases::Next::Held`); anyone else is refused.
+    Held(Hold),
+    /// A rule refused (the authority does not hold, a newer version is live), or the database
+    /// failed.
+    Refused(AppError),
+}
+
+impl From<AppError> for NotApplied {
+    fn from(e: AppError) -> Self {
+        NotApplied::Refused(e)
+    }
+}
+
+impl From<diesel::result::Error> for NotApplied {
+    fn from(e: diesel::result::Error) -> Self {
+        NotApplied::Refused(e.into())
+    }
+}
+
+impl From<NotApplied> for AppError {
+    fn from(e: NotApplied) -> Self {
+        match e {
+            NotApplied::Held(hold) => {
+                AppError::conflict(format!("Not released to production: {hold}."))
+            }
+            NotApplied::Refused(e) => e,
+        }
+    }
+}
+
+/// Makes `version` the live version of its script, once `authority` holds (see `Authority`)
+/// and no freeze window holds production. Refuses (`Conflict`) to replace a newer live version;
+/// applying the version that is already live changes nothing (so a retried job is harmless).
+/// Call inside a write transaction.
 pub fn apply(
     conn: &mut DbConn,
     workspace_id: WorkspaceId,
     version: &ScriptVersion,
     authority: Authority,
-) -> Result<Applied, AppError> {
+) -> Result<Applied, NotApplied> {
     let (package_id, actor_id) = authorise(conn, workspace_id, authority)?;
     // A freeze window holds every way into production; a package passes only with an
-    // admin's override (`freezes`).
+    // admin's override (`freezes`). The one check, so a window that opens mid-release holds
+    // the next task rather than failing it.
     let hold = match package_id {
         Some(p) => super::freezes::holding_package(conn, workspace_id, p, chrono::Utc::now())?,
         None => super::freezes::holding_production(conn, workspace_id, chrono::Utc::now())?,
     };
     if let Some(hold) = hold {
-        return Err(AppError::conflict(format!(
-            "Not released to production: {hold}."
-        )));
+        return Err(NotApplied::Held(hold));
     }
     // Applies of one script take turns (two workers, or a worker and an import, could otherwise
     // both read the old live version and the older one win). SQLite's writer lock already
@@ -203,7 +238,8 @@ pub fn apply(
             return Err(AppError::conflict(format!(
                 "production already runs v{live_number}, newer than v{}; releasing it would move production backwards",
                 version.number
-            )));
+            ))
+            .into());
         }
     }
     let ts = now();

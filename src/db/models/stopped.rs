@@ -363,8 +363,12 @@ pub fn region_tasks(
         .filter(|t| !why.contains_key(*t))
         .copied()
         .collect();
-    if !deploying.is_empty() && !freezes::active(conn, workspace_id, chrono::Utc::now())?.is_empty()
-    {
+    let on = if deploying.is_empty() {
+        Vec::new()
+    } else {
+        freezes::active(conn, workspace_id, chrono::Utc::now())?
+    };
+    if !on.is_empty() {
         let rows: Vec<(RegionTaskId, i64)> = region_task_steps::table
             .filter(region_task_steps::task_id.eq_any(&deploying))
             .filter(region_task_steps::region_id.is_not_null())
@@ -385,7 +389,7 @@ pub fn region_tasks(
                 (*t, regions)
             })
             .collect();
-        for (id, hold) in freezes::held_region_tasks(conn, workspace_id, &with_regions)? {
+        for (id, hold) in freezes::held_region_tasks(conn, &on, &with_regions)? {
             why.insert(id, Why::Frozen(hold.to_string()));
         }
     }

@@ -9,14 +9,15 @@ use crate::domain::{TaskId, WorkspaceId};
 use diesel::prelude::*;
 
 use crate::db::models::audit::{self, AuditEntry};
+use crate::db::models::insights;
 use crate::db::models::notifications::{self, Event, NotificationKind, Subject};
-use crate::db::models::production::{self, Authority};
+use crate::db::models::production::{self, Authority, NotApplied};
 use crate::db::models::scripts;
 use crate::db::schema::{package_reviewers, package_tasks, release_packages, release_tasks};
 use crate::db::{DbConn, now, write_tx};
 use crate::domain::{PackageStatus, ReleaseStatus, StartupStatus, TaskStatus};
 use crate::error::AppError;
-use chrono::Utc;
+use chrono::NaiveDateTime;
 
 /// What `release_next_task` did.
 #[derive(Debug)]
@@ -31,8 +32,9 @@ pub enum Next {
 
 /// Releases the next waiting task of a releasing package, in its own transaction: claims it from
 /// `waiting` (guarded), applies it to production, records the outcome on the task, the package
-/// task and the package's counters. A freeze window that holds the package (`freezes`) leaves
-/// every task waiting and says until when.
+/// task, the package's counters and the lead-time rollup (`insights`). A freeze window that holds
+/// the package (`freezes`, checked by `production::apply`) leaves every task waiting and says
+/// until when.
 pub fn release_next_task(conn: &mut DbConn, package_id: PackageId) -> Result<Next, AppError> {
     write_tx(conn, |conn| {
         let (workspace_id, status, name): (WorkspaceId, PackageStatus, String) =
@@ -47,12 +49,7 @@ pub fn release_next_task(conn: &mut DbConn, package_id: PackageId) -> Result<Nex
         if status != PackageStatus::Releasing {
             return Ok(Next::Done);
         }
-        if let Some(hold) =
-            super::super::freezes::holding_package(conn, workspace_id, package_id, Utc::now())?
-        {
-            return Ok(Next::Held(hold));
-        }
-        let next: Option<(TaskId, i64, i64)> = package_tasks::table
+        let next: Option<(TaskId, i64, i64, NaiveDateTime)> = package_tasks::table
             .inner_join(release_tasks::table)
             .filter(package_tasks::package_id.eq(package_id))
             .filter(package_tasks::release_status.eq(ReleaseStatus::Waiting))
@@ -60,11 +57,12 @@ pub fn release_next_task(conn: &mut DbConn, package_id: PackageId) -> Result<Nex
                 package_tasks::task_id,
                 release_tasks::version_id,
                 release_tasks::script_id,
+                release_tasks::submitted_at,
             ))
             .order(package_tasks::position)
             .first(conn)
             .optional()?;
-        let Some((task_id, version_id, script_id)) = next else {
+        let Some((task_id, version_id, script_id, submitted_at)) = next else {
             return Ok(Next::Done);
         };
         let version = scripts::version_by_id(conn, version_id)?;
@@ -76,15 +74,19 @@ pub fn release_next_task(conn: &mut DbConn, package_id: PackageId) -> Result<Nex
                     applied.startup,
                     applied.message,
                 ),
+                // A freeze window: nothing changed, the task stays waiting.
+                Err(NotApplied::Held(hold)) => return Ok(Next::Held(hold)),
                 // A newer live version (Conflict), or a package without the approval it needs
                 // (Forbidden: no path should enqueue one, but the rule holds here too).
-                Err(AppError::Conflict(reason) | AppError::Forbidden(reason)) => (
+                Err(NotApplied::Refused(
+                    AppError::Conflict(reason) | AppError::Forbidden(reason),
+                )) => (
                     ReleaseStatus::Failed,
                     TaskStatus::Failed,
                     StartupStatus::NotStarted,
                     reason,
                 ),
-                Err(e) => return Err(e),
+                Err(NotApplied::Refused(e)) => return Err(e),
             };
         let ts = now();
         let claimed = diesel::update(
@@ -118,6 +120,7 @@ pub fn release_next_task(conn: &mut DbConn, package_id: PackageId) -> Result<Nex
             .execute(conn)?;
         let counters = diesel::update(release_packages::table.find(package_id));
         if release_status == ReleaseStatus::Released {
+            insights::count_lead_time(conn, workspace_id, submitted_at, ts)?;
             counters
                 .set(release_packages::done_count.eq(release_packages::done_count + 1))
                 .execute(conn)?;
