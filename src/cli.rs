@@ -90,6 +90,9 @@ enum Command {
         /// The From address of notification email.
         #[arg(long, env = "RELEASEDESK_MAIL_FROM", default_value = crate::config::DEFAULT_MAIL_FROM)]
         mail_from: String,
+        /// Seconds the Insights page hands out the figures it read again (0: read every time).
+        #[arg(long, env = "RELEASEDESK_INSIGHTS_CACHE_SECONDS", default_value_t = crate::config::DEFAULT_INSIGHTS_CACHE_SECONDS, value_parser = clap::value_parser!(u64).range(0..=3600))]
+        insights_cache_seconds: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -237,6 +240,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             smtp_url,
             smtp_password,
             mail_from,
+            insights_cache_seconds,
         } => {
             let smtp = smtp_url
                 .map(|url| crate::config::SmtpUrl::parse(&url, smtp_password.as_deref()))
@@ -257,6 +261,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 api_rate_limit,
                 smtp,
                 mail_from,
+                insights_cache_seconds,
             };
             let app = crate::startup::Application::build(&settings)?;
             let url = format!("http://{}", settings.bind.replace("0.0.0.0", "127.0.0.1"));

@@ -51,6 +51,10 @@ pub struct Settings {
     /// The From address of notification email. Default `releasedesk <releasedesk@localhost>`
     /// (`RELEASEDESK_MAIL_FROM`).
     pub mail_from: String,
+    /// Seconds the Insights page hands out the figures it read again instead of reading them
+    /// anew, per workspace and period; 0 reads every time. Default 30
+    /// (`RELEASEDESK_INSIGHTS_CACHE_SECONDS`).
+    pub insights_cache_seconds: u64,
 }
 
 impl Settings {
@@ -71,9 +75,13 @@ impl Settings {
             api_rate_limit: DEFAULT_API_RATE_LIMIT,
             smtp: None,
             mail_from: DEFAULT_MAIL_FROM.into(),
+            insights_cache_seconds: DEFAULT_INSIGHTS_CACHE_SECONDS,
         }
     }
 }
+
+/// How long Insights' figures are handed out again when not set.
+pub const DEFAULT_INSIGHTS_CACHE_SECONDS: u64 = 30;
 
 /// The From address of notification email when none is set.
 pub const DEFAULT_MAIL_FROM: &str = "releasedesk <releasedesk@localhost>";

@@ -34,6 +34,8 @@ pub mod middleware;
 pub mod password;
 /// Every address of the app, for redirects, templates and tests.
 pub mod paths;
+/// Answers computed a moment ago, kept a few seconds for pages that aggregate much (Insights).
+pub mod recent;
 /// HTTP handlers, one module per area.
 pub mod routes;
 /// Fuzzy name search with the same ranking on both backends.

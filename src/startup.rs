@@ -109,6 +109,10 @@ impl Application {
             inline_reads,
             private_webhooks,
             mail: mail.clone(),
+            insights: crate::recent::Recent::new(
+                std::time::Duration::from_secs(settings.insights_cache_seconds),
+                crate::state::INSIGHTS_MEMO_CAP,
+            ),
         });
         let metrics = web::Data::new(Metrics::default());
         let origin = web::Data::new(AllowedOrigin(settings.public_origin.clone()));

@@ -26,7 +26,21 @@ pub struct AppState {
     /// The SMTP server, From address and link origin when this server sends email
     /// (`--smtp-url`), for the Account page's test email; `None`: no email.
     pub mail: Option<crate::worker::notify::Mail>,
+    /// Insights computed in the last `--insights-cache-seconds`, per workspace and period.
+    pub insights: InsightsMemo,
 }
+
+/// What `AppState::insights` keeps.
+pub type InsightsMemo = crate::recent::Recent<
+    (
+        crate::domain::WorkspaceId,
+        crate::db::models::insights::Period,
+    ),
+    crate::db::models::insights::Insights,
+>;
+
+/// At most this many workspace × period answers are kept (a few KB each).
+pub const INSIGHTS_MEMO_CAP: usize = 1024;
 
 /// Runs `f` with a pooled connection on the blocking thread pool.
 pub async fn with_conn<T: Send + 'static>(

@@ -416,6 +416,7 @@ async fn each_task_that_goes_live_is_counted_in_the_lead_time_rollup(app: TestAp
             ))
             .unwrap();
             let backfill = &up[up.find("INSERT INTO lead_time_days").unwrap()..];
+            let backfill = &backfill[..backfill.find(';').unwrap()];
             diesel::sql_query("DELETE FROM lead_time_days").execute(c).unwrap();
             diesel::sql_query(backfill).execute(c).unwrap();
             assert_eq!(rollup(c, ws), written, "the migration's backfill");
@@ -528,6 +529,54 @@ async fn only_members_see_the_insights(app: TestApp) {
     // A tenant admin sees every workspace's.
     let tara = app.signed_in("tara").await;
     assert_eq!(tara.get(&paths::insights(WS)).await.status, 200);
+}
+
+/// The page hands out what it read for `--insights-cache-seconds`, saying as of when, then
+/// reads again.
+async fn figures_are_kept_a_few_seconds_then_read_again(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.run_worker = false;
+        s.insights_cache_seconds = 4;
+    })
+    .await
+    else {
+        assert!(matches!(backend, Backend::Postgres), "SQLite always runs");
+        return;
+    };
+    let app = app.with_demo().await;
+    let ws = app.db(|c| workspace(c, WS)).await;
+    let carol = app.signed_in("carol").await;
+    let url = format!("{}?period=7", paths::insights(WS));
+    let first = carol.get(&url).await;
+    assert!(first.has("#insights-empty"));
+    let read_at = text(&first, "#insights-read-at");
+    assert!(read_at.ends_with(" UTC"), "{read_at}");
+    app.db(move |c| {
+        let (_, a) = script(c, ws, "etl/a.sql");
+        let p = release(c, ws, &[a], "p");
+        run_worker_steps(c, p);
+    })
+    .await;
+    let kept = carol.get(&url).await;
+    assert!(kept.has("#insights-empty"), "the figures read a moment ago");
+    assert_eq!(text(&kept, "#insights-read-at"), read_at);
+    tokio::time::sleep(std::time::Duration::from_millis(4_200)).await;
+    let fresh = carol.get(&url).await;
+    assert!(!fresh.has("#insights-empty"), "read again");
+    assert_eq!(
+        text(&fresh, "#deployment-frequency .measure-detail"),
+        "1 successful deployment in the period"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_figures_are_kept_a_few_seconds_then_read_again() {
+    figures_are_kept_a_few_seconds_then_read_again(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_figures_are_kept_a_few_seconds_then_read_again() {
+    figures_are_kept_a_few_seconds_then_read_again(Backend::Postgres).await;
 }
 
 macro_rules! on_both_backends_without_worker {

@@ -221,6 +221,7 @@ mod tests {
             inline_reads: false,
             private_webhooks: crate::domain::PrivateDestinations::Refused,
             mail: None,
+            insights: crate::recent::Recent::new(std::time::Duration::ZERO, 0),
         })
     }
 

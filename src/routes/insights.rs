@@ -113,6 +113,8 @@ struct InsightsPage {
     error: Option<String>,
     granularity: &'static str,
     range: String,
+    /// "13:20:05 UTC": when the figures were read (they may be a few seconds old).
+    read_at: String,
     empty: bool,
     measures: Vec<Measure>,
     rows: Vec<BucketRow>,
@@ -323,7 +325,9 @@ pub async fn page(
     let parsed = Period::parse(query.period.as_deref(), today());
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
+    let memo = state.clone();
     let (page, status) = with_conn(&state, move |conn| {
+        let memo = &memo.insights;
         let layout = Layout::build(
             conn,
             &viewer,
@@ -336,7 +340,9 @@ pub async fn page(
             Err(e) => (None, Some(e)),
         };
         let data = match period {
-            Some(p) => Some(insights::for_workspace(conn, workspace.id, p)?),
+            Some(p) => Some(memo.get_or_try(&(workspace.id, p), || {
+                insights::for_workspace(conn, workspace.id, p)
+            })?),
             None => None,
         };
         let status = if error.is_some() {
@@ -356,9 +362,13 @@ pub async fn page(
                     )
                 })
                 .unwrap_or_default(),
-            empty: data.as_ref().is_none_or(Insights::is_empty),
-            measures: data.as_ref().map(measures).unwrap_or_default(),
-            rows: data.as_ref().map(rows).unwrap_or_default(),
+            read_at: data
+                .as_ref()
+                .map(|d| d.read_at.format("%H:%M:%S UTC").to_string())
+                .unwrap_or_default(),
+            empty: data.as_ref().is_none_or(|d| d.is_empty()),
+            measures: data.as_deref().map(measures).unwrap_or_default(),
+            rows: data.as_deref().map(rows).unwrap_or_default(),
             layout,
             workspace,
             error,
@@ -421,8 +431,11 @@ pub async fn csv(
 ) -> Result<HttpResponse, AppError> {
     let period = Period::parse(query.period.as_deref(), today()).map_err(AppError::bad_request)?;
     let (ws_id, slug) = (ctx.workspace.id, ctx.workspace.slug.clone());
+    let memo = state.clone();
     let body = with_conn(&state, move |conn| {
-        let data = insights::for_workspace(conn, ws_id, period)?;
+        let data = memo.insights.get_or_try(&(ws_id, period), || {
+            insights::for_workspace(conn, ws_id, period)
+        })?;
         csv_body(&data)
     })
     .await?;

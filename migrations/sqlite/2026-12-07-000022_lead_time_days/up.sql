@@ -22,3 +22,8 @@ FROM (
     WHERE pt.release_status = 'released' AND pt.finished_at IS NOT NULL
 ) AS live
 GROUP BY workspace_id, day, bin;
+
+-- Insights' time to restore: a period's failed package tasks by package, and for each the first
+-- later release of its script, an index probe each (docs/BENCHMARKS.md, "Insights").
+CREATE INDEX package_tasks_failed ON package_tasks (package_id) WHERE release_status = 'failed';
+CREATE INDEX package_tasks_live ON package_tasks (script_id, finished_at) WHERE release_status = 'released';

@@ -37,7 +37,7 @@ pub const DEFAULT_PERIOD: u32 = 30;
 const DAILY_UP_TO: u32 = 31;
 
 /// How long a bucket is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Granularity {
     Day,
     /// An ISO week, Monday to Sunday.
@@ -61,7 +61,7 @@ impl Granularity {
 
 /// A period of the last `days` days, cut into buckets: whole UTC days ending with today, or
 /// the ISO weeks (Monday to Sunday, UTC) that hold those days.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Period {
     pub days: u32,
     pub granularity: Granularity,
@@ -214,6 +214,9 @@ pub struct Insights {
     pub period: Period,
     pub buckets: Vec<Bucket>,
     pub total: Bucket,
+    /// When these figures were read (the page may hand them out again for a few seconds:
+    /// `AppState::insights`).
+    pub read_at: NaiveDateTime,
 }
 
 impl Insights {
@@ -525,6 +528,7 @@ pub fn for_workspace(conn: &mut DbConn, ws: WorkspaceId, period: Period) -> Quer
         period,
         buckets,
         total,
+        read_at: crate::db::now(),
     })
 }
 
