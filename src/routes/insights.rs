@@ -255,7 +255,7 @@ fn measures(data: &Insights) -> Vec<Measure> {
                 None => "No task went live in the period.".to_owned(),
             },
             definition: "From a version's submission (its release task) until its package \
-                released it to production; per task, by when the package finished.",
+                put it live in production; per task, on the day it went live.",
             chart: BarChart::new(
                 format!("Median lead time per {unit}"),
                 "chart-bar-info",
