@@ -13,7 +13,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Values and rules with no I/O: what every other layer speaks.
     (
         "core",
-        &["domain", "error", "diff", "password", "paths", "charts"],
+        &[
+            "domain", "error", "diff", "password", "paths", "charts", "recent",
+        ],
     ),
     // The database: connections, schema, and the functions that change state under the rules.
     ("data", &["db", "search"]),
