@@ -325,6 +325,10 @@ async fn the_page_shows_the_four_measures_of_the_history(app: TestApp) {
     assert_eq!(weekly.status, 200);
     assert_eq!(text(&weekly, "#change-failure-rate .measure-value"), "50%");
     assert!(weekly.texts("#insights-table tbody tr").len() >= 13);
+    // The last week runs past today, but the period said ends today.
+    let subtitle = text(&weekly, ".subtitle");
+    let today_label = format!("– {}, per week", today().format("%-d %b %Y"));
+    assert!(subtitle.contains(&today_label), "{subtitle}");
     assert_eq!(
         weekly.value("#period option[selected]").as_deref(),
         Some("90")

@@ -322,7 +322,8 @@ pub async fn page(
     ctx: WorkspaceCtx,
     query: web::Query<InsightsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let parsed = Period::parse(query.period.as_deref(), today());
+    let today = today();
+    let parsed = Period::parse(query.period.as_deref(), today);
     let viewer = Viewer::of(&ctx.current);
     let (workspace, access) = (ctx.workspace, ctx.access);
     let memo = state.clone();
@@ -358,7 +359,11 @@ pub async fn page(
                     format!(
                         "{} – {}",
                         p.start().format("%-d %b %Y"),
-                        (p.end() - chrono::Duration::days(1)).format("%-d %b %Y")
+                        // The last week runs past today; nothing after today exists yet.
+                        (p.end() - chrono::Duration::days(1))
+                            .date()
+                            .min(today)
+                            .format("%-d %b %Y")
                     )
                 })
                 .unwrap_or_default(),
