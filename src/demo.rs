@@ -352,6 +352,8 @@ fn seed_history(conn: &mut DbConn, ws: WorkspaceId) -> Result<usize, crate::erro
             made += 1;
         }
     }
+    // The packages were counted into the lead-time rollup on the day they ran, today.
+    crate::db::models::insights::recount_lead_times(conn, ws)?;
     Ok(made)
 }
 

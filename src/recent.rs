@@ -28,11 +28,6 @@ impl<K: Hash + Eq + Clone, V> Recent<K, V> {
         }
     }
 
-    /// How long an answer is handed out again.
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
     /// The answer for `key` computed less than `ttl` ago, or else `compute`'s, kept for the
     /// next asker.
     pub fn get_or_try<E>(

@@ -388,7 +388,7 @@ async fn each_task_that_goes_live_is_counted_in_the_lead_time_rollup(app: TestAp
             let (_, a) = script(c, ws, "etl/a.sql");
             let (_, b) = script(c, ws, "etl/b.sql");
             let (_, c1) = script(c, ws, "etl/c.sql");
-            // Submitted three hours ago (lead time 180 min) and 75 minutes ago (bin 75).
+            // Submitted three hours ago (lead time 180 min) and 77 minutes ago (bin 75).
             for (task, minutes) in [(a, 180), (b, 77)] {
                 diesel::update(release_tasks::table.find(task))
                     .set(release_tasks::submitted_at.eq(releasedesk::db::now()
@@ -581,6 +581,56 @@ async fn sqlite_figures_are_kept_a_few_seconds_then_read_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_figures_are_kept_a_few_seconds_then_read_again() {
     figures_are_kept_a_few_seconds_then_read_again(Backend::Postgres).await;
+}
+
+/// `serve --demo`'s twelve weeks of history, moved back day by day, count their lead times on
+/// the days they went live: the last 30 days' tasks, not all of them.
+async fn the_demo_history_counts_lead_times_on_the_days_it_went_live(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.run_worker = false).await else {
+        assert!(matches!(backend, Backend::Postgres), "SQLite always runs");
+        return;
+    };
+    let (in_period, all) = app
+        .db(|c| {
+            let hasher = releasedesk::password::Hasher::new(256);
+            releasedesk::demo::seed_and_print(c, &hasher, Some("demo-password-1".into())).unwrap();
+            use releasedesk::db::schema::workspaces;
+            let ws: i64 = workspaces::table
+                .filter(workspaces::slug.eq("demo"))
+                .select(workspaces::id)
+                .first(c)
+                .unwrap();
+            let live = package_tasks::table
+                .inner_join(release_packages::table)
+                .filter(release_packages::workspace_id.eq(ws))
+                .filter(package_tasks::release_status.eq("released"));
+            let in_period: i64 = live
+                .filter(package_tasks::finished_at.ge(at(29, 0)))
+                .count()
+                .get_result(c)
+                .unwrap();
+            (in_period, live.count().get_result::<i64>(c).unwrap())
+        })
+        .await;
+    assert!(in_period < all, "{in_period} of {all}");
+    let carol = app.signed_in("carol").await;
+    let page = carol.get(&paths::insights("demo")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let detail = text(&page, "#lead-time .measure-detail");
+    assert!(
+        detail.ends_with(&format!("· {in_period} tasks released")),
+        "{detail}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_the_demo_history_counts_lead_times_on_the_days_it_went_live() {
+    the_demo_history_counts_lead_times_on_the_days_it_went_live(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_demo_history_counts_lead_times_on_the_days_it_went_live() {
+    the_demo_history_counts_lead_times_on_the_days_it_went_live(Backend::Postgres).await;
 }
 
 macro_rules! on_both_backends_without_worker {

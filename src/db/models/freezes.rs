@@ -434,7 +434,8 @@ pub fn held_packages(
 }
 
 /// Of `tasks` (releasing region tasks on a page, each with the regions it deploys to), those
-/// the windows `active` (read by the caller: `active`) hold.
+/// held by the windows in `active` (the ones on now, which the caller has read with
+/// [`active`]).
 pub fn held_region_tasks(
     conn: &mut DbConn,
     active: &[ActiveFreeze],

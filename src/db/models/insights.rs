@@ -534,9 +534,9 @@ pub fn for_workspace(conn: &mut DbConn, ws: WorkspaceId, period: Period) -> Quer
 
 /// For `serve --demo`'s history (`demo::seed_history`): moves a package that has just finished
 /// back to `finished` — its application, decision, start and finish, its tasks' finish, what it
-/// put live in production, the lead-time rollup — and its tasks' submissions (and their
-/// versions') to the given times. Nothing else may call it: history is otherwise never
-/// rewritten.
+/// put live in production — and its tasks' submissions (and their versions') to the given
+/// times; the caller recounts the lead-time rollup once its packages are moved
+/// ([`recount_lead_times`]). Nothing else may call it: history is otherwise never rewritten.
 pub fn move_package_back(
     conn: &mut DbConn,
     package: crate::domain::PackageId,
@@ -584,11 +584,6 @@ pub fn move_package_back(
         )
         .set(production_history::released_at.eq(finished))
         .execute(conn)?;
-        let ws = release_packages::table
-            .find(package)
-            .select(release_packages::workspace_id)
-            .first(conn)?;
-        recount_lead_times(conn, ws)?;
         Ok(())
     })
 }
